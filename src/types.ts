@@ -1,0 +1,141 @@
+// The seams of the pipeline: monitor → enrich → policy → export.
+// Each stage owns its folder; these are the only shapes that cross between them.
+
+/** System calls the file monitor covers (Operation `File`). Names as the kernel spells them. */
+export const FILE_SYSCALLS = [
+  'open', 'openat', 'openat2', 'creat',
+  'unlink', 'unlinkat', 'rmdir',
+  'rename', 'renameat', 'renameat2',
+  'truncate', 'chmod', 'fchmodat', 'chown', 'fchownat',
+] as const;
+export type FileSyscall = (typeof FILE_SYSCALLS)[number];
+
+/**
+ * One file access as the kernel saw it, decoded by src/monitor.
+ * Invariant: `absPath` is absolute with `.`/`..` folded; `resolvedPath` is null when the call
+ * failed or returned no file (the kernel opened nothing).
+ */
+export interface FileEvent {
+  /** Wall-clock time of the call in nanoseconds since the Unix epoch (converted from the kernel clock). */
+  readonly timestampNs: bigint;
+  readonly hostPid: number;
+  readonly hostTid: number;
+  readonly hostPpid: number;
+  /** pid/ppid as seen inside the task's own pid namespace. */
+  readonly pid: number;
+  readonly ppid: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly comm: string;
+  /** Executable of the process and of its parent, seen from the process's own root. */
+  readonly exePath: string;
+  readonly parentExePath: string;
+  readonly cgroupId: bigint;
+  readonly mntNs: number;
+  readonly pidNs: number;
+  readonly netNs: number;
+  readonly syscall: FileSyscall;
+  /** AT_FDCWD (-100) when the call had no dirfd or used the cwd. */
+  readonly dirfd: number;
+  readonly flags: number;
+  readonly mode: number;
+  /** Extra numeric arguments by name (e.g. `uid`/`gid` for chown, `newdirfd`, `resolve` for openat2). */
+  readonly args: Readonly<Record<string, number>>;
+  /** Return value of the call: >= 0 success, negative errno on failure. */
+  readonly ret: number;
+  /** Path exactly as the process passed it. */
+  readonly path: string;
+  /** `path` made absolute against cwd or dirfd, with `.` and `..` folded. */
+  readonly absPath: string;
+  /** Path of the file the kernel actually opened (symlinks resolved), from the process's root; null if none. */
+  readonly resolvedPath: string | null;
+  /** Second path of two-path calls (rename*: the new name), as requested / made absolute; null otherwise. */
+  readonly path2: string | null;
+  readonly absPath2: string | null;
+  readonly cwd: string;
+  /** uid of the file's owner where it could be read, else null. */
+  readonly ownerUid: number | null;
+}
+
+/** Who owns a pod, as KubeArmor's `Owner` field prints it. */
+export interface Owner {
+  readonly ref: string; // Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, Pod
+  readonly name: string;
+  readonly namespace: string;
+}
+
+/** Where an event happened, as src/enrich knows it. Host processes have kind 'host'. */
+export interface Workload {
+  readonly kind: 'host' | 'container';
+  readonly containerId?: string;
+  readonly containerName?: string;
+  readonly containerImage?: string;
+  readonly namespace?: string;
+  readonly podName?: string;
+  readonly podUid?: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly owner?: Owner;
+  /** Value of the namespace's `kubearmor-file-posture` annotation, if known. */
+  readonly namespaceFilePosture?: 'audit' | 'block';
+}
+
+/** Node facts every alert carries. */
+export interface NodeIdentity {
+  readonly clusterName: string;
+  readonly hostName: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface EnrichedEvent {
+  readonly event: FileEvent;
+  readonly workload: Workload;
+}
+
+export type PolicyKind = 'KubeArmorPolicy' | 'KubeArmorClusterPolicy' | 'KubeArmorHostPolicy';
+
+/**
+ * An alert in KubeArmor's shape (field names as in the seed's Expected Alert), plus armorwatch's
+ * extras. This is what stdout mode prints and what the OTel record builder reads.
+ */
+export interface Alert {
+  readonly Timestamp: number; // seconds
+  readonly UpdatedTime: string; // RFC 3339 with nanoseconds
+  readonly ClusterName: string;
+  readonly HostName: string;
+  readonly NamespaceName?: string;
+  readonly Owner?: { readonly Ref: string; readonly Name: string; readonly Namespace: string };
+  readonly PodName?: string;
+  readonly Labels?: string; // k=v,k=v
+  readonly ContainerID?: string;
+  readonly ContainerName?: string;
+  readonly ContainerImage?: string;
+  readonly HostPPID: number;
+  readonly HostPID: number;
+  readonly PPID: number;
+  readonly PID: number;
+  readonly UID: number;
+  readonly ParentProcessName: string;
+  readonly ProcessName: string;
+  readonly PolicyName: string;
+  readonly Severity: string;
+  readonly Tags?: string;
+  readonly ATags?: readonly string[];
+  readonly Message?: string;
+  readonly Type: 'MatchedPolicy' | 'MatchedHostPolicy';
+  readonly Source: string;
+  readonly Resource: string;
+  readonly Operation: 'File';
+  readonly Action: string; // Audit | Audit (Block)
+  readonly Data: string;
+  readonly Enforcer: 'eBPF Monitor';
+  readonly Result: string;
+  readonly Cwd: string;
+  // armorwatch extras (documented in docs/ATTRIBUTES.md)
+  readonly PolicyKind: PolicyKind | 'DefaultPosture';
+  readonly ResolvedResource?: string; // set when it differs from Resource
+  readonly OtherPolicies?: readonly string[];
+  readonly Syscall: string; // SYS_OPENAT
+  readonly Dirfd?: number;
+  readonly Flags?: string; // O_RDONLY|O_CLOEXEC
+  readonly TimestampNs: string; // decimal nanoseconds since epoch
+}
