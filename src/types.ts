@@ -139,3 +139,28 @@ export interface Alert {
   readonly Flags?: string; // O_RDONLY|O_CLOEXEC
   readonly TimestampNs: string; // decimal nanoseconds since epoch
 }
+
+/**
+ * What the kernel filter lets through, produced by src/policy from the compiled policy set and
+ * applied by src/monitor to its BPF maps (updated in place, without detaching).
+ * Invariant: the filter may pass more than the policies need (false positives are decided in user
+ * space) but never less: an access that some rule could match must always pass.
+ */
+export interface KernelFilterSpec {
+  /** Pass every file event (trace mode, or a pattern with no literal prefix). */
+  readonly passAll: boolean;
+  /** Absolute paths that pass when the accessed path equals one of them. */
+  readonly exactPaths: readonly string[];
+  /** Directory prefixes ending in '/': a path passes when it starts with one (or equals it without the slash). */
+  readonly dirPrefixes: readonly string[];
+}
+
+/** Process filters of the monitor itself (trace's --pid/--comm, and the agent excluding its own pid). */
+export interface ProcessFilterSpec {
+  /** When non-empty, only these host tgids pass. */
+  readonly pids: readonly number[];
+  /** When non-empty, only these comms (first 15 bytes) pass. */
+  readonly comms: readonly string[];
+  /** These host tgids never pass (the agent and its helper). */
+  readonly excludePids: readonly number[];
+}
