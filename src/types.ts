@@ -164,3 +164,17 @@ export interface ProcessFilterSpec {
   /** These host tgids never pass (the agent and its helper). */
   readonly excludePids: readonly number[];
 }
+
+/**
+ * The enrich stage: who did it. Implemented in src/enrich (cgroup → container → pod → owner).
+ * `resolve` may hold an event briefly (returns a promise) while an unknown cgroup is looked up,
+ * so that the first accesses of a fresh container are still attributed to its pod.
+ */
+export interface Enricher {
+  resolve(ev: FileEvent): Workload | Promise<Workload>;
+  /** This node, for host policies and every alert. */
+  node(): NodeIdentity;
+  /** Called with no arguments whenever workload metadata changed (labels, pods), so cached policy selections can be redone. */
+  onChange(listener: () => void): void;
+  close(): Promise<void>;
+}
