@@ -1,0 +1,49 @@
+# armorwatch node agent image. Build: docker build -t ghcr.io/armorwatch/armorwatch:0.1.0 .
+#
+# Both stages start from Debian 12 slim, pinned by digest so a rebuild is reproducible. Refresh the
+# digest with `docker buildx imagetools inspect debian:12-slim` (the top "Digest:" line) or
+# `crane digest debian:12-slim`, or pass it without editing:
+#   docker build --build-arg DEBIAN_12_SLIM=debian:12-slim@sha256:<digest> .
+ARG DEBIAN_12_SLIM=debian:12-slim@sha256:PLACEHOLDER
+
+# ---- build: the project's own set-up script installs the eBPF toolchain and Node.js 24, then
+# builds (scripts/build.sh: native helper + BPF object into build/, TypeScript into dist/).
+FROM ${DEBIAN_12_SLIM} AS build
+# npm only bootstraps the pinned Node.js into tools/node (Debian's npm; the agent never runs on it).
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates npm \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY . /src
+# The BPF object is compiled against a vmlinux.h. When native/Makefile generates it from
+# /sys/kernel/btf/vmlinux, that is the BTF of the machine running `docker build`: fine, because
+# the object is CO-RE and libbpf relocates it against the BTF of each node at load time.
+RUN bash scripts/setup.sh \
+ && npm prune --omit=dev --no-audit --no-fund
+
+# ---- runtime: Node.js, the built agent and the shared libraries the helper links. No compiler,
+# no npm, no package cache.
+FROM ${DEBIAN_12_SLIM}
+# libbpf1 brings libelf1 and zlib1g, the rest of what build/armorwatch-monitor links.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libbpf1 \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*
+WORKDIR /opt/armorwatch
+# bin/armorwatch runs the Node.js found at tools/node/node_modules/node/bin/node, as in the repo.
+COPY --from=build /src/tools/node/node_modules/node/bin/node /opt/armorwatch/tools/node/node_modules/node/bin/node
+COPY --from=build /src/package.json /opt/armorwatch/package.json
+COPY --from=build /src/node_modules /opt/armorwatch/node_modules
+COPY --from=build /src/dist /opt/armorwatch/dist
+COPY --from=build /src/bin /opt/armorwatch/bin
+COPY --from=build /src/build/armorwatch-monitor /opt/armorwatch/build/armorwatch-monitor
+COPY --from=build /src/build/*.bpf.o /opt/armorwatch/build/
+ENV PATH=/opt/armorwatch/bin:$PATH
+# Root on purpose. Kubernetes puts added capabilities (BPF, PERFMON, ...) into the permitted and
+# effective sets only of a uid-0 process; a non-root process would receive them only as ambient
+# capabilities, which Kubernetes does not set. The DaemonSet drops every other capability and
+# forbids privilege escalation. Nothing is written outside /tmp and mounted volumes, so the root
+# filesystem can be read-only.
+USER 0:0
+EXPOSE 8787
+ENTRYPOINT ["/opt/armorwatch/bin/armorwatch"]
+CMD ["run", "--policies", "/etc/armorwatch/policies"]

