@@ -1,0 +1,557 @@
+// SPDX-License-Identifier: GPL-2.0 OR Apache-2.0
+/* The file monitor: on sys_enter a cheap decision (syscall, process filter, requested path against
+ * the filter maps) and the arguments kept per thread; on sys_exit the full event — paths walked from
+ * dentries, ids, namespaces — for the calls that can matter, sent through one ring buffer. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "armorwatch_event.h"
+#include "path_walk.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define AT_FDCWD -100
+#define O_WRONLY 01
+#define O_CREAT 0100
+#define O_TRUNC 01000
+
+/* x86_64 numbers of the calls covered */
+#define NR_open 2
+#define NR_truncate 76
+#define NR_rename 82
+#define NR_rmdir 84
+#define NR_creat 85
+#define NR_unlink 87
+#define NR_chmod 90
+#define NR_chown 92
+#define NR_openat 257
+#define NR_fchownat 260
+#define NR_unlinkat 263
+#define NR_renameat 264
+#define NR_fchmodat 268
+#define NR_renameat2 316
+#define NR_openat2 437
+
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+#define FNV_PRIME 0x100000001b3ULL
+#define H_PROC 0xf51debb7de530372ULL /* fnv1a("/proc"); the filter test covers it */
+
+/* Arguments of a call in flight, from sys_enter to sys_exit of the same thread. */
+struct pending {
+	__u64 ts;
+	__u64 args[6];
+	__u32 nr;
+	__u32 candidate; /* 1: emit at exit; 0: emit only if the opened file's path passes */
+};
+
+/* ---- path filter ---------------------------------------------------------------------------- */
+
+/* State of one scan over a NUL-free string in heap.tmp[start..end). It lives in the map value,
+ * not on the stack, so the verifier does not track it as constants and checks the callback once. */
+struct scan {
+	__u32 start, end;
+	__u64 h;       /* fnv1a of the path so far */
+	__u64 alt;     /* fnv1a of the /proc/<pid|self|thread-self>/... path spelled /proc/... */
+	__u64 comp;    /* fnv1a of the current component */
+	__u32 comp_len;
+	__u32 comp_idx; /* components finished so far */
+	__u32 digits;   /* current component is all digits so far */
+	__u32 proc;     /* first component was "proc" */
+	__u32 alt_on;
+	__u32 hit;
+	__u32 unclean;  /* empty, "." or ".." component: the hash would not be of the folded path */
+};
+
+/* Per-CPU scratch: the event being built and a buffer for one walked path. */
+struct heap {
+	__u8 ev[AW_EVENT_MAX];
+	__u8 tmp[AW_TMP_SIZE];
+	struct scan sc;
+	struct aw_walk_state wk;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20); /* resized by the helper before load */
+} events SEC(".maps");                /* every emitted event */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct pending);
+} inflight SEC(".maps");             /* tid -> call in flight */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* set to the number of possible CPUs by the helper */
+	__type(key, __u32);
+	__type(value, struct heap);
+} heap SEC(".maps");                 /* cpu -> scratch */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, AW_STAT_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");                /* AW_STAT_* counters */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct aw_config);
+} aw_config SEC(".maps");            /* filter switches, written by the helper */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u32);
+} exact_paths SEC(".maps");          /* fnv1a(path) -> generation */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u32);
+} dir_prefixes SEC(".maps");         /* fnv1a(prefix ending in '/') -> generation */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u32);
+} pid_allow SEC(".maps");            /* tgids that pass when config.pid_filter */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, char[AW_COMM_LEN]);
+	__type(value, __u32);
+} comm_allow SEC(".maps");           /* comms that pass when config.comm_filter */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u32);
+} pid_deny SEC(".maps");             /* tgids that never pass (the agent and the helper) */
+
+/* v & mask, in a form the compiler cannot drop when it already knows the bound: the verifier
+ * does not, and needs to see the mask to accept a variable offset into a map value. */
+static __always_inline __u64 bounded(__u64 v, const __u64 mask)
+{
+	asm volatile("%0 &= %1" : "+r"(v) : "i"(mask));
+	return v;
+}
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+	if (v)
+		*v += 1;
+}
+
+static __always_inline struct heap *scratch(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	return bpf_map_lookup_elem(&heap, &cpu);
+}
+
+#define FNV_STEP(h, c) (((h) ^ (__u64)(c)) * FNV_PRIME)
+#define H_COMP_PROC 0x85729b0e3537bc61ULL        /* fnv1a("proc") */
+#define H_COMP_SELF 0x2d19e518d40792b7ULL        /* fnv1a("self") */
+#define H_COMP_THREAD_SELF 0xd31e6280a0119e26ULL /* fnv1a("thread-self") */
+#define H_DOT 0xaf63a34c86018bb1ULL              /* fnv1a(".") */
+#define H_DOTDOT 0x07da1a07b4a03f2dULL           /* fnv1a("..") */
+
+static __always_inline int probe(void *map, __u64 h)
+{
+	return bpf_map_lookup_elem(map, &h) != NULL;
+}
+
+/* Ends the component that precedes a '/' (or the end of the string). */
+static __always_inline void end_component(struct scan *s)
+{
+	if (s->comp_idx > 0 &&
+	    (s->comp_len == 0 || (s->comp_len == 1 && s->comp == H_DOT) ||
+	     (s->comp_len == 2 && s->comp == H_DOTDOT)))
+		s->unclean = 1;
+	if (s->comp_idx == 1)
+		s->proc = s->comp_len == 4 && s->comp == H_COMP_PROC;
+	if (s->comp_idx == 2 && s->proc &&
+	    ((s->digits && s->comp_len > 0) || s->comp == H_COMP_SELF || s->comp == H_COMP_THREAD_SELF)) {
+		s->alt_on = 1;
+		s->alt = H_PROC;
+	}
+	s->comp_idx++;
+	s->comp = FNV_OFFSET;
+	s->comp_len = 0;
+	s->digits = 1;
+}
+
+struct scan_ctx {
+	struct heap *hp;
+};
+
+static long scan_step(__u32 i, void *ctx)
+{
+	struct heap *hp = ((struct scan_ctx *)ctx)->hp;
+	struct scan *s = &hp->sc;
+	__u32 idx = s->start + i;
+	if (idx >= s->end)
+		return 1;
+	__u8 c = hp->tmp[bounded(idx, AW_PATH_MAX - 1)]; /* end <= AW_PATH_MAX: the mask only informs the verifier */
+	if (c == '/') {
+		end_component(s);
+		s->h = FNV_STEP(s->h, '/');
+		if (probe(&dir_prefixes, s->h))
+			s->hit = 1;
+		if (s->alt_on) {
+			s->alt = FNV_STEP(s->alt, '/');
+			if (probe(&dir_prefixes, s->alt))
+				s->hit = 1;
+		}
+		return s->hit ? 1 : 0;
+	}
+	s->h = FNV_STEP(s->h, c);
+	s->comp = FNV_STEP(s->comp, c);
+	s->comp_len++;
+	if (c < '0' || c > '9')
+		s->digits = 0;
+	if (s->alt_on)
+		s->alt = FNV_STEP(s->alt, c);
+	return 0;
+}
+
+/* 1 when the absolute path in hp->tmp[start..end) passes the path filter, or cannot be judged
+ * from its spelling (relative, unfolded) and so must pass. */
+static __always_inline int path_passes(struct heap *hp, __u32 start, __u32 end)
+{
+	struct scan *s = &hp->sc;
+	struct scan_ctx ctx = { .hp = hp };
+
+	if (start >= end || end > AW_PATH_MAX || hp->tmp[bounded(start, AW_PATH_MAX - 1)] != '/')
+		return 1;
+	__builtin_memset(s, 0, sizeof(*s));
+	s->start = start;
+	s->end = end;
+	s->h = FNV_OFFSET;
+	s->comp = FNV_OFFSET;
+	s->digits = 1;
+	bpf_loop(AW_PATH_MAX, scan_step, &ctx, 0);
+	if (s->hit)
+		return 1;
+	end_component(s);
+	if (s->unclean)
+		return 1;
+	if (probe(&exact_paths, s->h) || probe(&dir_prefixes, FNV_STEP(s->h, '/')))
+		return 1;
+	if (s->alt_on && (probe(&exact_paths, s->alt) || probe(&dir_prefixes, FNV_STEP(s->alt, '/'))))
+		return 1;
+	return 0;
+}
+
+/* Reads a user path into tmp and checks it; any doubt (fault, relative) passes. */
+static __always_inline int user_path_passes(struct heap *hp, const char *upath)
+{
+	long n = bpf_probe_read_user_str(hp->tmp, AW_PATH_MAX, upath);
+	if (n <= 1)
+		return 1;
+	return path_passes(hp, 0, (__u32)(n - 1));
+}
+
+/* ---- sys_enter ------------------------------------------------------------------------------- */
+
+/* Which argument holds the path(s) and the dirfd(s); -1 when absent. */
+struct shape {
+	int path, path2, dirfd, dirfd2;
+	int is_open;
+};
+
+static __always_inline int syscall_shape(__u32 nr, struct shape *sh)
+{
+	sh->path = -1; sh->path2 = -1; sh->dirfd = -1; sh->dirfd2 = -1; sh->is_open = 0;
+	switch (nr) {
+	case NR_open: case NR_creat: sh->path = 0; sh->is_open = 1; return 1;
+	case NR_openat: case NR_openat2: sh->dirfd = 0; sh->path = 1; sh->is_open = 1; return 1;
+	case NR_unlink: case NR_rmdir: case NR_truncate: case NR_chmod: case NR_chown:
+		sh->path = 0; return 1;
+	case NR_unlinkat: case NR_fchmodat: case NR_fchownat: sh->dirfd = 0; sh->path = 1; return 1;
+	case NR_rename: sh->path = 0; sh->path2 = 1; return 1;
+	case NR_renameat: case NR_renameat2:
+		sh->dirfd = 0; sh->path = 1; sh->dirfd2 = 2; sh->path2 = 3; return 1;
+	}
+	return 0;
+}
+
+static __always_inline __u64 arg_of(struct pt_regs *regs, int i)
+{
+	switch (i) {
+	case 0: return BPF_CORE_READ(regs, di);
+	case 1: return BPF_CORE_READ(regs, si);
+	case 2: return BPF_CORE_READ(regs, dx);
+	case 3: return BPF_CORE_READ(regs, r10);
+	case 4: return BPF_CORE_READ(regs, r8);
+	case 5: return BPF_CORE_READ(regs, r9);
+	}
+	return 0;
+}
+
+static __always_inline int process_passes(struct aw_config *cfg, __u32 tgid)
+{
+	if (bpf_map_lookup_elem(&pid_deny, &tgid))
+		return 0;
+	if (cfg->pid_filter && !bpf_map_lookup_elem(&pid_allow, &tgid))
+		return 0;
+	if (cfg->comm_filter) {
+		char comm[AW_COMM_LEN] = {};
+		bpf_get_current_comm(comm, sizeof(comm));
+		if (!bpf_map_lookup_elem(&comm_allow, comm))
+			return 0;
+	}
+	return 1;
+}
+
+static __always_inline int on_enter(struct pt_regs *regs, long id)
+{
+	struct shape sh;
+	__u32 zero = 0;
+
+	if (id < 0 || !syscall_shape((__u32)id, &sh))
+		return 0;
+	struct aw_config *cfg = bpf_map_lookup_elem(&aw_config, &zero);
+	if (!cfg)
+		return 0;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (!process_passes(cfg, pid_tgid >> 32))
+		return 0;
+
+	struct pending p = { .ts = bpf_ktime_get_boot_ns(), .nr = (__u32)id, .candidate = 1 };
+	for (int i = 0; i < 6; i++)
+		p.args[i] = arg_of(regs, i);
+
+	if (!cfg->pass_all) {
+		struct heap *hp = scratch();
+		if (!hp)
+			return 0;
+		int dir_rel = sh.dirfd >= 0 && (int)p.args[sh.dirfd] != AT_FDCWD;
+		int pass = dir_rel || user_path_passes(hp, (const char *)p.args[sh.path & 7]);
+		if (!pass && sh.path2 >= 0)
+			pass = (int)p.args[sh.dirfd2 & 7] != AT_FDCWD ||
+			       user_path_passes(hp, (const char *)p.args[sh.path2 & 7]);
+		if (!pass) {
+			if (!sh.is_open) {
+				count(AW_STAT_FILTERED);
+				return 0;
+			}
+			p.candidate = 0; /* the opened file may still pass under its resolved path */
+		}
+	}
+	__u32 tid = (__u32)pid_tgid;
+	if (bpf_map_update_elem(&inflight, &tid, &p, BPF_ANY))
+		count(AW_STAT_LOST_PENDING);
+	return 0;
+}
+
+/* ---- sys_exit -------------------------------------------------------------------------------- */
+
+/* Appends the path walked into tmp[pos..AW_PATH_MAX) as string slot `slot`. */
+static __always_inline __u32 put_walked(struct heap *hp, __u32 off, int pos, int slot)
+{
+	struct aw_event *e = (void *)hp->ev;
+	__u32 len = AW_PATH_MAX - (pos & (AW_PATH_MAX - 1));
+	if (pos <= 0 || pos >= AW_PATH_MAX)
+		return off;
+	if (off > sizeof(struct aw_event) + (AW_STR_COUNT - 1) * AW_PATH_MAX || len > AW_PATH_MAX)
+		return off;
+	bpf_probe_read_kernel(hp->ev + off, len, hp->tmp + (pos & (AW_PATH_MAX - 1)));
+	e->str_len[slot & 7] = len;
+	return off + len;
+}
+
+static __always_inline __u32 put_user(struct heap *hp, __u32 off, __u64 uptr, int slot)
+{
+	struct aw_event *e = (void *)hp->ev;
+	if (off > sizeof(struct aw_event) + (AW_STR_COUNT - 1) * AW_PATH_MAX)
+		return off;
+	long n = bpf_probe_read_user_str(hp->ev + off, AW_PATH_MAX, (const void *)uptr);
+	if (n <= 0) {
+		e->ev_flags |= AW_EVF_PATH_FAULT;
+		return off;
+	}
+	n -= 1;
+	if (n > AW_PATH_MAX)
+		n = AW_PATH_MAX;
+	e->str_len[slot & 7] = n;
+	return off + n;
+}
+
+static __always_inline __u32 put_path(struct heap *hp, __u32 off, struct path *p, struct path *root, int slot)
+{
+	struct aw_event *e = (void *)hp->ev;
+	int pos = aw_walk(&hp->wk, hp->tmp, p, root, &e->ev_flags);
+	return put_walked(hp, off, pos, slot);
+}
+
+static __always_inline __u32 put_fd_dir(struct heap *hp, __u32 off, struct task_struct *task, int fd,
+					struct path *root, int slot)
+{
+	struct file *f = aw_fd_file(task, fd);
+	if (!f)
+		return off;
+	struct path fp = BPF_CORE_READ(f, f_path);
+	return put_path(hp, off, &fp, root, slot);
+}
+
+static __always_inline __u32 ns_tgid(struct task_struct *t, __u32 level, struct pid_namespace *ns)
+{
+	struct pid *pid = BPF_CORE_READ(t, group_leader, thread_pid);
+	struct upid up = {};
+	if (!pid || BPF_CORE_READ(pid, level) < level)
+		return 0;
+	bpf_probe_read_kernel(&up, sizeof(up), (void *)pid + bpf_core_field_offset(struct pid, numbers) +
+							   level * bpf_core_type_size(struct upid));
+	return up.ns == ns ? up.nr : 0;
+}
+
+static __always_inline int on_exit(struct pt_regs *regs, long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	long nr = BPF_CORE_READ(regs, orig_ax);
+	struct shape sh;
+
+	if (nr < 0 || !syscall_shape((__u32)nr, &sh))
+		return 0;
+	struct pending *pp = bpf_map_lookup_elem(&inflight, &tid);
+	if (!pp)
+		return 0;
+	struct pending p = *pp;
+	bpf_map_delete_elem(&inflight, &tid);
+	if (p.nr != (__u32)nr)
+		return 0;
+
+	struct heap *hp = scratch();
+	if (!hp)
+		return 0;
+	struct aw_event *e = (void *)hp->ev;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct path root = BPF_CORE_READ(task, fs, root);
+	__u32 off = sizeof(struct aw_event);
+
+	__builtin_memset(e, 0, sizeof(*e));
+	struct file *opened = NULL;
+	if (sh.is_open && ret >= 0)
+		opened = aw_fd_file(task, (int)ret);
+	if (opened) {
+		struct path fp = BPF_CORE_READ(opened, f_path);
+		int pos = aw_walk(&hp->wk, hp->tmp, &fp, &root, &e->ev_flags);
+		if (!p.candidate && !path_passes(hp, pos, AW_PATH_MAX)) {
+			count(AW_STAT_FILTERED);
+			return 0;
+		}
+		off = put_walked(hp, off, pos, AW_STR_RESOLVED);
+		e->owner_uid = BPF_CORE_READ(opened, f_inode, i_uid.val);
+		e->ev_flags |= AW_EVF_OWNER_VALID;
+	} else if (!p.candidate) {
+		count(AW_STAT_FILTERED);
+		return 0;
+	}
+
+	__u64 uid_gid = bpf_get_current_uid_gid();
+	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
+	struct pid *tpid = BPF_CORE_READ(task, thread_pid);
+	__u32 level = BPF_CORE_READ(tpid, level);
+	struct upid up = {};
+	bpf_probe_read_kernel(&up, sizeof(up), (void *)tpid + bpf_core_field_offset(struct pid, numbers) +
+							    level * bpf_core_type_size(struct upid));
+
+	e->ts_boot_ns = p.ts;
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->host_pid = bpf_get_current_pid_tgid() >> 32;
+	e->host_tid = tid;
+	e->host_ppid = BPF_CORE_READ(parent, tgid);
+	e->ns_pid = ns_tgid(task, level, up.ns);
+	e->ns_ppid = ns_tgid(parent, level, up.ns);
+	e->uid = (__u32)uid_gid;
+	e->gid = uid_gid >> 32;
+	e->mnt_ns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+	e->pid_ns = BPF_CORE_READ(up.ns, ns.inum);
+	e->net_ns = BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
+	e->syscall_nr = (__u32)nr;
+	e->dirfd = sh.dirfd >= 0 ? (__s32)p.args[sh.dirfd & 7] : AT_FDCWD;
+	e->dirfd2 = sh.dirfd2 >= 0 ? (__s32)p.args[sh.dirfd2 & 7] : AT_FDCWD;
+	e->ret = ret;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+
+	switch (nr) {
+	case NR_open: e->flags = p.args[1]; e->mode = p.args[2]; break;
+	case NR_creat: e->flags = O_WRONLY | O_CREAT | O_TRUNC; e->mode = p.args[1]; break;
+	case NR_openat: e->flags = p.args[2]; e->mode = p.args[3]; break;
+	case NR_openat2: {
+		struct { __u64 flags, mode, resolve; } how = {};
+		bpf_probe_read_user(&how, sizeof(how), (void *)p.args[2]);
+		e->flags = how.flags; e->mode = how.mode; e->arg_a = how.resolve;
+		break;
+	}
+	case NR_unlinkat: e->flags = p.args[2]; break;
+	case NR_chmod: e->mode = p.args[1]; break;
+	case NR_fchmodat: e->mode = p.args[2]; break;
+	case NR_chown: e->arg_a = (__u32)p.args[1]; e->arg_b = (__u32)p.args[2]; break;
+	case NR_fchownat: e->arg_a = (__u32)p.args[2]; e->arg_b = (__u32)p.args[3]; e->flags = p.args[4]; break;
+	case NR_renameat2: e->flags = p.args[4]; break;
+	case NR_truncate: e->arg_a = p.args[1]; break;
+	}
+
+	off = put_user(hp, off, p.args[sh.path & 7], AW_STR_PATH);
+	if (sh.path2 >= 0) {
+		e->ev_flags |= AW_EVF_HAS_PATH2;
+		off = put_user(hp, off, p.args[sh.path2 & 7], AW_STR_PATH2);
+	}
+	struct path pwd = BPF_CORE_READ(task, fs, pwd);
+	off = put_path(hp, off, &pwd, &root, AW_STR_CWD);
+	if (e->dirfd != AT_FDCWD)
+		off = put_fd_dir(hp, off, task, e->dirfd, &root, AW_STR_DIR);
+	if (e->dirfd2 != AT_FDCWD)
+		off = put_fd_dir(hp, off, task, e->dirfd2, &root, AW_STR_DIR2);
+	struct path exe = BPF_CORE_READ(task, mm, exe_file, f_path);
+	off = put_path(hp, off, &exe, &root, AW_STR_EXE);
+	struct path pexe = BPF_CORE_READ(parent, mm, exe_file, f_path);
+	off = put_path(hp, off, &pexe, &root, AW_STR_PEXE);
+
+	if (off > AW_EVENT_MAX)
+		off = AW_EVENT_MAX;
+	if (bpf_ringbuf_output(&events, hp->ev, off, 0))
+		count(AW_STAT_LOST_RINGBUF);
+	else
+		count(AW_STAT_EMITTED);
+	return 0;
+}
+
+/* ---- attach points: the same handlers behind each hook the kernel may offer ------------------ */
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(aw_btf_enter, struct pt_regs *regs, long id)
+{
+	return on_enter(regs, id);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(aw_btf_exit, struct pt_regs *regs, long ret)
+{
+	return on_exit(regs, ret);
+}
+
+SEC("raw_tracepoint/sys_enter")
+int aw_raw_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	return on_enter((struct pt_regs *)ctx->args[0], (long)ctx->args[1]);
+}
+
+SEC("raw_tracepoint/sys_exit")
+int aw_raw_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	return on_exit((struct pt_regs *)ctx->args[0], (long)ctx->args[1]);
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The one event layout shared by the kernel program, the helper and (by hand) src/monitor/decode.ts.
+ * Fixed-width fields with explicit padding so every compiler lays it out the same way; the layout
+ * test compares `armorwatch-monitor --print-layout` with the decoder's table. */
+#ifndef ARMORWATCH_EVENT_H
+#define ARMORWATCH_EVENT_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define AW_PATH_MAX 4096 /* PATH_MAX: longest string carried per slot, NUL excluded */
+#define AW_COMM_LEN 16
+
+/* String slots follow the fixed header in this order, each str_len[i] bytes, no NUL.
+ * RESOLVED comes first because the kernel walks it before deciding whether to emit at all. */
+#define AW_STR_RESOLVED 0 /* file at the returned fd (successful opens), from the task's root */
+#define AW_STR_PATH 1     /* first path argument as the process passed it */
+#define AW_STR_PATH2 2    /* second path argument (rename*: the new name) */
+#define AW_STR_CWD 3      /* fs->pwd, from the task's root */
+#define AW_STR_DIR 4      /* directory of dirfd when it is not AT_FDCWD */
+#define AW_STR_DIR2 5     /* directory of newdirfd (renameat*) */
+#define AW_STR_EXE 6      /* mm->exe_file of the task */
+#define AW_STR_PEXE 7     /* mm->exe_file of the real parent */
+#define AW_STR_COUNT 8
+
+/* ev_flags bits */
+#define AW_EVF_OWNER_VALID (1u << 0)  /* owner_uid was read from the opened inode */
+#define AW_EVF_PATH_FAULT (1u << 1)   /* a user path could not be read (paged out or bad pointer) */
+#define AW_EVF_TRUNCATED (1u << 2)    /* a walked path hit the depth or length limit */
+#define AW_EVF_HAS_PATH2 (1u << 3)    /* the call has a second path (rename*) */
+
+struct aw_event {
+	__u64 ts_boot_ns;   /* bpf_ktime_get_boot_ns() at sys_enter */
+	__u64 cgroup_id;    /* cgroup v2 id of the task */
+	__u32 host_pid;     /* tgid in the initial pid namespace */
+	__u32 host_tid;
+	__u32 host_ppid;    /* real_parent's tgid */
+	__u32 ns_pid;       /* tgid in the task's own pid namespace */
+	__u32 ns_ppid;      /* parent's tgid in the task's pid namespace; 0 when the parent is outside it */
+	__u32 uid;
+	__u32 gid;
+	__u32 mnt_ns;
+	__u32 pid_ns;
+	__u32 net_ns;
+	__u32 syscall_nr;   /* x86_64 number */
+	__s32 dirfd;        /* AT_FDCWD (-100) when the call takes no dirfd */
+	__s32 dirfd2;       /* newdirfd of renameat*, else AT_FDCWD */
+	__u32 flags;        /* open flags / AT_* flags / RENAME_* flags */
+	__u32 mode;
+	__u32 owner_uid;    /* valid when AW_EVF_OWNER_VALID */
+	__s64 ret;          /* return value: >= 0 success, -errno on failure */
+	__u64 arg_a;        /* chown uid, openat2 resolve, truncate length */
+	__u64 arg_b;        /* chown gid */
+	__u32 ev_flags;     /* AW_EVF_* */
+	__u16 str_len[AW_STR_COUNT];
+	char comm[AW_COMM_LEN];
+	__u32 _pad0;
+};
+
+/* Largest record the kernel can emit: header plus every slot full. */
+#define AW_EVENT_MAX (sizeof(struct aw_event) + AW_STR_COUNT * AW_PATH_MAX)
+
+/* Per-CPU counters in the `stats` map, summed by the helper into its stats frames. */
+#define AW_STAT_EMITTED 0      /* records written to the ring buffer */
+#define AW_STAT_LOST_RINGBUF 1 /* records that did not fit in the ring buffer (reader too slow) */
+#define AW_STAT_LOST_PENDING 2 /* calls whose enter state could not be stored (pending map full) */
+#define AW_STAT_FILTERED 3     /* calls the kernel filters decided not to emit (not a loss) */
+#define AW_STAT_COUNT 4
+
+/* Layout of the `config` map's single value; written by the helper on every filter change. */
+struct aw_config {
+	__u32 pass_all;    /* 1: every path passes (trace mode) */
+	__u32 pid_filter;  /* 1: only tgids in `pid_allow` pass */
+	__u32 comm_filter; /* 1: only comms in `comm_allow` pass */
+	__u32 _pad0;
+};
+
+#endif

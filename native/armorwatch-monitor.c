@@ -1,0 +1,541 @@
+// SPDX-License-Identifier: Apache-2.0
+/* armorwatch-monitor: loads and attaches the file monitor, then copies ring-buffer records to stdout
+ * as length-prefixed frames and applies filter commands read line by line from stdin.
+ * It runs as its own process so a crash here cannot take the agent down, and so Node needs no
+ * native addon. Protocol (little-endian): frame = u32 payload length, u32 type, payload.
+ *   type 1 READY  JSON {hook, tried[], ringbufBytes, bootToRealtimeNs, pid}  after load, before attach
+ *   type 2 EVENT  struct aw_event + strings (bpf/armorwatch_event.h)
+ *   type 3 STATS  JSON counters, periodically and on request
+ *   type 4 ACK    JSON {seq, ok, error?} for each command
+ *   type 5 ERROR  JSON {code, message} then exit(1)
+ * Commands: "<seq> paths <passAll 0|1> <exact fnv1a hex,...|-> <prefix fnv1a hex,...|->"
+ *           "<seq> procs <pid,...|-> <comm hex,...|-> <excluded pid,...|->"
+ *           "<seq> attach"   "<seq> stats"
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "armorwatch_event.h"
+#include "armorwatch.skel.h"
+
+enum { F_READY = 1, F_EVENT = 2, F_STATS = 3, F_ACK = 4, F_ERROR = 5 };
+
+static struct armorwatch_bpf *skel;
+static struct ring_buffer *rb;
+static const char *hook_name = "none";
+static char tried[1024] = "";
+static unsigned long ringbuf_bytes = 16u << 20;
+static __u32 generation;
+static unsigned long long frames_out, events_out;
+
+/* ---- output: one big buffer, flushed after each ring-buffer batch ---------------------------- */
+
+static char *obuf;
+static size_t olen, ocap = 1u << 20;
+
+static void flush_out(void)
+{
+	size_t done = 0;
+	while (done < olen) {
+		ssize_t n = write(STDOUT_FILENO, obuf + done, olen - done);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			exit(3); /* the reader is gone: nothing left to report to */
+		}
+		done += (size_t)n;
+	}
+	olen = 0;
+}
+
+static void put_frame(__u32 type, const void *data, size_t len)
+{
+	__u32 hdr[2] = { (__u32)len, type };
+	if (olen + sizeof(hdr) + len > ocap)
+		flush_out();
+	if (sizeof(hdr) + len > ocap) { /* larger than the buffer: write through */
+		memcpy(obuf, hdr, sizeof(hdr));
+		olen = sizeof(hdr);
+		flush_out();
+		olen = len;
+		memcpy(obuf, data, len < ocap ? len : 0);
+		return;
+	}
+	memcpy(obuf + olen, hdr, sizeof(hdr));
+	memcpy(obuf + olen + sizeof(hdr), data, len);
+	olen += sizeof(hdr) + len;
+	frames_out++;
+}
+
+static void put_json(__u32 type, const char *fmt, ...)
+{
+	char buf[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	put_frame(type, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
+static void json_escape(char *dst, size_t cap, const char *src)
+{
+	size_t j = 0;
+	for (; *src && j + 7 < cap; src++) {
+		unsigned char c = (unsigned char)*src;
+		if (c == '"' || c == '\\') { dst[j++] = '\\'; dst[j++] = (char)c; }
+		else if (c < 0x20) j += (size_t)snprintf(dst + j, cap - j, "\\u%04x", c);
+		else dst[j++] = (char)c;
+	}
+	dst[j] = 0;
+}
+
+static _Noreturn void fail(const char *code, const char *fmt, ...)
+{
+	char msg[1024], esc[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_escape(esc, sizeof(esc), msg);
+	put_json(F_ERROR, "{\"code\":\"%s\",\"message\":\"%s\"}", code, esc);
+	flush_out();
+	fprintf(stderr, "armorwatch-monitor: %s\n", msg);
+	exit(1);
+}
+
+/* ---- clocks and counters ------------------------------------------------------------------------ */
+
+static long long boot_to_realtime_ns(void)
+{
+	struct timespec rt, bt;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_BOOTTIME, &bt);
+	return (rt.tv_sec - bt.tv_sec) * 1000000000LL + (rt.tv_nsec - bt.tv_nsec);
+}
+
+static void put_stats(void)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 sum[AW_STAT_COUNT] = { 0 };
+	__u64 *vals = calloc((size_t)ncpu, sizeof(__u64));
+	for (__u32 i = 0; vals && i < AW_STAT_COUNT; i++) {
+		if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.stats), &i, vals) == 0)
+			for (int c = 0; c < ncpu; c++)
+				sum[i] += vals[c];
+	}
+	free(vals);
+	put_json(F_STATS,
+		 "{\"emitted\":%llu,\"lostRingbuf\":%llu,\"lostPending\":%llu,\"filtered\":%llu,"
+		 "\"eventsWritten\":%llu,\"hook\":\"%s\",\"bootToRealtimeNs\":\"%lld\"}",
+		 (unsigned long long)sum[AW_STAT_EMITTED], (unsigned long long)sum[AW_STAT_LOST_RINGBUF],
+		 (unsigned long long)sum[AW_STAT_LOST_PENDING], (unsigned long long)sum[AW_STAT_FILTERED],
+		 events_out, hook_name, boot_to_realtime_ns());
+}
+
+/* ---- loading: try the better hook first, fall back to the portable one -------------------------- */
+
+struct hook {
+	const char *name;
+	struct bpf_program *(*enter)(struct armorwatch_bpf *);
+	struct bpf_program *(*exit)(struct armorwatch_bpf *);
+};
+static struct bpf_program *btf_enter(struct armorwatch_bpf *s) { return s->progs.aw_btf_enter; }
+static struct bpf_program *btf_exit(struct armorwatch_bpf *s) { return s->progs.aw_btf_exit; }
+static struct bpf_program *raw_enter(struct armorwatch_bpf *s) { return s->progs.aw_raw_enter; }
+static struct bpf_program *raw_exit(struct armorwatch_bpf *s) { return s->progs.aw_raw_exit; }
+static const struct hook hooks[] = {
+	{ "tp_btf", btf_enter, btf_exit },
+	{ "raw_tracepoint", raw_enter, raw_exit },
+};
+static const struct hook *chosen;
+
+/* libbpf's messages go to stderr (the agent logs them); the tail of the last one is kept for the
+ * error frame, because that is where the verifier says why it refused a program. */
+static char last_libbpf[1024];
+static int libbpf_out(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char *msg = NULL;
+	if (level == LIBBPF_DEBUG || vasprintf(&msg, fmt, ap) < 0)
+		return 0;
+	size_t n = strlen(msg);
+	if (n > 1)
+		snprintf(last_libbpf, sizeof(last_libbpf), "%s", n >= sizeof(last_libbpf) ? msg + n - sizeof(last_libbpf) + 1 : msg);
+	fputs(msg, stderr);
+	free(msg);
+	return 0;
+}
+
+static int try_load(const struct hook *h)
+{
+	int err;
+	skel = armorwatch_bpf__open();
+	if (!skel)
+		fail("AW_MONITOR_OPEN", "cannot open the BPF object: %s", strerror(errno));
+	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
+		bpf_program__set_autoload(hooks[i].enter(skel), &hooks[i] == h);
+		bpf_program__set_autoload(hooks[i].exit(skel), &hooks[i] == h);
+	}
+	bpf_map__set_max_entries(skel->maps.heap, (__u32)libbpf_num_possible_cpus());
+	bpf_map__set_max_entries(skel->maps.events, (__u32)ringbuf_bytes);
+	err = armorwatch_bpf__load(skel);
+	if (err) {
+		armorwatch_bpf__destroy(skel);
+		skel = NULL;
+	}
+	return err;
+}
+
+static void load(const char *want)
+{
+	int last_err = 0;
+	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
+		const struct hook *h = &hooks[i];
+		if (strcmp(want, "auto") && strcmp(want, h->name))
+			continue;
+		int err = try_load(h);
+		size_t l = strlen(tried);
+		snprintf(tried + l, sizeof(tried) - l, "%s{\"hook\":\"%s\",\"error\":%s%s%s}", l ? "," : "",
+			 h->name, err ? "\"" : "", err ? strerror(-err) : "null", err ? "\"" : "");
+		if (!err) {
+			chosen = h;
+			hook_name = h->name;
+			return;
+		}
+		last_err = err;
+	}
+	if (last_err == -EPERM)
+		fail("AW_MONITOR_PERMISSION",
+		     "the kernel refused to load the BPF programs (%s): run as root or grant CAP_BPF and CAP_PERFMON",
+		     strerror(-last_err));
+	char esc[2048];
+	json_escape(esc, sizeof(esc), last_libbpf);
+	fail("AW_MONITOR_REFUSED", "the kernel refused the BPF programs (%s; tried hook \"%s\"): %s",
+	     strerror(last_err ? -last_err : EINVAL), want, last_libbpf);
+}
+
+/* ---- commands -------------------------------------------------------------------------------------- */
+
+/* Sets every key in list (comma-separated, '-' for none) to the current generation, then removes
+ * the keys of older generations. Adding before removing means a rule present in both the old and
+ * the new set never stops passing while the update runs. */
+static int replace_set(int fd, const char *list, size_t key_size, int (*parse)(const char *, void *))
+{
+	char key[AW_COMM_LEN + 8], next[AW_COMM_LEN + 8];
+	__u32 gen = generation;
+	char *copy = strdup(list), *save = NULL;
+	int err = 0;
+	if (!copy)
+		return -ENOMEM;
+	if (strcmp(copy, "-"))
+		for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			memset(key, 0, sizeof(key));
+			if (parse(tok, key)) { err = -EINVAL; goto out; }
+			if (bpf_map_update_elem(fd, key, &gen, BPF_ANY)) { err = -errno; goto out; }
+		}
+	void *prev = NULL;
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		__u32 v;
+		if (bpf_map_lookup_elem(fd, next, &v) == 0 && v != gen) {
+			bpf_map_delete_elem(fd, next);
+			continue; /* restart from the same previous key: the deleted one is gone */
+		}
+		memcpy(key, next, key_size);
+		prev = key;
+	}
+out:
+	free(copy);
+	return err;
+}
+
+static int parse_hex64(const char *s, void *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 16);
+	if (errno || *end || end == s)
+		return -1;
+	memcpy(out, &v, sizeof(__u64));
+	return 0;
+}
+
+static int parse_u32(const char *s, void *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || *end || end == s || v > 0xffffffffUL)
+		return -1;
+	__u32 x = (__u32)v;
+	memcpy(out, &x, sizeof(x));
+	return 0;
+}
+
+static int parse_comm_hex(const char *s, void *out)
+{
+	size_t n = strlen(s);
+	if (n % 2 || n / 2 > AW_COMM_LEN - 1)
+		return -1;
+	for (size_t i = 0; i < n / 2; i++) {
+		unsigned int b;
+		if (sscanf(s + 2 * i, "%2x", &b) != 1)
+			return -1;
+		((char *)out)[i] = (char)b;
+	}
+	return 0;
+}
+
+static int set_config(int pass_all, int pid_filter, int comm_filter)
+{
+	__u32 zero = 0;
+	struct aw_config c;
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.aw_config), &zero, &c))
+		return -errno;
+	if (pass_all >= 0) c.pass_all = (__u32)pass_all;
+	if (pid_filter >= 0) c.pid_filter = (__u32)pid_filter;
+	if (comm_filter >= 0) c.comm_filter = (__u32)comm_filter;
+	return bpf_map_update_elem(bpf_map__fd(skel->maps.aw_config), &zero, &c, BPF_ANY) ? -errno : 0;
+}
+
+static int cmd_paths(char *args)
+{
+	char *save = NULL, *pass = strtok_r(args, " ", &save), *ex = strtok_r(NULL, " ", &save),
+	     *px = strtok_r(NULL, " ", &save);
+	int err;
+	if (!pass || !ex || !px)
+		return -EINVAL;
+	generation++;
+	if (*pass == '1' && (err = set_config(1, -1, -1))) /* widen first */
+		return err;
+	if ((err = replace_set(bpf_map__fd(skel->maps.exact_paths), ex, 8, parse_hex64)) ||
+	    (err = replace_set(bpf_map__fd(skel->maps.dir_prefixes), px, 8, parse_hex64)))
+		return err;
+	return *pass == '1' ? 0 : set_config(0, -1, -1); /* narrow last */
+}
+
+static int cmd_procs(char *args)
+{
+	char *save = NULL, *pids = strtok_r(args, " ", &save), *comms = strtok_r(NULL, " ", &save),
+	     *deny = strtok_r(NULL, " ", &save);
+	char self[64];
+	int err;
+	if (!pids || !comms || !deny)
+		return -EINVAL;
+	generation++;
+	/* The helper never reports its own calls, whatever the caller asked. */
+	if (strcmp(deny, "-"))
+		snprintf(self, sizeof(self), "%d,", getpid());
+	else
+		snprintf(self, sizeof(self), "%d", getpid());
+	char *all = malloc(strlen(self) + strlen(deny) + 1);
+	if (!all)
+		return -ENOMEM;
+	strcpy(all, self);
+	if (strcmp(deny, "-"))
+		strcat(all, deny);
+	err = replace_set(bpf_map__fd(skel->maps.pid_deny), all, 4, parse_u32);
+	free(all);
+	if (err || (err = replace_set(bpf_map__fd(skel->maps.pid_allow), pids, 4, parse_u32)) ||
+	    (err = replace_set(bpf_map__fd(skel->maps.comm_allow), comms, AW_COMM_LEN, parse_comm_hex)))
+		return err;
+	return set_config(-1, strcmp(pids, "-") != 0, strcmp(comms, "-") != 0);
+}
+
+static int cmd_attach(void)
+{
+	struct bpf_link *a = bpf_program__attach(chosen->enter(skel));
+	if (!a)
+		return -errno;
+	struct bpf_link *b = bpf_program__attach(chosen->exit(skel));
+	if (!b) {
+		int err = -errno;
+		bpf_link__destroy(a);
+		return err;
+	}
+	return 0; /* links live until exit; the kernel detaches them when the process ends */
+}
+
+static void run_command(char *line)
+{
+	char *save = NULL, *seq = strtok_r(line, " ", &save), *verb = strtok_r(NULL, " ", &save);
+	char *rest = save ? save : (char *)"";
+	int err;
+	if (!seq || !verb)
+		return;
+	if (!strcmp(verb, "paths")) err = cmd_paths(rest);
+	else if (!strcmp(verb, "procs")) err = cmd_procs(rest);
+	else if (!strcmp(verb, "attach")) err = cmd_attach();
+	else if (!strcmp(verb, "stats")) { put_stats(); err = 0; }
+	else err = -ENOSYS;
+	if (err)
+		put_json(F_ACK, "{\"seq\":%s,\"ok\":false,\"error\":\"%s: %s\"}", seq, verb, strerror(-err));
+	else
+		put_json(F_ACK, "{\"seq\":%s,\"ok\":true}", seq);
+	flush_out();
+}
+
+static char *ibuf;
+static size_t ilen, icap;
+
+/* Returns 0 at end of input (the agent is gone or closed our stdin). */
+static int read_commands(void)
+{
+	if (icap - ilen < 65536) {
+		icap = icap ? icap * 2 : 1u << 17;
+		ibuf = realloc(ibuf, icap);
+		if (!ibuf)
+			fail("AW_MONITOR_NOMEM", "out of memory reading commands");
+	}
+	ssize_t n = read(STDIN_FILENO, ibuf + ilen, icap - ilen - 1);
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN;
+	if (n == 0)
+		return 0;
+	ilen += (size_t)n;
+	char *start = ibuf, *nl;
+	while ((nl = memchr(start, '\n', ilen - (size_t)(start - ibuf)))) {
+		*nl = 0;
+		run_command(start);
+		start = nl + 1;
+	}
+	ilen -= (size_t)(start - ibuf);
+	memmove(ibuf, start, ilen);
+	return 1;
+}
+
+/* ---- main loop ------------------------------------------------------------------------------------- */
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	(void)ctx;
+	put_frame(F_EVENT, data, size);
+	events_out++;
+	return 0;
+}
+
+#define FIELD(f) printf("%s\"%s\":[%zu,%zu]", first ? "" : ",", #f, offsetof(struct aw_event, f), \
+			sizeof(((struct aw_event *)0)->f)), first = 0
+static void print_layout(void)
+{
+	int first = 1;
+	printf("{\"size\":%zu,\"strCount\":%d,\"pathMax\":%d,\"fields\":{", sizeof(struct aw_event),
+	       AW_STR_COUNT, AW_PATH_MAX);
+	FIELD(ts_boot_ns); FIELD(cgroup_id); FIELD(host_pid); FIELD(host_tid); FIELD(host_ppid);
+	FIELD(ns_pid); FIELD(ns_ppid); FIELD(uid); FIELD(gid); FIELD(mnt_ns); FIELD(pid_ns); FIELD(net_ns);
+	FIELD(syscall_nr); FIELD(dirfd); FIELD(dirfd2); FIELD(flags); FIELD(mode); FIELD(owner_uid);
+	FIELD(ret); FIELD(arg_a); FIELD(arg_b); FIELD(ev_flags); FIELD(str_len); FIELD(comm);
+	printf("},\"slots\":{\"resolved\":%d,\"path\":%d,\"path2\":%d,\"cwd\":%d,\"dir\":%d,\"dir2\":%d,"
+	       "\"exe\":%d,\"pexe\":%d},\"evFlags\":{\"ownerValid\":%u,\"pathFault\":%u,\"truncated\":%u,"
+	       "\"hasPath2\":%u}}\n",
+	       AW_STR_RESOLVED, AW_STR_PATH, AW_STR_PATH2, AW_STR_CWD, AW_STR_DIR, AW_STR_DIR2, AW_STR_EXE,
+	       AW_STR_PEXE, AW_EVF_OWNER_VALID, AW_EVF_PATH_FAULT, AW_EVF_TRUNCATED, AW_EVF_HAS_PATH2);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: armorwatch-monitor [--hook auto|tp_btf|raw_tracepoint] [--ringbuf-bytes N]\n"
+			"                          [--stats-ms N] | --print-layout\n"
+			"Speaks the frame protocol on stdin/stdout; meant to be started by armorwatch.\n");
+}
+
+int main(int argc, char **argv)
+{
+	const char *want = "auto";
+	long stats_ms = 1000;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--print-layout")) { print_layout(); return 0; }
+		else if (!strcmp(argv[i], "--hook") && i + 1 < argc) want = argv[++i];
+		else if (!strcmp(argv[i], "--ringbuf-bytes") && i + 1 < argc) ringbuf_bytes = strtoul(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "--stats-ms") && i + 1 < argc) stats_ms = strtol(argv[++i], NULL, 0);
+		else { usage(); return 2; }
+	}
+	/* The kernel wants a power-of-two number of pages. */
+	unsigned long rbsz = 4096;
+	while (rbsz < ringbuf_bytes)
+		rbsz <<= 1;
+	ringbuf_bytes = rbsz;
+
+	obuf = malloc(ocap);
+	if (!obuf)
+		return 1;
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	libbpf_set_print(libbpf_out);
+
+	if (access("/sys/kernel/btf/vmlinux", R_OK))
+		fail("AW_MONITOR_NO_BTF", "this kernel has no BTF (/sys/kernel/btf/vmlinux is missing); "
+					  "the monitor needs a kernel built with CONFIG_DEBUG_INFO_BTF=y");
+	load(want);
+
+	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_record, NULL, NULL);
+	if (!rb)
+		fail("AW_MONITOR_RINGBUF", "cannot map the ring buffer: %s", strerror(errno));
+	put_json(F_READY, "{\"hook\":\"%s\",\"tried\":[%s],\"ringbufBytes\":%lu,\"bootToRealtimeNs\":\"%lld\",\"pid\":%d}",
+		 hook_name, tried, ringbuf_bytes, boot_to_realtime_ns(), getpid());
+	flush_out();
+
+	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	struct itimerspec its = { .it_interval = { stats_ms / 1000, (stats_ms % 1000) * 1000000 } };
+	its.it_value = its.it_interval;
+	timerfd_settime(tfd, 0, &its, NULL);
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLIN };
+	int fds[] = { ring_buffer__epoll_fd(rb), STDIN_FILENO, sfd, tfd };
+	for (int i = 0; i < 4; i++) {
+		ev.data.fd = fds[i];
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev))
+			fail("AW_MONITOR_POLL", "cannot poll %s: %s", fds[i] == STDIN_FILENO ?
+			     "stdin (it must be a pipe from armorwatch)" : "the ring buffer", strerror(errno));
+	}
+	for (;;) {
+		struct epoll_event got[4];
+		int n = epoll_wait(ep, got, 4, -1);
+		if (n < 0 && errno != EINTR)
+			fail("AW_MONITOR_POLL", "epoll_wait: %s", strerror(errno));
+		for (int i = 0; i < n; i++) {
+			int fd = got[i].data.fd;
+			if (fd == fds[0]) {
+				ring_buffer__consume(rb);
+			} else if (fd == STDIN_FILENO) {
+				if (!read_commands())
+					goto out;
+			} else if (fd == sfd) {
+				goto out;
+			} else if (fd == tfd) {
+				__u64 ticks;
+				if (read(tfd, &ticks, sizeof(ticks)) > 0)
+					put_stats();
+			}
+		}
+		flush_out();
+	}
+out:
+	ring_buffer__consume(rb);
+	put_stats();
+	flush_out();
+	ring_buffer__free(rb);
+	armorwatch_bpf__destroy(skel);
+	return 0;
+}
