@@ -54,3 +54,8 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 
 bash scripts/build.sh
+
+# The OpenTelemetry Collector the export tests and benchmarks send to (cached by manifest hash).
+if [ "$with_test" = 1 ]; then
+  log "OpenTelemetry Collector: $(bash otel-collector/build.sh)"
+fi
