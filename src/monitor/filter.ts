@@ -1,0 +1,71 @@
+// KernelFilterSpec / ProcessFilterSpec → the helper's command lines. The kernel keeps 64-bit
+// FNV-1a hashes of paths (a collision only lets an extra event through, which user space drops).
+import type { KernelFilterSpec, ProcessFilterSpec } from '../types.ts';
+import { MonitorError } from './errors.ts';
+
+const FNV_OFFSET = 0xcbf29ce484222325n;
+const FNV_PRIME = 0x100000001b3n;
+const MASK64 = 0xffffffffffffffffn;
+
+/** FNV-1a 64 over the UTF-8 bytes of s, as bpf/armorwatch.bpf.c computes it. */
+export function fnv1a64(s: string): bigint {
+  let h = FNV_OFFSET;
+  for (const b of Buffer.from(s, 'utf8')) h = ((h ^ BigInt(b)) * FNV_PRIME) & MASK64;
+  return h;
+}
+
+// The kernel also tries /proc/<pid>/..., /proc/self/... and /proc/thread-self/... as /proc/...;
+// an entry spelled with one of those prefixes is added in its /proc/... form too.
+const PROC_ALIAS = /^\/proc\/(?:self|thread-self|\d+)(\/.*)$/;
+
+function withProcForm(paths: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const p of paths) {
+    out.add(p);
+    const m = PROC_ALIAS.exec(p);
+    if (m !== null) out.add(`/proc${m[1]}`);
+  }
+  return [...out];
+}
+
+function hexList(values: readonly string[]): string {
+  return values.length === 0 ? '-' : values.map((v) => fnv1a64(v).toString(16)).join(',');
+}
+
+/** `paths <passAll> <exact hashes> <prefix hashes>` */
+export function pathFilterCommand(spec: KernelFilterSpec): string {
+  for (const p of spec.exactPaths) {
+    if (!p.startsWith('/')) throw new MonitorError('AW_MONITOR_FILTER', `kernel filter exact path "${p}" is not absolute`);
+  }
+  for (const p of spec.dirPrefixes) {
+    if (!p.startsWith('/') || !p.endsWith('/')) {
+      throw new MonitorError('AW_MONITOR_FILTER', `kernel filter directory prefix "${p}" must start and end with "/"`);
+    }
+  }
+  const limit = 65536;
+  if (spec.exactPaths.length > limit || spec.dirPrefixes.length > limit) {
+    throw new MonitorError('AW_MONITOR_FILTER', `kernel filter holds more than ${limit} exact paths or prefixes`);
+  }
+  return `paths ${spec.passAll ? 1 : 0} ${hexList(withProcForm(spec.exactPaths))} ${hexList(withProcForm(spec.dirPrefixes))}`;
+}
+
+function pidList(pids: readonly number[], what: string): string {
+  for (const p of pids) {
+    if (!Number.isInteger(p) || p <= 0 || p > 0xffffffff) throw new MonitorError('AW_MONITOR_FILTER', `${what} ${p} is not a process id`);
+  }
+  return pids.length === 0 ? '-' : pids.join(',');
+}
+
+/** The kernel compares comm (15 bytes and a NUL): longer names are cut as the kernel cuts them. */
+export function commKey(comm: string): Buffer {
+  return Buffer.from(comm, 'utf8').subarray(0, 15);
+}
+
+/** `procs <pids> <comms as hex> <excluded pids>` */
+export function processFilterCommand(spec: ProcessFilterSpec): string {
+  for (const c of spec.comms) {
+    if (c === '') throw new MonitorError('AW_MONITOR_FILTER', 'process filter comm is empty');
+  }
+  const comms = spec.comms.length === 0 ? '-' : spec.comms.map((c) => commKey(c).toString('hex')).join(',');
+  return `procs ${pidList(spec.pids, 'process filter pid')} ${comms} ${pidList(spec.excludePids, 'excluded pid')}`;
+}

@@ -1,0 +1,229 @@
+// The file monitor: starts the native helper (build/armorwatch-monitor), applies the filters,
+// attaches, and turns its frames into FileEvents. See docs/ARCHITECTURE.md ("Monitor").
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { once } from 'node:events';
+import type { Logger } from '../log.ts';
+import type { FileEvent, KernelFilterSpec, ProcessFilterSpec } from '../types.ts';
+import { decodeEvent } from './decode.ts';
+import { MonitorError } from './errors.ts';
+import { FrameReader } from './frames.ts';
+import { FRAME } from './layout.ts';
+import { pathFilterCommand, processFilterCommand } from './filter.ts';
+import { defaultHelperPath, preflight } from './preflight.ts';
+
+export { MonitorError } from './errors.ts';
+
+export interface MonitorStats {
+  /** Events decoded and handed to onEvent. */
+  readonly delivered: number;
+  /** Events the kernel could not put in the ring buffer because the reader was behind. */
+  readonly lostInKernel: number;
+  /** Calls whose entry state the kernel could not keep (in-flight table full). */
+  readonly lostPending: number;
+  /** Records that did not decode (each also logged). */
+  readonly decodeErrors: number;
+  /** Calls the kernel filters decided not to report (not a loss: no rule could match them). */
+  readonly filteredInKernel: number;
+  /** Attach point in use: 'tp_btf' or 'raw_tracepoint'. */
+  readonly hook: string;
+}
+
+export interface Monitor {
+  setPathFilter(spec: KernelFilterSpec): Promise<void>;
+  setProcessFilter(spec: ProcessFilterSpec): Promise<void>;
+  /** Latest counters (the kernel's are refreshed every statsIntervalMs). */
+  stats(): MonitorStats;
+  /** Asks the helper for fresh kernel counters and returns them once they arrive. */
+  refreshStats(): Promise<MonitorStats>;
+  /** Stop reading events (the kernel keeps counting what it cannot deliver meanwhile). */
+  pause(): void;
+  resume(): void;
+  /** Detaches and waits for the helper to exit. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface MonitorOptions {
+  readonly logger: Logger;
+  readonly pathFilter: KernelFilterSpec;
+  readonly processFilter: ProcessFilterSpec;
+  readonly onEvent: (ev: FileEvent) => void;
+  /** Called if the helper dies after start-up; the monitor is closed by then. Default: log it. */
+  readonly onError?: (err: MonitorError) => void;
+  readonly helperPath?: string;
+  /** Ring buffer size in bytes (rounded up to a power of two by the helper). Default 16 MiB. */
+  readonly ringbufBytes?: number;
+  /** 'auto' (default) tries tp_btf, then raw_tracepoint. */
+  readonly hook?: 'auto' | 'tp_btf' | 'raw_tracepoint';
+  readonly statsIntervalMs?: number;
+}
+
+interface KernelCounters { emitted: number; lostRingbuf: number; lostPending: number; filtered: number; hook: string; bootToRealtimeNs: string }
+
+const STDERR_TAIL = 40;
+
+export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
+  const helperPath = opts.helperPath ?? defaultHelperPath();
+  preflight(helperPath);
+  const args = ['--hook', opts.hook ?? 'auto', '--stats-ms', String(opts.statsIntervalMs ?? 1000)];
+  if (opts.ringbufBytes !== undefined) args.push('--ringbuf-bytes', String(opts.ringbufBytes));
+  const child: ChildProcessWithoutNullStreams = spawn(helperPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const log = opts.logger.child({ component: 'monitor', helperPid: child.pid });
+
+  const stderrTail: string[] = [];
+  let stderrRest = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (s: string) => {
+    const lines = (stderrRest + s).split('\n');
+    stderrRest = lines.pop() ?? '';
+    for (const line of lines) {
+      if (line === '') continue;
+      stderrTail.push(line);
+      if (stderrTail.length > STDERR_TAIL) stderrTail.shift();
+      log.debug({ helper: line }, 'helper');
+    }
+  });
+
+  let offset = 0n;
+  let hook = 'none';
+  let delivered = 0;
+  let decodeErrors = 0;
+  let kernel: KernelCounters = { emitted: 0, lostRingbuf: 0, lostPending: 0, filtered: 0, hook, bootToRealtimeNs: '0' };
+  let seq = 0;
+  let closed = false;
+  let exited = false;
+  const acks = new Map<number, { resolve: () => void; reject: (e: Error) => void; what: string }>();
+  let ready: { resolve: (v: unknown) => void; reject: (e: Error) => void } | null = null;
+  const readyPromise = new Promise((resolve, reject) => { ready = { resolve, reject }; });
+
+  const snapshot = (): MonitorStats => ({
+    delivered, decodeErrors, hook,
+    lostInKernel: kernel.lostRingbuf, lostPending: kernel.lostPending, filteredInKernel: kernel.filtered,
+  });
+
+  const helperFailure = (what: string): MonitorError => {
+    const tail = stderrTail.slice(-8).join('\n');
+    return new MonitorError('AW_MONITOR_HELPER_FAILED', `monitor helper ${what}${tail === '' ? '' : `:\n${tail}`}`);
+  };
+
+  const onFrame = (type: number, payload: Buffer): void => {
+    switch (type) {
+      case FRAME.event:
+        try {
+          const ev = decodeEvent(payload, offset);
+          delivered++;
+          opts.onEvent(ev);
+        } catch (err) {
+          if (!(err instanceof MonitorError)) throw err;
+          decodeErrors++;
+          log.warn({ err }, 'undecodable event record');
+        }
+        return;
+      case FRAME.stats: {
+        kernel = JSON.parse(payload.toString('utf8')) as KernelCounters;
+        offset = BigInt(kernel.bootToRealtimeNs);
+        return;
+      }
+      case FRAME.ack: {
+        const a = JSON.parse(payload.toString('utf8')) as { seq: number; ok: boolean; error?: string };
+        const waiter = acks.get(a.seq);
+        acks.delete(a.seq);
+        if (waiter === undefined) return;
+        if (a.ok) waiter.resolve();
+        else waiter.reject(new MonitorError('AW_MONITOR_HELPER_FAILED', `monitor helper could not ${waiter.what}: ${a.error ?? 'unknown error'}`));
+        return;
+      }
+      case FRAME.ready: {
+        const r = JSON.parse(payload.toString('utf8')) as { hook: string; bootToRealtimeNs: string; tried: unknown };
+        hook = r.hook;
+        offset = BigInt(r.bootToRealtimeNs);
+        log.info({ hook, tried: r.tried }, 'eBPF programs loaded');
+        ready?.resolve(undefined);
+        return;
+      }
+      case FRAME.error: {
+        const e = JSON.parse(payload.toString('utf8')) as { code: string; message: string };
+        ready?.reject(new MonitorError(e.code, e.message));
+        return;
+      }
+      default:
+        decodeErrors++;
+        log.warn({ type }, 'unknown frame type from helper');
+    }
+  };
+
+  const reader = new FrameReader();
+  child.stdout.on('data', (chunk: Buffer) => {
+    try {
+      reader.push(chunk, onFrame);
+    } catch (err) {
+      log.error({ err }, 'monitor helper stream broken; stopping it');
+      child.kill('SIGTERM');
+    }
+  });
+
+  const exitPromise = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  void exitPromise.then(([code, signal]) => {
+    exited = true;
+    const err = helperFailure(`exited (${signal ?? `status ${code}`})`);
+    ready?.reject(err);
+    for (const w of acks.values()) w.reject(err);
+    acks.clear();
+    if (!closed) {
+      closed = true;
+      if (opts.onError) opts.onError(err);
+      else log.error({ err }, 'monitor helper stopped');
+    }
+  });
+  child.on('error', (err) => ready?.reject(new MonitorError('AW_MONITOR_HELPER_FAILED', `cannot start ${helperPath}: ${err.message}`, { cause: err })));
+  child.stdin.on('error', () => { /* the exit handler reports it */ });
+
+  const command = (line: string, what: string): Promise<void> => {
+    if (closed || exited) return Promise.reject(new MonitorError('AW_MONITOR_CLOSED', `cannot ${what}: the monitor is closed`));
+    const n = ++seq;
+    return new Promise<void>((resolve, reject) => {
+      acks.set(n, { resolve, reject, what });
+      child.stdin.write(`${n} ${line}\n`);
+    });
+  };
+
+  const close = async (): Promise<void> => {
+    if (!closed) {
+      closed = true;
+      child.stdout.resume();
+      child.stdin.end(); // the helper detaches and exits at end of input
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+      if (!exited) await exitPromise;
+      clearTimeout(timer);
+    } else if (!exited) {
+      await exitPromise;
+    }
+  };
+
+  try {
+    await readyPromise;
+    const self = (spec: ProcessFilterSpec): ProcessFilterSpec => ({ ...spec, excludePids: [...new Set([...spec.excludePids, process.pid])] });
+    await command(processFilterCommand(self(opts.processFilter)), 'set the process filter');
+    await command(pathFilterCommand(opts.pathFilter), 'set the path filter');
+    await command('attach', `attach the ${hook} programs`);
+  } catch (err) {
+    closed = true;
+    child.kill('SIGTERM');
+    if (!exited) await exitPromise;
+    throw err;
+  }
+  log.info({ hook }, 'file monitor attached');
+
+  return {
+    setPathFilter: (spec) => command(pathFilterCommand(spec), 'set the path filter'),
+    setProcessFilter: (spec) => command(processFilterCommand({ ...spec, excludePids: [...new Set([...spec.excludePids, process.pid])] }), 'set the process filter'),
+    stats: snapshot,
+    // The helper writes the stats frame before the ack, so the snapshot is fresh once the ack is in.
+    refreshStats: async () => {
+      await command('stats', 'report its counters');
+      return snapshot();
+    },
+    pause: () => { if (!closed) child.stdout.pause(); },
+    resume: () => { if (!closed) child.stdout.resume(); },
+    close,
+  };
+}

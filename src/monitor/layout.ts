@@ -1,0 +1,44 @@
+// Hand-written mirror of struct aw_event in bpf/armorwatch_event.h. test/monitor/layout.test.ts
+// compares it with what the C compiler says (`armorwatch-monitor --print-layout`).
+
+/** [offset, size] of every fixed field, in bytes. */
+export const EVENT_FIELDS = {
+  ts_boot_ns: [0, 8],
+  cgroup_id: [8, 8],
+  host_pid: [16, 4],
+  host_tid: [20, 4],
+  host_ppid: [24, 4],
+  ns_pid: [28, 4],
+  ns_ppid: [32, 4],
+  uid: [36, 4],
+  gid: [40, 4],
+  mnt_ns: [44, 4],
+  pid_ns: [48, 4],
+  net_ns: [52, 4],
+  syscall_nr: [56, 4],
+  dirfd: [60, 4],
+  dirfd2: [64, 4],
+  flags: [68, 4],
+  mode: [72, 4],
+  owner_uid: [76, 4],
+  ret: [80, 8],
+  arg_a: [88, 8],
+  arg_b: [96, 8],
+  ev_flags: [104, 4],
+  str_len: [108, 16],
+  comm: [124, 16],
+} as const satisfies Record<string, readonly [number, number]>;
+
+export const EVENT_HEADER_SIZE = 144;
+export const PATH_MAX = 4096;
+
+/** Order of the strings after the header (AW_STR_*). */
+export const STR_SLOTS = { resolved: 0, path: 1, path2: 2, cwd: 3, dir: 4, dir2: 5, exe: 6, pexe: 7 } as const;
+export const STR_COUNT = 8;
+
+/** AW_EVF_* bits of ev_flags. */
+export const EV_FLAGS = { ownerValid: 1, pathFault: 2, truncated: 4, hasPath2: 8 } as const;
+
+/** Frame types of the helper's stdout protocol (native/armorwatch-monitor.c). */
+export const FRAME = { ready: 1, event: 2, stats: 3, ack: 4, error: 5 } as const;
+export const FRAME_HEADER_SIZE = 8;
