@@ -1,0 +1,200 @@
+// `armorwatch trace`: every file event as one JSON object per line on stdout, in KubeArmor's log
+// shape plus armorwatch's extra fields (docs/TRACE.md). No policies: the kernel filter passes all.
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { UsageError } from '../errors.ts';
+import { cgroupPathFromProc, parseCgroupPath } from '../enrich/cgroup-path.ts';
+import { formatCallFlags, formatData, formatResult, syscallName } from '../format/index.ts';
+import { createLogger } from '../log.ts';
+import { openMonitor, type Monitor } from '../monitor/index.ts';
+import type { FileEvent } from '../types.ts';
+
+const HELP = `Usage: armorwatch trace [--pid N]... [--comm NAME]...
+
+Streams every file access (open, openat, openat2, creat, unlink, unlinkat, rmdir, rename,
+renameat, renameat2, truncate, chmod, fchmodat, chown, fchownat) as JSON lines on stdout.
+Logs go to stderr. Needs root (or CAP_BPF and CAP_PERFMON). Stop with Ctrl-C.
+
+Options:
+  --pid N       only processes with this host pid (repeatable)
+  --comm NAME   only processes with this command name, first 15 bytes (repeatable)
+  -h, --help    this text
+Field names: docs/TRACE.md
+`;
+
+function parse(argv: string[]): { pids: number[]; comms: string[]; help: boolean } {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: { pid: { type: 'string', multiple: true }, comm: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+    }));
+  } catch (err) {
+    throw new UsageError(`trace: ${(err as Error).message}`);
+  }
+  const pids = (values.pid ?? []).map((p) => {
+    if (!/^[1-9]\d*$/.test(p)) throw new UsageError(`trace: --pid expects a process id, got "${p}"`);
+    return Number(p);
+  });
+  const comms = values.comm ?? [];
+  for (const c of comms) if (c === '') throw new UsageError('trace: --comm expects a name');
+  return { pids, comms, help: values.help === true };
+}
+
+/** RFC 3339 with nanoseconds, as KubeArmor's UpdatedTime. */
+export function rfc3339Nano(ns: bigint): string {
+  const iso = new Date(Number(ns / 1_000_000n)).toISOString(); // 2026-01-02T03:04:05.678Z
+  return `${iso.slice(0, 19)}.${(ns % 1_000_000_000n).toString().padStart(9, '0')}Z`;
+}
+
+/** Container id by cgroup id, from the first process seen in that cgroup; null for host cgroups. */
+class ContainerIds {
+  readonly #byCgroup = new Map<bigint, string | null>();
+
+  lookup(ev: FileEvent): string | null {
+    const known = this.#byCgroup.get(ev.cgroupId);
+    if (known !== undefined) return known;
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${ev.hostPid}/cgroup`, 'utf8');
+    } catch {
+      return null; // gone already; try again with the next event of this cgroup
+    }
+    const { v2, v1 } = cgroupPathFromProc(text);
+    const path = v2 ?? v1;
+    const id = path === null ? null : (parseCgroupPath(path)?.containerId ?? null);
+    this.#byCgroup.set(ev.cgroupId, id);
+    return id;
+  }
+}
+
+/** One trace line. Field order: KubeArmor's first, then armorwatch's extras. */
+export function traceRecord(ev: FileEvent, host: string, containerId: string | null): Record<string, unknown> {
+  const rec: Record<string, unknown> = {
+    Timestamp: Number(ev.timestampNs / 1_000_000_000n),
+    UpdatedTime: rfc3339Nano(ev.timestampNs),
+    HostName: host,
+  };
+  if (containerId !== null) rec.ContainerID = containerId;
+  Object.assign(rec, {
+    HostPPID: ev.hostPpid,
+    HostPID: ev.hostPid,
+    PPID: ev.ppid,
+    PID: ev.pid,
+    UID: ev.uid,
+    ParentProcessName: ev.parentExePath,
+    ProcessName: ev.exePath,
+    Type: containerId === null ? 'HostLog' : 'ContainerLog',
+    Source: ev.exePath,
+    Resource: ev.absPath,
+    Operation: 'File',
+    Data: formatData(ev),
+    Result: formatResult(ev.ret),
+    Cwd: ev.cwd,
+    HostTID: ev.hostTid,
+    GID: ev.gid,
+    Comm: ev.comm,
+    CgroupID: ev.cgroupId.toString(),
+    MntNS: ev.mntNs,
+    PidNS: ev.pidNs,
+    NetNS: ev.netNs,
+    Syscall: syscallName(ev.syscall),
+    Dirfd: ev.dirfd,
+    Flags: formatCallFlags(ev) ?? null,
+    Mode: ev.mode,
+    Args: ev.args,
+    Ret: ev.ret,
+    RequestedPath: ev.path,
+    ResolvedPath: ev.resolvedPath,
+    NewRequestedPath: ev.path2,
+    NewResource: ev.absPath2,
+    OwnerUID: ev.ownerUid,
+    TimestampNs: ev.timestampNs.toString(),
+  });
+  return rec;
+}
+
+/**
+ * Lines are gathered per batch of events and written at once. When stdout cannot keep up, reading
+ * from the monitor pauses: the kernel then counts what its ring buffer cannot hold (reported at
+ * exit and in the logs) instead of this process growing without bound.
+ */
+class LineSink {
+  #lines: string[] = [];
+  #scheduled = false;
+  #monitor: Monitor | null = null;
+  #blocked = false;
+
+  attach(m: Monitor): void {
+    this.#monitor = m;
+  }
+
+  push(line: string): void {
+    this.#lines.push(line);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  flush(): void {
+    this.#scheduled = false;
+    if (this.#lines.length === 0) return;
+    const text = this.#lines.join('\n') + '\n';
+    this.#lines = [];
+    if (!process.stdout.write(text) && !this.#blocked) {
+      this.#blocked = true;
+      this.#monitor?.pause();
+      process.stdout.once('drain', () => {
+        this.#blocked = false;
+        this.#monitor?.resume();
+      });
+    }
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const opts = parse(argv);
+  if (opts.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const logger = createLogger();
+  const host = hostname();
+  const containers = new ContainerIds();
+  const sink = new LineSink();
+  let stdoutGone = false;
+  process.stdout.on('error', () => { stdoutGone = true; });
+  let failed = false;
+  let stop: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => { stop = resolve; });
+
+  const monitor = await openMonitor({
+    logger,
+    pathFilter: { passAll: true, exactPaths: [], dirPrefixes: [] },
+    processFilter: { pids: opts.pids, comms: opts.comms, excludePids: [process.pid] },
+    onEvent: (ev) => {
+      if (!stdoutGone) sink.push(JSON.stringify(traceRecord(ev, host, containers.lookup(ev))));
+    },
+    onError: (err) => {
+      logger.error({ err }, 'file monitor stopped');
+      failed = true;
+      stop();
+    },
+  });
+  sink.attach(monitor);
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  process.stdout.once('error', stop);
+  process.stdout.once('close', stop);
+  await stopped;
+  let stats = monitor.stats();
+  try { stats = await monitor.refreshStats(); } catch { /* helper already gone: keep the last counters */ }
+  await monitor.close();
+  sink.flush();
+  logger.info({ stats }, 'trace stopped');
+  process.stderr.write(`armorwatch trace: ${stats.delivered} events delivered, ${stats.lostInKernel} lost in the kernel (ring buffer full), ${stats.lostPending} lost (in-flight table full), ${stats.decodeErrors} undecodable; hook ${stats.hook}\n`);
+  return failed ? 1 : 0;
+}
