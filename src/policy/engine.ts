@@ -1,0 +1,316 @@
+// The compiled policy set: file rules indexed by path so that one decision costs a handful of map
+// lookups (exact paths, one lookup per directory level, patterns grouped by literal directory),
+// never a scan over all rules. Built once per (re)load; immutable afterwards.
+import type { EnrichedEvent, FileEvent, KernelFilterSpec, NodeIdentity, PolicyKind, Workload } from '../types.ts';
+import { openFlagsWrite } from '../format/index.ts';
+import { compileGlob, isLiteralPattern, literalPrefix } from './glob.ts';
+import { buildKernelFilter } from './kernel-filter.ts';
+import { asDirKey, candidatePaths, forEachDirPrefix, parentDir } from './paths.ts';
+import { compileSelector, type AppliesTo } from './selector.ts';
+import type { Action, FileSection, FromSource, PolicyDocument, RuleCommon, SourceRef } from './types.ts';
+
+export type FilePosture = 'audit' | 'block';
+
+export interface EngineOptions {
+  /** The file posture of namespaces without a `kubearmor-file-posture` annotation (and of the host). */
+  readonly defaultFilePosture?: FilePosture;
+}
+
+export type RuleSection = 'matchPaths' | 'matchDirectories' | 'matchPatterns';
+
+/** The policy a rule came from. */
+export interface PolicyRef {
+  readonly name: string;
+  readonly kind: PolicyKind;
+  readonly namespace: string | undefined;
+  readonly source: SourceRef;
+}
+
+/** One file rule with its inherited fields resolved. */
+export interface CompiledRule {
+  readonly policy: PolicyRef;
+  /** Index of the policy in the set: the selector cache is an array indexed by it. */
+  readonly policyIndex: number;
+  readonly section: RuleSection;
+  readonly index: number;
+  /** Position in the whole set (policy order, then matchPaths, matchDirectories, matchPatterns): the last tie-break. */
+  readonly order: number;
+  readonly action: Action;
+  readonly severity: number;
+  readonly tags: readonly string[];
+  readonly message: string | undefined;
+  readonly fromSource: ReadonlySet<string> | null;
+  readonly readOnly: boolean;
+  readonly ownerOnly: boolean;
+  /** The path, directory (ending in '/') or pattern as written. */
+  readonly target: string;
+  readonly recursive: boolean;
+  readonly regexp: RegExp | null;
+}
+
+/** What the engine decided for one access: the alert to raise. */
+export interface Decision {
+  readonly policyName: string;
+  readonly policyKind: PolicyKind | 'DefaultPosture';
+  /** Audit or Block (the alert's Action reads `Audit (Block)` for Block). */
+  readonly action: 'Audit' | 'Block';
+  /** Undefined for DefaultPosture, which has no severity. */
+  readonly severity: number | undefined;
+  readonly tags: readonly string[];
+  readonly message: string | undefined;
+  /** The candidate path that matched (requested, resolved or /proc-folded). */
+  readonly matchedPath: string;
+  /** The chosen rule; null for DefaultPosture. */
+  readonly rule: CompiledRule | null;
+  /** Names of the other policies whose rules matched this access, sorted. */
+  readonly otherPolicies: readonly string[];
+}
+
+/** Default severity when neither the rule, the file section nor the spec sets one (KubeArmor's). */
+export const DEFAULT_SEVERITY = 1;
+
+const DEFAULT_POSTURE: FilePosture = 'audit';
+
+/** Calls that can change a file, whatever their flags. */
+const WRITE_CALLS = new Set(['creat', 'unlink', 'unlinkat', 'rmdir', 'rename', 'renameat', 'renameat2', 'truncate', 'chmod', 'fchmodat', 'chown', 'fchownat']);
+
+/** True when the access can change the file (what `readOnly` forbids). */
+export function isWriteAccess(ev: Pick<FileEvent, 'syscall' | 'flags'>): boolean {
+  if (WRITE_CALLS.has(ev.syscall)) return true;
+  return openFlagsWrite(ev.flags);
+}
+
+function pick<T>(...values: Array<T | undefined>): T | undefined {
+  for (const v of values) {
+    if (v === undefined) continue;
+    if (typeof v === 'string' && v === '') continue;
+    if (Array.isArray(v) && v.length === 0) continue;
+    return v;
+  }
+  return undefined;
+}
+
+function sources(list: readonly FromSource[] | undefined): ReadonlySet<string> | null {
+  const paths = (list ?? []).map((s) => s.path).filter((p): p is string => typeof p === 'string' && p !== '');
+  return paths.length === 0 ? null : new Set(paths);
+}
+
+/** Per-workload facts, computed once per workload and policy set. */
+interface Applicability {
+  readonly node: NodeIdentity;
+  /** applies[i] is 1 when policy i selects the workload. */
+  readonly applies: Uint8Array;
+  /** Allow-list mode for every process of the workload (an Allow rule without fromSource). */
+  readonly allowAll: boolean;
+  /** Allow-list mode only for these executables (Allow rules that all carry fromSource). */
+  readonly allowSources: ReadonlySet<string>;
+}
+
+function pushTo<K>(map: Map<K, CompiledRule[]>, key: K, rule: CompiledRule): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [rule]);
+  else list.push(rule);
+}
+
+export class PolicyEngine {
+  readonly policies: readonly PolicyDocument[];
+  readonly rules: readonly CompiledRule[];
+  private readonly options: Required<EngineOptions>;
+  private readonly selectors: readonly AppliesTo[];
+  /** Exact paths → rules. */
+  private readonly exact = new Map<string, CompiledRule[]>();
+  /** Non-recursive directories (key ends in '/') → rules. */
+  private readonly dirs = new Map<string, CompiledRule[]>();
+  /** Recursive directories → rules. */
+  private readonly recDirs = new Map<string, CompiledRule[]>();
+  /** Patterns by their literal directory ('' when none). */
+  private readonly patterns = new Map<string, CompiledRule[]>();
+  /** Allow rules per policy index, to know which policies put a workload in allow-list mode. */
+  private readonly allowRules: ReadonlyArray<readonly CompiledRule[]>;
+  private cache = new WeakMap<Workload, Applicability>();
+  private filter: KernelFilterSpec | undefined;
+
+  constructor(policies: readonly PolicyDocument[], options: EngineOptions = {}) {
+    this.options = { defaultFilePosture: options.defaultFilePosture ?? DEFAULT_POSTURE };
+    // A stable order makes the last tie-break (rule order) independent of file discovery order.
+    this.policies = [...policies].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    this.selectors = this.policies.map(compileSelector);
+    const rules: CompiledRule[] = [];
+    const allow: CompiledRule[][] = this.policies.map(() => []);
+    this.policies.forEach((p, policyIndex) => {
+      for (const r of compilePolicyRules(p, policyIndex, rules.length)) {
+        rules.push(r);
+        if (r.action === 'Allow') allow[policyIndex]!.push(r);
+        this.index(r);
+      }
+    });
+    this.rules = rules;
+    this.allowRules = allow;
+  }
+
+  private index(r: CompiledRule): void {
+    switch (r.section) {
+      case 'matchPaths': pushTo(this.exact, r.target, r); break;
+      case 'matchDirectories': pushTo(r.recursive ? this.recDirs : this.dirs, r.target, r); break;
+      case 'matchPatterns':
+        // A pattern without glob characters is an exact path.
+        if (r.regexp === null) pushTo(this.exact, r.target, r);
+        else pushTo(this.patterns, literalPrefix(r.target), r);
+        break;
+    }
+  }
+
+  /** Forget cached selections (workload labels changed); a reload builds a new engine instead. */
+  clearWorkloadCache(): void {
+    this.cache = new WeakMap();
+  }
+
+  private applicability(w: Workload, node: NodeIdentity): Applicability {
+    const hit = this.cache.get(w);
+    if (hit !== undefined && hit.node === node) return hit;
+    const applies = new Uint8Array(this.policies.length);
+    let allowAll = false;
+    const allowSources = new Set<string>();
+    for (let i = 0; i < this.policies.length; i++) {
+      if (!this.selectors[i]!(w, node)) continue;
+      applies[i] = 1;
+      for (const r of this.allowRules[i]!) {
+        if (r.fromSource === null) allowAll = true;
+        else for (const s of r.fromSource) allowSources.add(s);
+      }
+    }
+    const a: Applicability = { node, applies, allowAll, allowSources };
+    this.cache.set(w, a);
+    return a;
+  }
+
+  /** The rules whose path part matches `path`, appended to `out`. */
+  private collect(path: string, out: CompiledRule[]): void {
+    const exact = this.exact.get(path);
+    if (exact !== undefined) out.push(...exact);
+    if (this.dirs.size > 0) {
+      const inside = this.dirs.get(parentDir(path));
+      if (inside !== undefined && path !== '/') out.push(...inside);
+      const self = this.dirs.get(asDirKey(path));
+      if (self !== undefined) out.push(...self);
+    }
+    if (this.recDirs.size > 0) {
+      forEachDirPrefix(path, (prefix) => {
+        const list = this.recDirs.get(prefix);
+        if (list !== undefined) out.push(...list);
+      });
+      const self = this.recDirs.get(asDirKey(path));
+      if (self !== undefined) out.push(...self);
+    }
+    if (this.patterns.size > 0) {
+      const test = (list: CompiledRule[] | undefined): void => {
+        if (list === undefined) return;
+        for (const r of list) if (r.regexp!.test(path)) out.push(r);
+      };
+      test(this.patterns.get(''));
+      forEachDirPrefix(path, (prefix) => test(this.patterns.get(prefix)));
+    }
+  }
+
+  /** Decides one access: the alert to raise, or null when none. */
+  decide(input: EnrichedEvent, node: NodeIdentity): Decision | null {
+    const { event: ev, workload } = input;
+    const app = this.applicability(workload, node);
+    const paths = candidatePaths(ev);
+    let best: CompiledRule | null = null;
+    let bestPath = '';
+    const matchedPolicies: string[] = [];
+    let allowed = false;
+    const found: CompiledRule[] = [];
+    for (const path of paths) {
+      found.length = 0;
+      this.collect(path, found);
+      for (const r of found) {
+        if (app.applies[r.policyIndex] !== 1) continue;
+        if (r.fromSource !== null && !r.fromSource.has(ev.exePath) && !r.fromSource.has(ev.parentExePath)) continue;
+        const violates = (r.readOnly || r.ownerOnly)
+          ? (r.readOnly && isWriteAccess(ev)) || (r.ownerOnly && ev.ownerUid !== null && ev.uid !== ev.ownerUid)
+          : true;
+        if (r.action === 'Allow') {
+          if (!violates || !(r.readOnly || r.ownerOnly)) allowed = true;
+          continue;
+        }
+        if (!violates) continue;
+        if (!matchedPolicies.includes(r.policy.name)) matchedPolicies.push(r.policy.name);
+        if (best === null || better(r, best)) { best = r; bestPath = path; }
+      }
+    }
+    if (best !== null) {
+      return {
+        policyName: best.policy.name,
+        policyKind: best.policy.kind,
+        action: best.action === 'Block' ? 'Block' : 'Audit',
+        severity: best.severity,
+        tags: best.tags,
+        message: best.message,
+        matchedPath: bestPath,
+        rule: best,
+        otherPolicies: matchedPolicies.filter((n) => n !== best.policy.name).sort(),
+      };
+    }
+    const allowMode = app.allowAll || app.allowSources.has(ev.exePath) || app.allowSources.has(ev.parentExePath);
+    if (!allowMode || allowed) return null;
+    const posture = workload.namespaceFilePosture ?? this.options.defaultFilePosture;
+    return {
+      policyName: 'DefaultPosture',
+      policyKind: 'DefaultPosture',
+      action: posture === 'block' ? 'Block' : 'Audit',
+      severity: undefined,
+      tags: [],
+      message: undefined,
+      matchedPath: ev.absPath,
+      rule: null,
+      otherPolicies: [],
+    };
+  }
+
+  /** What the kernel must let through for these policies (see KernelFilterSpec's invariant). */
+  kernelFilter(): KernelFilterSpec {
+    this.filter ??= buildKernelFilter(this.rules);
+    return this.filter;
+  }
+}
+
+/** Block before Audit, then higher severity, then policy name, then rule order. */
+function better(a: CompiledRule, b: CompiledRule): boolean {
+  if (a.action !== b.action) return a.action === 'Block';
+  if (a.severity !== b.severity) return a.severity > b.severity;
+  if (a.policy.name !== b.policy.name) return a.policy.name < b.policy.name;
+  return a.order < b.order;
+}
+
+function compilePolicyRules(p: PolicyDocument, policyIndex: number, firstOrder: number): CompiledRule[] {
+  const file: FileSection | undefined = p.spec.file;
+  if (file === undefined) return [];
+  const policy: PolicyRef = { name: p.name, kind: p.kind, namespace: p.namespace, source: p.source };
+  const out: CompiledRule[] = [];
+  const base = (r: RuleCommon, section: RuleSection, index: number) => ({
+    policy, policyIndex, section, index, order: firstOrder + out.length,
+    action: pick<Action>(r.action, file.action, p.spec.action) ?? 'Block',
+    severity: pick(r.severity, file.severity, p.spec.severity) ?? DEFAULT_SEVERITY,
+    tags: pick<readonly string[]>(r.tags, file.tags, p.spec.tags) ?? [],
+    message: pick(r.message, file.message, p.spec.message),
+  });
+  (file.matchPaths ?? []).forEach((r, i) => out.push({
+    ...base(r, 'matchPaths', i), fromSource: sources(r.fromSource), readOnly: r.readOnly === true, ownerOnly: r.ownerOnly === true,
+    target: r.path, recursive: false, regexp: null,
+  }));
+  (file.matchDirectories ?? []).forEach((r, i) => out.push({
+    ...base(r, 'matchDirectories', i), fromSource: sources(r.fromSource), readOnly: r.readOnly === true, ownerOnly: r.ownerOnly === true,
+    target: r.dir, recursive: r.recursive === true, regexp: null,
+  }));
+  (file.matchPatterns ?? []).forEach((r, i) => out.push({
+    ...base(r, 'matchPatterns', i), fromSource: null, readOnly: r.readOnly === true, ownerOnly: r.ownerOnly === true,
+    target: r.pattern, recursive: false, regexp: isLiteralPattern(r.pattern) ? null : compileGlob(r.pattern),
+  }));
+  return out;
+}
+
+export function compilePolicies(policies: readonly PolicyDocument[], options: EngineOptions = {}): PolicyEngine {
+  return new PolicyEngine(policies, options);
+}

@@ -1,0 +1,47 @@
+// Which paths of an access are matched: the requested path made absolute, the resolved path, and
+// (for procfs) the `/proc/self/`, `/proc/thread-self/`, `/proc/<pid>/` spellings folded to `/proc/`.
+import type { FileEvent } from '../types.ts';
+
+const PROC_ALIAS = /^\/proc\/(?:self|thread-self|[0-9]+)(?=\/|$)/;
+
+/** `/proc/self/net/tcp` → `/proc/net/tcp`; other paths unchanged. */
+export function foldProcPath(path: string): string {
+  if (!path.startsWith('/proc/')) return path;
+  const m = PROC_ALIAS.exec(path);
+  if (m === null) return path;
+  const rest = path.slice(m[0].length);
+  return rest === '' ? '/proc' : `/proc${rest}`;
+}
+
+/** The distinct paths an access is matched under, requested path first. */
+export function candidatePaths(ev: Pick<FileEvent, 'absPath' | 'resolvedPath' | 'absPath2'>): string[] {
+  const out: string[] = [];
+  const add = (p: string | null): void => {
+    if (p === null || p === '') return;
+    if (!out.includes(p)) out.push(p);
+    const folded = foldProcPath(p);
+    if (folded !== p && !out.includes(folded)) out.push(folded);
+  };
+  add(ev.absPath);
+  add(ev.resolvedPath);
+  add(ev.absPath2);
+  return out;
+}
+
+/** Calls `fn` with every directory prefix of an absolute path, ending in '/', shortest first (`/`, `/a/`, `/a/b/` for `/a/b/c`). */
+export function forEachDirPrefix(path: string, fn: (prefix: string) => void): void {
+  for (let i = path.indexOf('/'); i >= 0 && i < path.length - 1; i = path.indexOf('/', i + 1)) {
+    fn(path.slice(0, i + 1));
+  }
+}
+
+/** The directory that holds `path`, ending in '/' (`/a/b` → `/a/`, `/a` → `/`). */
+export function parentDir(path: string): string {
+  const i = path.lastIndexOf('/', path.length - 2);
+  return i < 0 ? '/' : path.slice(0, i + 1);
+}
+
+/** `path` as a directory key ending in '/' (`/a/b` → `/a/b/`, `/` → `/`). */
+export function asDirKey(path: string): string {
+  return path.endsWith('/') ? path : `${path}/`;
+}
