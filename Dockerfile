@@ -35,8 +35,8 @@ COPY --from=build /src/package.json /opt/armorwatch/package.json
 COPY --from=build /src/node_modules /opt/armorwatch/node_modules
 COPY --from=build /src/dist /opt/armorwatch/dist
 COPY --from=build /src/bin /opt/armorwatch/bin
+# The BPF object is embedded in the helper (bpftool gen skeleton), so build/*.bpf.o is not copied.
 COPY --from=build /src/build/armorwatch-monitor /opt/armorwatch/build/armorwatch-monitor
-COPY --from=build /src/build/*.bpf.o /opt/armorwatch/build/
 ENV PATH=/opt/armorwatch/bin:$PATH
 # Root on purpose. Kubernetes puts added capabilities (BPF, PERFMON, ...) into the permitted and
 # effective sets only of a uid-0 process; a non-root process would receive them only as ambient

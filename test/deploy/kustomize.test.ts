@@ -5,6 +5,7 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { RUN_OPTIONS } from '../../src/config/options.ts';
 import { one, render, requireKubectl, root, type K8sObject } from './render.ts';
 
 const NS = 'armorwatch';
@@ -130,6 +131,27 @@ function checkInstall(objs: K8sObject[]): void {
   }
 }
 
+/** Every environment variable and flag the manifests set must be one `armorwatch run --help` lists. */
+function checkKnownSettings(objs: K8sObject[]): void {
+  const c = agentContainer(one(objs, 'DaemonSet', 'armorwatch'));
+  const knownEnv = new Set(RUN_OPTIONS.flatMap((o) => o.env));
+  const names = (c.env as Array<{ name: string }>).map((e) => e.name);
+  for (const src of c.envFrom as Array<{ configMapRef?: { name: string } }>) {
+    if (src.configMapRef) names.push(...Object.keys(one(objs, 'ConfigMap', src.configMapRef.name).data ?? {}));
+  }
+  for (const n of names) assert.ok(knownEnv.has(n), `${n} is not an environment variable of armorwatch run`);
+  const knownFlags = new Set(RUN_OPTIONS.map((o) => `--${o.name}`));
+  const args = c.args as string[];
+  assert.equal(args[0], 'run');
+  for (const a of args.filter((x) => x.startsWith('--'))) assert.ok(knownFlags.has(a.split('=')[0]!), `${a} is not a flag of armorwatch run`);
+
+  // The agent flushes its queue for --shutdown-deadline on SIGTERM; the kubelet must wait longer.
+  const deadline = RUN_OPTIONS.find((o) => o.name === 'shutdown-deadline')!.default;
+  const seconds = Number(/^(\d+)s$/.exec(deadline)?.[1]);
+  assert.ok(one(objs, 'DaemonSet', 'armorwatch').spec.template.spec.terminationGracePeriodSeconds > seconds,
+    `terminationGracePeriodSeconds must exceed the agent's shutdown deadline (${deadline})`);
+}
+
 function otelSettings(objs: K8sObject[]): Record<string, string> {
   const c = agentContainer(one(objs, 'DaemonSet', 'armorwatch'));
   const name = (c.envFrom as Array<{ configMapRef?: { name: string } }>).find((e) => e.configMapRef)!.configMapRef!.name;
@@ -141,6 +163,8 @@ describe('deploy/ (default: alerts to stdout)', () => {
   before(() => { requireKubectl(); objs = render('deploy'); });
 
   test('renders a least-privilege DaemonSet wired to health, node and policies', () => checkInstall(objs));
+
+  test('sets only flags and environment variables that armorwatch run knows', () => checkKnownSettings(objs));
 
   test('sets no OTLP endpoint, so alerts go to standard output', () => {
     assert.equal(otelSettings(objs).OTEL_EXPORTER_OTLP_ENDPOINT, undefined);
@@ -159,6 +183,8 @@ describe('deploy/overlays/otel-collector', () => {
   before(() => { requireKubectl(); objs = render('deploy/overlays/otel-collector'); });
 
   test('keeps every property of the base install', () => checkInstall(objs));
+
+  test('sets only flags and environment variables that armorwatch run knows', () => checkKnownSettings(objs));
 
   test('sends OTLP/gRPC to the in-cluster Collector', () => {
     const env = otelSettings(objs);
