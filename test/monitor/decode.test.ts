@@ -1,0 +1,87 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeEvent, SYSCALL_NUMBERS } from '../../src/monitor/decode.ts';
+import { MonitorError } from '../../src/monitor/errors.ts';
+import { EVENT_FIELDS as F, EVENT_HEADER_SIZE, EV_FLAGS, STR_SLOTS } from '../../src/monitor/layout.ts';
+
+type Strings = Partial<Record<keyof typeof STR_SLOTS, string>>;
+
+/** A record as the kernel would write it. */
+function record(fields: { nr: number; ret?: number; dirfd?: number; dirfd2?: number; flags?: number; evFlags?: number; argA?: bigint; argB?: bigint; owner?: number }, strs: Strings): Buffer {
+  const h = Buffer.alloc(EVENT_HEADER_SIZE);
+  h.writeBigUInt64LE(1_000_000_000n, F.ts_boot_ns[0]);
+  h.writeBigUInt64LE(77n, F.cgroup_id[0]);
+  h.writeUInt32LE(4242, F.host_pid[0]);
+  h.writeUInt32LE(4243, F.host_tid[0]);
+  h.writeUInt32LE(4000, F.host_ppid[0]);
+  h.writeUInt32LE(7, F.ns_pid[0]);
+  h.writeUInt32LE(1, F.ns_ppid[0]);
+  h.writeUInt32LE(1000, F.uid[0]);
+  h.writeUInt32LE(100, F.gid[0]);
+  h.writeUInt32LE(fields.nr, F.syscall_nr[0]);
+  h.writeInt32LE(fields.dirfd ?? -100, F.dirfd[0]);
+  h.writeInt32LE(fields.dirfd2 ?? -100, F.dirfd2[0]);
+  h.writeUInt32LE(fields.flags ?? 0, F.flags[0]);
+  h.writeUInt32LE(fields.owner ?? 0, F.owner_uid[0]);
+  h.writeBigInt64LE(BigInt(fields.ret ?? 3), F.ret[0]);
+  h.writeBigUInt64LE(fields.argA ?? 0n, F.arg_a[0]);
+  h.writeBigUInt64LE(fields.argB ?? 0n, F.arg_b[0]);
+  h.writeUInt32LE(fields.evFlags ?? 0, F.ev_flags[0]);
+  h.write('cat', F.comm[0]);
+  const parts: Buffer[] = [h];
+  for (const [name, slot] of Object.entries(STR_SLOTS)) {
+    const b = Buffer.from(strs[name as keyof typeof STR_SLOTS] ?? '');
+    h.writeUInt16LE(b.length, F.str_len[0] + 2 * slot);
+    parts[slot + 1] = b;
+  }
+  return Buffer.concat(parts);
+}
+
+test('an openat relative to the cwd decodes with absolute, resolved and wall-clock fields', () => {
+  const ev = decodeEvent(record({ nr: SYSCALL_NUMBERS.openat, flags: 0o2000000, evFlags: EV_FLAGS.ownerValid, owner: 0 },
+    { path: '../etc/hostname', cwd: '/tmp', resolved: '/etc/hostname', exe: '/usr/bin/cat', pexe: '/usr/bin/bash' }), 5n);
+  assert.equal(ev.syscall, 'openat');
+  assert.equal(ev.timestampNs, 1_000_000_005n);
+  assert.equal(ev.absPath, '/etc/hostname');
+  assert.equal(ev.resolvedPath, '/etc/hostname');
+  assert.equal(ev.dirfd, -100);
+  assert.equal(ev.ownerUid, 0);
+  assert.deepEqual([ev.hostPid, ev.hostTid, ev.hostPpid, ev.pid, ev.ppid, ev.uid, ev.gid], [4242, 4243, 4000, 7, 1, 1000, 100]);
+  assert.deepEqual([ev.comm, ev.exePath, ev.parentExePath, ev.cgroupId], ['cat', '/usr/bin/cat', '/usr/bin/bash', 77n]);
+});
+
+test('a relative path with a dirfd is joined to that directory, not the cwd', () => {
+  const ev = decodeEvent(record({ nr: SYSCALL_NUMBERS.openat, dirfd: 3 }, { path: 'hostname', cwd: '/tmp', dir: '/etc' }), 0n);
+  assert.equal(ev.absPath, '/etc/hostname');
+  assert.equal(ev.dirfd, 3);
+});
+
+test('a failed open has no resolved path and no owner', () => {
+  const ev = decodeEvent(record({ nr: SYSCALL_NUMBERS.open, ret: -2 }, { path: '/nope', cwd: '/' }), 0n);
+  assert.equal(ev.ret, -2);
+  assert.equal(ev.resolvedPath, null);
+  assert.equal(ev.ownerUid, null);
+});
+
+test('renameat2 carries both paths, each against its own directory, and newdirfd', () => {
+  const ev = decodeEvent(record({ nr: SYSCALL_NUMBERS.renameat2, dirfd: 4, dirfd2: -100, evFlags: EV_FLAGS.hasPath2, ret: 0 },
+    { path: 'a', path2: 'b', cwd: '/tmp', dir: '/srv' }), 0n);
+  assert.deepEqual([ev.path, ev.absPath, ev.path2, ev.absPath2], ['a', '/srv/a', 'b', '/tmp/b']);
+  assert.deepEqual(ev.args, { newdirfd: -100 });
+  assert.equal(ev.resolvedPath, null);
+});
+
+test('chown carries uid and gid as named args', () => {
+  const ev = decodeEvent(record({ nr: SYSCALL_NUMBERS.chown, argA: 1000n, argB: 100n, ret: 0 }, { path: '/x', cwd: '/' }), 0n);
+  assert.deepEqual(ev.args, { uid: 1000, gid: 100 });
+});
+
+test('short records, overrunning strings and unknown syscalls are decode errors', () => {
+  const ok = record({ nr: SYSCALL_NUMBERS.open }, { path: '/etc/hostname', cwd: '/' });
+  const isDecode = (e: unknown): boolean => e instanceof MonitorError && e.code === 'AW_MONITOR_DECODE';
+  assert.throws(() => decodeEvent(ok.subarray(0, 100), 0n), isDecode);
+  assert.throws(() => decodeEvent(ok.subarray(0, ok.length - 1), 0n), isDecode);
+  const bad = Buffer.from(ok);
+  bad.writeUInt32LE(9999, F.syscall_nr[0]);
+  assert.throws(() => decodeEvent(bad, 0n), /unknown syscall number 9999/);
+});

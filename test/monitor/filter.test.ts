@@ -1,0 +1,44 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fnv1a64, pathFilterCommand, processFilterCommand } from '../../src/monitor/filter.ts';
+import { MonitorError } from '../../src/monitor/errors.ts';
+
+test('fnv1a64 matches the published FNV-1a 64 test vectors', () => {
+  assert.equal(fnv1a64(''), 0xcbf29ce484222325n);
+  assert.equal(fnv1a64('a'), 0xaf63dc4c8601ec8cn);
+  assert.equal(fnv1a64('foobar'), 0x85944171f73967e8n);
+});
+
+test('the hash constants in the kernel program are the hashes their comments name', () => {
+  const src = readFileSync(new URL('../../bpf/armorwatch.bpf.c', import.meta.url), 'utf8');
+  const consts = [...src.matchAll(/#define (H_\w+) 0x([0-9a-f]+)ULL\s*\/\* fnv1a\("([^"]*)"\)/g)];
+  assert.ok(consts.length >= 6, 'expected the H_* constants with their fnv1a("...") comments');
+  for (const [, name, hex, text] of consts) assert.equal(BigInt(`0x${hex}`), fnv1a64(text!), `${name} = fnv1a("${text}")`);
+});
+
+test('path filter command carries pass-all and the hashes of every entry', () => {
+  const cmd = pathFilterCommand({ passAll: false, exactPaths: ['/etc/hostname'], dirPrefixes: ['/etc/network/'] });
+  assert.equal(cmd, `paths 0 ${fnv1a64('/etc/hostname').toString(16)} ${fnv1a64('/etc/network/').toString(16)}`);
+  assert.equal(pathFilterCommand({ passAll: true, exactPaths: [], dirPrefixes: [] }), 'paths 1 - -');
+});
+
+test('a /proc/self or /proc/<pid> entry is also added in its /proc form', () => {
+  const cmd = pathFilterCommand({ passAll: false, exactPaths: ['/proc/self/net/tcp'], dirPrefixes: ['/proc/1/fd/'] });
+  const [, , exact, prefixes] = cmd.split(' ');
+  assert.deepEqual(exact!.split(','), [fnv1a64('/proc/self/net/tcp'), fnv1a64('/proc/net/tcp')].map((h) => h.toString(16)));
+  assert.deepEqual(prefixes!.split(','), [fnv1a64('/proc/1/fd/'), fnv1a64('/proc/fd/')].map((h) => h.toString(16)));
+});
+
+test('relative paths and prefixes without a trailing slash are refused with the entry named', () => {
+  assert.throws(() => pathFilterCommand({ passAll: false, exactPaths: ['etc/passwd'], dirPrefixes: [] }),
+    (e: unknown) => e instanceof MonitorError && e.code === 'AW_MONITOR_FILTER' && e.message.includes('"etc/passwd"'));
+  assert.throws(() => pathFilterCommand({ passAll: false, exactPaths: [], dirPrefixes: ['/etc'] }), /"\/etc" must start and end with "\/"/);
+});
+
+test('process filter command: pids, comms in hex cut to 15 bytes, exclusions', () => {
+  assert.equal(processFilterCommand({ pids: [12, 34], comms: ['cat'], excludePids: [99] }), 'procs 12,34 636174 99');
+  assert.equal(processFilterCommand({ pids: [], comms: ['a-very-long-command-name'], excludePids: [] }),
+    `procs - ${Buffer.from('a-very-long-com').toString('hex')} -`);
+  assert.throws(() => processFilterCommand({ pids: [-1], comms: [], excludePids: [] }), /-1 is not a process id/);
+});
