@@ -131,6 +131,11 @@ test('what the build stage copies from the build context exists and is not exclu
   for (const dir of ['native', 'bpf']) {
     if (existsSync(join(root, dir))) needed.push(...readdirSync(join(root, dir)).map((f) => `${dir}/${f}`));
   }
+  // Sources the Makefile takes from elsewhere in the repository (../bench/x.c, ../test/y.c).
+  if (existsSync(join(root, 'native/Makefile'))) {
+    const makefile = readFileSync(join(root, 'native/Makefile'), 'utf8');
+    needed.push(...[...makefile.matchAll(/\.\.\/([\w./-]+\.[ch])\b/g)].map((m) => m[1]!));
+  }
   for (const p of needed.filter((p) => existsSync(join(root, p)))) {
     assert.ok(!ignored(p), `.dockerignore excludes ${p}, which the build needs`);
   }
