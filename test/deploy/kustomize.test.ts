@@ -40,7 +40,8 @@ function checkInstall(objs: K8sObject[]): void {
   const c = agentContainer(ds);
 
   // Namespaced objects all land in the agent's namespace.
-  one(objs, 'Namespace', NS);
+  // Pod Security Admission: baseline forbids hostPID and these capabilities.
+  assert.equal(one(objs, 'Namespace', NS).metadata.labels?.['pod-security.kubernetes.io/enforce'], 'privileged');
   for (const o of objs) {
     if (!['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind)) {
       assert.equal(o.metadata.namespace, NS, `${o.kind} ${o.metadata.name} is not in namespace ${NS}`);
