@@ -1,0 +1,76 @@
+// `armorwatch trace` as a user runs it: bin/armorwatch, JSON lines on stdout, clean stop on SIGINT.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, realpathSync } from 'node:fs';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { needsBpf } from '../helpers/privileges.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/armorwatch', import.meta.url));
+const ENV = { ...process.env, ARMORWATCH_FROM_SOURCE: '1', ARMORWATCH_LOG_LEVEL: 'info' };
+
+test('trace --pid streams the process\'s file accesses as KubeArmor-shaped JSON lines and stops cleanly on SIGINT', async (t) => {
+  if (!needsBpf(t)) return;
+  // A shell that opens /etc/hostname itself (a redirection, no child) once told to go.
+  const target = spawn('/bin/bash', ['-c', 'read go; : < /etc/hostname; cat /nonexistent-aw 2>/dev/null; read done'], { stdio: ['pipe', 'ignore', 'ignore'] });
+  const trace = spawn(BIN, ['trace', '--pid', String(target.pid)], { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  trace.stdout.setEncoding('utf8').on('data', (s: string) => { out += s; });
+  trace.stderr.setEncoding('utf8').on('data', (s: string) => { err += s; });
+  try {
+    await waitUntil(() => err.includes('file monitor attached'), () => `trace did not attach; stderr:\n${err}`);
+    const helperPid = Number(/"helperPid":(\d+)/.exec(err)?.[1]);
+    target.stdin.write('go\n');
+    await waitUntil(() => out.includes('"/etc/hostname"'), () => `no line for /etc/hostname; stdout:\n${out}\nstderr:\n${err}`);
+    trace.kill('SIGINT');
+    const [code] = await once(trace, 'exit') as [number | null];
+    assert.equal(code, 0, `exit status; stderr:\n${err}`);
+    assert.equal(existsSync(`/proc/${helperPid}`), false, 'the helper exited with the trace');
+
+    const lines = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.ok(lines.every((l) => l.HostPID === target.pid), '--pid keeps other processes out');
+    const hit = lines.find((l) => l.Resource === '/etc/hostname')!;
+    assert.equal(hit.Operation, 'File');
+    assert.equal(hit.Type, 'HostLog');
+    assert.equal(hit.Result, 'Passed');
+    assert.match(String(hit.Data), /^syscall=SYS_OPENAT fd=-100 flags=O_RDONLY/);
+    assert.equal(hit.ProcessName, realpathSync('/bin/bash'));
+    assert.equal(hit.Source, realpathSync('/bin/bash'));
+    assert.equal(hit.PID, target.pid);
+    assert.equal(typeof hit.HostPPID, 'number');
+    assert.match(String(hit.UpdatedTime), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
+    assert.equal(hit.ResolvedPath, '/etc/hostname');
+    assert.equal(hit.RequestedPath, '/etc/hostname');
+    for (const k of ['HostTID', 'GID', 'Comm', 'CgroupID', 'MntNS', 'PidNS', 'NetNS', 'Syscall', 'Dirfd', 'Flags', 'Ret', 'OwnerUID', 'Cwd']) {
+      assert.ok(k in hit, `${k} present`);
+    }
+    assert.match(err, /events delivered, 0 lost in the kernel/);
+  } finally {
+    target.kill();
+    trace.kill('SIGKILL');
+  }
+});
+
+test('trace without privileges exits 1 and says what is missing', (t) => {
+  if (!needsBpf(t)) return; // needs root to drop to nobody
+  const r = spawnSync('/usr/bin/setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', BIN, 'trace'], { env: ENV, encoding: 'utf8' });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /needs root, or CAP_BPF and CAP_PERFMON \(running as uid 65534/);
+  assert.match(r.stderr, /AW_MONITOR_PRIVILEGES/);
+});
+
+test('trace rejects a bad --pid with a usage error', () => {
+  const r = spawnSync(BIN, ['trace', '--pid', 'abc'], { env: ENV, encoding: 'utf8' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--pid expects a process id, got "abc"/);
+});
+
+async function waitUntil(cond: () => boolean, why: () => string, ms = 15000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(why());
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
