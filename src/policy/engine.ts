@@ -208,6 +208,7 @@ export class PolicyEngine {
         for (const r of list) if (r.regexp!.test(path)) out.push(r);
       };
       test(this.patterns.get(''));
+      if (path === '/') test(this.patterns.get('/')); // the root has no proper directory prefix
       forEachDirPrefix(path, (prefix) => test(this.patterns.get(prefix)));
     }
   }

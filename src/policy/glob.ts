@@ -16,16 +16,17 @@ export function globToRegExpSource(pattern: string): string {
   while (i < pattern.length) {
     const c = pattern[i]!;
     if (c === '*') {
-      if (pattern[i + 1] === '*') {
+      let j = i;
+      while (pattern[j] === '*') j++;
+      if (j - i >= 2) { // `**` (and `***`...)
         const segmentStart = i === 0 || pattern[i - 1] === '/';
-        if (segmentStart && pattern[i + 2] === '/') {
+        if (segmentStart && pattern[j] === '/') {
           out += '(?:.*/)?';
-          i += 3;
+          i = j + 1;
         } else {
           out += '.*';
-          i += 2;
+          i = j;
         }
-        while (pattern[i] === '*') i++; // `***` is `**`
         continue;
       }
       out += '[^/]*';
