@@ -1,0 +1,82 @@
+// The one table of `armorwatch run` options: the parser reads it, --help is printed from it and
+// docs/CONFIGURATION.md is checked against it. Order of precedence: flag, then the environment
+// variables in the order listed, then the default.
+
+export interface OptionSpec {
+  /** Long flag name without dashes. */
+  readonly name: string;
+  /** Placeholder of the value; absent for switches (`--flag`, `--flag=false`). */
+  readonly arg?: string;
+  readonly env: readonly string[];
+  /** The default as a user would read it. */
+  readonly default: string;
+  readonly help: string;
+  readonly repeatable?: boolean;
+}
+
+const OTLP = (suffix: string): string[] => [`OTEL_EXPORTER_OTLP_LOGS_${suffix}`, `OTEL_EXPORTER_OTLP_${suffix}`];
+
+export const RUN_OPTIONS: readonly OptionSpec[] = [
+  { name: 'policies', arg: 'DIR', env: ['ARMORWATCH_POLICIES'], default: '(required)', repeatable: true,
+    help: 'folder (or file) of KubeArmor policy YAML; repeat the flag, or separate folders with `:` in the variable' },
+  { name: 'node-name', arg: 'NAME', env: ['ARMORWATCH_NODE_NAME', 'NODE_NAME'], default: 'the host name',
+    help: "this node's name (alerts' HostName, k8s.node.name)" },
+  { name: 'cluster-name', arg: 'NAME', env: ['ARMORWATCH_CLUSTER_NAME'], default: 'default',
+    help: "alerts' ClusterName and k8s.cluster.name" },
+  { name: 'default-file-posture', arg: 'audit|block', env: ['ARMORWATCH_DEFAULT_FILE_POSTURE'], default: 'audit',
+    help: 'Action of DefaultPosture alerts where a namespace has no kubearmor-file-posture annotation' },
+  { name: 'exporter', arg: 'otlp|stdout|both', env: ['ARMORWATCH_EXPORTER'], default: 'otlp when an OTLP endpoint is set, else stdout',
+    help: 'where alerts go: OTLP logs, JSON lines on standard output, or both' },
+  { name: 'otlp-endpoint', arg: 'URL', env: OTLP('ENDPOINT'), default: 'none (grpc: http://localhost:4317, http: http://localhost:4318/v1/logs with --exporter otlp)',
+    help: 'OTLP receiver; for http/protobuf OTEL_EXPORTER_OTLP_ENDPOINT gets /v1/logs appended, the flag and the LOGS variable only when they have no path' },
+  { name: 'otlp-protocol', arg: 'grpc|http/protobuf', env: OTLP('PROTOCOL'), default: 'grpc',
+    help: 'OTLP transport' },
+  { name: 'otlp-insecure', env: OTLP('INSECURE'), default: 'false',
+    help: 'gRPC without TLS when the endpoint has no scheme (http:// is always plain, https:// always TLS)' },
+  { name: 'otlp-headers', arg: 'K=V,...', env: OTLP('HEADERS'), default: 'none',
+    help: 'headers sent with every export (URL-encoded values); the variables are merged, the LOGS one and then the flag winning per key' },
+  { name: 'otlp-compression', arg: 'gzip|none', env: OTLP('COMPRESSION'), default: 'none',
+    help: 'compression of export requests' },
+  { name: 'otlp-timeout', arg: 'DURATION', env: OTLP('TIMEOUT'), default: '10s',
+    help: 'deadline of one export request (the variables are in milliseconds, as the OTel spec says)' },
+  { name: 'otlp-certificate', arg: 'FILE', env: OTLP('CERTIFICATE'), default: 'system roots',
+    help: "PEM CA certificate(s) to verify the receiver's TLS certificate" },
+  { name: 'otlp-client-key', arg: 'FILE', env: OTLP('CLIENT_KEY'), default: 'none',
+    help: 'PEM private key for mutual TLS (with --otlp-client-certificate)' },
+  { name: 'otlp-client-certificate', arg: 'FILE', env: OTLP('CLIENT_CERTIFICATE'), default: 'none',
+    help: 'PEM client certificate chain for mutual TLS (with --otlp-client-key)' },
+  { name: 'queue-size', arg: 'RECORDS', env: ['ARMORWATCH_QUEUE_SIZE'], default: '50000',
+    help: 'most records held for export (queued and in flight); more are dropped and counted (queue_full)' },
+  { name: 'queue-bytes', arg: 'SIZE', env: ['ARMORWATCH_QUEUE_BYTES'], default: '32MiB',
+    help: 'most estimated bytes held for export, and most bytes waiting for standard output' },
+  { name: 'batch-size', arg: 'RECORDS', env: ['ARMORWATCH_BATCH_SIZE'], default: '1024',
+    help: 'most records in one export request' },
+  { name: 'retry-max-elapsed', arg: 'DURATION', env: ['ARMORWATCH_RETRY_MAX_ELAPSED'], default: '5m',
+    help: 'how long a failing batch is retried before it is dropped (retry_exhausted); 0 = until shutdown' },
+  { name: 'shutdown-deadline', arg: 'DURATION', env: ['ARMORWATCH_SHUTDOWN_DEADLINE'], default: '25s',
+    help: "on SIGTERM/SIGINT, how long to flush what is queued (keep it under the pod's terminationGracePeriodSeconds)" },
+  { name: 'stats-interval', arg: 'DURATION', env: ['ARMORWATCH_STATS_INTERVAL'], default: '60s',
+    help: 'how often export counters are logged (also logged at exit); 0 = only at exit' },
+  { name: 'health-addr', arg: 'HOST:PORT|off', env: ['ARMORWATCH_HEALTH_ADDR'], default: '0.0.0.0:8787',
+    help: 'HTTP liveness (/healthz) and readiness (/readyz) endpoint' },
+  { name: 'service-name', arg: 'NAME', env: ['ARMORWATCH_SERVICE_NAME', 'OTEL_SERVICE_NAME'], default: 'armorwatch',
+    help: 'service.name of the exported records' },
+  { name: 'log-level', arg: 'LEVEL', env: ['ARMORWATCH_LOG_LEVEL'], default: 'info',
+    help: "the agent's own log level on standard error: fatal, error, warn, info, debug, trace or silent" },
+  { name: 'help', env: [], default: '', help: 'print this help and exit' },
+];
+
+/** `armorwatch run --help`, rendered from RUN_OPTIONS. */
+export function runHelp(): string {
+  const lines = ['Usage: armorwatch run [options]', '',
+    'Monitors file access with eBPF, matches it against KubeArmor policies and exports every alert.',
+    'Each option can also be set through the environment variables listed under it; a flag wins over',
+    'the environment, the first variable listed wins over the next.', '', 'Options:'];
+  for (const o of RUN_OPTIONS) {
+    lines.push(`  --${o.name}${o.arg === undefined ? '' : ` ${o.arg}`}${o.repeatable === true ? ' (repeatable)' : ''}`);
+    lines.push(`      ${o.help}`);
+    if (o.env.length > 0) lines.push(`      env: ${o.env.join(', ')}`);
+    if (o.default !== '') lines.push(`      default: ${o.default}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,206 @@
+// Flags, then environment, then defaults → one frozen RunConfig. Every bad value is a UsageError
+// naming the flag or variable it came from (exit status 2).
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { UsageError } from '../errors.ts';
+import { RUN_OPTIONS, type OptionSpec } from './options.ts';
+import type { ExporterMode, HealthAddr, OtlpConfig, OtlpProtocol, RunConfig } from './types.ts';
+import { bool, duration, headers, hostPort, oneOf, positiveInt, size, url, bad, type Raw } from './values.ts';
+
+export interface ParseDeps {
+  readonly hostname: () => string;
+  readonly readFile: (path: string) => Buffer;
+}
+
+const DEFAULT_DEPS: ParseDeps = { hostname, readFile: (p) => readFileSync(p) };
+
+export type ParseResult = { readonly help: true } | { readonly help: false; readonly config: RunConfig };
+
+const BY_NAME = new Map(RUN_OPTIONS.map((o) => [o.name, o]));
+
+/** Flag values by option name, in command-line order. */
+function scanArgv(argv: readonly string[]): Map<string, Raw[]> {
+  const out = new Map<string, Raw[]>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '-h') { out.set('help', [{ value: 'true', source: '-h' }]); continue; }
+    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument "${arg}" (see armorwatch run --help)`);
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq < 0 ? undefined : eq);
+    const spec = BY_NAME.get(name);
+    if (spec === undefined) throw new UsageError(`unknown option --${name} (see armorwatch run --help)`);
+    let value: string;
+    if (eq >= 0) value = arg.slice(eq + 1);
+    else if (spec.arg === undefined) value = 'true';
+    else {
+      const next = argv[i + 1];
+      if (next === undefined) throw new UsageError(`--${name} needs a value: ${spec.arg}`);
+      value = next;
+      i++;
+    }
+    const list = out.get(name) ?? [];
+    list.push({ value, source: `--${name}` });
+    out.set(name, list);
+  }
+  return out;
+}
+
+class Sources {
+  readonly #flags: Map<string, Raw[]>;
+  readonly #env: NodeJS.ProcessEnv;
+  constructor(flags: Map<string, Raw[]>, env: NodeJS.ProcessEnv) {
+    this.#flags = flags;
+    this.#env = env;
+  }
+
+  /** The winning value: the last flag, else the first environment variable set (non-empty). */
+  get(name: string): Raw | undefined {
+    const flags = this.#flags.get(name);
+    if (flags !== undefined && flags.length > 0) return flags[flags.length - 1];
+    return this.envValues(name)[0];
+  }
+
+  flagValues(name: string): Raw[] {
+    return this.#flags.get(name) ?? [];
+  }
+
+  /** Every variable of the option that is set, in precedence order. */
+  envValues(name: string): Raw[] {
+    const spec = BY_NAME.get(name) as OptionSpec;
+    const out: Raw[] = [];
+    for (const v of spec.env) {
+      const value = this.#env[v];
+      if (value !== undefined && value.trim() !== '') out.push({ value, source: v });
+    }
+    return out;
+  }
+}
+
+function readPem(raw: Raw | undefined, deps: ParseDeps): Buffer | undefined {
+  if (raw === undefined) return undefined;
+  try {
+    return deps.readFile(raw.value.trim());
+  } catch (err) {
+    throw bad(raw, `cannot read the file (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+}
+
+/** Resolves the OTLP endpoint the way the OTel spec describes, plus scheme-less gRPC endpoints. */
+function otlpEndpoint(raw: Raw | undefined, protocol: OtlpProtocol, insecure: boolean): string {
+  if (raw === undefined) return protocol === 'grpc' ? 'http://localhost:4317' : 'http://localhost:4318/v1/logs';
+  let value = raw.value.trim();
+  if (protocol === 'grpc' && !/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(value)) value = `${insecure ? 'http' : 'https'}://${value}`;
+  const u = url({ value, source: raw.source });
+  if (protocol === 'grpc') {
+    if (u.pathname !== '/' && u.pathname !== '') throw bad(raw, 'a gRPC endpoint has no path (scheme://host:port)');
+    return `${u.protocol}//${u.host}`;
+  }
+  // The generic variable is a base URL; the LOGS variable and the flag are complete unless they have no path.
+  if (raw.source === 'OTEL_EXPORTER_OTLP_ENDPOINT') return `${u.href.replace(/\/$/, '')}/v1/logs`;
+  if (u.pathname === '/' || u.pathname === '') return `${u.origin}/v1/logs${u.search}`;
+  return u.href;
+}
+
+function parseOtlp(src: Sources, mode: ExporterMode, deps: ParseDeps): OtlpConfig | null {
+  if (mode === 'stdout') return null;
+  const p = src.get('otlp-protocol');
+  if (p !== undefined && p.value.trim() === 'http/json') throw bad(p, 'http/json is not supported; use grpc or http/protobuf');
+  const protocol: OtlpProtocol = p === undefined ? 'grpc' : oneOf(p, ['grpc', 'http/protobuf'] as const);
+  const ins = src.get('otlp-insecure');
+  const insecure = ins === undefined ? false : bool(ins);
+  const endpoint = otlpEndpoint(src.get('otlp-endpoint'), protocol, insecure);
+  // Headers merge: the generic variable, then the LOGS one, then the flags, later ones winning per key.
+  const merged: Record<string, string> = {};
+  for (const raw of [...src.envValues('otlp-headers').reverse(), ...src.flagValues('otlp-headers')]) Object.assign(merged, headers(raw));
+  const comp = src.get('otlp-compression');
+  const t = src.get('otlp-timeout');
+  const timeoutMs = t === undefined ? 10_000 : duration(t, t.source.startsWith('OTEL_'));
+  if (timeoutMs <= 0 && t !== undefined) throw bad(t, 'expected a timeout greater than 0');
+  const keyRaw = src.get('otlp-client-key');
+  const certRaw = src.get('otlp-client-certificate');
+  if ((keyRaw === undefined) !== (certRaw === undefined)) {
+    const given = (keyRaw ?? certRaw) as Raw;
+    throw new UsageError(`${given.source}: mutual TLS needs both a client key and a client certificate (--otlp-client-key and --otlp-client-certificate)`);
+  }
+  const config: OtlpConfig = {
+    endpoint, protocol, insecure, headers: Object.freeze(merged),
+    compression: comp === undefined ? 'none' : oneOf(comp, ['gzip', 'none'] as const),
+    timeoutMs,
+  };
+  const certificate = readPem(src.get('otlp-certificate'), deps);
+  const clientKey = readPem(keyRaw, deps);
+  const clientCertificate = readPem(certRaw, deps);
+  return Object.freeze({
+    ...config,
+    ...(certificate ? { certificate } : {}),
+    ...(clientKey ? { clientKey } : {}),
+    ...(clientCertificate ? { clientCertificate } : {}),
+  });
+}
+
+function parseHealth(raw: Raw | undefined): HealthAddr | null {
+  if (raw === undefined) return Object.freeze({ host: '0.0.0.0', port: 8787 });
+  if (raw.value.trim() === 'off') return null;
+  return Object.freeze(hostPort(raw));
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export function parseRunConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, deps: ParseDeps = DEFAULT_DEPS): ParseResult {
+  const flags = scanArgv(argv);
+  if (flags.has('help')) return { help: true };
+  const src = new Sources(flags, env);
+
+  const policies: string[] = [];
+  const policyFlags = src.flagValues('policies');
+  if (policyFlags.length > 0) for (const r of policyFlags) policies.push(r.value);
+  else for (const r of src.envValues('policies').slice(0, 1)) policies.push(...r.value.split(':').filter((p) => p !== ''));
+  if (policies.length === 0) throw new UsageError('no policies given: use --policies DIR (repeatable) or ARMORWATCH_POLICIES=DIR[:DIR...]');
+
+  const str = (name: string, fallback: string): string => {
+    const raw = src.get(name);
+    if (raw === undefined) return fallback;
+    const v = raw.value.trim();
+    if (v === '') throw bad(raw, 'expected a non-empty value');
+    return v;
+  };
+  const exp = src.get('exporter');
+  const endpointSet = src.get('otlp-endpoint') !== undefined;
+  const exporter: ExporterMode = exp === undefined ? (endpointSet ? 'otlp' : 'stdout') : oneOf(exp, ['otlp', 'stdout', 'both'] as const);
+  const posture = src.get('default-file-posture');
+  const qs = src.get('queue-size');
+  const qb = src.get('queue-bytes');
+  const bs = src.get('batch-size');
+  const rme = src.get('retry-max-elapsed');
+  const sd = src.get('shutdown-deadline');
+  const si = src.get('stats-interval');
+  const ll = src.get('log-level');
+
+  const queue = Object.freeze({
+    maxRecords: qs === undefined ? 50_000 : positiveInt(qs),
+    maxBytes: qb === undefined ? 32 * 1024 * 1024 : size(qb),
+    batchRecords: bs === undefined ? 1024 : positiveInt(bs),
+    retryMaxElapsedMs: rme === undefined ? 300_000 : duration(rme),
+  });
+  if (queue.batchRecords > queue.maxRecords) {
+    throw bad(bs ?? (qs as Raw), `the batch size (${queue.batchRecords}) cannot exceed the queue size (${queue.maxRecords})`);
+  }
+  const shutdownDeadlineMs = sd === undefined ? 25_000 : duration(sd);
+  if (shutdownDeadlineMs <= 0 && sd !== undefined) throw bad(sd, 'expected a deadline greater than 0');
+
+  const config: RunConfig = {
+    policies: Object.freeze(policies),
+    nodeName: str('node-name', deps.hostname()),
+    clusterName: str('cluster-name', 'default'),
+    defaultFilePosture: posture === undefined ? 'audit' : oneOf(posture, ['audit', 'block'] as const),
+    exporter,
+    otlp: parseOtlp(src, exporter, deps),
+    queue,
+    shutdownDeadlineMs,
+    statsIntervalMs: si === undefined ? 60_000 : duration(si),
+    health: parseHealth(src.get('health-addr')),
+    serviceName: str('service-name', 'armorwatch'),
+    logLevel: ll === undefined ? 'info' : oneOf(ll, LOG_LEVELS),
+  };
+  return { help: false, config: Object.freeze(config) };
+}

@@ -1,0 +1,49 @@
+// The merged, validated run configuration. Built once by parseRunConfig, frozen, passed down.
+
+export type OtlpProtocol = 'grpc' | 'http/protobuf';
+export type ExporterMode = 'otlp' | 'stdout' | 'both';
+
+export interface OtlpConfig {
+  /** Full URL (http/protobuf: including the path, e.g. /v1/logs). */
+  readonly endpoint: string;
+  readonly protocol: OtlpProtocol;
+  /** gRPC only, for an endpoint without scheme: plain text instead of TLS. */
+  readonly insecure: boolean;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly compression: 'gzip' | 'none';
+  readonly timeoutMs: number;
+  readonly certificate?: Buffer;
+  readonly clientKey?: Buffer;
+  readonly clientCertificate?: Buffer;
+}
+
+export interface QueueConfig {
+  readonly maxRecords: number;
+  readonly maxBytes: number;
+  readonly batchRecords: number;
+  /** 0 = retry until shutdown. */
+  readonly retryMaxElapsedMs: number;
+}
+
+export interface HealthAddr {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface RunConfig {
+  readonly policies: readonly string[];
+  readonly nodeName: string;
+  readonly clusterName: string;
+  readonly defaultFilePosture: 'audit' | 'block';
+  readonly exporter: ExporterMode;
+  /** Null in stdout mode. */
+  readonly otlp: OtlpConfig | null;
+  readonly queue: QueueConfig;
+  readonly shutdownDeadlineMs: number;
+  /** 0 = counters are logged only at exit. */
+  readonly statsIntervalMs: number;
+  /** Null when the health server is off. */
+  readonly health: HealthAddr | null;
+  readonly serviceName: string;
+  readonly logLevel: string;
+}

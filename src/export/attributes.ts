@@ -1,0 +1,141 @@
+// Every attribute name armorwatch puts on an OTLP LogRecord or its Resource, in one place:
+// semantic-convention names come from @opentelemetry/semantic-conventions (its incubating entry
+// point may rename things between minor releases, so nothing else imports it), the rest live
+// under ONE custom namespace, `kubearmor.*`, keeping KubeArmor's meaning.
+// MAPPING below is the table docs/OTEL.md is generated from; a test keeps the two equal.
+import {
+  ATTR_CONTAINER_ID, ATTR_CONTAINER_IMAGE_NAME, ATTR_CONTAINER_IMAGE_REPO_DIGESTS, ATTR_CONTAINER_IMAGE_TAGS,
+  ATTR_K8S_CLUSTER_NAME, ATTR_K8S_CONTAINER_NAME, ATTR_K8S_CRONJOB_NAME, ATTR_K8S_DAEMONSET_NAME,
+  ATTR_K8S_DEPLOYMENT_NAME, ATTR_K8S_JOB_NAME, ATTR_K8S_NAMESPACE_NAME, ATTR_K8S_NODE_NAME, ATTR_K8S_POD_NAME,
+  ATTR_K8S_POD_UID, ATTR_K8S_REPLICASET_NAME, ATTR_K8S_STATEFULSET_NAME, ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION,
+} from '@opentelemetry/semantic-conventions';
+import {
+  ATTR_EVENT_NAME, ATTR_FILE_PATH, ATTR_HOST_NAME, ATTR_K8S_POD_LABEL, ATTR_PROCESS_EXECUTABLE_NAME,
+  ATTR_PROCESS_EXECUTABLE_PATH, ATTR_PROCESS_PARENT_PID, ATTR_PROCESS_PID, ATTR_PROCESS_USER_ID, ATTR_PROCESS_VPID,
+  ATTR_PROCESS_WORKING_DIRECTORY, ATTR_SECURITY_RULE_DESCRIPTION, ATTR_SECURITY_RULE_NAME,
+  ATTR_SECURITY_RULE_RULESET_NAME,
+} from '@opentelemetry/semantic-conventions/incubating';
+
+/** The one custom namespace; everything KubeArmor has that semantic conventions do not. */
+export const CUSTOM_NAMESPACE = 'kubearmor';
+
+/** EventName of every policy-match record (also copied into the `event.name` attribute: Loki drops EventName). */
+export const EVENT_POLICY_MATCH = 'armorwatch.policy.match';
+
+export const RES = {
+  serviceName: ATTR_SERVICE_NAME,
+  serviceVersion: ATTR_SERVICE_VERSION,
+  clusterName: ATTR_K8S_CLUSTER_NAME,
+  nodeName: ATTR_K8S_NODE_NAME,
+  hostName: ATTR_HOST_NAME,
+  namespaceName: ATTR_K8S_NAMESPACE_NAME,
+  podName: ATTR_K8S_POD_NAME,
+  podUid: ATTR_K8S_POD_UID,
+  containerName: ATTR_K8S_CONTAINER_NAME,
+  containerId: ATTR_CONTAINER_ID,
+  imageName: ATTR_CONTAINER_IMAGE_NAME,
+  imageTags: ATTR_CONTAINER_IMAGE_TAGS,
+  imageRepoDigests: ATTR_CONTAINER_IMAGE_REPO_DIGESTS,
+  podLabel: ATTR_K8S_POD_LABEL as (key: string) => string,
+} as const;
+
+/** Owner kind (KubeArmor's Owner.Ref) → the resource attribute naming that owner. */
+export const OWNER_ATTR: Readonly<Record<string, string>> = {
+  Deployment: ATTR_K8S_DEPLOYMENT_NAME,
+  StatefulSet: ATTR_K8S_STATEFULSET_NAME,
+  DaemonSet: ATTR_K8S_DAEMONSET_NAME,
+  ReplicaSet: ATTR_K8S_REPLICASET_NAME,
+  Job: ATTR_K8S_JOB_NAME,
+  CronJob: ATTR_K8S_CRONJOB_NAME,
+};
+
+export const ATTR = {
+  eventName: ATTR_EVENT_NAME,
+  pid: ATTR_PROCESS_PID,
+  vpid: ATTR_PROCESS_VPID,
+  parentPid: ATTR_PROCESS_PARENT_PID,
+  exePath: ATTR_PROCESS_EXECUTABLE_PATH,
+  exeName: ATTR_PROCESS_EXECUTABLE_NAME,
+  userId: ATTR_PROCESS_USER_ID,
+  cwd: ATTR_PROCESS_WORKING_DIRECTORY,
+  filePath: ATTR_FILE_PATH,
+  ruleName: ATTR_SECURITY_RULE_NAME,
+  ruleDescription: ATTR_SECURITY_RULE_DESCRIPTION,
+  rulesetName: ATTR_SECURITY_RULE_RULESET_NAME,
+  type: `${CUSTOM_NAMESPACE}.type`,
+  severity: `${CUSTOM_NAMESPACE}.severity`,
+  tags: `${CUSTOM_NAMESPACE}.tags`,
+  atags: `${CUSTOM_NAMESPACE}.atags`,
+  source: `${CUSTOM_NAMESPACE}.source`,
+  operation: `${CUSTOM_NAMESPACE}.operation`,
+  action: `${CUSTOM_NAMESPACE}.action`,
+  result: `${CUSTOM_NAMESPACE}.result`,
+  enforcer: `${CUSTOM_NAMESPACE}.enforcer`,
+  data: `${CUSTOM_NAMESPACE}.data`,
+  syscall: `${CUSTOM_NAMESPACE}.syscall`,
+  dirfd: `${CUSTOM_NAMESPACE}.dirfd`,
+  flags: `${CUSTOM_NAMESPACE}.flags`,
+  ppid: `${CUSTOM_NAMESPACE}.ppid`,
+  parentProcessName: `${CUSTOM_NAMESPACE}.parent_process_name`,
+  resolvedResource: `${CUSTOM_NAMESPACE}.resolved_resource`,
+  otherPolicies: `${CUSTOM_NAMESPACE}.other_policies`,
+} as const;
+
+export interface MappingRow {
+  readonly name: string;
+  readonly where: 'resource' | 'record';
+  /** The Alert field (or fields) it comes from, or a dash for the agent's own facts. */
+  readonly from: string;
+  readonly type: 'string' | 'int' | 'string[]';
+  readonly note: string;
+}
+
+/** The documented mapping. docs/OTEL.md's table is rendered from this (test/export/docs.test.ts). */
+export const MAPPING: readonly MappingRow[] = [
+  { name: RES.serviceName, where: 'resource', from: '—', type: 'string', note: '`armorwatch` unless --service-name / OTEL_SERVICE_NAME says otherwise' },
+  { name: RES.serviceVersion, where: 'resource', from: '—', type: 'string', note: "the agent's version" },
+  { name: RES.clusterName, where: 'resource', from: 'ClusterName', type: 'string', note: '--cluster-name, `default` when unset' },
+  { name: RES.nodeName, where: 'resource', from: 'HostName', type: 'string', note: '' },
+  { name: RES.hostName, where: 'resource', from: 'HostName', type: 'string', note: '' },
+  { name: RES.namespaceName, where: 'resource', from: 'NamespaceName', type: 'string', note: 'container events only' },
+  { name: RES.podName, where: 'resource', from: 'PodName', type: 'string', note: 'container events only' },
+  { name: RES.podUid, where: 'resource', from: 'PodName (the enricher\'s pod uid)', type: 'string', note: 'container events only, when known' },
+  { name: RES.containerName, where: 'resource', from: 'ContainerName', type: 'string', note: 'container events only' },
+  { name: RES.containerId, where: 'resource', from: 'ContainerID', type: 'string', note: 'the full 64-hex id' },
+  { name: RES.imageName, where: 'resource', from: 'ContainerImage', type: 'string', note: 'the repository part of `repo:tag@sha256:…`' },
+  { name: RES.imageTags, where: 'resource', from: 'ContainerImage', type: 'string[]', note: 'the tag, when present' },
+  { name: RES.imageRepoDigests, where: 'resource', from: 'ContainerImage', type: 'string[]', note: '`repo@sha256:…`, when a digest is present' },
+  ...Object.entries(OWNER_ATTR).map(([kind, name]): MappingRow => ({
+    name, where: 'resource', from: 'Owner', type: 'string', note: `Owner.Name when Owner.Ref is ${kind}`,
+  })),
+  { name: RES.podLabel('<key>'), where: 'resource', from: 'Labels', type: 'string', note: 'one attribute per pod label' },
+  { name: ATTR.eventName, where: 'record', from: '—', type: 'string', note: `\`${EVENT_POLICY_MATCH}\`, the record's EventName again (Loki drops EventName)` },
+  { name: ATTR.pid, where: 'record', from: 'HostPID', type: 'int', note: '' },
+  { name: ATTR.vpid, where: 'record', from: 'PID', type: 'int', note: "pid inside the container's pid namespace" },
+  { name: ATTR.parentPid, where: 'record', from: 'HostPPID', type: 'int', note: '' },
+  { name: ATTR.exePath, where: 'record', from: 'ProcessName', type: 'string', note: '' },
+  { name: ATTR.exeName, where: 'record', from: 'ProcessName', type: 'string', note: 'last path segment' },
+  { name: ATTR.userId, where: 'record', from: 'UID', type: 'int', note: '' },
+  { name: ATTR.cwd, where: 'record', from: 'Cwd', type: 'string', note: 'when known' },
+  { name: ATTR.filePath, where: 'record', from: 'Resource', type: 'string', note: 'the requested path, made absolute' },
+  { name: ATTR.ruleName, where: 'record', from: 'PolicyName', type: 'string', note: '' },
+  { name: ATTR.ruleDescription, where: 'record', from: 'Message', type: 'string', note: 'when the policy has a message' },
+  { name: ATTR.rulesetName, where: 'record', from: 'PolicyKind', type: 'string', note: 'KubeArmorPolicy, KubeArmorClusterPolicy, KubeArmorHostPolicy or DefaultPosture' },
+  { name: ATTR.type, where: 'record', from: 'Type', type: 'string', note: 'MatchedPolicy or MatchedHostPolicy' },
+  { name: ATTR.severity, where: 'record', from: 'Severity', type: 'int', note: 'policy severity 1–10, when numeric' },
+  { name: ATTR.tags, where: 'record', from: 'Tags', type: 'string[]', note: 'split at commas' },
+  { name: ATTR.atags, where: 'record', from: 'ATags', type: 'string[]', note: '' },
+  { name: ATTR.source, where: 'record', from: 'Source', type: 'string', note: '' },
+  { name: ATTR.operation, where: 'record', from: 'Operation', type: 'string', note: '`File`' },
+  { name: ATTR.action, where: 'record', from: 'Action', type: 'string', note: '`Audit` or `Audit (Block)`' },
+  { name: ATTR.result, where: 'record', from: 'Result', type: 'string', note: '`Passed` or the error text' },
+  { name: ATTR.enforcer, where: 'record', from: 'Enforcer', type: 'string', note: '`eBPF Monitor`' },
+  { name: ATTR.data, where: 'record', from: 'Data', type: 'string', note: 'as KubeArmor prints it' },
+  { name: ATTR.syscall, where: 'record', from: 'Syscall', type: 'string', note: 'e.g. `SYS_OPENAT` (part of Data)' },
+  { name: ATTR.dirfd, where: 'record', from: 'Dirfd', type: 'int', note: 'when the call has one; -100 is AT_FDCWD (part of Data)' },
+  { name: ATTR.flags, where: 'record', from: 'Flags', type: 'string', note: 'e.g. `O_RDONLY|O_CLOEXEC` (part of Data)' },
+  { name: ATTR.ppid, where: 'record', from: 'PPID', type: 'int', note: "parent pid inside the container's pid namespace" },
+  { name: ATTR.parentProcessName, where: 'record', from: 'ParentProcessName', type: 'string', note: '' },
+  { name: ATTR.resolvedResource, where: 'record', from: 'ResolvedResource', type: 'string', note: 'the path the kernel opened, when it differs from file.path' },
+  { name: ATTR.otherPolicies, where: 'record', from: 'OtherPolicies', type: 'string[]', note: 'other policies that matched the same access' },
+];

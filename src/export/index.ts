@@ -1,0 +1,108 @@
+// The export stage: alerts in; OTLP LogRecords (through the reliable processor) and/or JSON lines
+// on standard output out. One LoggerProvider per workload Resource, all feeding ONE processor and
+// exporter, so records of many workloads share export requests, grouped by resource.
+import type { Writable } from 'node:stream';
+import type { Logger as OtelLogger } from '@opentelemetry/api';
+import { hrTime } from '@opentelemetry/core';
+import { LoggerProvider } from '@opentelemetry/sdk-logs';
+import type { ExporterMode, OtlpConfig, QueueConfig } from '../config/types.ts';
+import type { Logger } from '../log.ts';
+import type { Alert, Workload } from '../types.ts';
+import { VERSION } from '../version.ts';
+import { createOtlpExporter } from './otlp.ts';
+import { ReliableLogRecordProcessor, type ExportCounters, type ProcessorOptions } from './processor.ts';
+import { alertToLogRecord } from './record.ts';
+import { ResourceCache } from './resource.ts';
+import type { LogRecordExporter } from './sdk.ts';
+import { StdoutSink, type StdoutCounters } from './stdout.ts';
+
+export interface ExportSettings {
+  readonly exporter: ExporterMode;
+  readonly otlp: OtlpConfig | null;
+  readonly queue: QueueConfig;
+  readonly serviceName: string;
+  /** 0 = counters logged only at shutdown. */
+  readonly statsIntervalMs: number;
+}
+
+export interface ExportStats {
+  readonly otlp?: ExportCounters;
+  readonly stdout?: StdoutCounters;
+}
+
+export interface AlertExporter {
+  /** Never blocks and never throws: a record that cannot be kept is counted as dropped. */
+  export(alert: Alert, workload?: Workload): void;
+  /** Resolves once everything handed in so far was exported or dropped (tests, benchmarks). */
+  forceFlush(): Promise<void>;
+  /** Flushes for at most `deadlineMs`, counts the rest as dropped{shutdown}, logs the final counters. Idempotent. */
+  shutdown(deadlineMs: number): Promise<ExportStats>;
+  stats(): ExportStats;
+}
+
+export interface ExportDeps {
+  /** Replaces the OTLP exporter built from settings.otlp (tests). */
+  readonly otlpExporter?: LogRecordExporter;
+  readonly stdout?: Writable;
+  /** Processor tuning beyond what the configuration exposes (tests, benchmarks). */
+  readonly processor?: Partial<ProcessorOptions>;
+}
+
+export function createAlertExporter(settings: ExportSettings, log: Logger, deps: ExportDeps = {}): AlertExporter {
+  const useOtlp = settings.exporter !== 'stdout';
+  const useStdout = settings.exporter !== 'otlp';
+  let processor: ReliableLogRecordProcessor | undefined;
+  let loggers: ResourceCache<OtelLogger> | undefined;
+  if (useOtlp) {
+    const exporter = deps.otlpExporter ?? createOtlpExporter(settings.otlp ?? missingOtlp());
+    processor = new ReliableLogRecordProcessor(exporter, log, {
+      maxQueueRecords: settings.queue.maxRecords,
+      maxQueueBytes: settings.queue.maxBytes,
+      maxBatchRecords: settings.queue.batchRecords,
+      retryMaxElapsedMs: settings.queue.retryMaxElapsedMs,
+      ...deps.processor,
+    });
+    const shared = processor;
+    loggers = new ResourceCache(
+      { serviceName: settings.serviceName, serviceVersion: VERSION },
+      (resource) => new LoggerProvider({ resource, processors: [shared] }).getLogger('armorwatch', VERSION),
+    );
+  }
+  const stdout = useStdout ? new StdoutSink(settings.queue.maxBytes, deps.stdout) : undefined;
+
+  const stats = (): ExportStats => ({
+    ...(processor ? { otlp: processor.counters() } : {}),
+    ...(stdout ? { stdout: stdout.counters() } : {}),
+  });
+  const ticker = settings.statsIntervalMs > 0
+    ? setInterval(() => log.info({ export: stats() }, 'export counters'), settings.statsIntervalMs).unref()
+    : undefined;
+  let finished: Promise<ExportStats> | undefined;
+
+  return {
+    export(alert, workload) {
+      if (loggers !== undefined) loggers.get(alert, workload).emit(alertToLogRecord(alert, hrTime()));
+      stdout?.write(alert);
+    },
+    async forceFlush() {
+      await processor?.forceFlush();
+    },
+    shutdown(deadlineMs) {
+      finished ??= (async () => {
+        clearInterval(ticker);
+        const started = Date.now();
+        await processor?.drain(deadlineMs);
+        await stdout?.close(Math.max(0, deadlineMs - (Date.now() - started)));
+        const final = stats();
+        log.info({ export: final }, 'export: final counters');
+        return final;
+      })();
+      return finished;
+    },
+    stats,
+  };
+}
+
+function missingOtlp(): never {
+  throw new Error('OTLP export requested without an OTLP configuration');
+}
