@@ -39,9 +39,10 @@ function checkInstall(objs: K8sObject[]): void {
   const pod = ds.spec.template.spec;
   const c = agentContainer(ds);
 
-  // Namespaced objects all land in the agent's namespace.
   // Pod Security Admission: baseline forbids hostPID and these capabilities.
-  assert.equal(one(objs, 'Namespace', NS).metadata.labels?.['pod-security.kubernetes.io/enforce'], 'privileged');
+  const nsLabels = one(objs, 'Namespace', NS).metadata.labels as Record<string, string> | undefined;
+  assert.equal(nsLabels?.['pod-security.kubernetes.io/enforce'], 'privileged');
+  // Namespaced objects all land in the agent's namespace.
   for (const o of objs) {
     if (!['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind)) {
       assert.equal(o.metadata.namespace, NS, `${o.kind} ${o.metadata.name} is not in namespace ${NS}`);
