@@ -2,7 +2,7 @@
 // (not a converted object) so that every problem has its line and column, duplicate keys are
 // seen, and aliases are expanded under a budget (an alias bomb costs a bounded amount of work).
 import { createHash } from 'node:crypto';
-import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, visit, type Document, type LineCounter, type Node } from 'yaml';
 import type { PolicyKind } from '../types.ts';
 import { API_VERSION, DOCUMENT_SCHEMAS, POLICY_KINDS, type Schema } from './schema.ts';
 import { policyKey, type PolicyDocument, type PolicySpec, type Problem } from './types.ts';
@@ -117,12 +117,35 @@ class Walker {
     this.problems.push({ file: this.file, doc: this.docIndex, ...this.pos(node), path, message, code });
   }
 
+  /** Anchors by name, in document order. Built once: the library's Alias.resolve searches the whole document each time. */
+  private anchors: Map<string, Array<{ offset: number; node: Node }>> | undefined;
+
+  private resolveAlias(name: string, offset: number): Node | undefined {
+    if (this.anchors === undefined) {
+      const anchors = new Map<string, Array<{ offset: number; node: Node }>>();
+      visit(this.doc, {
+        Node: (_key, n) => {
+          if (n.anchor !== undefined && !isAlias(n)) {
+            const list = anchors.get(n.anchor) ?? [];
+            list.push({ offset: n.range?.[0] ?? 0, node: n });
+            anchors.set(n.anchor, list);
+          }
+        },
+      });
+      this.anchors = anchors;
+    }
+    // An alias refers to the nearest anchor of that name before it.
+    let found: Node | undefined;
+    for (const a of this.anchors.get(name) ?? []) if (a.offset < offset) found = a.node;
+    return found;
+  }
+
   private deref(node: Node, depth: number): Node {
     let n: Node = node;
     for (let hops = 0; isAlias(n); hops++) {
-      const target = n.resolve(this.doc);
+      const target = this.resolveAlias(n.source, n.range?.[0] ?? Infinity);
       if (target === undefined || hops > 100) throw new LimitExceeded(`unresolvable alias *${n.source}`);
-      n = target as Node;
+      n = target;
     }
     if (++this.nodes > this.limits.maxNodes) {
       throw new LimitExceeded(`document too large: more than ${this.limits.maxNodes} nodes after expanding aliases`);
