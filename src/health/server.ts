@@ -1,0 +1,42 @@
+// Liveness and readiness over plain HTTP for the kubelet's probes: GET /healthz answers 200 while
+// the agent's event loop runs and its monitor is alive; GET /readyz answers 200 once the eBPF
+// programs are attached and the first policy load is done, 503 with the reason otherwise.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { HealthAddr } from '../config/types.ts';
+import { ArmorwatchError } from '../errors.ts';
+
+export interface HealthProbe {
+  /** Null when live, else why not. */
+  live(): string | null;
+  /** Null when ready, else why not. */
+  ready(): string | null;
+}
+
+export interface HealthServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export async function startHealthServer(addr: HealthAddr, probe: HealthProbe): Promise<HealthServer> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const check = path === '/healthz' ? probe.live : path === '/readyz' ? probe.ready : undefined;
+    if (check === undefined) { res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz or /readyz\n'); return; }
+    if (req.method !== 'GET' && req.method !== 'HEAD') { res.writeHead(405, { allow: 'GET, HEAD' }).end(); return; }
+    const why = check.call(probe);
+    res.writeHead(why === null ? 200 : 503, { 'content-type': 'text/plain', 'cache-control': 'no-store' });
+    res.end(req.method === 'HEAD' ? undefined : `${why ?? 'ok'}\n`);
+  });
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => reject(new ArmorwatchError('AW_HEALTH_LISTEN',
+      `health server cannot listen on ${addr.host}:${addr.port} (${err.code ?? err.message}); set --health-addr / ARMORWATCH_HEALTH_ADDR, or off`)));
+    server.listen(addr.port, addr.host, () => resolve());
+  });
+  server.unref();
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}

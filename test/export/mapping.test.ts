@@ -1,0 +1,135 @@
+// Alerts → the real Collector over OTLP/gRPC → its file output: every field of the mapping arrives.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { createAlertExporter, type ExportSettings } from '../../src/export/index.ts';
+import { MAPPING, EVENT_POLICY_MATCH } from '../../src/export/attributes.ts';
+import { silentLogger } from '../../src/log.ts';
+import { VERSION } from '../../src/version.ts';
+import { anyValueKind, startCollector, type Collector } from '../helpers/collector.ts';
+import { HOST_ALERT, podAlert, SEED_ALERT, SEED_NS, SEED_WORKLOAD } from './fixtures.ts';
+
+let collector: Collector;
+before(async () => { collector = await startCollector(); });
+after(async () => { await collector.dispose(); });
+
+function settings(endpoint: string): ExportSettings {
+  return {
+    exporter: 'otlp',
+    otlp: { endpoint, protocol: 'grpc', insecure: true, headers: {}, compression: 'none', timeoutMs: 5000 },
+    queue: { maxRecords: 10_000, maxBytes: 16 << 20, batchRecords: 1000, retryMaxElapsedMs: 60_000 },
+    serviceName: 'armorwatch',
+    statsIntervalMs: 0,
+  };
+}
+
+test('records of several workloads travel in one request, one ResourceLogs per workload, every mapped field typed', async () => {
+  const exp = createAlertExporter(settings(`http://${collector.grpcAddress}`), silentLogger);
+  const before = BigInt(Date.now()) * 1_000_000n;
+  exp.export(SEED_ALERT, SEED_WORKLOAD);
+  for (let i = 0; i < 3; i++) exp.export(podAlert(i, i));
+  exp.export(podAlert(0, 3)); // same workload as the second record
+  exp.export(HOST_ALERT);
+  await exp.forceFlush();
+  const afterNs = BigInt(Date.now()) * 1_000_000n;
+  const stats = await exp.shutdown(5000);
+  assert.equal(stats.otlp?.exported, 6);
+
+  const recs = await collector.waitForRecords(6);
+  assert.equal(recs.length, 6);
+  const requests = collector.requests();
+  assert.equal(requests.length, 1, 'all six records in one export request');
+  const rls = requests[0]?.resourceLogs ?? [];
+  assert.equal(rls.length, 5, 'seed, three pods (one of them twice) and the host: five resources');
+  const perResource = rls.map((rl) => rl.scopeLogs?.reduce((n, sl) => n + (sl.logRecords?.length ?? 0), 0));
+  assert.deepEqual([...perResource].sort(), [1, 1, 1, 1, 2]);
+
+  const seed = recs.find((r) => r.attributes['process.pid'] === SEED_ALERT.HostPID);
+  assert.ok(seed, 'the seed record arrived');
+  assert.deepEqual(seed.resource, {
+    'service.name': 'armorwatch',
+    'service.version': VERSION,
+    'k8s.cluster.name': 'default',
+    'k8s.node.name': 'gke-cluster-1-default-pool-37f4c896-8cn6',
+    'host.name': 'gke-cluster-1-default-pool-37f4c896-8cn6',
+    'k8s.namespace.name': 'wordpress-mysql',
+    'k8s.pod.name': 'wordpress-7c966b5d85-wvtln',
+    'k8s.pod.uid': SEED_WORKLOAD.podUid,
+    'k8s.container.name': 'wordpress',
+    'container.id': '6d09394a988c5cf6b9fe260d28fdd57d6ff281618869a173965ecd94a3efac44',
+    'container.image.name': 'docker.io/library/wordpress',
+    'container.image.tags': ['4.8-apache'],
+    'container.image.repo_digests': ['docker.io/library/wordpress@sha256:6216f64ab88fc51d311e38c7f69ca3f9aaba621492b4f1fa93ddf63093768845'],
+    'k8s.deployment.name': 'wordpress',
+    'k8s.pod.label.app': 'wordpress',
+  });
+  assert.deepEqual(seed.attributes, {
+    'event.name': EVENT_POLICY_MATCH,
+    'process.pid': 1275441,
+    'process.vpid': 342,
+    'process.parent_pid': 1275298,
+    'process.executable.path': '/bin/ls',
+    'process.executable.name': 'ls',
+    'process.user.id': 0,
+    'process.working_directory': '/var/www/html',
+    'file.path': '/etc/network/if-up.d',
+    'security_rule.name': 'ksp-nist-ac-18-1-network-audit',
+    'security_rule.description': 'Access to network files detected. Possible violation of NIST Controls',
+    'security_rule.ruleset.name': 'KubeArmorPolicy',
+    'kubearmor.type': 'MatchedPolicy',
+    'kubearmor.severity': 3,
+    'kubearmor.tags': [...(SEED_ALERT.ATags ?? [])],
+    'kubearmor.atags': [...(SEED_ALERT.ATags ?? [])],
+    'kubearmor.source': '/bin/ls',
+    'kubearmor.operation': 'File',
+    'kubearmor.action': 'Audit',
+    'kubearmor.result': 'Passed',
+    'kubearmor.enforcer': 'eBPF Monitor',
+    'kubearmor.data': 'syscall=SYS_OPENAT fd=-100 flags=O_RDONLY|O_NONBLOCK|O_DIRECTORY|O_CLOEXEC',
+    'kubearmor.syscall': 'SYS_OPENAT',
+    'kubearmor.dirfd': -100,
+    'kubearmor.flags': 'O_RDONLY|O_NONBLOCK|O_DIRECTORY|O_CLOEXEC',
+    'kubearmor.ppid': 336,
+    'kubearmor.parent_process_name': '/bin/bash',
+    'kubearmor.resolved_resource': '/etc/network/if-up.d.real',
+    'kubearmor.other_policies': ['ksp-other-1', 'ksp-other-2'],
+  });
+  // Every documented record attribute is there, and nothing undocumented.
+  const documented = MAPPING.filter((m) => m.where === 'record').map((m) => m.name).sort();
+  assert.deepEqual(Object.keys(seed.attributes).sort(), documented);
+
+  // Typed on the wire: ints as intValue, tags as arrays (not strings).
+  const raw = rls.flatMap((rl) => rl.scopeLogs ?? []).flatMap((sl) => sl.logRecords ?? [])
+    .find((r) => r.attributes?.some((kv) => kv.key === 'process.pid' && Number(kv.value.intValue) === SEED_ALERT.HostPID));
+  const kind = (key: string): string => anyValueKind(raw?.attributes?.find((kv) => kv.key === key)?.value);
+  for (const m of MAPPING.filter((x) => x.where === 'record')) {
+    assert.equal(kind(m.name), { int: 'int', string: 'string', 'string[]': 'array' }[m.type], `${m.name} is ${m.type}`);
+  }
+
+  assert.equal(seed.severityNumber, 13, 'policy severity 3 → WARN');
+  assert.equal(seed.severityText, '3');
+  assert.equal(seed.eventName, EVENT_POLICY_MATCH);
+  assert.equal(seed.body, 'Audit: /bin/ls opened /etc/network/if-up.d — Access to network files detected. Possible violation of NIST Controls [ksp-nist-ac-18-1-network-audit]');
+  assert.equal(seed.timeUnixNano, SEED_NS, "the kernel's nanoseconds, not rounded to µs or ms");
+  const observed = BigInt(seed.observedTimeUnixNano);
+  assert.ok(observed >= before && observed <= afterNs, 'observed = when the agent handled it');
+
+  const host = recs.find((r) => r.attributes['security_rule.name'] === 'hsp-shadow');
+  assert.ok(host);
+  assert.deepEqual(Object.keys(host.resource).sort(), ['host.name', 'k8s.cluster.name', 'k8s.node.name', 'service.name', 'service.version']);
+  assert.equal(host.severityNumber, 21, 'policy severity 10 → FATAL');
+  assert.equal(host.attributes['kubearmor.type'], 'MatchedHostPolicy');
+});
+
+test('a pod record carries its own pod name and container id, grouped apart from the others', async () => {
+  const exp = createAlertExporter(settings(`http://${collector.grpcAddress}`), silentLogger);
+  const start = collector.records().length;
+  for (let seq = 0; seq < 40; seq++) exp.export(podAlert(seq % 4, 1000 + seq));
+  await exp.shutdown(5000);
+  const recs = (await collector.waitForRecords(start + 40)).slice(start);
+  assert.equal(recs.length, 40);
+  for (const r of recs) {
+    const seq = (r.attributes['process.pid'] as number) - 101_000;
+    assert.equal(r.resource['k8s.pod.name'], `wordpress-7c966b5d85-pod${seq % 4}`);
+    assert.equal(r.timeUnixNano, (BigInt(SEED_NS) + BigInt(1000 + seq)).toString());
+  }
+});
