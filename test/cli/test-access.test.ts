@@ -1,0 +1,105 @@
+// `armorwatch test`: the seed's policy and access give the seed's Expected Alert.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../policy/shared-dir.ts';
+
+const SEED_POLICIES = join(REPO_ROOT, 'test/fixtures/seed');
+
+function run(args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'src/cli/main.ts'), 'test', ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const seedAccess = [
+  '--policies', SEED_POLICIES, '--path', 'if-up.d', '--cwd', '/etc/network', '--exe', '/bin/ls', '--parent-exe', '/bin/bash',
+  '--namespace', 'wordpress-mysql', '--labels', 'app=wordpress', '--container', 'wordpress',
+  '--flags', 'O_RDONLY|O_NONBLOCK|O_DIRECTORY|O_CLOEXEC',
+];
+
+test('the seed scenario yields the seed\'s Expected Alert', () => {
+  const r = run(seedAccess);
+  assert.equal(r.code, 0, r.stderr);
+  const a = JSON.parse(r.stdout) as Record<string, unknown>;
+  assert.deepEqual({
+    PolicyName: a.PolicyName, Severity: a.Severity, Tags: a.Tags, ATags: a.ATags, Message: a.Message, Type: a.Type,
+    Source: a.Source, Resource: a.Resource, Operation: a.Operation, Action: a.Action, Data: a.Data, Enforcer: a.Enforcer,
+    Result: a.Result, NamespaceName: a.NamespaceName, Labels: a.Labels, ContainerName: a.ContainerName,
+    ProcessName: a.ProcessName, ParentProcessName: a.ParentProcessName, ClusterName: a.ClusterName,
+  }, {
+    PolicyName: 'ksp-nist-ac-18-1-network-audit',
+    Severity: '3',
+    Tags: 'NIST-800,AC-18(1),Networking,Access,NIST_SA,NIST_SA-20,NIST_SA-20-Customized Development of Critical Components,SA',
+    ATags: ['NIST-800', 'AC-18(1)', 'Networking', 'Access', 'NIST_SA', 'NIST_SA-20', 'NIST_SA-20-Customized Development of Critical Components', 'SA'],
+    Message: 'Access to network files detected. Possible violation of NIST Controls',
+    Type: 'MatchedPolicy',
+    Source: '/bin/ls',
+    Resource: '/etc/network/if-up.d',
+    Operation: 'File',
+    Action: 'Audit',
+    Data: 'syscall=SYS_OPENAT fd=-100 flags=O_RDONLY|O_NONBLOCK|O_DIRECTORY|O_CLOEXEC',
+    Enforcer: 'eBPF Monitor',
+    Result: 'Passed',
+    NamespaceName: 'wordpress-mysql',
+    Labels: 'app=wordpress',
+    ContainerName: 'wordpress',
+    ProcessName: '/bin/ls',
+    ParentProcessName: '/bin/bash',
+    ClusterName: 'default',
+  });
+});
+
+test('no alert prints null; failed calls carry the error text', () => {
+  const other = run(['--policies', SEED_POLICIES, '--path', '/etc/network', '--namespace', 'wordpress-mysql', '--labels', 'app=wordpress']);
+  assert.equal(other.code, 0, other.stderr);
+  assert.equal(other.stdout, 'null\n');
+  const wrongPod = run([...seedAccess.filter((x) => x !== 'app=wordpress' && x !== '--labels'), '--labels', 'app=mysql']);
+  assert.equal(wrongPod.stdout, 'null\n');
+  const failed = run([...seedAccess, '--result', 'EACCES', '--path', '/proc/self/net/tcp']);
+  const a = JSON.parse(failed.stdout) as Record<string, unknown>;
+  assert.equal(a.Result, 'Permission denied');
+  assert.equal(a.Resource, '/proc/self/net/tcp');
+});
+
+test('host processes and host policies', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'aw-test-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'hsp.yaml'), 'apiVersion: security.kubearmor.com/v1\nkind: KubeArmorHostPolicy\nmetadata:\n  name: hsp-shadow\nspec:\n  nodeSelector:\n    matchLabels:\n      kubearmor.io/hostname: node-a\n  action: Block\n  file:\n    matchPaths:\n      - path: /etc/shadow\n');
+  const hit = run(['--policies', dir, '--host', '--hostname', 'node-a', '--path', '/etc/shadow', '--exe', '/usr/bin/cat', '--syscall', 'open', '--flags', 'O_RDONLY']);
+  const a = JSON.parse(hit.stdout) as Record<string, unknown>;
+  assert.equal(a.Type, 'MatchedHostPolicy');
+  assert.equal(a.Action, 'Audit (Block)');
+  assert.equal(a.Data, 'syscall=SYS_OPEN flags=O_RDONLY');
+  assert.equal(a.HostName, 'node-a');
+  const miss = run(['--policies', dir, '--host', '--hostname', 'node-b', '--path', '/etc/shadow']);
+  assert.equal(miss.stdout, 'null\n');
+});
+
+test('invalid policies exit 1 with the problems on stderr; usage errors exit 2', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'aw-test-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'bad.yaml'), 'apiVersion: security.kubearmor.com/v1\nkind: KubeArmorPolicy\nmetadata:\n  name: bad\nspec:\n  action: audit\n');
+  const bad = run(['--policies', dir, '--path', '/x']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /bad\.yaml:6:11: spec\.action: must be one of Allow\|Audit\|Block \(got "audit"\)/);
+  assert.equal(bad.stdout, '');
+  for (const args of [
+    ['--path', '/x'],
+    ['--policies', SEED_POLICIES],
+    ['--policies', SEED_POLICIES, '--path', 'relative', '--cwd', 'also-relative'],
+    ['--policies', SEED_POLICIES, '--path', '/x', '--flags', 'O_NOPE'],
+    ['--policies', SEED_POLICIES, '--path', '/x', '--result', 'ENOTANERRNO'],
+    ['--policies', SEED_POLICIES, '--path', '/x', '--syscall', 'execve'],
+    ['--policies', SEED_POLICIES, '--path', '/x', '--labels', 'novalue'],
+    ['--policies', SEED_POLICIES, '--path', '/x', '--bogus'],
+    ['--policies', '/nonexistent', '--path', '/x'],
+  ]) {
+    const r = run(args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /^armorwatch: test: /);
+  }
+  assert.equal(run(['--help']).code, 0);
+});

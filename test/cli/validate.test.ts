@@ -1,0 +1,50 @@
+// `armorwatch validate` as a user runs it: output lines, summary and exit status.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { corpusDir, REPO_ROOT } from '../policy/shared-dir.ts';
+
+function run(args: string[], cwd = REPO_ROOT): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'src/cli/main.ts'), 'validate', ...args], { cwd, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('the corpus: one line per problem, the summary, exit 1', () => {
+  const r = run([corpusDir()]);
+  assert.equal(r.code, 1);
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(lines.at(-1), 'checked 536 files, 537 documents: 43 invalid');
+  assert.ok(lines.includes(`${join(corpusDir(), 'policy-templates/cis__system__ksp-audit-cis-apache-tomcat-4.6.yaml')}:20:7: spec.file.matchDirectories[0]: unknown field "recurive" (did you mean "recursive"?)`));
+  for (const l of lines.slice(0, -1)) assert.match(l, /^\/.+\.ya?ml:\d+:\d+: .+/);
+});
+
+test('valid files: exit 0, paths shown relative to the working directory', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'aw-validate-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'ok.yaml'), 'apiVersion: security.kubearmor.com/v1\nkind: KubeArmorPolicy\nmetadata:\n  name: ok\nspec:\n  file:\n    matchPaths:\n      - path: /x\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n');
+  const ok = run(['.'], dir);
+  assert.equal(ok.code, 0);
+  assert.equal(ok.stdout, 'checked 1 files, 2 documents: 0 invalid, 1 skipped (not policies)\n');
+  writeFileSync(join(dir, 'bad.yaml'), 'apiVersion: security.kubearmor.com/v1\nkind: KubeArmorPolicy\nmetadata:\n  name: bad\nspec:\n  severity: 0\n');
+  const bad = run(['.'], dir);
+  assert.equal(bad.code, 1);
+  assert.equal(bad.stdout, 'bad.yaml:6:13: spec.severity: must be at least 1 (got 0)\nchecked 2 files, 3 documents: 1 invalid, 1 skipped (not policies)\n');
+});
+
+test('usage errors exit 2', () => {
+  const none = run([]);
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /give at least one policy file or directory/);
+  const missing = run(['/nonexistent/dir']);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /\/nonexistent\/dir: does not exist/);
+  const flag = run(['--bogus', '.']);
+  assert.equal(flag.code, 2);
+  assert.match(flag.stderr, /Unknown option '--bogus'/);
+  const help = run(['--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /Usage: armorwatch validate/);
+});
