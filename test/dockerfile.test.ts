@@ -3,9 +3,10 @@
 // own scripts, the runtime stage carries no toolchain, and it runs what the DaemonSet runs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { join, matchesGlob, relative } from 'node:path';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, matchesGlob, relative, sep } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 
 const root = join(import.meta.dirname, '..');
@@ -227,4 +228,58 @@ test('the image runs as root and runs the same command as the DaemonSet', () => 
   assert.deepEqual(container.args, cmd, 'the DaemonSet and the image run different commands');
   const policiesMount = container.volumeMounts.find((m: { name: string }) => m.name === 'policies');
   assert.equal(policiesMount.mountPath, cmd[2], 'the policies ConfigMap is not mounted where --policies points');
+});
+
+/** Production packages at the top of node_modules, as `npm prune --omit=dev` leaves them. */
+function productionPackages(): string[] {
+  const out = execFileSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: root, encoding: 'utf8' });
+  const top = join(root, 'node_modules') + sep;
+  return out.split('\n').filter((p) => p.startsWith(top))
+    .map((p) => p.slice(top.length)).filter((p) => !p.includes(`${sep}node_modules${sep}`))
+    .filter((p) => p.split(sep).length === (p.startsWith('@') ? 2 : 1));
+}
+
+test('the runtime stage\'s files alone run the agent\'s commands', (t) => {
+  // The image's /opt/armorwatch, assembled from the same COPY lines, with dev packages pruned.
+  const img = mkdtempSync(join(tmpdir(), 'aw-image-'));
+  t.after(() => rmSync(img, { recursive: true, force: true }));
+  const prod = new Set(productionPackages());
+  for (const i of runtime.body.filter((x) => x.op === 'COPY')) {
+    const c = parseCopy(i.args);
+    if (c.from !== 'build') continue;
+    for (const src of c.sources) {
+      const rel = src.slice(BUILD_WORKDIR.length + 1);
+      const files = rel.includes('*') ? globRepo(rel) : [rel];
+      for (const f of files) {
+        const to = c.dest.endsWith('/') ? join(img, c.dest, f.split('/').at(-1)!) : join(img, c.dest);
+        cpSync(join(root, f), to, {
+          recursive: true, dereference: true,
+          filter: (from) => {
+            if (f !== 'node_modules') return true;
+            const inner = relative(join(root, 'node_modules'), from).split(sep);
+            if (inner[0] === '' || inner[0] === '.package-lock.json') return true;
+            const pkg = inner[0]!.startsWith('@') ? inner.slice(0, 2).join(sep) : inner[0]!;
+            return inner[0]!.startsWith('@') && inner.length === 1 ? true : prod.has(pkg);
+          },
+        });
+      }
+    }
+  }
+  const entry = execForm(runtime.body.filter((i) => i.op === 'ENTRYPOINT').at(-1)!.args)[0]!;
+  const bin = join(img, entry);
+  assert.ok(!existsSync(join(dirname(dirname(bin)), 'src')), 'the image has no src/: the agent must run from dist/');
+  const env = { PATH: '/usr/bin:/bin' };
+  const run = (args: string[]) => spawnSync(bin, args, { encoding: 'utf8', env, timeout: 60_000 });
+
+  const version = run(['--version']);
+  assert.equal(version.status, 0, `armorwatch --version: ${version.stderr}`);
+  assert.equal(version.stdout.trim(), JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version);
+  const validate = run(['validate', join(root, 'deploy/base/policies')]);
+  assert.equal(validate.status, 0, `armorwatch validate: ${validate.stdout}${validate.stderr}`);
+  // `run --help` loads the whole agent: OTLP exporters, Kubernetes client, monitor, policy engine.
+  const help = run(['run', '--help']);
+  assert.equal(help.status, 0, `armorwatch run --help: ${help.stdout}${help.stderr}`);
+  assert.match(help.stdout, /--policies/);
+  const helper = spawnSync(join(img, 'opt/armorwatch/build/armorwatch-monitor'), ['--print-layout'], { encoding: 'utf8', timeout: 10_000 });
+  assert.equal(helper.status, 0, `the monitor helper does not start: ${helper.stderr}`);
 });
