@@ -67,6 +67,7 @@ export function createEnricher(opts: EnricherOptions): ArmorwatchEnricher {
   const procRoot = opts.procRoot ?? '/proc';
   const cgroupRoot = opts.cgroupRoot !== undefined ? opts.cgroupRoot : findCgroup2Mount();
   const hostNs = hostNamespaces(procRoot);
+  if (hostNs === null) log.warn(`cannot read ${procRoot}/1/ns; host processes are told apart by their cgroup only (run the agent with hostPID)`);
   const cgroupResolver = new CgroupResolver({ cgroupRoot, procRoot, walkLimit: 50_000 });
   const containerd = new ContainerdClient(opts.containerdSocket ?? '/run/containerd/containerd.sock', opts.containerdNamespace ?? 'k8s.io');
 
