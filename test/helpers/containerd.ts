@@ -6,10 +6,10 @@ import type { TestContext } from 'node:test';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, copyFileSync, writeFileSync, openSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, copyFileSync, writeFileSync, openSync, closeSync, readdirSync, rmdirSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { REQUIRE_BPF } from './privileges.ts';
 
 const run = promisify(execFile);
@@ -64,6 +64,7 @@ export async function startContainerd(): Promise<{ started: boolean; stop(): Pro
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
       await exited;
+      rmSync(logDir, { recursive: true, force: true });
     },
   };
 }
@@ -160,7 +161,7 @@ async function startTask(id: string, args: string[], command: string[]): Promise
     await ctr('run', '-d', '--pid-file', pidFile, ...args, id, ...command);
     const pid = Number(readFileSync(pidFile, 'utf8').trim());
     const cg = await cgroupOf(pid);
-    return { id, pid, cgroupPath: cg.path, cgroupId: cg.id, remove: () => removeContainer(id) };
+    return { id, pid, cgroupPath: cg.path, cgroupId: cg.id, remove: async () => { await removeContainer(id); removeEmptyParentCgroup(cg.path); } };
   } finally {
     rmSync(pidFile, { force: true });
   }
@@ -169,6 +170,15 @@ async function startTask(id: string, args: string[], command: string[]): Promise
 export async function removeContainer(id: string): Promise<void> {
   await ctr('task', 'rm', '-f', id).catch(() => {});
   await ctr('containers', 'rm', id).catch(() => {});
+}
+
+/** runc removes the container's cgroup but not the pod's it made above it; drop that once it is empty. */
+function removeEmptyParentCgroup(path: string): void {
+  const parent = dirname(path);
+  if (!/\/pod[0-9a-f-]+$/.test(parent)) return;
+  for (const h of readdirSync('/sys/fs/cgroup')) {
+    try { rmdirSync(join('/sys/fs/cgroup', h, parent)); } catch { /* absent, or other containers remain */ }
+  }
 }
 
 const flags = (flag: string, kv: Record<string, string>) => Object.entries(kv).flatMap(([k, v]) => [flag, `${k}=${v}`]);
