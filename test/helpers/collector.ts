@@ -2,7 +2,7 @@
 // with an OTLP receiver on free loopback ports and the file exporter writing OTLP-JSON, one export
 // request per line, into a temporary folder; the records are parsed back from that file.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -113,6 +113,8 @@ export class Collector {
   readonly #configFile: string;
   #proc: ChildProcess | undefined;
   #stderr = '';
+  /** Output files of earlier runs (before a restart), oldest first. */
+  readonly #segments: string[] = [];
 
   constructor(dir: string, grpcPort: number, httpPort: number, opts: CollectorOptions) {
     this.dir = dir;
@@ -131,6 +133,12 @@ export class Collector {
   /** Starts (or restarts, on the same ports) and resolves once the Collector says it is ready. */
   async start(): Promise<void> {
     if (this.#proc !== undefined) throw new Error('collector already running');
+    // The file exporter truncates its file when it starts: keep what an earlier run wrote.
+    if (existsSync(this.outFile)) {
+      const kept = join(this.dir, `logs.${this.#segments.length}.jsonl`);
+      renameSync(this.outFile, kept);
+      this.#segments.push(kept);
+    }
     const proc = spawn(collectorBinary(), ['--config', `file:${this.#configFile}`], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.#proc = proc;
     await new Promise<void>((resolve, reject) => {
@@ -159,11 +167,14 @@ export class Collector {
 
   /** Export requests written so far (complete lines only). */
   requests(): OtlpJsonRequest[] {
-    if (!existsSync(this.outFile)) return [];
-    const text = readFileSync(this.outFile, 'utf8');
-    const lines = text.split('\n');
-    lines.pop(); // the part after the last newline is still being written
-    return lines.filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as OtlpJsonRequest);
+    const out: OtlpJsonRequest[] = [];
+    for (const file of [...this.#segments, this.outFile]) {
+      if (!existsSync(file)) continue;
+      const lines = readFileSync(file, 'utf8').split('\n');
+      lines.pop(); // the part after the last newline is still being written
+      for (const l of lines) if (l.trim() !== '') out.push(JSON.parse(l) as OtlpJsonRequest);
+    }
+    return out;
   }
 
   /** Every LogRecord received so far, flattened. */
