@@ -3,7 +3,7 @@
 // and is wired to its health server, its node and its policies.
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { RUN_OPTIONS } from '../../src/config/options.ts';
 import { one, render, requireKubectl, root, type K8sObject } from './render.ts';
@@ -137,11 +137,20 @@ function checkInstall(objs: K8sObject[]): void {
 function checkKnownSettings(objs: K8sObject[]): void {
   const c = agentContainer(one(objs, 'DaemonSet', 'armorwatch'));
   const knownEnv = new Set(RUN_OPTIONS.flatMap((o) => o.env));
-  const names = (c.env as Array<{ name: string }>).map((e) => e.name);
+  const env = c.env as Array<{ name: string; value?: string }>;
+  const names = env.map((e) => e.name);
   for (const src of c.envFrom as Array<{ configMapRef?: { name: string } }>) {
     if (src.configMapRef) names.push(...Object.keys(one(objs, 'ConfigMap', src.configMapRef.name).data ?? {}));
   }
-  for (const n of names) assert.ok(knownEnv.has(n), `${n} is not an environment variable of armorwatch run`);
+  // A helper variable is fine when a later value expands it ($(HOST_IP)); Kubernetes expands only
+  // variables defined earlier in the list.
+  const expandedBy = (n: string): number => env.findIndex((e) => e.value?.includes(`$(${n})`) === true);
+  for (const n of names) {
+    if (knownEnv.has(n)) continue;
+    const user = expandedBy(n);
+    assert.ok(user >= 0, `${n} is not an environment variable of armorwatch run`);
+    assert.ok(names.indexOf(n) < user, `${n} is defined after ${env[user]!.name}, which uses it`);
+  }
   const knownFlags = new Set(RUN_OPTIONS.map((o) => `--${o.name}`));
   const args = c.args as string[];
   assert.equal(args[0], 'run');
@@ -180,17 +189,30 @@ describe('deploy/ (default: alerts to stdout)', () => {
   });
 });
 
-describe('deploy/overlays/otel-collector', () => {
-  let objs: K8sObject[];
-  before(() => { requireKubectl(); objs = render('deploy/overlays/otel-collector'); });
+for (const overlay of readdirSync(join(root, 'deploy/overlays'))) {
+  describe(`deploy/overlays/${overlay}`, () => {
+    let objs: K8sObject[];
+    before(() => { requireKubectl(); objs = render(`deploy/overlays/${overlay}`); });
 
-  test('keeps every property of the base install', () => checkInstall(objs));
+    test('keeps every property of the base install', () => checkInstall(objs));
 
-  test('sets only flags and environment variables that armorwatch run knows', () => checkKnownSettings(objs));
+    test('sets only flags and environment variables that armorwatch run knows', () => checkKnownSettings(objs));
+  });
+}
 
-  test('sends OTLP/gRPC to the in-cluster Collector', () => {
-    const env = otelSettings(objs);
+describe('overlay endpoints', () => {
+  before(() => requireKubectl());
+
+  test('otel-collector sends OTLP/gRPC to the in-cluster Collector', () => {
+    const env = otelSettings(render('deploy/overlays/otel-collector'));
     assert.equal(env.OTEL_EXPORTER_OTLP_ENDPOINT, 'http://otel-collector.observability:4317');
     assert.equal(env.OTEL_EXPORTER_OTLP_PROTOCOL, 'grpc');
+  });
+
+  test('datadog-agent sends OTLP/gRPC to the Datadog Agent on the same node', () => {
+    const c = agentContainer(one(render('deploy/overlays/datadog-agent'), 'DaemonSet', 'armorwatch'));
+    const env = c.env as Array<{ name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }>;
+    assert.equal(env.find((e) => e.name === 'HOST_IP')?.valueFrom?.fieldRef?.fieldPath, 'status.hostIP');
+    assert.equal(env.find((e) => e.name === 'OTEL_EXPORTER_OTLP_ENDPOINT')?.value, 'http://$(HOST_IP):4317');
   });
 });
