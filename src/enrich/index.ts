@@ -56,6 +56,7 @@ export interface ArmorwatchEnricher extends Enricher {
 }
 
 const HOST: Workload = Object.freeze({ kind: 'host', labels: Object.freeze({}) });
+const UNKNOWN_CONTAINER: Workload = Object.freeze({ kind: 'container', labels: Object.freeze({}) });
 type Container = { readonly record: ContainerRecord; readonly info: RuntimeInfo };
 
 export function createEnricher(opts: EnricherOptions): ArmorwatchEnricher {
@@ -142,8 +143,15 @@ export function createEnricher(opts: EnricherOptions): ArmorwatchEnricher {
     if (ref === undefined) return undefined;
     let digest = images.get(ref);
     if (digest === undefined) {
-      digest = await containerd.imageDigest(ref).catch(() => null);
-      images.set(ref, digest);
+      try {
+        digest = await containerd.imageDigest(ref);
+        images.set(ref, digest);
+      } catch (err) {
+        // Not cached, so the next container of this image asks again.
+        lookupFailures++;
+        log.debug({ err: (err as Error).message, image: ref }, 'image digest lookup failed');
+        digest = null;
+      }
     }
     return withDigest(ref, digest);
   }
@@ -167,17 +175,31 @@ export function createEnricher(opts: EnricherOptions): ArmorwatchEnricher {
     return p;
   }
 
+  // On pure cgroup v1 the kernel reports the same (root) cgroup id for every process, so the id
+  // cannot key a cache: each event's process is looked up by pid instead.
+  const byCgroupId = cgroupRoot !== null;
+
   function lookupCgroup(ev: FileEvent): Promise<CgroupLookup> {
+    if (!byCgroupId) return cgroupResolver.lookup(ev.cgroupId, ev.hostPid);
     let p = pendingCgroups.get(ev.cgroupId);
     if (p === undefined) {
       p = cgroupResolver.lookup(ev.cgroupId, ev.hostPid).then((l) => {
-        // An unknown id that no walk found is not cached: the cgroup may appear a moment later.
-        if (!closed && (l.identity !== null || l.path !== '')) cgroups.set(ev.cgroupId, l);
+        // Cached even when not found: cgroup ids are never reused, and one that no walk finds is gone.
+        if (!closed) cgroups.set(ev.cgroupId, l);
         return l;
       }).finally(() => pendingCgroups.delete(ev.cgroupId));
       pendingCgroups.set(ev.cgroupId, p);
     }
     return p;
+  }
+
+  const inHostNamespaces = (ev: FileEvent) => hostNs !== null && ev.mntNs === hostNs.mnt && ev.pidNs === hostNs.pid;
+
+  /** A cgroup with no container in it: host, unless the namespaces say it is some container we cannot name. */
+  function noContainer(ev: FileEvent, lookup: CgroupLookup): Workload {
+    if (lookup.path !== '' || hostNs === null || inHostNamespaces(ev)) return HOST;
+    unattributed++;
+    return UNKNOWN_CONTAINER;
   }
 
   function build(lookup: CgroupLookup, c: Container | null): Workload {
@@ -205,9 +227,9 @@ export function createEnricher(opts: EnricherOptions): ArmorwatchEnricher {
   function fromCaches(ev: FileEvent): Workload | undefined {
     const cached = workloads.get(ev.cgroupId);
     if (cached !== undefined && cached.gen === generation) return cached.w;
-    const lookup = cgroups.get(ev.cgroupId);
+    const lookup = byCgroupId ? cgroups.get(ev.cgroupId) : undefined;
     if (lookup === undefined) return undefined;
-    if (lookup.identity === null) return HOST;
+    if (lookup.identity === null) return noContainer(ev, lookup);
     const c = containers.get(lookup.identity.containerId);
     if (c === undefined) return undefined;
     const w = build(lookup, c);
@@ -217,7 +239,7 @@ export function createEnricher(opts: EnricherOptions): ArmorwatchEnricher {
 
   async function slow(ev: FileEvent): Promise<Workload> {
     const lookup = await lookupCgroup(ev);
-    if (lookup.identity === null) return HOST;
+    if (lookup.identity === null) return noContainer(ev, lookup);
     let c: Container | null = null;
     try {
       c = await fetchContainer(lookup.identity.containerId);
@@ -226,14 +248,14 @@ export function createEnricher(opts: EnricherOptions): ArmorwatchEnricher {
       log.warn({ err: (err as Error).message, containerId: lookup.identity.containerId }, 'container metadata lookup failed');
     }
     const w = build(lookup, c);
-    if (c !== null && !closed) workloads.set(ev.cgroupId, { gen: generation, w });
+    if (c !== null && !closed && byCgroupId) workloads.set(ev.cgroupId, { gen: generation, w });
     return w;
   }
 
   return {
     resolve(ev: FileEvent): Workload | Promise<Workload> {
       // Same mount and pid namespaces as init: a host process, whatever its cgroup says.
-      if (hostNs !== null && ev.mntNs === hostNs.mnt && ev.pidNs === hostNs.pid) return HOST;
+      if (inHostNamespaces(ev)) return HOST;
       const hit = fromCaches(ev);
       if (hit !== undefined) return hit;
       const work = slow(ev);
@@ -245,7 +267,7 @@ export function createEnricher(opts: EnricherOptions): ArmorwatchEnricher {
           unattributed++;
           // Answer with what the cgroup path alone says; the lookup goes on and fills the caches.
           const l = cgroups.peek(ev.cgroupId);
-          resolve(l === undefined ? { kind: 'container', labels: {} } : l.identity === null ? HOST : build(l, null));
+          resolve(l === undefined ? UNKNOWN_CONTAINER : l.identity === null ? noContainer(ev, l) : build(l, null));
         });
         work.then((w) => {
           if (done) return;
@@ -257,7 +279,7 @@ export function createEnricher(opts: EnricherOptions): ArmorwatchEnricher {
           if (done) return;
           done = true; clearTimeout(t); timers.delete(t);
           unattributed++;
-          resolve({ kind: 'container', labels: {} });
+          resolve(UNKNOWN_CONTAINER);
         });
       });
     },
