@@ -49,7 +49,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     help: 'most records held for export (queued and in flight); more are dropped and counted (queue_full)' },
   { name: 'queue-bytes', arg: 'SIZE', env: ['ARMORWATCH_QUEUE_BYTES'], default: '32MiB',
     help: 'most estimated bytes held for export, and most bytes waiting for standard output' },
-  { name: 'batch-size', arg: 'RECORDS', env: ['ARMORWATCH_BATCH_SIZE'], default: '1024',
+  { name: 'batch-size', arg: 'RECORDS', env: ['ARMORWATCH_BATCH_SIZE'], default: '1024 (or the queue size, if smaller)',
     help: 'most records in one export request' },
   { name: 'retry-max-elapsed', arg: 'DURATION', env: ['ARMORWATCH_RETRY_MAX_ELAPSED'], default: '5m',
     help: 'how long a failing batch is retried before it is dropped (retry_exhausted); 0 = until shutdown' },

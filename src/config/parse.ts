@@ -179,11 +179,11 @@ export function parseRunConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
   const queue = Object.freeze({
     maxRecords: qs === undefined ? 50_000 : positiveInt(qs),
     maxBytes: qb === undefined ? 32 * 1024 * 1024 : size(qb),
-    batchRecords: bs === undefined ? 1024 : positiveInt(bs),
+    batchRecords: bs === undefined ? Math.min(1024, qs === undefined ? 50_000 : positiveInt(qs)) : positiveInt(bs),
     retryMaxElapsedMs: rme === undefined ? 300_000 : duration(rme),
   });
-  if (queue.batchRecords > queue.maxRecords) {
-    throw bad(bs ?? (qs as Raw), `the batch size (${queue.batchRecords}) cannot exceed the queue size (${queue.maxRecords})`);
+  if (bs !== undefined && queue.batchRecords > queue.maxRecords) {
+    throw bad(bs, `the batch size (${queue.batchRecords}) cannot exceed the queue size (${queue.maxRecords})`);
   }
   const shutdownDeadlineMs = sd === undefined ? 25_000 : duration(sd);
   if (shutdownDeadlineMs <= 0 && sd !== undefined) throw bad(sd, 'expected a deadline greater than 0');
