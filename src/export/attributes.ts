@@ -99,7 +99,7 @@ export const MAPPING: readonly MappingRow[] = [
   { name: RES.hostName, where: 'resource', from: 'HostName', type: 'string', note: '' },
   { name: RES.namespaceName, where: 'resource', from: 'NamespaceName', type: 'string', note: 'container events only' },
   { name: RES.podName, where: 'resource', from: 'PodName', type: 'string', note: 'container events only' },
-  { name: RES.podUid, where: 'resource', from: 'PodName (the enricher\'s pod uid)', type: 'string', note: 'container events only, when known' },
+  { name: RES.podUid, where: 'resource', from: '— (Workload.podUid)', type: 'string', note: 'container events only, when the enricher knows it (KubeArmor alerts have no pod uid)' },
   { name: RES.containerName, where: 'resource', from: 'ContainerName', type: 'string', note: 'container events only' },
   { name: RES.containerId, where: 'resource', from: 'ContainerID', type: 'string', note: 'the full 64-hex id' },
   { name: RES.imageName, where: 'resource', from: 'ContainerImage', type: 'string', note: 'the repository part of `repo:tag@sha256:…`' },
