@@ -3,9 +3,9 @@
 // never a scan over all rules. Built once per (re)load; immutable afterwards.
 import type { EnrichedEvent, FileEvent, KernelFilterSpec, NodeIdentity, PolicyKind, Workload } from '../types.ts';
 import { openFlagsWrite } from '../format/index.ts';
-import { compileGlob, isLiteralPattern, literalPrefix } from './glob.ts';
+import { compileGlob, isLiteralPattern, literalPrefix, requiredLiteral } from './glob.ts';
 import { buildKernelFilter } from './kernel-filter.ts';
-import { asDirKey, candidatePaths, forEachDirPrefix, parentDir } from './paths.ts';
+import { candidatePaths } from './paths.ts';
 import { compileSelector, type AppliesTo } from './selector.ts';
 import type { Action, FileSection, FromSource, PolicyDocument, RuleCommon, SourceRef } from './types.ts';
 
@@ -46,6 +46,8 @@ export interface CompiledRule {
   readonly target: string;
   readonly recursive: boolean;
   readonly regexp: RegExp | null;
+  /** For patterns: a substring every match contains ('' when none), checked before the RegExp. */
+  readonly literal: string;
 }
 
 /** What the engine decided for one access: the alert to raise. */
@@ -123,8 +125,17 @@ export class PolicyEngine {
   private readonly dirs = new Map<string, CompiledRule[]>();
   /** Recursive directories → rules. */
   private readonly recDirs = new Map<string, CompiledRule[]>();
-  /** Patterns by their literal directory ('' when none). */
+  /** Patterns whose last segment is literal, by that segment (a pattern ending in `/id_rsa` → `id_rsa`). */
+  private readonly patternsByName = new Map<string, CompiledRule[]>();
+  /** Other patterns by their literal directory ('' when none). */
   private readonly patterns = new Map<string, CompiledRule[]>();
+  /** Longest key of recDirs and patterns: shorter path prefixes are all that need looking up. */
+  private maxPrefix = 0;
+  /** prefixLengths[n] is 1 when some key of recDirs or patterns has length n: other prefixes are not even sliced. */
+  private prefixLengths = new Uint8Array(1);
+  /** Scratch space reused by decide() (single-threaded, not re-entrant). */
+  private readonly found: CompiledRule[] = [];
+  private readonly paths: string[] = [];
   /** Allow rules per policy index, to know which policies put a workload in allow-list mode. */
   private readonly allowRules: ReadonlyArray<readonly CompiledRule[]>;
   private cache = new WeakMap<Workload, Applicability>();
@@ -151,13 +162,32 @@ export class PolicyEngine {
   private index(r: CompiledRule): void {
     switch (r.section) {
       case 'matchPaths': pushTo(this.exact, r.target, r); break;
-      case 'matchDirectories': pushTo(r.recursive ? this.recDirs : this.dirs, r.target, r); break;
-      case 'matchPatterns':
-        // A pattern without glob characters is an exact path.
-        if (r.regexp === null) pushTo(this.exact, r.target, r);
-        else pushTo(this.patterns, literalPrefix(r.target), r);
+      case 'matchDirectories':
+        pushTo(r.recursive ? this.recDirs : this.dirs, r.target, r);
+        if (r.recursive) this.notePrefix(r.target.length);
         break;
+      case 'matchPatterns': {
+        // A pattern without glob characters is an exact path.
+        if (r.regexp === null) { pushTo(this.exact, r.target, r); break; }
+        const slash = r.target.lastIndexOf('/');
+        const name = r.target.slice(slash + 1);
+        if (slash >= 0 && isLiteralPattern(name)) { pushTo(this.patternsByName, name, r); break; }
+        const prefix = literalPrefix(r.target);
+        pushTo(this.patterns, prefix, r);
+        this.notePrefix(prefix.length);
+        break;
+      }
     }
+  }
+
+  private notePrefix(length: number): void {
+    if (length >= this.prefixLengths.length) {
+      const grown = new Uint8Array(Math.max(length + 1, this.prefixLengths.length * 2));
+      grown.set(this.prefixLengths);
+      this.prefixLengths = grown;
+    }
+    this.prefixLengths[length] = 1;
+    this.maxPrefix = Math.max(this.maxPrefix, length);
   }
 
   /** Forget cached selections (workload labels changed); a reload builds a new engine instead. */
@@ -187,29 +217,45 @@ export class PolicyEngine {
   /** The rules whose path part matches `path`, appended to `out`. */
   private collect(path: string, out: CompiledRule[]): void {
     const exact = this.exact.get(path);
-    if (exact !== undefined) out.push(...exact);
+    if (exact !== undefined) for (const r of exact) out.push(r);
+    const last = path.lastIndexOf('/');
+    const selfKey = this.dirs.size > 0 || this.recDirs.size > 0 ? (path === '/' ? '/' : `${path}/`) : '';
     if (this.dirs.size > 0) {
-      const inside = this.dirs.get(parentDir(path));
-      if (inside !== undefined && path !== '/') out.push(...inside);
-      const self = this.dirs.get(asDirKey(path));
-      if (self !== undefined) out.push(...self);
+      if (path !== '/') {
+        const inside = this.dirs.get(path.slice(0, last + 1));
+        if (inside !== undefined) for (const r of inside) out.push(r);
+      }
+      const self = this.dirs.get(selfKey);
+      if (self !== undefined) for (const r of self) out.push(r);
     }
     if (this.recDirs.size > 0) {
-      forEachDirPrefix(path, (prefix) => {
-        const list = this.recDirs.get(prefix);
-        if (list !== undefined) out.push(...list);
-      });
-      const self = this.recDirs.get(asDirKey(path));
-      if (self !== undefined) out.push(...self);
+      const self = this.recDirs.get(selfKey);
+      if (self !== undefined) for (const r of self) out.push(r);
+    }
+    if (this.maxPrefix > 0) {
+      // Every directory prefix of the path (`/`, `/a/`, `/a/b/` for `/a/b/c`), up to the longest key.
+      const end = Math.min(path.length - 1, this.maxPrefix);
+      const lengths = this.prefixLengths;
+      for (let i = path.indexOf('/'); i >= 0 && i < end; i = path.indexOf('/', i + 1)) {
+        if (lengths[i + 1] !== 1) continue;
+        const prefix = path.slice(0, i + 1);
+        const rec = this.recDirs.get(prefix);
+        if (rec !== undefined) for (const r of rec) out.push(r);
+        const pats = this.patterns.get(prefix);
+        if (pats !== undefined) for (const r of pats) if (matchesPattern(r, path)) out.push(r);
+      }
     }
     if (this.patterns.size > 0) {
-      const test = (list: CompiledRule[] | undefined): void => {
-        if (list === undefined) return;
-        for (const r of list) if (r.regexp!.test(path)) out.push(r);
-      };
-      test(this.patterns.get(''));
-      if (path === '/') test(this.patterns.get('/')); // the root has no proper directory prefix
-      forEachDirPrefix(path, (prefix) => test(this.patterns.get(prefix)));
+      const any = this.patterns.get('');
+      if (any !== undefined) for (const r of any) if (matchesPattern(r, path)) out.push(r);
+      if (path === '/') { // the root has no proper directory prefix
+        const root = this.patterns.get('/');
+        if (root !== undefined) for (const r of root) if (matchesPattern(r, path)) out.push(r);
+      }
+    }
+    if (this.patternsByName.size > 0) {
+      const named = this.patternsByName.get(path.slice(last + 1));
+      if (named !== undefined) for (const r of named) if (matchesPattern(r, path)) out.push(r);
     }
   }
 
@@ -217,12 +263,12 @@ export class PolicyEngine {
   decide(input: EnrichedEvent, node: NodeIdentity): Decision | null {
     const { event: ev, workload } = input;
     const app = this.applicability(workload, node);
-    const paths = candidatePaths(ev);
+    const paths = candidatePaths(ev, this.paths);
     let best: CompiledRule | null = null;
     let bestPath = '';
-    const matchedPolicies: string[] = [];
+    let matchedPolicies: string[] | null = null;
     let allowed = false;
-    const found: CompiledRule[] = [];
+    const found = this.found;
     for (const path of paths) {
       found.length = 0;
       this.collect(path, found);
@@ -237,6 +283,7 @@ export class PolicyEngine {
           continue;
         }
         if (!violates) continue;
+        matchedPolicies ??= [];
         if (!matchedPolicies.includes(r.policy.name)) matchedPolicies.push(r.policy.name);
         if (best === null || better(r, best)) { best = r; bestPath = path; }
       }
@@ -251,7 +298,7 @@ export class PolicyEngine {
         message: best.message,
         matchedPath: bestPath,
         rule: best,
-        otherPolicies: matchedPolicies.filter((n) => n !== best.policy.name).sort(),
+        otherPolicies: (matchedPolicies ?? []).filter((n) => n !== best.policy.name).sort(),
       };
     }
     const allowMode = app.allowAll || app.allowSources.has(ev.exePath) || app.allowSources.has(ev.parentExePath);
@@ -277,6 +324,10 @@ export class PolicyEngine {
   }
 }
 
+function matchesPattern(r: CompiledRule, path: string): boolean {
+  return (r.literal === '' || path.includes(r.literal)) && r.regexp!.test(path);
+}
+
 /** Block before Audit, then higher severity, then policy name, then rule order. */
 function better(a: CompiledRule, b: CompiledRule): boolean {
   if (a.action !== b.action) return a.action === 'Block';
@@ -299,15 +350,16 @@ function compilePolicyRules(p: PolicyDocument, policyIndex: number, firstOrder: 
   });
   (file.matchPaths ?? []).forEach((r, i) => out.push({
     ...base(r, 'matchPaths', i), fromSource: sources(r.fromSource), readOnly: r.readOnly === true, ownerOnly: r.ownerOnly === true,
-    target: r.path, recursive: false, regexp: null,
+    target: r.path, recursive: false, regexp: null, literal: '',
   }));
   (file.matchDirectories ?? []).forEach((r, i) => out.push({
     ...base(r, 'matchDirectories', i), fromSource: sources(r.fromSource), readOnly: r.readOnly === true, ownerOnly: r.ownerOnly === true,
-    target: r.dir, recursive: r.recursive === true, regexp: null,
+    target: r.dir, recursive: r.recursive === true, regexp: null, literal: '',
   }));
   (file.matchPatterns ?? []).forEach((r, i) => out.push({
     ...base(r, 'matchPatterns', i), fromSource: null, readOnly: r.readOnly === true, ownerOnly: r.ownerOnly === true,
     target: r.pattern, recursive: false, regexp: isLiteralPattern(r.pattern) ? null : compileGlob(r.pattern),
+    literal: requiredLiteral(r.pattern),
   }));
   return out;
 }

@@ -23,6 +23,8 @@ export function globToRegExpSource(pattern: string): string {
         if (segmentStart && pattern[j] === '/') {
           out += '(?:.*/)?';
           i = j + 1;
+          // `**/**/` is `**/`: repeating it would only add backtracking.
+          while (pattern.startsWith('**/', i)) i += 3;
         } else {
           out += '.*';
           i = j;
@@ -90,4 +92,38 @@ export function literalPrefix(pattern: string): string {
 /** True when the pattern contains no glob character at all. */
 export function isLiteralPattern(pattern: string): boolean {
   return !GLOB_CHARS.test(pattern);
+}
+
+/**
+ * The longest run of literal characters every match must contain (`/**​/ssl/*.key` → `ssl/`), or ''
+ * when the pattern has escapes. A cheap `includes` on it rejects most paths before the RegExp runs.
+ */
+export function requiredLiteral(pattern: string): string {
+  if (pattern.includes('\\')) return '';
+  let best = '';
+  let run = '';
+  const flush = (): void => { if (run.length > best.length) best = run; run = ''; };
+  for (let i = 0; i < pattern.length;) {
+    const c = pattern[i]!;
+    if (c === '*') {
+      flush();
+      let j = i;
+      while (pattern[j] === '*') j++;
+      // A whole `**/` segment may match nothing, so its '/' is not required.
+      i = j - i >= 2 && (i === 0 || pattern[i - 1] === '/') && pattern[j] === '/' ? j + 1 : j;
+    } else if (c === '?') {
+      flush();
+      i++;
+    } else if (c === '[') {
+      const cls = readClass(pattern, i);
+      if (cls === null) { run += c; i++; continue; } // unclosed: literal, as globToRegExpSource takes it
+      flush();
+      i = cls.end;
+    } else {
+      run += c;
+      i++;
+    }
+  }
+  flush();
+  return best;
 }

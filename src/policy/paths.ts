@@ -13,9 +13,9 @@ export function foldProcPath(path: string): string {
   return rest === '' ? '/proc' : `/proc${rest}`;
 }
 
-/** The distinct paths an access is matched under, requested path first. */
-export function candidatePaths(ev: Pick<FileEvent, 'absPath' | 'resolvedPath' | 'absPath2'>): string[] {
-  const out: string[] = [];
+/** The distinct paths an access is matched under, requested path first; written into `out` when given. */
+export function candidatePaths(ev: Pick<FileEvent, 'absPath' | 'resolvedPath' | 'absPath2'>, out: string[] = []): string[] {
+  out.length = 0;
   const add = (p: string | null): void => {
     if (p === null || p === '') return;
     if (!out.includes(p)) out.push(p);

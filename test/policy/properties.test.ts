@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { compilePolicies } from '../../src/policy/engine.ts';
-import { compileGlob } from '../../src/policy/glob.ts';
+import { compileGlob, requiredLiteral } from '../../src/policy/glob.ts';
 import type { KernelFilterSpec } from '../../src/types.ts';
 import { event, ksp, NODE, policies, WEB } from './helpers.ts';
 
@@ -56,6 +56,11 @@ function decides(yaml: string, p: string): boolean {
 
 test('compiled globs agree with the reference matcher', () => {
   fc.assert(fc.property(glob, path, (g, p) => compileGlob(g).test(p) === refGlob(g, p)), { numRuns: 3000 });
+});
+
+test('every path a pattern matches contains its required literal', () => {
+  const withClasses = fc.array(fc.constantFrom('a', 'b', '.', '/', '*', '?', '**', '[ab]', '**/', '[!a]', '[]a]', '['), { minLength: 1, maxLength: 7 }).map((t) => `/${t.join('')}`);
+  fc.assert(fc.property(withClasses, path, (g, p) => !compileGlob(g).test(p) || p.includes(requiredLiteral(g))), { numRuns: 5000 });
 });
 
 test('the engine (patterns grouped by literal directory) agrees with the reference matcher', () => {
