@@ -65,6 +65,10 @@ export function createEnricher(opts: EnricherOptions): ArmorwatchEnricher {
   const holdMs = opts.holdMs ?? 500;
   const cacheSize = opts.cacheSize ?? 4096;
   const retryMs = opts.retryMs ?? 2000;
+  const reconcileMs = opts.reconcileMs ?? 60_000;
+  for (const [name, v, min] of [['holdMs', holdMs, 0], ['cacheSize', cacheSize, 1], ['retryMs', retryMs, 1], ['reconcileMs', reconcileMs, 1]] as const) {
+    if (!Number.isInteger(v) || v < min) throw new UsageError(`enricher: ${name} must be an integer >= ${min}, got ${v}`);
+  }
   const procRoot = opts.procRoot ?? '/proc';
   const cgroupRoot = opts.cgroupRoot !== undefined ? opts.cgroupRoot : findCgroup2Mount();
   const hostNs = hostNamespaces(procRoot);
@@ -136,7 +140,7 @@ export function createEnricher(opts: EnricherOptions): ArmorwatchEnricher {
       log.debug({ err: (err as Error).message }, 'containerd reconciliation failed');
     }
   };
-  const reconcileTimer = setInterval(() => { void reconcile(); }, opts.reconcileMs ?? 60_000);
+  const reconcileTimer = setInterval(() => { void reconcile(); }, reconcileMs);
   reconcileTimer.unref();
 
   async function fetchImage(ref: string | undefined): Promise<string | undefined> {

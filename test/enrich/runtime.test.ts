@@ -5,6 +5,8 @@ import type { ContainerRecord } from '../../src/enrich/containerd.ts';
 import { findCgroup2Mount } from '../../src/enrich/cgroup.ts';
 import { Lru } from '../../src/enrich/lru.ts';
 import { decodeFirstStringField } from '../../src/enrich/containerd-proto.ts';
+import { createEnricher } from '../../src/enrich/index.ts';
+import { silentLogger } from '../../src/log.ts';
 
 const ID = '6d09394a988c5cf6b9fe260d28fdd57d6ff281618869a173965ecd94a3efac44';
 const SANDBOX = 'a1'.repeat(32);
@@ -97,4 +99,10 @@ test('the id of a containerd ContainerDelete event is read from its first field'
   // containerd.events.ContainerDelete{id: "abc"}: tag 0x0a, length 3.
   assert.equal(decodeFirstStringField(Uint8Array.from([0x0a, 3, 0x61, 0x62, 0x63])), 'abc');
   assert.equal(decodeFirstStringField(Uint8Array.from([])), null);
+});
+
+test('enricher options are checked up front', () => {
+  assert.throws(() => createEnricher({ logger: silentLogger, nodeName: '' }), /nodeName must not be empty/);
+  assert.throws(() => createEnricher({ logger: silentLogger, nodeName: 'n', holdMs: -1 }), /holdMs must be an integer >= 0, got -1/);
+  assert.throws(() => createEnricher({ logger: silentLogger, nodeName: 'n', cacheSize: 0.5 }), /cacheSize must be an integer >= 1/);
 });
