@@ -110,3 +110,26 @@ test('an informer relists after the server comes back with compacted history', a
   await until(() => seen.has('added-while-down'));
   assert.ok(api.requests.filter((r) => r.startsWith('GET /api/v1/namespaces?') || r === 'GET /api/v1/namespaces').length >= 2, 'listed again');
 });
+
+test('a list at an exact resourceVersion older than the compacted history is 410 Gone', async (t) => {
+  const { api } = await setup(t);
+  const old = api.resourceVersion - 1;
+  api.compact();
+  const res = await fetch(`${api.url}/api/v1/pods?resourceVersion=${old}&resourceVersionMatch=Exact`);
+  assert.equal(res.status, 410);
+  const body = await res.json() as { kind: string; code: number; reason: string };
+  assert.deepEqual([body.kind, body.code, body.reason], ['Status', 410, 'Expired']);
+  assert.equal((await fetch(`${api.url}/api/v1/pods?resourceVersion=${api.resourceVersion}&resourceVersionMatch=Exact`)).status, 200);
+});
+
+test('watches that allow bookmarks receive BOOKMARK events with the current resourceVersion', async (t) => {
+  const { api, kc } = await setup(t);
+  const events: Array<{ type: string; rv: string | undefined }> = [];
+  const ctl = await new Watch(kc).watch('/api/v1/namespaces', { allowWatchBookmarks: true, resourceVersion: String(api.resourceVersion) },
+    (type, obj: { metadata?: { resourceVersion?: string } }) => events.push({ type, rv: obj.metadata?.resourceVersion }), () => {});
+  t.after(() => ctl.abort());
+  await until(() => api.openWatches === 1);
+  api.bookmark();
+  await until(() => events.length === 1);
+  assert.deepEqual(events, [{ type: 'BOOKMARK', rv: String(api.resourceVersion) }]);
+});

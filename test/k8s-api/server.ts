@@ -26,7 +26,7 @@ export const RESOURCES: readonly Resource[] = [
 type KObj = Obj & { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; uid: string; resourceVersion: string; creationTimestamp: string; labels?: Record<string, string> } };
 type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 interface HistoryEntry { readonly rv: number; readonly type: EventType; readonly res: Resource; readonly obj: KObj; readonly prev: KObj | null }
-interface Watcher { readonly res: Resource; readonly ns: string | null; readonly match: (o: KObj) => boolean; readonly out: ServerResponse }
+interface Watcher { readonly res: Resource; readonly ns: string | null; readonly match: (o: KObj) => boolean; readonly out: ServerResponse; readonly bookmarks: boolean }
 
 const clone = <T>(o: T): T => structuredClone(o);
 const keyOf = (o: { metadata: { namespace?: string; name: string } }) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
@@ -74,6 +74,14 @@ export class FakeApiServer {
     this.#watchers.clear();
     for (const s of this.#sockets) s.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Sends a BOOKMARK (the current resourceVersion) to every watch that asked for bookmarks. */
+  bookmark(): void {
+    for (const w of this.#watchers) {
+      if (!w.bookmarks) continue;
+      w.out.write(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: w.res.kind, apiVersion: w.res.apiVersion, metadata: { resourceVersion: String(this.#rv) } } })}\n`);
+    }
   }
 
   /** Forgets all history: watches that resume from an older resourceVersion get 410 Gone. */
@@ -212,7 +220,7 @@ export class FakeApiServer {
       res.end(`${JSON.stringify({ type: 'ERROR', object: status(410, 'Expired', `too old resource version: ${from} (${this.#compactedRv})`) })}\n`);
       return;
     }
-    const w: Watcher = { res: r, ns, match, out: res };
+    const w: Watcher = { res: r, ns, match, out: res, bookmarks: url.searchParams.get('allowWatchBookmarks') === 'true' };
     if (from === null) {
       for (const o of this.#store.get(r)!.values()) if (inScope(o)) res.write(`${JSON.stringify({ type: 'ADDED', object: o })}\n`);
     } else {
