@@ -45,6 +45,10 @@ export interface CollectorOptions {
   readonly batch?: boolean;
   readonly grpcPort?: number;
   readonly httpPort?: number;
+  /** 'file' (default): OTLP-JSON lines to parse; 'debug': one summary line per batch (cheap, for benchmarks). */
+  readonly sink?: 'file' | 'debug';
+  /** Serve the Collector's own metrics (Prometheus text) on 127.0.0.1:metricsPort. */
+  readonly metricsPort?: number;
 }
 
 /** A LogRecord parsed back from the file exporter, with its resource and attributes as plain values. */
@@ -165,6 +169,14 @@ export class Collector {
     });
   }
 
+  /** LogRecords the receiver accepted so far, from the Collector's own metrics (needs metricsPort). */
+  async acceptedRecords(metricsPort: number): Promise<number> {
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    let n = 0;
+    for (const m of text.matchAll(/^otelcol_receiver_accepted_log_records(?:_total)?\{[^}]*\} ([0-9.e+]+)$/gm)) n += Number(m[1]);
+    return n;
+  }
+
   /** Export requests written so far (complete lines only). */
   requests(): OtlpJsonRequest[] {
     const out: OtlpJsonRequest[] = [];
@@ -234,7 +246,7 @@ function collectorConfig(c: Collector, opts: CollectorOptions): string {
     processorsYaml += '  batch: {}\n';
   }
   if (processors.length === 0) processorsYaml = '';
-  return `receivers:
+  const receivers = `receivers:
   otlp:
     protocols:
       grpc:
@@ -244,23 +256,34 @@ ${tls}
       http:
         endpoint: 127.0.0.1:${c.httpPort}
         include_metadata: true
-${tls}
+${tls}`;
+  const sink = opts.sink ?? 'file';
+  const metrics = opts.metricsPort === undefined ? '      level: none' : `      level: basic
+      readers:
+        - pull:
+            exporter:
+              prometheus:
+                host: 127.0.0.1
+                port: ${opts.metricsPort}`;
+  return `${receivers}
 ${processorsYaml}
 exporters:
   file:
     path: ${c.outFile}
     flush_interval: 50ms
+  debug:
+    verbosity: basic
 service:
   telemetry:
     logs:
       level: info
     metrics:
-      level: none
+${metrics}
   pipelines:
     logs:
       receivers: [otlp]
       processors: [${processors.join(', ')}]
-      exporters: [file]
+      exporters: [${sink}]
 `;
 }
 

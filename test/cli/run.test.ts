@@ -1,0 +1,136 @@
+// `armorwatch run` end to end: real eBPF monitor, a host policy, the real Collector. A child
+// process opens matching files; the Collector's file output must hold the records.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { freePort, startCollector, type CollectedRecord, type Collector } from '../helpers/collector.ts';
+import { needsBpf } from '../helpers/privileges.ts';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+function hostPolicy(name: string, dir: string, severity: number): string {
+  return `apiVersion: security.kubearmor.com/v1
+kind: KubeArmorHostPolicy
+metadata:
+  name: ${name}
+spec:
+  nodeSelector:
+    matchLabels:
+      kubernetes.io/hostname: ${hostname()}
+  severity: ${severity}
+  tags: ["e2e", "MITRE"]
+  message: "e2e file access"
+  file:
+    matchDirectories:
+      - dir: ${dir}/
+        recursive: true
+  action: Audit
+`;
+}
+
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
+  for (const until = Date.now() + timeoutMs; Date.now() < until; await new Promise((r) => setTimeout(r, 100))) {
+    const v = await probe();
+    if (v !== undefined) return v;
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function recordFor(c: Collector, pid: number, path: string): CollectedRecord | undefined {
+  return c.records().find((r) => r.attributes['process.pid'] === pid && r.attributes['file.path'] === path);
+}
+
+test('--help lists the flags; a bad value exits 2 naming the flag', () => {
+  const help = spawnSync(process.execPath, [MAIN, 'run', '--help'], { encoding: 'utf8' });
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /--otlp-endpoint URL/);
+  assert.match(help.stdout, /env: OTEL_EXPORTER_OTLP_LOGS_ENDPOINT, OTEL_EXPORTER_OTLP_ENDPOINT/);
+  const bad = spawnSync(process.execPath, [MAIN, 'run', '--policies', '/x', '--queue-size', 'many'], { encoding: 'utf8' });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--queue-size: invalid value "many"/);
+  assert.equal(bad.stdout, '', 'nothing on stdout');
+});
+
+test('host policy → eBPF → Collector: records with the right fields; reloads reach the kernel filter; SIGTERM exits 0', async (t) => {
+  if (!needsBpf(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'armorwatch-e2e-'));
+  const policies = join(dir, 'policies');
+  const target = join(dir, 'target');
+  const later = join(dir, 'later');
+  for (const d of [policies, target, later]) spawnSync('mkdir', ['-p', d]);
+  writeFileSync(join(target, 'secret'), 'x');
+  writeFileSync(join(later, 'file'), 'y');
+  writeFileSync(join(policies, 'a.yaml'), hostPolicy('hsp-e2e-target', target, 7));
+  const collector = await startCollector();
+  const healthPort = await freePort();
+  let agent: ChildProcess | undefined;
+  let stderr = '';
+  try {
+    agent = spawn(process.execPath, [MAIN, 'run', '--policies', policies, '--cluster-name', 'e2e', '--health-addr', `127.0.0.1:${healthPort}`,
+      '--stats-interval', '0', '--shutdown-deadline', '5s'], {
+      env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: `http://${collector.grpcAddress}`, ARMORWATCH_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    agent.stderr?.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+    let stdout = '';
+    agent.stdout?.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
+
+    await waitFor('/readyz', 60_000, async () => {
+      try { return (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).status === 200 ? true : undefined; } catch { return undefined; }
+    });
+    assert.equal((await fetch(`http://127.0.0.1:${healthPort}/healthz`)).status, 200);
+
+    const before = BigInt(Date.now()) * 1_000_000n;
+    const ok = spawnSync('/bin/cat', [join(target, 'secret')]);
+    const missing = spawnSync('/bin/cat', [join(target, 'nope')]);
+    const after = BigInt(Date.now()) * 1_000_000n;
+    assert.equal(ok.status, 0);
+
+    const rec = await waitFor('the record of the successful open', 20_000, () => recordFor(collector, ok.pid as number, join(target, 'secret')));
+    assert.equal(rec.resource['k8s.cluster.name'], 'e2e');
+    assert.equal(rec.resource['k8s.node.name'], hostname());
+    assert.equal(rec.resource['service.name'], 'armorwatch');
+    assert.equal(rec.resource['k8s.pod.name'], undefined, 'a host process has no pod');
+    assert.equal(rec.attributes['security_rule.name'], 'hsp-e2e-target');
+    assert.equal(rec.attributes['security_rule.ruleset.name'], 'KubeArmorHostPolicy');
+    assert.equal(rec.attributes['kubearmor.type'], 'MatchedHostPolicy');
+    assert.match(String(rec.attributes['process.executable.path']), /\/cat$/);
+    assert.equal(rec.attributes['kubearmor.result'], 'Passed');
+    assert.equal(rec.attributes['kubearmor.syscall'], 'SYS_OPENAT');
+    assert.deepEqual(rec.attributes['kubearmor.tags'], ['e2e', 'MITRE']);
+    assert.equal(rec.severityNumber, 18, 'severity 7 → ERROR2');
+    assert.equal(rec.severityText, '7');
+    const ts = BigInt(rec.timeUnixNano);
+    assert.ok(ts >= before && ts <= after, `kernel time ${ts} within the child's run [${before}, ${after}]`);
+
+    const miss = await waitFor('the record of the failed open', 20_000, () => recordFor(collector, missing.pid as number, join(target, 'nope')));
+    assert.equal(miss.attributes['kubearmor.result'], 'No such file or directory');
+    assert.match(String(miss.body), /tried to open .*nope \(No such file or directory\)/);
+
+    // A policy added while running: the kernel filter learns the new directory without a restart.
+    writeFileSync(join(policies, 'b.yaml'), hostPolicy('hsp-e2e-later', later, 2));
+    const reloaded = await waitFor('the reloaded policy to match', 30_000, () => {
+      spawnSync('/bin/cat', [join(later, 'file')]);
+      return collector.records().find((r) => r.attributes['file.path'] === join(later, 'file'));
+    });
+    assert.equal(reloaded.attributes['security_rule.name'], 'hsp-e2e-later');
+    assert.equal(stdout, '', 'OTLP mode writes nothing on stdout');
+
+    const exitCode = await new Promise<number | null>((resolve) => { agent?.once('exit', (code) => resolve(code)); agent?.kill('SIGTERM'); });
+    agent = undefined;
+    assert.equal(exitCode, 0, stderr.slice(-2000));
+    const final = stderr.split('\n').filter((l) => l.includes('"export: final counters"')).pop();
+    assert.ok(final, 'final counters logged');
+    const counters = (JSON.parse(final) as { export: { otlp: { exported: number; dropped: Record<string, number> } } }).export.otlp;
+    assert.ok(counters.exported >= 3);
+    assert.deepEqual(counters.dropped, { queue_full: 0, rejected: 0, retry_exhausted: 0, shutdown: 0 });
+  } finally {
+    agent?.kill('SIGKILL');
+    await collector.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,39 @@
+// The kubelet's probes: /healthz while live, /readyz only once ready, 503 with the reason otherwise.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ArmorwatchError } from '../../src/errors.ts';
+import { startHealthServer } from '../../src/health/server.ts';
+
+test('liveness and readiness answer from the probe, with the reason when not', async () => {
+  let ready: string | null = 'policies not loaded yet';
+  let live: string | null = null;
+  const s = await startHealthServer({ host: '127.0.0.1', port: 0 }, { live: () => live, ready: () => ready });
+  try {
+    const get = async (path: string, method = 'GET') => {
+      const r = await fetch(`http://127.0.0.1:${s.port}${path}`, { method });
+      return [r.status, await r.text()] as const;
+    };
+    assert.deepEqual(await get('/healthz'), [200, 'ok\n']);
+    assert.deepEqual(await get('/readyz'), [503, 'policies not loaded yet\n']);
+    ready = null;
+    assert.deepEqual(await get('/readyz'), [200, 'ok\n']);
+    assert.deepEqual(await get('/readyz?verbose=1'), [200, 'ok\n']);
+    live = 'file monitor stopped';
+    assert.deepEqual(await get('/healthz'), [503, 'file monitor stopped\n']);
+    assert.equal((await get('/metrics'))[0], 404);
+    assert.equal((await get('/healthz', 'POST'))[0], 405);
+    assert.equal((await get('/healthz', 'HEAD'))[0], 503);
+  } finally {
+    await s.close();
+  }
+});
+
+test('a port in use is a clear error naming the address and the setting', async () => {
+  const a = await startHealthServer({ host: '127.0.0.1', port: 0 }, { live: () => null, ready: () => null });
+  try {
+    await assert.rejects(startHealthServer({ host: '127.0.0.1', port: a.port }, { live: () => null, ready: () => null }),
+      (err: unknown) => err instanceof ArmorwatchError && err.code === 'AW_HEALTH_LISTEN' && err.message.includes(`127.0.0.1:${a.port}`) && err.message.includes('--health-addr'));
+  } finally {
+    await a.close();
+  }
+});
