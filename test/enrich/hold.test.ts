@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createEnricher } from '../../src/enrich/index.ts';
 import { silentLogger } from '../../src/log.ts';
 import { needsBpf } from '../helpers/privileges.ts';
-import { cgroupOf, randomContainerId } from '../helpers/containerd.ts';
+import { cgroupOf, randomContainerId, UNIFIED } from '../helpers/containerd.ts';
 import { eventFor } from './event.ts';
 
 test('a lookup slower than holdMs releases the event with the cgroup-path identity and counts it', async (t) => {
@@ -24,7 +24,7 @@ test('a lookup slower than holdMs releases the event with the cgroup-path identi
   await new Promise<void>((r) => mute.listen(socket, r));
   const uid = randomUUID();
   const id = randomContainerId();
-  const cg = `/sys/fs/cgroup/unified/kubepods/besteffort/pod${uid}/${id}`;
+  const cg = join(UNIFIED, `kubepods/besteffort/pod${uid}/${id}`);
   mkdirSync(cg, { recursive: true });
   const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
   await new Promise((r) => sleeper.once('spawn', r));

@@ -13,7 +13,7 @@ import { FakeApiServer } from '../k8s-api/server.ts';
 import { findObject, loadFixture } from '../k8s-api/fixtures.ts';
 import {
   buildBusyboxRootfs, containerdUnavailableReason, importBusyboxImage, needsContainerd, nsOf, removeContainer,
-  runAppContainer, runPod, runSandbox, startContainerd, cgroupOf,
+  runAppContainer, runPod, runSandbox, startContainerd, cgroupOf, UNIFIED,
 } from '../helpers/containerd.ts';
 import { eventFor } from './event.ts';
 import type { FileEvent, Workload } from '../../src/types.ts';
@@ -161,7 +161,7 @@ test('without containerd, a pod container is named from the pod status; a Job po
   const uid = batchPod.metadata.uid!;
   const id = '1f0e3d2c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0';
   // A process in the cgroup the kubelet would have made, with no runtime to ask about it.
-  const cg = `/sys/fs/cgroup/unified/kubepods/besteffort/pod${uid}/${id}`;
+  const cg = join(UNIFIED, `kubepods/besteffort/pod${uid}/${id}`);
   mkdirSync(cg, { recursive: true });
   const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
   await new Promise((r) => sleeper.once('spawn', r));

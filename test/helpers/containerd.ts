@@ -126,7 +126,8 @@ export async function importBusyboxImage(ref: string): Promise<string> {
 }
 
 export const randomContainerId = () => randomBytes(32).toString('hex');
-const UNIFIED = existsSync('/sys/fs/cgroup/unified/cgroup.procs') ? '/sys/fs/cgroup/unified' : '/sys/fs/cgroup';
+/** Where the unified (v2) hierarchy is mounted: hybrid hosts like these machines, or pure v2. */
+export const UNIFIED = existsSync('/sys/fs/cgroup/unified/cgroup.procs') ? '/sys/fs/cgroup/unified' : '/sys/fs/cgroup';
 
 /** The cgroup v2 path and id (directory inode) of a running process. */
 export async function cgroupOf(pid: number): Promise<{ path: string; id: bigint }> {
