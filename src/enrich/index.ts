@@ -90,11 +90,19 @@ export function createEnricher(opts: EnricherOptions): ArmorwatchEnricher {
   let unattributed = 0, lookupFailures = 0, forgotten = 0;
   let closed = false;
 
+  // Caches see a change at once; listeners hear of a burst (a relist of 100 pods) once.
+  let notifyPending = false;
   const changed = () => {
     generation++;
-    for (const l of listeners) {
-      try { l(); } catch (err) { log.error({ err }, 'enricher change listener threw'); }
-    }
+    if (notifyPending) return;
+    notifyPending = true;
+    setImmediate(() => {
+      notifyPending = false;
+      if (closed) return;
+      for (const l of listeners) {
+        try { l(); } catch (err) { log.error({ err }, 'enricher change listener threw'); }
+      }
+    });
   };
 
   let kube: KubeWatcher | null = null;
