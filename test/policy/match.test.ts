@@ -251,3 +251,17 @@ test('alert fields for the seed-like access, including time fields', () => {
   assert.equal(a.ContainerID, 'c'.repeat(64));
   assert.equal(a.ContainerImage, 'nginx:1.27');
 });
+
+test('selections are cached per workload object until clearWorkloadCache()', async () => {
+  const { compilePolicies } = await import('../../src/policy/engine.ts');
+  const { policies } = await import('./helpers.ts');
+  const engine = compilePolicies(policies(paths));
+  const labels: Record<string, string> = { app: 'web' };
+  const w: Workload = { kind: 'container', namespace: 'shop', labels };
+  const input = { event: event({ absPath: '/etc/shadow' }), workload: w };
+  assert.equal(engine.decide(input, NODE)?.policyName, 'p-paths');
+  labels.app = 'db'; // an enricher updating a workload in place
+  assert.equal(engine.decide(input, NODE)?.policyName, 'p-paths');
+  engine.clearWorkloadCache();
+  assert.equal(engine.decide(input, NODE), null);
+});

@@ -121,3 +121,17 @@ test('kernel filter shapes', () => {
   const noFile = compilePolicies(policies(ksp('n', '  action: Audit\n  process:\n    matchPaths:\n      - path: /bin/sh'))).kernelFilter();
   assert.deepEqual(noFile, { passAll: false, exactPaths: [], dirPrefixes: [] });
 });
+
+test('with several matching policies, the alert is the greatest by (Block, severity, name) and lists the others', () => {
+  const pol = fc.record({ name: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'), action: fc.constantFrom('Audit', 'Block'), severity: fc.integer({ min: 1, max: 10 }) });
+  fc.assert(fc.property(fc.uniqueArray(pol, { minLength: 1, maxLength: 6, selector: (p) => p.name }), (list) => {
+    const yaml = list.map((p) => ksp(p.name, `  action: ${p.action}\n  severity: ${p.severity}\n  file:\n    matchPaths:\n      - path: /etc/x`)).join('');
+    const d = compilePolicies(policies(yaml)).decide({ event: event({ absPath: '/etc/x' }), workload: WEB }, NODE);
+    const want = [...list].sort((x, y) => (x.action !== y.action ? (x.action === 'Block' ? -1 : 1) : x.severity !== y.severity ? y.severity - x.severity : x.name < y.name ? -1 : 1))[0]!;
+    assert.ok(d);
+    assert.equal(d.policyName, want.name);
+    assert.equal(d.action, want.action);
+    assert.deepEqual(d.otherPolicies, list.map((p) => p.name).filter((n) => n !== want.name).sort());
+    return true;
+  }), { numRuns: 300 });
+});
