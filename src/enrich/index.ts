@@ -71,6 +71,9 @@ export function createEnricher(opts: EnricherOptions): ArmorwatchEnricher {
   }
   const procRoot = opts.procRoot ?? '/proc';
   const cgroupRoot = opts.cgroupRoot !== undefined ? opts.cgroupRoot : findCgroup2Mount();
+  // Read first: a bad kubeconfig is a usage error, before anything is started.
+  const kubeMode = opts.kubernetes ?? 'auto';
+  const kc = kubeMode === 'auto' ? loadKubeConfig(opts.kubeconfig) : null;
   const hostNs = hostNamespaces(procRoot);
   if (hostNs === null) log.warn(`cannot read ${procRoot}/1/ns; host processes are told apart by their cgroup only (run the agent with hostPID)`);
   const cgroupResolver = new CgroupResolver({ cgroupRoot, procRoot, walkLimit: 50_000 });
@@ -106,13 +109,11 @@ export function createEnricher(opts: EnricherOptions): ArmorwatchEnricher {
   };
 
   let kube: KubeWatcher | null = null;
-  if ((opts.kubernetes ?? 'auto') === 'auto') {
-    const kc = loadKubeConfig(opts.kubeconfig);
-    if (kc === null) log.info('no Kubernetes configuration found; using container runtime metadata only');
-    else {
-      kube = new KubeWatcher(kc, { nodeName: opts.nodeName, logger: log, retryMs, changed });
-      kube.start();
-    }
+  if (kc !== null) {
+    kube = new KubeWatcher(kc, { nodeName: opts.nodeName, logger: log, retryMs, changed });
+    kube.start();
+  } else if (kubeMode === 'auto') {
+    log.info('no Kubernetes configuration found; using container runtime metadata only');
   }
 
   const later = (ms: number, fn: () => void) => {

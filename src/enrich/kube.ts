@@ -8,6 +8,7 @@ import {
 import type { Logger } from '../log.ts';
 import type { Owner } from '../types.ts';
 import { podLabelsFrom } from './runtime.ts';
+import { UsageError } from '../errors.ts';
 
 export const POSTURE_ANNOTATION = 'kubearmor-file-posture';
 
@@ -25,7 +26,14 @@ export interface PodInfo {
 export function loadKubeConfig(file: string | undefined): KubeConfig | null {
   const kc = new KubeConfig();
   const path = file ?? process.env.KUBECONFIG;
-  if (path !== undefined && path !== '') { kc.loadFromFile(path); return kc; }
+  if (path !== undefined && path !== '') {
+    try {
+      kc.loadFromFile(path);
+    } catch (err) {
+      throw new UsageError(`kubeconfig ${path}: ${(err as Error).message}`);
+    }
+    return kc;
+  }
   if (process.env.KUBERNETES_SERVICE_HOST !== undefined) { kc.loadFromCluster(); return kc; }
   return null;
 }

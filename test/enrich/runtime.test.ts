@@ -105,4 +105,5 @@ test('enricher options are checked up front', () => {
   assert.throws(() => createEnricher({ logger: silentLogger, nodeName: '' }), /nodeName must not be empty/);
   assert.throws(() => createEnricher({ logger: silentLogger, nodeName: 'n', holdMs: -1 }), /holdMs must be an integer >= 0, got -1/);
   assert.throws(() => createEnricher({ logger: silentLogger, nodeName: 'n', cacheSize: 0.5 }), /cacheSize must be an integer >= 1/);
+  assert.throws(() => createEnricher({ logger: silentLogger, nodeName: 'n', kubeconfig: '/nonexistent/kubeconfig' }), /kubeconfig \/nonexistent\/kubeconfig: /);
 });
