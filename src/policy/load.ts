@@ -85,7 +85,10 @@ export function parsePolicyText(file: string, bytes: Uint8Array | string, limits
     if (doc.errors.length > 0) {
       const problems = doc.errors.map((e): Problem => {
         const { line, col } = lc.linePos(e.pos[0]);
-        return { file, doc: i, line, col, path: '', message: `YAML parse error: ${e.message.split('\n')[0]}`, code: CODES.yaml };
+        const first = e.message.split('\n')[0]!;
+        // The library catches its own stack overflow on absurd nesting; say what it means.
+        const why = first.includes('Maximum call stack size exceeded') ? 'nested too deeply to parse' : first;
+        return { file, doc: i, line, col, path: '', message: `YAML parse error: ${why}`, code: CODES.yaml };
       });
       documents.push({ status: 'invalid', problems });
       return;

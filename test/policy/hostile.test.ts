@@ -31,9 +31,8 @@ test('billion laughs: alias expansion is bounded and reported', () => {
   const laughs = ['x0: &l0 "lol"'];
   for (let i = 1; i < 10; i++) laughs.push(`x${i}: &l${i} [${Array(10).fill(`*l${i - 1}`).join(',')}]`);
   const billion = `${HEAD}  managedFields:\n    - ${laughs.join('\n      ')}\n    - *l9\nspec: {}\n`;
-  const start = Date.now();
+  // The work is bounded by the node budget, which the message shows was hit (no timing in tests).
   expectProblem(billion, /more than 200000 nodes after expanding aliases/);
-  assert.ok(Date.now() - start < 5000, 'bounded time');
   // The same shape where the schema expects strings: type errors, no expansion blow-up.
   const typed = `${HEAD}spec:\n  tags: &t0 [a, a, a, a, a, a, a, a, a, a]\n  file:\n    tags: &t1 [${Array(10).fill('*t0').join(', ')}]\n` +
     `    matchPaths:\n      - path: /x\n        tags: [${Array(10).fill('*t1').join(', ')}]\n`;
@@ -41,9 +40,8 @@ test('billion laughs: alias expansion is bounded and reported', () => {
 });
 
 test('deep nesting is reported, not a stack overflow', () => {
-  const deepFlow = `${HEAD}spec:\n  tags: ${'['.repeat(5000)}${']'.repeat(5000)}\n`;
-  const p = problemsOf(deepFlow);
-  assert.ok(p.length > 0);
+  const deepFlow = `${HEAD}spec:\n  tags: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n`;
+  expectProblem(deepFlow, /^YAML parse error: nested too deeply to parse$/);
   const deepBlock = `${HEAD}spec:\n${Array.from({ length: 200 }, (_, i) => `${'  '.repeat(i + 1)}k${i}:`).join('\n')} v\n`;
   expectProblem(deepBlock, /unknown field "k0"|nested deeper/);
   const deepAny = `${HEAD}  managedFields:\n    - ${'['.repeat(100)}${']'.repeat(100)}\nspec: {}\n`;
