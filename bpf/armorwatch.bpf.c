@@ -139,6 +139,13 @@ struct {
 	__type(value, __u32);
 } pid_deny SEC(".maps");             /* tgids that never pass (the agent and the helper) */
 
+/* One bit per (hash & 0xffff) of every key in exact_paths / dir_prefixes, kept by the helper as a
+ * superset of the map's keys. A clear bit answers "not in the map" with one load instead of a
+ * hash-table lookup, which is what keeps non-matching paths cheap. */
+#define AW_BITMAP_WORDS 1024
+__u64 aw_exact_bits[AW_BITMAP_WORDS];
+__u64 aw_prefix_bits[AW_BITMAP_WORDS];
+
 /* v & mask, in a form the compiler cannot drop when it already knows the bound: the verifier
  * does not, and needs to see the mask to accept a variable offset into a map value. */
 static __always_inline __u64 bounded(__u64 v, const __u64 mask)
@@ -167,10 +174,15 @@ static __always_inline struct heap *scratch(void)
 #define H_DOT 0xaf63a34c86018bb1ULL              /* fnv1a(".") */
 #define H_DOTDOT 0x07da1a07b4a03f2dULL           /* fnv1a("..") */
 
-static __always_inline int probe(void *map, __u64 h)
+static __always_inline int probe(void *map, __u64 *bits, __u64 h)
 {
+	__u32 b = h & 0xffff;
+	if (!(bits[(b >> 6) & (AW_BITMAP_WORDS - 1)] & (1ULL << (b & 63))))
+		return 0;
 	return bpf_map_lookup_elem(map, &h) != NULL;
 }
+#define IN_EXACT(h) probe(&exact_paths, aw_exact_bits, (h))
+#define IN_PREFIX(h) probe(&dir_prefixes, aw_prefix_bits, (h))
 
 /* Ends the component that precedes a '/' (or the end of the string). */
 static __always_inline void end_component(struct scan *s)
@@ -192,29 +204,20 @@ static __always_inline void end_component(struct scan *s)
 	s->digits = 1;
 }
 
-struct scan_ctx {
-	struct heap *hp;
-};
-
-static long scan_step(__u32 i, void *ctx)
+/* Feeds one byte; returns 1 when a directory prefix ending here matched. */
+static __always_inline int scan_char(struct scan *s, __u8 c)
 {
-	struct heap *hp = ((struct scan_ctx *)ctx)->hp;
-	struct scan *s = &hp->sc;
-	__u32 idx = s->start + i;
-	if (idx >= s->end)
-		return 1;
-	__u8 c = hp->tmp[bounded(idx, AW_PATH_MAX - 1)]; /* end <= AW_PATH_MAX: the mask only informs the verifier */
 	if (c == '/') {
 		end_component(s);
 		s->h = FNV_STEP(s->h, '/');
-		if (probe(&dir_prefixes, s->h))
-			s->hit = 1;
+		if (IN_PREFIX(s->h))
+			return 1;
 		if (s->alt_on) {
 			s->alt = FNV_STEP(s->alt, '/');
-			if (probe(&dir_prefixes, s->alt))
-				s->hit = 1;
+			if (IN_PREFIX(s->alt))
+				return 1;
 		}
-		return s->hit ? 1 : 0;
+		return 0;
 	}
 	s->h = FNV_STEP(s->h, c);
 	s->comp = FNV_STEP(s->comp, c);
@@ -226,32 +229,107 @@ static long scan_step(__u32 i, void *ctx)
 	return 0;
 }
 
-/* 1 when the absolute path in hp->tmp[start..end) passes the path filter, or cannot be judged
- * from its spelling (relative, unfolded) and so must pass. */
-static __always_inline int path_passes(struct heap *hp, __u32 start, __u32 end)
+/* After the last byte: the exact and "prefix without its slash" forms of the whole path. */
+static __always_inline int scan_end(struct scan *s)
 {
-	struct scan *s = &hp->sc;
-	struct scan_ctx ctx = { .hp = hp };
-
-	if (start >= end || end > AW_PATH_MAX || hp->tmp[bounded(start, AW_PATH_MAX - 1)] != '/')
+	end_component(s);
+	if (s->unclean)
 		return 1;
+	if (IN_EXACT(s->h) || IN_PREFIX(FNV_STEP(s->h, '/')))
+		return 1;
+	if (s->alt_on && (IN_EXACT(s->alt) || IN_PREFIX(FNV_STEP(s->alt, '/'))))
+		return 1;
+	return 0;
+}
+
+static __always_inline void scan_init(struct scan *s, __u32 start, __u32 end)
+{
 	__builtin_memset(s, 0, sizeof(*s));
 	s->start = start;
 	s->end = end;
 	s->h = FNV_OFFSET;
 	s->comp = FNV_OFFSET;
 	s->digits = 1;
+}
+
+struct scan_ctx {
+	struct heap *hp;
+};
+
+static long scan_step(__u32 i, void *ctx)
+{
+	struct heap *hp = ((struct scan_ctx *)ctx)->hp;
+	struct scan *s = &hp->sc;
+	__u32 idx = s->start + i;
+	if (idx >= s->end)
+		return 1;
+	s->hit = scan_char(s, hp->tmp[bounded(idx, AW_PATH_MAX - 1)]); /* end <= AW_PATH_MAX */
+	return s->hit ? 1 : 0;
+}
+
+#define AW_FAST_SCAN 256 /* paths up to this long, outside /proc, take the plain loop */
+#define W2(a, b) (((__u32)(a) << 8) | (b))
+#define W3(a, b, c) (((__u32)(a) << 16) | W2(b, c))
+#define W4(a, b, c, d) (((__u32)(a) << 24) | W3(b, c, d))
+
+/* The last bytes before a '/' (or the end) say whether the component just ended was empty, "."
+ * or "..": then the spelling is not the folded path and its hash proves nothing. */
+static __always_inline int unclean_tail(__u32 w)
+{
+	return (w & 0xffff) == W2('/', '/') || (w & 0xffffff) == W3('/', '.', '/') || w == W4('/', '.', '.', '/');
+}
+
+/* The common case in a plain loop whose state is two numbers. A global function: the verifier
+ * checks it once, apart from its callers, instead of once per call site. */
+__noinline int aw_path_passes_fast(struct heap *hp, __u32 start, __u32 end)
+{
+	__u64 h = FNV_OFFSET;
+	__u32 w = 0;
+
+	if (!hp)
+		return 1;
+	for (__u32 i = 0; i < AW_FAST_SCAN; i++) {
+		__u32 idx = start + i;
+		if (idx >= end)
+			break;
+		__u8 c = hp->tmp[bounded(idx, AW_PATH_MAX - 1)];
+		w = (w << 8) | c;
+		h = FNV_STEP(h, c);
+		if (c == '/') {
+			if (i > 0 && unclean_tail(w))
+				return 1;
+			if (IN_PREFIX(h))
+				return 1;
+		}
+	}
+	if (unclean_tail((w << 8) | '/') && end - start > 1)
+		return 1;
+	return IN_EXACT(h) || IN_PREFIX(FNV_STEP(h, '/'));
+}
+
+static __always_inline int starts_with_proc(struct heap *hp, __u32 start, __u32 end)
+{
+	if (end - start < 6)
+		return 0;
+	__u8 *p = hp->tmp + bounded(start, AW_PATH_MAX - 1);
+	return p[1] == 'p' && p[2] == 'r' && p[3] == 'o' && p[4] == 'c' && p[5] == '/';
+}
+
+/* 1 when the absolute path in hp->tmp[start..end) passes the path filter, or cannot be judged
+ * from its spelling (relative, unfolded) and so must pass. /proc paths and long ones go through
+ * bpf_loop with the state in the map value, which also tries the /proc/<pid|self>/ aliases. */
+static __always_inline int path_passes(struct heap *hp, __u32 start, __u32 end)
+{
+	if (start >= end || end > AW_PATH_MAX || hp->tmp[bounded(start, AW_PATH_MAX - 1)] != '/')
+		return 1;
+	if (end - start <= AW_FAST_SCAN && !starts_with_proc(hp, start, end))
+		return aw_path_passes_fast(hp, start, end);
+	struct scan_ctx ctx = { .hp = hp };
+	scan_init(&hp->sc, start, end);
 	bpf_loop(AW_PATH_MAX, scan_step, &ctx, 0);
-	if (s->hit)
+	if (hp->sc.hit)
 		return 1;
-	end_component(s);
-	if (s->unclean)
-		return 1;
-	if (probe(&exact_paths, s->h) || probe(&dir_prefixes, FNV_STEP(s->h, '/')))
-		return 1;
-	if (s->alt_on && (probe(&exact_paths, s->alt) || probe(&dir_prefixes, FNV_STEP(s->alt, '/'))))
-		return 1;
-	return 0;
+	return scan_end(&hp->sc);
 }
 
 /* Reads a user path into tmp and checks it; any doubt (fault, relative) passes. */
@@ -287,17 +365,23 @@ static __always_inline int syscall_shape(__u32 nr, struct shape *sh)
 	return 0;
 }
 
-static __always_inline __u64 arg_of(struct pt_regs *regs, int i)
+static __always_inline int on_enter(long id, const __u64 *args);
+
+/* sys_enter hands over pt_regs: the x86_64 syscall arguments are di, si, dx, r10, r8, r9. */
+static __always_inline int on_enter_regs(struct pt_regs *regs, long id)
 {
-	switch (i) {
-	case 0: return BPF_CORE_READ(regs, di);
-	case 1: return BPF_CORE_READ(regs, si);
-	case 2: return BPF_CORE_READ(regs, dx);
-	case 3: return BPF_CORE_READ(regs, r10);
-	case 4: return BPF_CORE_READ(regs, r8);
-	case 5: return BPF_CORE_READ(regs, r9);
-	}
-	return 0;
+	__u64 args[6];
+	struct shape sh;
+
+	if (id < 0 || !syscall_shape((__u32)id, &sh)) /* most calls: leave before reading anything */
+		return 0;
+	args[0] = BPF_CORE_READ(regs, di);
+	args[1] = BPF_CORE_READ(regs, si);
+	args[2] = BPF_CORE_READ(regs, dx);
+	args[3] = BPF_CORE_READ(regs, r10);
+	args[4] = BPF_CORE_READ(regs, r8);
+	args[5] = BPF_CORE_READ(regs, r9);
+	return on_enter(id, args);
 }
 
 static __always_inline int process_passes(struct aw_config *cfg, __u32 tgid)
@@ -315,7 +399,8 @@ static __always_inline int process_passes(struct aw_config *cfg, __u32 tgid)
 	return 1;
 }
 
-static __always_inline int on_enter(struct pt_regs *regs, long id)
+/* Entry of every hook: the syscall number and its six raw arguments. */
+static __always_inline int on_enter(long id, const __u64 *args)
 {
 	struct shape sh;
 	__u32 zero = 0;
@@ -330,8 +415,8 @@ static __always_inline int on_enter(struct pt_regs *regs, long id)
 		return 0;
 
 	struct pending p = { .ts = bpf_ktime_get_boot_ns(), .nr = (__u32)id, .candidate = 1 };
-	for (int i = 0; i < 6; i++)
-		p.args[i] = arg_of(regs, i);
+	p.args[0] = args[0]; p.args[1] = args[1]; p.args[2] = args[2];
+	p.args[3] = args[3]; p.args[4] = args[4]; p.args[5] = args[5];
 
 	if (!cfg->pass_all) {
 		struct heap *hp = scratch();
@@ -417,10 +502,9 @@ static __always_inline __u32 ns_tgid(struct task_struct *t, __u32 level, struct 
 	return up.ns == ns ? up.nr : 0;
 }
 
-static __always_inline int on_exit(struct pt_regs *regs, long ret)
+static __always_inline int on_exit(long nr, long ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	long nr = BPF_CORE_READ(regs, orig_ax);
 	struct shape sh;
 
 	if (nr < 0 || !syscall_shape((__u32)nr, &sh))
@@ -441,23 +525,30 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret)
 	struct path root = BPF_CORE_READ(task, fs, root);
 	__u32 off = sizeof(struct aw_event);
 
-	__builtin_memset(e, 0, sizeof(*e));
 	struct file *opened = NULL;
+	__u32 walk_flags = 0;
+	int pos = AW_PATH_MAX;
 	if (sh.is_open && ret >= 0)
 		opened = aw_fd_file(task, (int)ret);
 	if (opened) {
 		struct path fp = BPF_CORE_READ(opened, f_path);
-		int pos = aw_walk(&hp->wk, hp->tmp, &fp, &root, &e->ev_flags);
+		pos = aw_walk(&hp->wk, hp->tmp, &fp, &root, &walk_flags);
 		if (!p.candidate && !path_passes(hp, pos, AW_PATH_MAX)) {
 			count(AW_STAT_FILTERED);
 			return 0;
 		}
-		off = put_walked(hp, off, pos, AW_STR_RESOLVED);
-		e->owner_uid = BPF_CORE_READ(opened, f_inode, i_uid.val);
-		e->ev_flags |= AW_EVF_OWNER_VALID;
 	} else if (!p.candidate) {
 		count(AW_STAT_FILTERED);
 		return 0;
+	}
+
+	/* From here on the event is emitted: build it in full. */
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ev_flags = walk_flags;
+	if (opened) {
+		off = put_walked(hp, off, pos, AW_STR_RESOLVED);
+		e->owner_uid = BPF_CORE_READ(opened, f_inode, i_uid.val);
+		e->ev_flags |= AW_EVF_OWNER_VALID;
 	}
 
 	__u64 uid_gid = bpf_get_current_uid_gid();
@@ -530,28 +621,67 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret)
 	return 0;
 }
 
-/* ---- attach points: the same handlers behind each hook the kernel may offer ------------------ */
+/* ---- attach points: the same handlers behind each hook the kernel may offer -------------------
+ * The helper loads one family, by program name prefix, best first:
+ *   aw_tp_*   per-syscall tracepoints (need tracefs): run only for the covered calls, cheapest;
+ *   aw_btf_*  tp_btf on sys_enter/sys_exit: every syscall, BTF-typed arguments;
+ *   aw_raw_*  raw tracepoints on sys_enter/sys_exit: every syscall, the portable baseline. */
+
+/* A per-syscall record holds only that call's `nargs` arguments: reading past them makes the
+ * kernel refuse the attach (EACCES). The number field is an int followed by padding. */
+#define AW_ARG(ctx, i, nargs) ((i) < (nargs) ? (ctx)->args[(i) < (nargs) ? (i) : 0] : 0)
+#define AW_SYSCALL_TP(name, nargs)                                                               \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                                              \
+	int aw_tp_enter_##name(struct trace_event_raw_sys_enter *ctx)                            \
+	{                                                                                        \
+		__u64 args[6] = { AW_ARG(ctx, 0, nargs), AW_ARG(ctx, 1, nargs),                  \
+				  AW_ARG(ctx, 2, nargs), AW_ARG(ctx, 3, nargs),                  \
+				  AW_ARG(ctx, 4, nargs), AW_ARG(ctx, 5, nargs) };                \
+		return on_enter((int)ctx->id, args);                                             \
+	}                                                                                        \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                               \
+	int aw_tp_exit_##name(struct trace_event_raw_sys_exit *ctx)                              \
+	{                                                                                        \
+		return on_exit((int)ctx->id, ctx->ret);                                          \
+	}
+
+AW_SYSCALL_TP(open, 3)
+AW_SYSCALL_TP(openat, 4)
+AW_SYSCALL_TP(openat2, 4)
+AW_SYSCALL_TP(creat, 2)
+AW_SYSCALL_TP(unlink, 1)
+AW_SYSCALL_TP(unlinkat, 3)
+AW_SYSCALL_TP(rmdir, 1)
+AW_SYSCALL_TP(rename, 2)
+AW_SYSCALL_TP(renameat, 4)
+AW_SYSCALL_TP(renameat2, 5)
+AW_SYSCALL_TP(truncate, 2)
+AW_SYSCALL_TP(chmod, 2)
+AW_SYSCALL_TP(fchmodat, 3)
+AW_SYSCALL_TP(chown, 3)
+AW_SYSCALL_TP(fchownat, 5)
 
 SEC("tp_btf/sys_enter")
 int BPF_PROG(aw_btf_enter, struct pt_regs *regs, long id)
 {
-	return on_enter(regs, id);
+	return on_enter_regs(regs, id);
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(aw_btf_exit, struct pt_regs *regs, long ret)
 {
-	return on_exit(regs, ret);
+	return on_exit(BPF_CORE_READ(regs, orig_ax), ret);
 }
 
 SEC("raw_tracepoint/sys_enter")
 int aw_raw_enter(struct bpf_raw_tracepoint_args *ctx)
 {
-	return on_enter((struct pt_regs *)ctx->args[0], (long)ctx->args[1]);
+	return on_enter_regs((struct pt_regs *)ctx->args[0], (long)ctx->args[1]);
 }
 
 SEC("raw_tracepoint/sys_exit")
 int aw_raw_exit(struct bpf_raw_tracepoint_args *ctx)
 {
-	return on_exit((struct pt_regs *)ctx->args[0], (long)ctx->args[1]);
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	return on_exit(BPF_CORE_READ(regs, orig_ax), (long)ctx->args[1]);
 }

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
@@ -150,20 +151,38 @@ static void put_stats(void)
 
 /* ---- loading: try the better hook first, fall back to the portable one -------------------------- */
 
+/* Hook families, best first; each is the set of programs whose name starts with `prefix`. */
 struct hook {
 	const char *name;
-	struct bpf_program *(*enter)(struct armorwatch_bpf *);
-	struct bpf_program *(*exit)(struct armorwatch_bpf *);
+	const char *prefix;
+	int needs_tracefs;
 };
-static struct bpf_program *btf_enter(struct armorwatch_bpf *s) { return s->progs.aw_btf_enter; }
-static struct bpf_program *btf_exit(struct armorwatch_bpf *s) { return s->progs.aw_btf_exit; }
-static struct bpf_program *raw_enter(struct armorwatch_bpf *s) { return s->progs.aw_raw_enter; }
-static struct bpf_program *raw_exit(struct armorwatch_bpf *s) { return s->progs.aw_raw_exit; }
 static const struct hook hooks[] = {
-	{ "tp_btf", btf_enter, btf_exit },
-	{ "raw_tracepoint", raw_enter, raw_exit },
+	{ "syscall_tracepoints", "aw_tp_", 1 },
+	{ "tp_btf", "aw_btf_", 0 },
+	{ "raw_tracepoint", "aw_raw_", 0 },
 };
 static const struct hook *chosen;
+static int mounted_tracefs;
+
+/* Per-syscall tracepoints need tracefs. Mount it where the kernel expects it if nobody has (it is
+ * not mounted at boot on every distribution); unmounted again at exit if we did it. */
+static int tracefs_ready(void)
+{
+	if (access("/sys/kernel/tracing/events/syscalls", F_OK) == 0 ||
+	    access("/sys/kernel/debug/tracing/events/syscalls", F_OK) == 0)
+		return 1;
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL) == 0) {
+		mounted_tracefs = 1;
+		return access("/sys/kernel/tracing/events/syscalls", F_OK) == 0;
+	}
+	return 0;
+}
+
+static int has_prefix(const struct bpf_program *p, const char *prefix)
+{
+	return strncmp(bpf_program__name(p), prefix, strlen(prefix)) == 0;
+}
 
 /* libbpf's messages go to stderr (the agent logs them); the tail of the last one is kept for the
  * error frame, because that is where the verifier says why it refused a program. */
@@ -187,10 +206,9 @@ static int try_load(const struct hook *h)
 	skel = armorwatch_bpf__open();
 	if (!skel)
 		fail("AW_MONITOR_OPEN", "cannot open the BPF object: %s", strerror(errno));
-	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
-		bpf_program__set_autoload(hooks[i].enter(skel), &hooks[i] == h);
-		bpf_program__set_autoload(hooks[i].exit(skel), &hooks[i] == h);
-	}
+	struct bpf_program *prog;
+	bpf_object__for_each_program(prog, skel->obj)
+		bpf_program__set_autoload(prog, has_prefix(prog, h->prefix));
 	bpf_map__set_max_entries(skel->maps.heap, (__u32)libbpf_num_possible_cpus());
 	bpf_map__set_max_entries(skel->maps.events, (__u32)ringbuf_bytes);
 	err = armorwatch_bpf__load(skel);
@@ -208,7 +226,7 @@ static void load(const char *want)
 		const struct hook *h = &hooks[i];
 		if (strcmp(want, "auto") && strcmp(want, h->name))
 			continue;
-		int err = try_load(h);
+		int err = h->needs_tracefs && !tracefs_ready() ? -ENOENT : try_load(h);
 		size_t l = strlen(tried);
 		snprintf(tried + l, sizeof(tried) - l, "%s{\"hook\":\"%s\",\"error\":%s%s%s}", l ? "," : "",
 			 h->name, err ? "\"" : "", err ? strerror(-err) : "null", err ? "\"" : "");
@@ -229,11 +247,15 @@ static void load(const char *want)
 	     strerror(last_err ? -last_err : EINVAL), want, last_libbpf);
 }
 
+#define AW_BITMAP_WORDS 1024 /* as in bpf/armorwatch.bpf.c */
+
 /* ---- commands -------------------------------------------------------------------------------------- */
 
 /* Sets every key in list (comma-separated, '-' for none) to the current generation, then removes
  * the keys of older generations. Adding before removing means a rule present in both the old and
  * the new set never stops passing while the update runs. */
+static int parse_hex64(const char *s, void *out);
+
 static int replace_set(int fd, const char *list, size_t key_size, int (*parse)(const char *, void *))
 {
 	char key[AW_COMM_LEN + 8], next[AW_COMM_LEN + 8];
@@ -312,6 +334,41 @@ static int set_config(int pass_all, int pid_filter, int comm_filter)
 	return bpf_map_update_elem(bpf_map__fd(skel->maps.aw_config), &zero, &c, BPF_ANY) ? -errno : 0;
 }
 
+/* The bitmap of a comma-separated list of hashes ('-' for none); see aw_exact_bits in the BPF program. */
+static int hash_bits(const char *list, __u64 *bits)
+{
+	char *copy = strdup(list), *save = NULL;
+	int err = 0;
+	if (!copy)
+		return -ENOMEM;
+	memset(bits, 0, sizeof(__u64) * AW_BITMAP_WORDS);
+	if (strcmp(copy, "-"))
+		for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			__u64 h;
+			if (parse_hex64(tok, &h)) { err = -EINVAL; break; }
+			bits[(h & 0xffff) >> 6] |= 1ULL << (h & 63);
+		}
+	free(copy);
+	return err;
+}
+
+/* Keys are only added under bits already set and bits only cleared once their keys are gone, so
+ * the kernel's bitmap is a superset of the map's keys at every moment. */
+static int replace_hashes(int fd, volatile __u64 *live, const char *list)
+{
+	static __u64 next[AW_BITMAP_WORDS];
+	int err = hash_bits(list, next);
+	if (err)
+		return err;
+	for (int i = 0; i < AW_BITMAP_WORDS; i++)
+		live[i] |= next[i];
+	if ((err = replace_set(fd, list, 8, parse_hex64)))
+		return err;
+	for (int i = 0; i < AW_BITMAP_WORDS; i++)
+		live[i] = next[i];
+	return 0;
+}
+
 static int cmd_paths(char *args)
 {
 	char *save = NULL, *pass = strtok_r(args, " ", &save), *ex = strtok_r(NULL, " ", &save),
@@ -322,8 +379,8 @@ static int cmd_paths(char *args)
 	generation++;
 	if (*pass == '1' && (err = set_config(1, -1, -1))) /* widen first */
 		return err;
-	if ((err = replace_set(bpf_map__fd(skel->maps.exact_paths), ex, 8, parse_hex64)) ||
-	    (err = replace_set(bpf_map__fd(skel->maps.dir_prefixes), px, 8, parse_hex64)))
+	if ((err = replace_hashes(bpf_map__fd(skel->maps.exact_paths), skel->bss->aw_exact_bits, ex)) ||
+	    (err = replace_hashes(bpf_map__fd(skel->maps.dir_prefixes), skel->bss->aw_prefix_bits, px)))
 		return err;
 	return *pass == '1' ? 0 : set_config(0, -1, -1); /* narrow last */
 }
@@ -358,16 +415,15 @@ static int cmd_procs(char *args)
 
 static int cmd_attach(void)
 {
-	struct bpf_link *a = bpf_program__attach(chosen->enter(skel));
-	if (!a)
-		return -errno;
-	struct bpf_link *b = bpf_program__attach(chosen->exit(skel));
-	if (!b) {
-		int err = -errno;
-		bpf_link__destroy(a);
-		return err;
+	struct bpf_program *prog;
+	bpf_object__for_each_program(prog, skel->obj) {
+		if (!has_prefix(prog, chosen->prefix))
+			continue;
+		/* Links live until exit; the kernel detaches them when the process ends. */
+		if (!bpf_program__attach(prog))
+			return -errno;
 	}
-	return 0; /* links live until exit; the kernel detaches them when the process ends */
+	return 0;
 }
 
 static void run_command(char *line)
@@ -448,7 +504,8 @@ static void print_layout(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: armorwatch-monitor [--hook auto|tp_btf|raw_tracepoint] [--ringbuf-bytes N]\n"
+	fprintf(stderr, "usage: armorwatch-monitor [--hook auto|syscall_tracepoints|tp_btf|raw_tracepoint]\n"
+			"                          [--ringbuf-bytes N]\n"
 			"                          [--stats-ms N] | --print-layout\n"
 			"Speaks the frame protocol on stdin/stdout; meant to be started by armorwatch.\n");
 }
@@ -537,5 +594,7 @@ out:
 	flush_out();
 	ring_buffer__free(rb);
 	armorwatch_bpf__destroy(skel);
+	if (mounted_tracefs)
+		umount2("/sys/kernel/tracing", MNT_DETACH);
 	return 0;
 }
