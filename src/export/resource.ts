@@ -79,13 +79,23 @@ export function resourceAttributes(agent: AgentIdentity, alert: Alert, workload?
   return a;
 }
 
+// The enricher hands out one frozen Workload object per container until its metadata changes, so
+// the label part of the key is computed once per object.
+const labelKeys = new WeakMap<Workload, string>();
+
+function labelsKey(alert: Alert, workload: Workload | undefined): string | undefined {
+  if (workload === undefined) return alert.Labels;
+  let k = labelKeys.get(workload);
+  if (k === undefined) { k = JSON.stringify(workload.labels); labelKeys.set(workload, k); }
+  return k;
+}
+
 /** Identity of the workload for the cache: every field resourceAttributes reads. */
 function workloadKey(alert: Alert, workload: Workload | undefined): string {
   if (isHost(alert, workload)) return `h\0${alert.ClusterName}\0${alert.HostName}`;
   return [
     'c', alert.ClusterName, alert.HostName, alert.NamespaceName, alert.PodName, workload?.podUid, alert.ContainerName,
-    alert.ContainerID, alert.ContainerImage, alert.Owner?.Ref, alert.Owner?.Name,
-    workload ? JSON.stringify(workload.labels) : alert.Labels,
+    alert.ContainerID, alert.ContainerImage, alert.Owner?.Ref, alert.Owner?.Name, labelsKey(alert, workload),
   ].join('\0');
 }
 
