@@ -102,10 +102,8 @@ interface Applicability {
   readonly node: NodeIdentity;
   /** applies[i] is 1 when policy i selects the workload. */
   readonly applies: Uint8Array;
-  /** Allow-list mode for every process of the workload (an Allow rule without fromSource). */
-  readonly allowAll: boolean;
-  /** Allow-list mode only for these executables (Allow rules that all carry fromSource). */
-  readonly allowSources: ReadonlySet<string>;
+  /** Allow-list mode: some selecting policy has a file Allow rule (with or without fromSource, as in KubeArmor). */
+  readonly allowMode: boolean;
 }
 
 function pushTo<K>(map: Map<K, CompiledRule[]>, key: K, rule: CompiledRule): void {
@@ -136,8 +134,8 @@ export class PolicyEngine {
   /** Scratch space reused by decide() (single-threaded, not re-entrant). */
   private readonly found: CompiledRule[] = [];
   private readonly paths: string[] = [];
-  /** Allow rules per policy index, to know which policies put a workload in allow-list mode. */
-  private readonly allowRules: ReadonlyArray<readonly CompiledRule[]>;
+  /** hasAllow[i] is true when policy i has a file Allow rule: it puts the workloads it selects in allow-list mode. */
+  private readonly hasAllow: readonly boolean[];
   private cache = new WeakMap<Workload, Applicability>();
   private filter: KernelFilterSpec | undefined;
 
@@ -147,16 +145,16 @@ export class PolicyEngine {
     this.policies = [...policies].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     this.selectors = this.policies.map(compileSelector);
     const rules: CompiledRule[] = [];
-    const allow: CompiledRule[][] = this.policies.map(() => []);
+    const hasAllow = this.policies.map(() => false);
     this.policies.forEach((p, policyIndex) => {
       for (const r of compilePolicyRules(p, policyIndex, rules.length)) {
         rules.push(r);
-        if (r.action === 'Allow') allow[policyIndex]!.push(r);
+        if (r.action === 'Allow') hasAllow[policyIndex] = true;
         this.index(r);
       }
     });
     this.rules = rules;
-    this.allowRules = allow;
+    this.hasAllow = hasAllow;
   }
 
   private index(r: CompiledRule): void {
@@ -199,17 +197,13 @@ export class PolicyEngine {
     const hit = this.cache.get(w);
     if (hit !== undefined && hit.node === node) return hit;
     const applies = new Uint8Array(this.policies.length);
-    let allowAll = false;
-    const allowSources = new Set<string>();
+    let allowMode = false;
     for (let i = 0; i < this.policies.length; i++) {
       if (!this.selectors[i]!(w, node)) continue;
       applies[i] = 1;
-      for (const r of this.allowRules[i]!) {
-        if (r.fromSource === null) allowAll = true;
-        else for (const s of r.fromSource) allowSources.add(s);
-      }
+      if (this.hasAllow[i]) allowMode = true;
     }
-    const a: Applicability = { node, applies, allowAll, allowSources };
+    const a: Applicability = { node, applies, allowMode };
     this.cache.set(w, a);
     return a;
   }
@@ -301,8 +295,7 @@ export class PolicyEngine {
         otherPolicies: (matchedPolicies ?? []).filter((n) => n !== best.policy.name).sort(),
       };
     }
-    const allowMode = app.allowAll || app.allowSources.has(ev.exePath) || app.allowSources.has(ev.parentExePath);
-    if (!allowMode || allowed) return null;
+    if (!app.allowMode || allowed) return null;
     const posture = workload.namespaceFilePosture ?? this.options.defaultFilePosture;
     return {
       policyName: 'DefaultPosture',

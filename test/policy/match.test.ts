@@ -142,9 +142,10 @@ describe('Allow and the default posture', () => run([
   { name: 'Allow + readOnly: reading allowed', yaml: allow, ev: { absPath: '/etc/app.conf', flags: 0 }, expect: null },
   { name: 'Allow + readOnly: writing falls to the default posture', yaml: allow, ev: { absPath: '/etc/app.conf', flags: 1 }, expect: { PolicyName: 'DefaultPosture' } },
   { name: 'workloads the policy does not select are not in allow-list mode', yaml: allow, ev: { absPath: '/etc/passwd' }, w: workload({ labels: { app: 'db' } }), expect: null },
-  { name: 'Allow with fromSource: that executable elsewhere alerts', yaml: allowFrom, ev: { absPath: '/etc/shadow', exePath: '/bin/cat' }, expect: { PolicyName: 'DefaultPosture' } },
-  { name: 'Allow with fromSource: other executables are not in allow-list mode', yaml: allowFrom, ev: { absPath: '/etc/shadow', exePath: '/bin/ls' }, expect: null },
   { name: 'Allow with fromSource: the allowed access is silent', yaml: allowFrom, ev: { absPath: '/etc/hostname', exePath: '/bin/cat' }, expect: null },
+  { name: 'Allow with fromSource: that executable elsewhere alerts', yaml: allowFrom, ev: { absPath: '/etc/shadow', exePath: '/bin/cat' }, expect: { PolicyName: 'DefaultPosture' } },
+  { name: 'Allow with fromSource: the whole workload is in allow-list mode (as in KubeArmor)', yaml: allowFrom, ev: { absPath: '/etc/shadow', exePath: '/bin/ls' }, expect: { PolicyName: 'DefaultPosture' } },
+  { name: 'Allow with fromSource: another executable on the allowed path alerts', yaml: allowFrom, ev: { absPath: '/etc/hostname', exePath: '/bin/ls' }, expect: { PolicyName: 'DefaultPosture' } },
 ]));
 
 const many = [
