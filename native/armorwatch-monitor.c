@@ -163,17 +163,17 @@ static const struct hook hooks[] = {
 	{ "raw_tracepoint", "aw_raw_", 0 },
 };
 static const struct hook *chosen;
-static int mounted_tracefs;
 
 /* Per-syscall tracepoints need tracefs. Mount it where the kernel expects it if nobody has (it is
- * not mounted at boot on every distribution); unmounted again at exit if we did it. */
+ * not mounted at boot on every distribution). It stays mounted: other tracers may start using it
+ * meanwhile, and unmounting under the next monitor would race with its own check. */
 static int tracefs_ready(void)
 {
 	if (access("/sys/kernel/tracing/events/syscalls", F_OK) == 0 ||
 	    access("/sys/kernel/debug/tracing/events/syscalls", F_OK) == 0)
 		return 1;
 	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL) == 0) {
-		mounted_tracefs = 1;
+		fprintf(stderr, "armorwatch-monitor: mounted tracefs on /sys/kernel/tracing\n");
 		return access("/sys/kernel/tracing/events/syscalls", F_OK) == 0;
 	}
 	return 0;
@@ -594,7 +594,5 @@ out:
 	flush_out();
 	ring_buffer__free(rb);
 	armorwatch_bpf__destroy(skel);
-	if (mounted_tracefs)
-		umount2("/sys/kernel/tracing", MNT_DETACH);
 	return 0;
 }
