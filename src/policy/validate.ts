@@ -32,7 +32,7 @@ export const DEFAULT_LIMITS: ValidateLimits = { maxNodes: 200_000, maxDepth: 64 
 export type DocumentResult =
   | { readonly status: 'policy'; readonly policy: PolicyDocument }
   | { readonly status: 'invalid'; readonly kind?: string; readonly name?: string; readonly key?: string; readonly problems: readonly Problem[] }
-  | { readonly status: 'skipped'; readonly kind: string; readonly apiVersion: string }
+  | { readonly status: 'skipped'; readonly doc: number; readonly kind: string; readonly apiVersion: string }
   | { readonly status: 'empty' };
 
 class LimitExceeded extends Error {}
@@ -329,7 +329,7 @@ export function validateDocument(
       w.report(doc.contents, '', CODES.kind, 'missing required "kind"');
       return invalid();
     }
-    return { status: 'skipped', kind, apiVersion: apiVersion ?? '' };
+    return { status: 'skipped', doc: docIndex, kind, apiVersion: apiVersion ?? '' };
   }
   const policyKind = kind as PolicyKind;
   let value: Record<string, unknown>;

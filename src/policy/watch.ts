@@ -195,7 +195,9 @@ export class PolicyStore {
       for (const d of prev?.byIndex.values() ?? []) prevByKey.set(d.key, d);
       for (const p of parsed.problems) rejected.push({ key: undefined, file, keptPrevious: false, problems: [p] });
       parsed.documents.forEach((d) => {
-        if (d.status === 'policy') {
+        if (d.status === 'skipped') {
+          this.log.debug({ file, doc: d.doc, kind: d.kind, apiVersion: d.apiVersion }, 'not a policy document; skipped');
+        } else if (d.status === 'policy') {
           byIndex.set(d.policy.source.doc, d.policy);
         } else if (d.status === 'invalid') {
           const index = d.problems[0]?.doc ?? -1;

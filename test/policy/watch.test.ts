@@ -26,7 +26,7 @@ function decides(store: PolicyStore, path: string): string | null {
 function setup(t: { after(fn: () => unknown): void }, logLines?: string[], rescanMs = 500): { root: string; store: PolicyStore } {
   const dir = mkdtempSync(join(tmpdir(), 'aw-watch-'));
   const root = join(dir, 'policies');
-  const logger = pino({ level: 'info' }, { write: (s: string) => { logLines?.push(s); } });
+  const logger = pino({ level: 'debug' }, { write: (s: string) => { logLines?.push(s); } });
   const store = new PolicyStore({ paths: [root], logger, debounceMs: 200, rescanMs });
   t.after(async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); });
   return { root, store };
@@ -35,8 +35,11 @@ function setup(t: { after(fn: () => unknown): void }, logLines?: string[], resca
 test('a ConfigMap update is in force within 2 s, as one reload, logged with what changed', async (t) => {
   const logs: string[] = [];
   const { root, store } = setup(t, logs);
-  writeConfigMap(root, { 'a.yaml': ksp('a', body('/etc/a')), 'b.yaml': ksp('b', body('/etc/b')) });
+  const configMap = '---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\n';
+  writeConfigMap(root, { 'a.yaml': ksp('a', body('/etc/a')) + configMap, 'b.yaml': ksp('b', body('/etc/b')) });
   const first = await store.start();
+  const skipped = logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'not a policy document; skipped');
+  assert.deepEqual([skipped?.kind, skipped?.doc], ['ConfigMap', 1]);
   assert.deepEqual(first.added, ['KubeArmorPolicy/shop/a', 'KubeArmorPolicy/shop/b']);
   assert.equal(decides(store, '/etc/a'), 'a');
 
