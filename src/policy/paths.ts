@@ -27,21 +27,3 @@ export function candidatePaths(ev: Pick<FileEvent, 'absPath' | 'resolvedPath' | 
   add(ev.absPath2);
   return out;
 }
-
-/** Calls `fn` with every directory prefix of an absolute path, ending in '/', shortest first (`/`, `/a/`, `/a/b/` for `/a/b/c`). */
-export function forEachDirPrefix(path: string, fn: (prefix: string) => void): void {
-  for (let i = path.indexOf('/'); i >= 0 && i < path.length - 1; i = path.indexOf('/', i + 1)) {
-    fn(path.slice(0, i + 1));
-  }
-}
-
-/** The directory that holds `path`, ending in '/' (`/a/b` → `/a/`, `/a` → `/`). */
-export function parentDir(path: string): string {
-  const i = path.lastIndexOf('/', path.length - 2);
-  return i < 0 ? '/' : path.slice(0, i + 1);
-}
-
-/** `path` as a directory key ending in '/' (`/a/b` → `/a/b/`, `/` → `/`). */
-export function asDirKey(path: string): string {
-  return path.endsWith('/') ? path : `${path}/`;
-}
