@@ -6,8 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compilePolicies, type CompiledRule, type PolicyEngine } from '../src/policy/engine.ts';
 import { compileGlob } from '../src/policy/glob.ts';
-import { loadPolicies } from '../src/policy/load.ts';
-import { parsePolicyText } from '../src/policy/load.ts';
+import { loadPolicies, parsePolicyText } from '../src/policy/load.ts';
 import type { PolicyDocument } from '../src/policy/types.ts';
 import type { EnrichedEvent, FileEvent, NodeIdentity, Workload } from '../src/types.ts';
 
