@@ -24,7 +24,7 @@ export interface MonitorStats {
   readonly decodeErrors: number;
   /** Calls the kernel filters decided not to report (not a loss: no rule could match them). */
   readonly filteredInKernel: number;
-  /** Attach point in use: 'tp_btf' or 'raw_tracepoint'. */
+  /** Hook family in use: 'syscall_tracepoints', 'tp_btf' or 'raw_tracepoint'. */
   readonly hook: string;
 }
 
@@ -52,8 +52,8 @@ export interface MonitorOptions {
   readonly helperPath?: string;
   /** Ring buffer size in bytes (rounded up to a power of two by the helper). Default 16 MiB. */
   readonly ringbufBytes?: number;
-  /** 'auto' (default) tries tp_btf, then raw_tracepoint. */
-  readonly hook?: 'auto' | 'tp_btf' | 'raw_tracepoint';
+  /** 'auto' (default) tries syscall_tracepoints, then tp_btf, then raw_tracepoint. */
+  readonly hook?: 'auto' | 'syscall_tracepoints' | 'tp_btf' | 'raw_tracepoint';
   readonly statsIntervalMs?: number;
 }
 

@@ -3,6 +3,10 @@
 
 /** Folds `.`/`..`/empty components of an absolute path; `..` at the root stays at the root. */
 export function foldPath(path: string): string {
+  // Most paths are already folded: say so without splitting them.
+  if (path.startsWith('/') && !path.includes('//') && !path.includes('/.') && (path.length === 1 || !path.endsWith('/'))) {
+    return path;
+  }
   const out: string[] = [];
   for (const part of path.split('/')) {
     if (part === '' || part === '.') continue;

@@ -6,6 +6,8 @@ import { existsSync, realpathSync } from 'node:fs';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { needsBpf } from '../helpers/privileges.ts';
+import { traceLine } from '../../src/cli/trace.ts';
+import type { FileEvent } from '../../src/types.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/armorwatch', import.meta.url));
 const ENV = { ...process.env, ARMORWATCH_FROM_SOURCE: '1', ARMORWATCH_LOG_LEVEL: 'info' };
@@ -74,3 +76,35 @@ async function waitUntil(cond: () => boolean, why: () => string, ms = 15000): Pr
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+const sample: FileEvent = {
+  timestampNs: 1_700_000_000_123_456_789n, hostPid: 1000, hostTid: 1001, hostPpid: 999, pid: 7, ppid: 1, uid: 0, gid: 0,
+  comm: 'we"ird', exePath: '/bin/ls', parentExePath: '/bin/bash', cgroupId: 12345n, mntNs: 1, pidNs: 2, netNs: 3,
+  syscall: 'openat', dirfd: -100, flags: 0o4000 | 0o200000 | 0o2000000, mode: 0, args: {}, ret: 3,
+  path: '/etc/network/if-up.d', absPath: '/etc/network/if-up.d', resolvedPath: '/etc/network/if-up.d',
+  path2: null, absPath2: null, cwd: '/etc/network\nx', ownerUid: 0,
+};
+
+test('a trace line is valid JSON in KubeArmor\'s shape, with strings escaped', () => {
+  const rec = JSON.parse(traceLine(sample, 'node-1', null)) as Record<string, unknown>;
+  assert.equal(rec.Timestamp, 1_700_000_000);
+  assert.equal(rec.UpdatedTime, '2023-11-14T22:13:20.123456789Z');
+  assert.equal(rec.Data, 'syscall=SYS_OPENAT fd=-100 flags=O_RDONLY|O_NONBLOCK|O_DIRECTORY|O_CLOEXEC');
+  assert.equal(rec.Result, 'Passed');
+  assert.equal(rec.Type, 'HostLog');
+  assert.equal('ContainerID' in rec, false);
+  assert.equal(rec.Comm, 'we"ird');
+  assert.equal(rec.Cwd, '/etc/network\nx');
+  assert.equal(rec.CgroupID, '12345');
+  assert.equal(rec.TimestampNs, '1700000000123456789');
+  assert.equal(rec.NewResource, null);
+});
+
+test('a container event carries ContainerID and Type ContainerLog; a failure its errno text', () => {
+  const rec = JSON.parse(traceLine({ ...sample, ret: -13, resolvedPath: null, ownerUid: null }, 'n', 'ab'.repeat(32))) as Record<string, unknown>;
+  assert.equal(rec.ContainerID, 'ab'.repeat(32));
+  assert.equal(rec.Type, 'ContainerLog');
+  assert.equal(rec.Result, 'Permission denied');
+  assert.equal(rec.OwnerUID, null);
+  assert.equal(rec.ResolvedPath, null);
+});

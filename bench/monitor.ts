@@ -1,0 +1,184 @@
+// npm run bench:monitor [-- --count N]
+// One open/close loop (build/openloop) measured side by side in one run:
+//   no agent | opensnoop (libbpf-tools) | armorwatch trace | armorwatch with a 100-rule kernel filter
+//   that never matches | armorwatch trace with the loop paced at opensnoop's delivered rate.
+// Prints latency ratios against no agent, and delivered/lost events per second for the tracers.
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { openMonitor } from '../src/monitor/index.ts';
+import { silentLogger } from '../src/log.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const BUILT_LOOP = join(root, 'build/openloop');
+// A private copy under its own name: its comm is what the tracers filter on, and other users of
+// build/openloop on this machine must not show up in the counts.
+let OPENLOOP = BUILT_LOOP;
+const COMM = 'awbench-loop';
+const BIN = join(root, 'bin/armorwatch');
+const { values } = parseArgs({ options: { count: { type: 'string', default: '300000' }, reps: { type: 'string', default: '3' } } });
+const COUNT = Number(values.count);
+const REPS = Number(values.reps);
+
+/** nsPerOp is CPU time (user + system, BPF programs included); wallNsPerOp is elapsed time. */
+interface Loop { nsPerOp: number; wallNsPerOp: number; elapsedNs: number; count: number }
+
+// Asynchronous on purpose: the bench must keep reading the tracers' output while the loop runs,
+// or their pipes fill and the measurement becomes one of this script.
+async function loop(file: string, rate?: number): Promise<Loop> {
+  const args = [file, String(COUNT)];
+  if (rate !== undefined) args.push(String(Math.floor(rate)));
+  const p = spawn(OPENLOOP, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  p.stdout.setEncoding('utf8').on('data', (s: string) => { out += s; });
+  p.stderr.setEncoding('utf8').on('data', (s: string) => { err += s; });
+  const [code] = await once(p, 'exit') as [number | null];
+  if (code !== 0) throw new Error(`openloop failed: ${err}`);
+  return JSON.parse(out) as Loop;
+}
+
+function median(runs: Loop[]): Loop {
+  return [...runs].sort((a, b) => a.nsPerOp - b.nsPerOp)[Math.floor(runs.length / 2)]!;
+}
+
+/** Median of REPS loops, by CPU ns/op. */
+async function loops(file: string, rate?: number): Promise<Loop> {
+  const runs: Loop[] = [];
+  for (let i = 0; i < REPS; i++) runs.push(await loop(file, rate));
+  return median(runs);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function opensnoopPath(): string {
+  if (existsSync('/usr/sbin/opensnoop')) return '/usr/sbin/opensnoop';
+  const listed = spawnSync('dpkg', ['-L', 'libbpf-tools'], { encoding: 'utf8' }).stdout.split('\n').find((l) => l.endsWith('/opensnoop'));
+  if (listed === undefined) throw new Error('opensnoop not found: apt-get install libbpf-tools');
+  return listed;
+}
+
+/** opensnoop needs tracefs; mounted if it is not (and left mounted, as the monitor helper does). */
+function ensureTracefs(): void {
+  if (existsSync('/sys/kernel/tracing/events') && readdirSync('/sys/kernel/tracing/events').length > 0) return;
+  execFileSync('mount', ['-t', 'tracefs', 'tracefs', '/sys/kernel/tracing']);
+}
+
+interface Traced { loop: Loop; delivered: number; lost: number }
+
+/** Attached: the process holds at least two BPF links or perf events (enter and exit programs). */
+function attached(pid: number): boolean {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).filter((fd) => {
+      try { return /bpf_link|perf_event/.test(readlinkSync(`/proc/${pid}/fd/${fd}`)); } catch { return false; }
+    }).length >= 2;
+  } catch {
+    return false;
+  }
+}
+
+/** Counts lines naming the loop's comm from a tracer's stdout while the loop runs REPS times. */
+async function traced(cmd: string, args: string[], readyOn: RegExp | 'attached', file: string, rate: number | undefined, lostFrom: (stderr: string) => number, match: string): Promise<Traced> {
+  const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ARMORWATCH_LOG_LEVEL: 'info' } });
+  let lines = 0;
+  let rest = '';
+  let err = '';
+  let out = '';
+  p.stdout.setEncoding('utf8').on('data', (s: string) => {
+    const parts = (rest + s).split('\n');
+    rest = parts.pop() ?? '';
+    for (const l of parts) if (l.includes(match)) lines++;
+    if (out.length < 4096) out += s;
+  });
+  p.stderr.setEncoding('utf8').on('data', (s: string) => { err += s; });
+  const start = Date.now();
+  while (readyOn === 'attached' ? !attached(p.pid!) : !readyOn.test(err + out)) {
+    if (Date.now() - start > 20000) throw new Error(`${cmd} did not start:\n${err}`);
+    await sleep(50);
+  }
+  await sleep(300);
+  const before = lines;
+  const runs: Loop[] = [];
+  for (let i = 0; i < REPS; i++) runs.push(await loop(file, rate));
+  // Let the tracer drain what it holds, then stop it.
+  let last = -1;
+  while (last !== lines) { last = lines; await sleep(500); }
+  p.kill('SIGINT');
+  await once(p, 'exit');
+  const total = runs.reduce((a, r) => a + r.elapsedNs, 0);
+  const med = median(runs);
+  return { loop: { ...med, elapsedNs: total, count: COUNT * REPS }, delivered: lines - before, lost: lostFrom(err) };
+}
+
+async function filtered(file: string): Promise<{ loop: Loop; delivered: number; lost: number }> {
+  let delivered = 0;
+  const exactPaths = Array.from({ length: 100 }, (_, i) => `/var/lib/armorwatch-bench/rule-${i}`);
+  const m = await openMonitor({
+    logger: silentLogger,
+    pathFilter: { passAll: false, exactPaths, dirPrefixes: [] },
+    processFilter: { pids: [], comms: [], excludePids: [] },
+    onEvent: (e) => { if (e.comm === COMM) delivered++; },
+  });
+  const l = await loops(file);
+  const s = await m.refreshStats();
+  await m.close();
+  return { loop: l, delivered, lost: s.lostInKernel };
+}
+
+interface Row { name: string; loop: Loop; base: Loop; delivered: number | null; lost: number | null }
+
+/** A measured row with no-agent runs right before and after it, against which its ratio is taken. */
+async function row(name: string, file: string, measure: () => Promise<{ loop: Loop; delivered: number | null; lost: number | null }>): Promise<Row> {
+  const before = await loops(file);
+  const m = await measure();
+  const after = await loops(file);
+  const base = { ...before, nsPerOp: (before.nsPerOp + after.nsPerOp) / 2, wallNsPerOp: (before.wallNsPerOp + after.wallNsPerOp) / 2 };
+  return { name, base, ...m };
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(BUILT_LOOP)) throw new Error(`${BUILT_LOOP} is not built: run make -C native`);
+  const dir = mkdtempSync(join(tmpdir(), 'aw-bench-'));
+  OPENLOOP = join(dir, COMM);
+  copyFileSync(BUILT_LOOP, OPENLOOP);
+  const file = join(dir, 'target');
+  writeFileSync(file, 'x');
+  ensureTracefs();
+  const lostFromTrace = (e: string): number => Number(/(\d+) lost in the kernel/.exec(e)?.[1] ?? NaN);
+  try {
+    const rows: Row[] = [];
+    rows.push(await row('no agent', file, async () => ({ loop: await loops(file), delivered: null, lost: null })));
+    let snoopRate = 0;
+    rows.push(await row('opensnoop (libbpf-tools)', file, async () => {
+      const r = await traced(opensnoopPath(), ['-n', COMM], 'attached', file, undefined,
+        (e) => [...e.matchAll(/[Ll]ost (\d+) events/g)].reduce((a, m) => a + Number(m[1]), 0), COMM);
+      snoopRate = r.delivered / (r.loop.elapsedNs / 1e9);
+      return r;
+    }));
+    rows.push(await row('armorwatch trace', file, () => traced(BIN, ['trace', '--comm', COMM], /file monitor attached/, file, undefined, lostFromTrace, `"${COMM}"`)));
+    rows.push(await row('armorwatch, 100 exact rules, none matching', file, () => filtered(file)));
+    rows.push(await row(`armorwatch trace, loop paced at opensnoop's ${Math.round(snoopRate)}/s`, file,
+      () => traced(BIN, ['trace', '--comm', COMM], /file monitor attached/, file, snoopRate, lostFromTrace, `"${COMM}"`)));
+
+    const out = [
+      `count=${COUNT} per run, ${REPS} runs per row (median by CPU ns/op); each row's ratio is against no-agent runs made right before and after it; kernel ${execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim()}`,
+      '',
+      '| row | CPU ns per open+close | no-agent CPU ns (same moment) | × no agent | wall ns per op | events delivered | delivered/s | lost |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|',
+      ...rows.map((r) => {
+        const secs = r.loop.elapsedNs / 1e9;
+        const d = r.delivered;
+        return `| ${r.name} | ${r.loop.nsPerOp.toFixed(0)} | ${r.base.nsPerOp.toFixed(0)} | ${(r.loop.nsPerOp / r.base.nsPerOp).toFixed(2)} | ${r.loop.wallNsPerOp.toFixed(0)} | ${d ?? '–'} | ${d === null ? '–' : Math.round(d / secs)} | ${r.lost ?? '–'} |`;
+      }),
+    ];
+    process.stdout.write(`${out.join('\n')}\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
