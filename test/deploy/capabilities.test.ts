@@ -23,6 +23,8 @@ test('with only the DaemonSet\'s capabilities the agent attaches, becomes ready 
   const port = await freePort();
   const agent = startAgent(t, { policies: writeHostPolicy(t), healthPort: port, capabilities: caps });
   assert.ok(await waitReady(agent, port), `the agent did not become ready:\n${agent.err()}`);
+  const loaded = agent.err().split('\n').find((l) => l.includes('eBPF programs loaded'));
+  if (loaded !== undefined) t.diagnostic(`hook: ${String((JSON.parse(loaded) as { hook?: unknown }).hook)}`);
 
   readFileSync('/proc/net/tcp');
   const alerted = await waitFor(() => agent.out().includes(`"PolicyName":"${HOST_POLICY}"`), 20_000);
