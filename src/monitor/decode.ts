@@ -84,7 +84,8 @@ export function decodeEvent(rec: Buffer, bootToRealtimeNs: bigint): FileEvent {
     args: extraArgs(syscall, rec.readBigUInt64LE(F.arg_a[0]), rec.readBigUInt64LE(F.arg_b[0]), dirfd2),
     ret,
     path,
-    absPath: absolutize(path, base(dirfd, strs[STR_SLOTS.dir]!)),
+    // An unreadable path (a page the kernel could not fault in) leaves only what the kernel opened.
+    absPath: path === '' && resolved !== '' ? resolved : absolutize(path, base(dirfd, strs[STR_SLOTS.dir]!)),
     resolvedPath: OPENS.has(syscall) && ret >= 0 && resolved !== '' ? resolved : null,
     path2,
     absPath2: path2 === null ? null : absolutize(path2, base(dirfd2, strs[STR_SLOTS.dir2]!)),
