@@ -84,14 +84,16 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 /**
  * Imports a one-layer OCI image of the busybox rootfs under `ref` (unless present) and returns its
  * manifest digest (`sha256:…`), which is what containerd's Images/Get reports as the target.
+ * `addFiles` may put more into the rootfs folder before it is packed (give such images their own ref).
  */
-export async function importBusyboxImage(ref: string): Promise<string> {
+export async function importBusyboxImage(ref: string, addFiles?: (rootfs: string) => void): Promise<string> {
   const have = await ctr('images', 'ls');
   const line = have.split('\n').find((l) => l.split(/\s+/)[0] === ref);
   if (line !== undefined) return line.split(/\s+/)[2]!;
   const work = mkdtempSync(join(tmpdir(), 'aw-image-'));
   try {
     const rootfs = buildBusyboxRootfs(join(work, 'rootfs'));
+    addFiles?.(rootfs);
     const layout = join(work, 'layout');
     mkdirSync(join(layout, 'blobs/sha256'), { recursive: true });
     await run('tar', ['-C', rootfs, '-cf', join(work, 'layer.tar'), '.']);

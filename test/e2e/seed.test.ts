@@ -1,0 +1,174 @@
+// The seed scenario end to end (shared/seed/000_f4fcaa6aaeb4368b.txt): a wordpress pod run through
+// containerd as the kubelet would, the stand-in API server serving its Pod, ReplicaSet, Deployment,
+// Namespace and this Node, the real agent (`bin/armorwatch run`) with the seed's policy, and the
+// real Collector. `cd /etc/network/if-up.d && ls` in the container must arrive as exactly one
+// record carrying every field of the seed's Expected Alert, with this run's values.
+import assert from 'node:assert/strict';
+import { after, before, test, type TestContext } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { VERSION } from '../../src/version.ts';
+import { buildBusyboxRootfs, needsContainerd } from '../helpers/containerd.ts';
+import type { CollectedRecord } from '../helpers/collector.ts';
+import { needsBpf } from '../helpers/privileges.ts';
+import { FakeApiServer } from '../k8s-api/server.ts';
+import {
+  ContainerShell, eventually, recordsOf, runAgent, SEED_COMMAND, SEED_DIR, seedOwners, servedNode, servedPod, startPod, startStack,
+  type Access, type Stack,
+} from './cluster.ts';
+
+const SEED_POLICY = fileURLToPath(new URL('../fixtures/seed/ksp-nist-ac-18-1-network-audit.yaml', import.meta.url));
+const POD = { name: 'wordpress-7c966b5d85-wvtln', namespace: 'wordpress-mysql', labels: { app: 'wordpress', 'pod-template-hash': '7c966b5d85' } };
+// From the seed's Expected Alert.
+const TAGS = ['NIST-800', 'AC-18(1)', 'Networking', 'Access', 'NIST_SA', 'NIST_SA-20', 'NIST_SA-20-Customized Development of Critical Components', 'SA'];
+const MESSAGE = 'Access to network files detected. Possible violation of NIST Controls';
+// /bin/sh and /bin/ls are links to busybox in the image, so busybox is what the container really runs.
+const BUSYBOX = '/bin/busybox';
+// What busybox's `ls` (opendir) passes to openat for the working directory.
+const LS_FLAGS = 'O_RDONLY|O_NONBLOCK|O_DIRECTORY|O_CLOEXEC';
+
+let stack: Stack | null = null;
+let dir = '';
+let sandboxRootfs = '';
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'aw-e2e-seed-'));
+  sandboxRootfs = buildBusyboxRootfs(join(dir, 'sandbox'));
+  stack = await startStack();
+});
+after(async () => {
+  await stack?.dispose();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function ready(t: TestContext): Stack | null {
+  return needsContainerd(t) && needsBpf(t) ? stack : null;
+}
+
+/** Runs the seed command until its record carries `field` (caches warm), and returns that record. */
+async function warmUp(s: Stack, shell: ContainerShell, field: string): Promise<void> {
+  await eventually(`a record with ${field}`, 60_000, async () => {
+    const a = await shell.access(SEED_COMMAND);
+    const r = await eventually('the record of a warm-up access', 20_000, () => recordsOf(s.collector, a, SEED_DIR)[0]);
+    return r.resource[field] !== undefined ? r : undefined;
+  });
+}
+
+/** The seed's Expected Alert as docs/OTEL.md maps it onto the record's attributes, with this access's pids. */
+function expectedAttributes(a: Access): Record<string, unknown> {
+  return {
+    'event.name': 'armorwatch.policy.match',
+    'process.pid': a.hostPid, // HostPID
+    'process.vpid': a.pid, // PID
+    'process.parent_pid': a.hostPpid, // HostPPID
+    'process.executable.path': BUSYBOX, // ProcessName
+    'process.executable.name': 'busybox',
+    'process.user.id': 0,
+    'process.working_directory': SEED_DIR,
+    'file.path': SEED_DIR, // Resource
+    'security_rule.name': 'ksp-nist-ac-18-1-network-audit', // PolicyName
+    'security_rule.description': MESSAGE, // Message
+    'security_rule.ruleset.name': 'KubeArmorPolicy',
+    'kubearmor.type': 'MatchedPolicy',
+    'kubearmor.severity': 3,
+    'kubearmor.tags': TAGS,
+    'kubearmor.atags': TAGS,
+    'kubearmor.source': BUSYBOX,
+    'kubearmor.operation': 'File',
+    'kubearmor.action': 'Audit',
+    'kubearmor.result': 'Passed',
+    'kubearmor.enforcer': 'eBPF Monitor',
+    'kubearmor.data': `syscall=SYS_OPENAT fd=-100 flags=${LS_FLAGS}`,
+    'kubearmor.syscall': 'SYS_OPENAT',
+    'kubearmor.dirfd': -100,
+    'kubearmor.flags': LS_FLAGS,
+    'kubearmor.ppid': a.ppid, // PPID
+    'kubearmor.parent_process_name': BUSYBOX, // ParentProcessName: the shell that ran the command
+  };
+}
+
+function assertSeedRecord(r: CollectedRecord, a: Access): void {
+  assert.deepEqual(r.attributes, expectedAttributes(a));
+  assert.equal(r.eventName, 'armorwatch.policy.match');
+  assert.equal(r.severityNumber, 13, 'severity 3 → WARN');
+  assert.equal(r.severityText, '3');
+  assert.equal(r.body, `Audit: ${BUSYBOX} opened ${SEED_DIR} — ${MESSAGE} [ksp-nist-ac-18-1-network-audit]`);
+  // Pids as a user would check them: small numbers inside the container, the shell as parent.
+  assert.ok(a.pid < 100 && a.ppid < a.pid && a.hostPid !== a.pid, `container pids ${a.pid}/${a.ppid}, host pid ${a.hostPid}`);
+}
+
+function expectedResource(uid: string, id: string, digest: string): Record<string, unknown> {
+  return {
+    'service.name': 'armorwatch',
+    'service.version': VERSION,
+    'k8s.cluster.name': 'default', // ClusterName
+    'k8s.node.name': hostname(), // HostName
+    'host.name': hostname(),
+    'k8s.namespace.name': 'wordpress-mysql', // NamespaceName (and Owner.Namespace)
+    'k8s.pod.name': POD.name, // PodName
+    'k8s.pod.uid': uid,
+    'k8s.container.name': 'wordpress', // ContainerName
+    'container.id': id, // ContainerID
+    'container.image.name': 'docker.io/armorwatch/wordpress', // ContainerImage, split
+    'container.image.tags': ['4.8-apache'],
+    'container.image.repo_digests': [`docker.io/armorwatch/wordpress@${digest}`],
+    'k8s.pod.label.app': 'wordpress', // Labels: app=wordpress (pod-template-hash is bookkeeping)
+  };
+}
+
+/**
+ * The seed pod running in containerd, and a kubeconfig naming the stand-in API server serving its
+ * objects and this node — or, with `apiUp` false, naming a server that is gone (connections refused).
+ */
+async function seedCluster(t: TestContext, s: Stack, apiUp: boolean): Promise<{ pod: { uid: string; id: string }; kubeconfig: string }> {
+  const pod = await startPod(t, sandboxRootfs, POD, 'wordpress');
+  const api = new FakeApiServer();
+  await api.start();
+  t.after(() => api.stop());
+  for (const o of [servedNode(), ...seedOwners(), servedPod({ ...POD, uid: pod.uid, containerId: pod.id, digest: s.digest, owned: true })]) api.add(o);
+  const kubeconfig = join(dir, `kubeconfig-${api.port}`);
+  api.writeKubeconfig(kubeconfig);
+  if (!apiUp) await api.stop();
+  return { pod, kubeconfig };
+}
+
+/**
+ * The agent with the seed's policy; the seed command run in the pod until the record of an access
+ * carries `warmField` (the agent's caches are warm), then once more: that access, and the records
+ * it produced once the agent has stopped and everything it exported is in the Collector.
+ */
+async function seedAccess(t: TestContext, s: Stack, podId: string, kubeconfig: string, warmField: string): Promise<{ a: Access; recs: CollectedRecord[]; agentLog: string }> {
+  const agent = await runAgent(t, s, SEED_POLICY, { KUBECONFIG: kubeconfig });
+  const shell = await ContainerShell.open(podId);
+  t.after(() => shell.close());
+  await warmUp(s, shell, warmField);
+  const a = await shell.access(SEED_COMMAND);
+  assert.equal(a.output, 'mountnfs\n', 'the command ran in the container');
+  await eventually('the record', 20_000, () => recordsOf(s.collector, a, SEED_DIR)[0]);
+  await agent.stop();
+  return { a, recs: recordsOf(s.collector, a, SEED_DIR), agentLog: agent.running.err() };
+}
+
+test('seed: ls in the wordpress container → exactly one record with every field of the Expected Alert', async (t) => {
+  const s = ready(t);
+  if (s === null) return;
+  const { pod, kubeconfig } = await seedCluster(t, s, true);
+  // The agent learns the pod's owner from the API server a moment after it starts.
+  const { a, recs } = await seedAccess(t, s, pod.id, kubeconfig, 'k8s.deployment.name');
+  assert.equal(recs.length, 1, 'exactly one record for the access');
+  assert.deepEqual(recs[0]!.resource, { ...expectedResource(pod.uid, pod.id, s.digest), 'k8s.deployment.name': 'wordpress' });
+  assertSeedRecord(recs[0]!, a);
+});
+
+test('seed with the API server stopped: the record still arrives with what the runtime knows (no owner, labels from the sandbox)', async (t) => {
+  const s = ready(t);
+  if (s === null) return;
+  const { pod, kubeconfig } = await seedCluster(t, s, false);
+  const { a, recs, agentLog } = await seedAccess(t, s, pod.id, kubeconfig, 'k8s.container.name');
+  assert.equal(recs.length, 1, 'exactly one record for the access');
+  assert.deepEqual(recs[0]!.resource, expectedResource(pod.uid, pod.id, s.digest), 'no k8s.deployment.name: the owner needs the API server');
+  assertSeedRecord(recs[0]!, a);
+  assert.match(agentLog, /Kubernetes watch failed; retrying/, 'the agent says it cannot reach the API server');
+});
