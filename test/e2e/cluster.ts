@@ -199,6 +199,15 @@ export async function eventually<T>(what: string, ms: number, probe: () => T | u
   throw new Error(`timed out after ${ms} ms waiting for ${what}`);
 }
 
+/** Runs the seed command in the container until the record of an access carries the resource attribute `field` (the agent's caches are warm). */
+export async function warmUp(c: Collector, shell: ContainerShell, field: string): Promise<void> {
+  await eventually(`a record with ${field}`, 60_000, async () => {
+    const a = await shell.access(SEED_COMMAND);
+    const r = await eventually('the record of a warm-up access', 20_000, () => recordsOf(c, a, SEED_DIR)[0]);
+    return r.resource[field] !== undefined ? r : undefined;
+  });
+}
+
 export interface Agent {
   readonly running: RunningAgent;
   /** SIGTERM, exit status 0, then waits until the Collector holds every record the agent says it exported. */

@@ -15,7 +15,7 @@ import type { CollectedRecord } from '../helpers/collector.ts';
 import { needsBpf } from '../helpers/privileges.ts';
 import { FakeApiServer } from '../k8s-api/server.ts';
 import {
-  ContainerShell, eventually, recordsOf, runAgent, SEED_COMMAND, SEED_DIR, seedOwners, servedNode, servedPod, startPod, startStack,
+  ContainerShell, eventually, recordsOf, runAgent, SEED_COMMAND, SEED_DIR, seedOwners, servedNode, servedPod, startPod, startStack, warmUp,
   type Access, type Stack,
 } from './cluster.ts';
 
@@ -45,15 +45,6 @@ after(async () => {
 
 function ready(t: TestContext): Stack | null {
   return needsContainerd(t) && needsBpf(t) ? stack : null;
-}
-
-/** Runs the seed command until its record carries `field` (caches warm), and returns that record. */
-async function warmUp(s: Stack, shell: ContainerShell, field: string): Promise<void> {
-  await eventually(`a record with ${field}`, 60_000, async () => {
-    const a = await shell.access(SEED_COMMAND);
-    const r = await eventually('the record of a warm-up access', 20_000, () => recordsOf(s.collector, a, SEED_DIR)[0]);
-    return r.resource[field] !== undefined ? r : undefined;
-  });
 }
 
 /** The seed's Expected Alert as docs/OTEL.md maps it onto the record's attributes, with this access's pids. */
@@ -143,7 +134,7 @@ async function seedAccess(t: TestContext, s: Stack, podId: string, kubeconfig: s
   const agent = await runAgent(t, s, SEED_POLICY, { KUBECONFIG: kubeconfig });
   const shell = await ContainerShell.open(podId);
   t.after(() => shell.close());
-  await warmUp(s, shell, warmField);
+  await warmUp(s.collector, shell, warmField);
   const a = await shell.access(SEED_COMMAND);
   assert.equal(a.output, 'mountnfs\n', 'the command ran in the container');
   await eventually('the record', 20_000, () => recordsOf(s.collector, a, SEED_DIR)[0]);
