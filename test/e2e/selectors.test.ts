@@ -10,6 +10,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
 import { buildBusyboxRootfs, needsContainerd } from '../helpers/containerd.ts';
 import type { CollectedRecord } from '../helpers/collector.ts';
 import { needsBpf } from '../helpers/privileges.ts';
@@ -29,49 +30,18 @@ const ZONE = 'armorwatch.test/zone';
 const WORDPRESS = { name: 'wordpress-7c966b5d85-wvtln', namespace: 'wordpress-mysql', labels: { app: 'wordpress', 'pod-template-hash': '7c966b5d85' } };
 const SHOP = { name: 'shop-0', namespace: 'shop', labels: { app: 'shop' } };
 
+const policy = (kind: string, name: string, spec: Record<string, unknown>, namespace?: string): string =>
+  stringify({ apiVersion: 'security.kubearmor.com/v1', kind, metadata: namespace === undefined ? { name } : { name, namespace }, spec });
+const auditPath = (path: string) => ({ file: { matchPaths: [{ path }] }, action: 'Audit' });
+
+/** Besides the seed's: who else audits the seed's directory, and two host policies for two zones. */
 const filePolicies = (hostFile: string): Record<string, string> => ({
-  'canary.yaml': `apiVersion: security.kubearmor.com/v1
-kind: KubeArmorPolicy
-metadata:
-  name: ${CANARY}
-  namespace: wordpress-mysql
-spec:
-  selector:
-    matchLabels:
-      app: wordpress-canary
-  file:
-    matchPaths:
-      - path: ${SEED_DIR}
-  action: Audit
-`,
-  'outside.yaml': `apiVersion: security.kubearmor.com/v1
-kind: KubeArmorClusterPolicy
-metadata:
-  name: ${OUTSIDE}
-spec:
-  selector:
-    matchExpressions:
-      - key: namespace
-        operator: NotIn
-        values: [wordpress-mysql]
-  file:
-    matchPaths:
-      - path: ${SEED_DIR}
-  action: Audit
-`,
-  ...Object.fromEntries([[EDGE, 'edge'], [CORE, 'core']].map(([name, zone]) => [`${name}.yaml`, `apiVersion: security.kubearmor.com/v1
-kind: KubeArmorHostPolicy
-metadata:
-  name: ${name}
-spec:
-  nodeSelector:
-    matchLabels:
-      ${ZONE}: ${zone}
-  file:
-    matchPaths:
-      - path: ${hostFile}
-  action: Audit
-`])),
+  'canary.yaml': policy('KubeArmorPolicy', CANARY, { selector: { matchLabels: { app: 'wordpress-canary' } }, ...auditPath(SEED_DIR) }, 'wordpress-mysql'),
+  'outside.yaml': policy('KubeArmorClusterPolicy', OUTSIDE, {
+    selector: { matchExpressions: [{ key: 'namespace', operator: 'NotIn', values: ['wordpress-mysql'] }] }, ...auditPath(SEED_DIR),
+  }),
+  'edge.yaml': policy('KubeArmorHostPolicy', EDGE, { nodeSelector: { matchLabels: { [ZONE]: 'edge' } }, ...auditPath(hostFile) }),
+  'core.yaml': policy('KubeArmorHostPolicy', CORE, { nodeSelector: { matchLabels: { [ZONE]: 'core' } }, ...auditPath(hostFile) }),
 });
 
 let stack: Stack | null = null;
