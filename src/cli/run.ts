@@ -46,7 +46,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
   }
 
   const exporter = createAlertExporter(config, log.child({ component: 'export' }));
-  const enricher = createEnricher({ logger: log.child({ component: 'enrich' }), nodeName: config.nodeName, clusterName: config.clusterName });
+  const enricher = createEnricher({ logger: log.child({ component: 'enrich' }), nodeName: config.nodeName, clusterName: config.clusterName, kubeconfig: config.kubeconfig });
   const store = new PolicyStore({ paths: config.policies, engine: { defaultFilePosture: config.defaultFilePosture }, logger: log.child({ component: 'policy' }) });
   let monitor: Monitor | undefined;
   let stop: () => void = () => {};

@@ -23,6 +23,8 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     help: "this node's name (alerts' HostName, k8s.node.name)" },
   { name: 'cluster-name', arg: 'NAME', env: ['ARMORWATCH_CLUSTER_NAME'], default: 'default',
     help: "alerts' ClusterName and k8s.cluster.name" },
+  { name: 'kubeconfig', arg: 'FILE', env: ['KUBECONFIG'], default: 'the in-cluster service account when mounted, else none',
+    help: 'Kubernetes client configuration, for pod labels, owners, namespaces and node labels; without any, container runtime metadata only (docs/KUBERNETES.md)' },
   { name: 'default-file-posture', arg: 'audit|block', env: ['ARMORWATCH_DEFAULT_FILE_POSTURE'], default: 'audit',
     help: 'Action of DefaultPosture alerts where a namespace has no kubearmor-file-posture annotation' },
   { name: 'exporter', arg: 'otlp|stdout|both', env: ['ARMORWATCH_EXPORTER'], default: 'otlp when an OTLP endpoint is set, else stdout',

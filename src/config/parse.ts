@@ -76,7 +76,8 @@ class Sources {
   }
 }
 
-function readPem(raw: Raw | undefined, deps: ParseDeps): Buffer | undefined {
+/** Reads the file an option names; an unreadable one is a usage error naming the option. */
+function readFileOption(raw: Raw | undefined, deps: ParseDeps): Buffer | undefined {
   if (raw === undefined) return undefined;
   try {
     return deps.readFile(raw.value.trim());
@@ -127,9 +128,9 @@ function parseOtlp(src: Sources, mode: ExporterMode, deps: ParseDeps): OtlpConfi
     compression: comp === undefined ? 'none' : oneOf(comp, ['gzip', 'none'] as const),
     timeoutMs,
   };
-  const certificate = readPem(src.get('otlp-certificate'), deps);
-  const clientKey = readPem(keyRaw, deps);
-  const clientCertificate = readPem(certRaw, deps);
+  const certificate = readFileOption(src.get('otlp-certificate'), deps);
+  const clientKey = readFileOption(keyRaw, deps);
+  const clientCertificate = readFileOption(certRaw, deps);
   return Object.freeze({
     ...config,
     ...(certificate ? { certificate } : {}),
@@ -175,6 +176,9 @@ export function parseRunConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
   const sd = src.get('shutdown-deadline');
   const si = src.get('stats-interval');
   const ll = src.get('log-level');
+  const kc = src.get('kubeconfig');
+  // Read once here so that a wrong path is reported against the flag or variable that gave it.
+  if (kc !== undefined) readFileOption(kc, deps);
 
   const queue = Object.freeze({
     maxRecords: qs === undefined ? 50_000 : positiveInt(qs),
@@ -192,6 +196,7 @@ export function parseRunConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
     policies: Object.freeze(policies),
     nodeName: str('node-name', deps.hostname()),
     clusterName: str('cluster-name', 'default'),
+    ...(kc === undefined ? {} : { kubeconfig: kc.value.trim() }),
     defaultFilePosture: posture === undefined ? 'audit' : oneOf(posture, ['audit', 'block'] as const),
     exporter,
     otlp: parseOtlp(src, exporter, deps),

@@ -34,6 +34,8 @@ export interface RunConfig {
   readonly policies: readonly string[];
   readonly nodeName: string;
   readonly clusterName: string;
+  /** Kubernetes client configuration file; unset: in-cluster service account, else runtime metadata only. */
+  readonly kubeconfig?: string;
   readonly defaultFilePosture: 'audit' | 'block';
   readonly exporter: ExporterMode;
   /** Null in stdout mode. */

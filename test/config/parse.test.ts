@@ -150,3 +150,17 @@ test('--help lists every flag with its variables and default, from the parser\'s
     try { parseRunConfig([...P, ...arg], {}, deps); } catch (err) { assert.doesNotMatch((err as Error).message, /unknown option/); }
   }
 });
+
+test('--kubeconfig and KUBECONFIG: the flag wins; an unreadable file names its source; unset means none', () => {
+  const kdeps: ParseDeps = { ...deps, readFile: (p) => (p.startsWith('/kube/') ? Buffer.from('apiVersion: v1\n') : deps.readFile(p)) };
+  const kubeconfig = (argv: string[], env: Record<string, string> = {}) => {
+    const r = parseRunConfig([...P, ...argv], env, kdeps);
+    assert.equal(r.help, false);
+    return r.config.kubeconfig;
+  };
+  assert.equal(kubeconfig([]), undefined);
+  assert.equal(kubeconfig([], { KUBECONFIG: '/kube/env' }), '/kube/env');
+  assert.equal(kubeconfig(['--kubeconfig', '/kube/flag'], { KUBECONFIG: '/kube/env' }), '/kube/flag');
+  usage([...P, '--kubeconfig', '/nope'], {}, /^--kubeconfig: invalid value "\/nope": cannot read the file \(ENOENT\)/);
+  usage(P, { KUBECONFIG: '/nope' }, /^KUBECONFIG: invalid value "\/nope"/);
+});
