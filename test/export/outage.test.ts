@@ -87,3 +87,22 @@ test('queue too small for the outage: the drop counter equals what is missing at
     await c.dispose();
   }
 });
+
+test('shutdown with the Collector gone: the flush gives up at the deadline and counts the rest as dropped (shutdown)', async () => {
+  const c = await startCollector();
+  try {
+    const exp = createAlertExporter(settings(c, 10_000), silentLogger);
+    await c.stop();
+    for (let seq = 0; seq < 250; seq++) exp.export(podAlert(seq % 3, seq));
+    const t0 = Date.now();
+    const stats = await exp.shutdown(1500);
+    const took = Date.now() - t0;
+    assert.ok(took >= 1400 && took < 6000, `gave up at the deadline (${took} ms)`);
+    assert.equal(stats.otlp?.exported, 0);
+    assert.equal(stats.otlp?.dropped.shutdown, 250, 'every record still held is counted');
+    exp.export(podAlert(0, 999));
+    assert.equal(exp.stats().otlp?.dropped.shutdown, 251, 'records after shutdown are counted too');
+  } finally {
+    await c.dispose();
+  }
+});
