@@ -81,7 +81,12 @@ export interface Access {
   readonly ppid: number;
   /** What the command wrote on standard output. */
   readonly output: string;
+  /** Wall-clock window (ns since the epoch) the command ran in. */
+  readonly startNs: bigint;
+  readonly endNs: bigint;
 }
+
+const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
 
 /** `NSpid:` of /proc/<pid>/status: the pid in every namespace, host first. */
 function nsPids(hostPid: number): number[] {
@@ -157,6 +162,7 @@ export class ContainerShell {
     const fifo = `/tmp/aw-out-${++this.#seq}`;
     await this.run(`/bin/busybox mkfifo ${fifo}`);
     const marker = `__aw_access_${this.#seq}__\n`;
+    const startNs = nowNs();
     // A subshell, because ash opens a simple command's redirections before it forks.
     this.#write(`(${command}) > ${fifo}; echo __aw_access_${this.#seq}__`);
     let child: number | undefined;
@@ -168,8 +174,9 @@ export class ContainerShell {
     const pid = nsPids(child).at(-1)!;
     const output = await readFile(`/proc/${this.hostPid}/root${fifo}`, 'utf8');
     await this.#until(marker);
+    const endNs = nowNs() + 1_000_000n; // Date.now() truncates to the millisecond
     await this.run(`/bin/busybox rm ${fifo}`);
-    return { hostPid: child, pid, hostPpid: this.hostPid, ppid: this.pid, output };
+    return { hostPid: child, pid, hostPpid: this.hostPid, ppid: this.pid, output, startNs, endNs };
   }
 
   async close(): Promise<void> {
@@ -249,6 +256,7 @@ export function podCgroupsLeft(uid: string): string[] {
 /** A pod run the way the kubelet runs it (sandbox + one container from IMAGE); removed, cgroups included, when the test ends. */
 export async function startPod(t: TestContext, sandboxRootfs: string, pod: { name: string; namespace: string; labels: Record<string, string> }, container: string): Promise<{ uid: string; id: string }> {
   const p = await runPod({ ...pod, uid: randomUUID(), rootfs: sandboxRootfs }, container, IMAGE);
+  assert.ok(p.app.cgroupPath.endsWith(`/kubepods/besteffort/pod${p.uid}/${p.app.id}`), `kubelet-style cgroup, got ${p.app.cgroupPath}`);
   t.after(async () => {
     await p.remove();
     assert.deepEqual(podCgroupsLeft(p.uid), [], 'no cgroup of the pod left behind');

@@ -86,6 +86,8 @@ function assertSeedRecord(r: CollectedRecord, a: Access): void {
   assert.equal(r.severityNumber, 13, 'severity 3 → WARN');
   assert.equal(r.severityText, '3');
   assert.equal(r.body, `Audit: ${BUSYBOX} opened ${SEED_DIR} — ${MESSAGE} [ksp-nist-ac-18-1-network-audit]`);
+  const ts = BigInt(r.timeUnixNano);
+  assert.ok(ts >= a.startNs && ts <= a.endNs, `kernel time ${ts} within the command's run [${a.startNs}, ${a.endNs}]`);
   // Pids as a user would check them: small numbers inside the container, the shell as parent.
   assert.ok(a.pid < 100 && a.ppid < a.pid && a.hostPid !== a.pid, `container pids ${a.pid}/${a.ppid}, host pid ${a.hostPid}`);
 }
