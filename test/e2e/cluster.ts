@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -244,13 +244,9 @@ export async function runAgent(t: TestContext, stack: Stack, policies: string, e
   };
 }
 
-/** The cgroup hierarchies that still hold a pod's cgroup (none once its containers are removed). */
+/** The cgroup hierarchies (v1 controllers, hybrid `unified`, or pure v2 `.`) that still hold a pod's cgroup. */
 export function podCgroupsLeft(uid: string): string[] {
-  const out: string[] = [];
-  for (const h of readdirSync('/sys/fs/cgroup')) {
-    try { readdirSync(join('/sys/fs/cgroup', h, 'kubepods/besteffort', `pod${uid}`)); out.push(h); } catch { /* none */ }
-  }
-  return out;
+  return ['.', ...readdirSync('/sys/fs/cgroup')].filter((h) => existsSync(join('/sys/fs/cgroup', h, 'kubepods/besteffort', `pod${uid}`)));
 }
 
 /** A pod run the way the kubelet runs it (sandbox + one container from IMAGE); removed, cgroups included, when the test ends. */
