@@ -118,23 +118,23 @@ async function agentBench(): Promise<void> {
   mkdirSync(target);
   writeFileSync(join(target, 'secret'), 'x');
   writeFileSync(join(dir, 'policies', 'bench.yaml'), `apiVersion: security.kubearmor.com/v1
-  kind: KubeArmorHostPolicy
-  metadata:
-    name: hsp-bench-export
-  spec:
-    nodeSelector:
-      matchLabels:
-        kubernetes.io/hostname: ${hostname()}
-    severity: 5
-    tags: ["bench", "NIST-800", "AC-18(1)"]
-    message: "benchmark file access"
-    file:
-      matchDirectories:
-        - dir: ${target}/
-          recursive: true
-    action: Audit
-  `);
-  
+kind: KubeArmorHostPolicy
+metadata:
+  name: hsp-bench-export
+spec:
+  nodeSelector:
+    matchLabels:
+      kubernetes.io/hostname: ${hostname()}
+  severity: 5
+  tags: ["bench", "NIST-800", "AC-18(1)"]
+  message: "benchmark file access"
+  file:
+    matchDirectories:
+      - dir: ${target}/
+        recursive: true
+  action: Audit
+`);
+
   const metricsPort = await freePort();
   const collector = await startCollector({ sink: 'debug', batch: true, metricsPort });
   const healthPort = await freePort();
@@ -155,7 +155,7 @@ async function agentBench(): Promise<void> {
     const idleCpu0 = cpuSeconds(pid);
     await sleep(5000);
     const idleCpuPerSec = (cpuSeconds(pid) - idleCpu0) / 5;
-  
+
     const rows: string[] = [];
     for (const rate of RATES) {
       const count = rate * SECONDS;
@@ -190,7 +190,7 @@ async function agentBench(): Promise<void> {
     agent = undefined;
     const stopped = agentErr.split('\n').filter((l) => l.includes('"msg":"stopped"')).pop();
     const s = stopped === undefined ? undefined : JSON.parse(stopped) as { monitor: Record<string, number>; matched: number; export: { otlp: Record<string, unknown> } };
-  
+
     console.log(`armorwatch export benchmark — ${SECONDS} s per rate, 2 cores, agent exit ${exitCode}`);
     console.log(`idle: RSS node ${idle.node.toFixed(0)} MB + helper ${idle.helper.toFixed(0)} MB = ${(idle.node + idle.helper).toFixed(0)} MB; CPU ${idleCpuPerSec.toFixed(3)} s/s`);
     console.log('');
@@ -199,6 +199,7 @@ async function agentBench(): Promise<void> {
     for (const r of rows) console.log(r);
     console.log('');
     console.log(`agent final counters: monitor ${JSON.stringify(s?.monitor)}, matched ${s?.matched}, export ${JSON.stringify(s?.export.otlp)}`);
+    if (s?.matched === 0) console.log(`nothing matched; the agent's log:\n${agentErr}`);
   } finally {
     agent?.kill('SIGKILL');
     await collector.dispose();
