@@ -21,6 +21,24 @@ function documentedCapabilities(): string[] {
   return caps.sort();
 }
 
+/** The agent's measured memory (MB) from BENCHMARKS.md's Export section: idle, and peak under load. */
+function measuredMemory(): { idleMb: number; peakMb: number } {
+  const text = readFileSync(join(root, 'BENCHMARKS.md'), 'utf8');
+  const idle = /idle: RSS [^)]*?= (\d+) MB/.exec(text);
+  assert.ok(idle, 'BENCHMARKS.md no longer states the idle RSS ("idle: RSS ... = N MB"); re-check deploy/ resources');
+  const lines = text.split('\n');
+  const header = lines.findIndex((l) => l.startsWith('|') && l.includes('peak RSS MB'));
+  assert.ok(header >= 0, 'BENCHMARKS.md no longer has an "agent peak RSS MB" column; re-check deploy/ resources');
+  const col = lines[header]!.split('|').findIndex((cell) => cell.includes('peak RSS MB'));
+  const peaks: number[] = [];
+  for (const l of lines.slice(header + 2)) {
+    if (!l.startsWith('|')) break;
+    peaks.push(Number(l.split('|')[col]));
+  }
+  assert.ok(peaks.length > 0 && peaks.every(Number.isFinite), 'cannot read the peak RSS figures of BENCHMARKS.md');
+  return { idleMb: Number(idle[1]), peakMb: Math.max(...peaks) };
+}
+
 /** Host paths the agent mounts, each at the same path in the container, all read-only. */
 const HOST_MOUNTS = ['/sys/kernel/btf', '/sys/kernel/tracing', '/sys/fs/cgroup', '/run/containerd/containerd.sock'];
 
@@ -94,11 +112,15 @@ function checkInstall(objs: K8sObject[]): void {
   const nodeName = (c.env as Array<{ name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }>).find((e) => e.name === 'NODE_NAME');
   assert.equal(nodeName?.valueFrom?.fieldRef?.fieldPath, 'spec.nodeName');
 
-  // Resources: requested, and memory capped.
+  // Resources: requested, memory capped, no CPU limit, and sized from the measured figures.
   assert.ok(c.resources.requests.cpu && c.resources.requests.memory, 'cpu and memory requests');
-  assert.ok(c.resources.limits.memory, 'a memory limit');
-  const mib = (q: string): number => Number(/^(\d+)Mi$/.exec(q)?.[1] ?? NaN);
-  assert.ok(mib(c.resources.limits.memory) >= mib(c.resources.requests.memory));
+  assert.equal(c.resources.limits?.cpu, undefined, 'no CPU limit: throttling overflows the ring buffer');
+  const mb = (q: string): number => Number(/^(\d+)Mi$/.exec(q)?.[1] ?? NaN) * 1.048576;
+  const measured = measuredMemory();
+  assert.ok(mb(c.resources.requests.memory) >= measured.idleMb,
+    `memory request ${c.resources.requests.memory} is below the idle RSS in BENCHMARKS.md (${measured.idleMb} MB)`);
+  assert.ok(mb(c.resources.limits.memory) >= measured.peakMb * 1.2,
+    `memory limit ${c.resources.limits.memory} leaves less than 20 % above the peak RSS in BENCHMARKS.md (${measured.peakMb} MB)`);
 
   // Mounts: the host paths the agent reads, read-only, and no others.
   const volumes = new Map((pod.volumes as K8sObject[]).map((v) => [v.name as string, v]));
