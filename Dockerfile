@@ -29,7 +29,8 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libbpf1 \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*
 WORKDIR /opt/armorwatch
-# bin/armorwatch runs the Node.js found at tools/node/node_modules/node/bin/node, as in the repo.
+# bin/armorwatch runs the Node.js found at tools/node/node_modules/node/bin/node, as in the repo
+# (where npm left a symlink there, COPY copies the binary it points to).
 COPY --from=build /src/tools/node/node_modules/node/bin/node /opt/armorwatch/tools/node/node_modules/node/bin/node
 COPY --from=build /src/package.json /opt/armorwatch/package.json
 COPY --from=build /src/node_modules /opt/armorwatch/node_modules
