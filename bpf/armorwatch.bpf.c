@@ -32,6 +32,12 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define NR_fchmodat 268
 #define NR_renameat2 316
 #define NR_openat2 437
+/* calls that change which path names a dentry (they bump aw_path_gen) */
+#define NR_pivot_root 155
+#define NR_mount 165
+#define NR_umount2 166
+#define NR_move_mount 429
+#define NR_mount_setattr 442
 
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
@@ -145,6 +151,30 @@ struct {
 #define AW_BITMAP_WORDS 1024
 __u64 aw_exact_bits[AW_BITMAP_WORDS];
 __u64 aw_prefix_bits[AW_BITMAP_WORDS];
+
+/* Paths can change under a file only through rename, the mount calls, or another root (part of the
+ * key). Every successful one of those calls, and every filter update, bumps this generation, which
+ * voids all cached verdicts at once. */
+__u64 aw_path_gen;
+
+struct verdict_key {
+	__u64 dentry, mnt;       /* the opened file's f_path */
+	__u64 root_d, root_m;    /* the task's root: the same file has another path in a container */
+};
+
+struct verdict {
+	__u64 inode, parent;     /* checked on use, so a reused dentry address is not trusted */
+	__u64 gen;
+	__u32 pass;
+	__u32 _pad0;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct verdict_key);
+	__type(value, struct verdict);
+} verdicts SEC(".maps");             /* opened file -> did its resolved path pass the filter */
 
 /* v & mask, in a form the compiler cannot drop when it already knows the bound: the verifier
  * does not, and needs to see the mask to accept a variable offset into a map value. */
@@ -502,11 +532,44 @@ static __always_inline __u32 ns_tgid(struct task_struct *t, __u32 level, struct 
 	return up.ns == ns ? up.nr : 0;
 }
 
+static __always_inline int renames_paths(long nr)
+{
+	switch (nr) {
+	case NR_rename: case NR_renameat: case NR_renameat2: case NR_pivot_root: case NR_mount:
+	case NR_umount2: case NR_move_mount: case NR_mount_setattr:
+		return 1;
+	}
+	return 0;
+}
+
+/* The resolved-path verdict for an opened file that did not pass at entry: from the cache when
+ * nothing could have moved it since, else by walking its dentries. 1 = passes. */
+static __always_inline int resolved_passes(struct heap *hp, struct path *fp, struct path *root, int *pos,
+					   __u32 *walk_flags)
+{
+	struct verdict_key k = { (__u64)fp->dentry, (__u64)fp->mnt, (__u64)root->dentry, (__u64)root->mnt };
+	__u64 inode = (__u64)BPF_CORE_READ(fp->dentry, d_inode);
+	__u64 parent = (__u64)BPF_CORE_READ(fp->dentry, d_parent);
+	__u64 gen = aw_path_gen;
+	struct verdict *v = bpf_map_lookup_elem(&verdicts, &k);
+
+	if (v && v->gen == gen && v->inode == inode && v->parent == parent && !v->pass)
+		return 0; /* a cached pass still needs the walk: the event carries the path */
+	*pos = aw_walk(&hp->wk, hp->tmp, fp, root, walk_flags);
+	struct verdict nv = { .inode = inode, .parent = parent, .gen = gen,
+			      .pass = (__u32)path_passes(hp, *pos, AW_PATH_MAX) };
+	if (aw_path_gen == gen) /* nothing moved during the walk */
+		bpf_map_update_elem(&verdicts, &k, &nv, BPF_ANY);
+	return nv.pass;
+}
+
 static __always_inline int on_exit(long nr, long ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct shape sh;
 
+	if (ret == 0 && renames_paths(nr)) /* whoever made the call: filters do not apply here */
+		__sync_fetch_and_add(&aw_path_gen, 1);
 	if (nr < 0 || !syscall_shape((__u32)nr, &sh))
 		return 0;
 	struct pending *pp = bpf_map_lookup_elem(&inflight, &tid);
@@ -532,8 +595,9 @@ static __always_inline int on_exit(long nr, long ret)
 		opened = aw_fd_file(task, (int)ret);
 	if (opened) {
 		struct path fp = BPF_CORE_READ(opened, f_path);
-		pos = aw_walk(&hp->wk, hp->tmp, &fp, &root, &walk_flags);
-		if (!p.candidate && !path_passes(hp, pos, AW_PATH_MAX)) {
+		if (p.candidate)
+			pos = aw_walk(&hp->wk, hp->tmp, &fp, &root, &walk_flags);
+		else if (!resolved_passes(hp, &fp, &root, &pos, &walk_flags)) {
 			count(AW_STAT_FILTERED);
 			return 0;
 		}
@@ -660,6 +724,20 @@ AW_SYSCALL_TP(chmod, 2)
 AW_SYSCALL_TP(fchmodat, 3)
 AW_SYSCALL_TP(chown, 3)
 AW_SYSCALL_TP(fchownat, 5)
+
+/* Exit only: these calls are not reported, they only void cached verdicts (aw_path_gen). */
+#define AW_GEN_TP(name)                                                                          \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                               \
+	int aw_tp_exit_##name(struct trace_event_raw_sys_exit *ctx)                              \
+	{                                                                                        \
+		return on_exit((int)ctx->id, ctx->ret);                                          \
+	}
+
+AW_GEN_TP(mount)
+AW_GEN_TP(umount)
+AW_GEN_TP(pivot_root)
+AW_GEN_TP(move_mount)
+AW_GEN_TP(mount_setattr)
 
 SEC("tp_btf/sys_enter")
 int BPF_PROG(aw_btf_enter, struct pt_regs *regs, long id)

@@ -382,7 +382,11 @@ static int cmd_paths(char *args)
 	if ((err = replace_hashes(bpf_map__fd(skel->maps.exact_paths), skel->bss->aw_exact_bits, ex)) ||
 	    (err = replace_hashes(bpf_map__fd(skel->maps.dir_prefixes), skel->bss->aw_prefix_bits, px)))
 		return err;
-	return *pass == '1' ? 0 : set_config(0, -1, -1); /* narrow last */
+	if (*pass != '1' && (err = set_config(0, -1, -1))) /* narrow last */
+		return err;
+	/* Verdicts cached under the old filter are void; done last so none is cached from a half-update. */
+	__atomic_fetch_add(&skel->bss->aw_path_gen, 1, __ATOMIC_SEQ_CST);
+	return 0;
 }
 
 static int cmd_procs(char *args)

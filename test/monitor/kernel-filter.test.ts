@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bpfUnavailableReason, needsBpf } from '../helpers/privileges.ts';
@@ -59,6 +59,23 @@ test('a symlink to a filtered file passes under its resolved path', async (t) =>
   const pid = cat(p('alias'));
   const ev = await c!.waitFor((e) => e.hostPid === pid && e.path === p('alias'), 'the symlink');
   assert.equal(ev.resolvedPath, p('exact'));
+});
+
+test('a file moved under a watched directory passes under its new resolved path (cached verdicts are voided by rename)', async (t) => {
+  if (!needsBpf(t)) return;
+  mkdirSync(p('dirA'));
+  writeFileSync(p('dirA/f'), 'x');
+  symlinkSync(p('dirA'), p('lnk'));
+  // Through the link the requested path never matches; only the resolved path can.
+  const first = cat(p('lnk/f'), p('marker'));
+  await c!.waitFor((e) => e.hostPid === first && e.path === p('marker'), 'the marker');
+  assert.equal(c!.events.filter((e) => e.hostPid === first && e.path === p('lnk/f')).length, 0, 'dirA/f is not watched yet');
+  spawnSync('/bin/mv', [p('dirA'), p('watched/dirA')]); // rename(2) by another process
+  unlinkSync(p('lnk'));
+  symlinkSync(p('watched/dirA'), p('lnk'));
+  const second = cat(p('lnk/f'));
+  const ev = await c!.waitFor((e) => e.hostPid === second && e.path === p('lnk/f'), 'the moved file through the link');
+  assert.equal(ev.resolvedPath, p('watched/dirA/f'));
 });
 
 test('/proc/self/net/tcp passes a filter entry /proc/net/tcp', async (t) => {
