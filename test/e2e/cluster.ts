@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { freePort, startCollector, type CollectedRecord, type Collector } from '../helpers/collector.ts';
 import { containerdUnavailableReason, importBusyboxImage, NS, runPod, SOCKET, startContainerd } from '../helpers/containerd.ts';
 import { bpfUnavailableReason } from '../helpers/privileges.ts';
@@ -130,6 +130,24 @@ export class ContainerShell {
     sh.hostPid = mine[0]!;
     return sh;
   }
+
+  /**
+   * Where `path` leads inside the container, following links of its last component: the executable
+   * the kernel reports for it. (Not realpath(3): that would follow /proc/<pid>/root out to the host.)
+   */
+  realpath(path: string): string {
+    const root = `/proc/${this.hostPid}/root`;
+    let p = path;
+    for (let hops = 0; hops < 40; hops++) {
+      let target: string;
+      try { target = readlinkSync(`${root}${p}`); } catch { return p; } // not a link
+      p = resolve(dirname(p), target);
+    }
+    throw new Error(`too many links from ${path}`);
+  }
+
+  /** The shell's own executable, as the kernel names it. */
+  exe(): string { return readlinkSync(`/proc/${this.hostPid}/exe`); }
 
   #write(line: string): void { this.#proc.stdin.write(`${line}\n`); }
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, test, type TestContext } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VERSION } from '../../src/version.ts';
 import { buildBusyboxRootfs, needsContainerd } from '../helpers/containerd.ts';
@@ -24,8 +24,6 @@ const POD = { name: 'wordpress-7c966b5d85-wvtln', namespace: 'wordpress-mysql', 
 // From the seed's Expected Alert.
 const TAGS = ['NIST-800', 'AC-18(1)', 'Networking', 'Access', 'NIST_SA', 'NIST_SA-20', 'NIST_SA-20-Customized Development of Critical Components', 'SA'];
 const MESSAGE = 'Access to network files detected. Possible violation of NIST Controls';
-// /bin/sh and /bin/ls are links to busybox in the image, so busybox is what the container really runs.
-const BUSYBOX = '/bin/busybox';
 // What busybox's `ls` (opendir) passes to openat for the working directory.
 const LS_FLAGS = 'O_RDONLY|O_NONBLOCK|O_DIRECTORY|O_CLOEXEC';
 
@@ -47,15 +45,21 @@ function ready(t: TestContext): Stack | null {
   return needsContainerd(t) && needsBpf(t) ? stack : null;
 }
 
+/**
+ * What the container really runs: `/bin/ls` and the shell are links to `/bin/busybox` in this image,
+ * and the kernel names the file a link leads to.
+ */
+interface Exes { readonly ls: string; readonly shell: string }
+
 /** The seed's Expected Alert as docs/OTEL.md maps it onto the record's attributes, with this access's pids. */
-function expectedAttributes(a: Access): Record<string, unknown> {
+function expectedAttributes(a: Access, exe: Exes): Record<string, unknown> {
   return {
     'event.name': 'armorwatch.policy.match',
     'process.pid': a.hostPid, // HostPID
     'process.vpid': a.pid, // PID
     'process.parent_pid': a.hostPpid, // HostPPID
-    'process.executable.path': BUSYBOX, // ProcessName
-    'process.executable.name': 'busybox',
+    'process.executable.path': exe.ls, // ProcessName
+    'process.executable.name': basename(exe.ls),
     'process.user.id': 0,
     'process.working_directory': SEED_DIR,
     'file.path': SEED_DIR, // Resource
@@ -66,7 +70,7 @@ function expectedAttributes(a: Access): Record<string, unknown> {
     'kubearmor.severity': 3,
     'kubearmor.tags': TAGS,
     'kubearmor.atags': TAGS,
-    'kubearmor.source': BUSYBOX,
+    'kubearmor.source': exe.ls,
     'kubearmor.operation': 'File',
     'kubearmor.action': 'Audit',
     'kubearmor.result': 'Passed',
@@ -76,16 +80,16 @@ function expectedAttributes(a: Access): Record<string, unknown> {
     'kubearmor.dirfd': -100,
     'kubearmor.flags': LS_FLAGS,
     'kubearmor.ppid': a.ppid, // PPID
-    'kubearmor.parent_process_name': BUSYBOX, // ParentProcessName: the shell that ran the command
+    'kubearmor.parent_process_name': exe.shell, // ParentProcessName: the shell that ran the command
   };
 }
 
-function assertSeedRecord(r: CollectedRecord, a: Access): void {
-  assert.deepEqual(r.attributes, expectedAttributes(a));
+function assertSeedRecord(r: CollectedRecord, a: Access, exe: Exes): void {
+  assert.deepEqual(r.attributes, expectedAttributes(a, exe));
   assert.equal(r.eventName, 'armorwatch.policy.match');
   assert.equal(r.severityNumber, 13, 'severity 3 → WARN');
   assert.equal(r.severityText, '3');
-  assert.equal(r.body, `Audit: ${BUSYBOX} opened ${SEED_DIR} — ${MESSAGE} [ksp-nist-ac-18-1-network-audit]`);
+  assert.equal(r.body, `Audit: ${exe.ls} opened ${SEED_DIR} — ${MESSAGE} [ksp-nist-ac-18-1-network-audit]`);
   const ts = BigInt(r.timeUnixNano);
   assert.ok(ts >= a.startNs && ts <= a.endNs, `kernel time ${ts} within the command's run [${a.startNs}, ${a.endNs}]`);
   // Pids as a user would check them: small numbers inside the container, the shell as parent.
@@ -132,7 +136,7 @@ async function seedCluster(t: TestContext, s: Stack, apiUp: boolean): Promise<{ 
  * carries `warmField` (the agent's caches are warm), then once more: that access, and the records
  * it produced once the agent has stopped and everything it exported is in the Collector.
  */
-async function seedAccess(t: TestContext, s: Stack, podId: string, kubeconfig: string, warmField: string): Promise<{ a: Access; recs: CollectedRecord[]; agentLog: string }> {
+async function seedAccess(t: TestContext, s: Stack, podId: string, kubeconfig: string, warmField: string): Promise<{ a: Access; recs: CollectedRecord[]; agentLog: string; exe: Exes }> {
   const agent = await runAgent(t, s, SEED_POLICY, { KUBECONFIG: kubeconfig });
   const shell = await ContainerShell.open(podId);
   t.after(() => shell.close());
@@ -141,7 +145,7 @@ async function seedAccess(t: TestContext, s: Stack, podId: string, kubeconfig: s
   assert.equal(a.output, 'mountnfs\n', 'the command ran in the container');
   await eventually('the record', 20_000, () => recordsOf(s.collector, a, SEED_DIR)[0]);
   await agent.stop();
-  return { a, recs: recordsOf(s.collector, a, SEED_DIR), agentLog: agent.running.err() };
+  return { a, recs: recordsOf(s.collector, a, SEED_DIR), agentLog: agent.running.err(), exe: { ls: shell.realpath('/bin/ls'), shell: shell.exe() } };
 }
 
 test('seed: ls in the wordpress container → exactly one record with every field of the Expected Alert', async (t) => {
@@ -149,19 +153,19 @@ test('seed: ls in the wordpress container → exactly one record with every fiel
   if (s === null) return;
   const { pod, kubeconfig } = await seedCluster(t, s, true);
   // The agent learns the pod's owner from the API server a moment after it starts.
-  const { a, recs } = await seedAccess(t, s, pod.id, kubeconfig, 'k8s.deployment.name');
+  const { a, recs, exe } = await seedAccess(t, s, pod.id, kubeconfig, 'k8s.deployment.name');
   assert.equal(recs.length, 1, 'exactly one record for the access');
   assert.deepEqual(recs[0]!.resource, { ...expectedResource(pod.uid, pod.id, s.digest), 'k8s.deployment.name': 'wordpress' });
-  assertSeedRecord(recs[0]!, a);
+  assertSeedRecord(recs[0]!, a, exe);
 });
 
 test('seed with the API server stopped: the record still arrives with what the runtime knows (no owner, labels from the sandbox)', async (t) => {
   const s = ready(t);
   if (s === null) return;
   const { pod, kubeconfig } = await seedCluster(t, s, false);
-  const { a, recs, agentLog } = await seedAccess(t, s, pod.id, kubeconfig, 'k8s.container.name');
+  const { a, recs, agentLog, exe } = await seedAccess(t, s, pod.id, kubeconfig, 'k8s.container.name');
   assert.equal(recs.length, 1, 'exactly one record for the access');
   assert.deepEqual(recs[0]!.resource, expectedResource(pod.uid, pod.id, s.digest), 'no k8s.deployment.name: the owner needs the API server');
-  assertSeedRecord(recs[0]!, a);
+  assertSeedRecord(recs[0]!, a, exe);
   assert.match(agentLog, /Kubernetes watch failed; retrying/, 'the agent says it cannot reach the API server');
 });
