@@ -2,7 +2,8 @@
 // containerd as the kubelet would, the stand-in API server serving its Pod, ReplicaSet, Deployment,
 // Namespace and this Node, the real agent (`bin/armorwatch run`) with the seed's policy, and the
 // real Collector. `cd /etc/network/if-up.d && ls` in the container must arrive as exactly one
-// record carrying every field of the seed's Expected Alert, with this run's values.
+// record carrying every field of the seed's Expected Alert, with this run's values — and, since the
+// agent also prints alerts (--exporter both), as exactly one alert in KubeArmor's shape.
 import assert from 'node:assert/strict';
 import { after, before, test, type TestContext } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,7 +16,7 @@ import type { CollectedRecord } from '../helpers/collector.ts';
 import { needsBpf } from '../helpers/privileges.ts';
 import { FakeApiServer } from '../k8s-api/server.ts';
 import {
-  ContainerShell, eventually, recordsOf, runAgent, SEED_COMMAND, SEED_DIR, seedOwners, servedNode, servedPod, startPod, startStack, warmUp,
+  ContainerShell, eventually, IMAGE, recordsOf, runAgent, SEED_COMMAND, SEED_DIR, seedOwners, servedNode, servedPod, startPod, startStack, warmUp,
   type Access, type Stack,
 } from './cluster.ts';
 
@@ -24,7 +25,8 @@ const POD = { name: 'wordpress-7c966b5d85-wvtln', namespace: 'wordpress-mysql', 
 // From the seed's Expected Alert.
 const TAGS = ['NIST-800', 'AC-18(1)', 'Networking', 'Access', 'NIST_SA', 'NIST_SA-20', 'NIST_SA-20-Customized Development of Critical Components', 'SA'];
 const MESSAGE = 'Access to network files detected. Possible violation of NIST Controls';
-// What busybox's `ls` (opendir) passes to openat for the working directory.
+// What busybox's `ls` (1.35, static glibc: opendir) really passes to openat for the working
+// directory, as observed; the same as the seed's bash-era /bin/ls.
 const LS_FLAGS = 'O_RDONLY|O_NONBLOCK|O_DIRECTORY|O_CLOEXEC';
 
 let stack: Stack | null = null;
@@ -132,12 +134,35 @@ async function seedCluster(t: TestContext, s: Stack, apiUp: boolean): Promise<{ 
 }
 
 /**
+ * The seed's Expected Alert field for field, in KubeArmor's names as `--exporter stdout` prints it,
+ * with this run's values. Owner is expected only when the API server could say.
+ */
+function expectedAlert(a: Access, exe: Exes, pod: { id: string }, digest: string, owned: boolean): Record<string, unknown> {
+  return {
+    ClusterName: 'default', HostName: hostname(), NamespaceName: POD.namespace, PodName: POD.name, Labels: 'app=wordpress',
+    ContainerName: 'wordpress', ContainerID: pod.id, ContainerImage: `${IMAGE}@${digest}`, Type: 'MatchedPolicy',
+    PolicyName: 'ksp-nist-ac-18-1-network-audit', Severity: '3', Message: MESSAGE, Source: exe.ls, Resource: SEED_DIR,
+    Operation: 'File', Action: 'Audit', Data: `syscall=SYS_OPENAT fd=-100 flags=${LS_FLAGS}`, Enforcer: 'eBPF Monitor',
+    Result: 'Passed', ATags: TAGS, HostPID: a.hostPid, HostPPID: a.hostPpid,
+    Owner: owned ? { Ref: 'Deployment', Name: 'wordpress', Namespace: 'wordpress-mysql' } : undefined,
+    PID: a.pid, PPID: a.ppid, ParentProcessName: exe.shell, ProcessName: exe.ls, Tags: TAGS.join(','),
+  };
+}
+
+function assertSeedAlert(alerts: Array<Record<string, unknown>>, expected: Record<string, unknown>): void {
+  assert.equal(alerts.length, 1, 'exactly one alert on standard output for the access');
+  const got = Object.fromEntries(Object.keys(expected).map((k) => [k, alerts[0]![k]]));
+  assert.deepEqual(got, expected);
+}
+
+/**
  * The agent with the seed's policy; the seed command run in the pod until the record of an access
  * carries `warmField` (the agent's caches are warm), then once more: that access, and the records
  * it produced once the agent has stopped and everything it exported is in the Collector.
  */
-async function seedAccess(t: TestContext, s: Stack, podId: string, kubeconfig: string, warmField: string): Promise<{ a: Access; recs: CollectedRecord[]; agentLog: string; exe: Exes }> {
-  const agent = await runAgent(t, s, SEED_POLICY, { KUBECONFIG: kubeconfig });
+async function seedAccess(t: TestContext, s: Stack, podId: string, kubeconfig: string, warmField: string): Promise<{ a: Access; recs: CollectedRecord[]; alerts: Array<Record<string, unknown>>; agentLog: string; exe: Exes }> {
+  // Both exporters: the OTLP record, and the alert in KubeArmor's own shape on standard output.
+  const agent = await runAgent(t, s, SEED_POLICY, { KUBECONFIG: kubeconfig, ARMORWATCH_EXPORTER: 'both' });
   const shell = await ContainerShell.open(podId);
   t.after(() => shell.close());
   await warmUp(s.collector, shell, warmField);
@@ -145,7 +170,9 @@ async function seedAccess(t: TestContext, s: Stack, podId: string, kubeconfig: s
   assert.equal(a.output, 'mountnfs\n', 'the command ran in the container');
   await eventually('the record', 20_000, () => recordsOf(s.collector, a, SEED_DIR)[0]);
   await agent.stop();
-  return { a, recs: recordsOf(s.collector, a, SEED_DIR), agentLog: agent.running.err(), exe: { ls: shell.realpath('/bin/ls'), shell: shell.exe() } };
+  const alerts = agent.running.out().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((x) => x.HostPID === a.hostPid && x.Resource === SEED_DIR);
+  return { a, recs: recordsOf(s.collector, a, SEED_DIR), alerts, agentLog: agent.running.err(), exe: { ls: shell.realpath('/bin/ls'), shell: shell.exe() } };
 }
 
 test('seed: ls in the wordpress container → exactly one record with every field of the Expected Alert', async (t) => {
@@ -153,7 +180,8 @@ test('seed: ls in the wordpress container → exactly one record with every fiel
   if (s === null) return;
   const { pod, kubeconfig } = await seedCluster(t, s, true);
   // The agent learns the pod's owner from the API server a moment after it starts.
-  const { a, recs, exe } = await seedAccess(t, s, pod.id, kubeconfig, 'k8s.deployment.name');
+  const { a, recs, alerts, exe } = await seedAccess(t, s, pod.id, kubeconfig, 'k8s.deployment.name');
+  assertSeedAlert(alerts, expectedAlert(a, exe, pod, s.digest, true));
   assert.equal(recs.length, 1, 'exactly one record for the access');
   assert.deepEqual(recs[0]!.resource, { ...expectedResource(pod.uid, pod.id, s.digest), 'k8s.deployment.name': 'wordpress' });
   assertSeedRecord(recs[0]!, a, exe);
@@ -163,7 +191,8 @@ test('seed with the API server stopped: the record still arrives with what the r
   const s = ready(t);
   if (s === null) return;
   const { pod, kubeconfig } = await seedCluster(t, s, false);
-  const { a, recs, agentLog, exe } = await seedAccess(t, s, pod.id, kubeconfig, 'k8s.container.name');
+  const { a, recs, alerts, agentLog, exe } = await seedAccess(t, s, pod.id, kubeconfig, 'k8s.container.name');
+  assertSeedAlert(alerts, expectedAlert(a, exe, pod, s.digest, false));
   assert.equal(recs.length, 1, 'exactly one record for the access');
   assert.deepEqual(recs[0]!.resource, expectedResource(pod.uid, pod.id, s.digest), 'no k8s.deployment.name: the owner needs the API server');
   assertSeedRecord(recs[0]!, a, exe);
