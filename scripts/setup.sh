@@ -12,7 +12,7 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 # Debian packages: the eBPF toolchain for the build; the peers and container runtime for tests.
 pkgs=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make pkg-config util-linux)
 if [ "$with_test" = 1 ]; then
-  pkgs+=(libbpf-tools containerd runc busybox-static kubectl iproute2 openssl golang-go)
+  pkgs+=(libbpf-tools containerd runc busybox-static iproute2 openssl golang-go)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
@@ -57,5 +57,15 @@ bash scripts/build.sh
 
 # The OpenTelemetry Collector the export tests and benchmarks send to (cached by manifest hash).
 if [ "$with_test" = 1 ]; then
+  # deploy/ is rendered with `kubectl kustomize`. kubectl is not a Debian package (it comes from the
+  # Kubernetes apt repository); where it is missing, the tests use kustomize built from its Go module.
+  if ! command -v kubectl >/dev/null 2>&1; then
+    kustomize_version=v5.8.1 # newer releases need Go >= 1.27
+    gobin="${ARMORWATCH_CACHE_DIR:-$HOME/.cache/armorwatch}/bin"
+    if [ ! -x "$gobin/kustomize" ]; then
+      log "kubectl not found: installing kustomize $kustomize_version into $gobin"
+      GOBIN="$gobin" PATH="$PATH:/usr/local/go/bin" go install "sigs.k8s.io/kustomize/kustomize/v5@$kustomize_version" >&2
+    fi
+  fi
   log "OpenTelemetry Collector: $(bash otel-collector/build.sh)"
 fi

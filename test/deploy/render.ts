@@ -1,6 +1,7 @@
 // Renders a kustomization with the real kubectl and returns its documents.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 
@@ -10,18 +11,31 @@ export const root = join(import.meta.dirname, '..', '..');
 // (kubectl >= 1.21). Debian's kubernetes-client 1.20 bundles kustomize v2.0.3 and cannot render it.
 const MIN_KUSTOMIZE_MAJOR = 4;
 
-/** Fails with a clear message when kubectl is missing or its kustomize is too old. */
-export function requireKubectl(): void {
-  let out: string;
+/** kustomize as kubectl bundles it, or the standalone kustomize that setup.sh installs where kubectl is missing. */
+function kustomizeCommand(): [string, string[]] {
   try {
-    out = execFileSync('kubectl', ['version', '--client', '-o', 'json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (err) {
-    assert.fail(`kubectl is needed to render deploy/ (bash scripts/setup.sh --with-test-deps installs it): ${(err as Error).message}`);
+    execFileSync('kubectl', ['version', '--client', '-o', 'json'], { stdio: 'ignore' });
+    return ['kubectl', ['kustomize']];
+  } catch {
+    const cached = join(process.env.ARMORWATCH_CACHE_DIR ?? join(homedir(), '.cache', 'armorwatch'), 'bin', 'kustomize');
+    return [cached, ['build']];
   }
-  const v = JSON.parse(out) as { kustomizeVersion?: string };
-  const major = Number(/^v?(\d+)/.exec(v.kustomizeVersion ?? '')?.[1] ?? 0);
+}
+
+/** Fails with a clear message when neither kubectl nor kustomize is there, or kustomize is too old. */
+export function requireKubectl(): void {
+  const [cmd] = kustomizeCommand();
+  let version: string;
+  try {
+    version = cmd === 'kubectl'
+      ? (JSON.parse(execFileSync('kubectl', ['version', '--client', '-o', 'json'], { encoding: 'utf8' })) as { kustomizeVersion?: string }).kustomizeVersion ?? ''
+      : execFileSync(cmd, ['version'], { encoding: 'utf8' }).trim();
+  } catch (err) {
+    assert.fail(`kubectl or kustomize is needed to render deploy/ (bash scripts/setup.sh --with-test-deps installs kustomize when kubectl is missing): ${(err as Error).message}`);
+  }
+  const major = Number(/v?(\d+)\./.exec(version)?.[1] ?? 0);
   assert.ok(major >= MIN_KUSTOMIZE_MAJOR,
-    `kubectl bundles kustomize ${v.kustomizeVersion ?? '(unknown)'}; deploy/ needs v${MIN_KUSTOMIZE_MAJOR} or later (kubectl >= 1.21)`);
+    `${cmd} has kustomize ${version || '(unknown)'}; deploy/ needs v${MIN_KUSTOMIZE_MAJOR} or later (kubectl >= 1.21)`);
 }
 
 export interface K8sObject {
@@ -34,7 +48,8 @@ export interface K8sObject {
 
 /** `kubectl kustomize <dir>` → parsed documents. A YAML error in the output fails the test. */
 export function render(dir: string): K8sObject[] {
-  const out = execFileSync('kubectl', ['kustomize', join(root, dir)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const [cmd, args] = kustomizeCommand();
+  const out = execFileSync(cmd, [...args, join(root, dir)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   return parseAllDocuments(out).map((d, i) => {
     assert.deepEqual(d.errors, [], `${dir}: document ${i} of the rendered output does not parse`);
     return d.toJS() as K8sObject;
