@@ -1,9 +1,10 @@
 // Kubernetes metadata for this node: its pods (list+watch, field selector spec.nodeName), the node
 // itself, namespaces (labels and the file-posture annotation), and the ReplicaSets/Jobs that name a
 // pod's Deployment/CronJob (read on demand). Informers restart after errors; a 410 Gone relists.
-import {
-  AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig, ListWatch, Watch,
-  type KubernetesObject, type V1Namespace, type V1Node, type V1OwnerReference, type V1Pod,
+import { createRequire } from 'node:module';
+import type {
+  AppsV1Api, BatchV1Api, KubeConfig, ListWatch,
+  KubernetesObject, V1Namespace, V1Node, V1OwnerReference, V1Pod,
 } from '@kubernetes/client-node';
 import type { Logger } from '../log.ts';
 import type { Owner } from '../types.ts';
@@ -11,6 +12,19 @@ import { podLabelsFrom } from './runtime.ts';
 import { UsageError } from '../errors.ts';
 
 export const POSTURE_ANNOTATION = 'kubearmor-file-posture';
+
+type K8s = typeof import('@kubernetes/client-node');
+let k8sModule: K8s | undefined;
+
+/**
+ * The client library, loaded on first use: it holds about 50 MB of heap once imported, which a
+ * node without a cluster configuration never needs. require() of this ES module is synchronous
+ * (Node 24, no top-level await in it), so createEnricher stays synchronous.
+ */
+function k8s(): K8s {
+  k8sModule ??= createRequire(import.meta.url)('@kubernetes/client-node') as K8s;
+  return k8sModule;
+}
 
 export interface PodInfo {
   readonly uid: string;
@@ -24,8 +38,10 @@ export interface PodInfo {
 
 /** KubeConfig for 'auto': in-cluster when the service account is mounted, else $KUBECONFIG or the given file; null when none. */
 export function loadKubeConfig(file: string | undefined): KubeConfig | null {
-  const kc = new KubeConfig();
   const path = file ?? process.env.KUBECONFIG;
+  const inCluster = process.env.KUBERNETES_SERVICE_HOST !== undefined;
+  if ((path === undefined || path === '') && !inCluster) return null;
+  const kc = new (k8s().KubeConfig)();
   if (path !== undefined && path !== '') {
     try {
       kc.loadFromFile(path);
@@ -34,8 +50,8 @@ export function loadKubeConfig(file: string | undefined): KubeConfig | null {
     }
     return kc;
   }
-  if (process.env.KUBERNETES_SERVICE_HOST !== undefined) { kc.loadFromCluster(); return kc; }
-  return null;
+  kc.loadFromCluster();
+  return kc;
 }
 
 function imageOf(image: string | undefined, imageID: string | undefined): string | undefined {
@@ -88,6 +104,7 @@ export class KubeWatcher {
     this.#log = opts.logger;
     this.#changed = opts.changed;
     this.#retryMs = opts.retryMs;
+    const { AppsV1Api, BatchV1Api, CoreV1Api, ListWatch, Watch } = k8s();
     const core = kc.makeApiClient(CoreV1Api);
     this.#apps = kc.makeApiClient(AppsV1Api);
     this.#batch = kc.makeApiClient(BatchV1Api);
