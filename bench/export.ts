@@ -7,8 +7,8 @@
 // Collector, whose own metrics count what it accepted. Per rate, side by side in one run:
 // records/s arriving with nothing lost, the agent's CPU seconds per 10,000 records (node and its
 // monitor helper, from /proc/<pid>/stat), its RSS idle and at that rate.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,10 +28,12 @@ import { freePort, startCollector } from '../test/helpers/collector.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const OPENLOOP = join(root, 'build/openloop');
-const MAIN = join(root, 'src/cli/main.ts');
 const { values } = parseArgs({ options: {
   part: { type: 'string', default: 'both' }, seconds: { type: 'string', default: '10' },
   rates: { type: 'string', default: '10000,20000,30000' }, records: { type: 'string', default: '200000' },
+  // Extra Node.js flags for the agent (e.g. --cpu-prof), and `src` to run the TypeScript sources
+  // through type stripping instead of the compiled JavaScript that ships (bin/armorwatch → dist/).
+  'agent-flags': { type: 'string', default: '' }, 'agent-from': { type: 'string', default: 'dist' },
 } });
 const SECONDS = Number(values.seconds);
 const RATES = values.rates.split(',').map(Number);
@@ -111,8 +113,24 @@ async function stageBench(): Promise<void> {
   }
 }
 
+/**
+ * The agent as shipped: compiled by tsc (scripts/build.sh's step) into a scratch root laid out like
+ * the repository, so the repository's own dist/ (which bin/armorwatch prefers) is left alone.
+ */
+function compiledMain(dir: string): string {
+  const out = join(dir, 'root');
+  mkdirSync(out);
+  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json'),
+    '--outDir', join(out, 'dist'), '--sourceMap', 'false'], { stdio: 'inherit' });
+  copyFileSync(join(root, 'package.json'), join(out, 'package.json'));
+  for (const d of ['node_modules', 'build', 'docs']) symlinkSync(join(root, d), join(out, d));
+  return join(out, 'dist/cli/main.js');
+}
+
 async function agentBench(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'armorwatch-bench-export-'));
+  const MAIN = values['agent-from'] === 'src' ? join(root, 'src/cli/main.ts') : compiledMain(dir);
+  const agentFlags = values['agent-flags'].split(' ').filter(Boolean);
   const target = join(dir, 'target');
   mkdirSync(join(dir, 'policies'));
   mkdirSync(target);
@@ -141,7 +159,7 @@ spec:
   let agent: ChildProcess | undefined;
   let agentErr = '';
   try {
-    agent = spawn(process.execPath, [MAIN, 'run', '--policies', join(dir, 'policies'), '--health-addr', `127.0.0.1:${healthPort}`,
+    agent = spawn(process.execPath, [...agentFlags, MAIN, 'run', '--policies', join(dir, 'policies'), '--health-addr', `127.0.0.1:${healthPort}`,
       '--stats-interval', '0', '--otlp-endpoint', `http://${collector.grpcAddress}`], { stdio: ['ignore', 'ignore', 'pipe'] });
     agent.stderr?.setEncoding('utf8').on('data', (s: string) => { agentErr = (agentErr + s).slice(-20_000); });
     const pid = agent.pid as number;
@@ -191,7 +209,7 @@ spec:
     const stopped = agentErr.split('\n').filter((l) => l.includes('"msg":"stopped"')).pop();
     const s = stopped === undefined ? undefined : JSON.parse(stopped) as { monitor: Record<string, number>; matched: number; export: { otlp: Record<string, unknown> } };
 
-    console.log(`armorwatch export benchmark — ${SECONDS} s per rate, 2 cores, agent exit ${exitCode}`);
+    console.log(`armorwatch export benchmark — ${SECONDS} s per rate, 2 cores, agent ${values['agent-from']} ${agentFlags.join(' ')}, exit ${exitCode}`);
     console.log(`idle: RSS node ${idle.node.toFixed(0)} MB + helper ${idle.helper.toFixed(0)} MB = ${(idle.node + idle.helper).toFixed(0)} MB; CPU ${idleCpuPerSec.toFixed(3)} s/s`);
     console.log('');
     console.log('| target rate/s | opened | arrived at Collector | missing | achieved open rate/s | arrival rate/s | drain after load (s) | agent CPU-s per 10k records | agent peak RSS MB |');
