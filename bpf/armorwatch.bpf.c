@@ -48,7 +48,8 @@ struct pending {
 	__u64 ts;
 	__u64 args[6];
 	__u32 nr;
-	__u32 candidate; /* 1: emit at exit; 0: emit only if the opened file's path passes */
+	__u16 candidate; /* 1: emit at exit; 0: emit only if the opened file's path passes */
+	__u16 live;      /* set at entry, cleared at exit */
 };
 
 /* ---- path filter ---------------------------------------------------------------------------- */
@@ -83,11 +84,11 @@ struct {
 } events SEC(".maps");                /* every emitted event */
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct pending);
-} inflight SEC(".maps");             /* tid -> call in flight */
+} inflight SEC(".maps");             /* thread -> call in flight (task-local: no hash, freed with the thread) */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -151,6 +152,7 @@ struct {
 #define AW_BITMAP_WORDS 1024
 __u64 aw_exact_bits[AW_BITMAP_WORDS];
 __u64 aw_prefix_bits[AW_BITMAP_WORDS];
+__u64 aw_deny_bits[AW_BITMAP_WORDS]; /* the same for pid_deny, by tgid */
 
 /* Paths can change under a file only through rename, the mount calls, or another root (part of the
  * key). Every successful one of those calls, and every filter update, bumps this generation, which
@@ -416,7 +418,9 @@ static __always_inline int on_enter_regs(struct pt_regs *regs, long id)
 
 static __always_inline int process_passes(struct aw_config *cfg, __u32 tgid)
 {
-	if (bpf_map_lookup_elem(&pid_deny, &tgid))
+	__u32 b = tgid & 0xffff;
+	if ((aw_deny_bits[(b >> 6) & (AW_BITMAP_WORDS - 1)] & (1ULL << (b & 63))) &&
+	    bpf_map_lookup_elem(&pid_deny, &tgid))
 		return 0;
 	if (cfg->pid_filter && !bpf_map_lookup_elem(&pid_allow, &tgid))
 		return 0;
@@ -465,9 +469,14 @@ static __always_inline int on_enter(long id, const __u64 *args)
 			p.candidate = 0; /* the opened file may still pass under its resolved path */
 		}
 	}
-	__u32 tid = (__u32)pid_tgid;
-	if (bpf_map_update_elem(&inflight, &tid, &p, BPF_ANY))
+	struct pending *slot = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
+						    BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!slot) {
 		count(AW_STAT_LOST_PENDING);
+		return 0;
+	}
+	p.live = 1;
+	*slot = p;
 	return 0;
 }
 
@@ -572,11 +581,11 @@ static __always_inline int on_exit(long nr, long ret)
 		__sync_fetch_and_add(&aw_path_gen, 1);
 	if (nr < 0 || !syscall_shape((__u32)nr, &sh))
 		return 0;
-	struct pending *pp = bpf_map_lookup_elem(&inflight, &tid);
-	if (!pp)
+	struct pending *pp = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
+	if (!pp || !pp->live)
 		return 0;
 	struct pending p = *pp;
-	bpf_map_delete_elem(&inflight, &tid);
+	pp->live = 0;
 	if (p.nr != (__u32)nr)
 		return 0;
 

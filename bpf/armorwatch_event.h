@@ -64,7 +64,7 @@ struct aw_event {
 /* Per-CPU counters in the `stats` map, summed by the helper into its stats frames. */
 #define AW_STAT_EMITTED 0      /* records written to the ring buffer */
 #define AW_STAT_LOST_RINGBUF 1 /* records that did not fit in the ring buffer (reader too slow) */
-#define AW_STAT_LOST_PENDING 2 /* calls whose enter state could not be stored (pending map full) */
+#define AW_STAT_LOST_PENDING 2 /* calls whose entry state could not be stored (no per-thread slot) */
 #define AW_STAT_FILTERED 3     /* calls the kernel filters decided not to emit (not a loss) */
 #define AW_STAT_COUNT 4
 

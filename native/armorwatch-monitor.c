@@ -409,8 +409,23 @@ static int cmd_procs(char *args)
 	strcpy(all, self);
 	if (strcmp(deny, "-"))
 		strcat(all, deny);
+	/* pid_deny has a bitmap in front too: bits set before the keys, cleared after. */
+	static __u64 next[AW_BITMAP_WORDS];
+	memset(next, 0, sizeof(next));
+	char *copy = strdup(all), *save2 = NULL;
+	for (char *tok = copy ? strtok_r(copy, ",", &save2) : NULL; tok; tok = strtok_r(NULL, ",", &save2)) {
+		__u32 pid;
+		if (parse_u32(tok, &pid) == 0)
+			next[(pid & 0xffff) >> 6] |= 1ULL << (pid & 63);
+	}
+	free(copy);
+	for (int i = 0; i < AW_BITMAP_WORDS; i++)
+		skel->bss->aw_deny_bits[i] |= next[i];
 	err = replace_set(bpf_map__fd(skel->maps.pid_deny), all, 4, parse_u32);
 	free(all);
+	if (!err)
+		for (int i = 0; i < AW_BITMAP_WORDS; i++)
+			skel->bss->aw_deny_bits[i] = next[i];
 	if (err || (err = replace_set(bpf_map__fd(skel->maps.pid_allow), pids, 4, parse_u32)) ||
 	    (err = replace_set(bpf_map__fd(skel->maps.comm_allow), comms, AW_COMM_LEN, parse_comm_hex)))
 		return err;

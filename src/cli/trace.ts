@@ -191,6 +191,6 @@ export async function main(argv: string[]): Promise<number> {
   await monitor.close();
   sink.flush();
   logger.info({ stats }, 'trace stopped');
-  process.stderr.write(`armorwatch trace: ${stats.delivered} events delivered, ${stats.lostInKernel} lost in the kernel (ring buffer full), ${stats.lostPending} lost (in-flight table full), ${stats.decodeErrors} undecodable; hook ${stats.hook}\n`);
+  process.stderr.write(`armorwatch trace: ${stats.delivered} events delivered, ${stats.lostInKernel} lost in the kernel (ring buffer full), ${stats.lostPending} lost (no in-flight slot), ${stats.decodeErrors} undecodable; hook ${stats.hook}\n`);
   return failed ? 1 : 0;
 }

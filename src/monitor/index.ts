@@ -18,7 +18,7 @@ export interface MonitorStats {
   readonly delivered: number;
   /** Events the kernel could not put in the ring buffer because the reader was behind. */
   readonly lostInKernel: number;
-  /** Calls whose entry state the kernel could not keep (in-flight table full). */
+  /** Calls whose entry state the kernel could not keep (no per-thread slot could be allocated). */
   readonly lostPending: number;
   /** Records that did not decode (each also logged). */
   readonly decodeErrors: number;
