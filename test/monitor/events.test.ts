@@ -127,6 +127,33 @@ test('rename and unlink report both names and the removed one', async (t) => {
   assert.equal(un.ret, 0);
 });
 
+test('chmod, chown and truncate(2) carry their mode, ids and length', async (t) => {
+  if (!needsBpf(t)) return;
+  const f = join(dir, 'attrs.txt');
+  writeFileSync(f, 'hello');
+  const chmod = run('/bin/chmod', ['0640', f]);
+  const m = await c!.waitFor((e) => e.hostPid === chmod && e.syscall.includes('chmod') && e.absPath === f, 'chmod 0640');
+  assert.equal(m.mode & 0o7777, 0o640);
+  assert.equal(m.ret, 0);
+  const chown = run('/bin/chown', ['1234:5678', f]);
+  const o = await c!.waitFor((e) => e.hostPid === chown && e.syscall.includes('chown') && e.absPath === f, 'chown 1234:5678');
+  assert.deepEqual([o.args.uid, o.args.gid], [1234, 5678]);
+  const tr = run(FILEOPS, ['truncate', f, '3']);
+  const t2 = await c!.waitFor((e) => e.hostPid === tr && e.syscall === 'truncate', 'truncate(2) to 3 bytes');
+  assert.equal(t2.absPath, f);
+  assert.equal(t2.args.length, 3);
+  assert.equal(t2.ret, 0);
+});
+
+test('openat2 reports its flags and resolve argument', async (t) => {
+  if (!needsBpf(t)) return;
+  const pid = run(FILEOPS, ['openat2', '/etc/hostname']);
+  const ev = await c!.waitFor((e) => e.hostPid === pid && e.syscall === 'openat2', 'openat2 /etc/hostname');
+  assert.equal(ev.absPath, '/etc/hostname');
+  assert.equal(ev.args.resolve, 0x04, 'RESOLVE_NO_SYMLINKS');
+  assert.equal(ev.resolvedPath, '/etc/hostname');
+});
+
 test('a process in its own pid and mount namespace reports its namespace pid next to the host pid', async (t) => {
   if (!needsBpf(t)) return;
   const pid = run('/usr/bin/unshare', ['-p', '-m', '-f', '--mount-proc', '/bin/sh', '-c', 'cat /etc/hostname > /dev/null; true']);

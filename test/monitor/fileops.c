@@ -1,8 +1,10 @@
-// Test tool: file calls the shell cannot make. fileops openat DIR NAME  |  fileops openat2 PATH
+// Test tool: file calls the shell cannot make.
+// fileops openat DIR NAME  |  fileops openat2 PATH  |  fileops truncate PATH LENGTH
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -22,6 +24,11 @@ int main(int argc, char **argv)
 		printf("%ld\n", f);
 		return f < 0;
 	}
-	fprintf(stderr, "usage: fileops openat DIR NAME | fileops openat2 PATH\n");
+	if (argc == 4 && !strcmp(argv[1], "truncate")) {
+		int r = truncate(argv[2], atol(argv[3]));
+		printf("%d\n", r);
+		return r < 0;
+	}
+	fprintf(stderr, "usage: fileops openat DIR NAME | fileops openat2 PATH | fileops truncate PATH LENGTH\n");
 	return 2;
 }
