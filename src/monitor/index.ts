@@ -191,7 +191,8 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
       closed = true;
       child.stdout.resume();
       child.stdin.end(); // the helper detaches and exits at end of input
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+      // Detaching 35 per-syscall tracepoints takes the kernel 2-3 s (a grace period each).
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       if (!exited) await exitPromise;
       clearTimeout(timer);
     } else if (!exited) {
