@@ -123,7 +123,7 @@ function tracingPrograms(): number {
   const progs = JSON.parse(r.stdout) as Array<{ type: string }>;
   return progs.filter((p) => /tracepoint|tracing|kprobe|perf_event|lsm/.test(p.type)).length;
 }
-const OWN_PROGRAMS: Record<string, number> = { syscall_tracepoints: 35, tp_btf: 2, raw_tracepoint: 2 };
+const OWN_PROGRAMS: Record<string, number> = { syscall_tracepoints: 36, tp_btf: 2, raw_tracepoint: 2 };
 
 interface Prog { id: number; name: string; run_time_ns?: number; run_cnt?: number }
 function programs(): Prog[] {

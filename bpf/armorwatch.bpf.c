@@ -696,9 +696,26 @@ static __always_inline int on_exit(long nr, long ret)
 
 /* ---- attach points: the same handlers behind each hook the kernel may offer -------------------
  * The helper loads one family, by program name prefix, best first:
- *   aw_tp_*   per-syscall tracepoints (need tracefs): run only for the covered calls, cheapest;
+ *   aw_tp_*   per-syscall tracepoints (need tracefs): run only for the covered calls, cheapest
+ *             (with aw_tpb_exit, loaded with them and reached by tail call, never attached);
  *   aw_btf_*  tp_btf on sys_enter/sys_exit: every syscall, BTF-typed arguments;
  *   aw_raw_*  raw tracepoints on sys_enter/sys_exit: every syscall, the portable baseline. */
+
+/* One program builds every per-syscall exit event; the 15 exit programs tail-call it, so the
+ * verifier checks the builder once instead of 15 times (it was most of the load time). Every
+ * sys_exit_* record has the same layout: header, syscall number, return value. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} aw_exit_builder SEC(".maps");      /* [0] = aw_tpb_exit, set by the helper before attach */
+
+SEC("tracepoint")
+int aw_tpb_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_exit((int)ctx->id, ctx->ret);
+}
 
 /* A per-syscall record holds only that call's `nargs` arguments: reading past them makes the
  * kernel refuse the attach (EACCES). The number field is an int followed by padding. */
@@ -715,7 +732,8 @@ static __always_inline int on_exit(long nr, long ret)
 	SEC("tracepoint/syscalls/sys_exit_" #name)                                               \
 	int aw_tp_exit_##name(struct trace_event_raw_sys_exit *ctx)                              \
 	{                                                                                        \
-		return on_exit((int)ctx->id, ctx->ret);                                          \
+		bpf_tail_call(ctx, &aw_exit_builder, 0);                                         \
+		return 0;                                                                        \
 	}
 
 AW_SYSCALL_TP(open, 3)
@@ -739,7 +757,9 @@ AW_SYSCALL_TP(fchownat, 5)
 	SEC("tracepoint/syscalls/sys_exit_" #name)                                               \
 	int aw_tp_exit_##name(struct trace_event_raw_sys_exit *ctx)                              \
 	{                                                                                        \
-		return on_exit((int)ctx->id, ctx->ret);                                          \
+		if (ctx->ret == 0)                                                               \
+			__sync_fetch_and_add(&aw_path_gen, 1);                                   \
+		return 0;                                                                        \
 	}
 
 AW_GEN_TP(mount)

@@ -154,13 +154,14 @@ static void put_stats(void)
 /* Hook families, best first; each is the set of programs whose name starts with `prefix`. */
 struct hook {
 	const char *name;
-	const char *prefix;
+	const char *prefix;      /* programs loaded and attached */
+	const char *tail_prefix; /* programs loaded for tail calls only, or NULL */
 	int needs_tracefs;
 };
 static const struct hook hooks[] = {
-	{ "syscall_tracepoints", "aw_tp_", 1 },
-	{ "tp_btf", "aw_btf_", 0 },
-	{ "raw_tracepoint", "aw_raw_", 0 },
+	{ "syscall_tracepoints", "aw_tp_", "aw_tpb_", 1 },
+	{ "tp_btf", "aw_btf_", NULL, 0 },
+	{ "raw_tracepoint", "aw_raw_", NULL, 0 },
 };
 static const struct hook *chosen;
 
@@ -208,10 +209,17 @@ static int try_load(const struct hook *h)
 		fail("AW_MONITOR_OPEN", "cannot open the BPF object: %s", strerror(errno));
 	struct bpf_program *prog;
 	bpf_object__for_each_program(prog, skel->obj)
-		bpf_program__set_autoload(prog, has_prefix(prog, h->prefix));
+		bpf_program__set_autoload(prog, has_prefix(prog, h->prefix) ||
+						(h->tail_prefix && has_prefix(prog, h->tail_prefix)));
 	bpf_map__set_max_entries(skel->maps.heap, (__u32)libbpf_num_possible_cpus());
 	bpf_map__set_max_entries(skel->maps.events, (__u32)ringbuf_bytes);
 	err = armorwatch_bpf__load(skel);
+	if (!err && h->tail_prefix) {
+		__u32 zero = 0;
+		int fd = bpf_program__fd(skel->progs.aw_tpb_exit);
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.aw_exit_builder), &zero, &fd, BPF_ANY))
+			err = -errno;
+	}
 	if (err) {
 		armorwatch_bpf__destroy(skel);
 		skel = NULL;
