@@ -8,7 +8,7 @@
 // records/s arriving with nothing lost, the agent's CPU seconds per 10,000 records (node and its
 // monitor helper, from /proc/<pid>/stat), its RSS idle and at that rate.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,9 +16,15 @@ import { parseArgs } from 'node:util';
 import { credentials } from '@grpc/grpc-js';
 import { hrTime } from '@opentelemetry/core';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
-import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
+import { BatchLogRecordProcessor, LoggerProvider, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
+// The serializer the OTLP exporters call (a dependency of theirs, same release): timed on its own.
+import { ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
+import type { Attributes } from '@opentelemetry/api';
+import { ATTR, EVENT_POLICY_MATCH } from '../src/export/attributes.ts';
+import { policySeverityNumber } from '../src/export/severity.ts';
+import { estimateRecordBytes } from '../src/export/processor.ts';
 import { createAlertExporter } from '../src/export/index.ts';
-import { alertToLogRecord } from '../src/export/record.ts';
+import { alertToLogRecord, recordAttributes } from '../src/export/record.ts';
 import { ResourceCache } from '../src/export/resource.ts';
 import { silentLogger } from '../src/log.ts';
 import type { Alert } from '../src/types.ts';
@@ -31,9 +37,9 @@ const OPENLOOP = join(root, 'build/openloop');
 const { values } = parseArgs({ options: {
   part: { type: 'string', default: 'both' }, seconds: { type: 'string', default: '10' },
   rates: { type: 'string', default: '10000,20000,30000' }, records: { type: 'string', default: '200000' },
-  // Extra Node.js flags for the agent (e.g. --cpu-prof), and `src` to run the TypeScript sources
+  // Extra Node.js flags for the agent (e.g. --cpu-prof; `;` separates flag sets to compare), and `src` to run the TypeScript sources
   // through type stripping instead of the compiled JavaScript that ships (bin/armorwatch → dist/).
-  'agent-flags': { type: 'string', default: '' }, 'agent-from': { type: 'string', default: 'dist' },
+  'agent-flags': { type: 'string', default: 'bin;' }, 'agent-from': { type: 'string', default: 'dist' },
 } });
 const SECONDS = Number(values.seconds);
 const RATES = values.rates.split(',').map(Number);
@@ -43,14 +49,18 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 function children(pid: number): number[] {
   try { return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number); } catch { return []; }
 }
-/** CPU seconds (user + system) of the agent and its helper. */
+/** CPU seconds (user + system) of one process. */
+function procCpu(p: number): number {
+  const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(f[11]) + Number(f[12])) / TICK; // fields 14 and 15: utime, stime
+}
+/** CPU seconds of the agent's node process and of its monitor helper. */
+function cpuSplit(pid: number): { node: number; helper: number } {
+  return { node: procCpu(pid), helper: children(pid).reduce((s, p) => s + procCpu(p), 0) };
+}
 function cpuSeconds(pid: number): number {
-  let ticks = 0;
-  for (const p of [pid, ...children(pid)]) {
-    const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    ticks += Number(f[11]) + Number(f[12]); // fields 14 and 15: utime, stime
-  }
-  return ticks / TICK;
+  const c = cpuSplit(pid);
+  return c.node + c.helper;
 }
 /** Resident MB of the agent (node) and its helper. */
 function rssMb(pid: number): { node: number; helper: number } {
@@ -58,11 +68,81 @@ function rssMb(pid: number): { node: number; helper: number } {
   return { node: one(pid), helper: children(pid).reduce((s, p) => s + one(p), 0) };
 }
 
+/** The attribute builder before the fixed-shape one (an object literal of ~30 computed keys), for the side-by-side row. */
+function literalAttributes(alert: Alert): Attributes {
+  const base = alert.ProcessName.slice(alert.ProcessName.lastIndexOf('/') + 1);
+  const a: Attributes = {
+    [ATTR.eventName]: EVENT_POLICY_MATCH, [ATTR.pid]: alert.HostPID, [ATTR.vpid]: alert.PID, [ATTR.parentPid]: alert.HostPPID,
+    [ATTR.exePath]: alert.ProcessName, [ATTR.exeName]: base, [ATTR.userId]: alert.UID, [ATTR.filePath]: alert.Resource,
+    [ATTR.ruleName]: alert.PolicyName, [ATTR.rulesetName]: alert.PolicyKind, [ATTR.type]: alert.Type, [ATTR.source]: alert.Source,
+    [ATTR.operation]: alert.Operation, [ATTR.action]: alert.Action, [ATTR.result]: alert.Result, [ATTR.enforcer]: alert.Enforcer,
+    [ATTR.data]: alert.Data, [ATTR.syscall]: alert.Syscall, [ATTR.ppid]: alert.PPID, [ATTR.parentProcessName]: alert.ParentProcessName,
+  };
+  if (alert.Cwd) a[ATTR.cwd] = alert.Cwd;
+  if (alert.Message) a[ATTR.ruleDescription] = alert.Message;
+  const severity = policySeverityNumber(alert.Severity);
+  if (severity !== undefined) a[ATTR.severity] = severity;
+  if (alert.Tags) a[ATTR.tags] = alert.Tags.split(',');
+  if (alert.ATags?.length) a[ATTR.atags] = [...alert.ATags];
+  if (alert.Dirfd !== undefined) a[ATTR.dirfd] = alert.Dirfd;
+  if (alert.Flags) a[ATTR.flags] = alert.Flags;
+  if (alert.ResolvedResource !== undefined && alert.ResolvedResource !== alert.Resource) a[ATTR.resolvedResource] = alert.ResolvedResource;
+  if (alert.OtherPolicies?.length) a[ATTR.otherPolicies] = [...alert.OtherPolicies];
+  return a;
+}
+
+/**
+ * CPU per record of the pieces the export stage is made of, in this process, no network: building
+ * the SDK LogRecord (previous and current attribute builder, side by side), the processor's size
+ * estimate, and the exporters' protobuf serialization. The last two rows are the floor the required
+ * libraries set, whatever armorwatch does around them.
+ */
+function costBench(alerts: readonly Alert[]): void {
+  const N = 100_000;
+  const held: ReadableLogRecord[] = [];
+  const keep = { onEmit: (r: ReadableLogRecord): void => { if (held.length < 1024) held.push(r); }, forceFlush: async () => {}, shutdown: async () => {} };
+  const cache = new ResourceCache({ serviceName: 'armorwatch', serviceVersion: VERSION },
+    (resource) => new LoggerProvider({ resource, processors: [keep] }).getLogger('armorwatch', VERSION));
+  const cpuUs = (f: () => void): number => {
+    const c0 = process.cpuUsage();
+    f();
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / N;
+  };
+  const build = (attrs: (a: Alert) => Attributes) => () => {
+    for (let i = 0; i < N; i++) {
+      const a = alerts[i % alerts.length] as Alert;
+      cache.get(a).emit({ ...alertToLogRecord(a, hrTime()), attributes: attrs(a) });
+    }
+  };
+  let sink = 0;
+  const rows: Array<[string, () => void]> = [
+    ['build the SDK LogRecord, previous attributes (object literal)', build(literalAttributes)],
+    ['build the SDK LogRecord, fixed-shape attributes (now)', build(recordAttributes)],
+    ['estimate its size (ReliableLogRecordProcessor)', () => { for (let i = 0; i < N; i++) sink += estimateRecordBytes(held[i % held.length] as ReadableLogRecord); }],
+    ['serialize to OTLP protobuf (the exporters\' ProtobufLogsSerializer, batches of 1024)', () => {
+      for (let i = 0; i < N; i += held.length) sink += ProtobufLogsSerializer.serializeRequest(held)?.length ?? 0;
+    }],
+  ];
+  for (const [, f] of rows) f(); // warm up
+  console.log(`export stage, CPU per record in one process (${N} records of 20 workloads, median of 5 rounds)`);
+  console.log('');
+  console.log('| step | CPU µs per record |');
+  console.log('|---|---|');
+  for (const [name, f] of rows) {
+    const runs = Array.from({ length: 5 }, () => cpuUs(f)).sort((x, y) => x - y);
+    console.log(`| ${name} | ${(runs[2] as number).toFixed(1)} |`);
+  }
+  console.log('');
+  if (sink < 0) console.log(sink);
+}
+
 async function stageBench(): Promise<void> {
   const metricsPort = await freePort();
   const collector = await startCollector({ sink: 'debug', batch: true, metricsPort });
   const total = Number(values.records);
   const alerts = Array.from({ length: 1000 }, (_, i) => podAlert(i % 20, i));
+  costBench(alerts);
   const endpoint = `http://${collector.grpcAddress}`;
   const otlp = { endpoint, protocol: 'grpc' as const, insecure: true, headers: {}, compression: 'none' as const, timeoutMs: 10_000 };
   try {
@@ -85,12 +165,14 @@ async function stageBench(): Promise<void> {
         flush = async () => { await exp.forceFlush(); await exp.shutdown(10_000); };
       }
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       for (let i = 0; i < total; i++) {
         emit(i);
         if (i % 2000 === 1999) await new Promise((r) => setImmediate(r)); // let exports run, as the agent's event loop would
       }
       const fed = (performance.now() - t0) / 1000;
       await flush();
+      const c = process.cpuUsage(c0);
       let arrived = 0;
       for (let stable = 0; stable < 10;) {
         const now = (await collector.acceptedRecords(metricsPort)) - before;
@@ -100,12 +182,12 @@ async function stageBench(): Promise<void> {
         await sleep(200);
       }
       const elapsed = (performance.now() - t0) / 1000;
-      rows.push(`| ${which} | ${total} | ${(total / fed).toFixed(0)} | ${arrived} | ${total - arrived} | ${(arrived / elapsed).toFixed(0)} |`);
+      rows.push(`| ${which} | ${total} | ${(total / fed).toFixed(0)} | ${arrived} | ${total - arrived} | ${(arrived / elapsed).toFixed(0)} | ${((c.user + c.system) / 1e6 / total * 10_000).toFixed(3)} |`);
     }
     console.log(`export stage alone: ${total} alerts of 20 workloads, one process, gRPC to the Collector on loopback`);
     console.log('');
-    console.log('| processor | offered | offered/s | arrived | lost | arrived/s end to end |');
-    console.log('|---|---|---|---|---|---|');
+    console.log('| processor | offered | offered/s | arrived | lost | arrived/s end to end | CPU-s per 10k records (this process) |');
+    console.log('|---|---|---|---|---|---|---|');
     for (const r of rows) console.log(r);
     console.log('');
   } finally {
@@ -123,14 +205,21 @@ function compiledMain(dir: string): string {
   execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json'),
     '--outDir', join(out, 'dist'), '--sourceMap', 'false'], { stdio: 'inherit' });
   copyFileSync(join(root, 'package.json'), join(out, 'package.json'));
-  for (const d of ['node_modules', 'build', 'docs']) symlinkSync(join(root, d), join(out, d));
+  mkdirSync(join(out, 'bin'));
+  copyFileSync(join(root, 'bin/armorwatch'), join(out, 'bin/armorwatch')); // a copy: it finds its root from its own path
+  chmodSync(join(out, 'bin/armorwatch'), 0o755);
+  for (const d of ['node_modules', 'build', 'docs', 'tools']) symlinkSync(join(root, d), join(out, d));
   return join(out, 'dist/cli/main.js');
 }
 
-async function agentBench(): Promise<void> {
+async function agentBench(flags: string): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'armorwatch-bench-export-'));
-  const MAIN = values['agent-from'] === 'src' ? join(root, 'src/cli/main.ts') : compiledMain(dir);
-  const agentFlags = values['agent-flags'].split(' ').filter(Boolean);
+  const fromSrc = values['agent-from'] === 'src';
+  const MAIN = fromSrc ? join(root, 'src/cli/main.ts') : compiledMain(dir);
+  // `bin`: through bin/armorwatch, with the V8 flags it ships with; otherwise node [flags] main.
+  const viaBin = flags === 'bin';
+  const agentFlags = viaBin ? [] : flags.split(' ').filter(Boolean);
+  const command = viaBin ? [fromSrc ? join(root, 'bin/armorwatch') : join(MAIN, '../../../bin/armorwatch')] : [process.execPath, ...agentFlags, MAIN];
   const target = join(dir, 'target');
   mkdirSync(join(dir, 'policies'));
   mkdirSync(target);
@@ -159,8 +248,8 @@ spec:
   let agent: ChildProcess | undefined;
   let agentErr = '';
   try {
-    agent = spawn(process.execPath, [...agentFlags, MAIN, 'run', '--policies', join(dir, 'policies'), '--health-addr', `127.0.0.1:${healthPort}`,
-      '--stats-interval', '0', '--otlp-endpoint', `http://${collector.grpcAddress}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    agent = spawn(command[0] as string, [...command.slice(1), 'run', '--policies', join(dir, 'policies'), '--health-addr', `127.0.0.1:${healthPort}`,
+      '--stats-interval', '0', '--otlp-endpoint', `http://${collector.grpcAddress}`], { stdio: ['ignore', 'ignore', 'pipe'], env: fromSrc ? { ...process.env, ARMORWATCH_FROM_SOURCE: '1' } : process.env });
     agent.stderr?.setEncoding('utf8').on('data', (s: string) => { agentErr = (agentErr + s).slice(-20_000); });
     const pid = agent.pid as number;
     for (let i = 0; ; i++) {
@@ -178,9 +267,10 @@ spec:
     for (const rate of RATES) {
       const count = rate * SECONDS;
       const before = await collector.acceptedRecords(metricsPort);
-      const cpu0 = cpuSeconds(pid);
+      const cpu0 = cpuSplit(pid);
       let peak = 0;
-      const sampler = setInterval(() => { const r = rssMb(pid); peak = Math.max(peak, r.node + r.helper); }, 200);
+      let peakNode = 0;
+      const sampler = setInterval(() => { const r = rssMb(pid); peak = Math.max(peak, r.node + r.helper); peakNode = Math.max(peakNode, r.node); }, 200);
       const t0 = Date.now();
       const load = spawn(OPENLOOP, [join(target, 'secret'), String(count), String(rate)], { stdio: ['ignore', 'pipe', 'inherit'] });
       let loadOut = '';
@@ -198,10 +288,14 @@ spec:
         await sleep(100);
       }
       clearInterval(sampler);
-      const cpu = cpuSeconds(pid) - cpu0;
+      const cpu1 = cpuSplit(pid);
+      const cpuNode = cpu1.node - cpu0.node;
+      const cpuHelper = cpu1.helper - cpu0.helper;
+      const cpu = cpuNode + cpuHelper;
+      const per10k = (x: number): string => (x / arrived * 10_000).toFixed(3);
       const span = (lastArrival - t0) / 1000;
       const loop = JSON.parse(loadOut) as { count: number; elapsedNs: number };
-      rows.push(`| ${rate} | ${loop.count} | ${arrived} | ${loop.count - arrived} | ${(loop.count / (loop.elapsedNs / 1e9)).toFixed(0)} | ${(arrived / span).toFixed(0)} | ${(span - loadSeconds).toFixed(1)} | ${(cpu / arrived * 10_000).toFixed(3)} | ${peak.toFixed(0)} |`);
+      rows.push(`| ${rate} | ${loop.count} | ${arrived} | ${loop.count - arrived} | ${(loop.count / (loop.elapsedNs / 1e9)).toFixed(0)} | ${(arrived / span).toFixed(0)} | ${(span - loadSeconds).toFixed(1)} | ${per10k(cpu)} | ${per10k(cpuNode)} + ${per10k(cpuHelper)} | ${peak.toFixed(0)} | ${peakNode.toFixed(0)} + ${(peak - peakNode).toFixed(0)} |`);
       await sleep(2000);
     }
     const exitCode = await new Promise<number | null>((resolve) => { agent?.once('exit', resolve); agent?.kill('SIGTERM'); });
@@ -209,11 +303,11 @@ spec:
     const stopped = agentErr.split('\n').filter((l) => l.includes('"msg":"stopped"')).pop();
     const s = stopped === undefined ? undefined : JSON.parse(stopped) as { monitor: Record<string, number>; matched: number; export: { otlp: Record<string, unknown> } };
 
-    console.log(`armorwatch export benchmark — ${SECONDS} s per rate, 2 cores, agent ${values['agent-from']} ${agentFlags.join(' ')}, exit ${exitCode}`);
+    console.log(`armorwatch export benchmark — ${SECONDS} s per rate, 2 cores, agent from ${values['agent-from']}, ${viaBin ? 'through bin/armorwatch (its V8 flags)' : `node flags: ${agentFlags.join(' ') || 'none'}`}, exit ${exitCode}`);
     console.log(`idle: RSS node ${idle.node.toFixed(0)} MB + helper ${idle.helper.toFixed(0)} MB = ${(idle.node + idle.helper).toFixed(0)} MB; CPU ${idleCpuPerSec.toFixed(3)} s/s`);
     console.log('');
-    console.log('| target rate/s | opened | arrived at Collector | missing | achieved open rate/s | arrival rate/s | drain after load (s) | agent CPU-s per 10k records | agent peak RSS MB |');
-    console.log('|---|---|---|---|---|---|---|---|---|');
+    console.log('| target rate/s | opened | arrived at Collector | missing | achieved open rate/s | arrival rate/s | drain after load (s) | agent CPU-s per 10k records | of which node + helper | agent peak RSS MB | of which node + helper |');
+    console.log('|---|---|---|---|---|---|---|---|---|---|---|');
     for (const r of rows) console.log(r);
     console.log('');
     console.log(`agent final counters: monitor ${JSON.stringify(s?.monitor)}, matched ${s?.matched}, export ${JSON.stringify(s?.export.otlp)}`);
@@ -226,4 +320,6 @@ spec:
 }
 
 if (values.part !== 'agent') await stageBench();
-if (values.part !== 'stage') await agentBench();
+// `--agent-flags 'A;B'` runs the whole-agent part once per flag set, one after the other (side by
+// side); the default compares bin/armorwatch (as shipped, with its V8 flags) with plain node.
+if (values.part !== 'stage') for (const flags of values['agent-flags'].split(';')) await agentBench(flags.trim());

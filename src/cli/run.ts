@@ -5,6 +5,7 @@ import { parseRunConfig } from '../config/parse.ts';
 import { runHelp } from '../config/options.ts';
 import type { RunConfig } from '../config/types.ts';
 import { createEnricher } from '../enrich/index.ts';
+import { checkHeapForQueues } from '../export/heap.ts';
 import { createAlertExporter } from '../export/index.ts';
 import { startHealthServer, type HealthServer } from '../health/server.ts';
 import { createLogger, type Logger } from '../log.ts';
@@ -31,6 +32,7 @@ function logReload(log: Logger, ev: ReloadEvent): void {
 }
 
 export async function runAgent(config: RunConfig, log: Logger): Promise<number> {
+  checkHeapForQueues(config.exporter, config.queue.maxBytes);
   log.info({ config: { ...config, otlp: config.otlp && { ...config.otlp, headers: Object.keys(config.otlp.headers), certificate: undefined, clientKey: undefined, clientCertificate: undefined } } }, 'starting');
   let attached = false;
   let policiesLoaded = false;
