@@ -43,17 +43,28 @@ function parse(argv: string[]): { pids: number[]; comms: string[]; help: boolean
   return { pids, comms, help: values.help === true };
 }
 
-let isoSecond = -1n;
+let isoSecond = '';
 let isoPrefix = '';
 
-/** RFC 3339 with nanoseconds, as KubeArmor's UpdatedTime. The seconds part is cached: events come in bursts. */
-export function rfc3339Nano(ns: bigint): string {
-  const sec = ns / 1_000_000_000n;
+/** Seconds, nanoseconds and the whole of an epoch time in ns, as decimal text (no BigInt division). */
+function splitNs(ns: bigint): [sec: string, nanos: string, all: string] {
+  const s = ns.toString();
+  if (s.length > 9 && ns > 0n) return [s.slice(0, -9), s.slice(-9), s];
+  return [(ns / 1_000_000_000n).toString(), (ns % 1_000_000_000n).toString().padStart(9, '0'), s];
+}
+
+function isoSeconds(sec: string): string {
   if (sec !== isoSecond) {
     isoSecond = sec;
     isoPrefix = new Date(Number(sec) * 1000).toISOString().slice(0, 19); // 2026-01-02T03:04:05
   }
-  return `${isoPrefix}.${(ns % 1_000_000_000n).toString().padStart(9, '0')}Z`;
+  return isoPrefix;
+}
+
+/** RFC 3339 with nanoseconds, as KubeArmor's UpdatedTime. The seconds part is cached: events come in bursts. */
+export function rfc3339Nano(ns: bigint): string {
+  const [sec, nanos] = splitNs(ns);
+  return `${isoSeconds(sec)}.${nanos}Z`;
 }
 
 /** Container id by cgroup id, from the first process seen in that cgroup; null for host cgroups. */
@@ -78,33 +89,119 @@ class ContainerIds {
 }
 
 const q = JSON.stringify;
-const flagNames = new Map<string, string | undefined>();
-
-// The same flags words come back all the time; naming them is the costly part of Data.
-function callFlags(ev: FileEvent): string | undefined {
-  const key = `${ev.syscall}:${ev.flags}`;
-  if (flagNames.has(key)) return flagNames.get(key);
-  const v = formatCallFlags(ev);
-  if (flagNames.size < 4096) flagNames.set(key, v);
-  return v;
-}
+const qn = (s: string | null): string => (s === null ? 'null' : q(s));
+const WITH_ARGS: ReadonlySet<string> = new Set(['chown', 'fchownat', 'openat2', 'renameat', 'renameat2', 'truncate']);
+const WITH_NEWPATH: ReadonlySet<string> = new Set(['rename', 'renameat', 'renameat2']);
 
 /**
- * One trace line as JSON text, fields in the order of traceRecord. Written by hand rather than
- * through JSON.stringify of an object: this is the per-event cost that bounds trace's throughput.
+ * A process's part of the line as last built, with the values it was built from. Strings from the
+ * decoder's cache are the same objects event after event, so the checks are mostly identity tests.
  */
+interface ProcPart {
+  host: string; containerId: string | null; hostPpid: number; ppid: number; pid: number; uid: number;
+  pexe: string; exe: string;
+  /** `"HostName":…,` up to `"Resource":` */
+  head: string;
+  cwd: string; hostTid: number; gid: number; comm: string; cgroupId: bigint; mntNs: number; pidNs: number; netNs: number;
+  /** `,"Cwd":…,` up to `"Syscall":"` */
+  mid: string;
+  absPath: string; absQ: string; path: string; pathQ: string; resolved: string | null; resolvedQ: string;
+}
+
+/** The quoted Data, Result, Flags and Args of the last call with the same numbers (no path in Data). */
+interface CallPart {
+  syscall: string; dirfd: number; flags: number; mode: number; ret: number;
+  /** `"SYS_X","Dirfd":…,"Flags":…,"Mode":…,"Args":{},"Ret":…,"RequestedPath":` */
+  tail: string;
+  /** `"Data":…,"Result":…` */
+  dataResult: string;
+}
+
+const MAX_PROCS = 4096;
+
+/**
+ * Builds trace lines. Written by hand rather than through JSON.stringify of an object, and the parts
+ * that stay the same from one event of a process to the next are kept as text: this is the
+ * per-event cost that bounds trace's throughput. Fields in the order of docs/TRACE.md.
+ */
+export class TraceLines {
+  readonly #procs = new Map<number, ProcPart>();
+  readonly #calls = new Map<string, CallPart>();
+
+  #proc(ev: FileEvent, host: string, containerId: string | null): ProcPart {
+    let p = this.#procs.get(ev.hostPid);
+    if (p === undefined) {
+      if (this.#procs.size >= MAX_PROCS) this.#procs.clear();
+      p = {
+        host: '', containerId: null, hostPpid: -1, ppid: -1, pid: -1, uid: -1, pexe: '', exe: '', head: '',
+        cwd: '', hostTid: -1, gid: -1, comm: '', cgroupId: -1n, mntNs: -1, pidNs: -1, netNs: -1, mid: '',
+        absPath: '', absQ: '""', path: '', pathQ: '""', resolved: null, resolvedQ: 'null',
+      };
+      this.#procs.set(ev.hostPid, p);
+    }
+    if (p.head === '' || p.host !== host || p.containerId !== containerId || p.hostPpid !== ev.hostPpid || p.ppid !== ev.ppid
+      || p.pid !== ev.pid || p.uid !== ev.uid || p.pexe !== ev.parentExePath || p.exe !== ev.exePath) {
+      p.host = host; p.containerId = containerId; p.hostPpid = ev.hostPpid; p.ppid = ev.ppid; p.pid = ev.pid; p.uid = ev.uid;
+      p.pexe = ev.parentExePath; p.exe = ev.exePath;
+      const exeQ = q(ev.exePath);
+      p.head = `"HostName":${q(host)},`
+        + (containerId === null ? '' : `"ContainerID":${q(containerId)},`)
+        + `"HostPPID":${ev.hostPpid},"HostPID":${ev.hostPid},"PPID":${ev.ppid},"PID":${ev.pid},"UID":${ev.uid},`
+        + `"ParentProcessName":${q(ev.parentExePath)},"ProcessName":${exeQ},"Type":"${containerId === null ? 'HostLog' : 'ContainerLog'}",`
+        + `"Source":${exeQ},"Resource":`;
+    }
+    if (p.mid === '' || p.cwd !== ev.cwd || p.hostTid !== ev.hostTid || p.gid !== ev.gid || p.comm !== ev.comm
+      || p.cgroupId !== ev.cgroupId || p.mntNs !== ev.mntNs || p.pidNs !== ev.pidNs || p.netNs !== ev.netNs) {
+      p.cwd = ev.cwd; p.hostTid = ev.hostTid; p.gid = ev.gid; p.comm = ev.comm; p.cgroupId = ev.cgroupId;
+      p.mntNs = ev.mntNs; p.pidNs = ev.pidNs; p.netNs = ev.netNs;
+      p.mid = `,"Cwd":${q(ev.cwd)},"HostTID":${ev.hostTid},"GID":${ev.gid},"Comm":${q(ev.comm)},`
+        + `"CgroupID":"${ev.cgroupId}","MntNS":${ev.mntNs},"PidNS":${ev.pidNs},"NetNS":${ev.netNs},"Syscall":`;
+    }
+    return p;
+  }
+
+  #call(ev: FileEvent): CallPart {
+    let c = this.#calls.get(ev.syscall);
+    if (c === undefined) {
+      c = { syscall: '', dirfd: 0, flags: 0, mode: 0, ret: 0, tail: '', dataResult: '' };
+      this.#calls.set(ev.syscall, c);
+    }
+    if (c.tail === '' || c.dirfd !== ev.dirfd || c.flags !== ev.flags || c.mode !== ev.mode || c.ret !== ev.ret) {
+      c.syscall = ev.syscall; c.dirfd = ev.dirfd; c.flags = ev.flags; c.mode = ev.mode; c.ret = ev.ret;
+      const flags = formatCallFlags(ev);
+      c.tail = `"${syscallName(ev.syscall)}","Dirfd":${ev.dirfd},"Flags":${flags === undefined ? 'null' : q(flags)},"Mode":${ev.mode},`
+        + `"Args":{},"Ret":${ev.ret},"RequestedPath":`;
+      c.dataResult = `"Data":${q(formatData(ev))},"Result":${q(formatResult(ev.ret))}`;
+    }
+    return c;
+  }
+
+  line(ev: FileEvent, host: string, containerId: string | null): string {
+    const p = this.#proc(ev, host, containerId);
+    if (p.absPath !== ev.absPath) { p.absPath = ev.absPath; p.absQ = q(ev.absPath); }
+    if (p.path !== ev.path) { p.path = ev.path; p.pathQ = q(ev.path); }
+    if (p.resolved !== ev.resolvedPath) { p.resolved = ev.resolvedPath; p.resolvedQ = qn(ev.resolvedPath); }
+    const [sec, nanos, all] = splitNs(ev.timestampNs);
+    const own = ev.ownerUid === null ? 'null' : ev.ownerUid;
+    const time = `{"Timestamp":${sec},"UpdatedTime":"${isoSeconds(sec)}.${nanos}Z",`;
+    const end = `,"NewRequestedPath":${qn(ev.path2)},"NewResource":${qn(ev.absPath2)},"OwnerUID":${own},"TimestampNs":"${all}"}`;
+    if (WITH_ARGS.has(ev.syscall) || WITH_NEWPATH.has(ev.syscall)) {
+      // Calls whose Data or Args carry more than the numbers the cache is keyed by.
+      const flags = formatCallFlags(ev);
+      return `${time}${p.head}${p.absQ},"Operation":"File","Data":${q(formatData(ev))},"Result":${q(formatResult(ev.ret))}${p.mid}`
+        + `"${syscallName(ev.syscall)}","Dirfd":${ev.dirfd},"Flags":${flags === undefined ? 'null' : q(flags)},"Mode":${ev.mode},`
+        + `"Args":${q(ev.args)},"Ret":${ev.ret},"RequestedPath":${p.pathQ},"ResolvedPath":${p.resolvedQ}${end}`;
+    }
+    const c = this.#call(ev);
+    return `${time}${p.head}${p.absQ},"Operation":"File",${c.dataResult}${p.mid}${c.tail}${p.pathQ},"ResolvedPath":${p.resolvedQ}${end}`;
+  }
+}
+
+const shared = new TraceLines();
+
+/** One trace line as JSON text (see TraceLines). */
 export function traceLine(ev: FileEvent, host: string, containerId: string | null): string {
-  const flags = callFlags(ev);
-  return `{"Timestamp":${ev.timestampNs / 1_000_000_000n},"UpdatedTime":"${rfc3339Nano(ev.timestampNs)}","HostName":${q(host)},`
-    + (containerId === null ? '' : `"ContainerID":${q(containerId)},`)
-    + `"HostPPID":${ev.hostPpid},"HostPID":${ev.hostPid},"PPID":${ev.ppid},"PID":${ev.pid},"UID":${ev.uid},`
-    + `"ParentProcessName":${q(ev.parentExePath)},"ProcessName":${q(ev.exePath)},"Type":"${containerId === null ? 'HostLog' : 'ContainerLog'}",`
-    + `"Source":${q(ev.exePath)},"Resource":${q(ev.absPath)},"Operation":"File","Data":${q(formatData(ev))},`
-    + `"Result":${q(formatResult(ev.ret))},"Cwd":${q(ev.cwd)},"HostTID":${ev.hostTid},"GID":${ev.gid},"Comm":${q(ev.comm)},`
-    + `"CgroupID":"${ev.cgroupId}","MntNS":${ev.mntNs},"PidNS":${ev.pidNs},"NetNS":${ev.netNs},"Syscall":"${syscallName(ev.syscall)}",`
-    + `"Dirfd":${ev.dirfd},"Flags":${flags === undefined ? 'null' : q(flags)},"Mode":${ev.mode},"Args":${q(ev.args)},"Ret":${ev.ret},`
-    + `"RequestedPath":${q(ev.path)},"ResolvedPath":${q(ev.resolvedPath)},"NewRequestedPath":${q(ev.path2)},`
-    + `"NewResource":${q(ev.absPath2)},"OwnerUID":${ev.ownerUid === null ? 'null' : ev.ownerUid},"TimestampNs":"${ev.timestampNs}"}`;
+  return shared.line(ev, host, containerId);
 }
 
 /** One trace line as an object (what traceLine writes; kept for readers and tests). */

@@ -16,80 +16,168 @@ const BY_NUMBER: ReadonlyMap<number, FileSyscall> = new Map(
 );
 const OPENS: ReadonlySet<FileSyscall> = new Set(['open', 'openat', 'openat2', 'creat']);
 
-function extraArgs(syscall: FileSyscall, a: bigint, b: bigint, dirfd2: number): Record<string, number> {
+// The BigInt reads only for the calls that have these arguments.
+function extraArgs(syscall: FileSyscall, rec: Buffer, dirfd2: number): Record<string, number> {
   switch (syscall) {
-    case 'chown': case 'fchownat': return { uid: Number(a), gid: Number(b) };
-    case 'openat2': return { resolve: Number(a) };
+    case 'chown': case 'fchownat': return { uid: Number(rec.readBigUInt64LE(F.arg_a[0])), gid: Number(rec.readBigUInt64LE(F.arg_b[0])) };
+    case 'openat2': return { resolve: Number(rec.readBigUInt64LE(F.arg_a[0])) };
     case 'renameat': case 'renameat2': return { newdirfd: dirfd2 };
-    case 'truncate': return { length: Number(a) };
+    case 'truncate': return { length: Number(rec.readBigUInt64LE(F.arg_a[0])) };
     default: return {};
   }
 }
 
+/** A process's strings as last seen: the raw bytes (to check they still hold) and their text. */
+interface ProcStrings {
+  exeRaw: Buffer; exe: string;
+  pexeRaw: Buffer; pexe: string;
+  cwdRaw: Buffer; cwd: string;
+  commRaw: Buffer; comm: string;
+  cgLo: number; cgHi: number; cgroupId: bigint;
+  // The last path and what it made absolute against the last base: the same file is often opened again.
+  pathRaw: Buffer; path: string; base: string; absPath: string;
+}
+
+// Processes remembered at most; past that the cache starts again (it only saves decoding).
+const MAX_PROCS = 4096;
+const NO_BYTES = Buffer.alloc(0);
+
+// A byte loop: for strings this short it is several times cheaper than Buffer#compare's binding.
+function same(rec: Buffer, start: number, end: number, raw: Buffer): boolean {
+  if (raw.length !== end - start) return false;
+  for (let i = start, j = 0; i < end; i++, j++) if (rec[i] !== raw[j]) return false;
+  return true;
+}
+
 /**
- * Decodes one record. `bootToRealtimeNs` turns the kernel's boot-time clock into wall-clock time.
- * Throws MonitorError AW_MONITOR_DECODE when the record does not match the layout.
+ * Decodes records. The strings that belong to a process (exe, parent exe, cwd, comm) repeat in
+ * nearly every event of that process; they are decoded once and reused while their bytes match.
  */
-export function decodeEvent(rec: Buffer, bootToRealtimeNs: bigint): FileEvent {
-  if (rec.length < EVENT_HEADER_SIZE) {
-    throw new MonitorError('AW_MONITOR_DECODE', `event record of ${rec.length} bytes is shorter than the ${EVENT_HEADER_SIZE}-byte header`);
-  }
-  const nr = rec.readUInt32LE(F.syscall_nr[0]);
-  const syscall = BY_NUMBER.get(nr);
-  if (syscall === undefined) throw new MonitorError('AW_MONITOR_DECODE', `event record has unknown syscall number ${nr}`);
+export class EventDecoder {
+  readonly #procs = new Map<number, ProcStrings>();
+  readonly #ends = new Int32Array(STR_COUNT + 1);
 
-  const strs: string[] = [];
-  let off = EVENT_HEADER_SIZE;
-  for (let i = 0; i < STR_COUNT; i++) {
-    const len = rec.readUInt16LE(F.str_len[0] + 2 * i);
-    if (off + len > rec.length) {
-      throw new MonitorError('AW_MONITOR_DECODE', `event record string ${i} (${len} bytes at ${off}) runs past its ${rec.length}-byte end`);
+  #proc(hostPid: number): ProcStrings {
+    let p = this.#procs.get(hostPid);
+    if (p === undefined) {
+      if (this.#procs.size >= MAX_PROCS) this.#procs.clear();
+      p = { exeRaw: NO_BYTES, exe: '', pexeRaw: NO_BYTES, pexe: '', cwdRaw: NO_BYTES, cwd: '', commRaw: NO_BYTES, comm: '', cgLo: -1, cgHi: -1, cgroupId: 0n, pathRaw: NO_BYTES, path: '', base: '', absPath: '/' };
+      this.#procs.set(hostPid, p);
     }
-    strs.push(rec.toString('utf8', off, off + len));
-    off += len;
+    return p;
   }
-  const evFlags = rec.readUInt32LE(F.ev_flags[0]);
-  const dirfd = rec.readInt32LE(F.dirfd[0]);
-  const dirfd2 = rec.readInt32LE(F.dirfd2[0]);
-  const ret = Number(rec.readBigInt64LE(F.ret[0]));
-  const cwd = strs[STR_SLOTS.cwd]!;
-  const path = strs[STR_SLOTS.path]!;
-  // A dirfd that names no open directory leaves its slot empty; the call then failed with EBADF.
-  const base = (fd: number, dir: string): string => (fd === AT_FDCWD ? cwd : dir);
-  const hasPath2 = (evFlags & EV_FLAGS.hasPath2) !== 0;
-  const path2 = hasPath2 ? strs[STR_SLOTS.path2]! : null;
-  const resolved = strs[STR_SLOTS.resolved]!;
-  const commEnd = rec.indexOf(0, F.comm[0]);
 
-  return {
-    timestampNs: rec.readBigUInt64LE(F.ts_boot_ns[0]) + bootToRealtimeNs,
-    hostPid: rec.readUInt32LE(F.host_pid[0]),
-    hostTid: rec.readUInt32LE(F.host_tid[0]),
-    hostPpid: rec.readUInt32LE(F.host_ppid[0]),
-    pid: rec.readUInt32LE(F.ns_pid[0]),
-    ppid: rec.readUInt32LE(F.ns_ppid[0]),
-    uid: rec.readUInt32LE(F.uid[0]),
-    gid: rec.readUInt32LE(F.gid[0]),
-    comm: rec.toString('utf8', F.comm[0], commEnd < 0 || commEnd > F.comm[0] + F.comm[1] ? F.comm[0] + F.comm[1] : commEnd),
-    exePath: strs[STR_SLOTS.exe]!,
-    parentExePath: strs[STR_SLOTS.pexe]!,
-    cgroupId: rec.readBigUInt64LE(F.cgroup_id[0]),
-    mntNs: rec.readUInt32LE(F.mnt_ns[0]),
-    pidNs: rec.readUInt32LE(F.pid_ns[0]),
-    netNs: rec.readUInt32LE(F.net_ns[0]),
-    syscall,
-    dirfd,
-    flags: rec.readUInt32LE(F.flags[0]),
-    mode: rec.readUInt32LE(F.mode[0]),
-    args: extraArgs(syscall, rec.readBigUInt64LE(F.arg_a[0]), rec.readBigUInt64LE(F.arg_b[0]), dirfd2),
-    ret,
-    path,
-    // An unreadable path (a page the kernel could not fault in) leaves only what the kernel opened.
-    absPath: path === '' && resolved !== '' ? resolved : absolutize(path, base(dirfd, strs[STR_SLOTS.dir]!)),
-    resolvedPath: OPENS.has(syscall) && ret >= 0 && resolved !== '' ? resolved : null,
-    path2,
-    absPath2: path2 === null ? null : absolutize(path2, base(dirfd2, strs[STR_SLOTS.dir2]!)),
-    cwd,
-    ownerUid: (evFlags & EV_FLAGS.ownerValid) !== 0 ? rec.readUInt32LE(F.owner_uid[0]) : null,
-  };
+  /**
+   * Decodes one record. `bootToRealtimeNs` turns the kernel's boot-time clock into wall-clock time.
+   * Throws MonitorError AW_MONITOR_DECODE when the record does not match the layout.
+   */
+  decode(rec: Buffer, bootToRealtimeNs: bigint): FileEvent {
+    if (rec.length < EVENT_HEADER_SIZE) {
+      throw new MonitorError('AW_MONITOR_DECODE', `event record of ${rec.length} bytes is shorter than the ${EVENT_HEADER_SIZE}-byte header`);
+    }
+    const nr = rec.readUInt32LE(F.syscall_nr[0]);
+    const syscall = BY_NUMBER.get(nr);
+    if (syscall === undefined) throw new MonitorError('AW_MONITOR_DECODE', `event record has unknown syscall number ${nr}`);
+
+    // ends[i] is where string i starts, ends[i + 1] where it ends.
+    const ends = this.#ends;
+    ends[0] = EVENT_HEADER_SIZE;
+    for (let i = 0; i < STR_COUNT; i++) {
+      const len = rec.readUInt16LE(F.str_len[0] + 2 * i);
+      const off = ends[i]!;
+      if (off + len > rec.length) {
+        throw new MonitorError('AW_MONITOR_DECODE', `event record string ${i} (${len} bytes at ${off}) runs past its ${rec.length}-byte end`);
+      }
+      ends[i + 1] = off + len;
+    }
+    const str = (slot: number): string => rec.toString('utf8', ends[slot]!, ends[slot + 1]!);
+    const hostPid = rec.readUInt32LE(F.host_pid[0]);
+    const p = this.#proc(hostPid);
+    if (!same(rec, ends[STR_SLOTS.exe]!, ends[STR_SLOTS.exe + 1]!, p.exeRaw)) {
+      p.exeRaw = Buffer.from(rec.subarray(ends[STR_SLOTS.exe]!, ends[STR_SLOTS.exe + 1]!));
+      p.exe = str(STR_SLOTS.exe);
+    }
+    if (!same(rec, ends[STR_SLOTS.pexe]!, ends[STR_SLOTS.pexe + 1]!, p.pexeRaw)) {
+      p.pexeRaw = Buffer.from(rec.subarray(ends[STR_SLOTS.pexe]!, ends[STR_SLOTS.pexe + 1]!));
+      p.pexe = str(STR_SLOTS.pexe);
+    }
+    if (!same(rec, ends[STR_SLOTS.cwd]!, ends[STR_SLOTS.cwd + 1]!, p.cwdRaw)) {
+      p.cwdRaw = Buffer.from(rec.subarray(ends[STR_SLOTS.cwd]!, ends[STR_SLOTS.cwd + 1]!));
+      p.cwd = str(STR_SLOTS.cwd);
+    }
+    let commEnd = rec.indexOf(0, F.comm[0]);
+    if (commEnd < 0 || commEnd > F.comm[0] + F.comm[1]) commEnd = F.comm[0] + F.comm[1];
+    if (!same(rec, F.comm[0], commEnd, p.commRaw)) {
+      p.commRaw = Buffer.from(rec.subarray(F.comm[0], commEnd));
+      p.comm = rec.toString('utf8', F.comm[0], commEnd);
+    }
+
+    const evFlags = rec.readUInt32LE(F.ev_flags[0]);
+    const dirfd = rec.readInt32LE(F.dirfd[0]);
+    const dirfd2 = rec.readInt32LE(F.dirfd2[0]);
+    const ret = Number(rec.readBigInt64LE(F.ret[0]));
+    const cwd = p.cwd;
+    const ps = ends[STR_SLOTS.path]!;
+    const pe = ends[STR_SLOTS.path + 1]!;
+    if (!same(rec, ps, pe, p.pathRaw)) {
+      p.pathRaw = Buffer.from(rec.subarray(ps, pe));
+      p.path = str(STR_SLOTS.path);
+      p.base = '';
+      p.absPath = '';
+    }
+    const path = p.path;
+    const hasPath2 = (evFlags & EV_FLAGS.hasPath2) !== 0;
+    const path2 = hasPath2 ? str(STR_SLOTS.path2) : null;
+    const resolved = str(STR_SLOTS.resolved);
+    // A dirfd that names no open directory leaves its slot empty; the call then failed with EBADF.
+    const base = dirfd === AT_FDCWD ? cwd : str(STR_SLOTS.dir);
+    if (p.base !== base || p.absPath === '') {
+      p.base = base;
+      p.absPath = absolutize(path, base);
+    }
+    const cgLo = rec.readUInt32LE(F.cgroup_id[0]);
+    const cgHi = rec.readUInt32LE(F.cgroup_id[0] + 4);
+    if (cgLo !== p.cgLo || cgHi !== p.cgHi) {
+      p.cgLo = cgLo;
+      p.cgHi = cgHi;
+      p.cgroupId = rec.readBigUInt64LE(F.cgroup_id[0]);
+    }
+
+    return {
+      timestampNs: rec.readBigUInt64LE(F.ts_boot_ns[0]) + bootToRealtimeNs,
+      hostPid,
+      hostTid: rec.readUInt32LE(F.host_tid[0]),
+      hostPpid: rec.readUInt32LE(F.host_ppid[0]),
+      pid: rec.readUInt32LE(F.ns_pid[0]),
+      ppid: rec.readUInt32LE(F.ns_ppid[0]),
+      uid: rec.readUInt32LE(F.uid[0]),
+      gid: rec.readUInt32LE(F.gid[0]),
+      comm: p.comm,
+      exePath: p.exe,
+      parentExePath: p.pexe,
+      cgroupId: p.cgroupId,
+      mntNs: rec.readUInt32LE(F.mnt_ns[0]),
+      pidNs: rec.readUInt32LE(F.pid_ns[0]),
+      netNs: rec.readUInt32LE(F.net_ns[0]),
+      syscall,
+      dirfd,
+      flags: rec.readUInt32LE(F.flags[0]),
+      mode: rec.readUInt32LE(F.mode[0]),
+      args: extraArgs(syscall, rec, dirfd2),
+      ret,
+      path,
+      // An unreadable path (a page the kernel could not fault in) leaves only what the kernel opened.
+      absPath: path === '' && resolved !== '' ? resolved : p.absPath,
+      resolvedPath: OPENS.has(syscall) && ret >= 0 && resolved !== '' ? resolved : null,
+      path2,
+      absPath2: path2 === null ? null : absolutize(path2, dirfd2 === AT_FDCWD ? cwd : str(STR_SLOTS.dir2)),
+      cwd,
+      ownerUid: (evFlags & EV_FLAGS.ownerValid) !== 0 ? rec.readUInt32LE(F.owner_uid[0]) : null,
+    };
+  }
+}
+
+/** Decodes one record without a cache (see EventDecoder). */
+export function decodeEvent(rec: Buffer, bootToRealtimeNs: bigint): FileEvent {
+  return new EventDecoder().decode(rec, bootToRealtimeNs);
 }

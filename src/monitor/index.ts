@@ -4,7 +4,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import type { Logger } from '../log.ts';
 import type { FileEvent, KernelFilterSpec, ProcessFilterSpec } from '../types.ts';
-import { decodeEvent } from './decode.ts';
+import { EventDecoder } from './decode.ts';
 import { MonitorError } from './errors.ts';
 import { FrameReader } from './frames.ts';
 import { FRAME } from './layout.ts';
@@ -105,11 +105,12 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
     return new MonitorError('AW_MONITOR_HELPER_FAILED', `monitor helper ${what}${tail === '' ? '' : `:\n${tail}`}`);
   };
 
+  const decoder = new EventDecoder();
   const onFrame = (type: number, payload: Buffer): void => {
     switch (type) {
       case FRAME.event:
         try {
-          const ev = decodeEvent(payload, offset);
+          const ev = decoder.decode(payload, offset);
           delivered++;
           opts.onEvent(ev);
         } catch (err) {

@@ -6,7 +6,10 @@ import { existsSync, realpathSync } from 'node:fs';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { needsBpf } from '../helpers/privileges.ts';
-import { traceLine } from '../../src/cli/trace.ts';
+import fc from 'fast-check';
+import { TraceLines, traceLine } from '../../src/cli/trace.ts';
+import { formatCallFlags, formatData, formatResult, syscallName } from '../../src/format/index.ts';
+import { SYSCALL_NUMBERS } from '../../src/monitor/decode.ts';
 import type { FileEvent } from '../../src/types.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/armorwatch', import.meta.url));
@@ -107,4 +110,56 @@ test('a container event carries ContainerID and Type ContainerLog; a failure its
   assert.equal(rec.Result, 'Permission denied');
   assert.equal(rec.OwnerUID, null);
   assert.equal(rec.ResolvedPath, null);
+});
+
+/** The line as docs/TRACE.md defines it, built the plain way: an object through JSON.stringify. */
+function reference(ev: FileEvent, host: string, containerId: string | null): string {
+  const sec = ev.timestampNs / 1_000_000_000n;
+  const iso = new Date(Number(sec) * 1000).toISOString().slice(0, 19);
+  return JSON.stringify({
+    Timestamp: Number(sec), UpdatedTime: `${iso}.${(ev.timestampNs % 1_000_000_000n).toString().padStart(9, '0')}Z`, HostName: host,
+    ...(containerId === null ? {} : { ContainerID: containerId }),
+    HostPPID: ev.hostPpid, HostPID: ev.hostPid, PPID: ev.ppid, PID: ev.pid, UID: ev.uid,
+    ParentProcessName: ev.parentExePath, ProcessName: ev.exePath, Type: containerId === null ? 'HostLog' : 'ContainerLog',
+    Source: ev.exePath, Resource: ev.absPath, Operation: 'File', Data: formatData(ev), Result: formatResult(ev.ret),
+    Cwd: ev.cwd, HostTID: ev.hostTid, GID: ev.gid, Comm: ev.comm, CgroupID: String(ev.cgroupId),
+    MntNS: ev.mntNs, PidNS: ev.pidNs, NetNS: ev.netNs, Syscall: syscallName(ev.syscall), Dirfd: ev.dirfd,
+    Flags: formatCallFlags(ev) ?? null, Mode: ev.mode, Args: ev.args, Ret: ev.ret, RequestedPath: ev.path,
+    ResolvedPath: ev.resolvedPath, NewRequestedPath: ev.path2, NewResource: ev.absPath2, OwnerUID: ev.ownerUid,
+    TimestampNs: String(ev.timestampNs),
+  });
+}
+
+const ARGS: Partial<Record<FileEvent['syscall'], (n: number) => Record<string, number>>> = {
+  chown: (n) => ({ uid: n, gid: n + 1 }), fchownat: (n) => ({ uid: n, gid: n + 1 }), openat2: (n) => ({ resolve: n & 0x3f }),
+  renameat: (n) => ({ newdirfd: n }), renameat2: (n) => ({ newdirfd: n }), truncate: (n) => ({ length: n }),
+};
+const RENAMES = new Set(['rename', 'renameat', 'renameat2']);
+
+test('trace lines are byte for byte the documented JSON, event after event of the same processes', () => {
+  const syscalls = Object.keys(SYSCALL_NUMBERS) as FileEvent['syscall'][];
+  // Few distinct values per field, so that processes come back with some fields changed and some not.
+  const str = fc.constantFrom('/bin/ls', '/bin/sh', '/tmp/a"b', '/x\\y', 'caf\u00e9', '/etc/\n', '');
+  const event = fc.record({
+    ns: fc.bigInt({ min: 1n, max: 2_000_000_000_000_000_000n }), hostPid: fc.constantFrom(1, 2, 3), hostTid: fc.constantFrom(1, 2, 9),
+    n: fc.constantFrom(0, 1, 1000, 4294967295), syscall: fc.constantFrom(...syscalls), dirfd: fc.constantFrom(-100, 3),
+    flags: fc.constantFrom(0, 0o2000000 | 0o100, 0x200, 1), mode: fc.constantFrom(0, 0o644), ret: fc.constantFrom(0, 3, -2, -13),
+    exe: str, pexe: str, cwd: str, comm: str, path: str, abs: str, resolved: fc.option(str), path2: fc.option(str),
+    cgroup: fc.constantFrom(1n, 18446744073709551615n), owner: fc.option(fc.constantFrom(0, 1000)),
+    host: fc.constantFrom('node-1', 'n"2'), container: fc.option(fc.constantFrom('ab'.repeat(32))),
+  });
+  fc.assert(fc.property(fc.array(event, { minLength: 1, maxLength: 30 }), (list) => {
+    const lines = new TraceLines();
+    for (const e of list) {
+      const rename = RENAMES.has(e.syscall);
+      const ev: FileEvent = {
+        timestampNs: e.ns, hostPid: e.hostPid, hostTid: e.hostTid, hostPpid: e.n, pid: e.hostPid, ppid: e.n, uid: e.n, gid: e.n,
+        comm: e.comm, exePath: e.exe, parentExePath: e.pexe, cgroupId: e.cgroup, mntNs: e.n, pidNs: e.n, netNs: e.n,
+        syscall: e.syscall, dirfd: e.dirfd, flags: e.flags, mode: e.mode, args: ARGS[e.syscall]?.(e.n) ?? {}, ret: e.ret,
+        path: e.path, absPath: e.abs, resolvedPath: e.resolved, path2: rename ? (e.path2 ?? 'n') : null,
+        absPath2: rename ? `/${e.path2 ?? 'n'}` : null, cwd: e.cwd, ownerUid: e.owner,
+      };
+      assert.equal(lines.line(ev, e.host, e.container), reference(ev, e.host, e.container));
+    }
+  }), { numRuns: 300 });
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeEvent, SYSCALL_NUMBERS } from '../../src/monitor/decode.ts';
+import { decodeEvent, EventDecoder, SYSCALL_NUMBERS } from '../../src/monitor/decode.ts';
 import { MonitorError } from '../../src/monitor/errors.ts';
 import { EVENT_FIELDS as F, EVENT_HEADER_SIZE, EV_FLAGS, STR_SLOTS } from '../../src/monitor/layout.ts';
 
@@ -84,4 +84,20 @@ test('short records, overrunning strings and unknown syscalls are decode errors'
   const bad = Buffer.from(ok);
   bad.writeUInt32LE(9999, F.syscall_nr[0]);
   assert.throws(() => decodeEvent(bad, 0n), /unknown syscall number 9999/);
+});
+
+test('a decoder reused across events of one process gives each event its own strings', () => {
+  const d = new EventDecoder();
+  const first = d.decode(record({ nr: SYSCALL_NUMBERS.openat }, { path: 'a', cwd: '/tmp', exe: '/bin/sh', pexe: '/sbin/init' }), 0n);
+  const same = d.decode(record({ nr: SYSCALL_NUMBERS.openat }, { path: 'a', cwd: '/tmp', exe: '/bin/sh', pexe: '/sbin/init' }), 0n);
+  // Same pid after an execve and a chdir: every cached string must follow the new bytes.
+  const after = d.decode(record({ nr: SYSCALL_NUMBERS.openat }, { path: 'a', cwd: '/var', exe: '/bin/ls', pexe: '/bin/sh' }), 0n);
+  const other = d.decode(record({ nr: SYSCALL_NUMBERS.openat }, { path: 'b', cwd: '/var', exe: '/bin/ls', pexe: '/bin/sh' }), 0n);
+  const viaDir = d.decode(record({ nr: SYSCALL_NUMBERS.openat, dirfd: 5 }, { path: 'b', cwd: '/var', dir: '/etc', exe: '/bin/ls', pexe: '/bin/sh' }), 0n);
+  assert.deepEqual([first.absPath, first.exePath, first.parentExePath, first.cwd], ['/tmp/a', '/bin/sh', '/sbin/init', '/tmp']);
+  assert.deepEqual(same, first);
+  assert.deepEqual([after.absPath, after.exePath, after.parentExePath, after.cwd], ['/var/a', '/bin/ls', '/bin/sh', '/var']);
+  assert.equal(other.absPath, '/var/b');
+  assert.equal(viaDir.absPath, '/etc/b');
+  for (const ev of [first, after, other, viaDir]) assert.deepEqual(ev, decodeEvent(record({ nr: SYSCALL_NUMBERS.openat, dirfd: ev.dirfd }, { path: ev.path, cwd: ev.cwd, dir: ev.dirfd === 5 ? '/etc' : '', exe: ev.exePath, pexe: ev.parentExePath }), 0n));
 });
