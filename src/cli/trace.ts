@@ -209,23 +209,40 @@ export function traceRecord(ev: FileEvent, host: string, containerId: string | n
   return JSON.parse(traceLine(ev, host, containerId)) as Record<string, unknown>;
 }
 
+const SINK_BYTES = 1 << 20;
+const NEWLINE = 0x0a;
+
 /**
- * Lines are gathered per batch of events and written at once. When stdout cannot keep up, reading
- * from the monitor pauses: the kernel then counts what its ring buffer cannot hold (reported at
- * exit and in the logs) instead of this process growing without bound.
+ * Lines are encoded straight into one buffer per batch of events and written at once (no joined
+ * string to flatten and encode again). When stdout cannot keep up, reading from the monitor
+ * pauses: the kernel then counts what its ring buffer cannot hold (reported at exit and in the
+ * logs) instead of this process growing without bound.
  */
-class LineSink {
-  #lines: string[] = [];
+export class LineSink {
+  #buf = Buffer.allocUnsafe(SINK_BYTES);
+  #used = 0;
   #scheduled = false;
   #monitor: Monitor | null = null;
   #blocked = false;
+  readonly #out: NodeJS.WritableStream;
+
+  constructor(out: NodeJS.WritableStream) {
+    this.#out = out;
+  }
 
   attach(m: Monitor): void {
     this.#monitor = m;
   }
 
   push(line: string): void {
-    this.#lines.push(line);
+    // A UTF-16 unit is at most 3 bytes of UTF-8, so this always leaves room for the line.
+    const need = line.length * 3 + 1;
+    if (this.#buf.length - this.#used < need) {
+      this.flush();
+      if (this.#buf.length < need) this.#buf = Buffer.allocUnsafe(need);
+    }
+    this.#used += this.#buf.write(line, this.#used);
+    this.#buf[this.#used++] = NEWLINE;
     if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(() => this.flush());
@@ -234,13 +251,17 @@ class LineSink {
 
   flush(): void {
     this.#scheduled = false;
-    if (this.#lines.length === 0) return;
-    const text = this.#lines.join('\n') + '\n';
-    this.#lines = [];
-    if (!process.stdout.write(text) && !this.#blocked) {
+    if (this.#used === 0) return;
+    const chunk = this.#buf.subarray(0, this.#used);
+    // The written part now belongs to the stream; later lines go after it, or to a fresh buffer
+    // once the rest is small.
+    const rest = this.#buf.length - this.#used;
+    this.#buf = rest >= SINK_BYTES / 4 ? this.#buf.subarray(this.#used) : Buffer.allocUnsafe(SINK_BYTES);
+    this.#used = 0;
+    if (!this.#out.write(chunk) && !this.#blocked) {
       this.#blocked = true;
       this.#monitor?.pause();
-      process.stdout.once('drain', () => {
+      this.#out.once('drain', () => {
         this.#blocked = false;
         this.#monitor?.resume();
       });
@@ -257,7 +278,7 @@ export async function main(argv: string[]): Promise<number> {
   const logger = createLogger();
   const host = hostname();
   const containers = new ContainerIds();
-  const sink = new LineSink();
+  const sink = new LineSink(process.stdout);
   let stdoutGone = false;
   process.stdout.on('error', () => { stdoutGone = true; });
   let failed = false;
