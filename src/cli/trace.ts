@@ -94,106 +94,183 @@ const WITH_ARGS: ReadonlySet<string> = new Set(['chown', 'fchownat', 'openat2', 
 const WITH_NEWPATH: ReadonlySet<string> = new Set(['rename', 'renameat', 'renameat2']);
 
 /**
- * A process's part of the line as last built, with the values it was built from. Strings from the
- * decoder's cache are the same objects event after event, so the checks are mostly identity tests.
+ * A process's part of the line as last built, as UTF-8, with the values it was built from. Strings
+ * from the decoder's cache are the same objects event after event, so the checks are mostly
+ * identity tests.
  */
 interface ProcPart {
   host: string; containerId: string | null; hostPpid: number; ppid: number; pid: number; uid: number;
   pexe: string; exe: string;
-  /** `"HostName":…,` up to `"Resource":` */
-  head: string;
+  /** `Z","HostName":…,` up to `"Resource":` */
+  head: Buffer;
   cwd: string; hostTid: number; gid: number; comm: string; cgroupId: bigint; mntNs: number; pidNs: number; netNs: number;
-  /** `,"Cwd":…,` up to `"Syscall":"` */
-  mid: string;
-  absPath: string; absQ: string; path: string; pathQ: string; resolved: string | null; resolvedQ: string;
+  /** `,"Cwd":…,` up to `"Syscall":` */
+  mid: Buffer;
+  absPath: string; absQ: Buffer; path: string; pathQ: Buffer;
+  resolved: string | null;
+  /** `,"ResolvedPath":…` */
+  resolvedQ: Buffer;
+  owner: number | null; ownerText: Buffer;
 }
 
-/** The quoted Data, Result, Flags and Args of the last call with the same numbers (no path in Data). */
+/** The Data, Result, Flags and Args of the last call with the same numbers (calls with no path in Data). */
 interface CallPart {
-  syscall: string; dirfd: number; flags: number; mode: number; ret: number;
+  /** Data or Args carry more than these numbers: the line takes the plain road. */
+  readonly plain: boolean;
+  dirfd: number; flags: number; mode: number; ret: number;
+  /** `,"Operation":"File","Data":…,"Result":…` */
+  dataResult: Buffer;
   /** `"SYS_X","Dirfd":…,"Flags":…,"Mode":…,"Args":{},"Ret":…,"RequestedPath":` */
-  tail: string;
-  /** `"Data":…,"Result":…` */
-  dataResult: string;
+  tail: Buffer;
 }
 
 const MAX_PROCS = 4096;
+const EMPTY: Buffer = Buffer.alloc(0);
+const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8');
+const NO_NEW_PATHS = utf8(',"NewRequestedPath":null,"NewResource":null,"OwnerUID":');
+const TIMESTAMP_NS = utf8(',"TimestampNs":"');
+const LINE_END = utf8('"}\n');
+
+function putAscii(out: Buffer, off: number, s: string, from: number): number {
+  for (let i = from; i < s.length; i++) out[off++] = s.charCodeAt(i);
+  return off;
+}
 
 /**
- * Builds trace lines. Written by hand rather than through JSON.stringify of an object, and the parts
- * that stay the same from one event of a process to the next are kept as text: this is the
- * per-event cost that bounds trace's throughput. Fields in the order of docs/TRACE.md.
+ * Builds trace lines, fields in the order of docs/TRACE.md. This is the per-event cost that bounds
+ * trace's throughput, so the parts that stay the same from one event of a process to the next are
+ * kept as UTF-8 bytes and copied into the output buffer; only the time is written per event. Calls
+ * whose Data or Args carry paths or other arguments take the plain road through one string.
  */
 export class TraceLines {
   readonly #procs = new Map<number, ProcPart>();
   readonly #calls = new Map<string, CallPart>();
+  #secText = '';
+  /** `{"Timestamp":…,"UpdatedTime":"…T…:…:….` for #secText */
+  #timeHead = EMPTY;
 
   #proc(ev: FileEvent, host: string, containerId: string | null): ProcPart {
     let p = this.#procs.get(ev.hostPid);
     if (p === undefined) {
       if (this.#procs.size >= MAX_PROCS) this.#procs.clear();
       p = {
-        host: '', containerId: null, hostPpid: -1, ppid: -1, pid: -1, uid: -1, pexe: '', exe: '', head: '',
-        cwd: '', hostTid: -1, gid: -1, comm: '', cgroupId: -1n, mntNs: -1, pidNs: -1, netNs: -1, mid: '',
-        absPath: '', absQ: '""', path: '', pathQ: '""', resolved: null, resolvedQ: 'null',
+        host: '', containerId: null, hostPpid: -1, ppid: -1, pid: -1, uid: -1, pexe: '', exe: '', head: EMPTY,
+        cwd: '', hostTid: -1, gid: -1, comm: '', cgroupId: -1n, mntNs: -1, pidNs: -1, netNs: -1, mid: EMPTY,
+        absPath: '', absQ: utf8('""'), path: '', pathQ: utf8('""'), resolved: null, resolvedQ: utf8(',"ResolvedPath":null'),
+        owner: null, ownerText: utf8('null'),
       };
       this.#procs.set(ev.hostPid, p);
     }
-    if (p.head === '' || p.host !== host || p.containerId !== containerId || p.hostPpid !== ev.hostPpid || p.ppid !== ev.ppid
+    if (p.head === EMPTY || p.host !== host || p.containerId !== containerId || p.hostPpid !== ev.hostPpid || p.ppid !== ev.ppid
       || p.pid !== ev.pid || p.uid !== ev.uid || p.pexe !== ev.parentExePath || p.exe !== ev.exePath) {
       p.host = host; p.containerId = containerId; p.hostPpid = ev.hostPpid; p.ppid = ev.ppid; p.pid = ev.pid; p.uid = ev.uid;
       p.pexe = ev.parentExePath; p.exe = ev.exePath;
       const exeQ = q(ev.exePath);
-      p.head = `"HostName":${q(host)},`
+      p.head = utf8(`Z","HostName":${q(host)},`
         + (containerId === null ? '' : `"ContainerID":${q(containerId)},`)
         + `"HostPPID":${ev.hostPpid},"HostPID":${ev.hostPid},"PPID":${ev.ppid},"PID":${ev.pid},"UID":${ev.uid},`
         + `"ParentProcessName":${q(ev.parentExePath)},"ProcessName":${exeQ},"Type":"${containerId === null ? 'HostLog' : 'ContainerLog'}",`
-        + `"Source":${exeQ},"Resource":`;
+        + `"Source":${exeQ},"Resource":`);
     }
-    if (p.mid === '' || p.cwd !== ev.cwd || p.hostTid !== ev.hostTid || p.gid !== ev.gid || p.comm !== ev.comm
+    if (p.mid === EMPTY || p.cwd !== ev.cwd || p.hostTid !== ev.hostTid || p.gid !== ev.gid || p.comm !== ev.comm
       || p.cgroupId !== ev.cgroupId || p.mntNs !== ev.mntNs || p.pidNs !== ev.pidNs || p.netNs !== ev.netNs) {
       p.cwd = ev.cwd; p.hostTid = ev.hostTid; p.gid = ev.gid; p.comm = ev.comm; p.cgroupId = ev.cgroupId;
       p.mntNs = ev.mntNs; p.pidNs = ev.pidNs; p.netNs = ev.netNs;
-      p.mid = `,"Cwd":${q(ev.cwd)},"HostTID":${ev.hostTid},"GID":${ev.gid},"Comm":${q(ev.comm)},`
-        + `"CgroupID":"${ev.cgroupId}","MntNS":${ev.mntNs},"PidNS":${ev.pidNs},"NetNS":${ev.netNs},"Syscall":`;
+      p.mid = utf8(`,"Cwd":${q(ev.cwd)},"HostTID":${ev.hostTid},"GID":${ev.gid},"Comm":${q(ev.comm)},`
+        + `"CgroupID":"${ev.cgroupId}","MntNS":${ev.mntNs},"PidNS":${ev.pidNs},"NetNS":${ev.netNs},"Syscall":`);
     }
+    if (p.absPath !== ev.absPath) { p.absPath = ev.absPath; p.absQ = utf8(q(ev.absPath)); }
+    if (p.path !== ev.path) { p.path = ev.path; p.pathQ = utf8(q(ev.path)); }
+    if (p.resolved !== ev.resolvedPath) { p.resolved = ev.resolvedPath; p.resolvedQ = utf8(`,"ResolvedPath":${qn(ev.resolvedPath)}`); }
+    if (p.owner !== ev.ownerUid) { p.owner = ev.ownerUid; p.ownerText = utf8(String(ev.ownerUid)); }
     return p;
   }
 
   #call(ev: FileEvent): CallPart {
     let c = this.#calls.get(ev.syscall);
     if (c === undefined) {
-      c = { syscall: '', dirfd: 0, flags: 0, mode: 0, ret: 0, tail: '', dataResult: '' };
+      c = { plain: WITH_ARGS.has(ev.syscall) || WITH_NEWPATH.has(ev.syscall), dirfd: 0, flags: 0, mode: 0, ret: 0, tail: EMPTY, dataResult: EMPTY };
       this.#calls.set(ev.syscall, c);
     }
-    if (c.tail === '' || c.dirfd !== ev.dirfd || c.flags !== ev.flags || c.mode !== ev.mode || c.ret !== ev.ret) {
-      c.syscall = ev.syscall; c.dirfd = ev.dirfd; c.flags = ev.flags; c.mode = ev.mode; c.ret = ev.ret;
+    if (c.plain) return c;
+    if (c.tail === EMPTY || c.dirfd !== ev.dirfd || c.flags !== ev.flags || c.mode !== ev.mode || c.ret !== ev.ret) {
+      c.dirfd = ev.dirfd; c.flags = ev.flags; c.mode = ev.mode; c.ret = ev.ret;
       const flags = formatCallFlags(ev);
-      c.tail = `"${syscallName(ev.syscall)}","Dirfd":${ev.dirfd},"Flags":${flags === undefined ? 'null' : q(flags)},"Mode":${ev.mode},`
-        + `"Args":{},"Ret":${ev.ret},"RequestedPath":`;
-      c.dataResult = `"Data":${q(formatData(ev))},"Result":${q(formatResult(ev.ret))}`;
+      c.tail = utf8(`"${syscallName(ev.syscall)}","Dirfd":${ev.dirfd},"Flags":${flags === undefined ? 'null' : q(flags)},"Mode":${ev.mode},`
+        + `"Args":{},"Ret":${ev.ret},"RequestedPath":`);
+      c.dataResult = utf8(`,"Operation":"File","Data":${q(formatData(ev))},"Result":${q(formatResult(ev.ret))}`);
     }
     return c;
   }
 
-  line(ev: FileEvent, host: string, containerId: string | null): string {
-    const p = this.#proc(ev, host, containerId);
-    if (p.absPath !== ev.absPath) { p.absPath = ev.absPath; p.absQ = q(ev.absPath); }
-    if (p.path !== ev.path) { p.path = ev.path; p.pathQ = q(ev.path); }
-    if (p.resolved !== ev.resolvedPath) { p.resolved = ev.resolvedPath; p.resolvedQ = qn(ev.resolvedPath); }
+  /** The line as one string, for the calls the byte path does not cover. */
+  #plain(ev: FileEvent, host: string, containerId: string | null): string {
     const [sec, nanos, all] = splitNs(ev.timestampNs);
-    const own = ev.ownerUid === null ? 'null' : ev.ownerUid;
-    const time = `{"Timestamp":${sec},"UpdatedTime":"${isoSeconds(sec)}.${nanos}Z",`;
-    const end = `,"NewRequestedPath":${qn(ev.path2)},"NewResource":${qn(ev.absPath2)},"OwnerUID":${own},"TimestampNs":"${all}"}`;
-    if (WITH_ARGS.has(ev.syscall) || WITH_NEWPATH.has(ev.syscall)) {
-      // Calls whose Data or Args carry more than the numbers the cache is keyed by.
-      const flags = formatCallFlags(ev);
-      return `${time}${p.head}${p.absQ},"Operation":"File","Data":${q(formatData(ev))},"Result":${q(formatResult(ev.ret))}${p.mid}`
-        + `"${syscallName(ev.syscall)}","Dirfd":${ev.dirfd},"Flags":${flags === undefined ? 'null' : q(flags)},"Mode":${ev.mode},`
-        + `"Args":${q(ev.args)},"Ret":${ev.ret},"RequestedPath":${p.pathQ},"ResolvedPath":${p.resolvedQ}${end}`;
-    }
+    const flags = formatCallFlags(ev);
+    return `{"Timestamp":${sec},"UpdatedTime":"${isoSeconds(sec)}.${nanos}Z","HostName":${q(host)},`
+      + (containerId === null ? '' : `"ContainerID":${q(containerId)},`)
+      + `"HostPPID":${ev.hostPpid},"HostPID":${ev.hostPid},"PPID":${ev.ppid},"PID":${ev.pid},"UID":${ev.uid},`
+      + `"ParentProcessName":${q(ev.parentExePath)},"ProcessName":${q(ev.exePath)},"Type":"${containerId === null ? 'HostLog' : 'ContainerLog'}",`
+      + `"Source":${q(ev.exePath)},"Resource":${q(ev.absPath)},"Operation":"File","Data":${q(formatData(ev))},`
+      + `"Result":${q(formatResult(ev.ret))},"Cwd":${q(ev.cwd)},"HostTID":${ev.hostTid},"GID":${ev.gid},"Comm":${q(ev.comm)},`
+      + `"CgroupID":"${ev.cgroupId}","MntNS":${ev.mntNs},"PidNS":${ev.pidNs},"NetNS":${ev.netNs},"Syscall":"${syscallName(ev.syscall)}",`
+      + `"Dirfd":${ev.dirfd},"Flags":${flags === undefined ? 'null' : q(flags)},"Mode":${ev.mode},"Args":${q(ev.args)},"Ret":${ev.ret},`
+      + `"RequestedPath":${q(ev.path)},"ResolvedPath":${qn(ev.resolvedPath)},"NewRequestedPath":${qn(ev.path2)},`
+      + `"NewResource":${qn(ev.absPath2)},"OwnerUID":${ev.ownerUid === null ? 'null' : ev.ownerUid},"TimestampNs":"${all}"}`;
+  }
+
+  /**
+   * Writes the line and its newline into out at off and returns the offset after it; when it does
+   * not fit, writes nothing and returns minus the bytes it needs.
+   */
+  encode(ev: FileEvent, host: string, containerId: string | null, out: Buffer, off: number): number {
+    const ns = ev.timestampNs.toString();
     const c = this.#call(ev);
-    return `${time}${p.head}${p.absQ},"Operation":"File",${c.dataResult}${p.mid}${c.tail}${p.pathQ},"ResolvedPath":${p.resolvedQ}${end}`;
+    if (c.plain || ev.path2 !== null || ev.absPath2 !== null
+      || ns.length <= 9 || ev.timestampNs <= 0n) {
+      const line = this.#plain(ev, host, containerId);
+      const need = line.length * 3 + 1; // a UTF-16 unit is at most 3 bytes of UTF-8
+      if (out.length - off < need) return -need;
+      off += out.write(line, off);
+      out[off++] = 0x0a;
+      return off;
+    }
+    const secLen = ns.length - 9;
+    if (this.#secText.length !== secLen || !ns.startsWith(this.#secText)) {
+      this.#secText = ns.slice(0, secLen);
+      this.#timeHead = utf8(`{"Timestamp":${this.#secText},"UpdatedTime":"${isoSeconds(this.#secText)}.`);
+    }
+    const p = this.#proc(ev, host, containerId);
+    const th = this.#timeHead;
+    const need = th.length + 9 + p.head.length + p.absQ.length + c.dataResult.length + p.mid.length + c.tail.length
+      + p.pathQ.length + p.resolvedQ.length + NO_NEW_PATHS.length + p.ownerText.length + TIMESTAMP_NS.length + ns.length + LINE_END.length;
+    if (out.length - off < need) return -need;
+    out.set(th, off); off += th.length;
+    off = putAscii(out, off, ns, secLen);
+    out.set(p.head, off); off += p.head.length;
+    out.set(p.absQ, off); off += p.absQ.length;
+    out.set(c.dataResult, off); off += c.dataResult.length;
+    out.set(p.mid, off); off += p.mid.length;
+    out.set(c.tail, off); off += c.tail.length;
+    out.set(p.pathQ, off); off += p.pathQ.length;
+    out.set(p.resolvedQ, off); off += p.resolvedQ.length;
+    out.set(NO_NEW_PATHS, off); off += NO_NEW_PATHS.length;
+    out.set(p.ownerText, off); off += p.ownerText.length;
+    out.set(TIMESTAMP_NS, off); off += TIMESTAMP_NS.length;
+    off = putAscii(out, off, ns, 0);
+    out.set(LINE_END, off);
+    return off + LINE_END.length;
+  }
+
+  /** One line as a string, without its newline. */
+  line(ev: FileEvent, host: string, containerId: string | null): string {
+    let out: Buffer = Buffer.allocUnsafe(4096);
+    let end = this.encode(ev, host, containerId, out, 0);
+    if (end < 0) {
+      out = Buffer.allocUnsafe(-end);
+      end = this.encode(ev, host, containerId, out, 0);
+    }
+    return out.toString('utf8', 0, end - 1);
   }
 }
 
@@ -210,39 +287,38 @@ export function traceRecord(ev: FileEvent, host: string, containerId: string | n
 }
 
 const SINK_BYTES = 1 << 20;
-const NEWLINE = 0x0a;
 
 /**
- * Lines are encoded straight into one buffer per batch of events and written at once (no joined
- * string to flatten and encode again). When stdout cannot keep up, reading from the monitor
- * pauses: the kernel then counts what its ring buffer cannot hold (reported at exit and in the
- * logs) instead of this process growing without bound.
+ * Lines are encoded straight into one buffer per batch of events and written at once. When stdout
+ * cannot keep up, reading from the monitor pauses: the kernel then counts what its ring buffer
+ * cannot hold (reported at exit and in the logs) instead of this process growing without bound.
  */
 export class LineSink {
-  #buf = Buffer.allocUnsafe(SINK_BYTES);
+  #buf: Buffer = Buffer.allocUnsafe(SINK_BYTES);
   #used = 0;
   #scheduled = false;
   #monitor: Monitor | null = null;
   #blocked = false;
   readonly #out: NodeJS.WritableStream;
+  readonly #lines: TraceLines;
 
-  constructor(out: NodeJS.WritableStream) {
+  constructor(out: NodeJS.WritableStream, lines: TraceLines) {
     this.#out = out;
+    this.#lines = lines;
   }
 
   attach(m: Monitor): void {
     this.#monitor = m;
   }
 
-  push(line: string): void {
-    // A UTF-16 unit is at most 3 bytes of UTF-8, so this always leaves room for the line.
-    const need = line.length * 3 + 1;
-    if (this.#buf.length - this.#used < need) {
+  push(ev: FileEvent, host: string, containerId: string | null): void {
+    let end = this.#lines.encode(ev, host, containerId, this.#buf, this.#used);
+    if (end < 0) {
       this.flush();
-      if (this.#buf.length < need) this.#buf = Buffer.allocUnsafe(need);
+      if (this.#buf.length < -end) this.#buf = Buffer.allocUnsafe(Math.max(-end, SINK_BYTES));
+      end = this.#lines.encode(ev, host, containerId, this.#buf, 0);
     }
-    this.#used += this.#buf.write(line, this.#used);
-    this.#buf[this.#used++] = NEWLINE;
+    this.#used = end;
     if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(() => this.flush());
@@ -278,7 +354,7 @@ export async function main(argv: string[]): Promise<number> {
   const logger = createLogger();
   const host = hostname();
   const containers = new ContainerIds();
-  const sink = new LineSink(process.stdout);
+  const sink = new LineSink(process.stdout, new TraceLines());
   let stdoutGone = false;
   process.stdout.on('error', () => { stdoutGone = true; });
   let failed = false;
@@ -290,7 +366,7 @@ export async function main(argv: string[]): Promise<number> {
     pathFilter: { passAll: true, exactPaths: [], dirPrefixes: [] },
     processFilter: { pids: opts.pids, comms: opts.comms, excludePids: [process.pid] },
     onEvent: (ev) => {
-      if (!stdoutGone) sink.push(traceLine(ev, host, containers.lookup(ev)));
+      if (!stdoutGone) sink.push(ev, host, containers.lookup(ev));
     },
     onError: (err) => {
       logger.error({ err }, 'file monitor stopped');

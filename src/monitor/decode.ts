@@ -16,14 +16,17 @@ const BY_NUMBER: ReadonlyMap<number, FileSyscall> = new Map(
 );
 const OPENS: ReadonlySet<FileSyscall> = new Set(['open', 'openat', 'openat2', 'creat']);
 
+// Shared by the calls without other arguments (the field is read-only).
+const NO_ARGS: Readonly<Record<string, number>> = Object.freeze({});
+
 // The BigInt reads only for the calls that have these arguments.
-function extraArgs(syscall: FileSyscall, rec: Buffer, dirfd2: number): Record<string, number> {
+function extraArgs(syscall: FileSyscall, rec: Buffer, dirfd2: number): Readonly<Record<string, number>> {
   switch (syscall) {
     case 'chown': case 'fchownat': return { uid: Number(rec.readBigUInt64LE(F.arg_a[0])), gid: Number(rec.readBigUInt64LE(F.arg_b[0])) };
     case 'openat2': return { resolve: Number(rec.readBigUInt64LE(F.arg_a[0])) };
     case 'renameat': case 'renameat2': return { newdirfd: dirfd2 };
     case 'truncate': return { length: Number(rec.readBigUInt64LE(F.arg_a[0])) };
-    default: return {};
+    default: return NO_ARGS;
   }
 }
 
@@ -36,6 +39,7 @@ interface ProcStrings {
   cgLo: number; cgHi: number; cgroupId: bigint;
   // The last path and what it made absolute against the last base: the same file is often opened again.
   pathRaw: Buffer; path: string; base: string; absPath: string;
+  resolvedRaw: Buffer; resolved: string;
 }
 
 // Processes remembered at most; past that the cache starts again (it only saves decoding).
@@ -57,11 +61,15 @@ export class EventDecoder {
   readonly #procs = new Map<number, ProcStrings>();
   readonly #ends = new Int32Array(STR_COUNT + 1);
 
+  #str(rec: Buffer, slot: number): string {
+    return rec.toString('utf8', this.#ends[slot]!, this.#ends[slot + 1]!);
+  }
+
   #proc(hostPid: number): ProcStrings {
     let p = this.#procs.get(hostPid);
     if (p === undefined) {
       if (this.#procs.size >= MAX_PROCS) this.#procs.clear();
-      p = { exeRaw: NO_BYTES, exe: '', pexeRaw: NO_BYTES, pexe: '', cwdRaw: NO_BYTES, cwd: '', commRaw: NO_BYTES, comm: '', cgLo: -1, cgHi: -1, cgroupId: 0n, pathRaw: NO_BYTES, path: '', base: '', absPath: '/' };
+      p = { exeRaw: NO_BYTES, exe: '', pexeRaw: NO_BYTES, pexe: '', cwdRaw: NO_BYTES, cwd: '', commRaw: NO_BYTES, comm: '', cgLo: -1, cgHi: -1, cgroupId: 0n, pathRaw: NO_BYTES, path: '', base: '', absPath: '/', resolvedRaw: NO_BYTES, resolved: '' };
       this.#procs.set(hostPid, p);
     }
     return p;
@@ -90,20 +98,19 @@ export class EventDecoder {
       }
       ends[i + 1] = off + len;
     }
-    const str = (slot: number): string => rec.toString('utf8', ends[slot]!, ends[slot + 1]!);
     const hostPid = rec.readUInt32LE(F.host_pid[0]);
     const p = this.#proc(hostPid);
     if (!same(rec, ends[STR_SLOTS.exe]!, ends[STR_SLOTS.exe + 1]!, p.exeRaw)) {
       p.exeRaw = Buffer.from(rec.subarray(ends[STR_SLOTS.exe]!, ends[STR_SLOTS.exe + 1]!));
-      p.exe = str(STR_SLOTS.exe);
+      p.exe = this.#str(rec, STR_SLOTS.exe);
     }
     if (!same(rec, ends[STR_SLOTS.pexe]!, ends[STR_SLOTS.pexe + 1]!, p.pexeRaw)) {
       p.pexeRaw = Buffer.from(rec.subarray(ends[STR_SLOTS.pexe]!, ends[STR_SLOTS.pexe + 1]!));
-      p.pexe = str(STR_SLOTS.pexe);
+      p.pexe = this.#str(rec, STR_SLOTS.pexe);
     }
     if (!same(rec, ends[STR_SLOTS.cwd]!, ends[STR_SLOTS.cwd + 1]!, p.cwdRaw)) {
       p.cwdRaw = Buffer.from(rec.subarray(ends[STR_SLOTS.cwd]!, ends[STR_SLOTS.cwd + 1]!));
-      p.cwd = str(STR_SLOTS.cwd);
+      p.cwd = this.#str(rec, STR_SLOTS.cwd);
     }
     let commEnd = rec.indexOf(0, F.comm[0]);
     if (commEnd < 0 || commEnd > F.comm[0] + F.comm[1]) commEnd = F.comm[0] + F.comm[1];
@@ -115,22 +122,29 @@ export class EventDecoder {
     const evFlags = rec.readUInt32LE(F.ev_flags[0]);
     const dirfd = rec.readInt32LE(F.dirfd[0]);
     const dirfd2 = rec.readInt32LE(F.dirfd2[0]);
-    const ret = Number(rec.readBigInt64LE(F.ret[0]));
+    // Two 32-bit reads instead of a BigInt: a return value fits well within 2^53.
+    const ret = rec.readInt32LE(F.ret[0] + 4) * 0x1_0000_0000 + rec.readUInt32LE(F.ret[0]);
     const cwd = p.cwd;
     const ps = ends[STR_SLOTS.path]!;
     const pe = ends[STR_SLOTS.path + 1]!;
     if (!same(rec, ps, pe, p.pathRaw)) {
       p.pathRaw = Buffer.from(rec.subarray(ps, pe));
-      p.path = str(STR_SLOTS.path);
+      p.path = this.#str(rec, STR_SLOTS.path);
       p.base = '';
       p.absPath = '';
     }
     const path = p.path;
     const hasPath2 = (evFlags & EV_FLAGS.hasPath2) !== 0;
-    const path2 = hasPath2 ? str(STR_SLOTS.path2) : null;
-    const resolved = str(STR_SLOTS.resolved);
+    const path2 = hasPath2 ? this.#str(rec, STR_SLOTS.path2) : null;
+    const rs = ends[STR_SLOTS.resolved]!;
+    const re = ends[STR_SLOTS.resolved + 1]!;
+    if (!same(rec, rs, re, p.resolvedRaw)) {
+      p.resolvedRaw = Buffer.from(rec.subarray(rs, re));
+      p.resolved = this.#str(rec, STR_SLOTS.resolved);
+    }
+    const resolved = p.resolved;
     // A dirfd that names no open directory leaves its slot empty; the call then failed with EBADF.
-    const base = dirfd === AT_FDCWD ? cwd : str(STR_SLOTS.dir);
+    const base = dirfd === AT_FDCWD ? cwd : this.#str(rec, STR_SLOTS.dir);
     if (p.base !== base || p.absPath === '') {
       p.base = base;
       p.absPath = absolutize(path, base);
@@ -170,7 +184,7 @@ export class EventDecoder {
       absPath: path === '' && resolved !== '' ? resolved : p.absPath,
       resolvedPath: OPENS.has(syscall) && ret >= 0 && resolved !== '' ? resolved : null,
       path2,
-      absPath2: path2 === null ? null : absolutize(path2, dirfd2 === AT_FDCWD ? cwd : str(STR_SLOTS.dir2)),
+      absPath2: path2 === null ? null : absolutize(path2, dirfd2 === AT_FDCWD ? cwd : this.#str(rec, STR_SLOTS.dir2)),
       cwd,
       ownerUid: (evFlags & EV_FLAGS.ownerValid) !== 0 ? rec.readUInt32LE(F.owner_uid[0]) : null,
     };
