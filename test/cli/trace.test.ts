@@ -7,7 +7,8 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { needsBpf } from '../helpers/privileges.ts';
 import fc from 'fast-check';
-import { TraceLines, traceLine } from '../../src/cli/trace.ts';
+import { LineSink, TraceLines, traceLine } from '../../src/cli/trace.ts';
+import { PassThrough } from 'node:stream';
 import { formatCallFlags, formatData, formatResult, syscallName } from '../../src/format/index.ts';
 import { SYSCALL_NUMBERS } from '../../src/monitor/decode.ts';
 import type { FileEvent } from '../../src/types.ts';
@@ -162,4 +163,24 @@ test('trace lines are byte for byte the documented JSON, event after event of th
       assert.equal(lines.line(ev, e.host, e.container), reference(ev, e.host, e.container));
     }
   }), { numRuns: 300 });
+});
+
+test('the line sink writes every line once, in order, across buffer refills', async () => {
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on('data', (b: Buffer) => chunks.push(b));
+  const sink = new LineSink(out, new TraceLines());
+  // Enough lines, some long, to fill the 1 MiB buffer several times; paths change every event.
+  const events = Array.from({ length: 6000 }, (_, i): FileEvent => ({
+    ...sample, hostPid: 1000 + (i % 7), timestampNs: sample.timestampNs + BigInt(i * 1_000_003),
+    path: `/d/${'x'.repeat(i % 5 === 0 ? 3000 : 10)}/${i}`, absPath: `/d/${i}`,
+  }));
+  for (const ev of events) sink.push(ev, 'node-1', null);
+  sink.flush();
+  await new Promise((resolve) => setImmediate(resolve));
+  const lines = Buffer.concat(chunks).toString('utf8').split('\n');
+  assert.equal(lines.pop(), '', 'the output ends with a newline');
+  assert.equal(lines.length, events.length);
+  lines.forEach((l, i) => assert.equal(l, reference(events[i]!, 'node-1', null)));
+  assert.ok(chunks.length > 1, 'more than one write: the buffer was refilled');
 });
