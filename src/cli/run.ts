@@ -100,7 +100,13 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
       m.setPathFilter(ev.filter).catch((err: unknown) => log.error({ err }, 'could not update the kernel filter; the previous one stays'));
     });
     log.info('ready');
+    // Kernel and enricher losses are reported on the same schedule as the export counters, so a
+    // rising lostInKernel or unattributed count shows up while the agent runs, not only at exit.
+    const ticker = config.statsIntervalMs > 0
+      ? setInterval(() => log.info({ monitor: m.stats(), matched, enrich: enricher.stats() }, 'pipeline counters'), config.statsIntervalMs).unref()
+      : undefined;
     await stopped;
+    clearInterval(ticker);
   } finally {
     stopping = true;
     log.info({ deadlineMs: config.shutdownDeadlineMs }, 'stopping: flushing alerts');

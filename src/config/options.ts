@@ -58,7 +58,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { name: 'shutdown-deadline', arg: 'DURATION', env: ['ARMORWATCH_SHUTDOWN_DEADLINE'], default: '25s',
     help: "on SIGTERM/SIGINT, how long to flush what is queued (keep it under the pod's terminationGracePeriodSeconds)" },
   { name: 'stats-interval', arg: 'DURATION', env: ['ARMORWATCH_STATS_INTERVAL'], default: '60s',
-    help: 'how often export counters are logged (also logged at exit); 0 = only at exit' },
+    help: 'how often the kernel, enricher and export counters are logged (also logged at exit); 0 = only at exit' },
   { name: 'health-addr', arg: 'HOST:PORT|off', env: ['ARMORWATCH_HEALTH_ADDR'], default: '0.0.0.0:8787',
     help: 'HTTP liveness (/healthz) and readiness (/readyz) endpoint' },
   { name: 'service-name', arg: 'NAME', env: ['ARMORWATCH_SERVICE_NAME', 'OTEL_SERVICE_NAME'], default: 'armorwatch',

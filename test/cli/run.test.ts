@@ -71,7 +71,7 @@ test('host policy → eBPF → Collector: records with the right fields; reloads
   let stderr = '';
   try {
     agent = spawn(process.execPath, [MAIN, 'run', '--policies', policies, '--cluster-name', 'e2e', '--health-addr', `127.0.0.1:${healthPort}`,
-      '--stats-interval', '0', '--shutdown-deadline', '5s'], {
+      '--stats-interval', '1s', '--shutdown-deadline', '5s'], {
       env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: `http://${collector.grpcAddress}`, ARMORWATCH_LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -119,6 +119,15 @@ test('host policy → eBPF → Collector: records with the right fields; reloads
     });
     assert.equal(reloaded.attributes['security_rule.name'], 'hsp-e2e-later');
     assert.equal(stdout, '', 'OTLP mode writes nothing on stdout');
+
+    // While it runs, the kernel and enricher counters are logged every --stats-interval.
+    const counted = await waitFor('a pipeline counters line with the matches so far', 10_000, () => {
+      const line = stderr.split('\n').filter((l) => l.includes('"pipeline counters"')).pop();
+      const c = line === undefined ? undefined : JSON.parse(line) as { matched: number; monitor: { delivered: number; lostInKernel: number } };
+      return c !== undefined && c.matched >= 3 ? c : undefined;
+    });
+    assert.ok(counted.monitor.delivered >= counted.matched, 'every match was an event the monitor delivered');
+    assert.equal(typeof counted.monitor.lostInKernel, 'number');
 
     const exitCode = await new Promise<number | null>((resolve) => { agent?.once('exit', (code) => resolve(code)); agent?.kill('SIGTERM'); });
     agent = undefined;
