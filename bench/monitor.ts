@@ -4,6 +4,9 @@
 //   that never matches | armorwatch trace with the loop paced at opensnoop's delivered rate.
 // Prints CPU-time ratios against no-agent runs made at the same moment, and delivered/lost events
 // per second for the tracers. Options: --count N (opens per run), --reps N, --cycles N.
+// --helpers A,B: only the filtered row, for two builds of the helper side by side (an old and a new
+// build/armorwatch-monitor): each cycle runs the loop with no agent, then under each helper in turn
+// (the order swapped every cycle); per helper the median pair ratio and BPF ns per open.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
@@ -21,7 +24,7 @@ const BUILT_LOOP = join(root, 'build/openloop');
 let OPENLOOP = BUILT_LOOP;
 const COMM = 'awbench-loop';
 const BIN = join(root, 'bin/armorwatch');
-const { values } = parseArgs({ options: { count: { type: 'string', default: '300000' }, reps: { type: 'string', default: '3' }, cycles: { type: 'string', default: '7' } } });
+const { values } = parseArgs({ options: { count: { type: 'string', default: '300000' }, reps: { type: 'string', default: '3' }, cycles: { type: 'string', default: '7' }, helpers: { type: 'string' } } });
 const COUNT = Number(values.count);
 const REPS = Number(values.reps);
 
@@ -186,6 +189,56 @@ async function filtered(file: string): Promise<{ loop: Loop; base: Loop; ratio: 
   };
 }
 
+/** [run time of the openat enter program, of the exit program, runs] for programs not in `old`. */
+function openatSplit(old: Set<number>): [number, number, number] {
+  const r: [number, number, number] = [0, 0, 0];
+  for (const p of programs()) {
+    if (old.has(p.id)) continue;
+    if (p.name === 'aw_tp_enter_openat') { r[0] += p.run_time_ns ?? 0; r[2] += p.run_cnt ?? 0; }
+    if (p.name === 'aw_tp_exit_openat') r[1] += p.run_time_ns ?? 0;
+  }
+  return r;
+}
+
+/** The filtered row for several helper builds, interleaved in each cycle (see --helpers). */
+async function compareHelpers(file: string, helpers: string[]): Promise<string> {
+  const exactPaths = Array.from({ length: 100 }, (_, i) => `/var/lib/armorwatch-bench/rule-${i}`);
+  const ratios: number[][] = helpers.map(() => []);
+  const bpfNs: number[][] = helpers.map(() => []);
+  const split: Array<Array<[number, number]>> = helpers.map(() => []);
+  const foreign: number[] = [];
+  for (let i = 0; i < CYCLES; i++) {
+    const base = await loop(file);
+    const order = helpers.map((_, j) => j);
+    if (i % 2 === 1) order.reverse();
+    for (const j of order) {
+      const before = new Set(programs().map((p) => p.id));
+      const m = await openMonitor({
+        logger: silentLogger, helperPath: helpers[j]!,
+        pathFilter: { passAll: false, exactPaths, dirPrefixes: [] },
+        processFilter: { pids: [], comms: [], excludePids: [] },
+        onEvent: () => {},
+      });
+      const [en0, ex0, runs0] = openatSplit(before);
+      const l = await loop(file);
+      const [en1, ex1, runs1] = openatSplit(before);
+      foreign.push(tracingPrograms() - (OWN_PROGRAMS[m.stats().hook] ?? 0));
+      await m.close();
+      ratios[j]!.push(l.nsPerOp / base.nsPerOp);
+      const n = runs1 - runs0;
+      if (n > 0) {
+        bpfNs[j]!.push((en1 - en0 + ex1 - ex0) / n);
+        split[j]!.push([(en1 - en0) / n, (ex1 - ex0) / n]);
+      }
+    }
+  }
+  const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+  const lines = [`count=${COUNT} per run, ${CYCLES} cycles; foreign tracing programs seen during runs: max ${Math.max(...foreign)}`, '',
+    '| helper | median × no agent | pair ratios (run order) | median BPF ns per open (enter + exit) | BPF ns per open (run order) |', '|---|---:|---|---:|---|'];
+  helpers.forEach((h, j) => lines.push(`| ${h} | ${med(ratios[j]!).toFixed(2)} | ${ratios[j]!.map((x) => x.toFixed(2)).join(' ')} | ${med(bpfNs[j]!).toFixed(0)} (${med(split[j]!.map((x) => x[0])).toFixed(0)} + ${med(split[j]!.map((x) => x[1])).toFixed(0)}) | ${bpfNs[j]!.map((x) => x.toFixed(0)).join(' ')} |`));
+  return lines.join('\n');
+}
+
 interface Row { name: string; loop: Loop; base: Loop; ratio?: number; delivered: number | null; lost: number | null }
 
 /** A measured row with no-agent runs right before and after it, against which its ratio is taken. */
@@ -205,6 +258,17 @@ async function main(): Promise<void> {
   const file = join(dir, 'target');
   writeFileSync(file, 'x');
   ensureTracefs();
+  if (values.helpers !== undefined) {
+    const statsWas = readFileSync('/proc/sys/kernel/bpf_stats_enabled', 'utf8').trim();
+    writeFileSync('/proc/sys/kernel/bpf_stats_enabled', '1');
+    try {
+      process.stdout.write(`${await compareHelpers(file, values.helpers.split(','))}\n`);
+    } finally {
+      writeFileSync('/proc/sys/kernel/bpf_stats_enabled', statsWas);
+      rmSync(dir, { recursive: true, force: true });
+    }
+    return;
+  }
   const lostFromTrace = (e: string): number => Number(/(\d+) lost in the kernel/.exec(e)?.[1] ?? NaN);
   try {
     const rows: Row[] = [];
