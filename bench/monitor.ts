@@ -234,8 +234,14 @@ async function compareHelpers(file: string, helpers: string[]): Promise<string> 
   }
   const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
   const lines = [`count=${COUNT} per run, ${CYCLES} cycles; foreign tracing programs seen during runs: max ${Math.max(...foreign)}`, '',
-    '| helper | median × no agent | pair ratios (run order) | median BPF ns per open (enter + exit) | BPF ns per open (run order) |', '|---|---:|---|---:|---|'];
-  helpers.forEach((h, j) => lines.push(`| ${h} | ${med(ratios[j]!).toFixed(2)} | ${ratios[j]!.map((x) => x.toFixed(2)).join(' ')} | ${med(bpfNs[j]!).toFixed(0)} (${med(split[j]!.map((x) => x[0])).toFixed(0)} + ${med(split[j]!.map((x) => x[1])).toFixed(0)}) | ${bpfNs[j]!.map((x) => x.toFixed(0)).join(' ')} |`));
+    '| helper | median × no agent | pair ratios (run order) | median BPF ns per open (enter + exit) | BPF ns per open, enter+exit (run order) |', '|---|---:|---|---:|---|'];
+  helpers.forEach((h, j) => lines.push(`| ${h} | ${med(ratios[j]!).toFixed(2)} | ${ratios[j]!.map((x) => x.toFixed(2)).join(' ')} | ${med(bpfNs[j]!).toFixed(0)} (${med(split[j]!.map((x) => x[0])).toFixed(0)} + ${med(split[j]!.map((x) => x[1])).toFixed(0)}) | ${split[j]!.map((x) => `${x[0].toFixed(0)}+${x[1].toFixed(0)}`).join(' ')} |`));
+  // Same-cycle ratios cancel the load drift that moves both helpers' kernel times together.
+  if (helpers.length === 2 && bpfNs[0]!.length === bpfNs[1]!.length) {
+    const per = bpfNs[1]!.map((x, i) => x / bpfNs[0]![i]!);
+    const exits = split[1]!.map((x, i) => x[1] / split[0]![i]![1]);
+    lines.push('', `second ÷ first, same cycle: BPF ns per open median ${med(per).toFixed(2)} (${per.map((x) => x.toFixed(2)).join(' ')}); exit program alone median ${med(exits).toFixed(2)}`);
+  }
   return lines.join('\n');
 }
 

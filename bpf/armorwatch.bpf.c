@@ -551,19 +551,42 @@ static __always_inline int renames_paths(long nr)
 	return 0;
 }
 
+/* Typed view of a kernel pointer obtained as a number (bpf_probe_read_kernel): its fields can then be
+ * read with plain loads, which cost far less than a helper call each. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+#define AW_CAST(p, type) ((type *)bpf_rdonly_cast((p), bpf_core_type_id_kernel(type)))
+
+/* The struct file behind fd in the current task's table, read with plain loads but for the one
+ * element of the descriptor array (a pointer to pointers has no type the verifier can follow). */
+static __always_inline struct file *aw_fd_file_btf(struct task_struct *task, int fd)
+{
+	struct file *f = NULL;
+	struct fdtable *fdt = task->files->fdt;
+
+	if (!fdt || fd < 0 || (unsigned int)fd >= fdt->max_fds)
+		return NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), (struct file **)fdt->fd + fd);
+	return f;
+}
+
 /* The resolved-path verdict for an opened file that did not pass at entry: from the cache when
- * nothing could have moved it since, else by walking its dentries. 1 = passes. */
-static __always_inline int resolved_passes(struct heap *hp, struct path *fp, struct path *root, int *pos,
+ * nothing could have moved it since, else by walking its dentries. 1 = passes, 0 = filtered,
+ * -1 = no scratch space (the caller drops the call as before). */
+static __always_inline int resolved_passes(struct path *fp, struct path *root, int *pos,
 					   __u32 *walk_flags)
 {
 	struct verdict_key k = { (__u64)fp->dentry, (__u64)fp->mnt, (__u64)root->dentry, (__u64)root->mnt };
-	__u64 inode = (__u64)BPF_CORE_READ(fp->dentry, d_inode);
-	__u64 parent = (__u64)BPF_CORE_READ(fp->dentry, d_parent);
+	struct dentry *d = AW_CAST(fp->dentry, struct dentry);
+	__u64 inode = (__u64)d->d_inode;
+	__u64 parent = (__u64)d->d_parent;
 	__u64 gen = aw_path_gen;
 	struct verdict *v = bpf_map_lookup_elem(&verdicts, &k);
 
 	if (v && v->gen == gen && v->inode == inode && v->parent == parent && !v->pass)
 		return 0; /* a cached pass still needs the walk: the event carries the path */
+	struct heap *hp = scratch();
+	if (!hp)
+		return -1;
 	*pos = aw_walk(&hp->wk, hp->tmp, fp, root, walk_flags);
 	struct verdict nv = { .inode = inode, .parent = parent, .gen = gen,
 			      .pass = (__u32)path_passes(hp, *pos, AW_PATH_MAX) };
@@ -574,14 +597,14 @@ static __always_inline int resolved_passes(struct heap *hp, struct path *fp, str
 
 static __always_inline int on_exit(long nr, long ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct shape sh;
 
 	if (ret == 0 && renames_paths(nr)) /* whoever made the call: filters do not apply here */
 		__sync_fetch_and_add(&aw_path_gen, 1);
 	if (nr < 0 || !syscall_shape((__u32)nr, &sh))
 		return 0;
-	struct pending *pp = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
+	struct task_struct *bt = bpf_get_current_task_btf();
+	struct pending *pp = bpf_task_storage_get(&inflight, bt, 0, 0);
 	if (!pp || !pp->live)
 		return 0;
 	struct pending p = *pp;
@@ -589,30 +612,40 @@ static __always_inline int on_exit(long nr, long ret)
 	if (p.nr != (__u32)nr)
 		return 0;
 
+	/* Up to the verdict only plain loads through typed pointers: the filtered open, the common
+	 * case, pays for no helper call it can avoid. */
+	struct path root = { .dentry = bt->fs->root.dentry, .mnt = bt->fs->root.mnt };
+	struct file *opened = NULL;
+	__u32 walk_flags = 0;
+	int pos = AW_PATH_MAX;
+	if (sh.is_open && ret >= 0)
+		opened = aw_fd_file_btf(bt, (int)ret);
+	if (opened) {
+		struct file *of = AW_CAST(opened, struct file);
+		struct path fp = { .dentry = (struct dentry *)(__u64)of->f_path.dentry,
+				   .mnt = (struct vfsmount *)(__u64)of->f_path.mnt };
+		if (!p.candidate) {
+			int r = resolved_passes(&fp, &root, &pos, &walk_flags);
+			if (r <= 0) {
+				if (r == 0)
+					count(AW_STAT_FILTERED);
+				return 0;
+			}
+		}
+	} else if (!p.candidate) {
+		count(AW_STAT_FILTERED);
+		return 0;
+	}
+
 	struct heap *hp = scratch();
 	if (!hp)
 		return 0;
 	struct aw_event *e = (void *)hp->ev;
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct path root = BPF_CORE_READ(task, fs, root);
 	__u32 off = sizeof(struct aw_event);
-
-	struct file *opened = NULL;
-	__u32 walk_flags = 0;
-	int pos = AW_PATH_MAX;
-	if (sh.is_open && ret >= 0)
-		opened = aw_fd_file(task, (int)ret);
-	if (opened) {
+	if (opened && p.candidate) {
 		struct path fp = BPF_CORE_READ(opened, f_path);
-		if (p.candidate)
-			pos = aw_walk(&hp->wk, hp->tmp, &fp, &root, &walk_flags);
-		else if (!resolved_passes(hp, &fp, &root, &pos, &walk_flags)) {
-			count(AW_STAT_FILTERED);
-			return 0;
-		}
-	} else if (!p.candidate) {
-		count(AW_STAT_FILTERED);
-		return 0;
+		pos = aw_walk(&hp->wk, hp->tmp, &fp, &root, &walk_flags);
 	}
 
 	/* From here on the event is emitted: build it in full. */
@@ -635,7 +668,7 @@ static __always_inline int on_exit(long nr, long ret)
 	e->ts_boot_ns = p.ts;
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	e->host_pid = bpf_get_current_pid_tgid() >> 32;
-	e->host_tid = tid;
+	e->host_tid = (__u32)bpf_get_current_pid_tgid();
 	e->host_ppid = BPF_CORE_READ(parent, tgid);
 	e->ns_pid = ns_tgid(task, level, up.ns);
 	e->ns_ppid = ns_tgid(parent, level, up.ns);
