@@ -49,6 +49,10 @@ export async function main(argv: string[]): Promise<number> {
     if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
   }
   const skipped = result.skippedDocuments > 0 ? `, ${result.skippedDocuments} skipped (not policies)` : '';
-  process.stdout.write(`checked ${files.length} files, ${result.documents} documents: ${result.invalidDocuments} invalid${skipped}\n`);
+  process.stdout.write(`checked ${plural(files.length, 'file')}, ${plural(result.documents, 'document')}: ${result.invalidDocuments} invalid${skipped}\n`);
   return result.invalidDocuments > 0 ? 1 : 0;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }

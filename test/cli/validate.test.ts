@@ -27,7 +27,7 @@ test('valid files: exit 0, paths shown relative to the working directory', (t) =
   writeFileSync(join(dir, 'ok.yaml'), 'apiVersion: security.kubearmor.com/v1\nkind: KubeArmorPolicy\nmetadata:\n  name: ok\nspec:\n  file:\n    matchPaths:\n      - path: /x\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n');
   const ok = run(['.'], dir);
   assert.equal(ok.code, 0);
-  assert.equal(ok.stdout, 'checked 1 files, 2 documents: 0 invalid, 1 skipped (not policies)\n');
+  assert.equal(ok.stdout, 'checked 1 file, 2 documents: 0 invalid, 1 skipped (not policies)\n');
   writeFileSync(join(dir, 'bad.yaml'), 'apiVersion: security.kubearmor.com/v1\nkind: KubeArmorPolicy\nmetadata:\n  name: bad\nspec:\n  severity: 0\n');
   const bad = run(['.'], dir);
   assert.equal(bad.code, 1);
