@@ -1,4 +1,4 @@
-// npm run bench:export [-- --part stage|agent|both --seconds 10 --rates 10000,20000,30000 --records 200000]
+// npm run bench:export [-- --part cost|stage|agent|both --seconds 10 --rates 10000,20000,30000 --records 200000]
 // Part "stage": the export stage alone, side by side in one run against the same real Collector:
 // the SDK's BatchLogRecordProcessor vs armorwatch's ReliableLogRecordProcessor, each fed the same
 // alerts of 20 workloads as fast as one process can build them; arrivals counted by the Collector.
@@ -23,6 +23,7 @@ import type { Attributes } from '@opentelemetry/api';
 import { ATTR, EVENT_POLICY_MATCH } from '../src/export/attributes.ts';
 import { policySeverityNumber } from '../src/export/severity.ts';
 import { estimateRecordBytes } from '../src/export/processor.ts';
+import { LogsSerializer } from '../src/export/protobuf.ts';
 import { createAlertExporter } from '../src/export/index.ts';
 import { alertToLogRecord, recordAttributes } from '../src/export/record.ts';
 import { ResourceCache } from '../src/export/resource.ts';
@@ -122,6 +123,9 @@ function costBench(alerts: readonly Alert[]): void {
     ['estimate its size (ReliableLogRecordProcessor)', () => { for (let i = 0; i < N; i++) sink += estimateRecordBytes(held[i % held.length] as ReadableLogRecord); }],
     ['serialize to OTLP protobuf (the exporters\' ProtobufLogsSerializer, batches of 1024)', () => {
       for (let i = 0; i < N; i += held.length) sink += ProtobufLogsSerializer.serializeRequest(held)?.length ?? 0;
+    }],
+    ['serialize to OTLP protobuf (armorwatch\'s LogsSerializer, same bytes, batches of 1024)', () => {
+      for (let i = 0; i < N; i += held.length) sink += LogsSerializer.serializeRequest(held)?.length ?? 0;
     }],
   ];
   for (const [, f] of rows) f(); // warm up
@@ -319,7 +323,8 @@ spec:
   }
 }
 
-if (values.part !== 'agent') await stageBench();
+if (values.part === 'cost') costBench(Array.from({ length: 1000 }, (_, i) => podAlert(i % 20, i)));
+else if (values.part !== 'agent') await stageBench();
 // `--agent-flags 'A;B'` runs the whole-agent part once per flag set, one after the other (side by
 // side); the default compares bin/armorwatch (as shipped, with its V8 flags) with plain node.
-if (values.part !== 'stage') for (const flags of values['agent-flags'].split(';')) await agentBench(flags.trim());
+if (values.part !== 'stage' && values.part !== 'cost') for (const flags of values['agent-flags'].split(';')) await agentBench(flags.trim());
