@@ -11,7 +11,8 @@ import type { Alert, Workload } from '../types.ts';
 import { VERSION } from '../version.ts';
 import { createOtlpExporter } from './otlp.ts';
 import { ReliableLogRecordProcessor, type ExportCounters, type ProcessorOptions } from './processor.ts';
-import { alertToLogRecord } from './record.ts';
+import { AttributeHandOff } from './handoff.ts';
+import { alertRecordFields, recordAttributes } from './record.ts';
 import { ResourceCache } from './resource.ts';
 import type { LogRecordExporter } from './sdk.ts';
 import { StdoutSink, type StdoutCounters } from './stdout.ts';
@@ -53,6 +54,7 @@ export function createAlertExporter(settings: ExportSettings, log: Logger, deps:
   const useStdout = settings.exporter !== 'otlp';
   let processor: ReliableLogRecordProcessor | undefined;
   let loggers: ResourceCache<OtelLogger> | undefined;
+  const handOff = new AttributeHandOff();
   if (useOtlp) {
     const exporter = deps.otlpExporter ?? createOtlpExporter(settings.otlp ?? missingOtlp());
     processor = new ReliableLogRecordProcessor(exporter, log, {
@@ -65,7 +67,7 @@ export function createAlertExporter(settings: ExportSettings, log: Logger, deps:
     const shared = processor;
     loggers = new ResourceCache(
       { serviceName: settings.serviceName, serviceVersion: VERSION },
-      (resource) => new LoggerProvider({ resource, processors: [shared] }).getLogger('armorwatch', VERSION),
+      (resource) => new LoggerProvider({ resource, processors: [handOff, shared] }).getLogger('armorwatch', VERSION),
     );
   }
   const stdout = useStdout ? new StdoutSink(settings.queue.maxBytes, deps.stdout) : undefined;
@@ -81,7 +83,7 @@ export function createAlertExporter(settings: ExportSettings, log: Logger, deps:
 
   return {
     export(alert, workload) {
-      if (loggers !== undefined) loggers.get(alert, workload).emit(alertToLogRecord(alert, hrTime()));
+      if (loggers !== undefined) handOff.emit(loggers.get(alert, workload), alertRecordFields(alert, hrTime()), recordAttributes(alert));
       stdout?.write(alert);
     },
     async forceFlush() {

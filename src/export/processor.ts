@@ -63,6 +63,7 @@ export function estimateRecordBytes(rec: ReadableLogRecord): number {
   const attrs = rec.attributes;
   for (const key in attrs) {
     const v = attrs[key];
+    if (v === undefined) continue;
     n += key.length + 8;
     if (typeof v === 'string') n += v.length;
     else if (Array.isArray(v)) for (const x of v) n += typeof x === 'string' ? x.length + 2 : 9;

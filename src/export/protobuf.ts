@@ -7,7 +7,9 @@
 //
 // The output is byte for byte what ProtobufLogsSerializer produces for the same records (same
 // fields, same order, same canonical varints; test/export/protobuf.test.ts checks it on generated
-// records), so decoders cannot tell them apart. What makes it cheaper:
+// records), so decoders cannot tell them apart. One deliberate difference: an attribute whose value
+// is undefined is left out (the library would send it as an empty value); the SDK never stores
+// one, and armorwatch uses undefined for "field absent" (handoff.ts). What makes it cheaper:
 // - strings go through Buffer's native UTF-8 writer (one call per string);
 // - one pass: a length-delimited field reserves room for its length and moves its content only in
 //   the rare case the reservation was wrong;
@@ -240,9 +242,11 @@ function keyValue(w: Writer, key: string, value: unknown): void {
 function attributes(w: Writer, attrs: Readonly<Record<string, unknown>>, field: number): void {
   const t = tag(field, LEN);
   for (const key in attrs) {
-    if (!Object.hasOwn(attrs, key)) continue;
+    const value = attrs[key];
+    // undefined marks an absent field (handoff.ts); the SDK's own copy never holds one.
+    if (value === undefined || !Object.hasOwn(attrs, key)) continue;
     w.byte(t);
-    keyValue(w, key, attrs[key]);
+    keyValue(w, key, value);
   }
 }
 

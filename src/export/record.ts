@@ -1,5 +1,5 @@
 // Alert → the fields of one OTLP LogRecord (docs/OTEL.md; names in attributes.ts).
-import type { AnyValue, AttributeValue, Attributes, HrTime, LogRecord } from '@opentelemetry/api';
+import type { AttributeValue, Attributes, HrTime, LogRecord } from '@opentelemetry/api';
 import type { Alert } from '../types.ts';
 import { ATTR, EVENT_POLICY_MATCH } from './attributes.ts';
 import { policySeverityNumber, toSeverityNumber } from './severity.ts';
@@ -139,17 +139,22 @@ export function recordAttributes(alert: Alert): Attributes {
   return new RecordAttributes(alert);
 }
 
-/** The LogRecord to emit for an alert. `observed` is when the agent handled it. */
-export function alertToLogRecord(alert: Alert, observed: HrTime): LogRecord {
-  const body: AnyValue = alertBody(alert);
+/** The LogRecord to emit for an alert, attributes left out (they travel apart, see handoff.ts). */
+export function alertRecordFields(alert: Alert, observed: HrTime): LogRecord {
   const record: LogRecord = {
     eventName: EVENT_POLICY_MATCH,
     timestamp: alertTime(alert),
     observedTimestamp: observed,
     severityNumber: toSeverityNumber(alert.Severity),
-    body,
-    attributes: recordAttributes(alert),
+    body: alertBody(alert),
   };
   if (alert.Severity !== undefined && alert.Severity !== '') record.severityText = String(alert.Severity);
+  return record;
+}
+
+/** The LogRecord to emit for an alert. `observed` is when the agent handled it. */
+export function alertToLogRecord(alert: Alert, observed: HrTime): LogRecord {
+  const record = alertRecordFields(alert, observed);
+  record.attributes = recordAttributes(alert);
   return record;
 }
