@@ -84,6 +84,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     monitor = await openMonitor({
       logger: log,
       pathFilter: first.filter,
+      ringbufBytes: config.ringBufferBytes,
       processFilter: { pids: [], comms: [], excludePids: [process.pid] },
       onEvent,
       onError: (err) => {

@@ -53,6 +53,8 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     help: 'most estimated bytes held for export, and most bytes waiting for standard output' },
   { name: 'batch-size', arg: 'RECORDS', env: ['ARMORWATCH_BATCH_SIZE'], default: '1024 (or the queue size, if smaller)',
     help: 'most records in one export request' },
+  { name: 'ring-buffer-size', arg: 'SIZE', env: ['ARMORWATCH_RING_BUFFER_SIZE'], default: '4MiB',
+    help: 'kernel ring buffer between the eBPF programs and the agent, rounded up to a power of two (256KiB to 1GiB); events that find it full are counted (lostInKernel). Resident twice in the helper: the data pages are mapped twice' },
   { name: 'retry-max-elapsed', arg: 'DURATION', env: ['ARMORWATCH_RETRY_MAX_ELAPSED'], default: '5m',
     help: 'how long a failing batch is retried before it is dropped (retry_exhausted); 0 = until shutdown' },
   { name: 'shutdown-deadline', arg: 'DURATION', env: ['ARMORWATCH_SHUTDOWN_DEADLINE'], default: '25s',

@@ -145,6 +145,19 @@ function parseHealth(raw: Raw | undefined): HealthAddr | null {
   return Object.freeze(hostPort(raw));
 }
 
+const RING_BUFFER_DEFAULT = 4 * 1024 * 1024;
+const RING_BUFFER_MIN = 256 * 1024;
+const RING_BUFFER_MAX = 1024 * 1024 * 1024;
+
+/** The kernel wants a power of two: the size asked for, rounded up. */
+function ringBufferSize(raw: Raw): number {
+  const asked = size(raw);
+  if (asked < RING_BUFFER_MIN || asked > RING_BUFFER_MAX) throw bad(raw, 'expected a size from 256KiB to 1GiB');
+  let bytes = RING_BUFFER_MIN;
+  while (bytes < asked) bytes *= 2;
+  return bytes;
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export function parseRunConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, deps: ParseDeps = DEFAULT_DEPS): ParseResult {
@@ -174,6 +187,7 @@ export function parseRunConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
   const bs = src.get('batch-size');
   const rme = src.get('retry-max-elapsed');
   const sd = src.get('shutdown-deadline');
+  const rb = src.get('ring-buffer-size');
   const si = src.get('stats-interval');
   const ll = src.get('log-level');
   const kc = src.get('kubeconfig');
@@ -189,6 +203,7 @@ export function parseRunConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
   if (bs !== undefined && queue.batchRecords > queue.maxRecords) {
     throw bad(bs, `the batch size (${queue.batchRecords}) cannot exceed the queue size (${queue.maxRecords})`);
   }
+  const ringBufferBytes = rb === undefined ? RING_BUFFER_DEFAULT : ringBufferSize(rb);
   const shutdownDeadlineMs = sd === undefined ? 25_000 : duration(sd);
   if (shutdownDeadlineMs <= 0 && sd !== undefined) throw bad(sd, 'expected a deadline greater than 0');
 
@@ -201,6 +216,7 @@ export function parseRunConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
     exporter,
     otlp: parseOtlp(src, exporter, deps),
     queue,
+    ringBufferBytes,
     shutdownDeadlineMs,
     statsIntervalMs: si === undefined ? 60_000 : duration(si),
     health: parseHealth(src.get('health-addr')),

@@ -41,6 +41,8 @@ export interface RunConfig {
   /** Null in stdout mode. */
   readonly otlp: OtlpConfig | null;
   readonly queue: QueueConfig;
+  /** Size of the kernel ring buffer, a power of two. */
+  readonly ringBufferBytes: number;
   readonly shutdownDeadlineMs: number;
   /** 0 = counters are logged only at exit. */
   readonly statsIntervalMs: number;

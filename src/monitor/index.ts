@@ -134,10 +134,10 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
         return;
       }
       case FRAME.ready: {
-        const r = JSON.parse(payload.toString('utf8')) as { hook: string; bootToRealtimeNs: string; tried: unknown };
+        const r = JSON.parse(payload.toString('utf8')) as { hook: string; bootToRealtimeNs: string; tried: unknown; ringbufBytes: number };
         hook = r.hook;
         offset = BigInt(r.bootToRealtimeNs);
-        log.info({ hook, tried: r.tried }, 'eBPF programs loaded');
+        log.info({ hook, tried: r.tried, ringBufferBytes: r.ringbufBytes }, 'eBPF programs loaded');
         ready?.resolve(undefined);
         return;
       }

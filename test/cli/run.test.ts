@@ -72,7 +72,7 @@ test('host policy → eBPF → Collector: records with the right fields; reloads
   try {
     agent = spawn(process.execPath, [MAIN, 'run', '--policies', policies, '--cluster-name', 'e2e', '--health-addr', `127.0.0.1:${healthPort}`,
       '--stats-interval', '1s', '--shutdown-deadline', '5s'], {
-      env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: `http://${collector.grpcAddress}`, ARMORWATCH_LOG_LEVEL: 'info' },
+      env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: `http://${collector.grpcAddress}`, ARMORWATCH_LOG_LEVEL: 'info', ARMORWATCH_RING_BUFFER_SIZE: '700KiB' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     agent.stderr?.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
@@ -83,6 +83,8 @@ test('host policy → eBPF → Collector: records with the right fields; reloads
       try { return (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).status === 200 ? true : undefined; } catch { return undefined; }
     });
     assert.equal((await fetch(`http://127.0.0.1:${healthPort}/healthz`)).status, 200);
+    const loaded = stderr.split('\n').find((l) => l.includes('"eBPF programs loaded"'));
+    assert.equal((JSON.parse(loaded ?? '{}') as { ringBufferBytes?: number }).ringBufferBytes, 1 << 20, 'the ring buffer size asked for, rounded up, is the one the kernel map got');
 
     const before = BigInt(Date.now()) * 1_000_000n;
     const ok = spawnSync('/bin/cat', [join(target, 'secret')]);

@@ -164,3 +164,13 @@ test('--kubeconfig and KUBECONFIG: the flag wins; an unreadable file names its s
   usage([...P, '--kubeconfig', '/nope'], {}, /^--kubeconfig: invalid value "\/nope": cannot read the file \(ENOENT\)/);
   usage(P, { KUBECONFIG: '/nope' }, /^KUBECONFIG: invalid value "\/nope"/);
 });
+
+test('--ring-buffer-size and ARMORWATCH_RING_BUFFER_SIZE: 4MiB by default, rounded up to a power of two, bounded', () => {
+  assert.equal(parse(P).ringBufferBytes, 4 << 20);
+  assert.equal(parse([...P, '--ring-buffer-size', '3MiB']).ringBufferBytes, 4 << 20);
+  assert.equal(parse([...P, '--ring-buffer-size', '16MiB']).ringBufferBytes, 16 << 20);
+  assert.equal(parse(P, { ARMORWATCH_RING_BUFFER_SIZE: '300KiB' }).ringBufferBytes, 512 << 10);
+  assert.equal(parse([...P, '--ring-buffer-size=1MiB'], { ARMORWATCH_RING_BUFFER_SIZE: '64MiB' }).ringBufferBytes, 1 << 20);
+  usage([...P, '--ring-buffer-size', '64KiB'], {}, /^--ring-buffer-size: invalid value "64KiB": expected a size from 256KiB to 1GiB/);
+  usage(P, { ARMORWATCH_RING_BUFFER_SIZE: 'big' }, /^ARMORWATCH_RING_BUFFER_SIZE: invalid value "big"/);
+});
