@@ -1,6 +1,6 @@
 // Every attribute name armorwatch puts on an OTLP LogRecord or its Resource, in one place:
-// semantic-convention names come from @opentelemetry/semantic-conventions (its incubating entry
-// point may rename things between minor releases, so nothing else imports it), the rest live
+// semantic-convention names come from @opentelemetry/semantic-conventions (stable ones imported,
+// incubating ones spelled below and checked against the package by a test), the rest live
 // under ONE custom namespace, `kubearmor.*`, keeping KubeArmor's meaning.
 // MAPPING below is the table docs/OTEL.md is generated from; a test keeps the two equal.
 import {
@@ -9,12 +9,32 @@ import {
   ATTR_K8S_DEPLOYMENT_NAME, ATTR_K8S_JOB_NAME, ATTR_K8S_NAMESPACE_NAME, ATTR_K8S_NODE_NAME, ATTR_K8S_POD_NAME,
   ATTR_K8S_POD_UID, ATTR_K8S_REPLICASET_NAME, ATTR_K8S_STATEFULSET_NAME, ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION,
 } from '@opentelemetry/semantic-conventions';
-import {
-  ATTR_EVENT_NAME, ATTR_FILE_PATH, ATTR_HOST_NAME, ATTR_K8S_POD_LABEL, ATTR_PROCESS_EXECUTABLE_NAME,
-  ATTR_PROCESS_EXECUTABLE_PATH, ATTR_PROCESS_PARENT_PID, ATTR_PROCESS_PID, ATTR_PROCESS_USER_ID, ATTR_PROCESS_VPID,
-  ATTR_PROCESS_WORKING_DIRECTORY, ATTR_SECURITY_RULE_DESCRIPTION, ATTR_SECURITY_RULE_NAME,
-  ATTR_SECURITY_RULE_RULESET_NAME,
-} from '@opentelemetry/semantic-conventions/incubating';
+// Incubating semantic-convention names, spelled here rather than imported: the package's incubating
+// entry point holds every experimental name of every domain and costs the agent about 3.5 MB of
+// heap at start-up for these 14 strings (BENCHMARKS.md, "Export"). test/export/attributes.test.ts
+// checks each one against @opentelemetry/semantic-conventions/incubating of the pinned release.
+export const INCUBATING = {
+  ATTR_EVENT_NAME: 'event.name',
+  ATTR_FILE_PATH: 'file.path',
+  ATTR_HOST_NAME: 'host.name',
+  ATTR_PROCESS_EXECUTABLE_NAME: 'process.executable.name',
+  ATTR_PROCESS_EXECUTABLE_PATH: 'process.executable.path',
+  ATTR_PROCESS_PARENT_PID: 'process.parent_pid',
+  ATTR_PROCESS_PID: 'process.pid',
+  ATTR_PROCESS_USER_ID: 'process.user.id',
+  ATTR_PROCESS_VPID: 'process.vpid',
+  ATTR_PROCESS_WORKING_DIRECTORY: 'process.working_directory',
+  ATTR_SECURITY_RULE_DESCRIPTION: 'security_rule.description',
+  ATTR_SECURITY_RULE_NAME: 'security_rule.name',
+  ATTR_SECURITY_RULE_RULESET_NAME: 'security_rule.ruleset.name',
+} as const;
+/** k8s.pod.label.<key> (incubating ATTR_K8S_POD_LABEL). */
+export const ATTR_K8S_POD_LABEL = (key: string): string => `k8s.pod.label.${key}`;
+const {
+  ATTR_EVENT_NAME, ATTR_FILE_PATH, ATTR_HOST_NAME, ATTR_PROCESS_EXECUTABLE_NAME, ATTR_PROCESS_EXECUTABLE_PATH,
+  ATTR_PROCESS_PARENT_PID, ATTR_PROCESS_PID, ATTR_PROCESS_USER_ID, ATTR_PROCESS_VPID, ATTR_PROCESS_WORKING_DIRECTORY,
+  ATTR_SECURITY_RULE_DESCRIPTION, ATTR_SECURITY_RULE_NAME, ATTR_SECURITY_RULE_RULESET_NAME,
+} = INCUBATING;
 
 /** The one custom namespace; everything KubeArmor has that semantic conventions do not. */
 export const CUSTOM_NAMESPACE = 'kubearmor';
@@ -36,7 +56,7 @@ export const RES = {
   imageName: ATTR_CONTAINER_IMAGE_NAME,
   imageTags: ATTR_CONTAINER_IMAGE_TAGS,
   imageRepoDigests: ATTR_CONTAINER_IMAGE_REPO_DIGESTS,
-  podLabel: ATTR_K8S_POD_LABEL as (key: string) => string,
+  podLabel: ATTR_K8S_POD_LABEL,
 } as const;
 
 /** Owner kind (KubeArmor's Owner.Ref) → the resource attribute naming that owner. */
