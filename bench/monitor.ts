@@ -4,9 +4,10 @@
 //   that never matches | armorwatch trace with the loop paced at opensnoop's delivered rate.
 // Prints CPU-time ratios against no-agent runs made at the same moment, and delivered/lost events
 // per second for the tracers. Options: --count N (opens per run), --reps N, --cycles N.
-// --helpers A,B: only the filtered row, for two builds of the helper side by side (an old and a new
-// build/armorwatch-monitor): each cycle runs the loop with no agent, then under each helper in turn
-// (the order swapped every cycle); per helper the median pair ratio and BPF ns per open.
+// --helpers A,B[,C...]: only the filtered row, for builds of the helper side by side (an old and a new
+// build/armorwatch-monitor, and build/armorwatch-monitor-floor: the same hooks with empty programs):
+// each cycle runs the loop under each helper in turn (the order swapped every cycle), with a no-agent
+// run before and after each; per helper the median ratio and BPF ns per open.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
@@ -119,31 +120,28 @@ async function traced(cmd: string, args: string[], readyOn: RegExp | 'attached',
 
 const CYCLES = Number(values.cycles);
 
-/** BPF programs of tracing kinds loaded on the machine now (anyone's: other agents, tracers). */
-function tracingPrograms(): number {
+interface Prog { id: number; name: string; type: string; run_time_ns?: number; run_cnt?: number }
+
+/**
+ * BPF programs of tracing kinds loaded on the machine now (anyone's: other agents, tracers). With
+ * `loadedBefore` (ids listed before the helper under test started), only those still loaded count:
+ * builds differ in how many programs they load, so ours are told apart by when they appeared.
+ */
+function tracingPrograms(loadedBefore?: Set<number>): number {
   const r = spawnSync('bpftool', ['prog', 'show', '--json'], { encoding: 'utf8' });
   if (r.status !== 0) return NaN;
-  const progs = JSON.parse(r.stdout) as Array<{ type: string }>;
-  return progs.filter((p) => /tracepoint|tracing|kprobe|perf_event|lsm/.test(p.type)).length;
+  const progs = JSON.parse(r.stdout) as Prog[];
+  return progs.filter((p) => /tracepoint|tracing|kprobe|perf_event|lsm/.test(p.type) && (loadedBefore === undefined || loadedBefore.has(p.id))).length;
 }
-const OWN_PROGRAMS: Record<string, number> = { syscall_tracepoints: 36, tp_btf: 2, raw_tracepoint: 2 };
-
-interface Prog { id: number; name: string; run_time_ns?: number; run_cnt?: number }
 function programs(): Prog[] {
   const r = spawnSync('bpftool', ['prog', 'show', '--json'], { encoding: 'utf8' });
   return r.status === 0 ? JSON.parse(r.stdout) as Prog[] : [];
 }
 
-/** Total [run time, runs] of the openat enter and exit programs not in `old` (ours). */
+/** Total [run time, runs] of the openat enter (if any: newer builds have none) and exit programs not in `old` (ours). */
 function openatRunTime(old: Set<number>): [number, number] {
-  let ns = 0;
-  let runs = 0;
-  for (const p of programs()) {
-    if (old.has(p.id) || !/^aw_tp_(enter|exit)_openat$/.test(p.name)) continue;
-    ns += p.run_time_ns ?? 0;
-    if (p.name.startsWith('aw_tp_enter')) runs += p.run_cnt ?? 0;
-  }
-  return [ns, runs];
+  const [enter, exit, runs] = openatSplit(old);
+  return [enter + exit, runs];
 }
 
 /**
@@ -173,7 +171,7 @@ async function filtered(file: string): Promise<{ loop: Loop; base: Loop; ratio: 
     const l = await loop(file);
     const [ns1, runs1] = openatRunTime(before);
     if (runs1 > runs0) bpfNs.push((ns1 - ns0) / (runs1 - runs0));
-    const foreignDuring = tracingPrograms() - (OWN_PROGRAMS[m.stats().hook] ?? 0);
+    const foreignDuring = tracingPrograms(before);
     lost += (await m.refreshStats()).lostInKernel;
     await m.close();
     pairs.push({ base, loop: l, clean: foreignBefore === 0 && foreignDuring === 0 });
@@ -189,13 +187,13 @@ async function filtered(file: string): Promise<{ loop: Loop; base: Loop; ratio: 
   };
 }
 
-/** [run time of the openat enter program, of the exit program, runs] for programs not in `old`. */
+/** [run time of the openat enter program, of the exit program, runs of the exit program] for programs not in `old`. */
 function openatSplit(old: Set<number>): [number, number, number] {
   const r: [number, number, number] = [0, 0, 0];
   for (const p of programs()) {
     if (old.has(p.id)) continue;
-    if (p.name === 'aw_tp_enter_openat') { r[0] += p.run_time_ns ?? 0; r[2] += p.run_cnt ?? 0; }
-    if (p.name === 'aw_tp_exit_openat') r[1] += p.run_time_ns ?? 0;
+    if (p.name === 'aw_tp_enter_openat') r[0] += p.run_time_ns ?? 0;
+    if (p.name === 'aw_tp_exit_openat') { r[1] += p.run_time_ns ?? 0; r[2] += p.run_cnt ?? 0; }
   }
   return r;
 }
@@ -208,7 +206,9 @@ async function compareHelpers(file: string, helpers: string[]): Promise<string> 
   const split: Array<Array<[number, number]>> = helpers.map(() => []);
   const foreign: number[] = [];
   for (let i = 0; i < CYCLES; i++) {
-    const base = await loop(file);
+    // No-agent runs before and after each helper's run: its ratio is against their mean, so a
+    // change of load in the middle of a cycle weighs on that helper less.
+    let base = await loop(file);
     const order = helpers.map((_, j) => j);
     if (i % 2 === 1) order.reverse();
     for (const j of order) {
@@ -222,9 +222,11 @@ async function compareHelpers(file: string, helpers: string[]): Promise<string> 
       const [en0, ex0, runs0] = openatSplit(before);
       const l = await loop(file);
       const [en1, ex1, runs1] = openatSplit(before);
-      foreign.push(tracingPrograms() - (OWN_PROGRAMS[m.stats().hook] ?? 0));
+      foreign.push(tracingPrograms(before));
       await m.close();
-      ratios[j]!.push(l.nsPerOp / base.nsPerOp);
+      const after = await loop(file);
+      ratios[j]!.push(l.nsPerOp / ((base.nsPerOp + after.nsPerOp) / 2));
+      base = after;
       const n = runs1 - runs0;
       if (n > 0) {
         bpfNs[j]!.push((en1 - en0 + ex1 - ex0) / n);

@@ -8,7 +8,8 @@
  *   type 3 STATS  JSON counters, periodically and on request
  *   type 4 ACK    JSON {seq, ok, error?} for each command
  *   type 5 ERROR  JSON {code, message} then exit(1)
- * Commands: "<seq> paths <passAll 0|1> <exact fnv1a hex,...|-> <prefix fnv1a hex,...|->"
+ * Commands: "<seq> paths <passAll 0|1> <exact fnv1a hex,...|-> <prefix fnv1a hex,...|-> [<first-component keys hex,...|-|*>]"
+ *           (keys as in bpf/armorwatch_filter.h; '*' or leaving the field out: every first component)
  *           "<seq> procs <pid,...|-> <comm hex,...|-> <excluded pid,...|->"
  *           "<seq> attach"   "<seq> stats"
  */
@@ -31,6 +32,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "armorwatch_event.h"
+#include "armorwatch_filter.h"
 #include "armorwatch.skel.h"
 
 enum { F_READY = 1, F_EVENT = 2, F_STATS = 3, F_ACK = 4, F_ERROR = 5 };
@@ -255,8 +257,6 @@ static void load(const char *want)
 	     strerror(last_err ? -last_err : EINVAL), want, last_libbpf);
 }
 
-#define AW_BITMAP_WORDS 1024 /* as in bpf/armorwatch.bpf.c */
-
 /* ---- commands -------------------------------------------------------------------------------------- */
 
 /* Sets every key in list (comma-separated, '-' for none) to the current generation, then removes
@@ -377,19 +377,50 @@ static int replace_hashes(int fd, volatile __u64 *live, const char *list)
 	return 0;
 }
 
+/* The bitmap of first-component keys ('-' none, '*' all); see aw_first_bits in the BPF program. */
+static int first_bits(const char *list, __u64 *bits)
+{
+	int all = !strcmp(list, "*");
+	memset(bits, all ? 0xff : 0, sizeof(__u64) * AW_BITMAP_WORDS);
+	if (all || !strcmp(list, "-"))
+		return 0;
+	char *copy = strdup(list), *save = NULL;
+	int err = 0;
+	if (!copy)
+		return -ENOMEM;
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		__u64 k;
+		if (parse_hex64(tok, &k)) { err = -EINVAL; break; }
+		__u32 b = aw_first_bit(k);
+		bits[b >> 6] |= 1ULL << (b & 63);
+	}
+	free(copy);
+	return err;
+}
+
 static int cmd_paths(char *args)
 {
 	char *save = NULL, *pass = strtok_r(args, " ", &save), *ex = strtok_r(NULL, " ", &save),
-	     *px = strtok_r(NULL, " ", &save);
+	     *px = strtok_r(NULL, " ", &save), *fc = strtok_r(NULL, " ", &save);
+	static __u64 firsts[AW_BITMAP_WORDS];
+	volatile __u64 *live = skel->bss->aw_first_bits;
 	int err;
 	if (!pass || !ex || !px)
 		return -EINVAL;
+	if ((err = first_bits(fc ? fc : "*", firsts)))
+		return err;
 	generation++;
 	if (*pass == '1' && (err = set_config(1, -1, -1))) /* widen first */
 		return err;
+	/* The first-component screen, like the other bitmaps, widens before the maps change and
+	 * narrows after, so no entry in both the old and the new set stops passing meanwhile. */
+	for (int i = 0; i < AW_BITMAP_WORDS; i++)
+		live[i] |= firsts[i];
 	if ((err = replace_hashes(bpf_map__fd(skel->maps.exact_paths), skel->bss->aw_exact_bits, ex)) ||
 	    (err = replace_hashes(bpf_map__fd(skel->maps.dir_prefixes), skel->bss->aw_prefix_bits, px)))
 		return err;
+	for (int i = 0; i < AW_BITMAP_WORDS; i++)
+		live[i] = firsts[i];
 	if (*pass != '1' && (err = set_config(0, -1, -1))) /* narrow last */
 		return err;
 	/* Verdicts cached under the old filter are void; done last so none is cached from a half-update. */

@@ -28,11 +28,35 @@ function withProcForm(paths: readonly string[]): string[] {
   return [...out];
 }
 
+/**
+ * The first component of an absolute path as bpf/armorwatch_filter.h keys it: its first 8 UTF-8
+ * bytes, byte i at bits 8i. null for an empty first component ("/" itself), which cannot screen.
+ */
+export function firstComponentKey(path: string): bigint | null {
+  const end = path.indexOf('/', 1);
+  const bytes = Buffer.from(end === -1 ? path.slice(1) : path.slice(1, end), 'utf8').subarray(0, 8);
+  if (bytes.length === 0) return null;
+  let k = 0n;
+  bytes.forEach((b, i) => { k |= BigInt(b) << BigInt(8 * i); });
+  return k;
+}
+
+/** The kernel's first-component screen: keys of every entry, or '*' (screen nothing) when an entry is "/". */
+function firstComponentList(paths: readonly string[]): string {
+  const keys = new Set<string>();
+  for (const p of paths) {
+    const k = firstComponentKey(p);
+    if (k === null) return '*';
+    keys.add(k.toString(16));
+  }
+  return keys.size === 0 ? '-' : [...keys].join(',');
+}
+
 function hexList(values: readonly string[]): string {
   return values.length === 0 ? '-' : values.map((v) => fnv1a64(v).toString(16)).join(',');
 }
 
-/** `paths <passAll> <exact hashes> <prefix hashes>` */
+/** `paths <passAll> <exact hashes> <prefix hashes> <first-component keys>` */
 export function pathFilterCommand(spec: KernelFilterSpec): string {
   for (const p of spec.exactPaths) {
     if (!p.startsWith('/')) throw new MonitorError('AW_MONITOR_FILTER', `kernel filter exact path "${p}" is not absolute`);
@@ -46,7 +70,9 @@ export function pathFilterCommand(spec: KernelFilterSpec): string {
   if (spec.exactPaths.length > limit || spec.dirPrefixes.length > limit) {
     throw new MonitorError('AW_MONITOR_FILTER', `kernel filter holds more than ${limit} exact paths or prefixes`);
   }
-  return `paths ${spec.passAll ? 1 : 0} ${hexList(withProcForm(spec.exactPaths))} ${hexList(withProcForm(spec.dirPrefixes))}`;
+  const exact = withProcForm(spec.exactPaths);
+  const prefixes = withProcForm(spec.dirPrefixes);
+  return `paths ${spec.passAll ? 1 : 0} ${hexList(exact)} ${hexList(prefixes)} ${firstComponentList([...exact, ...prefixes])}`;
 }
 
 function pidList(pids: readonly number[], what: string): string {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { fnv1a64, pathFilterCommand, processFilterCommand } from '../../src/monitor/filter.ts';
+import { firstComponentKey, fnv1a64, pathFilterCommand, processFilterCommand } from '../../src/monitor/filter.ts';
 import { MonitorError } from '../../src/monitor/errors.ts';
 
 test('fnv1a64 matches the published FNV-1a 64 test vectors', () => {
@@ -19,8 +19,24 @@ test('the hash constants in the kernel program are the hashes their comments nam
 
 test('path filter command carries pass-all and the hashes of every entry', () => {
   const cmd = pathFilterCommand({ passAll: false, exactPaths: ['/etc/hostname'], dirPrefixes: ['/etc/network/'] });
-  assert.equal(cmd, `paths 0 ${fnv1a64('/etc/hostname').toString(16)} ${fnv1a64('/etc/network/').toString(16)}`);
-  assert.equal(pathFilterCommand({ passAll: true, exactPaths: [], dirPrefixes: [] }), 'paths 1 - -');
+  assert.equal(cmd, `paths 0 ${fnv1a64('/etc/hostname').toString(16)} ${fnv1a64('/etc/network/').toString(16)} 637465`); // "etc", byte i at bits 8i
+  assert.equal(pathFilterCommand({ passAll: true, exactPaths: [], dirPrefixes: [] }), 'paths 1 - - -');
+});
+
+test('first-component keys: the first 8 bytes of the first component, byte i at bits 8i', () => {
+  assert.equal(firstComponentKey('/etc/passwd'), 0x637465n); // "etc" read as a little-endian number
+  assert.equal(firstComponentKey('/etc'), 0x637465n);
+  assert.equal(firstComponentKey('/containerd/x'), BigInt(`0x${Buffer.from('containe').reverse().toString('hex')}`));
+  assert.equal(firstComponentKey('/é/x'), 0xa9c3n); // UTF-8 bytes
+  assert.equal(firstComponentKey('/'), null);
+});
+
+test('the first-component list has one key per component, and screens nothing when an entry is "/"', () => {
+  const firsts = (exactPaths: string[], dirPrefixes: string[]): string => pathFilterCommand({ passAll: false, exactPaths, dirPrefixes }).split(' ')[4]!;
+  assert.equal(firsts(['/etc/a', '/etc/b'], ['/var/log/']), `${(0x637465).toString(16)},${(0x726176).toString(16)}`);
+  assert.equal(firsts([], ['/']), '*');
+  assert.equal(firsts(['/'], []), '*');
+  assert.equal(firsts([], []), '-');
 });
 
 test('a /proc/self or /proc/<pid> entry is also added in its /proc form', () => {
