@@ -1,10 +1,15 @@
 // Liveness and readiness over plain HTTP for the kubelet's probes: GET /healthz answers 200 while
 // the agent's event loop runs and its monitor is alive; GET /readyz answers 200 once the eBPF
 // programs are attached and the first policy load is done, 503 with the reason otherwise.
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HealthAddr } from '../config/types.ts';
 import { ArmorwatchError } from '../errors.ts';
+
+// Not `import ... from 'node:http'`: Node 24 builds an ES module namespace of node:http by reading
+// every export, and one of them is a lazy getter that loads the bundled undici (fetch, WebSocket):
+// about 3 MB of the idle agent's memory for nothing it uses (BENCHMARKS.md, "Export").
+const { createServer } = process.getBuiltinModule('node:http');
 
 export interface HealthProbe {
   /** Null when live, else why not. */
