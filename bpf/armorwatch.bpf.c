@@ -384,8 +384,6 @@ static __always_inline int path_passes(struct heap *hp, __u32 start, __u32 end)
 {
 	if (start >= end || end > AW_PATH_MAX || hp->tmp[bounded(start, AW_PATH_MAX - 1)] != '/')
 		return 1;
-	if (!first_may_pass(hp->tmp + bounded(start, AW_PATH_MAX - 1), end - start))
-		return 0;
 	if (end - start <= AW_FAST_SCAN && !starts_with_proc(hp, start, end))
 		return aw_path_passes_fast(hp, start, end);
 	struct scan_ctx ctx = { .hp = hp };
@@ -396,24 +394,53 @@ static __always_inline int path_passes(struct heap *hp, __u32 start, __u32 end)
 	return scan_end(&hp->sc);
 }
 
-/* Checks a user path; any doubt (fault, relative, no scratch) passes. Its first bytes are read
- * onto the stack and screened by their first component, so a path outside every rule costs one
- * short read whatever its length; only the others are read whole into tmp and scanned. */
+/* 0x80 in each byte of w that equals the byte b repeated in `rep`, 0 in the others (exact: no
+ * false hits from borrows, unlike the shorter has-zero-byte idiom). */
+static __always_inline __u64 bytes_eq(__u64 w, __u64 rep)
+{
+	__u64 x = w ^ rep;
+	return ~(((x & 0x7f7f7f7f7f7f7f7fULL) + 0x7f7f7f7f7f7f7f7fULL) | x | 0x7f7f7f7f7f7f7f7fULL);
+}
+
+#define AW_SCREEN_WORDS (AW_FAST_SCAN / 8)
+
+/* 1 unless the path in tmp[0..len) (len <= AW_FAST_SCAN) is certainly in folded form: no '/'
+ * followed by '.', '/' or its end. Such spellings ("/etc/../tmp/x", "/a//b", "/dir/") may name a
+ * path under another first component, so the first-component screen must not judge them. Eight
+ * bytes at a time; a hidden file ("/.x") also counts, which only costs it the full scan. */
+static __always_inline int maybe_unfolded(struct heap *hp, __u32 len)
+{
+	__u64 carry = 0;
+	for (__u32 i = 0; i < AW_SCREEN_WORDS; i++) {
+		if (i * 8 > len) /* the word holding the NUL at tmp[len] was the last */
+			break;
+		__u64 w = *(__u64 *)(hp->tmp + bounded(i * 8, AW_FAST_SCAN - 8));
+		if (i * 8 + 8 > len + 1) /* bytes after the NUL are stale: read them as NULs */
+			w &= ~0ULL >> (8 * (i * 8 + 8 - (len + 1)));
+		__u64 slash = bytes_eq(w, 0x2f2f2f2f2f2f2f2fULL);
+		__u64 after = slash | bytes_eq(w, 0x2e2e2e2e2e2e2e2eULL) | bytes_eq(w, 0);
+		if ((slash & (after >> 8)) || (carry & after & 0x80))
+			return 1;
+		carry = slash >> 56;
+	}
+	return 0;
+}
+
+/* Checks a user path; any doubt (fault, relative, no scratch) passes. A short absolute path in
+ * folded form is screened by its first component before it is hashed: one outside every rule's
+ * first component is rejected without the per-byte scan. */
 static __always_inline int user_path_passes(const char *upath)
 {
-	__u8 head[16] = {};
-	long n = bpf_probe_read_user_str(head, sizeof(head), upath);
-	if (n <= 1 || head[0] != '/')
-		return 1;
-	if (!first_may_pass(head, (__u32)(n - 1)))
-		return 0;
 	struct heap *hp = scratch();
 	if (!hp)
 		return 1;
-	n = bpf_probe_read_user_str(hp->tmp, AW_PATH_MAX, upath);
-	if (n <= 1)
+	long n = bpf_probe_read_user_str(hp->tmp, AW_PATH_MAX, upath);
+	if (n <= 1 || hp->tmp[0] != '/')
 		return 1;
-	return path_passes(hp, 0, (__u32)(n - 1));
+	__u32 len = (__u32)(n - 1);
+	if (len < AW_FAST_SCAN && !maybe_unfolded(hp, len) && !first_may_pass(hp->tmp, len))
+		return 0;
+	return path_passes(hp, 0, len);
 }
 
 /* ---- sys_enter ------------------------------------------------------------------------------- */
@@ -634,7 +661,11 @@ static __always_inline int resolved_passes(struct path *fp, struct path *root, i
 	if (!(v && v->gen == gen && v->inode == inode && v->parent == parent && !v->pass)) {
 		/* a cached pass still needs the walk: the event carries the path */
 		*pos = aw_walk(&hp->wk, hp->tmp, fp, root, walk_flags);
-		nv.pass = (__u32)path_passes(hp, *pos, AW_PATH_MAX);
+		/* a walked path is in folded form: the first-component screen applies, unless the
+		 * walk was cut and the path starts somewhere below its real first component */
+		nv.pass = ((*walk_flags & AW_EVF_TRUNCATED) ||
+			   first_may_pass(hp->tmp + bounded(*pos, AW_PATH_MAX - 1), AW_PATH_MAX - *pos)) &&
+			  path_passes(hp, *pos, AW_PATH_MAX);
 		if (aw_path_gen != gen) /* something moved during the walk: cache nothing */
 			return nv.pass;
 		bpf_map_update_elem(&verdicts, &k, &nv, BPF_ANY);
