@@ -11,7 +11,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { credentials } from '@grpc/grpc-js';
 import { hrTime } from '@opentelemetry/core';
@@ -224,6 +224,26 @@ function compiledMain(dir: string): string {
   return join(out, 'dist/cli/main.js');
 }
 
+/**
+ * The floor under the agent's idle RSS, measured the same way: Node.js alone, and Node.js with the
+ * agent's code imported (dist/cli/run.js and everything it loads statically) but nothing started —
+ * no policies, no helper, no gRPC channel. Same V8 flags as bin/armorwatch.
+ */
+async function nodeFloor(main: string): Promise<{ bare: number; loaded: number }> {
+  const once = async (code: string): Promise<number> => {
+    const p = spawn(process.execPath, ['--max-old-space-size=192', '--max-semi-space-size=8', '--input-type=module', '-e', code], { stdio: 'ignore' });
+    await sleep(4000);
+    const mb = rssMb(p.pid as number).node;
+    p.kill('SIGKILL');
+    await new Promise((r) => p.once('exit', r));
+    return mb;
+  };
+  return {
+    bare: await once('setTimeout(() => {}, 60000);'),
+    loaded: await once(`await import(${JSON.stringify(pathToFileURL(join(main, '../run.js')).href)}); setTimeout(() => {}, 60000);`),
+  };
+}
+
 async function agentBench(flags: string): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'armorwatch-bench-export-'));
   const fromSrc = values['agent-from'] === 'src';
@@ -274,6 +294,7 @@ spec:
     const idleCpu0 = cpuSeconds(pid);
     await sleep(5000);
     const idleCpuPerSec = (cpuSeconds(pid) - idleCpu0) / 5;
+    const floor = fromSrc ? undefined : await nodeFloor(MAIN);
 
     const rows: string[] = [];
     for (const rate of RATES) {
@@ -317,6 +338,9 @@ spec:
 
     console.log(`armorwatch export benchmark — ${SECONDS} s per rate, 2 cores, agent from ${values['agent-from']}, ${viaBin ? 'through bin/armorwatch (its V8 flags)' : `node flags: ${agentFlags.join(' ') || 'none'}`}, exit ${exitCode}`);
     console.log(`idle: RSS node ${idle.node.toFixed(0)} MB + helper ${idle.helper.toFixed(0)} MB = ${(idle.node + idle.helper).toFixed(0)} MB; CPU ${idleCpuPerSec.toFixed(3)} s/s`);
+    if (floor !== undefined) {
+      console.log(`floor, same V8 flags, measured right after: Node.js alone ${floor.bare.toFixed(0)} MB; with the agent's code imported, nothing started ${floor.loaded.toFixed(0)} MB`);
+    }
     console.log('');
     console.log('| target rate/s | opened | arrived at Collector | missing | achieved open rate/s | arrival rate/s | drain after load (s) | agent CPU-s per 10k records | of which node + helper | agent peak RSS MB | of which node + helper |');
     console.log('|---|---|---|---|---|---|---|---|---|---|---|');
