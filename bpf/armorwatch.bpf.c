@@ -404,10 +404,11 @@ static __always_inline __u64 bytes_eq(__u64 w, __u64 rep)
 
 #define AW_SCREEN_WORDS (AW_FAST_SCAN / 8)
 
-/* 1 unless the path in tmp[0..len) (len <= AW_FAST_SCAN) is certainly in folded form: no '/'
- * followed by '.', '/' or its end. Such spellings ("/etc/../tmp/x", "/a//b", "/dir/") may name a
- * path under another first component, so the first-component screen must not judge them. Eight
- * bytes at a time; a hidden file ("/.x") also counts, which only costs it the full scan. */
+/* 1 unless the path in tmp[0..len) (len < AW_FAST_SCAN) is certainly in folded form: no '/'
+ * followed by '.', '/' or the end. The screen judges only folded paths; every other spelling
+ * takes the full scan, which passes it as before. ("/etc/../tmp/x" is "/tmp/x": a ".." can lead
+ * to another first component.) Eight bytes at a time; hidden files ("/.x") count too, which only
+ * costs them the full scan. */
 static __always_inline int maybe_unfolded(struct heap *hp, __u32 len)
 {
 	__u64 carry = 0;
@@ -434,7 +435,11 @@ static __always_inline int user_path_passes(const char *upath)
 	struct heap *hp = scratch();
 	if (!hp)
 		return 1;
-	long n = bpf_probe_read_user_str(hp->tmp, AW_PATH_MAX, upath);
+	/* A read sized for the common case: the helper's cost grows with the size asked, not only
+	 * with the bytes copied (measured, BENCHMARKS.md). Read again in full when it was cut. */
+	long n = bpf_probe_read_user_str(hp->tmp, AW_FAST_SCAN, upath);
+	if (n == AW_FAST_SCAN)
+		n = bpf_probe_read_user_str(hp->tmp, AW_PATH_MAX, upath);
 	if (n <= 1 || hp->tmp[0] != '/')
 		return 1;
 	__u32 len = (__u32)(n - 1);
