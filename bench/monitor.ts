@@ -1,7 +1,8 @@
 // npm run bench:monitor [-- --count N]
 // One open/close loop (build/openloop) measured side by side in one run:
 //   no agent | opensnoop (libbpf-tools) | armorwatch trace | armorwatch with a 100-rule kernel filter
-//   that never matches | armorwatch trace with the loop paced at opensnoop's delivered rate.
+//   that never matches | the floor (build/armorwatch-monitor-floor: the same hooks, programs that
+//   return at once) | armorwatch trace with the loop paced at opensnoop's delivered rate.
 // Prints CPU-time ratios against no-agent runs made at the same moment, and delivered/lost events
 // per second for the tracers. Options: --count N (opens per run), --reps N, --cycles N.
 // --helpers A,B[,C...]: only the filtered row, for builds of the helper side by side (an old and a new
@@ -25,6 +26,7 @@ const BUILT_LOOP = join(root, 'build/openloop');
 let OPENLOOP = BUILT_LOOP;
 const COMM = 'awbench-loop';
 const BIN = join(root, 'bin/armorwatch');
+const FLOOR = join(root, 'build/armorwatch-monitor-floor');
 const { values } = parseArgs({ options: { count: { type: 'string', default: '300000' }, reps: { type: 'string', default: '3' }, cycles: { type: 'string', default: '7' }, helpers: { type: 'string' } } });
 const COUNT = Number(values.count);
 const REPS = Number(values.reps);
@@ -149,7 +151,7 @@ function openatRunTime(old: Set<number>): [number, number] {
  * The ratio of each adjacent pair is taken and the median reported, so load from other work on the
  * machine, which drifts over seconds, cancels out of each pair.
  */
-async function filtered(file: string): Promise<{ loop: Loop; base: Loop; ratio: number; ratios: number[]; clean: number[]; bpfNsPerOpen: number; delivered: number; lost: number }> {
+async function filtered(file: string, helperPath?: string): Promise<{ loop: Loop; base: Loop; ratio: number; ratios: number[]; clean: number[]; bpfNsPerOpen: number; delivered: number; lost: number }> {
   let delivered = 0;
   const bpfNs: number[] = [];
   let lost = 0;
@@ -163,6 +165,7 @@ async function filtered(file: string): Promise<{ loop: Loop; base: Loop; ratio: 
     const before = new Set(programs().map((p) => p.id));
     const m = await openMonitor({
       logger: silentLogger,
+      ...(helperPath === undefined ? {} : { helperPath }),
       pathFilter: { passAll: false, exactPaths, dirPrefixes: [] },
       processFilter: { pids: [], comms: [], excludePids: [] },
       onEvent: (e) => { if (e.comm === COMM) delivered++; },
@@ -292,8 +295,13 @@ async function main(): Promise<void> {
     // The kernel's own accounting of time spent in BPF programs: free of scheduling noise.
     const statsWas = readFileSync('/proc/sys/kernel/bpf_stats_enabled', 'utf8').trim();
     writeFileSync('/proc/sys/kernel/bpf_stats_enabled', '1');
+    const pairsOf = (f: { clean: number[] }): string => `median of ${f.clean.length > 0 ? `${f.clean.length} clean` : `${CYCLES}`} attach/detach pairs`;
     const f = await filtered(file).finally(() => writeFileSync('/proc/sys/kernel/bpf_stats_enabled', statsWas));
-    rows.push({ name: `armorwatch, 100 exact rules, none matching (median of ${f.clean.length > 0 ? `${f.clean.length} clean` : `${CYCLES}`} attach/detach pairs)`, ...f });
+    rows.push({ name: `armorwatch, 100 exact rules, none matching (${pairsOf(f)})`, ...f });
+    // The floor: the same hooks with programs that return at once (native/Makefile builds it).
+    writeFileSync('/proc/sys/kernel/bpf_stats_enabled', '1');
+    const floor = existsSync(FLOOR) ? await filtered(file, FLOOR).finally(() => writeFileSync('/proc/sys/kernel/bpf_stats_enabled', statsWas)) : null;
+    if (floor !== null) rows.push({ name: `floor: the same hooks, empty programs (${pairsOf(floor)})`, ...floor });
     rows.push(await row(`armorwatch trace, loop paced at opensnoop's ${Math.round(snoopRate)}/s`, file,
       () => traced(BIN, ['trace', '--comm', COMM], /file monitor attached/, file, snoopRate, lostFromTrace)));
 
@@ -310,6 +318,9 @@ async function main(): Promise<void> {
     ];
     out.push('', `filtered: time in the openat enter+exit programs per open (kernel.bpf_stats_enabled, median of cycles): ${f.bpfNsPerOpen.toFixed(0)} ns`);
     out.push(`filtered pair ratios, sorted: all ${f.ratios.map((x) => x.toFixed(2)).join(' ')}; clean (no other tracing programs loaded) ${f.clean.map((x) => x.toFixed(2)).join(' ') || 'none'}`);
+    if (floor !== null) {
+      out.push(`floor: time in the (empty) openat programs per open: ${floor.bpfNsPerOpen.toFixed(0)} ns; pair ratios, sorted: all ${floor.ratios.map((x) => x.toFixed(2)).join(' ')}; clean ${floor.clean.map((x) => x.toFixed(2)).join(' ') || 'none'}`);
+    }
     process.stdout.write(`${out.join('\n')}\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
