@@ -233,7 +233,7 @@ function compiledMain(dir: string): string {
  */
 async function nodeFloor(main: string): Promise<{ bare: number; loaded: number }> {
   const once = async (code: string): Promise<number> => {
-    const p = spawn(process.execPath, ['--max-old-space-size=192', '--max-semi-space-size=8', '--input-type=module', '-e', code], { stdio: 'ignore' });
+    const p = spawn(process.execPath, ['--max-old-space-size=192', '--max-semi-space-size=4', '--input-type=module', '-e', code], { stdio: 'ignore' });
     await sleep(4000);
     const mb = rssMb(p.pid as number).node;
     p.kill('SIGKILL');

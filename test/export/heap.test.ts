@@ -11,7 +11,7 @@ const MiB = 1024 * 1024;
 const BIN = fileURLToPath(new URL('../../bin/armorwatch', import.meta.url));
 
 test('the default queue (32 MiB) fits under the default cap of bin/armorwatch in every exporter mode', () => {
-  const limit = 192 * MiB + 24 * MiB; // old space + young generation (3 × 8 MB semi-spaces)
+  const limit = 192 * MiB + 12 * MiB; // old space + young generation (3 × 4 MB semi-spaces)
   for (const mode of ['otlp', 'stdout', 'both'] as const) assert.doesNotThrow(() => checkHeapForQueues(mode, 32 * MiB, limit), mode);
   assert.ok(heapNeededMb('both', 32 * MiB) > heapNeededMb('otlp', 32 * MiB));
   assert.ok(heapNeededMb('otlp', 32 * MiB) > heapNeededMb('stdout', 32 * MiB));
