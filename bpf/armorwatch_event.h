@@ -31,7 +31,7 @@
 #define AW_EVF_HAS_PATH2 (1u << 3)    /* the call has a second path (rename*) */
 
 struct aw_event {
-	__u64 ts_boot_ns;   /* bpf_ktime_get_boot_ns() at sys_enter */
+	__u64 ts_boot_ns;   /* bpf_ktime_get_boot_ns() at sys_enter (opens: at sys_exit) */
 	__u64 cgroup_id;    /* cgroup v2 id of the task */
 	__u32 host_pid;     /* tgid in the initial pid namespace */
 	__u32 host_tid;
