@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.ts';
 import { cgroupPathFromProc, parseCgroupPath } from '../enrich/cgroup-path.ts';
-import { formatCallFlags, formatData, formatResult, syscallName } from '../format/index.ts';
+import { formatCallFlags, formatData, formatResult, isoSeconds, splitNs, syscallName } from '../format/index.ts';
 import { createLogger } from '../log.ts';
 import { openMonitor, type Monitor } from '../monitor/index.ts';
 import type { FileEvent } from '../types.ts';
@@ -41,30 +41,6 @@ function parse(argv: string[]): { pids: number[]; comms: string[]; help: boolean
   const comms = values.comm ?? [];
   for (const c of comms) if (c === '') throw new UsageError('trace: --comm expects a name');
   return { pids, comms, help: values.help === true };
-}
-
-let isoSecond = '';
-let isoPrefix = '';
-
-/** Seconds, nanoseconds and the whole of an epoch time in ns, as decimal text (no BigInt division). */
-function splitNs(ns: bigint): [sec: string, nanos: string, all: string] {
-  const s = ns.toString();
-  if (s.length > 9 && ns > 0n) return [s.slice(0, -9), s.slice(-9), s];
-  return [(ns / 1_000_000_000n).toString(), (ns % 1_000_000_000n).toString().padStart(9, '0'), s];
-}
-
-function isoSeconds(sec: string): string {
-  if (sec !== isoSecond) {
-    isoSecond = sec;
-    isoPrefix = new Date(Number(sec) * 1000).toISOString().slice(0, 19); // 2026-01-02T03:04:05
-  }
-  return isoPrefix;
-}
-
-/** RFC 3339 with nanoseconds, as KubeArmor's UpdatedTime. The seconds part is cached: events come in bursts. */
-export function rfc3339Nano(ns: bigint): string {
-  const [sec, nanos] = splitNs(ns);
-  return `${isoSeconds(sec)}.${nanos}Z`;
 }
 
 /** Container id by cgroup id, from the first process seen in that cgroup; null for host cgroups. */

@@ -1,7 +1,8 @@
-// syscall + arguments + errno → the strings KubeArmor puts in an alert (Data, Result, flag words).
+// syscall + arguments + errno + time → the strings KubeArmor puts in an alert (Data, Result, flag words, UpdatedTime).
 export { formatData, formatCallFlags, formatMode, syscallName } from './data.ts';
 export { formatResult, strerror, errnoFromName, errnoNames } from './errno.ts';
 export {
   AT_FDCWD, FlagParseError, formatAtFlags, formatOpenFlags, formatRenameFlags, formatResolveFlags,
   openFlagsWrite, parseAtFlags, parseOpenFlags, parseRenameFlags,
 } from './flags.ts';
+export { isoSeconds, rfc3339Nano, splitNs } from './time.ts';

@@ -1,15 +1,9 @@
 // The alert for a decision, in KubeArmor's shape (src/types.ts Alert), plus armorwatch's extras.
 import type { Alert, EnrichedEvent, NodeIdentity } from '../types.ts';
-import { formatCallFlags, formatData, formatResult, syscallName } from '../format/index.ts';
+import { formatCallFlags, formatData, formatResult, isoSeconds, rfc3339Nano, splitNs, syscallName } from '../format/index.ts';
 import type { Decision } from './engine.ts';
 
-/** RFC 3339 with nanoseconds, UTC: `2026-11-28T17:29:38.123456789Z`. */
-export function rfc3339Nano(ns: bigint): string {
-  const seconds = ns / 1_000_000_000n;
-  const frac = ns % 1_000_000_000n;
-  const base = new Date(Number(seconds) * 1000).toISOString().slice(0, 19);
-  return `${base}.${frac.toString().padStart(9, '0')}Z`;
-}
+export { rfc3339Nano };
 
 /** `k=v,k=v` sorted by key, as KubeArmor prints pod labels. */
 export function formatLabels(labels: Readonly<Record<string, string>>): string {
@@ -22,9 +16,10 @@ export function buildAlert(input: EnrichedEvent, node: NodeIdentity, d: Decision
   const { event: ev, workload: w } = input;
   const container = w.kind === 'container';
   const flags = formatCallFlags(ev);
+  const [sec, nanos, all] = splitNs(ev.timestampNs);
   return {
-    Timestamp: Number(ev.timestampNs / 1_000_000_000n),
-    UpdatedTime: rfc3339Nano(ev.timestampNs),
+    Timestamp: Number(sec),
+    UpdatedTime: `${isoSeconds(sec)}.${nanos}Z`,
     ClusterName: node.clusterName,
     HostName: node.hostName,
     ...(container && w.namespace !== undefined ? { NamespaceName: w.namespace } : {}),
@@ -60,6 +55,6 @@ export function buildAlert(input: EnrichedEvent, node: NodeIdentity, d: Decision
     Syscall: syscallName(ev.syscall),
     ...(AT_CALLS.has(ev.syscall) ? { Dirfd: ev.dirfd } : {}),
     ...(flags !== undefined ? { Flags: flags } : {}),
-    TimestampNs: ev.timestampNs.toString(),
+    TimestampNs: all,
   };
 }
