@@ -53,8 +53,7 @@ export function createAlertExporter(settings: ExportSettings, log: Logger, deps:
   const useOtlp = settings.exporter !== 'stdout';
   const useStdout = settings.exporter !== 'otlp';
   let processor: ReliableLogRecordProcessor | undefined;
-  let loggers: ResourceCache<OtelLogger> | undefined;
-  const handOff = new AttributeHandOff();
+  let emitOtlp: ((alert: Alert, workload?: Workload) => void) | undefined;
   if (useOtlp) {
     const exporter = deps.otlpExporter ?? createOtlpExporter(settings.otlp ?? missingOtlp());
     processor = new ReliableLogRecordProcessor(exporter, log, {
@@ -65,10 +64,12 @@ export function createAlertExporter(settings: ExportSettings, log: Logger, deps:
       ...deps.processor,
     });
     const shared = processor;
-    loggers = new ResourceCache(
+    const handOff = new AttributeHandOff();
+    const loggers = new ResourceCache<OtelLogger>(
       { serviceName: settings.serviceName, serviceVersion: VERSION },
       (resource) => new LoggerProvider({ resource, processors: [handOff, shared] }).getLogger('armorwatch', VERSION),
     );
+    emitOtlp = (alert, workload) => handOff.emit(loggers.get(alert, workload), alertRecordFields(alert, hrTime()), recordAttributes(alert));
   }
   const stdout = useStdout ? new StdoutSink(settings.queue.maxBytes, deps.stdout) : undefined;
 
@@ -83,7 +84,7 @@ export function createAlertExporter(settings: ExportSettings, log: Logger, deps:
 
   return {
     export(alert, workload) {
-      if (loggers !== undefined) handOff.emit(loggers.get(alert, workload), alertRecordFields(alert, hrTime()), recordAttributes(alert));
+      emitOtlp?.(alert, workload);
       stdout?.write(alert);
     },
     async forceFlush() {

@@ -1,9 +1,7 @@
 // The alert for a decision, in KubeArmor's shape (src/types.ts Alert), plus armorwatch's extras.
 import type { Alert, EnrichedEvent, NodeIdentity } from '../types.ts';
-import { formatCallFlags, formatData, formatResult, isoSeconds, rfc3339Nano, splitNs, syscallName } from '../format/index.ts';
+import { formatCallFlags, formatData, formatResult, isoSeconds, splitNs, syscallName } from '../format/index.ts';
 import type { Decision } from './engine.ts';
-
-export { rfc3339Nano };
 
 /** `k=v,k=v` sorted by key, as KubeArmor prints pod labels. */
 export function formatLabels(labels: Readonly<Record<string, string>>): string {
