@@ -64,6 +64,12 @@ function cpuSeconds(pid: number): number {
   const c = cpuSplit(pid);
   return c.node + c.helper;
 }
+/** Resident MB of one process split into file-backed pages (its executable and libraries) and anonymous memory. */
+function rssKinds(pid: number): { file: number; anon: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024;
+  return { file: kb('RssFile'), anon: kb('RssAnon') + kb('RssShmem') };
+}
 /** Resident MB of the agent (node) and its helper. */
 function rssMb(pid: number): { node: number; helper: number } {
   const one = (p: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0) / 1024;
@@ -293,6 +299,7 @@ spec:
     }
     await sleep(3000);
     const idle = rssMb(pid);
+    const idleKinds = rssKinds(pid);
     const idleCpu0 = cpuSeconds(pid);
     await sleep(5000);
     const idleCpuPerSec = (cpuSeconds(pid) - idleCpu0) / 5;
@@ -340,6 +347,7 @@ spec:
 
     console.log(`armorwatch export benchmark — ${SECONDS} s per rate, 2 cores, agent from ${values['agent-from']}, ${viaBin ? 'through bin/armorwatch (its V8 flags)' : `node flags: ${agentFlags.join(' ') || 'none'}`}, exit ${exitCode}`);
     console.log(`idle: RSS node ${idle.node.toFixed(0)} MB + helper ${idle.helper.toFixed(0)} MB = ${(idle.node + idle.helper).toFixed(0)} MB; CPU ${idleCpuPerSec.toFixed(3)} s/s`);
+    console.log(`idle node RSS by kind: ${idleKinds.file.toFixed(0)} MB file-backed (the node binary and libraries), ${idleKinds.anon.toFixed(0)} MB anonymous (heaps, buffers, stacks)`);
     if (floor !== undefined) {
       console.log(`floor, same V8 flags, measured right after: Node.js alone ${floor.bare.toFixed(0)} MB; with the agent's code imported, nothing started ${floor.loaded.toFixed(0)} MB`);
     }
