@@ -10,8 +10,8 @@ import {
   ATTR_K8S_POD_UID, ATTR_K8S_REPLICASET_NAME, ATTR_K8S_STATEFULSET_NAME, ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION,
 } from '@opentelemetry/semantic-conventions';
 // Incubating semantic-convention names, spelled here rather than imported: the package's incubating
-// entry point holds every experimental name of every domain and costs the agent about 3.5 MB of
-// heap at start-up for these 14 strings (BENCHMARKS.md, "Export"). test/export/attributes.test.ts
+// entry point holds every experimental name of every domain, megabytes of heap loaded at start-up
+// for these 14 strings. test/export/attributes.test.ts
 // checks each one against @opentelemetry/semantic-conventions/incubating of the pinned release.
 export const INCUBATING = {
   ATTR_EVENT_NAME: 'event.name',

@@ -3,7 +3,7 @@
 // Transport, retries of the exporters themselves, compression, TLS and the OTEL_* variables stay
 // the exporters'; only the bytes are made here, because the library's serializer was half of the
 // agent's CPU (it walks each record twice — size estimate, then write — and copies strings one
-// character at a time in JavaScript; ~52 µs for a record of ~1.6 KB, BENCHMARKS.md "Export").
+// character at a time in JavaScript; BENCHMARKS.md "Export" times both side by side).
 //
 // The output is byte for byte what ProtobufLogsSerializer produces for the same records (same
 // fields, same order, same canonical varints; test/export/protobuf.test.ts checks it on generated

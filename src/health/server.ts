@@ -7,8 +7,8 @@ import type { HealthAddr } from '../config/types.ts';
 import { ArmorwatchError } from '../errors.ts';
 
 // Not `import ... from 'node:http'`: Node 24 builds an ES module namespace of node:http by reading
-// every export, and one of them is a lazy getter that loads the bundled undici (fetch, WebSocket):
-// about 3 MB of the idle agent's memory for nothing it uses (BENCHMARKS.md, "Export").
+// every export, and one of them is a lazy getter that loads the bundled undici (fetch, WebSocket),
+// which the agent never uses, into its idle memory.
 const { createServer } = process.getBuiltinModule('node:http');
 
 export interface HealthProbe {
