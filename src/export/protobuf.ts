@@ -1,9 +1,9 @@
 // The OTLP protobuf encoding of an export request (ExportLogsServiceRequest), handed to the
 // OpenTelemetry exporters in place of @opentelemetry/otlp-transformer's ProtobufLogsSerializer.
 // Transport, retries of the exporters themselves, compression, TLS and the OTEL_* variables stay
-// the exporters'; only the bytes are made here, because the library's serializer was half of the
-// agent's CPU (it walks each record twice — size estimate, then write — and copies strings one
-// character at a time in JavaScript; BENCHMARKS.md "Export" times both side by side).
+// the exporters'; only the bytes are made here, because the library's serializer costs about four
+// times as much per record (it walks each record twice — size estimate, then write — and copies
+// strings one character at a time in JavaScript; BENCHMARKS.md "Export" times both side by side).
 //
 // The output is byte for byte what ProtobufLogsSerializer produces for the same records (same
 // fields, same order, same canonical varints; test/export/protobuf.test.ts checks it on generated
