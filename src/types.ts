@@ -57,6 +57,61 @@ export interface FileEvent {
   readonly ownerUid: number | null;
 }
 
+/** Calls of an execution (Operation `Process`). */
+export const EXEC_SYSCALLS = ['execve', 'execveat'] as const;
+export type ExecSyscall = (typeof EXEC_SYSCALLS)[number];
+
+/** KubeArmor's caps on the arguments it reports: at most 20 arguments of at most 104 bytes each. */
+export const EXEC_MAX_ARGS = 20;
+export const EXEC_MAX_ARG_LEN = 104;
+
+/**
+ * One execution (execve/execveat) as the kernel saw it, decoded by src/monitor. The process identity
+ * fields mean the same as in FileEvent; for a successful exec `exePath` is the new program (the
+ * resolved executed file) and `parentExePath` the executable of the process that called exec's parent.
+ * Invariant: `absPath` is the requested path made absolute (against cwd or dirfd) with `.`/`..`
+ * folded; `resolvedPath` is the file the kernel ran, seen from the process's root, null when the
+ * exec failed.
+ */
+export interface ExecEvent {
+  readonly kind: 'process';
+  readonly timestampNs: bigint;
+  readonly hostPid: number;
+  readonly hostTid: number;
+  readonly hostPpid: number;
+  readonly pid: number;
+  readonly ppid: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly comm: string;
+  readonly exePath: string;
+  /** Executable of the process that called exec (what KubeArmor shows as Source for a process alert). */
+  readonly callerExePath: string;
+  readonly parentExePath: string;
+  readonly cgroupId: bigint;
+  readonly mntNs: number;
+  readonly pidNs: number;
+  readonly netNs: number;
+  readonly syscall: ExecSyscall;
+  readonly dirfd: number;
+  readonly flags: number;
+  /** 0 on success, negative errno on failure. */
+  readonly ret: number;
+  /** Path exactly as the process passed it. */
+  readonly path: string;
+  readonly absPath: string;
+  readonly resolvedPath: string | null;
+  /** uid of the executed file's owner where it could be read, else null. */
+  readonly ownerUid: number | null;
+  /** argv as passed (argv[0] included), each capped at EXEC_MAX_ARG_LEN bytes, at most EXEC_MAX_ARGS + 1 entries. */
+  readonly argv: readonly string[];
+  /** True when arguments were dropped or cut to fit the caps. */
+  readonly argvTruncated: boolean;
+  /** Controlling terminal as KubeArmor writes it (`pts0`), null when there is none. */
+  readonly tty: string | null;
+  readonly cwd: string;
+}
+
 /** Who owns a pod, as KubeArmor's `Owner` field prints it. */
 export interface Owner {
   readonly ref: string; // Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, Pod
