@@ -75,8 +75,6 @@ interface KernelCounters { emitted: number; lostRingbuf: number; lostPending: nu
 const STDERR_TAIL = 40;
 
 export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
-  const helperPath = opts.helperPath ?? defaultHelperPath();
-  preflight(helperPath);
   const onExec = opts.onExec;
   // Checked before anything starts: a filter asking for executions nobody receives is a mistake.
   const filterCommands = (spec: KernelFilterSpec): [string, string] => {
@@ -89,6 +87,8 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
   if (!Number.isInteger(opts.ringbufBytes) || opts.ringbufBytes <= 0) {
     throw new MonitorError('AW_MONITOR_FILTER', `ring buffer size ${opts.ringbufBytes} is not a positive number of bytes`);
   }
+  const helperPath = opts.helperPath ?? defaultHelperPath();
+  preflight(helperPath);
   const args = ['--hook', opts.hook ?? 'auto', '--exec-hook', opts.execHook ?? 'auto',
     '--stats-ms', String(opts.statsIntervalMs ?? 1000), '--ringbuf-bytes', String(opts.ringbufBytes)];
   const child: ChildProcessWithoutNullStreams = spawn(helperPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
