@@ -153,12 +153,15 @@ export async function discoverPolicyFiles(paths: readonly string[], limits: Disc
       else skipped.push({ name: escapeText(abs), reason: 'not-regular', message: `${escapeText(abs)} is not a regular file; not read` });
       continue;
     }
-    const rootReal = await realpath(abs);
+    // Real paths compared as latin1 text of their bytes (lossless, whatever the encoding).
+    const rootRealBytes = await realpath(abs, { encoding: 'buffer' });
+    const rootReal = rootRealBytes.toString('latin1');
     const inside = (real: string): boolean => real === rootReal || real.startsWith(rootReal === '/' ? '/' : `${rootReal}/`);
     const visitedDirs = new Set<string>([`${st.dev}:${st.ino}`]);
     const before = files.length;
 
-    const walk = async (dir: Buffer, depth: number): Promise<void> => {
+    /** `realDir` is the real path of `dir`, known as the walk goes: no realpath call per file. */
+    const walk = async (dir: Buffer, realDir: Buffer, depth: number): Promise<void> => {
       let list: Dirent<Buffer>[];
       try {
         list = await readdir(dir, { withFileTypes: true, encoding: 'buffer' });
@@ -182,11 +185,11 @@ export async function discoverPolicyFiles(paths: readonly string[], limits: Disc
         const full = Buffer.concat([dir, SLASH, ent.name]);
         const isYaml = POLICY_NAME.test(ent.name.toString('latin1'));
         let kind: 'file' | 'dir' | 'other';
-        let real: string | undefined;
+        let real: Buffer;
         if (ent.isSymbolicLink()) {
           let target: Stats;
           try {
-            real = await realpath(full, 'utf8');
+            real = await realpath(full, { encoding: 'buffer' });
             target = await stat(full);
           } catch (err) {
             const code = errnoOf(err);
@@ -196,7 +199,7 @@ export async function discoverPolicyFiles(paths: readonly string[], limits: Disc
             continue;
           }
           if (!target.isDirectory() && !isYaml) continue;
-          if (!inside(real)) {
+          if (!inside(real.toString('latin1'))) {
             skipped.push({ name: escapeName(full), reason: 'outside', message: `${escapeName(full)}: symbolic link leads outside the policy folder ${escapeText(abs)}; not followed` });
             continue;
           }
@@ -211,6 +214,7 @@ export async function discoverPolicyFiles(paths: readonly string[], limits: Disc
           }
         } else {
           kind = ent.isDirectory() ? 'dir' : ent.isFile() ? 'file' : 'other';
+          real = Buffer.concat([realDir, SLASH, ent.name]);
         }
         if (kind === 'dir') {
           if (depth + 1 > limits.maxDepth) {
@@ -228,7 +232,7 @@ export async function discoverPolicyFiles(paths: readonly string[], limits: Disc
               continue;
             }
           }
-          await walk(full, depth + 1);
+          await walk(full, real, depth + 1);
           if (limitReported) return;
           continue;
         }
@@ -237,10 +241,10 @@ export async function discoverPolicyFiles(paths: readonly string[], limits: Disc
           skipped.push({ name: escapeName(full), reason: 'not-regular', message: `${escapeName(full)} is not a regular file (a FIFO, socket or device); not read` });
           continue;
         }
-        addFile(full, await realBytes(full), rootReal);
+        addFile(full, real.toString('latin1'), rootReal);
       }
     };
-    await walk(Buffer.from(abs), 0);
+    await walk(Buffer.from(abs), rootRealBytes, 0);
     // Sorted by path within each folder argument, as a listing would show them.
     const mine = files.splice(before).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     files.push(...mine);
