@@ -1,4 +1,5 @@
 // Entry point: picks the subcommand and hands over. Each command lives in its own file under src/cli.
+import { redactText } from '../config/redact.ts';
 import { ArmorwatchError, UsageError } from '../errors.ts';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ main(argv: string[]): Promise<number> }> }> = {
@@ -36,14 +37,15 @@ export async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (err: unknown) => {
+    // Messages may quote configuration: secrets (header values, URL passwords) are not printed.
     if (err instanceof UsageError) {
-      process.stderr.write(`armorwatch: ${err.message}\n`);
+      process.stderr.write(redactText(`armorwatch: ${err.message}\n`));
       process.exitCode = 2;
     } else if (err instanceof ArmorwatchError) {
-      process.stderr.write(`armorwatch: ${err.message} [${err.code}]\n`);
+      process.stderr.write(redactText(`armorwatch: ${err.message} [${err.code}]\n`));
       process.exitCode = 1;
     } else {
-      process.stderr.write(`armorwatch: unexpected error: ${err instanceof Error ? err.stack : String(err)}\n`);
+      process.stderr.write(redactText(`armorwatch: unexpected error: ${err instanceof Error ? err.stack : String(err)}\n`));
       process.exitCode = 1;
     }
   },
