@@ -428,7 +428,10 @@ export function validateDocument(
   };
 
   if (!isMap(doc.contents)) {
-    w.report(doc.contents as Node, '', CODES.schema, `a policy document must be a mapping (got ${describeNode(doc.contents as Node)})`);
+    // Not echoed: a file that is not a policy at all (a key pasted by mistake) must not show in logs.
+    const c = doc.contents as Node;
+    const got = isScalar(c) && typeof c.value === 'string' ? `a string of ${c.value.length} characters` : isScalar(c) ? typeof c.value : describeNode(c);
+    w.report(c, '', CODES.schema, `a policy document must be a mapping (got ${got})`);
     return invalid();
   }
   if (kind === undefined || !(POLICY_KINDS as readonly string[]).includes(kind)) {
