@@ -1,7 +1,8 @@
 // The agent's own logs: pino, always to standard error, so they never mix with alerts on stdout.
 // Levels as strings ("level":"warn") and times as ISO 8601 UTC ("time":"2026-…Z"): what Loki's
 // level detection and Datadog's status and date remappers read without a custom pipeline.
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { redactText } from './config/redact.ts';
 
 export type { Logger };
 
@@ -16,8 +17,19 @@ export function loggerOptions(level: string): LoggerOptions {
   };
 }
 
-export function createLogger(level: string = process.env.ARMORWATCH_LOG_LEVEL ?? 'info'): Logger {
-  return pino(loggerOptions(level), pino.destination({ fd: 2, sync: false }));
+/**
+ * Every line is redacted as written (src/config/redact.ts): header values and URL passwords never
+ * reach the log, whatever level, message or error object carried them.
+ */
+function redacting(dest: DestinationStream & { flushSync?: () => void }): DestinationStream {
+  return {
+    write: (line: string) => dest.write(redactText(line)),
+    ...(dest.flushSync === undefined ? {} : { flushSync: () => dest.flushSync?.() }),
+  } as DestinationStream;
+}
+
+export function createLogger(level: string = process.env.ARMORWATCH_LOG_LEVEL ?? 'info', dest?: DestinationStream): Logger {
+  return pino(loggerOptions(level), redacting(dest ?? pino.destination({ fd: 2, sync: false })));
 }
 
 /**
@@ -25,7 +37,7 @@ export function createLogger(level: string = process.env.ARMORWATCH_LOG_LEVEL ??
  * synchronously so that it is out before the process exits.
  */
 export function logFatal(err: unknown, fields: Record<string, unknown> = {}): void {
-  const log = pino(loggerOptions('fatal'), pino.destination({ fd: 2, sync: true }));
+  const log = pino(loggerOptions('fatal'), redacting(pino.destination({ fd: 2, sync: true })));
   const code = typeof err === 'object' && err !== null && 'code' in err ? (err as { code: unknown }).code : undefined;
   log.fatal({ ...fields, ...(code !== undefined ? { code } : {}), ...(err instanceof Error && code === undefined ? { err } : {}) },
     err instanceof Error ? err.message : String(err));

@@ -1,4 +1,5 @@
 // Entry point: picks the subcommand and hands over. Each command lives in its own file under src/cli.
+import { redactText } from '../config/redact.ts';
 import { ArmorwatchError, UsageError } from '../errors.ts';
 
 interface Command {
@@ -52,17 +53,18 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function report(err: unknown, command: Command | undefined): Promise<number> {
+  // Messages may quote configuration: secrets (header values, URL passwords) are not printed.
   // The agent's log pipeline reads JSON lines: the failure as one of them too, after the plain text.
   if (command?.jsonLogs === true) (await import('../log.ts')).logFatal(err);
   if (err instanceof UsageError) {
-    process.stderr.write(`armorwatch: ${err.message}\n`);
+    process.stderr.write(redactText(`armorwatch: ${err.message}\n`));
     return 2;
   }
   if (err instanceof ArmorwatchError) {
-    process.stderr.write(`armorwatch: ${err.message} [${err.code}]\n`);
+    process.stderr.write(redactText(`armorwatch: ${err.message} [${err.code}]\n`));
     return 1;
   }
-  process.stderr.write(`armorwatch: unexpected error: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.stderr.write(redactText(`armorwatch: unexpected error: ${err instanceof Error ? err.stack : String(err)}\n`));
   return 1;
 }
 

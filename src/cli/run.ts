@@ -47,7 +47,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     health = await startHealthServer(config.health, {
       live: () => (monitorFailed ? 'file monitor stopped' : null),
       ready: () => (stopping ? 'shutting down' : !policiesLoaded ? 'policies not loaded yet' : !attached ? 'eBPF programs not attached yet' : null),
-    }, metrics.handler === null ? {} : { '/metrics': metrics.handler });
+    }, metrics.handler === null ? {} : { routes: { '/metrics': metrics.handler } });
     log.info({ addr: `${config.health.host}:${health.port}`, metrics: metrics.handler !== null }, `health server listening (/healthz, /readyz${metrics.handler === null ? '' : ', /metrics'})`);
   }
 

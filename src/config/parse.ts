@@ -190,7 +190,8 @@ function parseHealth(raw: Raw | undefined): HealthAddr | null {
   return Object.freeze(hostPort(raw));
 }
 
-const RING_BUFFER_DEFAULT = 4 * 1024 * 1024;
+/** Default size of the kernel ring buffer (`--ring-buffer-size`); the one default, passed down to the helper. */
+export const RING_BUFFER_DEFAULT = 4 * 1024 * 1024;
 const RING_BUFFER_MIN = 256 * 1024;
 const RING_BUFFER_MAX = 1024 * 1024 * 1024;
 

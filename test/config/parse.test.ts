@@ -122,7 +122,7 @@ test('bad values: a UsageError naming the flag or variable and the value', () =>
   usage(P, { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }, /^OTEL_EXPORTER_OTLP_PROTOCOL: invalid value "http\/json": http\/json is not supported/);
   usage(P, { OTEL_EXPORTER_OTLP_ENDPOINT: 'ftp://c:4317' }, /^OTEL_EXPORTER_OTLP_ENDPOINT: invalid value "ftp:\/\/c:4317"/);
   usage(P, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317/v1/logs' }, /a gRPC endpoint has no path/);
-  usage(P, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317', OTEL_EXPORTER_OTLP_HEADERS: 'novalue' }, /^OTEL_EXPORTER_OTLP_HEADERS: invalid value "novalue"/);
+  usage(P, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317', OTEL_EXPORTER_OTLP_HEADERS: 'novalue' }, /^OTEL_EXPORTER_OTLP_HEADERS: invalid value \(not shown: header values are secret\): entry 1 of 1 is not key=value$/);
   usage(P, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317', OTEL_EXPORTER_OTLP_TIMEOUT: 'soon' }, /^OTEL_EXPORTER_OTLP_TIMEOUT: invalid value "soon": expected milliseconds/);
   usage(P, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317', OTEL_EXPORTER_OTLP_INSECURE: 'yes' }, /^OTEL_EXPORTER_OTLP_INSECURE: invalid value "yes": expected true or false/);
   usage([...P, '--otlp-endpoint', 'https://c:4317', '--otlp-certificate', '/missing.crt'], {}, /^--otlp-certificate: invalid value "\/missing.crt": cannot read the file \(ENOENT\)/);

@@ -38,7 +38,7 @@ function parseProm(text: string): Map<string, number> {
 
 const discard = (): Writable => new Writable({ write(_c, _e, cb) { cb(); } });
 
-const MONITOR: MonitorStats = { delivered: 1234, lostInKernel: 7, lostPending: 2, decodeErrors: 1, filteredInKernel: 98_765, hook: 'tp_btf' };
+const MONITOR: MonitorStats = { delivered: 1234, lostInKernel: 7, lostPending: 2, decodeErrors: 1, filteredInKernel: 98_765, filteredExecInKernel: 321, hook: 'tp_btf', execHook: 'tp_btf' };
 const ENRICH: EnricherStats = {
   cgroups: 11, containers: 5, images: 3, workloads: 6, pendingLookups: 1, timers: 0, unattributed: 4, lookupFailures: 2, forgotten: 9,
   kubernetes: { pods: 8, containers: 13, namespaces: 4, parents: 2, timers: 0, restarts: 3 },
@@ -54,7 +54,7 @@ test('a scrape of /metrics serves every documented metric with the counts of rea
   };
   const exp = createAlertExporter(settings, silentLogger, { stdout: discard(), processor: { onExportRequest: metrics.exportRequest, batchDelayMs: 10 } });
   sources.export = exp.stats;
-  const health = await startHealthServer({ host: '127.0.0.1', port: 0 }, { live: () => null, ready: () => null }, { '/metrics': metrics.handler! });
+  const health = await startHealthServer({ host: '127.0.0.1', port: 0 }, { live: () => null, ready: () => null }, { routes: { '/metrics': metrics.handler! } });
   try {
     const n = 750;
     for (let i = 0; i < n; i++) {
