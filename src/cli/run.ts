@@ -10,8 +10,8 @@ import { createAlertExporter } from '../export/index.ts';
 import { startHealthServer, type HealthServer } from '../health/server.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { openMonitor, type Monitor } from '../monitor/index.ts';
-import { buildAlert, formatProblem, PolicyStore, type ReloadEvent } from '../policy/index.ts';
-import type { EnrichedEvent, FileEvent, NodeIdentity, Workload } from '../types.ts';
+import { formatProblem, PolicyStore, type ReloadEvent } from '../policy/index.ts';
+import type { FileEvent, NodeIdentity, Workload } from '../types.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const parsed = parseRunConfig(argv);
@@ -65,11 +65,10 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     store.state?.engine.clearWorkloadCache();
   });
   const decide = (event: FileEvent, workload: Workload): void => {
-    const input: EnrichedEvent = { event, workload };
-    const decision = store.engine.decide(input, node);
+    const decision = store.engine.decide({ event, workload }, node);
     if (decision === null) return;
     matched++;
-    exporter.export(buildAlert(input, node, decision), workload);
+    exporter.export({ event, workload, node, decision });
   };
   const onEvent = (ev: FileEvent): void => {
     const w = enricher.resolve(ev);

@@ -4,10 +4,11 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.ts';
 import { errnoFromName, FlagParseError, parseAtFlags, parseOpenFlags, parseRenameFlags } from '../format/index.ts';
-import { buildAlert } from '../policy/alert.ts';
+import { renderAlert } from '../export/kubearmor.ts';
 import { compilePolicies } from '../policy/engine.ts';
 import { loadPolicies, PolicyPathError } from '../policy/load.ts';
 import { formatProblem } from '../policy/types.ts';
+import { SYSCALLS } from '../syscalls.ts';
 import { FILE_SYSCALLS, type FileEvent, type FileSyscall, type NodeIdentity, type Workload } from '../types.ts';
 
 const HELP = `Usage: armorwatch test --policies DIR --path PATH [options]
@@ -105,9 +106,9 @@ function parseResult(text: string | undefined): number {
 function parseFlags(text: string | undefined, syscall: FileSyscall): number {
   if (text === undefined) return 0;
   try {
-    switch (syscall) {
-      case 'unlinkat': case 'fchmodat': case 'fchownat': return parseAtFlags(text);
-      case 'renameat2': return parseRenameFlags(text);
+    switch (SYSCALLS[syscall].flags) {
+      case 'at': return parseAtFlags(text);
+      case 'rename': return parseRenameFlags(text);
       default: return parseOpenFlags(text);
     }
   } catch (err) {
@@ -186,7 +187,7 @@ export async function main(argv: string[]): Promise<number> {
   };
   const engine = compilePolicies(loaded.policies, { defaultFilePosture: posture });
   const decision = engine.decide({ event, workload }, node);
-  const out = decision === null ? null : buildAlert({ event, workload }, node, decision);
+  const out = decision === null ? null : renderAlert({ event, workload, node, decision });
   process.stdout.write(`${JSON.stringify(out)}\n`);
   return 0;
 }

@@ -1,8 +1,9 @@
 // The compiled policy set: file rules indexed by path so that one decision costs a handful of map
 // lookups (exact paths, one lookup per directory level, patterns grouped by literal directory),
 // never a scan over all rules. Built once per (re)load; immutable afterwards.
-import type { EnrichedEvent, FileEvent, KernelFilterSpec, NodeIdentity, PolicyKind, Workload } from '../types.ts';
+import type { EnrichedEvent, FileEvent, KernelFilterSpec, MatchDecision, NodeIdentity, PolicyKind, Workload } from '../types.ts';
 import { openFlagsWrite } from '../format/index.ts';
+import { SYSCALLS } from '../syscalls.ts';
 import { compileGlob, isLiteralPattern, literalPrefix, requiredLiteral } from './glob.ts';
 import { buildKernelFilter } from './kernel-filter.ts';
 import { candidatePaths } from './paths.ts';
@@ -50,22 +51,10 @@ export interface CompiledRule {
   readonly literal: string;
 }
 
-/** What the engine decided for one access: the alert to raise. */
-export interface Decision {
-  readonly policyName: string;
-  readonly policyKind: PolicyKind | 'DefaultPosture';
-  /** Audit or Block (the alert's Action reads `Audit (Block)` for Block). */
-  readonly action: 'Audit' | 'Block';
-  /** Undefined for DefaultPosture, which has no severity. */
-  readonly severity: number | undefined;
-  readonly tags: readonly string[];
-  readonly message: string | undefined;
-  /** The candidate path that matched (requested, resolved or /proc-folded). */
-  readonly matchedPath: string;
+/** What the engine decided for one event: the match's decision, and the rule behind it. */
+export interface Decision extends MatchDecision {
   /** The chosen rule; null for DefaultPosture. */
   readonly rule: CompiledRule | null;
-  /** Names of the other policies whose rules matched this access, sorted. */
-  readonly otherPolicies: readonly string[];
 }
 
 /** Default severity when neither the rule, the file section nor the spec sets one (KubeArmor's). */
@@ -73,12 +62,9 @@ export const DEFAULT_SEVERITY = 1;
 
 const DEFAULT_POSTURE: FilePosture = 'audit';
 
-/** Calls that can change a file, whatever their flags. */
-const WRITE_CALLS = new Set(['creat', 'unlink', 'unlinkat', 'rmdir', 'rename', 'renameat', 'renameat2', 'truncate', 'chmod', 'fchmodat', 'chown', 'fchownat']);
-
 /** True when the access can change the file (what `readOnly` forbids). */
 export function isWriteAccess(ev: Pick<FileEvent, 'syscall' | 'flags'>): boolean {
-  if (WRITE_CALLS.has(ev.syscall)) return true;
+  if (SYSCALLS[ev.syscall].writes) return true;
   return openFlagsWrite(ev.flags);
 }
 
@@ -256,6 +242,7 @@ export class PolicyEngine {
   /** Decides one access: the alert to raise, or null when none. */
   decide(input: EnrichedEvent, node: NodeIdentity): Decision | null {
     const { event: ev, workload } = input;
+    if (ev.kind === 'process') return null;
     const app = this.applicability(workload, node);
     const paths = candidatePaths(ev, this.paths);
     let best: CompiledRule | null = null;
@@ -284,6 +271,7 @@ export class PolicyEngine {
     }
     if (best !== null) {
       return {
+        operation: 'File',
         policyName: best.policy.name,
         policyKind: best.policy.kind,
         action: best.action === 'Block' ? 'Block' : 'Audit',
@@ -298,6 +286,7 @@ export class PolicyEngine {
     if (!app.allowMode || allowed) return null;
     const posture = workload.namespaceFilePosture ?? this.options.defaultFilePosture;
     return {
+      operation: 'File',
       policyName: 'DefaultPosture',
       policyKind: 'DefaultPosture',
       action: posture === 'block' ? 'Block' : 'Audit',

@@ -1,7 +1,6 @@
 // The policy stage: load and validate KubeArmor policies, compile them, decide each access.
 export { compilePolicies, PolicyEngine, isWriteAccess, DEFAULT_SEVERITY } from './engine.ts';
 export type { CompiledRule, Decision, EngineOptions, FilePosture, RuleSection } from './engine.ts';
-export { buildAlert, formatLabels } from './alert.ts';
 export { buildKernelFilter, EMPTY_FILTER, PASS_ALL_FILTER } from './kernel-filter.ts';
 export { findPolicyFiles, loadPolicies, loadPolicyFile, parsePolicyText, PolicyPathError, summarize, DEFAULT_LOAD_LIMITS } from './load.ts';
 export type { FileResult, LoadLimits, LoadResult } from './load.ts';

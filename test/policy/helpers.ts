@@ -1,7 +1,7 @@
 // Builders for policy tests: policies from YAML text, events, workloads and a node.
 import assert from 'node:assert/strict';
 import { parsePolicyText } from '../../src/policy/load.ts';
-import { buildAlert } from '../../src/policy/alert.ts';
+import { renderAlert } from '../../src/export/kubearmor.ts';
 import { compilePolicies, type EngineOptions } from '../../src/policy/engine.ts';
 import type { PolicyDocument } from '../../src/policy/types.ts';
 import type { Alert, FileEvent, NodeIdentity, Workload } from '../../src/types.ts';
@@ -61,9 +61,9 @@ export const NODE: NodeIdentity = Object.freeze({
   labels: { 'kubearmor.io/hostname': 'node-a', 'kubernetes.io/hostname': 'node-a', zone: 'z1' },
 });
 
-/** Decides one access and returns the alert, or null. */
+/** Decides one access and returns its alert in KubeArmor's shape, or null. */
 export function alertFor(yaml: string, ev: FileEvent, w: Workload = WEB, node: NodeIdentity = NODE, opts: EngineOptions = {}): Alert | null {
   const engine = compilePolicies(policies(yaml), opts);
   const d = engine.decide({ event: ev, workload: w }, node);
-  return d === null ? null : buildAlert({ event: ev, workload: w }, node, d);
+  return d === null ? null : renderAlert({ event: ev, workload: w, node, decision: d });
 }
