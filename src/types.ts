@@ -256,6 +256,20 @@ export interface KernelFilterSpec {
   readonly dirPrefixes: readonly string[];
 }
 
+/**
+ * What the kernel lets through of executions, produced by src/policy from the process rules (and
+ * syscall rules on execve/execveat) for the monitor's exec hooks. Same invariant as
+ * KernelFilterSpec: an execution some rule could match (by its requested or its resolved path)
+ * must always pass.
+ */
+export interface ExecFilterSpec {
+  readonly passAll: boolean;
+  readonly exactPaths: readonly string[];
+  readonly dirPrefixes: readonly string[];
+  /** Base names (process `execname` rules): an execution passes when its file's base name is one of them. */
+  readonly names: readonly string[];
+}
+
 /** Process filters of the monitor itself (trace's --pid/--comm, and the agent excluding its own pid). */
 export interface ProcessFilterSpec {
   /** When non-empty, only these host tgids pass. */

@@ -10,7 +10,7 @@ import { createAlertExporter } from '../export/index.ts';
 import { startHealthServer, type HealthServer } from '../health/server.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { openMonitor, type Monitor } from '../monitor/index.ts';
-import { formatProblem, PolicyStore, type ReloadEvent } from '../policy/index.ts';
+import { formatProblem, PolicyStore, UNOBSERVED_CODE, unobservedFields, type ReloadEvent } from '../policy/index.ts';
 import type { FileEvent, NodeIdentity, Workload } from '../types.ts';
 
 export async function main(argv: string[]): Promise<number> {
@@ -25,6 +25,13 @@ export async function main(argv: string[]): Promise<number> {
 function logReload(log: Logger, ev: ReloadEvent): void {
   for (const r of ev.rejected) {
     for (const p of r.problems) log.error({ file: r.file, keptPrevious: r.keptPrevious }, `policy rejected: ${formatProblem(p)}`);
+  }
+  // Say loudly, at load, what the new or changed policies ask for that this node does not observe.
+  const changed = new Set([...ev.added, ...ev.updated]);
+  for (const doc of ev.engine.policies) {
+    if (!changed.has(doc.key)) continue;
+    const unobserved = unobservedFields(doc);
+    if (unobserved.length > 0) log.warn({ policy: doc.key, file: doc.source.file, code: UNOBSERVED_CODE, unobserved: unobserved.map((u) => `${u.path}: ${u.message}`) }, 'policy sections not observed on this node');
   }
   log.info({ generation: ev.generation, policies: ev.policies, added: ev.added, updated: ev.updated, removed: ev.removed,
     rejected: ev.rejected.length, filter: { passAll: ev.filter.passAll, exactPaths: ev.filter.exactPaths.length, dirPrefixes: ev.filter.dirPrefixes.length } },
@@ -65,10 +72,13 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     store.state?.engine.clearWorkloadCache();
   });
   const decide = (event: FileEvent, workload: Workload): void => {
-    const decision = store.engine.decide({ event, workload }, node);
-    if (decision === null) return;
-    matched++;
-    exporter.export({ event, workload, node, decision });
+    // One event can raise a File (or Process) alert and a Syscall alert: both are decided.
+    const engine = store.engine;
+    const input = { event, workload };
+    const decision = engine.decide(input, node);
+    if (decision !== null) { matched++; exporter.export({ event, workload, node, decision }); }
+    const bySyscall = engine.decideSyscall(input, node);
+    if (bySyscall !== null) { matched++; exporter.export({ event, workload, node, decision: bySyscall }); }
   };
   const onEvent = (ev: FileEvent): void => {
     const w = enricher.resolve(ev);

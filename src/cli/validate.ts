@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { isAbsolute, relative } from 'node:path';
 import { UsageError } from '../errors.ts';
 import { findPolicyFiles, loadPolicyFile, PolicyPathError, summarize } from '../policy/load.ts';
+import { formatUnobserved, unobservedFields } from '../policy/coverage.ts';
 import { formatProblem } from '../policy/types.ts';
 
 const HELP = `Usage: armorwatch validate [options] PATH...
@@ -15,6 +16,10 @@ with '.' are skipped, so a mounted ConfigMap is read once). Other kinds of docum
 Options:
   -q, --quiet   print only the summary line
   -h, --help    show this help
+
+A valid document with sections armorwatch does not observe on this node (capabilities, network,
+AppArmor profiles, devices, presets, system calls it cannot see) gets one warning line naming them;
+warnings do not change the exit status.
 
 Exit status: 0 all documents valid, 1 some document invalid, 2 usage error.
 `;
@@ -47,6 +52,11 @@ export async function main(argv: string[]): Promise<number> {
   if (parsed.values.quiet !== true) {
     const lines = result.problems.map((p) => formatProblem({ ...p, file: display(p.file) }));
     if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
+    const warnings = result.policies.flatMap((doc) => {
+      const list = unobservedFields(doc);
+      return list.length === 0 ? [] : [formatUnobserved(doc, list, display(doc.source.file))];
+    });
+    if (warnings.length > 0) process.stdout.write(`${warnings.join('\n')}\n`);
   }
   const skipped = result.skippedDocuments > 0 ? `, ${result.skippedDocuments} skipped (not policies)` : '';
   process.stdout.write(`checked ${plural(files.length, 'file')}, ${plural(result.documents, 'document')}: ${result.invalidDocuments} invalid${skipped}\n`);

@@ -9,3 +9,6 @@ export { formatProblem, policyKey } from './types.ts';
 export type { PolicyDocument, PolicySpec, Problem } from './types.ts';
 export { PolicyStore } from './watch.ts';
 export type { PolicyStoreOptions, ReloadEvent } from './watch.ts';
+export { FIELDS, formatUnobserved, unobservedFields, UNOBSERVED_CODE, UNOBSERVED_SECTIONS } from './coverage.ts';
+export type { FieldUse, Unobserved } from './coverage.ts';
+export { OBSERVED_SYSCALLS } from './syscall-rules.ts';
