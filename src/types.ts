@@ -28,7 +28,11 @@ export interface FileEvent {
   readonly ppid: number;
   readonly uid: number;
   readonly gid: number;
+  /** Effective uid of the process (differs from uid after a setuid program or seteuid). */
+  readonly euid: number;
   readonly comm: string;
+  /** Controlling terminal as KubeArmor writes it (`pts0`), null when there is none. */
+  readonly tty: string | null;
   /** Executable of the process and of its parent, seen from the process's own root. */
   readonly exePath: string;
   readonly parentExePath: string;
@@ -57,11 +61,6 @@ export interface FileEvent {
   readonly cwd: string;
   /** uid of the file's owner where it could be read, else null. */
   readonly ownerUid: number | null;
-  /**
-   * Controlling terminal of the process as KubeArmor writes it (`pts0`), null when it has none.
-   * Optional until the decoder sets it: absent means not known, and `pts: false` rules do not apply.
-   */
-  readonly tty?: string | null;
 }
 
 /** Calls of an execution (Operation `Process`), from the one table in src/syscalls.ts. */
@@ -90,6 +89,8 @@ export interface ExecEvent {
   readonly ppid: number;
   readonly uid: number;
   readonly gid: number;
+  /** Effective uid after the exec (a setuid program runs with its owner's). */
+  readonly euid: number;
   readonly comm: string;
   readonly exePath: string;
   /** Executable of the process that called exec (what KubeArmor shows as Source for a process alert). */
@@ -254,19 +255,26 @@ export interface KernelFilterSpec {
   readonly exactPaths: readonly string[];
   /** Directory prefixes ending in '/': a path passes when it starts with one (or equals it without the slash). */
   readonly dirPrefixes: readonly string[];
+  /** What the kernel lets through of executions (process rules). Absent: no execution passes. */
+  readonly exec?: ExecFilterSpec;
 }
 
 /**
- * What the kernel lets through of executions, produced by src/policy from the process rules (and
- * syscall rules on execve/execveat) for the monitor's exec hooks. Same invariant as
- * KernelFilterSpec: an execution some rule could match (by its requested or its resolved path)
- * must always pass.
+ * The kernel filter for executions, from the process rules (src/policy fills it, src/monitor applies
+ * it). An execution passes when its requested path made absolute, or the path of the file it ran,
+ * equals one of `paths`, lies under one of `dirs`, or has one of `names` as its last component.
+ * Same invariant as KernelFilterSpec: it may pass more than the rules need, never less. The kernel
+ * also passes what it cannot judge from the spelling (a relative requested path, execveat on a
+ * dirfd, `.`/`..` components, paths over 256 bytes, /proc).
  */
 export interface ExecFilterSpec {
+  /** Pass every execution (trace mode, an Allow process rule, a pattern with no literal directory). */
   readonly passAll: boolean;
-  readonly exactPaths: readonly string[];
-  readonly dirPrefixes: readonly string[];
-  /** Base names (process `execname` rules): an execution passes when its file's base name is one of them. */
+  /** Absolute paths of executed files (matchPaths path). */
+  readonly paths: readonly string[];
+  /** Directory prefixes ending in '/' (matchDirectories dir, the literal directory of a matchPatterns glob). */
+  readonly dirs: readonly string[];
+  /** Base names (matchPaths execname), no '/'. */
   readonly names: readonly string[];
 }
 

@@ -9,6 +9,7 @@ import { checkHeapForQueues } from '../export/heap.ts';
 import { createAlertExporter } from '../export/index.ts';
 import { startHealthServer, type HealthServer } from '../health/server.ts';
 import { createLogger, type Logger } from '../log.ts';
+import { createAgentMetrics, type AgentMetrics, type MetricSources } from '../metrics/index.ts';
 import { openMonitor, type Monitor } from '../monitor/index.ts';
 import { formatProblem, PolicyStore, UNOBSERVED_CODE, unobservedFields, type ReloadEvent } from '../policy/index.ts';
 import type { FileEvent, NodeIdentity, Workload } from '../types.ts';
@@ -22,7 +23,8 @@ export async function main(argv: string[]): Promise<number> {
   return runAgent(parsed.config, createLogger(parsed.config.logLevel));
 }
 
-function logReload(log: Logger, ev: ReloadEvent): void {
+function logReload(log: Logger, ev: ReloadEvent, metrics: AgentMetrics): void {
+  metrics.policyLoad(ev.policies, ev.rejected.length);
   for (const r of ev.rejected) {
     for (const p of r.problems) log.error({ file: r.file, keptPrevious: r.keptPrevious }, `policy rejected: ${formatProblem(p)}`);
   }
@@ -45,18 +47,22 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
   let policiesLoaded = false;
   let stopping = false;
   let monitorFailed = false;
+  const sources: MetricSources = {};
+  const metrics = createAgentMetrics(config.metrics, config, sources, log.child({ component: 'metrics' }));
   let health: HealthServer | undefined;
   if (config.health !== null) {
     health = await startHealthServer(config.health, {
       live: () => (monitorFailed ? 'file monitor stopped' : null),
       ready: () => (stopping ? 'shutting down' : !policiesLoaded ? 'policies not loaded yet' : !attached ? 'eBPF programs not attached yet' : null),
-    });
-    log.info({ addr: `${config.health.host}:${health.port}` }, 'health server listening (/healthz, /readyz)');
+    }, metrics.handler === null ? {} : { routes: { '/metrics': metrics.handler } });
+    log.info({ addr: `${config.health.host}:${health.port}`, metrics: metrics.handler !== null }, `health server listening (/healthz, /readyz${metrics.handler === null ? '' : ', /metrics'})`);
   }
 
-  const exporter = createAlertExporter(config, log.child({ component: 'export' }));
+  const exporter = createAlertExporter(config, log.child({ component: 'export' }), { processor: { onExportRequest: metrics.exportRequest } });
   const enricher = createEnricher({ logger: log.child({ component: 'enrich' }), nodeName: config.nodeName, clusterName: config.clusterName, kubeconfig: config.kubeconfig });
   const store = new PolicyStore({ paths: config.policies, engine: { defaultFilePosture: config.defaultFilePosture }, logger: log.child({ component: 'policy' }) });
+  sources.export = exporter.stats;
+  sources.enrich = () => enricher.stats();
   let monitor: Monitor | undefined;
   let stop: () => void = () => {};
   const stopped = new Promise<void>((resolve) => { stop = resolve; });
@@ -76,9 +82,17 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     const engine = store.engine;
     const input = { event, workload };
     const decision = engine.decide(input, node);
-    if (decision !== null) { matched++; exporter.export({ event, workload, node, decision }); }
+    if (decision !== null) {
+      matched++;
+      metrics.countMatch(decision.policyName, decision.action);
+      exporter.export({ event, workload, node, decision });
+    }
     const bySyscall = engine.decideSyscall(input, node);
-    if (bySyscall !== null) { matched++; exporter.export({ event, workload, node, decision: bySyscall }); }
+    if (bySyscall !== null) {
+      matched++;
+      metrics.countMatch(bySyscall.policyName, bySyscall.action);
+      exporter.export({ event, workload, node, decision: bySyscall });
+    }
   };
   const onEvent = (ev: FileEvent): void => {
     const w = enricher.resolve(ev);
@@ -88,7 +102,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
 
   try {
     const first = await store.start();
-    logReload(log, first);
+    logReload(log, first, metrics);
     policiesLoaded = true;
     monitor = await openMonitor({
       logger: log,
@@ -105,8 +119,9 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     });
     attached = true;
     const m = monitor;
+    sources.monitor = m.stats;
     store.onReload((ev) => {
-      logReload(log, ev);
+      logReload(log, ev, metrics);
       m.setPathFilter(ev.filter).catch((err: unknown) => log.error({ err }, 'could not update the kernel filter; the previous one stays'));
     });
     log.info('ready');
@@ -129,6 +144,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     const exportStats = await exporter.shutdown(config.shutdownDeadlineMs);
     await enricher.close();
     await health?.close();
+    await metrics.shutdown();
     log.info({ monitor: monitorStats, matched, export: exportStats, enrich: enricher.stats() }, 'stopped');
   }
   return monitorFailed ? 1 : 0;

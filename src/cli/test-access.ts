@@ -192,7 +192,7 @@ export async function main(argv: string[]): Promise<number> {
   let event: MonitorEvent;
   if (kind === 'process') {
     const exec: ExecEvent = {
-      kind: 'process', timestampNs, hostPid: 0, hostTid: 0, hostPpid: 0, pid: 0, ppid: 0, uid, gid: 0,
+      kind: 'process', timestampNs, hostPid: 0, hostTid: 0, hostPpid: 0, pid: 0, ppid: 0, uid, gid: 0, euid: uid,
       comm: basename(resolvedPath ?? absPath).slice(0, 15),
       exePath: ret < 0 ? exe : (resolvedPath ?? absPath),
       callerExePath: exe,
@@ -205,7 +205,7 @@ export async function main(argv: string[]): Promise<number> {
     event = exec;
   } else {
     const file: FileEvent = {
-      kind: 'file', timestampNs, hostPid: 0, hostTid: 0, hostPpid: 0, pid: 0, ppid: 0, uid, gid: 0,
+      kind: 'file', timestampNs, hostPid: 0, hostTid: 0, hostPpid: 0, pid: 0, ppid: 0, uid, gid: 0, euid: uid,
       comm: basename(exe).slice(0, 15),
       exePath: exe,
       parentExePath: values['parent-exe'] ?? '',

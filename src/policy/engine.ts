@@ -2,12 +2,12 @@
 // decision costs a handful of map lookups, never a scan over all rules; syscall rules indexed by
 // call. Built once per (re)load; immutable afterwards.
 import type {
-  EnrichedEvent, ExecEvent, FileEvent, KernelFilterSpec, MatchDecision, NodeIdentity, Operation, PolicyKind, Workload,
+  EnrichedEvent, ExecEvent, ExecFilterSpec, FileEvent, KernelFilterSpec, MatchDecision, NodeIdentity, Operation, PolicyKind, Workload,
 } from '../types.ts';
 import { openFlagsWrite } from '../format/index.ts';
 import { SYSCALLS } from '../syscalls.ts';
 import { compileGlob, isLiteralPattern, requiredLiteral } from './glob.ts';
-import { buildExecFilter, buildKernelFilter, type ExecFilterSpec } from './kernel-filter.ts';
+import { buildExecFilter, buildKernelFilter } from './kernel-filter.ts';
 import { candidatePaths } from './paths.ts';
 import { RuleIndex } from './rule-index.ts';
 import { compileSelector, type AppliesTo } from './selector.ts';
@@ -405,13 +405,13 @@ export class PolicyEngine {
     return out;
   }
 
-  /** What the kernel must let through of file events for these policies (see KernelFilterSpec's invariant). */
+  /** What the kernel must let through for these policies (see KernelFilterSpec's invariant); `exec` when executions are needed. */
   kernelFilter(): KernelFilterSpec {
-    this.filter ??= buildKernelFilter(this.rules, this.syscallRules);
+    this.filter ??= buildKernelFilter(this.rules, this.syscallRules, this.processRules);
     return this.filter;
   }
 
-  /** What the kernel must let through of executions (for the monitor's exec hooks). */
+  /** What the kernel must let through of executions (the `exec` part of kernelFilter(), empty when none). */
   execFilter(): ExecFilterSpec {
     return buildExecFilter(this.processRules, this.syscallRules);
   }

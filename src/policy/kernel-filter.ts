@@ -8,13 +8,11 @@ import type { CompiledRule } from './engine.ts';
 import { literalPrefix } from './glob.ts';
 import type { CompiledSyscallRule } from './syscall-rules.ts';
 
-export type { ExecFilterSpec };
-
 /** The empty filter: nothing passes (no file rules at all). */
 export const EMPTY_FILTER: KernelFilterSpec = Object.freeze({ passAll: false, exactPaths: [], dirPrefixes: [] });
 export const PASS_ALL_FILTER: KernelFilterSpec = Object.freeze({ passAll: true, exactPaths: [], dirPrefixes: [] });
-export const EMPTY_EXEC_FILTER: ExecFilterSpec = Object.freeze({ passAll: false, exactPaths: [], dirPrefixes: [], names: [] });
-const PASS_ALL_EXEC: ExecFilterSpec = Object.freeze({ passAll: true, exactPaths: [], dirPrefixes: [], names: [] });
+export const EMPTY_EXEC_FILTER: ExecFilterSpec = Object.freeze({ passAll: false, paths: [], dirs: [], names: [] });
+const PASS_ALL_EXEC: ExecFilterSpec = Object.freeze({ passAll: true, paths: [], dirs: [], names: [] });
 
 /**
  * Rules on procfs also match `/proc/self/...`, `/proc/thread-self/...` and `/proc/<pid>/...`
@@ -66,8 +64,14 @@ function syscallTargets(rules: readonly CompiledSyscallRule[], operation: 'File'
   return out;
 }
 
-/** The file-event filter: file rules, and syscall rules on file calls. */
-export function buildKernelFilter(rules: readonly CompiledRule[], syscallRules: readonly CompiledSyscallRule[] = []): KernelFilterSpec {
+/** The file-event filter (file rules, and syscall rules on file calls), with the execution filter when executions are needed. */
+export function buildKernelFilter(rules: readonly CompiledRule[], syscallRules: readonly CompiledSyscallRule[] = [], processRules: readonly CompiledRule[] = []): KernelFilterSpec {
+  const files = fileFilter(rules, syscallRules);
+  const exec = buildExecFilter(processRules, syscallRules);
+  return exec === EMPTY_EXEC_FILTER ? files : Object.freeze({ ...files, exec });
+}
+
+function fileFilter(rules: readonly CompiledRule[], syscallRules: readonly CompiledSyscallRule[]): KernelFilterSpec {
   const fromSyscalls = syscallTargets(syscallRules, 'File');
   if (fromSyscalls === null) return PASS_ALL_FILTER;
   if (rules.length === 0 && fromSyscalls.length === 0) return EMPTY_FILTER;
@@ -85,5 +89,5 @@ export function buildExecFilter(rules: readonly CompiledRule[], syscallRules: re
   if (rules.some((r) => r.action === 'Allow')) return PASS_ALL_EXEC;
   const names = [...new Set(rules.filter((r) => r.execname).map((r) => r.target))].sort();
   const paths = pathsFor([...rules.filter((r) => !r.execname).map(ruleTarget), ...fromSyscalls]);
-  return paths === null ? PASS_ALL_EXEC : Object.freeze({ passAll: false, ...paths, names });
+  return paths === null ? PASS_ALL_EXEC : Object.freeze({ passAll: false, paths: paths.exactPaths, dirs: paths.dirPrefixes, names });
 }

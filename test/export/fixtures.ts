@@ -65,7 +65,7 @@ export const SEED_NODE: NodeIdentity = { clusterName: 'default', hostName: 'gke-
 /** `ls` in /var/www/html opening /etc/network/if-up.d (the kernel opened a `.real` symlink target). */
 export const SEED_EVENT: FileEvent = {
   kind: 'file',
-  timestampNs: BigInt(SEED_NS), hostPid: 1275441, hostTid: 1275441, hostPpid: 1275298, pid: 342, ppid: 336, uid: 0, gid: 0,
+  timestampNs: BigInt(SEED_NS), hostPid: 1275441, hostTid: 1275441, hostPpid: 1275298, pid: 342, ppid: 336, uid: 0, gid: 0, euid: 0,
   comm: 'ls', exePath: '/bin/ls', parentExePath: '/bin/bash', cgroupId: 1n, mntNs: 1, pidNs: 1, netNs: 1,
   syscall: 'openat', dirfd: -100, flags: 0x98800, mode: 0, args: {}, ret: 3,
   path: '/etc/network/if-up.d', absPath: '/etc/network/if-up.d', resolvedPath: '/etc/network/if-up.d.real',
@@ -113,7 +113,7 @@ export const HOST_MATCH: Match = {
 /** `bash` in a pod, with a terminal, running `/usr/bin/apt update` (resolved through merged /usr). */
 export const EXEC_EVENT: ExecEvent = {
   kind: 'process',
-  timestampNs: BigInt(SEED_NS) + 7n, hostPid: 1275500, hostTid: 1275500, hostPpid: 1275441, pid: 350, ppid: 342, uid: 0, gid: 0,
+  timestampNs: BigInt(SEED_NS) + 7n, hostPid: 1275500, hostTid: 1275500, hostPpid: 1275441, pid: 350, ppid: 342, uid: 0, gid: 0, euid: 0,
   comm: 'apt', exePath: '/usr/bin/apt', callerExePath: '/bin/bash', parentExePath: '/bin/bash', cgroupId: 1n, mntNs: 1, pidNs: 1, netNs: 1,
   syscall: 'execve', dirfd: -100, flags: 0, ret: 0, path: '/bin/apt', absPath: '/bin/apt', resolvedPath: '/usr/bin/apt', ownerUid: 0,
   argv: ['apt', 'update'], argvTruncated: false, tty: 'pts0', cwd: '/var/www/html',

@@ -213,8 +213,9 @@ test('the kernel filters and the hooks the policies need follow the rules', () =
   assert.deepEqual(onPath.kernelFilter(), { passAll: false, exactPaths: ['/etc/shadow'], dirPrefixes: [] });
   assert.deepEqual([...onPath.requiredSyscalls()], ['chmod']);
   const e = f(`${apt}${ksp('q', '  process:\n    matchDirectories:\n      - dir: /tmp/\n    matchPaths:\n      - path: /bin/nc')}`);
-  assert.deepEqual(e.execFilter(), { passAll: false, exactPaths: ['/bin/nc'], dirPrefixes: ['/tmp/'], names: ['apt'] });
-  assert.deepEqual(e.kernelFilter(), { passAll: false, exactPaths: [], dirPrefixes: [] }, 'process rules pass no file event');
+  assert.deepEqual(e.execFilter(), { passAll: false, paths: ['/bin/nc'], dirs: ['/tmp/'], names: ['apt'] });
+  assert.deepEqual(e.kernelFilter(), { passAll: false, exactPaths: [], dirPrefixes: [], exec: e.execFilter() }, 'process rules pass no file event, and their executions');
+  assert.equal(onPath.kernelFilter().exec, undefined, 'no process rule: no execution passes');
   assert.deepEqual([...e.requiredSyscalls()].sort(), ['execve', 'execveat']);
   assert.equal(f(ksp('a', '  process:\n    matchPaths:\n      - path: /bin/ls\n  action: Allow')).execFilter().passAll, true, 'allow-list mode sees every execution');
 });
@@ -233,7 +234,7 @@ test('property: the exec filter never holds back an execution that a process rul
     const ev = execEvent({ absPath: requested, resolvedPath: resolved, argv: ['x'] });
     if (engine.decide({ event: ev, workload: WEB }, NODE) === null) return;
     const f = engine.execFilter();
-    const passes = (p: string): boolean => f.passAll || f.exactPaths.includes(p) || f.dirPrefixes.some((d) => p.startsWith(d) || `${p}/` === d)
+    const passes = (p: string): boolean => f.passAll || f.paths.includes(p) || f.dirs.some((d) => p.startsWith(d) || `${p}/` === d)
       || f.names.includes(p.slice(p.lastIndexOf('/') + 1));
     assert.ok(passes(requested) || passes(resolved), `${requested} / ${resolved} held back by ${JSON.stringify(f)}`);
   }), { numRuns: 300 });
