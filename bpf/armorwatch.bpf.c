@@ -102,7 +102,7 @@ struct heap {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 16 << 20); /* resized by the helper before load */
+	__uint(max_entries, 4096); /* a placeholder: the helper sets the agent's size (--ringbuf-bytes) before load */
 } events SEC(".maps");                /* every emitted event */
 
 struct {
@@ -979,8 +979,9 @@ static __always_inline int fd_of_devfd(const __u8 *p, long n)
 	return digits ? fd : AT_FDCWD;
 }
 
-/* The caller's executable kept by exec_enter, if this thread's slot holds it; the slot is freed. */
-static __always_inline int take_caller(struct task_struct *bt, struct path *caller)
+/* What exec_enter kept in this thread's slot: the call's number (0 when nothing was kept) and the
+ * caller's executable. The slot is freed. */
+static __always_inline long take_caller(struct task_struct *bt, struct path *caller)
 {
 	struct pending *pp = bpf_task_storage_get(&inflight, bt, 0, 0);
 	if (!pp || !pp->live || (pp->nr != NR_execve && pp->nr != NR_execveat))
@@ -988,7 +989,7 @@ static __always_inline int take_caller(struct task_struct *bt, struct path *call
 	pp->live = 0;
 	caller->dentry = (struct dentry *)pp->args[0];
 	caller->mnt = (struct vfsmount *)pp->args[1];
-	return 1;
+	return pp->nr;
 }
 
 /* A successful execution, from sched_process_exec: the task already runs the new program.
@@ -1006,16 +1007,18 @@ static __always_inline int on_exec(const char *kfilename)
 		return 0;
 	struct task_struct *bt = bpf_get_current_task_btf();
 	struct path caller = {};
-	int have_caller = take_caller(bt, &caller);
+	/* The call is known from its entry (the registers are the new program's by now). Without
+	 * an entry record (an exec the kernel started itself, or one begun before the hook was
+	 * armed) it is reported as execve, and without a caller. */
+	long nr = take_caller(bt, &caller);
+	int have_caller = nr != 0;
+	if (nr != NR_execveat)
+		nr = NR_execve;
 	if (!process_passes(cfg, bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	struct heap *hp = scratch();
 	if (!hp)
 		return 0;
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bt);
-	long nr = regs ? (long)regs->orig_ax : NR_execve;
-	if (nr != NR_execveat)
-		nr = NR_execve; /* also an exec started by the kernel itself (no system call) */
 
 	long n = bpf_probe_read_kernel_str(hp->tmp, AW_PATH_MAX, kfilename);
 	int dirfd = nr == NR_execveat ? fd_of_devfd(hp->tmp, n) : AT_FDCWD;

@@ -294,7 +294,7 @@ export interface ProcessFilterSpec {
  * so that the first accesses of a fresh container are still attributed to its pod.
  */
 export interface Enricher {
-  resolve(ev: FileEvent): Workload | Promise<Workload>;
+  resolve(ev: MonitorEvent): Workload | Promise<Workload>;
   /** This node, for host policies and every alert. */
   node(): NodeIdentity;
   /** Called with no arguments whenever workload metadata changed (labels, pods), so cached policy selections can be redone. */

@@ -4,11 +4,11 @@
 # Prints the binary's path on stdout; everything else goes to stderr.
 # Usage: bash deploy/helm/build.sh   (env: ARMORWATCH_CACHE_DIR, default ~/.cache/armorwatch)
 set -euo pipefail
-helm_version=v3.22.0 # builds with the Go toolchain of /usr/local/go (1.26) and Debian's
+helm_version=v3.22.0 # builds with the pinned Go (scripts/lib/go.sh)
 log() { printf 'helm-build: %s\n' "$*" >&2; }
 
-export PATH="$PATH:/usr/local/go/bin"
-command -v go >/dev/null || { log "Go toolchain not found (install golang-go or /usr/local/go)"; exit 1; }
+# shellcheck source=../../scripts/lib/go.sh
+. "$(dirname "$0")/../../scripts/lib/go.sh"
 
 cache="${ARMORWATCH_CACHE_DIR:-$HOME/.cache/armorwatch}/helm/$helm_version"
 bin="$cache/helm"
@@ -16,6 +16,7 @@ if [ -x "$bin" ]; then
   log "cached: $bin"
   echo "$bin"; exit 0
 fi
+use_pinned_go || exit 1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 log "building helm $helm_version (a few minutes on 2 cores)"

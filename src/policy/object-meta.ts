@@ -92,7 +92,7 @@ export const FORMATS = {
   },
   /** metav1.Time: RFC 3339 as Go's time.Parse reads it. */
   rfc3339: {
-    name: 'RFC 3339 time',
+    name: 'time in RFC 3339 form',
     check: (v: string): string[] => (rfc3339Ok(v) ? [] : [`${JSON.stringify(v)} is not an RFC 3339 time such as 2025-01-31T12:00:00Z`]),
   },
 } as const satisfies Record<string, StringFormat>;

@@ -6,12 +6,14 @@ import { existsSync, realpathSync } from 'node:fs';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { needsBpf } from '../helpers/privileges.ts';
+import { readableCopy } from '../helpers/readable-copy.ts';
+import { join } from 'node:path';
 import fc from 'fast-check';
-import { LineSink, TraceLines, traceLine } from '../../src/cli/trace.ts';
+import { LineSink, TraceLines, traceExecLine, traceLine } from '../../src/cli/trace.ts';
 import { PassThrough } from 'node:stream';
 import { formatCallFlags, formatData, formatResult, syscallName } from '../../src/format/index.ts';
 import { SYSCALL_NUMBERS } from '../../src/monitor/decode.ts';
-import type { FileEvent } from '../../src/types.ts';
+import type { ExecEvent, FileEvent } from '../../src/types.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/armorwatch', import.meta.url));
 const ENV = { ...process.env, ARMORWATCH_FROM_SOURCE: '1', ARMORWATCH_LOG_LEVEL: 'info' };
@@ -26,7 +28,7 @@ test('trace --pid streams the process\'s file accesses as KubeArmor-shaped JSON 
   trace.stdout.setEncoding('utf8').on('data', (s: string) => { out += s; });
   trace.stderr.setEncoding('utf8').on('data', (s: string) => { err += s; });
   try {
-    await waitUntil(() => err.includes('file monitor attached'), () => `trace did not attach; stderr:\n${err}`);
+    await waitUntil(() => err.includes('file monitor attached'), () => `trace did not attach; stderr:\n${err}`, 60_000); // loading takes seconds on a busy machine
     const helperPid = Number(/"helperPid":(\d+)/.exec(err)?.[1]);
     target.stdin.write('go\n');
     await waitUntil(() => out.includes('"/etc/hostname"'), () => `no line for /etc/hostname; stdout:\n${out}\nstderr:\n${err}`);
@@ -61,7 +63,9 @@ test('trace --pid streams the process\'s file accesses as KubeArmor-shaped JSON 
 
 test('trace without privileges exits 1 and says what is missing', (t) => {
   if (!needsBpf(t)) return; // needs root to drop to nobody
-  const r = spawnSync('/usr/bin/setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', BIN, 'trace'], { env: ENV, encoding: 'utf8' });
+  // uid 65534 may not reach the checkout (under /root, mode 0700): it runs a readable copy.
+  const bin = join(readableCopy(t), 'bin/armorwatch');
+  const r = spawnSync('/usr/bin/setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', bin, 'trace'], { env: ENV, encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /needs root, or CAP_BPF and CAP_PERFMON \(running as uid 65534/);
   assert.match(r.stderr, /AW_MONITOR_PRIVILEGES/);
@@ -184,4 +188,58 @@ test('the line sink writes every line once, in order, across buffer refills', as
   assert.equal(lines.length, events.length);
   lines.forEach((l, i) => assert.equal(l, reference(events[i]!, 'node-1', null)));
   assert.ok(chunks.length > 1, 'more than one write: the buffer was refilled');
+});
+
+test('trace prints executions as Operation: Process lines: the command line, the program run, the caller', async (t) => {
+  if (!needsBpf(t)) return;
+  // The shell execs in its own pid (so --pid keeps it): a missing program first (execfail: the
+  // shell goes on), then /bin/true.
+  const target = spawn('/bin/bash', ['-c', 'shopt -s execfail; read go; exec /nonexistent-aw-exec 2>/dev/null; exec /bin/true traced-arg "two words"'], { stdio: ['pipe', 'ignore', 'ignore'] });
+  const trace = spawn(BIN, ['trace', '--pid', String(target.pid)], { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  trace.stdout.setEncoding('utf8').on('data', (s: string) => { out += s; });
+  trace.stderr.setEncoding('utf8').on('data', (s: string) => { err += s; });
+  try {
+    await waitUntil(() => err.includes('file monitor attached'), () => `trace did not attach; stderr:\n${err}`, 60_000); // loading takes seconds on a busy machine
+    target.stdin.write('go\n');
+    await waitUntil(() => out.includes('"Operation":"Process","Data":"syscall=SYS_EXECVE","Result":"Passed"'), () => `no exec line; stdout:\n${out}`);
+    trace.kill('SIGINT');
+    await once(trace, 'exit');
+    const lines = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const hit = lines.find((l) => l.Operation === 'Process' && l.Result === 'Passed')!;
+    assert.equal(hit.HostPID, target.pid);
+    assert.equal(hit.Resource, '/bin/true traced-arg two words');
+    assert.deepEqual(hit.Argv, ['/bin/true', 'traced-arg', 'two words']);
+    assert.equal(hit.ProcessName, realpathSync('/bin/true'));
+    assert.equal(hit.Source, realpathSync('/bin/bash'));
+    assert.equal(hit.RequestedPath, '/bin/true');
+    assert.equal(hit.Syscall, 'SYS_EXECVE');
+    assert.equal(hit.TTY, null);
+    assert.equal(hit.ArgvTruncated, false);
+    const failed = lines.find((l) => l.Operation === 'Process' && l.RequestedPath === '/nonexistent-aw-exec');
+    assert.ok(failed !== undefined, 'the failed exec has a line too');
+    assert.equal(failed.Result, 'No such file or directory');
+    assert.equal(failed.ResolvedPath, null);
+    assert.match(err, /exec hook tp_btf/);
+  } finally {
+    target.kill();
+    trace.kill('SIGKILL');
+  }
+});
+
+test('an execution line is valid JSON with its strings escaped, execveat with its dirfd and flags', () => {
+  const ev: ExecEvent = {
+    kind: 'process', timestampNs: 1_700_000_000_000_000_001n, hostPid: 5, hostTid: 5, hostPpid: 4, pid: 2, ppid: 1, uid: 1000, gid: 1000, euid: 0,
+    comm: 'x"y', exePath: '/usr/bin/su', callerExePath: '/bin/sh', parentExePath: '/bin/bash', cgroupId: 9n, mntNs: 1, pidNs: 2, netNs: 3,
+    syscall: 'execveat', dirfd: 3, flags: 0x1000, ret: 0, path: 'su', absPath: '/usr/bin/su', resolvedPath: '/usr/bin/su', ownerUid: 0,
+    argv: ['su', '-c', 'a\nb'], argvTruncated: true, tty: 'pts1', cwd: '/root',
+  };
+  const rec = JSON.parse(traceExecLine(ev, 'n"1', 'ab'.repeat(32))) as Record<string, unknown>;
+  assert.equal(rec.Operation, 'Process');
+  assert.equal(rec.Type, 'ContainerLog');
+  assert.equal(rec.Resource, '/usr/bin/su -c a\nb');
+  assert.equal(rec.Data, 'syscall=SYS_EXECVEAT fd=3 flags=AT_EMPTY_PATH');
+  assert.deepEqual([rec.TTY, rec.EUID, rec.UID, rec.ArgvTruncated, rec.Comm, rec.HostName], ['pts1', 0, 1000, true, 'x"y', 'n"1']);
+  assert.equal(rec.TimestampNs, '1700000000000000001');
 });

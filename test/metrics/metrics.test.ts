@@ -40,7 +40,7 @@ const discard = (): Writable => new Writable({ write(_c, _e, cb) { cb(); } });
 
 const MONITOR: MonitorStats = { delivered: 1234, lostInKernel: 7, lostPending: 2, decodeErrors: 1, filteredInKernel: 98_765, filteredExecInKernel: 321, hook: 'tp_btf', execHook: 'tp_btf' };
 const ENRICH: EnricherStats = {
-  cgroups: 11, containers: 5, images: 3, workloads: 6, pendingLookups: 1, timers: 0, unattributed: 4, lookupFailures: 2, forgotten: 9,
+  cgroups: 11, containers: 5, images: 3, workloads: 6, pendingLookups: 1, timers: 0, unattributed: 4, lookupFailures: 2, forgotten: 9, suppressedWarnings: 0,
   kubernetes: { pods: 8, containers: 13, namespaces: 4, parents: 2, timers: 0, restarts: 3 },
 };
 

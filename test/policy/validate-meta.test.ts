@@ -113,7 +113,7 @@ test('timestamps are RFC 3339; generation is an integer', () => {
   for (const bad of ['2025-01-31', '2025-02-30T00:00:00Z', '2025-01-31T24:00:00Z', '2025-01-31 12:00:00Z', 'yesterday']) {
     const p = one(`  creationTimestamp: ${bad}\n`);
     assert.equal(p.path, 'metadata.creationTimestamp');
-    assert.match(p.message, /^must be a RFC 3339 time: .* is not an RFC 3339 time/);
+    assert.match(p.message, /^must be a time in RFC 3339 form: .* is not an RFC 3339 time/);
   }
   assert.match(one('  generation: 1.5\n').message, /^must be an integer/);
 });
