@@ -39,6 +39,11 @@ export interface Monitor {
   setProcessFilter(spec: ProcessFilterSpec): Promise<void>;
   /** Latest counters (the kernel's are refreshed every statsIntervalMs). */
   stats(): MonitorStats;
+  /**
+   * Date.now() when the helper last wrote anything (events, acks, or the counters it sends every
+   * statsIntervalMs even when idle): the heartbeat liveness checks.
+   */
+  lastFrameAt(): number;
   /** Asks the helper for fresh kernel counters and returns them once they arrive. */
   refreshStats(): Promise<MonitorStats>;
   /** Stop reading events (the kernel keeps counting what it cannot deliver meanwhile). */
@@ -189,7 +194,9 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
   };
 
   const reader = new FrameReader();
+  let lastFrameAt = Date.now();
   child.stdout.on('data', (chunk: Buffer) => {
+    lastFrameAt = Date.now();
     try {
       reader.push(chunk, onFrame);
     } catch (err) {
@@ -261,6 +268,7 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
     },
     setProcessFilter: (spec) => command(processFilterCommand({ ...spec, excludePids: [...new Set([...spec.excludePids, process.pid])] }), 'set the process filter'),
     stats: snapshot,
+    lastFrameAt: () => lastFrameAt,
     // The helper writes the stats frame before the ack, so the snapshot is fresh once the ack is in.
     refreshStats: async () => {
       await command('stats', 'report its counters');

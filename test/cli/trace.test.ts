@@ -6,6 +6,8 @@ import { existsSync, realpathSync } from 'node:fs';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { needsBpf } from '../helpers/privileges.ts';
+import { readableCopy } from '../helpers/readable-copy.ts';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { LineSink, TraceLines, traceExecLine, traceLine } from '../../src/cli/trace.ts';
 import { PassThrough } from 'node:stream';
@@ -61,7 +63,9 @@ test('trace --pid streams the process\'s file accesses as KubeArmor-shaped JSON 
 
 test('trace without privileges exits 1 and says what is missing', (t) => {
   if (!needsBpf(t)) return; // needs root to drop to nobody
-  const r = spawnSync('/usr/bin/setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', BIN, 'trace'], { env: ENV, encoding: 'utf8' });
+  // uid 65534 may not reach the checkout (under /root, mode 0700): it runs a readable copy.
+  const bin = join(readableCopy(t), 'bin/armorwatch');
+  const r = spawnSync('/usr/bin/setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', bin, 'trace'], { env: ENV, encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /needs root, or CAP_BPF and CAP_PERFMON \(running as uid 65534/);
   assert.match(r.stderr, /AW_MONITOR_PRIVILEGES/);
