@@ -16,6 +16,15 @@ case "${1:-}" in
 esac
 
 log() { printf 'setup: %s\n' "$*" >&2; }
+# Runs a command with its progress chatter kept back: shown only if it fails. Stdout passes.
+quietly() {
+  local out rc=0
+  out=$(mktemp)
+  "$@" 2>"$out" || rc=$?
+  [ "$rc" = 0 ] || { cat "$out" >&2; log "failed ($rc): $*"; }
+  rm -f "$out"
+  return "$rc"
+}
 # shellcheck source=lib/node.sh
 . scripts/lib/node.sh
 # shellcheck source=lib/go.sh
@@ -41,8 +50,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
     log "missing Debian packages: ${missing[*]} (run as root, or install them)"; exit 1
   fi
   log "installing Debian packages: ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  quietly apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive quietly apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 # Node.js and npm, pinned in scripts/lib/node.sh, into tools/node. Everything below runs on them.
@@ -72,10 +81,12 @@ if [ "$with_test" = 1 ]; then
     gobin="${ARMORWATCH_CACHE_DIR:-$HOME/.cache/armorwatch}/bin"
     if ! "$gobin/kustomize" version 2>/dev/null | grep -qx "$kustomize_version"; then
       log "kubectl not found: installing kustomize $kustomize_version into $gobin"
-      GOBIN="$gobin" go install "sigs.k8s.io/kustomize/kustomize/v5@$kustomize_version"
+      GOBIN="$gobin" quietly go install "sigs.k8s.io/kustomize/kustomize/v5@$kustomize_version"
     fi
   fi
   # The OpenTelemetry Collector the export tests and benchmarks send to (cached by manifest hash).
-  log "OpenTelemetry Collector: $(bash otel-collector/build.sh)"
+  bash otel-collector/build.sh --cached >/dev/null \
+    || log "building the OpenTelemetry Collector from its Go modules (once; several minutes on 2 cores)"
+  log "OpenTelemetry Collector: $(quietly bash otel-collector/build.sh)"
 fi
 log "done. Run the agent: bin/armorwatch run --policies examples/policies"
