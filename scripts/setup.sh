@@ -37,6 +37,9 @@ pkgs=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make pkg-config util-l
 [ -n "$(node_downloader)" ] || pkgs+=(curl)
 if [ "$with_test" = 1 ]; then
   pkgs+=(libbpf-tools containerd runc busybox-static iproute2 openssl)
+  # promtool (Debian package prometheus) checks deploy/prometheus/alert-rules.yaml in the tests. Only
+  # the binary is used (no recommended packages); the server is never started.
+  command -v promtool >/dev/null 2>&1 || pkgs+=(prometheus)
   # Any Go can download the pinned one (scripts/lib/go.sh); Debian's Go only where there is none.
   read -r go_action _ < <(go_decide)
   [ "$go_action" != missing ] || pkgs+=(golang-go)
@@ -88,5 +91,8 @@ if [ "$with_test" = 1 ]; then
   bash otel-collector/build.sh --cached >/dev/null \
     || log "building the OpenTelemetry Collector from its Go modules (once; several minutes on 2 cores)"
   log "OpenTelemetry Collector: $(quietly bash otel-collector/build.sh)"
+  bash deploy/helm/build.sh --cached >/dev/null 2>&1 \
+    || log "building Helm from its Go module (once; a few minutes on 2 cores)"
+  log "Helm: $(quietly bash deploy/helm/build.sh)"
 fi
 log "done. Run the agent: bin/armorwatch run --policies examples/policies"

@@ -3,10 +3,12 @@ export { compilePolicies, PolicyEngine, isWriteAccess, DEFAULT_SEVERITY } from '
 export type { CompiledRule, Decision, EngineOptions, FilePosture, RuleSection } from './engine.ts';
 export { buildAlert, formatLabels } from './alert.ts';
 export { buildKernelFilter, EMPTY_FILTER, PASS_ALL_FILTER } from './kernel-filter.ts';
-export { findPolicyFiles, loadPolicies, loadPolicyFile, parsePolicyText, PolicyPathError, summarize, DEFAULT_LOAD_LIMITS } from './load.ts';
+export { findPolicyFiles, loadPolicies, loadPolicyFile, parsePolicyText, PolicyPathError, readPolicyBytes, summarize, DEFAULT_LOAD_LIMITS } from './load.ts';
+export { discoverPolicyFiles, escapeName, escapeText } from './discover.ts';
+export type { Discovery, PolicyFile, Skipped } from './discover.ts';
 export type { FileResult, LoadLimits, LoadResult } from './load.ts';
 export { CODES } from './validate.ts';
 export { formatProblem, policyKey } from './types.ts';
 export type { PolicyDocument, PolicySpec, Problem } from './types.ts';
 export { PolicyStore } from './watch.ts';
-export type { PolicyStoreOptions, ReloadEvent } from './watch.ts';
+export type { PolicyStoreOptions, PolicyStoreStatus, ReloadEvent } from './watch.ts';
