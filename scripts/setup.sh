@@ -12,7 +12,7 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 # Debian packages: the eBPF toolchain for the build; the peers and container runtime for tests.
 pkgs=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make pkg-config util-linux)
 if [ "$with_test" = 1 ]; then
-  pkgs+=(libbpf-tools containerd runc busybox-static iproute2 openssl golang-go)
+  pkgs+=(libbpf-tools containerd runc busybox-static iproute2 openssl golang-go etcd-server)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
