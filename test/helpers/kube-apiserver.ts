@@ -94,6 +94,8 @@ export interface ControlPlaneOptions {
   readonly watchCache?: boolean;
   /** Extra kube-apiserver flags. */
   readonly apiServerArgs?: readonly string[];
+  /** Admission plugins to turn off besides ServiceAccount (no controller-manager mints its tokens here). */
+  readonly disableAdmission?: readonly string[];
   /** Keep an audit log (request metadata of every request), read back with auditEvents(). */
   readonly audit?: boolean;
 }
@@ -140,7 +142,7 @@ export class ControlPlane {
       `--service-account-key-file=${join(dir, 'sa.pub')}`, `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
       '--service-cluster-ip-range=10.96.0.0/24', '--endpoint-reconciler-type=none',
       // No kube-controller-manager runs: Pods name no service account token to mount.
-      '--disable-admission-plugins=ServiceAccount',
+      `--disable-admission-plugins=${['ServiceAccount', ...(opts.disableAdmission ?? [])].join(',')}`,
       '--profiling=false',
       ...(opts.watchCache === false ? ['--watch-cache=false'] : []),
       ...(opts.audit === true ? [`--audit-policy-file=${join(dir, 'audit-policy.yaml')}`, `--audit-log-path=${join(dir, 'audit.log')}`] : []),
