@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { openMonitor } from '../src/monitor/index.ts';
 import { silentLogger } from '../src/log.ts';
+import { RING_BUFFER_DEFAULT } from '../src/config/parse.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const BUILT_LOOP = join(root, 'build/openloop');
@@ -164,7 +165,7 @@ async function filtered(file: string, helperPath?: string): Promise<{ loop: Loop
     const base = await loop(file);
     const before = new Set(programs().map((p) => p.id));
     const m = await openMonitor({
-      logger: silentLogger,
+      logger: silentLogger, ringbufBytes: RING_BUFFER_DEFAULT,
       ...(helperPath === undefined ? {} : { helperPath }),
       pathFilter: { passAll: false, exactPaths, dirPrefixes: [] },
       processFilter: { pids: [], comms: [], excludePids: [] },
@@ -217,7 +218,7 @@ async function compareHelpers(file: string, helpers: string[]): Promise<string> 
     for (const j of order) {
       const before = new Set(programs().map((p) => p.id));
       const m = await openMonitor({
-        logger: silentLogger, helperPath: helpers[j]!,
+        logger: silentLogger, ringbufBytes: RING_BUFFER_DEFAULT, helperPath: helpers[j]!,
         pathFilter: { passAll: false, exactPaths, dirPrefixes: [] },
         processFilter: { pids: [], comms: [], excludePids: [] },
         onEvent: () => {},

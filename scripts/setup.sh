@@ -32,6 +32,15 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# promtool (Debian package prometheus) checks deploy/prometheus/alert-rules.yaml in the tests. Only
+# the binary is used: no recommended packages, and the server is never started.
+if [ "$with_test" = 1 ] && ! command -v promtool >/dev/null 2>&1; then
+  if [ "$(id -u)" != 0 ]; then log "promtool not found (Debian package prometheus; run as root, or install it)"; exit 1; fi
+  log "installing Debian package prometheus (for promtool)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
+
 # Node.js 24 LTS from the npm registry, pinned in tools/node/package.json.
 node_bin="$root/tools/node/node_modules/node/bin/node"
 if [ ! -x "$node_bin" ] || ! "$node_bin" -e 'process.exit(process.versions.node.startsWith("24.")?0:1)'; then
@@ -68,4 +77,5 @@ if [ "$with_test" = 1 ]; then
     fi
   fi
   log "OpenTelemetry Collector: $(bash otel-collector/build.sh)"
+  log "Helm: $(bash deploy/helm/build.sh)"
 fi

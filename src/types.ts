@@ -26,7 +26,11 @@ export interface FileEvent {
   readonly ppid: number;
   readonly uid: number;
   readonly gid: number;
+  /** Effective uid of the process (differs from uid after a setuid program or seteuid). */
+  readonly euid: number;
   readonly comm: string;
+  /** Controlling terminal as KubeArmor writes it (`pts0`), null when there is none. */
+  readonly tty: string | null;
   /** Executable of the process and of its parent, seen from the process's own root. */
   readonly exePath: string;
   readonly parentExePath: string;
@@ -83,6 +87,8 @@ export interface ExecEvent {
   readonly ppid: number;
   readonly uid: number;
   readonly gid: number;
+  /** Effective uid after the exec (a setuid program runs with its owner's). */
+  readonly euid: number;
   readonly comm: string;
   readonly exePath: string;
   /** Executable of the process that called exec (what KubeArmor shows as Source for a process alert). */
@@ -208,6 +214,27 @@ export interface KernelFilterSpec {
   readonly exactPaths: readonly string[];
   /** Directory prefixes ending in '/': a path passes when it starts with one (or equals it without the slash). */
   readonly dirPrefixes: readonly string[];
+  /** What the kernel lets through of executions (process rules). Absent: no execution passes. */
+  readonly exec?: ExecFilterSpec;
+}
+
+/**
+ * The kernel filter for executions, from the process rules (src/policy fills it, src/monitor applies
+ * it). An execution passes when its requested path made absolute, or the path of the file it ran,
+ * equals one of `paths`, lies under one of `dirs`, or has one of `names` as its last component.
+ * Same invariant as KernelFilterSpec: it may pass more than the rules need, never less. The kernel
+ * also passes what it cannot judge from the spelling (a relative requested path, execveat on a
+ * dirfd, `.`/`..` components, paths over 256 bytes, /proc).
+ */
+export interface ExecFilterSpec {
+  /** Pass every execution (trace mode, an Allow process rule, a pattern with no literal directory). */
+  readonly passAll: boolean;
+  /** Absolute paths of executed files (matchPaths path). */
+  readonly paths: readonly string[];
+  /** Directory prefixes ending in '/' (matchDirectories dir, the literal directory of a matchPatterns glob). */
+  readonly dirs: readonly string[];
+  /** Base names (matchPaths execname), no '/'. */
+  readonly names: readonly string[];
 }
 
 /** Process filters of the monitor itself (trace's --pid/--comm, and the agent excluding its own pid). */

@@ -9,6 +9,7 @@ import { checkHeapForQueues } from '../export/heap.ts';
 import { createAlertExporter } from '../export/index.ts';
 import { startHealthServer, type HealthServer } from '../health/server.ts';
 import { createLogger, type Logger } from '../log.ts';
+import { createAgentMetrics, type AgentMetrics, type MetricSources } from '../metrics/index.ts';
 import { openMonitor, type Monitor } from '../monitor/index.ts';
 import { buildAlert, formatProblem, PolicyStore, type PolicyStoreStatus, type ReloadEvent } from '../policy/index.ts';
 import type { EnrichedEvent, FileEvent, NodeIdentity, Workload } from '../types.ts';
@@ -22,7 +23,8 @@ export async function main(argv: string[]): Promise<number> {
   return runAgent(parsed.config, createLogger(parsed.config.logLevel));
 }
 
-function logReload(log: Logger, ev: ReloadEvent): void {
+function logReload(log: Logger, ev: ReloadEvent, metrics: AgentMetrics): void {
+  metrics.policyLoad(ev.policies, ev.rejected.length);
   for (const r of ev.rejected) {
     for (const p of r.problems) log.error({ file: r.file, keptPrevious: r.keptPrevious }, `policy rejected: ${formatProblem(p)}`);
   }
@@ -85,6 +87,8 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
   let monitorFailed = false;
   let monitor: Monitor | undefined;
   const store = new PolicyStore({ paths: config.policies, engine: { defaultFilePosture: config.defaultFilePosture }, logger: log.child({ component: 'policy' }) });
+  const sources: MetricSources = {};
+  const metrics = createAgentMetrics(config.metrics, config, sources, log.child({ component: 'metrics' }));
   let health: HealthServer | undefined;
   if (config.health !== null) {
     const helperSilentMs = (): number => (monitor !== undefined && attached ? Date.now() - monitor.lastFrameAt() : 0);
@@ -99,12 +103,14 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
       },
       ready: () => (stopping ? 'shutting down' : !policiesLoaded ? 'policies not loaded yet' : !attached ? 'eBPF programs not attached yet' : policyReadiness(store.status())),
       detail: () => [...policyDetail(store.status()), `monitor: ${attached ? `attached; helper last heard ${helperSilentMs()} ms ago` : 'not attached'}`],
-    });
-    log.info({ addr: `${config.health.host}:${health.port}` }, 'health server listening (/healthz, /readyz)');
+    }, metrics.handler === null ? {} : { routes: { '/metrics': metrics.handler } });
+    log.info({ addr: `${config.health.host}:${health.port}`, metrics: metrics.handler !== null }, `health server listening (/healthz, /readyz${metrics.handler === null ? '' : ', /metrics'})`);
   }
 
-  const exporter = createAlertExporter(config, log.child({ component: 'export' }));
+  const exporter = createAlertExporter(config, log.child({ component: 'export' }), { processor: { onExportRequest: metrics.exportRequest } });
   const enricher = createEnricher({ logger: log.child({ component: 'enrich' }), nodeName: config.nodeName, clusterName: config.clusterName, kubeconfig: config.kubeconfig });
+  sources.export = exporter.stats;
+  sources.enrich = () => enricher.stats();
   let stop: () => void = () => {};
   const stopped = new Promise<void>((resolve) => { stop = resolve; });
   // A signal sent to the whole process group also stops the monitor's helper: not a failure then.
@@ -137,6 +143,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     const decision = store.engine.decide(input, node);
     if (decision === null) return;
     matched++;
+    metrics.countMatch(decision.policyName, decision.action);
     exporter.export(buildAlert(input, node, decision), workload);
   };
   const onEvent = (ev: FileEvent): void => {
@@ -148,7 +155,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
   try {
     // Start-up waits on files and the kernel: a signal meanwhile ends it (the finally cleans up).
     const first = await Promise.race([store.start(), aborted]);
-    logReload(log, first);
+    logReload(log, first, metrics);
     const noPolicies = policyReadiness(store.status());
     if (noPolicies !== null) log.warn({ detail: policyDetail(store.status()) }, `${noPolicies}; not ready until a policy is in force`);
     policiesLoaded = true;
@@ -169,8 +176,9 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     monitor = await Promise.race([opening, aborted]);
     attached = true;
     const m = monitor;
+    sources.monitor = m.stats;
     store.onReload((ev) => {
-      logReload(log, ev);
+      logReload(log, ev, metrics);
       const none = policyReadiness(store.status());
       if (none !== null) log.warn(`${none}; not ready until a policy is in force`);
       m.setPathFilter(ev.filter).catch((err: unknown) => log.error({ err }, 'could not update the kernel filter; the previous one stays'));
@@ -206,6 +214,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     await detached;
     await within(enricher.close(), Math.max(0, left() - margin / 2));
     await health?.close();
+    await within(metrics.shutdown(), Math.max(0, left() - margin / 2));
     log.info({ monitor: monitorStats, matched, export: exportStats, enrich: enricher.stats(), policies: store.status(), tookMs: Date.now() - since }, 'stopped');
   }
   return monitorFailed ? 1 : 0;

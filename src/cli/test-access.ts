@@ -170,8 +170,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const event: FileEvent = {
     timestampNs: BigInt(Date.now()) * 1_000_000n,
-    hostPid: 0, hostTid: 0, hostPpid: 0, pid: 0, ppid: 0, uid, gid: 0,
-    comm: basename(exe).slice(0, 15),
+    hostPid: 0, hostTid: 0, hostPpid: 0, pid: 0, ppid: 0, uid, gid: 0, euid: uid,
+    comm: basename(exe).slice(0, 15), tty: null,
     exePath: exe,
     parentExePath: values['parent-exe'] ?? '',
     cgroupId: 0n, mntNs: 0, pidNs: 0, netNs: 0,

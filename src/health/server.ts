@@ -3,7 +3,7 @@
 // programs are attached and policies are in force, 503 with the reason otherwise (see
 // docs/TROUBLESHOOTING.md). `?verbose` adds the detail lines (policy folders, helper heartbeat).
 // The server is bounded: a few connections at a time, each dropped unless it sends a request soon.
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HealthAddr } from '../config/types.ts';
 import { ArmorwatchError } from '../errors.ts';
@@ -36,15 +36,31 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
-export async function startHealthServer(addr: HealthAddr, probe: HealthProbe, limits: HealthLimits = DEFAULT_HEALTH_LIMITS): Promise<HealthServer> {
+/** Further GET routes served on the same address (e.g. /metrics), by path. */
+export type ExtraRoutes = Readonly<Record<string, (req: IncomingMessage, res: ServerResponse) => void>>;
+
+export interface HealthOptions {
+  readonly routes?: ExtraRoutes;
+  readonly limits?: HealthLimits;
+}
+
+export async function startHealthServer(addr: HealthAddr, probe: HealthProbe, options: HealthOptions = {}): Promise<HealthServer> {
+  const routes = options.routes ?? {};
+  const limits = options.limits ?? DEFAULT_HEALTH_LIMITS;
   const server: Server = createServer({
     headersTimeout: limits.idleMs, requestTimeout: limits.idleMs, keepAliveTimeout: limits.idleMs,
     connectionsCheckingInterval: Math.min(1000, limits.idleMs),
   }, (req, res) => {
-    const [path, query] = (req.url ?? '/').split('?');
+    const [path = '/', query] = (req.url ?? '/').split('?');
+    const extra = Object.hasOwn(routes, path) ? routes[path] : undefined;
     const check = path === '/healthz' ? probe.live : path === '/readyz' ? probe.ready : undefined;
-    if (check === undefined) { res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz or /readyz\n'); return; }
+    if (check === undefined && extra === undefined) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: try ${['/healthz', '/readyz', ...Object.keys(routes)].join(', ')}\n`);
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') { res.writeHead(405, { allow: 'GET, HEAD' }).end(); return; }
+    if (extra !== undefined) { extra(req, res); return; }
+    if (check === undefined) return;
     const why = check.call(probe);
     const verbose = query !== undefined && /(^|&)verbose(=|&|$)/.test(query);
     const detail = verbose && probe.detail !== undefined ? probe.detail().map((l) => `${l}\n`).join('') : '';

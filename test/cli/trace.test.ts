@@ -82,8 +82,8 @@ async function waitUntil(cond: () => boolean, why: () => string, ms = 15000): Pr
 }
 
 const sample: FileEvent = {
-  timestampNs: 1_700_000_000_123_456_789n, hostPid: 1000, hostTid: 1001, hostPpid: 999, pid: 7, ppid: 1, uid: 0, gid: 0,
-  comm: 'we"ird', exePath: '/bin/ls', parentExePath: '/bin/bash', cgroupId: 12345n, mntNs: 1, pidNs: 2, netNs: 3,
+  timestampNs: 1_700_000_000_123_456_789n, hostPid: 1000, hostTid: 1001, hostPpid: 999, pid: 7, ppid: 1, uid: 0, gid: 0, euid: 0,
+  comm: 'we"ird', tty: null, exePath: '/bin/ls', parentExePath: '/bin/bash', cgroupId: 12345n, mntNs: 1, pidNs: 2, netNs: 3,
   syscall: 'openat', dirfd: -100, flags: 0o4000 | 0o200000 | 0o2000000, mode: 0, args: {}, ret: 3,
   path: '/etc/network/if-up.d', absPath: '/etc/network/if-up.d', resolvedPath: '/etc/network/if-up.d',
   path2: null, absPath2: null, cwd: '/etc/network\nx', ownerUid: 0,
@@ -124,7 +124,7 @@ function reference(ev: FileEvent, host: string, containerId: string | null): str
     ParentProcessName: ev.parentExePath, ProcessName: ev.exePath, Type: containerId === null ? 'HostLog' : 'ContainerLog',
     Source: ev.exePath, Resource: ev.absPath, Operation: 'File', Data: formatData(ev), Result: formatResult(ev.ret),
     Cwd: ev.cwd, HostTID: ev.hostTid, GID: ev.gid, Comm: ev.comm, CgroupID: String(ev.cgroupId),
-    MntNS: ev.mntNs, PidNS: ev.pidNs, NetNS: ev.netNs, Syscall: syscallName(ev.syscall), Dirfd: ev.dirfd,
+    MntNS: ev.mntNs, PidNS: ev.pidNs, NetNS: ev.netNs, EUID: ev.euid, TTY: ev.tty, Syscall: syscallName(ev.syscall), Dirfd: ev.dirfd,
     Flags: formatCallFlags(ev) ?? null, Mode: ev.mode, Args: ev.args, Ret: ev.ret, RequestedPath: ev.path,
     ResolvedPath: ev.resolvedPath, NewRequestedPath: ev.path2, NewResource: ev.absPath2, OwnerUID: ev.ownerUid,
     TimestampNs: String(ev.timestampNs),
@@ -147,6 +147,7 @@ test('trace lines are byte for byte the documented JSON, event after event of th
     flags: fc.constantFrom(0, 0o2000000 | 0o100, 0x200, 1), mode: fc.constantFrom(0, 0o644), ret: fc.constantFrom(0, 3, -2, -13),
     exe: str, pexe: str, cwd: str, comm: str, path: str, abs: str, resolved: fc.option(str), path2: fc.option(str),
     cgroup: fc.constantFrom(1n, 18446744073709551615n), owner: fc.option(fc.constantFrom(0, 1000)),
+    euid: fc.constantFrom(0, 1000), tty: fc.option(fc.constantFrom('pts0', 'pts12', 'tty"1')),
     host: fc.constantFrom('node-1', 'n"2'), container: fc.option(fc.constantFrom('ab'.repeat(32))),
   });
   fc.assert(fc.property(fc.array(event, { minLength: 1, maxLength: 30 }), (list) => {
@@ -155,7 +156,7 @@ test('trace lines are byte for byte the documented JSON, event after event of th
       const rename = RENAMES.has(e.syscall);
       const ev: FileEvent = {
         timestampNs: e.ns, hostPid: e.hostPid, hostTid: e.hostTid, hostPpid: e.n, pid: e.hostPid, ppid: e.n, uid: e.n, gid: e.n,
-        comm: e.comm, exePath: e.exe, parentExePath: e.pexe, cgroupId: e.cgroup, mntNs: e.n, pidNs: e.n, netNs: e.n,
+        euid: e.euid, comm: e.comm, tty: e.tty, exePath: e.exe, parentExePath: e.pexe, cgroupId: e.cgroup, mntNs: e.n, pidNs: e.n, netNs: e.n,
         syscall: e.syscall, dirfd: e.dirfd, flags: e.flags, mode: e.mode, args: ARGS[e.syscall]?.(e.n) ?? {}, ret: e.ret,
         path: e.path, absPath: e.abs, resolvedPath: e.resolved, path2: rename ? (e.path2 ?? 'n') : null,
         absPath2: rename ? `/${e.path2 ?? 'n'}` : null, cwd: e.cwd, ownerUid: e.owner,

@@ -23,9 +23,25 @@ test('liveness and readiness answer from the probe, with the reason when not', a
     assert.deepEqual(await get('/readyz?verbose=1'), [200, 'ok\npolicies: 0 in force\nmonitor: not attached\n']);
     live = 'file monitor stopped';
     assert.deepEqual(await get('/healthz'), [503, 'file monitor stopped\n']);
-    assert.equal((await get('/metrics'))[0], 404);
+    assert.deepEqual(await get('/nope'), [404, 'not found: try /healthz, /readyz\n']);
     assert.equal((await get('/healthz', 'POST'))[0], 405);
     assert.equal((await get('/healthz', 'HEAD'))[0], 503);
+  } finally {
+    await s.close();
+  }
+});
+
+test('extra routes (/metrics) are served for GET and HEAD and listed in the 404 answer', async () => {
+  const s = await startHealthServer({ host: '127.0.0.1', port: 0 }, { live: () => null, ready: () => null },
+    { routes: { '/metrics': (req, res) => { res.writeHead(200, { 'content-type': 'text/plain' }).end(req.method === 'HEAD' ? undefined : 'up 1\n'); } } });
+  try {
+    const r = await fetch(`http://127.0.0.1:${s.port}/metrics?x=1`);
+    assert.deepEqual([r.status, await r.text()], [200, 'up 1\n']);
+    assert.equal((await fetch(`http://127.0.0.1:${s.port}/metrics`, { method: 'HEAD' })).status, 200);
+    assert.equal((await fetch(`http://127.0.0.1:${s.port}/metrics`, { method: 'DELETE' })).status, 405);
+    const nf = await fetch(`http://127.0.0.1:${s.port}/toString`);
+    assert.deepEqual([nf.status, await nf.text()], [404, 'not found: try /healthz, /readyz, /metrics\n']);
+    assert.equal((await fetch(`http://127.0.0.1:${s.port}/readyz`)).status, 200);
   } finally {
     await s.close();
   }
@@ -42,7 +58,7 @@ test('a port in use is a clear error naming the address and the setting', async 
 });
 
 test('idle connections are capped and dropped: 300 silent sockets cannot pile up, probes still answer', async () => {
-  const s = await startHealthServer({ host: '127.0.0.1', port: 0 }, { live: () => null, ready: () => null }, { maxConnections: 16, idleMs: 1500 });
+  const s = await startHealthServer({ host: '127.0.0.1', port: 0 }, { live: () => null, ready: () => null }, { limits: { maxConnections: 16, idleMs: 1500 } });
   const sockets: Socket[] = [];
   try {
     let closedByServer = 0;

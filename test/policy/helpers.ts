@@ -36,7 +36,7 @@ export function event(over: Partial<FileEvent> = {}): FileEvent {
   const absPath = over.absPath ?? '/etc/passwd';
   return {
     timestampNs: 1_764_350_978_123_456_789n,
-    hostPid: 1275441, hostTid: 1275441, hostPpid: 1275298, pid: 342, ppid: 336, uid: 0, gid: 0, comm: 'cat',
+    hostPid: 1275441, hostTid: 1275441, hostPpid: 1275298, pid: 342, ppid: 336, uid: 0, gid: 0, euid: 0, comm: 'cat', tty: null,
     exePath: '/bin/cat', parentExePath: '/bin/bash', cgroupId: 1n, mntNs: 1, pidNs: 1, netNs: 1,
     syscall: 'openat', dirfd: -100, flags: 0o2000000, mode: 0, args: {}, ret: 3,
     path: absPath, absPath, resolvedPath: absPath, path2: null, absPath2: null, cwd: '/', ownerUid: 0,

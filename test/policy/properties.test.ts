@@ -118,7 +118,7 @@ test('kernel filter shapes', () => {
   assert.deepEqual(f('    matchPaths:\n      - path: /proc/net/tcp'), { passAll: false, exactPaths: [], dirPrefixes: ['/proc/'] });
   const allow = compilePolicies(policies(ksp('a', '  action: Allow\n  file:\n    matchPaths:\n      - path: /x'))).kernelFilter();
   assert.equal(allow.passAll, true);
-  const noFile = compilePolicies(policies(ksp('n', '  action: Audit\n  process:\n    matchPaths:\n      - path: /bin/sh'))).kernelFilter();
+  const noFile = compilePolicies(policies(ksp('nofile', '  action: Audit\n  process:\n    matchPaths:\n      - path: /bin/sh'))).kernelFilter();
   assert.deepEqual(noFile, { passAll: false, exactPaths: [], dirPrefixes: [] });
 });
 
