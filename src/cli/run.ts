@@ -92,10 +92,10 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
   let policiesLoaded = false;
   let stopping = false;
   let monitorFailed = false;
-  const sources: MetricSources = {};
-  const metrics = createAgentMetrics(config.metrics, config, sources, log.child({ component: 'metrics' }));
   let monitor: Monitor | undefined;
   const store = new PolicyStore({ paths: config.policies, engine: { defaultFilePosture: config.defaultFilePosture }, logger: log.child({ component: 'policy' }) });
+  const sources: MetricSources = {};
+  const metrics = createAgentMetrics(config.metrics, config, sources, log.child({ component: 'metrics' }));
   let health: HealthServer | undefined;
   if (config.health !== null) {
     const helperSilentMs = (): number => (monitor !== undefined && attached ? Date.now() - monitor.lastFrameAt() : 0);
@@ -231,7 +231,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     await detached;
     await within(enricher.close(), Math.max(0, left() - margin / 2));
     await health?.close();
-    await within(metrics.shutdown(), Math.max(0, left()));
+    await within(metrics.shutdown(), Math.max(0, left() - margin / 2));
     log.info({ monitor: monitorStats, matched, export: exportStats, enrich: enricher.stats(), policies: store.status(), tookMs: Date.now() - since }, 'stopped');
   }
   return monitorFailed ? 1 : 0;
