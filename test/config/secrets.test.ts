@@ -80,7 +80,12 @@ test('the text main prints for a failed start is redacted too', () => {
     const env = spawnSync(process.execPath, [main, 'run', '--policies', dir], { encoding: 'utf8',
       env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317', OTEL_EXPORTER_OTLP_HEADERS: `garbage ${KEY}` } });
     assert.equal(env.status, 2);
-    assert.equal(env.stderr, 'armorwatch: OTEL_EXPORTER_OTLP_HEADERS: invalid value (not shown: header values are secret): entry 1 of 1 is not key=value\n');
+    // The plain line, after the same message as one JSON `fatal` line (src/cli/main.ts); neither shows the key.
+    const [fatal, plain, ...rest] = env.stderr.split('\n');
+    assert.equal(plain, 'armorwatch: OTEL_EXPORTER_OTLP_HEADERS: invalid value (not shown: header values are secret): entry 1 of 1 is not key=value');
+    assert.deepEqual(rest, ['']);
+    assert.equal((JSON.parse(fatal!) as { msg: string }).msg, plain!.slice('armorwatch: '.length));
+    assert.ok(!env.stderr.includes(KEY));
     const help = spawnSync(process.execPath, [join(REPO_ROOT, 'src/cli/main.ts'), 'run', '--help'], { encoding: 'utf8',
       env: { ...process.env, OTEL_EXPORTER_OTLP_HEADERS: `x-api-key=${KEY}`, OTEL_EXPORTER_OTLP_ENDPOINT: `http://u:${KEY}@c:4317` } });
     assert.equal(help.status, 0);
