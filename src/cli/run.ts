@@ -5,6 +5,9 @@ import { parseRunConfig } from '../config/parse.ts';
 import { runHelp } from '../config/options.ts';
 import type { RunConfig } from '../config/types.ts';
 import { createEnricher } from '../enrich/index.ts';
+import { loadKubeConfig } from '../enrich/kube.ts';
+import { UsageError } from '../errors.ts';
+import { CrdPolicySource } from '../policy/crd-source.ts';
 import { checkHeapForQueues } from '../export/heap.ts';
 import { createAlertExporter } from '../export/index.ts';
 import { startHealthServer, type HealthServer } from '../health/server.ts';
@@ -33,6 +36,13 @@ function logReload(log: Logger, ev: ReloadEvent): void {
 
 export async function runAgent(config: RunConfig, log: Logger): Promise<number> {
   checkHeapForQueues(config.exporter, config.queue.maxBytes);
+  // Before anything starts: a missing Kubernetes configuration is a usage error.
+  const sources = [];
+  if (config.policyCrds) {
+    const kc = loadKubeConfig(config.kubeconfig);
+    if (kc === null) throw new UsageError('--policy-crds needs a Kubernetes configuration: run in a pod with its service account, or give --kubeconfig');
+    sources.push(new CrdPolicySource(kc, { logger: log.child({ component: 'policy' }) }));
+  }
   log.info({ config: { ...config, otlp: config.otlp && { ...config.otlp, headers: Object.keys(config.otlp.headers), certificate: undefined, clientKey: undefined, clientCertificate: undefined } } }, 'starting');
   let attached = false;
   let policiesLoaded = false;
@@ -49,7 +59,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
 
   const exporter = createAlertExporter(config, log.child({ component: 'export' }));
   const enricher = createEnricher({ logger: log.child({ component: 'enrich' }), nodeName: config.nodeName, clusterName: config.clusterName, kubeconfig: config.kubeconfig });
-  const store = new PolicyStore({ paths: config.policies, engine: { defaultFilePosture: config.defaultFilePosture }, logger: log.child({ component: 'policy' }) });
+  const store = new PolicyStore({ paths: config.policies, engine: { defaultFilePosture: config.defaultFilePosture }, logger: log.child({ component: 'policy' }), sources });
   let monitor: Monitor | undefined;
   let stop: () => void = () => {};
   const stopped = new Promise<void>((resolve) => { stop = resolve; });

@@ -9,6 +9,7 @@ import type { KernelFilterSpec } from '../types.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { compilePolicies, type EngineOptions, type PolicyEngine } from './engine.ts';
 import { DEFAULT_LOAD_LIMITS, findPolicyFiles, parsePolicyText, type LoadLimits } from './load.ts';
+import type { PolicySource } from './crd-source.ts';
 import { formatProblem, type PolicyDocument, type Problem } from './types.ts';
 
 export interface PolicyStoreOptions {
@@ -21,6 +22,8 @@ export interface PolicyStoreOptions {
   /** Period of the safety-net rescan. */
   readonly rescanMs?: number;
   readonly limits?: LoadLimits;
+  /** Documents from elsewhere (KubeArmor's custom resources), validated and kept like files' documents. */
+  readonly sources?: readonly PolicySource[];
 }
 
 export interface RejectedDocument {
@@ -81,6 +84,7 @@ export class PolicyStore {
       debounceMs: options.debounceMs ?? 250,
       rescanMs: options.rescanMs ?? 1000,
       limits: options.limits ?? DEFAULT_LOAD_LIMITS,
+      sources: options.sources ?? [],
     };
     this.log = this.opts.logger;
   }
@@ -102,6 +106,8 @@ export class PolicyStore {
   /** Loads the policies once and starts watching. Throws PolicyPathError when a path does not exist. */
   async start(): Promise<ReloadEvent> {
     await findPolicyFiles(this.opts.paths); // fail early on a missing path
+    for (const src of this.opts.sources) src.onChange(() => { this.schedule(this.opts.debounceMs); });
+    await Promise.all(this.opts.sources.map((src) => src.start()));
     const first = await this.reload();
     for (const p of this.opts.paths) this.watchPath(p);
     this.rescan = setInterval(() => { this.schedule(0); }, this.opts.rescanMs);
@@ -170,14 +176,18 @@ export class PolicyStore {
     }
     const next = new Map<string, FileState>();
     const rejected: RejectedDocument[] = [];
-    let changed = list.length !== this.files.size;
-    for (const file of list) {
+    // A source's document is read like a file: its version stands for the file's stat signature.
+    const virtual = new Map<string, { version: string; text: string }>();
+    for (const src of this.opts.sources) for (const [name, d] of src.documents()) virtual.set(name, d);
+    let changed = list.length + virtual.size !== this.files.size;
+    for (const file of [...list, ...virtual.keys()]) {
       const prev = this.files.get(file);
-      const sig = await signature(file);
+      const doc = virtual.get(file);
+      const sig = doc === undefined ? await signature(file) : `source:${doc.version}`;
       if (prev !== undefined && prev.signature === sig) { next.set(file, prev); continue; }
       let bytes: Buffer;
       try {
-        bytes = await readFile(file);
+        bytes = doc === undefined ? await readFile(file) : Buffer.from(doc.text);
       } catch (err) {
         // Gone between listing and reading (a ConfigMap swap in progress): the next rescan sees the end state.
         this.log.debug({ file, err: String(err) }, 'policy file vanished while reading');
@@ -193,7 +203,13 @@ export class PolicyStore {
       const byIndex = new Map<number, PolicyDocument>();
       const prevByKey = new Map<string, PolicyDocument>();
       for (const d of prev?.byIndex.values() ?? []) prevByKey.set(d.key, d);
-      for (const p of parsed.problems) rejected.push({ key: undefined, file, keptPrevious: false, problems: [p] });
+      if (parsed.problems.length > 0) {
+        // The file as a whole is unusable (too large, not UTF-8): what it had in force stays.
+        const kept = prev !== undefined && prev.byIndex.size > 0;
+        for (const p of parsed.problems) rejected.push({ key: undefined, file, keptPrevious: kept, problems: [p] });
+        next.set(file, { signature: sig, contentHash: parsed.contentHash, byIndex: prev?.byIndex ?? new Map() });
+        continue;
+      }
       parsed.documents.forEach((d) => {
         if (d.status === 'skipped') {
           this.log.debug({ file, doc: d.doc, kind: d.kind, apiVersion: d.apiVersion }, 'not a policy document; skipped');
@@ -250,6 +266,7 @@ export class PolicyStore {
     if (this.rescan !== undefined) clearInterval(this.rescan);
     for (const w of this.watchers) w.close();
     this.watchers = [];
+    await Promise.all(this.opts.sources.map((src) => src.close()));
     await this.running?.catch(() => undefined);
   }
 }
