@@ -29,7 +29,7 @@ const node: NodeIdentity = { clusterName: 'default', hostName: 'bench', labels: 
 
 function ev(path: string, exe = '/bin/cat'): FileEvent {
   return {
-    timestampNs: 1n, hostPid: 1, hostTid: 1, hostPpid: 1, pid: 1, ppid: 1, uid: 0, gid: 0, comm: 'cat',
+    timestampNs: 1n, hostPid: 1, hostTid: 1, hostPpid: 1, pid: 1, ppid: 1, uid: 0, gid: 0, euid: 0, comm: 'cat', tty: null,
     exePath: exe, parentExePath: '/bin/sh', cgroupId: 1n, mntNs: 1, pidNs: 1, netNs: 1, syscall: 'openat',
     dirfd: -100, flags: 0, mode: 0, args: {}, ret: 3, path, absPath: path, resolvedPath: path, path2: null,
     absPath2: null, cwd: '/', ownerUid: 0,

@@ -34,6 +34,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define NR_fchmodat 268
 #define NR_renameat2 316
 #define NR_openat2 437
+/* executions */
+#define NR_execve 59
+#define NR_execveat 322
 /* calls that change which path names a dentry (they bump aw_path_gen) */
 #define NR_pivot_root 155
 #define NR_mount 165
@@ -80,6 +83,13 @@ struct scan {
 	__u32 unclean;  /* empty, "." or ".." component: the hash would not be of the folded path */
 };
 
+/* An execution's arguments being copied (put_argv): in the map value, like the scan state. */
+struct argv_state {
+	__u64 uargv; /* user address of the argv pointer array */
+	__u32 off;   /* where the next argument goes in ev */
+	__u32 flags; /* AW_EVF_ARGV_TRUNCATED */
+};
+
 /* Per-CPU scratch: the event being built, a buffer for one walked path, the last filtered file. */
 struct heap {
 	__u8 ev[AW_EVENT_MAX];
@@ -87,11 +97,12 @@ struct heap {
 	struct scan sc;
 	struct aw_walk_state wk;
 	struct last_filtered last;
+	struct argv_state av;
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 16 << 20); /* resized by the helper before load */
+	__uint(max_entries, 4096); /* a placeholder: the helper sets the agent's size (--ringbuf-bytes) before load */
 } events SEC(".maps");                /* every emitted event */
 
 struct {
@@ -100,6 +111,23 @@ struct {
 	__type(key, int);
 	__type(value, struct pending);
 } inflight SEC(".maps");             /* thread -> call in flight (task-local: no hash, freed with the thread) */
+
+/* What an execve/execveat entry keeps for the exec hook: the call and the caller's executable. By
+ * tgid, not thread: a thread that execs becomes the group leader and takes the tgid as its id.
+ * The hook or the failed call's exit removes it; a record left by an exec that never returned is
+ * overwritten by the next exec of that tgid. */
+struct exec_start {
+	__u64 dentry, mnt; /* f_path of the caller's mm->exe_file */
+	__u32 nr;
+	__u32 _pad0;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct exec_start);
+} exec_starts SEC(".maps");          /* tgid -> exec in progress (preallocated: no allocation per exec) */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -136,6 +164,28 @@ struct {
 	__type(value, __u32);
 } dir_prefixes SEC(".maps");         /* fnv1a(prefix ending in '/') -> generation */
 
+/* The process-rule filter (executions): the same hashes as the path filter, in maps of their own. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u32);
+} exec_exact SEC(".maps");           /* fnv1a(executed file's path) -> generation */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u32);
+} exec_prefix SEC(".maps");          /* fnv1a(directory ending in '/') -> generation */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u32);
+} exec_names SEC(".maps");           /* fnv1a(base name) -> generation (matchPaths execname) */
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
@@ -163,6 +213,9 @@ struct {
 __u64 aw_exact_bits[AW_BITMAP_WORDS];
 __u64 aw_prefix_bits[AW_BITMAP_WORDS];
 __u64 aw_deny_bits[AW_BITMAP_WORDS]; /* the same for pid_deny, by tgid */
+__u64 aw_xexact_bits[AW_BITMAP_WORDS];  /* the same for exec_exact, exec_prefix, exec_names */
+__u64 aw_xprefix_bits[AW_BITMAP_WORDS];
+__u64 aw_xname_bits[AW_BITMAP_WORDS];
 /* One bit per aw_first_bit() of the first component of every entry (armorwatch_filter.h); all
  * bits set when an entry is "/" itself. */
 __u64 aw_first_bits[AW_BITMAP_WORDS];
@@ -191,6 +244,13 @@ struct {
 	__type(value, struct verdict);
 } verdicts SEC(".maps");             /* opened file -> did its resolved path pass the filter */
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct verdict_key);
+	__type(value, struct verdict);
+} exec_verdicts SEC(".maps");        /* executed file -> did its path pass the process-rule filter */
+
 /* v & mask, in a form the compiler cannot drop when it already knows the bound: the verifier
  * does not, and needs to see the mask to accept a variable offset into a map value. */
 static __always_inline __u64 bounded(__u64 v, const __u64 mask)
@@ -198,6 +258,17 @@ static __always_inline __u64 bounded(__u64 v, const __u64 mask)
 	asm volatile("%0 &= %1" : "+r"(v) : "i"(mask));
 	return v;
 }
+
+/* min(v, max), computed on the register that is then used: the compiler may otherwise compare
+ * one copy and use another, which the verifier cannot follow. */
+static __always_inline __u64 at_most(__u64 v, const __u64 max)
+{
+	asm volatile("if %0 <= %1 goto +1\n\t%0 = %1" : "+r"(v) : "i"(max));
+	return v;
+}
+
+/* Where the next string slot may start: no slot starts past the start of the last one. */
+#define AW_LAST_SLOT (sizeof(struct aw_event) + (AW_STR_COUNT - 1) * AW_PATH_MAX)
 
 static __always_inline void count(__u32 idx)
 {
@@ -228,6 +299,9 @@ static __always_inline int probe(void *map, __u64 *bits, __u64 h)
 }
 #define IN_EXACT(h) probe(&exact_paths, aw_exact_bits, (h))
 #define IN_PREFIX(h) probe(&dir_prefixes, aw_prefix_bits, (h))
+#define IN_XEXACT(h) probe(&exec_exact, aw_xexact_bits, (h))
+#define IN_XPREFIX(h) probe(&exec_prefix, aw_xprefix_bits, (h))
+#define IN_XNAME(h) probe(&exec_names, aw_xname_bits, (h))
 
 /* Ends the component that precedes a '/' (or the end of the string). */
 static __always_inline void end_component(struct scan *s)
@@ -360,6 +434,41 @@ static __always_inline int starts_with_proc(struct heap *hp, __u32 start, __u32 
 	return p[1] == 'p' && p[2] == 'r' && p[3] == 'o' && p[4] == 'c' && p[5] == '/';
 }
 
+/* The process-rule filter on one absolute path in hp->tmp[start..end): 1 when it equals an
+ * executed-file entry, lies under a directory entry, or its base name is a name entry, or when
+ * it cannot be judged from its spelling (relative, unfolded, longer than AW_FAST_SCAN, /proc).
+ * A global function, verified once. */
+__noinline int aw_exec_path_passes(struct heap *hp, __u32 start, __u32 end)
+{
+	__u64 h = FNV_OFFSET, name = FNV_OFFSET;
+	__u32 w = 0;
+
+	if (!hp || start >= end || end > AW_PATH_MAX || end - start > AW_FAST_SCAN)
+		return 1;
+	if (hp->tmp[bounded(start, AW_PATH_MAX - 1)] != '/' || starts_with_proc(hp, start, end))
+		return 1;
+	for (__u32 i = 0; i < AW_FAST_SCAN; i++) {
+		__u32 idx = start + i;
+		if (idx >= end)
+			break;
+		__u8 c = hp->tmp[bounded(idx, AW_PATH_MAX - 1)];
+		w = (w << 8) | c;
+		h = FNV_STEP(h, c);
+		if (c == '/') {
+			if (i > 0 && unclean_tail(w))
+				return 1;
+			if (IN_XPREFIX(h))
+				return 1;
+			name = FNV_OFFSET;
+		} else {
+			name = FNV_STEP(name, c);
+		}
+	}
+	if (unclean_tail((w << 8) | '/') && end - start > 1)
+		return 1;
+	return IN_XEXACT(h) || IN_XPREFIX(FNV_STEP(h, '/')) || IN_XNAME(name);
+}
+
 /* 0 when the first component of the absolute path p[0..len) (p[0] is '/') is one that no filter
  * entry starts with: then nothing after it can make the path pass. Reads at most 9 bytes. */
 static __always_inline int first_may_pass(const __u8 *p, __u32 len)
@@ -474,13 +583,42 @@ static __always_inline int syscall_shape(__u32 nr, struct shape *sh)
 
 static __always_inline int on_enter(long id, const __u64 *args);
 
+/* Entry of execve/execveat: keeps where the caller's executable is (its f_path), because once the
+ * exec succeeds the old program is gone; the exec hook walks it only if it emits the event. Kept
+ * in exec_starts by tgid: a preallocated map, so an exec costs no allocation (task-local
+ * storage would allocate for every new process, which is what a fork+exec is). */
+static __always_inline int exec_enter(long id)
+{
+	__u32 zero = 0;
+#ifdef AW_FLOOR
+	return 0;
+#endif
+	struct aw_config *cfg = bpf_map_lookup_elem(&aw_config, &zero);
+	if (!cfg || !cfg->armed)
+		return 0;
+	struct task_struct *bt = bpf_get_current_task_btf();
+	struct file *exe = bt->mm->exe_file;
+	struct exec_start st = { .dentry = (__u64)exe->f_path.dentry, .mnt = (__u64)exe->f_path.mnt, .nr = (__u32)id };
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	if (bpf_map_update_elem(&exec_starts, &tgid, &st, BPF_ANY))
+		count(AW_STAT_LOST_PENDING);
+	return 0;
+}
+
 /* sys_enter hands over pt_regs: the x86_64 syscall arguments are di, si, dx, r10, r8, r9. */
 static __always_inline int on_enter_regs(struct pt_regs *regs, long id)
 {
 	__u64 args[6];
 	struct shape sh;
 
-	if (id < 0 || !syscall_shape((__u32)id, &sh) || sh.is_open) /* most calls: leave before reading anything */
+	if (id < 0)
+		return 0;
+	if (!syscall_shape((__u32)id, &sh)) { /* most calls: leave before reading anything */
+		if (id == NR_execve || id == NR_execveat)
+			return exec_enter(id);
+		return 0;
+	}
+	if (sh.is_open)
 		return 0;
 	args[0] = BPF_CORE_READ(regs, di);
 	args[1] = BPF_CORE_READ(regs, si);
@@ -561,19 +699,19 @@ static __always_inline __u32 put_walked(struct heap *hp, __u32 off, int pos, int
 	__u32 len = AW_PATH_MAX - (pos & (AW_PATH_MAX - 1));
 	if (pos <= 0 || pos >= AW_PATH_MAX)
 		return off;
-	if (off > sizeof(struct aw_event) + (AW_STR_COUNT - 1) * AW_PATH_MAX || len > AW_PATH_MAX)
+	if (off > AW_LAST_SLOT || len > AW_PATH_MAX)
 		return off;
-	bpf_probe_read_kernel(hp->ev + off, len, hp->tmp + (pos & (AW_PATH_MAX - 1)));
-	e->str_len[slot & 7] = len;
+	bpf_probe_read_kernel(hp->ev + at_most(off, AW_LAST_SLOT), len, hp->tmp + (pos & (AW_PATH_MAX - 1)));
+	e->str_len[slot & 15] = len;
 	return off + len;
 }
 
 static __always_inline __u32 put_user(struct heap *hp, __u32 off, __u64 uptr, int slot)
 {
 	struct aw_event *e = (void *)hp->ev;
-	if (off > sizeof(struct aw_event) + (AW_STR_COUNT - 1) * AW_PATH_MAX)
+	if (off > AW_LAST_SLOT)
 		return off;
-	long n = bpf_probe_read_user_str(hp->ev + off, AW_PATH_MAX, (const void *)uptr);
+	long n = bpf_probe_read_user_str(hp->ev + at_most(off, AW_LAST_SLOT), AW_PATH_MAX, (const void *)uptr);
 	if (n <= 0) {
 		e->ev_flags |= AW_EVF_PATH_FAULT;
 		return off;
@@ -581,7 +719,7 @@ static __always_inline __u32 put_user(struct heap *hp, __u32 off, __u64 uptr, in
 	n -= 1;
 	if (n > AW_PATH_MAX)
 		n = AW_PATH_MAX;
-	e->str_len[slot & 7] = n;
+	e->str_len[slot & 15] = n;
 	return off + n;
 }
 
@@ -611,6 +749,62 @@ static __always_inline __u32 ns_tgid(struct task_struct *t, __u32 level, struct 
 	bpf_probe_read_kernel(&up, sizeof(up), (void *)pid + bpf_core_field_offset(struct pid, numbers) +
 							   level * bpf_core_type_size(struct upid));
 	return up.ns == ns ? up.nr : 0;
+}
+
+/* The process identity every event carries: ids, namespaces, credentials, comm, the call and its
+ * result. The caller sets the timestamp and the call's own fields. */
+static __always_inline void put_identity(struct aw_event *e, struct task_struct *task, long nr, long ret)
+{
+	__u64 uid_gid = bpf_get_current_uid_gid();
+	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
+	struct pid *tpid = BPF_CORE_READ(task, thread_pid);
+	__u32 level = BPF_CORE_READ(tpid, level);
+	struct upid up = {};
+	bpf_probe_read_kernel(&up, sizeof(up), (void *)tpid + bpf_core_field_offset(struct pid, numbers) +
+							    level * bpf_core_type_size(struct upid));
+
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->host_pid = bpf_get_current_pid_tgid() >> 32;
+	e->host_tid = (__u32)bpf_get_current_pid_tgid();
+	e->host_ppid = BPF_CORE_READ(parent, tgid);
+	e->ns_pid = ns_tgid(task, level, up.ns);
+	e->ns_ppid = ns_tgid(parent, level, up.ns);
+	e->uid = (__u32)uid_gid;
+	e->gid = uid_gid >> 32;
+	e->euid = BPF_CORE_READ(task, cred, euid.val);
+	e->mnt_ns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+	e->pid_ns = BPF_CORE_READ(up.ns, ns.inum);
+	e->net_ns = BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
+	e->syscall_nr = (__u32)nr;
+	e->ret = ret;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+}
+
+/* The last strings of every event, in slot order: the parent's executable and the controlling
+ * terminal (its name as the kernel gives it: "pts0"). */
+static __always_inline __u32 put_parent_tty(struct heap *hp, __u32 off, struct task_struct *task,
+					    struct path *root)
+{
+	struct aw_event *e = (void *)hp->ev;
+	struct path pexe = BPF_CORE_READ(task, real_parent, mm, exe_file, f_path);
+	off = put_path(hp, off, &pexe, root, AW_STR_PEXE);
+	struct tty_struct *tty = BPF_CORE_READ(task, signal, tty);
+	if (tty && off <= AW_LAST_SLOT) {
+		long n = bpf_probe_read_kernel_str(hp->ev + at_most(off, AW_LAST_SLOT), AW_TTY_MAX, &tty->name);
+		if (n > 1) {
+			e->str_len[AW_STR_TTY] = n - 1;
+			off += n - 1;
+		}
+	}
+	return off;
+}
+
+static __always_inline void send(struct heap *hp, __u32 off)
+{
+	if (bpf_ringbuf_output(&events, hp->ev, at_most(off, AW_EVENT_MAX), 0))
+		count(AW_STAT_LOST_RINGBUF);
+	else
+		count(AW_STAT_EMITTED);
 }
 
 static __always_inline int renames_paths(long nr)
@@ -708,7 +902,277 @@ static __always_inline int open_at_exit(long nr, struct shape *sh, struct task_s
 	return 1;
 }
 
-static __always_inline int on_exit(long nr, long ret)
+/* ---- executions ------------------------------------------------------------------------------ */
+
+struct argv_ctx {
+	struct heap *hp;
+};
+
+/* One argument: pointer i of the user argv array, its string cut to AW_ARG_MAX bytes and
+ * NUL-terminated. argv[0] and AW_ARGS_MAX more are kept; a further one sets the flag. */
+static long argv_step(__u32 i, void *ctx)
+{
+	struct heap *hp = ((struct argv_ctx *)ctx)->hp;
+	struct argv_state *a = &hp->av;
+	__u64 p = 0;
+
+	if (bpf_probe_read_user(&p, sizeof(p), (void *)(a->uargv + 8 * (__u64)i))) {
+		a->flags |= AW_EVF_ARGV_TRUNCATED;
+		return 1;
+	}
+	if (!p)
+		return 1;
+	if (i > AW_ARGS_MAX) {
+		a->flags |= AW_EVF_ARGV_TRUNCATED;
+		return 1;
+	}
+	__u32 off = a->off;
+	if (off > AW_EVENT_MAX - (AW_ARG_MAX + 2))
+		return 1;
+	__u8 *dst = hp->ev + at_most(off, AW_EVENT_MAX - (AW_ARG_MAX + 2));
+	long n = bpf_probe_read_user_str(dst, AW_ARG_MAX + 2, (void *)p);
+	if (n <= 0) { /* unreadable: an empty argument, and say so */
+		dst[0] = 0;
+		n = 1;
+		a->flags |= AW_EVF_ARGV_TRUNCATED;
+	} else if (n == AW_ARG_MAX + 2) { /* longer than AW_ARG_MAX: cut */
+		dst[AW_ARG_MAX] = 0;
+		n = AW_ARG_MAX + 1;
+		a->flags |= AW_EVF_ARGV_TRUNCATED;
+	}
+	a->off = off + (__u32)n;
+	return 0;
+}
+
+/* The AW_STR_ARGV slot from a user array of string pointers. */
+static __always_inline __u32 put_argv(struct heap *hp, __u32 off, __u64 uargv)
+{
+	struct aw_event *e = (void *)hp->ev;
+	struct argv_ctx ctx = { .hp = hp };
+
+	if (off > AW_LAST_SLOT)
+		return off;
+	hp->av.uargv = uargv;
+	hp->av.off = off;
+	hp->av.flags = 0;
+	bpf_loop(AW_ARGS_MAX + 2, argv_step, &ctx, 0);
+	e->ev_flags |= hp->av.flags;
+	__u32 end = hp->av.off;
+	if (end < off || end - off > AW_PATH_MAX)
+		return off;
+	e->str_len[AW_STR_ARGV] = end - off;
+	return end;
+}
+
+static __always_inline __u32 put_kstr(struct heap *hp, __u32 off, const char *kstr, int slot)
+{
+	struct aw_event *e = (void *)hp->ev;
+	if (off > AW_LAST_SLOT)
+		return off;
+	long n = bpf_probe_read_kernel_str(hp->ev + at_most(off, AW_LAST_SLOT), AW_PATH_MAX, kstr);
+	if (n <= 1)
+		return off;
+	e->str_len[slot & 15] = n - 1;
+	return off + n - 1;
+}
+
+/* execveat with a dirfd and a relative name runs "/dev/fd/<dirfd>/<name>" (just "/dev/fd/<dirfd>"
+ * for AT_EMPTY_PATH): the dirfd, or AT_FDCWD when the name is not of that form. */
+static __always_inline int fd_of_devfd(const __u8 *p, long n)
+{
+	if (n < 10 || p[0] != '/' || p[1] != 'd' || p[2] != 'e' || p[3] != 'v' || p[4] != '/' ||
+	    p[5] != 'f' || p[6] != 'd' || p[7] != '/')
+		return AT_FDCWD;
+	int fd = 0, digits = 0;
+#pragma unroll
+	for (int i = 8; i < 18; i++) {
+		if (i >= n - 1)
+			break;
+		__u8 c = p[i];
+		if (c == '/')
+			break;
+		if (c < '0' || c > '9')
+			return AT_FDCWD;
+		fd = fd * 10 + (c - '0');
+		digits++;
+	}
+	return digits ? fd : AT_FDCWD;
+}
+
+/* What exec_enter kept in this thread's slot: the call's number (0 when nothing was kept) and the
+ * caller's executable. The slot is freed. */
+static __always_inline long take_caller(struct path *caller)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct exec_start *st = bpf_map_lookup_elem(&exec_starts, &tgid);
+	if (!st)
+		return 0;
+	long nr = st->nr;
+	caller->dentry = (struct dentry *)st->dentry;
+	caller->mnt = (struct vfsmount *)st->mnt;
+	bpf_map_delete_elem(&exec_starts, &tgid);
+	return nr;
+}
+
+/* A successful execution, from sched_process_exec: the task already runs the new program.
+ * `kfilename` is bprm->filename, the path as the caller asked for it. The executed file is the
+ * task's new mm->exe_file (bprm->file: for a script, its interpreter). The filter judges the
+ * requested path, then the file's path walked from the task's root. */
+static __always_inline int on_exec(const char *kfilename)
+{
+	__u32 zero = 0;
+#ifdef AW_FLOOR
+	return 0;
+#endif
+	struct aw_config *cfg = bpf_map_lookup_elem(&aw_config, &zero);
+	if (!cfg || !cfg->armed)
+		return 0;
+	struct task_struct *bt = bpf_get_current_task_btf();
+	struct path caller = {};
+	/* The call is known from its entry (the registers are the new program's by now). Without
+	 * an entry record (an exec the kernel started itself, or one begun before the hook was
+	 * armed) it is reported as execve, and without a caller. */
+	long nr = take_caller(&caller);
+	int have_caller = nr != 0;
+	if (nr != NR_execveat)
+		nr = NR_execve;
+	if (!process_passes(cfg, bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	struct heap *hp = scratch();
+	if (!hp)
+		return 0;
+
+	/* Sized for the common case, as for user paths: the read costs by the size asked. */
+	long n = bpf_probe_read_kernel_str(hp->tmp, AW_FAST_SCAN, kfilename);
+	if (n == AW_FAST_SCAN)
+		n = bpf_probe_read_kernel_str(hp->tmp, AW_PATH_MAX, kfilename);
+	int dirfd = nr == NR_execveat ? fd_of_devfd(hp->tmp, n) : AT_FDCWD;
+	int pass = cfg->exec_pass_all || dirfd != AT_FDCWD || n <= 1 ||
+		   aw_exec_path_passes(hp, 0, (__u32)(n - 1));
+
+	struct path root = { .dentry = bt->fs->root.dentry, .mnt = bt->fs->root.mnt };
+	struct file *exe = bt->mm->exe_file;
+	struct path fp = { .dentry = exe->f_path.dentry, .mnt = exe->f_path.mnt };
+	/* The file's own verdict, cached as for opens (same key, same checks, same generation): the
+	 * same program run again, the usual case, is judged without walking its path. */
+	struct verdict_key vk = { (__u64)fp.dentry, (__u64)fp.mnt, (__u64)root.dentry, (__u64)root.mnt };
+	struct dentry *d = fp.dentry;
+	struct verdict nv = { .inode = (__u64)d->d_inode, .parent = (__u64)d->d_parent, .gen = aw_path_gen };
+	if (!pass) {
+		struct verdict *v = bpf_map_lookup_elem(&exec_verdicts, &vk);
+		if (v && v->gen == nv.gen && v->inode == nv.inode && v->parent == nv.parent && !v->pass) {
+			count(AW_STAT_FILTERED);
+			count(AW_STAT_FILTERED_EXEC);
+			return 0;
+		}
+	}
+	__u32 walk_flags = 0;
+	int pos = aw_walk(&hp->wk, hp->tmp, &fp, &root, &walk_flags);
+	if (!pass) {
+		nv.pass = (walk_flags & AW_EVF_TRUNCATED) || aw_exec_path_passes(hp, (__u32)pos, AW_PATH_MAX);
+		if (aw_path_gen == nv.gen) /* nothing moved during the walk */
+			bpf_map_update_elem(&exec_verdicts, &vk, &nv, BPF_ANY);
+		if (!nv.pass) {
+			count(AW_STAT_FILTERED);
+			count(AW_STAT_FILTERED_EXEC);
+			return 0;
+		}
+	}
+
+	struct aw_event *e = (void *)hp->ev;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u32 off = sizeof(struct aw_event);
+	__builtin_memset(e, 0, sizeof(*e));
+	put_identity(e, task, nr, 0);
+	e->ts_boot_ns = bpf_ktime_get_boot_ns();
+	e->ev_flags = walk_flags;
+	e->dirfd = dirfd;
+	e->dirfd2 = AT_FDCWD;
+	e->owner_uid = BPF_CORE_READ(exe, f_inode, i_uid.val);
+	e->ev_flags |= AW_EVF_OWNER_VALID;
+	off = put_walked(hp, off, pos, AW_STR_RESOLVED);
+	off = put_kstr(hp, off, kfilename, AW_STR_PATH);
+	struct path pwd = BPF_CORE_READ(task, fs, pwd);
+	off = put_path(hp, off, &pwd, &root, AW_STR_CWD);
+	if (dirfd != AT_FDCWD) {
+		__u32 before = off;
+		off = put_fd_dir(hp, off, task, dirfd, &root, AW_STR_DIR);
+		if (off == before) /* closed on exec (O_CLOEXEC): its directory is gone with it */
+			e->ev_flags |= AW_EVF_DIR_GONE;
+	}
+	off = put_parent_tty(hp, off, task, &root);
+	/* The new program's stack starts with argc, then the argv pointers. */
+	__u64 sp = BPF_CORE_READ(task, mm, start_stack);
+	off = put_argv(hp, off, sp + 8);
+	if (have_caller)
+		off = put_path(hp, off, &caller, &root, AW_STR_CALLER);
+	send(hp, off);
+	return 0;
+}
+
+/* A failed execve/execveat, at its exit: the caller still runs its own program, and its
+ * arguments are still in the registers it entered with. */
+static __always_inline int exec_exit(long nr, long ret)
+{
+	__u32 zero = 0;
+#ifdef AW_FLOOR
+	return 0;
+#endif
+	if (ret >= 0)
+		return 0; /* a success is reported by the exec hook, which took the entry's record */
+	struct task_struct *bt = bpf_get_current_task_btf();
+	struct path caller;
+	take_caller(&caller); /* drops the entry's record; the caller is the task itself */
+	struct aw_config *cfg = bpf_map_lookup_elem(&aw_config, &zero);
+	if (!cfg || !cfg->armed || !process_passes(cfg, bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bt);
+	if (!regs)
+		return 0;
+	int at = nr == NR_execveat;
+	__u64 upath = at ? regs->si : regs->di;
+	__u64 uargv = at ? regs->dx : regs->si;
+	int dirfd = at ? (int)regs->di : AT_FDCWD;
+	__u32 flags = at ? (__u32)regs->r8 : 0;
+	struct heap *hp = scratch();
+	if (!hp)
+		return 0;
+	if (!cfg->exec_pass_all) {
+		long n = bpf_probe_read_user_str(hp->tmp, AW_PATH_MAX, (const void *)upath);
+		int judged = n > 1 && !(dirfd != AT_FDCWD && hp->tmp[0] != '/');
+		if (judged && !aw_exec_path_passes(hp, 0, (__u32)(n - 1))) {
+			count(AW_STAT_FILTERED);
+			count(AW_STAT_FILTERED_EXEC);
+			return 0;
+		}
+	}
+
+	struct aw_event *e = (void *)hp->ev;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct path root = { .dentry = bt->fs->root.dentry, .mnt = bt->fs->root.mnt };
+	__u32 off = sizeof(struct aw_event);
+	__builtin_memset(e, 0, sizeof(*e));
+	put_identity(e, task, nr, ret);
+	e->ts_boot_ns = bpf_ktime_get_boot_ns();
+	e->dirfd = dirfd;
+	e->dirfd2 = AT_FDCWD;
+	e->flags = flags;
+	off = put_user(hp, off, upath, AW_STR_PATH);
+	struct path pwd = BPF_CORE_READ(task, fs, pwd);
+	off = put_path(hp, off, &pwd, &root, AW_STR_CWD);
+	if (dirfd != AT_FDCWD)
+		off = put_fd_dir(hp, off, task, dirfd, &root, AW_STR_DIR);
+	struct path exe = BPF_CORE_READ(task, mm, exe_file, f_path);
+	off = put_path(hp, off, &exe, &root, AW_STR_EXE);
+	off = put_parent_tty(hp, off, task, &root);
+	off = put_argv(hp, off, uargv);
+	send(hp, off);
+	return 0;
+}
+
+/* Exit of every hook. `with_exec`: this program also sees execve/execveat (the tp_btf and raw
+ * families; the per-syscall tracepoints have exec programs of their own). */
+static __always_inline int on_exit(long nr, long ret, const int with_exec)
 {
 	struct shape sh;
 
@@ -717,8 +1181,11 @@ static __always_inline int on_exit(long nr, long ret)
 #endif
 	if (ret == 0 && renames_paths(nr)) /* whoever made the call: filters do not apply here */
 		__sync_fetch_and_add(&aw_path_gen, 1);
-	if (nr < 0 || !syscall_shape((__u32)nr, &sh))
+	if (nr < 0 || !syscall_shape((__u32)nr, &sh)) {
+		if (with_exec && (nr == NR_execve || nr == NR_execveat))
+			return exec_exit(nr, ret);
 		return 0;
+	}
 	struct task_struct *bt = bpf_get_current_task_btf();
 	struct pending p;
 	if (sh.is_open) {
@@ -779,31 +1246,10 @@ static __always_inline int on_exit(long nr, long ret)
 		e->ev_flags |= AW_EVF_OWNER_VALID;
 	}
 
-	__u64 uid_gid = bpf_get_current_uid_gid();
-	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
-	struct pid *tpid = BPF_CORE_READ(task, thread_pid);
-	__u32 level = BPF_CORE_READ(tpid, level);
-	struct upid up = {};
-	bpf_probe_read_kernel(&up, sizeof(up), (void *)tpid + bpf_core_field_offset(struct pid, numbers) +
-							    level * bpf_core_type_size(struct upid));
-
+	put_identity(e, task, nr, ret);
 	e->ts_boot_ns = p.ts ? p.ts : bpf_ktime_get_boot_ns(); /* opens: taken at exit */
-	e->cgroup_id = bpf_get_current_cgroup_id();
-	e->host_pid = bpf_get_current_pid_tgid() >> 32;
-	e->host_tid = (__u32)bpf_get_current_pid_tgid();
-	e->host_ppid = BPF_CORE_READ(parent, tgid);
-	e->ns_pid = ns_tgid(task, level, up.ns);
-	e->ns_ppid = ns_tgid(parent, level, up.ns);
-	e->uid = (__u32)uid_gid;
-	e->gid = uid_gid >> 32;
-	e->mnt_ns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
-	e->pid_ns = BPF_CORE_READ(up.ns, ns.inum);
-	e->net_ns = BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
-	e->syscall_nr = (__u32)nr;
 	e->dirfd = sh.dirfd >= 0 ? (__s32)p.args[sh.dirfd & 7] : AT_FDCWD;
 	e->dirfd2 = sh.dirfd2 >= 0 ? (__s32)p.args[sh.dirfd2 & 7] : AT_FDCWD;
-	e->ret = ret;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
 
 	switch (nr) {
 	case NR_open: e->flags = p.args[1]; e->mode = p.args[2]; break;
@@ -837,15 +1283,8 @@ static __always_inline int on_exit(long nr, long ret)
 		off = put_fd_dir(hp, off, task, e->dirfd2, &root, AW_STR_DIR2);
 	struct path exe = BPF_CORE_READ(task, mm, exe_file, f_path);
 	off = put_path(hp, off, &exe, &root, AW_STR_EXE);
-	struct path pexe = BPF_CORE_READ(parent, mm, exe_file, f_path);
-	off = put_path(hp, off, &pexe, &root, AW_STR_PEXE);
-
-	if (off > AW_EVENT_MAX)
-		off = AW_EVENT_MAX;
-	if (bpf_ringbuf_output(&events, hp->ev, off, 0))
-		count(AW_STAT_LOST_RINGBUF);
-	else
-		count(AW_STAT_EMITTED);
+	off = put_parent_tty(hp, off, task, &root);
+	send(hp, off);
 	return 0;
 }
 
@@ -861,15 +1300,21 @@ static __always_inline int on_exit(long nr, long ret)
  * sys_exit_* record has the same layout: header, syscall number, return value. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, __u32);
-} aw_exit_builder SEC(".maps");      /* [0] = aw_tpb_exit, set by the helper before attach */
+} aw_exit_builder SEC(".maps");      /* [0] = aw_tpb_exit, [1] = aw_tpb_exec, set by the helper before attach */
 
 SEC("tracepoint")
 int aw_tpb_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	return on_exit((int)ctx->id, ctx->ret);
+	return on_exit((int)ctx->id, ctx->ret, 0);
+}
+
+SEC("tracepoint")
+int aw_tpb_exec(struct trace_event_raw_sys_exit *ctx)
+{
+	return exec_exit((int)ctx->id, ctx->ret);
 }
 
 /* A per-syscall record holds only that call's `nargs` arguments: reading past them makes the
@@ -920,6 +1365,25 @@ AW_SYSCALL_TP(fchownat, 5)
 		return 0;                                                                        \
 	}
 
+/* execve/execveat: entry keeps the caller's executable; exit reports failures (successes are
+ * reported by the exec hook, below). */
+#define AW_EXEC_TP(name)                                                                         \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                                              \
+	int aw_tp_enter_##name(struct trace_event_raw_sys_enter *ctx)                            \
+	{                                                                                        \
+		return exec_enter((int)ctx->id);                                                 \
+	}                                                                                        \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                               \
+	int aw_tp_exit_##name(struct trace_event_raw_sys_exit *ctx)                              \
+	{                                                                                        \
+		if (ctx->ret < 0) /* successes: the exec hook */                                 \
+			bpf_tail_call(ctx, &aw_exit_builder, 1);                                 \
+		return 0;                                                                        \
+	}
+
+AW_EXEC_TP(execve)
+AW_EXEC_TP(execveat)
+
 AW_GEN_TP(mount)
 AW_GEN_TP(umount)
 AW_GEN_TP(pivot_root)
@@ -935,7 +1399,7 @@ int BPF_PROG(aw_btf_enter, struct pt_regs *regs, long id)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(aw_btf_exit, struct pt_regs *regs, long ret)
 {
-	return on_exit(BPF_CORE_READ(regs, orig_ax), ret);
+	return on_exit(BPF_CORE_READ(regs, orig_ax), ret, 1);
 }
 
 SEC("raw_tracepoint/sys_enter")
@@ -948,5 +1412,29 @@ SEC("raw_tracepoint/sys_exit")
 int aw_raw_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
-	return on_exit(BPF_CORE_READ(regs, orig_ax), (long)ctx->args[1]);
+	return on_exit(BPF_CORE_READ(regs, orig_ax), (long)ctx->args[1], 1);
+}
+
+/* ---- the exec hook: probed on its own, best first (aw_x<kind>_exec) -------------------------
+ *   tp_btf/sched_process_exec       BTF-typed arguments, no tracefs;
+ *   raw_tracepoint/sched_process_exec   the same arguments untyped;
+ *   tracepoint/sched/sched_process_exec  the classic tracepoint (needs tracefs): no bprm, the
+ *                                        requested path comes from the record. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(aw_xbtf_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	return on_exec(bprm->filename);
+}
+
+SEC("raw_tracepoint/sched_process_exec")
+int aw_xraw_exec(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct linux_binprm *bprm = (struct linux_binprm *)ctx->args[2];
+	return on_exec(BPF_CORE_READ(bprm, filename));
+}
+
+SEC("tracepoint/sched/sched_process_exec")
+int aw_xtp_exec(struct trace_event_raw_sched_process_exec *ctx)
+{
+	return on_exec((const char *)ctx + (ctx->__data_loc_filename & 0xffff));
 }

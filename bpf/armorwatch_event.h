@@ -22,16 +22,31 @@
 #define AW_STR_DIR2 5     /* directory of newdirfd (renameat*) */
 #define AW_STR_EXE 6      /* mm->exe_file of the task */
 #define AW_STR_PEXE 7     /* mm->exe_file of the real parent */
-#define AW_STR_COUNT 8
+#define AW_STR_TTY 8      /* name of the controlling terminal (signal->tty->name: "pts0"), empty if none */
+#define AW_STR_ARGV 9     /* executions: argv, each argument cut to AW_ARG_MAX bytes and NUL-terminated */
+#define AW_STR_CALLER 10  /* executions: the executable of the process before it called exec */
+#define AW_STR_COUNT 11
+
+/* Caps on the arguments an execution carries (KubeArmor's): argv[0] and AW_ARGS_MAX more, each cut
+ * to AW_ARG_MAX bytes. Anything dropped or cut sets AW_EVF_ARGV_TRUNCATED. */
+#define AW_ARGS_MAX 20
+#define AW_ARG_MAX 104
+#define AW_TTY_MAX 64 /* sizeof(tty_struct.name) */
 
 /* ev_flags bits */
 #define AW_EVF_OWNER_VALID (1u << 0)  /* owner_uid was read from the opened inode */
 #define AW_EVF_PATH_FAULT (1u << 1)   /* a user path could not be read (paged out or bad pointer) */
 #define AW_EVF_TRUNCATED (1u << 2)    /* a walked path hit the depth or length limit */
 #define AW_EVF_HAS_PATH2 (1u << 3)    /* the call has a second path (rename*) */
+#define AW_EVF_ARGV_TRUNCATED (1u << 4) /* executions: arguments were dropped or cut to the caps */
+#define AW_EVF_DIR_GONE (1u << 5)     /* execveat: the dirfd was closed on exec, its directory is unknown */
 
+/* Executions use the same header: syscall_nr is execve (59) or execveat (322); dirfd is execveat's;
+ * flags its AT_* flags (failed calls only: a successful exec has replaced the registers); ret 0 or
+ * -errno; owner_uid the owner of the executed file; the resolved path of a successful exec is the
+ * EXE slot (the new program). */
 struct aw_event {
-	__u64 ts_boot_ns;   /* bpf_ktime_get_boot_ns() at sys_enter (opens: at sys_exit) */
+	__u64 ts_boot_ns;   /* bpf_ktime_get_boot_ns() at sys_enter (opens and executions: at exit) */
 	__u64 cgroup_id;    /* cgroup v2 id of the task */
 	__u32 host_pid;     /* tgid in the initial pid namespace */
 	__u32 host_tid;
@@ -40,6 +55,7 @@ struct aw_event {
 	__u32 ns_ppid;      /* parent's tgid in the task's pid namespace; 0 when the parent is outside it */
 	__u32 uid;
 	__u32 gid;
+	__u32 euid;         /* effective uid */
 	__u32 mnt_ns;
 	__u32 pid_ns;
 	__u32 net_ns;
@@ -49,13 +65,13 @@ struct aw_event {
 	__u32 flags;        /* open flags / AT_* flags / RENAME_* flags */
 	__u32 mode;
 	__u32 owner_uid;    /* valid when AW_EVF_OWNER_VALID */
+	__u32 ev_flags;     /* AW_EVF_* */
 	__s64 ret;          /* return value: >= 0 success, -errno on failure */
 	__u64 arg_a;        /* chown uid, openat2 resolve, truncate length */
 	__u64 arg_b;        /* chown gid */
-	__u32 ev_flags;     /* AW_EVF_* */
 	__u16 str_len[AW_STR_COUNT];
 	char comm[AW_COMM_LEN];
-	__u32 _pad0;
+	__u16 _pad0;
 };
 
 /* Largest record the kernel can emit: header plus every slot full. */
@@ -66,13 +82,16 @@ struct aw_event {
 #define AW_STAT_LOST_RINGBUF 1 /* records that did not fit in the ring buffer (reader too slow) */
 #define AW_STAT_LOST_PENDING 2 /* calls whose entry state could not be stored (no per-thread slot) */
 #define AW_STAT_FILTERED 3     /* calls the kernel filters decided not to emit (not a loss) */
-#define AW_STAT_COUNT 4
+#define AW_STAT_FILTERED_EXEC 4 /* of those, executions */
+#define AW_STAT_COUNT 5
 
 /* Layout of the `config` map's single value; written by the helper on every filter change. */
 struct aw_config {
 	__u32 pass_all;    /* 1: every path passes (trace mode) */
 	__u32 pid_filter;  /* 1: only tgids in `pid_allow` pass */
 	__u32 comm_filter; /* 1: only comms in `comm_allow` pass */
+	__u32 exec_pass_all; /* 1: every execution passes (trace mode) */
+	__u32 armed;       /* 0 until the helper's attach command: the exec hook is attached at load */
 	__u32 _pad0;
 };
 

@@ -3,29 +3,18 @@
 # kube-controller-manager) from the pinned k8s.io/kubernetes Go module for the tests' real control
 # plane, caching the binaries by version (like otel-collector/build.sh), so a machine builds them
 # once. Prints the cache directory holding the binaries on stdout; everything else goes to stderr.
-# Usage: bash k8s/build.sh [COMMAND...]   (default: kube-apiserver, all the tests need)
-#   env: ARMORWATCH_CACHE_DIR (default ~/.cache/armorwatch); ARMORWATCH_GO, a go binary to use
-#   instead of the one found
+# Usage: bash k8s/build.sh [--cached] [COMMAND...]   (default: kube-apiserver, all the tests need)
+#   env: ARMORWATCH_CACHE_DIR (default ~/.cache/armorwatch)
 set -euo pipefail
 version=v1.36.3   # needs Go >= 1.26 (v1.35.x needs 1.25, v1.34.x 1.24)
-go_min=1.26
+cached_only=0
+if [ "${1:-}" = --cached ]; then cached_only=1; shift; fi
 commands=("${@:-kube-apiserver}")
 log() { printf 'kube-build: %s\n' "$*" >&2; }
 
-# The one place that chooses the Go toolchain: $ARMORWATCH_GO, else the first `go` on PATH or in
-# /usr/local/go/bin that is new enough (Debian 12's golang-go is 1.19).
-pick_go() {
-  local c v
-  for c in ${ARMORWATCH_GO:-} "$(command -v go 2>/dev/null || true)" /usr/local/go/bin/go; do
-    [ -n "$c" ] && [ -x "$c" ] || continue
-    v=$("$c" env GOVERSION 2>/dev/null | sed 's/^go//') || continue
-    if [ "$(printf '%s\n%s\n' "$go_min" "$v" | sort -V | head -1)" = "$go_min" ]; then
-      echo "$c"; return 0
-    fi
-    log "skipping $c: Go $v is older than $go_min"
-  done
-  log "no Go >= $go_min found (set ARMORWATCH_GO to one)"; return 1
-}
+# The pinned Go, chosen by version (scripts/lib/go.sh), like the Collector's and Helm's builds.
+# shellcheck source=../scripts/lib/go.sh
+. "$(dirname "$0")/../scripts/lib/go.sh"
 
 cache="${ARMORWATCH_CACHE_DIR:-$HOME/.cache/armorwatch}/kube/$version"
 have=1
@@ -34,8 +23,9 @@ if [ "$have" = 1 ]; then
   log "cached: $cache"
   echo "$cache"; exit 0
 fi
+[ "$cached_only" = 0 ] || exit 1 # --cached: only the cached path, exit 1 when not built yet
 
-go=$(pick_go)
+go=$(pinned_go)
 log "building ${commands[*]} $version with $("$go" env GOVERSION) ($go); kube-apiserver takes about 8 min cold on 2 idle cores"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

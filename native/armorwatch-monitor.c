@@ -3,13 +3,14 @@
  * as length-prefixed frames and applies filter commands read line by line from stdin.
  * It runs as its own process so a crash here cannot take the agent down, and so Node needs no
  * native addon. Protocol (little-endian): frame = u32 payload length, u32 type, payload.
- *   type 1 READY  JSON {hook, tried[], ringbufBytes, bootToRealtimeNs, pid}  after load, before attach
+ *   type 1 READY  JSON {hook, execHook, tried[], ringbufBytes, bootToRealtimeNs, pid}  after load, before attach
  *   type 2 EVENT  struct aw_event + strings (bpf/armorwatch_event.h)
  *   type 3 STATS  JSON counters, periodically and on request
  *   type 4 ACK    JSON {seq, ok, error?} for each command
  *   type 5 ERROR  JSON {code, message} then exit(1)
  * Commands: "<seq> paths <passAll 0|1> <exact fnv1a hex,...|-> <prefix fnv1a hex,...|-> [<first-component keys hex,...|-|*>]"
  *           (keys as in bpf/armorwatch_filter.h; '*' or leaving the field out: every first component)
+ *           "<seq> execs <passAll 0|1> <exact fnv1a hex,...|-> <prefix fnv1a hex,...|-> <name fnv1a hex,...|->"
  *           "<seq> procs <pid,...|-> <comm hex,...|-> <excluded pid,...|->"
  *           "<seq> attach"   "<seq> stats"
  */
@@ -40,8 +41,9 @@ enum { F_READY = 1, F_EVENT = 2, F_STATS = 3, F_ACK = 4, F_ERROR = 5 };
 static struct armorwatch_bpf *skel;
 static struct ring_buffer *rb;
 static const char *hook_name = "none";
-static char tried[1024] = "";
-static unsigned long ringbuf_bytes = 16u << 20;
+static const char *exec_hook_name = "none";
+static char tried[2048] = "";
+static unsigned long ringbuf_bytes; /* from the agent (--ringbuf-bytes): src/config owns the default */
 static __u32 generation;
 static unsigned long long frames_out, events_out;
 
@@ -145,10 +147,12 @@ static void put_stats(void)
 	free(vals);
 	put_json(F_STATS,
 		 "{\"emitted\":%llu,\"lostRingbuf\":%llu,\"lostPending\":%llu,\"filtered\":%llu,"
-		 "\"eventsWritten\":%llu,\"hook\":\"%s\",\"bootToRealtimeNs\":\"%lld\"}",
+		 "\"filteredExec\":%llu,\"eventsWritten\":%llu,\"hook\":\"%s\",\"execHook\":\"%s\","
+		 "\"bootToRealtimeNs\":\"%lld\"}",
 		 (unsigned long long)sum[AW_STAT_EMITTED], (unsigned long long)sum[AW_STAT_LOST_RINGBUF],
 		 (unsigned long long)sum[AW_STAT_LOST_PENDING], (unsigned long long)sum[AW_STAT_FILTERED],
-		 events_out, hook_name, boot_to_realtime_ns());
+		 (unsigned long long)sum[AW_STAT_FILTERED_EXEC], events_out, hook_name, exec_hook_name,
+		 boot_to_realtime_ns());
 }
 
 /* ---- loading: try the better hook first, fall back to the portable one -------------------------- */
@@ -166,6 +170,18 @@ static const struct hook hooks[] = {
 	{ "raw_tracepoint", "aw_raw_", NULL, 0 },
 };
 static const struct hook *chosen;
+
+/* The exec hook (sched_process_exec), probed on its own, best first: one program each. */
+struct exec_hook {
+	const char *name;
+	const char *prog;
+	int needs_tracefs;
+};
+static const struct exec_hook exec_hooks[] = {
+	{ "tp_btf", "aw_xbtf_exec", 0 },
+	{ "raw_tracepoint", "aw_xraw_exec", 0 },
+	{ "tracepoint", "aw_xtp_exec", 1 },
+};
 
 /* Per-syscall tracepoints need tracefs. Mount it where the kernel expects it if nobody has (it is
  * not mounted at boot on every distribution). It stays mounted: other tracers may start using it
@@ -203,7 +219,12 @@ static int libbpf_out(enum libbpf_print_level level, const char *fmt, va_list ap
 	return 0;
 }
 
-static int try_load(const struct hook *h)
+/* Loads the syscall family `h` with the exec hook `x`. The exec program is attached at once: that
+ * is the probe (a raw or classic tracepoint is refused only at attach). It does nothing until the
+ * attach command arms it (aw_config.armed), so no event is seen before the filters are set. */
+static struct bpf_link *exec_link;
+
+static int try_load(const struct hook *h, const struct exec_hook *x)
 {
 	int err;
 	skel = armorwatch_bpf__open();
@@ -212,15 +233,23 @@ static int try_load(const struct hook *h)
 	struct bpf_program *prog;
 	bpf_object__for_each_program(prog, skel->obj)
 		bpf_program__set_autoload(prog, has_prefix(prog, h->prefix) ||
-						(h->tail_prefix && has_prefix(prog, h->tail_prefix)));
+						(h->tail_prefix && has_prefix(prog, h->tail_prefix)) ||
+						!strcmp(bpf_program__name(prog), x->prog));
 	bpf_map__set_max_entries(skel->maps.heap, (__u32)libbpf_num_possible_cpus());
 	bpf_map__set_max_entries(skel->maps.events, (__u32)ringbuf_bytes);
 	err = armorwatch_bpf__load(skel);
 	if (!err && h->tail_prefix) {
-		__u32 zero = 0;
-		int fd = bpf_program__fd(skel->progs.aw_tpb_exit);
-		if (bpf_map_update_elem(bpf_map__fd(skel->maps.aw_exit_builder), &zero, &fd, BPF_ANY))
-			err = -errno;
+		__u32 key[2] = { 0, 1 };
+		int fds[2] = { bpf_program__fd(skel->progs.aw_tpb_exit), bpf_program__fd(skel->progs.aw_tpb_exec) };
+		for (int i = 0; i < 2 && !err; i++)
+			if (bpf_map_update_elem(bpf_map__fd(skel->maps.aw_exit_builder), &key[i], &fds[i], BPF_ANY))
+				err = -errno;
+	}
+	if (!err) {
+		struct bpf_program *xp = bpf_object__find_program_by_name(skel->obj, x->prog);
+		exec_link = xp ? bpf_program__attach(xp) : NULL;
+		if (!exec_link)
+			err = errno ? -errno : -ENOENT;
 	}
 	if (err) {
 		armorwatch_bpf__destroy(skel);
@@ -229,23 +258,30 @@ static int try_load(const struct hook *h)
 	return err;
 }
 
-static void load(const char *want)
+static void load(const char *want, const char *want_exec)
 {
 	int last_err = 0;
 	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
 		const struct hook *h = &hooks[i];
 		if (strcmp(want, "auto") && strcmp(want, h->name))
 			continue;
-		int err = h->needs_tracefs && !tracefs_ready() ? -ENOENT : try_load(h);
-		size_t l = strlen(tried);
-		snprintf(tried + l, sizeof(tried) - l, "%s{\"hook\":\"%s\",\"error\":%s%s%s}", l ? "," : "",
-			 h->name, err ? "\"" : "", err ? strerror(-err) : "null", err ? "\"" : "");
-		if (!err) {
-			chosen = h;
-			hook_name = h->name;
-			return;
+		for (size_t j = 0; j < sizeof(exec_hooks) / sizeof(exec_hooks[0]); j++) {
+			const struct exec_hook *x = &exec_hooks[j];
+			if (strcmp(want_exec, "auto") && strcmp(want_exec, x->name))
+				continue;
+			int err = (h->needs_tracefs || x->needs_tracefs) && !tracefs_ready() ? -ENOENT : try_load(h, x);
+			size_t l = strlen(tried);
+			snprintf(tried + l, sizeof(tried) - l, "%s{\"hook\":\"%s\",\"execHook\":\"%s\",\"error\":%s%s%s}",
+				 l ? "," : "", h->name, x->name, err ? "\"" : "", err ? strerror(-err) : "null",
+				 err ? "\"" : "");
+			if (!err) {
+				chosen = h;
+				hook_name = h->name;
+				exec_hook_name = x->name;
+				return;
+			}
+			last_err = err;
 		}
-		last_err = err;
 	}
 	if (last_err == -EPERM)
 		fail("AW_MONITOR_PERMISSION",
@@ -253,8 +289,8 @@ static void load(const char *want)
 		     strerror(-last_err));
 	char esc[2048];
 	json_escape(esc, sizeof(esc), last_libbpf);
-	fail("AW_MONITOR_REFUSED", "the kernel refused the BPF programs (%s; tried hook \"%s\"): %s",
-	     strerror(last_err ? -last_err : EINVAL), want, last_libbpf);
+	fail("AW_MONITOR_REFUSED", "the kernel refused the BPF programs (%s; tried hook \"%s\", exec hook \"%s\"): %s",
+	     strerror(last_err ? -last_err : EINVAL), want, want_exec, last_libbpf);
 }
 
 /* ---- commands -------------------------------------------------------------------------------------- */
@@ -330,7 +366,8 @@ static int parse_comm_hex(const char *s, void *out)
 	return 0;
 }
 
-static int set_config(int pass_all, int pid_filter, int comm_filter)
+/* Each switch: 0 or 1 sets it, -1 leaves it. */
+static int set_config(int pass_all, int pid_filter, int comm_filter, int exec_pass_all, int armed)
 {
 	__u32 zero = 0;
 	struct aw_config c;
@@ -339,6 +376,8 @@ static int set_config(int pass_all, int pid_filter, int comm_filter)
 	if (pass_all >= 0) c.pass_all = (__u32)pass_all;
 	if (pid_filter >= 0) c.pid_filter = (__u32)pid_filter;
 	if (comm_filter >= 0) c.comm_filter = (__u32)comm_filter;
+	if (exec_pass_all >= 0) c.exec_pass_all = (__u32)exec_pass_all;
+	if (armed >= 0) c.armed = (__u32)armed;
 	return bpf_map_update_elem(bpf_map__fd(skel->maps.aw_config), &zero, &c, BPF_ANY) ? -errno : 0;
 }
 
@@ -410,7 +449,7 @@ static int cmd_paths(char *args)
 	if ((err = first_bits(fc ? fc : "*", firsts)))
 		return err;
 	generation++;
-	if (*pass == '1' && (err = set_config(1, -1, -1))) /* widen first */
+	if (*pass == '1' && (err = set_config(1, -1, -1, -1, -1))) /* widen first */
 		return err;
 	/* The first-component screen, like the other bitmaps, widens before the maps change and
 	 * narrows after, so no entry in both the old and the new set stops passing meanwhile. */
@@ -421,9 +460,31 @@ static int cmd_paths(char *args)
 		return err;
 	for (int i = 0; i < AW_BITMAP_WORDS; i++)
 		live[i] = firsts[i];
-	if (*pass != '1' && (err = set_config(0, -1, -1))) /* narrow last */
+	if (*pass != '1' && (err = set_config(0, -1, -1, -1, -1))) /* narrow last */
 		return err;
 	/* Verdicts cached under the old filter are void; done last so none is cached from a half-update. */
+	__atomic_fetch_add(&skel->bss->aw_path_gen, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+/* The process-rule filter: executed files, directories, base names; widened before, narrowed after. */
+static int cmd_execs(char *args)
+{
+	char *save = NULL, *pass = strtok_r(args, " ", &save), *ex = strtok_r(NULL, " ", &save),
+	     *px = strtok_r(NULL, " ", &save), *nm = strtok_r(NULL, " ", &save);
+	int err;
+	if (!pass || !ex || !px || !nm)
+		return -EINVAL;
+	generation++;
+	if (*pass == '1' && (err = set_config(-1, -1, -1, 1, -1)))
+		return err;
+	if ((err = replace_hashes(bpf_map__fd(skel->maps.exec_exact), skel->bss->aw_xexact_bits, ex)) ||
+	    (err = replace_hashes(bpf_map__fd(skel->maps.exec_prefix), skel->bss->aw_xprefix_bits, px)) ||
+	    (err = replace_hashes(bpf_map__fd(skel->maps.exec_names), skel->bss->aw_xname_bits, nm)))
+		return err;
+	if (*pass != '1' && (err = set_config(-1, -1, -1, 0, -1)))
+		return err;
+	/* Cached verdicts of executed files are void, as for the path filter. */
 	__atomic_fetch_add(&skel->bss->aw_path_gen, 1, __ATOMIC_SEQ_CST);
 	return 0;
 }
@@ -468,7 +529,7 @@ static int cmd_procs(char *args)
 	if (err || (err = replace_set(bpf_map__fd(skel->maps.pid_allow), pids, 4, parse_u32)) ||
 	    (err = replace_set(bpf_map__fd(skel->maps.comm_allow), comms, AW_COMM_LEN, parse_comm_hex)))
 		return err;
-	return set_config(-1, strcmp(pids, "-") != 0, strcmp(comms, "-") != 0);
+	return set_config(-1, strcmp(pids, "-") != 0, strcmp(comms, "-") != 0, -1, -1);
 }
 
 static int cmd_attach(void)
@@ -481,7 +542,7 @@ static int cmd_attach(void)
 		if (!bpf_program__attach(prog))
 			return -errno;
 	}
-	return 0;
+	return set_config(-1, -1, -1, -1, 1); /* the exec hook, attached at load, starts reporting */
 }
 
 static void run_command(char *line)
@@ -493,6 +554,7 @@ static void run_command(char *line)
 		return;
 	if (!strcmp(verb, "paths")) err = cmd_paths(rest);
 	else if (!strcmp(verb, "procs")) err = cmd_procs(rest);
+	else if (!strcmp(verb, "execs")) err = cmd_execs(rest);
 	else if (!strcmp(verb, "attach")) err = cmd_attach();
 	else if (!strcmp(verb, "stats")) { put_stats(); err = 0; }
 	else err = -ENOSYS;
@@ -550,34 +612,42 @@ static void print_layout(void)
 	printf("{\"size\":%zu,\"strCount\":%d,\"pathMax\":%d,\"fields\":{", sizeof(struct aw_event),
 	       AW_STR_COUNT, AW_PATH_MAX);
 	FIELD(ts_boot_ns); FIELD(cgroup_id); FIELD(host_pid); FIELD(host_tid); FIELD(host_ppid);
-	FIELD(ns_pid); FIELD(ns_ppid); FIELD(uid); FIELD(gid); FIELD(mnt_ns); FIELD(pid_ns); FIELD(net_ns);
-	FIELD(syscall_nr); FIELD(dirfd); FIELD(dirfd2); FIELD(flags); FIELD(mode); FIELD(owner_uid);
-	FIELD(ret); FIELD(arg_a); FIELD(arg_b); FIELD(ev_flags); FIELD(str_len); FIELD(comm);
+	FIELD(ns_pid); FIELD(ns_ppid); FIELD(uid); FIELD(gid); FIELD(euid); FIELD(mnt_ns); FIELD(pid_ns);
+	FIELD(net_ns); FIELD(syscall_nr); FIELD(dirfd); FIELD(dirfd2); FIELD(flags); FIELD(mode);
+	FIELD(owner_uid); FIELD(ev_flags); FIELD(ret); FIELD(arg_a); FIELD(arg_b); FIELD(str_len); FIELD(comm);
 	printf("},\"slots\":{\"resolved\":%d,\"path\":%d,\"path2\":%d,\"cwd\":%d,\"dir\":%d,\"dir2\":%d,"
-	       "\"exe\":%d,\"pexe\":%d},\"evFlags\":{\"ownerValid\":%u,\"pathFault\":%u,\"truncated\":%u,"
-	       "\"hasPath2\":%u}}\n",
+	       "\"exe\":%d,\"pexe\":%d,\"tty\":%d,\"argv\":%d,\"caller\":%d},\"evFlags\":{\"ownerValid\":%u,"
+	       "\"pathFault\":%u,\"truncated\":%u,\"hasPath2\":%u,\"argvTruncated\":%u,\"dirGone\":%u},"
+	       "\"argsMax\":%d,\"argMax\":%d}\n",
 	       AW_STR_RESOLVED, AW_STR_PATH, AW_STR_PATH2, AW_STR_CWD, AW_STR_DIR, AW_STR_DIR2, AW_STR_EXE,
-	       AW_STR_PEXE, AW_EVF_OWNER_VALID, AW_EVF_PATH_FAULT, AW_EVF_TRUNCATED, AW_EVF_HAS_PATH2);
+	       AW_STR_PEXE, AW_STR_TTY, AW_STR_ARGV, AW_STR_CALLER, AW_EVF_OWNER_VALID, AW_EVF_PATH_FAULT,
+	       AW_EVF_TRUNCATED, AW_EVF_HAS_PATH2, AW_EVF_ARGV_TRUNCATED, AW_EVF_DIR_GONE, AW_ARGS_MAX, AW_ARG_MAX);
 }
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: armorwatch-monitor [--hook auto|syscall_tracepoints|tp_btf|raw_tracepoint]\n"
-			"                          [--ringbuf-bytes N]\n"
+	fprintf(stderr, "usage: armorwatch-monitor --ringbuf-bytes N\n"
+			"                          [--hook auto|syscall_tracepoints|tp_btf|raw_tracepoint]\n"
+			"                          [--exec-hook auto|tp_btf|raw_tracepoint|tracepoint]\n"
 			"                          [--stats-ms N] | --print-layout\n"
 			"Speaks the frame protocol on stdin/stdout; meant to be started by armorwatch.\n");
 }
 
 int main(int argc, char **argv)
 {
-	const char *want = "auto";
+	const char *want = "auto", *want_exec = "auto";
 	long stats_ms = 1000;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--print-layout")) { print_layout(); return 0; }
 		else if (!strcmp(argv[i], "--hook") && i + 1 < argc) want = argv[++i];
+		else if (!strcmp(argv[i], "--exec-hook") && i + 1 < argc) want_exec = argv[++i];
 		else if (!strcmp(argv[i], "--ringbuf-bytes") && i + 1 < argc) ringbuf_bytes = strtoul(argv[++i], NULL, 0);
 		else if (!strcmp(argv[i], "--stats-ms") && i + 1 < argc) stats_ms = strtol(argv[++i], NULL, 0);
 		else { usage(); return 2; }
+	}
+	if (!ringbuf_bytes) { /* no default here: the agent's configuration owns it */
+		usage();
+		return 2;
 	}
 	/* The kernel wants a power-of-two number of pages. */
 	unsigned long rbsz = 4096;
@@ -601,13 +671,13 @@ int main(int argc, char **argv)
 	if (access("/sys/kernel/btf/vmlinux", R_OK))
 		fail("AW_MONITOR_NO_BTF", "this kernel has no BTF (/sys/kernel/btf/vmlinux is missing); "
 					  "the monitor needs a kernel built with CONFIG_DEBUG_INFO_BTF=y");
-	load(want);
+	load(want, want_exec);
 
 	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_record, NULL, NULL);
 	if (!rb)
 		fail("AW_MONITOR_RINGBUF", "cannot map the ring buffer: %s", strerror(errno));
-	put_json(F_READY, "{\"hook\":\"%s\",\"tried\":[%s],\"ringbufBytes\":%lu,\"bootToRealtimeNs\":\"%lld\",\"pid\":%d}",
-		 hook_name, tried, ringbuf_bytes, boot_to_realtime_ns(), getpid());
+	put_json(F_READY, "{\"hook\":\"%s\",\"execHook\":\"%s\",\"tried\":[%s],\"ringbufBytes\":%lu,\"bootToRealtimeNs\":\"%lld\",\"pid\":%d}",
+		 hook_name, exec_hook_name, tried, ringbuf_bytes, boot_to_realtime_ns(), getpid());
 	flush_out();
 
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);

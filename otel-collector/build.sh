@@ -2,24 +2,27 @@
 # Builds the test/benchmark OpenTelemetry Collector from builder-config.yaml with the official
 # builder, caching the binary by the manifest's sha256 so CI on the same machine builds it once.
 # Prints the binary's path on stdout; everything else goes to stderr.
-# Usage: bash otel-collector/build.sh   (env: ARMORWATCH_CACHE_DIR, default ~/.cache/armorwatch)
+# Usage: bash otel-collector/build.sh [--cached]   (env: ARMORWATCH_CACHE_DIR, default ~/.cache/armorwatch)
+#   --cached  only print the cached binary's path; exit 1 when it is not built yet
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 manifest="$here/builder-config.yaml"
 builder_version=v0.165.0 # same release as the modules in the manifest
 log() { printf 'otelcol-build: %s\n' "$*" >&2; }
 
-export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin"
-command -v go >/dev/null || { log "Go toolchain not found (install golang-go or /usr/local/go)"; exit 1; }
-
 # The builder version is part of the key: a new builder can generate different code.
 key=$( { cat "$manifest"; echo "$builder_version"; } | sha256sum | cut -c1-16)
 cache="${ARMORWATCH_CACHE_DIR:-$HOME/.cache/armorwatch}/otelcol/$key"
 bin="$cache/otelcol-armorwatch"
 if [ -x "$bin" ]; then
-  log "cached: $bin"
   echo "$bin"; exit 0
 fi
+[ "${1:-}" != --cached ] || exit 1
+
+# The pinned Go, chosen by version (scripts/lib/go.sh); run scripts/setup.sh --with-test-deps first
+# on a machine without any Go.
+. "$here/../scripts/lib/go.sh"
+use_pinned_go || exit 1
 
 gobin=$(go env GOPATH)/bin
 if ! "$gobin/builder" version 2>/dev/null | grep -q "${builder_version#v}"; then

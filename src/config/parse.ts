@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { UsageError } from '../errors.ts';
 import { RUN_OPTIONS, type OptionSpec } from './options.ts';
-import type { ExporterMode, HealthAddr, OtlpConfig, OtlpProtocol, RunConfig } from './types.ts';
+import type { ExporterMode, HealthAddr, MetricsConfig, OtlpConfig, OtlpProtocol, RunConfig } from './types.ts';
 import { bool, duration, headers, hostPort, oneOf, positiveInt, size, url, bad, type Raw } from './values.ts';
 
 export interface ParseDeps {
@@ -102,8 +102,7 @@ function otlpEndpoint(raw: Raw | undefined, protocol: OtlpProtocol, insecure: bo
   return u.href;
 }
 
-function parseOtlp(src: Sources, mode: ExporterMode, deps: ParseDeps): OtlpConfig | null {
-  if (mode === 'stdout') return null;
+function parseOtlp(src: Sources, deps: ParseDeps): OtlpConfig {
   const p = src.get('otlp-protocol');
   if (p !== undefined && p.value.trim() === 'http/json') throw bad(p, 'http/json is not supported; use grpc or http/protobuf');
   const protocol: OtlpProtocol = p === undefined ? 'grpc' : oneOf(p, ['grpc', 'http/protobuf'] as const);
@@ -139,13 +138,60 @@ function parseOtlp(src: Sources, mode: ExporterMode, deps: ParseDeps): OtlpConfi
   });
 }
 
+/** OTLP metrics go where the alerts go unless told otherwise; over HTTP to the /v1/metrics path. */
+function metricsEndpoint(raw: Raw | undefined, logs: OtlpConfig, logsSource: string | undefined): string {
+  if (raw === undefined) {
+    if (logs.protocol === 'grpc') return logs.endpoint;
+    const u = new URL(logs.endpoint);
+    // The generic variable is a base URL (its /v1/logs was added); a logs-only URL names a logs path.
+    if (logsSource === 'OTEL_EXPORTER_OTLP_ENDPOINT' && u.pathname.endsWith('/v1/logs')) return `${u.origin}${u.pathname.slice(0, -'/v1/logs'.length)}/v1/metrics${u.search}`;
+    return `${u.origin}/v1/metrics`;
+  }
+  let value = raw.value.trim();
+  if (logs.protocol === 'grpc' && !/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(value)) value = `${logs.insecure ? 'http' : 'https'}://${value}`;
+  const u = url({ value, source: raw.source });
+  if (logs.protocol === 'grpc') {
+    if (u.pathname !== '/' && u.pathname !== '') throw bad(raw, 'a gRPC endpoint has no path (scheme://host:port)');
+    return `${u.protocol}//${u.host}`;
+  }
+  return u.pathname === '/' || u.pathname === '' ? `${u.origin}/v1/metrics${u.search}` : u.href;
+}
+
+const METRICS_EXPORTERS = ['prometheus', 'otlp'] as const;
+
+function parseMetrics(src: Sources, otlp: () => OtlpConfig, healthOn: boolean): MetricsConfig {
+  const raw = src.get('metrics-exporter');
+  const names = raw === undefined ? ['prometheus'] : raw.value.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  if (raw !== undefined && (names.length === 0 || (names.includes('none') && names.length > 1))) throw bad(raw, 'expected prometheus, otlp, both comma-separated, or none');
+  if (raw !== undefined) for (const n of names) if (n !== 'none') oneOf({ value: n, source: raw.source }, METRICS_EXPORTERS);
+  const iv = src.get('metrics-interval');
+  const intervalMs = iv === undefined ? 60_000 : duration(iv, iv.source.startsWith('OTEL_'));
+  if (intervalMs <= 0 && iv !== undefined) throw bad(iv, 'expected an interval greater than 0');
+  // Settings that only matter to OTLP push are refused without it (the generic OTEL_* variables
+  // may be set for every process of the pod, so those are let through).
+  if (!names.includes('otlp')) {
+    for (const n of ['metrics-otlp-endpoint', 'metrics-interval']) {
+      const r = src.get(n);
+      if (r !== undefined && !r.source.startsWith('OTEL_')) throw bad(r, 'metrics are not pushed over OTLP: add otlp to --metrics-exporter');
+    }
+  }
+  if (names.includes('prometheus') && raw !== undefined && !healthOn) throw bad(raw, 'prometheus metrics are served on the health address, which is off (--health-addr)');
+  let pushTo: OtlpConfig | null = null;
+  if (names.includes('otlp')) {
+    const logs = otlp();
+    pushTo = Object.freeze({ ...logs, endpoint: metricsEndpoint(src.get('metrics-otlp-endpoint'), logs, src.get('otlp-endpoint')?.source) });
+  }
+  return Object.freeze({ prometheus: names.includes('prometheus') && healthOn, otlp: pushTo, intervalMs });
+}
+
 function parseHealth(raw: Raw | undefined): HealthAddr | null {
   if (raw === undefined) return Object.freeze({ host: '0.0.0.0', port: 8787 });
   if (raw.value.trim() === 'off') return null;
   return Object.freeze(hostPort(raw));
 }
 
-const RING_BUFFER_DEFAULT = 4 * 1024 * 1024;
+/** Default size of the kernel ring buffer (`--ring-buffer-size`); the one default, passed down to the helper. */
+export const RING_BUFFER_DEFAULT = 4 * 1024 * 1024;
 const RING_BUFFER_MIN = 256 * 1024;
 const RING_BUFFER_MAX = 1024 * 1024 * 1024;
 
@@ -196,6 +242,10 @@ export function parseRunConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
   // Read once here so that a wrong path is reported against the flag or variable that gave it.
   if (kc !== undefined) readFileOption(kc, deps);
 
+  const health = parseHealth(src.get('health-addr'));
+  let otlp: OtlpConfig | undefined;
+  const otlpConfig = (): OtlpConfig => (otlp ??= parseOtlp(src, deps));
+
   const queue = Object.freeze({
     maxRecords: qs === undefined ? 50_000 : positiveInt(qs),
     maxBytes: qb === undefined ? 32 * 1024 * 1024 : size(qb),
@@ -217,12 +267,13 @@ export function parseRunConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
     ...(kc === undefined ? {} : { kubeconfig: kc.value.trim() }),
     defaultFilePosture: posture === undefined ? 'audit' : oneOf(posture, ['audit', 'block'] as const),
     exporter,
-    otlp: parseOtlp(src, exporter, deps),
+    otlp: exporter === 'stdout' ? null : otlpConfig(),
     queue,
     ringBufferBytes,
     shutdownDeadlineMs,
     statsIntervalMs: si === undefined ? 60_000 : duration(si),
-    health: parseHealth(src.get('health-addr')),
+    health,
+    metrics: parseMetrics(src, otlpConfig, health !== null),
     serviceName: str('service-name', 'armorwatch'),
     logLevel: ll === undefined ? 'info' : oneOf(ll, LOG_LEVELS),
   };

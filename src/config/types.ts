@@ -30,6 +30,15 @@ export interface HealthAddr {
   readonly port: number;
 }
 
+export interface MetricsConfig {
+  /** Serve Prometheus text at /metrics on the health server. */
+  readonly prometheus: boolean;
+  /** Push OTLP metrics here (the logs' connection settings, the metrics endpoint); null = no push. */
+  readonly otlp: OtlpConfig | null;
+  /** How often OTLP metrics are pushed. */
+  readonly intervalMs: number;
+}
+
 export interface RunConfig {
   readonly policies: readonly string[];
   /** Also watch KubeArmor's policy custom resources through the Kubernetes API. */
@@ -50,6 +59,7 @@ export interface RunConfig {
   readonly statsIntervalMs: number;
   /** Null when the health server is off. */
   readonly health: HealthAddr | null;
+  readonly metrics: MetricsConfig;
   readonly serviceName: string;
   readonly logLevel: string;
 }

@@ -1,5 +1,6 @@
 // Parsers of single option values. Each throws UsageError naming where the value came from.
 import { UsageError } from '../errors.ts';
+import { redactUrl, registerSecret } from './redact.ts';
 
 /** Where a value came from, for messages: `--queue-size` or `ARMORWATCH_QUEUE_SIZE`. */
 export interface Raw {
@@ -7,8 +8,9 @@ export interface Raw {
   readonly source: string;
 }
 
+/** The error for a bad value; a user:password in it is not shown. */
 export function bad(raw: Raw, expected: string): UsageError {
-  return new UsageError(`${raw.source}: invalid value "${raw.value}": ${expected}`);
+  return new UsageError(`${raw.source}: invalid value "${redactUrl(raw.value)}": ${expected}`);
 }
 
 export function oneOf<T extends string>(raw: Raw, allowed: readonly T[]): T {
@@ -58,22 +60,36 @@ export function size(raw: Raw): number {
   throw bad(raw, 'expected a size greater than 0 such as 32MiB, 512KiB or 1000000');
 }
 
-/** W3C-baggage-like `k=v,k2=v2` (values URL-encoded), as OTEL_EXPORTER_OTLP_HEADERS. */
+/**
+ * W3C-baggage-like `k=v,k2=v2` (values URL-encoded), as OTEL_EXPORTER_OTLP_HEADERS. Header values
+ * are secrets (API keys): an error names the entry by position and its header name only, never
+ * shows a value, and every value read is registered for redaction from the logs.
+ */
 export function headers(raw: Raw): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const part of raw.value.split(',')) {
-    if (part.trim() === '') continue;
+  const parts = raw.value.split(',');
+  // Registered first: even a value of a malformed list is kept out of the logs.
+  for (const part of parts) {
+    const eq = part.indexOf('=');
+    registerSecret(eq < 0 ? part : part.slice(eq + 1));
+    if (eq >= 0) { try { registerSecret(decodeURIComponent(part.slice(eq + 1))); } catch { /* reported below */ } }
+  }
+  const invalid = (why: string): UsageError => new UsageError(`${raw.source}: invalid value (not shown: header values are secret): ${why}`);
+  parts.forEach((part, i) => {
+    if (part.trim() === '') return;
     const eq = part.indexOf('=');
     const key = eq < 0 ? '' : part.slice(0, eq).trim();
-    if (key === '' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(key)) throw bad(raw, `"${part.trim()}" is not key=value with a valid header name`);
+    const nth = `entry ${i + 1} of ${parts.length}`;
+    if (eq < 0) throw invalid(`${nth} is not key=value`);
+    if (key === '' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(key)) throw invalid(`${nth} has no valid header name before "="`);
     let value: string;
     try {
       value = decodeURIComponent(part.slice(eq + 1).trim());
     } catch {
-      throw bad(raw, `the value of "${key}" is not valid URL encoding`);
+      throw invalid(`the value of "${key}" (${nth}) is not valid URL encoding`);
     }
     out[key.toLowerCase()] = value;
-  }
+  });
   return out;
 }
 

@@ -1,6 +1,7 @@
 // The enrich stage: kernel event → cgroup → container (containerd) → pod (Kubernetes) → Workload.
 // Fast path is synchronous (all caches warm); an unknown cgroup is looked up on demand and the event
 // held at most `holdMs`, so the first accesses of a fresh container are still attributed to its pod.
+import { WarningLimiter } from './warn-limit.ts';
 import type { Enricher, FileEvent, NodeIdentity, Owner, Workload } from '../types.ts';
 import type { Logger } from '../log.ts';
 import { UsageError } from '../errors.ts';
@@ -45,6 +46,8 @@ export interface EnricherStats {
   /** Events answered without container metadata because the lookup took longer than holdMs or failed. */
   readonly unattributed: number;
   readonly lookupFailures: number;
+  /** Repeated lookup-failure warnings not logged (rate limit: one per message a minute). */
+  readonly suppressedWarnings: number;
   readonly forgotten: number;
   readonly kubernetes: { pods: number; containers: number; namespaces: number; parents: number; timers: number; restarts: number } | null;
 }
@@ -62,6 +65,8 @@ type Container = { readonly record: ContainerRecord; readonly info: RuntimeInfo 
 export function createEnricher(opts: EnricherOptions): ArmorwatchEnricher {
   if (opts.nodeName === '') throw new UsageError('enricher: nodeName must not be empty (set --node-name or NODE_NAME)');
   const log = opts.logger;
+  // Lookups fail for every new container while containerd is down: one warning a minute says so.
+  const warnings = new WarningLimiter(log);
   const holdMs = opts.holdMs ?? 500;
   const cacheSize = opts.cacheSize ?? 4096;
   const retryMs = opts.retryMs ?? 2000;
@@ -258,7 +263,7 @@ export function createEnricher(opts: EnricherOptions): ArmorwatchEnricher {
       c = await fetchContainer(lookup.identity.containerId);
     } catch (err) {
       lookupFailures++;
-      log.warn({ err: (err as Error).message, containerId: lookup.identity.containerId }, 'container metadata lookup failed');
+      warnings.warn({ err: (err as Error).message, containerId: lookup.identity.containerId }, 'container metadata lookup failed');
     }
     const w = build(lookup, c);
     if (c !== null && !closed && byCgroupId) workloads.set(ev.cgroupId, { gen: generation, w });
@@ -288,7 +293,7 @@ export function createEnricher(opts: EnricherOptions): ArmorwatchEnricher {
           resolve(w);
         }, (err: unknown) => {
           lookupFailures++;
-          log.warn({ err: (err as Error)?.message, cgroupId: String(ev.cgroupId) }, 'workload lookup failed');
+          warnings.warn({ err: (err as Error)?.message, cgroupId: String(ev.cgroupId) }, 'workload lookup failed');
           if (done) return;
           done = true; clearTimeout(t); timers.delete(t);
           unattributed++;
@@ -313,7 +318,7 @@ export function createEnricher(opts: EnricherOptions): ArmorwatchEnricher {
       return {
         cgroups: cgroups.size, containers: containers.size, images: images.size, workloads: workloads.size,
         pendingLookups: pendingCgroups.size + pendingContainers.size, timers: timers.size,
-        unattributed, lookupFailures, forgotten,
+        unattributed, lookupFailures, forgotten, suppressedWarnings: warnings.suppressed,
         kubernetes: kube === null ? null : { ...kube.stats(), restarts: kube.restarts },
       };
     },

@@ -6,7 +6,7 @@
 // assemble theirs (same delegates, option conversion, transport, self-metrics helper, service
 // path), from the same release of the same packages; the only part swapped is the request
 // serializer (./protobuf.ts, byte-identical output at a fraction of the CPU).
-import { credentials, Metadata } from '@grpc/grpc-js';
+import { credentials, Metadata, type ChannelCredentials } from '@grpc/grpc-js';
 import type { OTLPLogExporter as GrpcLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
 import type { OTLPLogExporter as HttpLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base';
@@ -29,18 +29,31 @@ const HTTP_COMPONENT = 'otlp_http_log_exporter';
 const GRPC_SERVICE = 'LogsExportService';
 const GRPC_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
 
+/** gRPC metadata (the headers) and channel credentials (TLS for https://) of a resolved config. */
+export function grpcTransport(cfg: OtlpConfig): { metadata: Metadata; credentials: ChannelCredentials } {
+  const metadata = new Metadata();
+  for (const [k, v] of Object.entries(cfg.headers)) metadata.set(k, v);
+  const creds = cfg.endpoint.startsWith('https://')
+    ? credentials.createSsl(cfg.certificate ?? null, cfg.clientKey ?? null, cfg.clientCertificate ?? null)
+    : credentials.createInsecure();
+  return { metadata, credentials: creds };
+}
+
+/** The HTTP agent settings (keep-alive, CA, client certificate) of a resolved config. */
+export function httpAgentOptions(cfg: OtlpConfig): { keepAlive: true; ca?: Buffer; key?: Buffer; cert?: Buffer } {
+  return {
+    keepAlive: true,
+    ...(cfg.certificate ? { ca: cfg.certificate } : {}),
+    ...(cfg.clientKey ? { key: cfg.clientKey } : {}),
+    ...(cfg.clientCertificate ? { cert: cfg.clientCertificate } : {}),
+  };
+}
+
 export function createOtlpExporter(cfg: OtlpConfig): LogRecordExporter {
   if (cfg.protocol === 'grpc') {
-    const metadata = new Metadata();
-    for (const [k, v] of Object.entries(cfg.headers)) metadata.set(k, v);
-    const tls = cfg.endpoint.startsWith('https://');
-    const creds = tls
-      ? credentials.createSsl(cfg.certificate ?? null, cfg.clientKey ?? null, cfg.clientCertificate ?? null)
-      : credentials.createInsecure();
     const options: GrpcOptions = {
       url: cfg.endpoint,
-      metadata,
-      credentials: creds,
+      ...grpcTransport(cfg),
       compression: cfg.compression as GrpcCompression,
       timeoutMillis: cfg.timeoutMs,
     };
@@ -53,12 +66,7 @@ export function createOtlpExporter(cfg: OtlpConfig): LogRecordExporter {
     headers: { ...cfg.headers },
     compression: cfg.compression as HttpCompression,
     timeoutMillis: cfg.timeoutMs,
-    httpAgentOptions: {
-      keepAlive: true,
-      ...(cfg.certificate ? { ca: cfg.certificate } : {}),
-      ...(cfg.clientKey ? { key: cfg.clientKey } : {}),
-      ...(cfg.clientCertificate ? { cert: cfg.clientCertificate } : {}),
-    },
+    httpAgentOptions: httpAgentOptions(cfg),
   };
   return new OTLPExporterBase<ReadableLogRecord[]>(createOtlpHttpExportDelegate(
     convertLegacyHttpOptions(options, 'LOGS', 'v1/logs', { 'Content-Type': 'application/x-protobuf' }),

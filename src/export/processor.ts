@@ -7,7 +7,7 @@
 import type { ExportResult } from '@opentelemetry/core';
 import type { LogRecordExporter, LogRecordProcessor, ReadableLogRecord, SdkLogRecord } from './sdk.ts';
 import type { Logger } from '../log.ts';
-import { backoffDelay, classifyExportError, describeExportError, DEFAULT_BACKOFF, type BackoffPolicy } from './retry.ts';
+import { backoffDelay, certificateError, classifyExportError, describeExportError, DEFAULT_BACKOFF, type BackoffPolicy } from './retry.ts';
 
 export interface ProcessorOptions {
   /** Most records held (queued + being exported). */
@@ -21,6 +21,8 @@ export interface ProcessorOptions {
   /** Give a batch up (dropped: retry_exhausted) once it has been retried this long; 0 = never. */
   readonly retryMaxElapsedMs: number;
   readonly backoff: BackoffPolicy;
+  /** Told the duration of every export request (src/metrics). */
+  readonly onExportRequest?: (seconds: number, ok: boolean) => void;
 }
 
 export const DEFAULT_PROCESSOR_OPTIONS: ProcessorOptions = {
@@ -48,6 +50,10 @@ export interface ExportCounters {
   dropped: Record<DropReason, number>;
   queued: number;
   inFlight: number;
+  /** Estimated bytes of the records queued and in flight (bounded by maxQueueBytes). */
+  heldBytes: number;
+  /** Batches refused because the backend's TLS certificate was not accepted (also in dropped.rejected). */
+  certificateErrors: number;
 }
 
 interface Batch {
@@ -79,7 +85,7 @@ export class ReliableLogRecordProcessor implements LogRecordProcessor {
   readonly #counters: ExportCounters = {
     offered: 0, accepted: 0, exported: 0, retried: 0,
     dropped: { queue_full: 0, rejected: 0, retry_exhausted: 0, shutdown: 0 },
-    queued: 0, inFlight: 0,
+    queued: 0, inFlight: 0, heldBytes: 0, certificateErrors: 0,
   };
   // FIFO of waiting records: items[head..] are live; compacted now and then instead of shift().
   #items: ReadableLogRecord[] = [];
@@ -102,7 +108,7 @@ export class ReliableLogRecordProcessor implements LogRecordProcessor {
 
   counters(): ExportCounters {
     const c = this.#counters;
-    return { ...c, dropped: { ...c.dropped }, queued: this.#items.length - this.#head, inFlight: this.#inFlightRecords() };
+    return { ...c, dropped: { ...c.dropped }, queued: this.#items.length - this.#head, inFlight: this.#inFlightRecords(), heldBytes: this.#heldBytes };
   }
 
   onEmit(rec: SdkLogRecord): void {
@@ -230,6 +236,17 @@ export class ReliableLogRecordProcessor implements LogRecordProcessor {
       const why = describeExportError(result.error);
       if (verdict === 'permanent') {
         c.dropped.rejected += n;
+        const tls = certificateError(result.error);
+        if (tls !== null) {
+          // A configuration error, the same for every batch: said once, clearly; counted always.
+          c.certificateErrors++;
+          if (c.certificateErrors === 1) {
+            this.#log.error({ records: n, error: tls }, 'export: the backend\'s TLS certificate is not trusted (wrong CA, expired, or wrong host name); batches are dropped, not retried, until it is fixed: check --otlp-certificate / OTEL_EXPORTER_OTLP_CERTIFICATE and the endpoint. Logged once; counted in certificateErrors and dropped.rejected');
+          } else {
+            this.#log.debug({ records: n, error: tls }, 'export: TLS certificate not trusted; batch dropped');
+          }
+          break;
+        }
         this.#log.error({ records: n, error: why }, 'export: backend rejected a batch (not retryable); dropped');
         break;
       }
@@ -255,13 +272,17 @@ export class ReliableLogRecordProcessor implements LogRecordProcessor {
   }
 
   #exportOnce(records: ReadableLogRecord[]): Promise<ExportResult> {
-    return new Promise((resolve) => {
+    const observe = this.#opts.onExportRequest;
+    const started = observe === undefined ? 0 : performance.now();
+    const done = new Promise<ExportResult>((resolve) => {
       try {
         this.#exporter.export(records, resolve);
       } catch (error) {
         resolve({ code: 1, error: error instanceof Error ? error : new Error(String(error)) });
       }
     });
+    if (observe === undefined) return done;
+    return done.then((result) => { observe((performance.now() - started) / 1000, result.code === 0); return result; });
   }
 
   #settleFlush(): void {

@@ -15,8 +15,34 @@ const RETRYABLE_MESSAGES = ['Export failed with retryable status', 'Request time
 
 export type Verdict = 'retryable' | 'permanent';
 
+/** Node's TLS verification failures (the HTTP exporter passes the socket error on with its code). */
+const TLS_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED', 'CERT_REVOKED', 'CERT_SIGNATURE_FAILURE', 'CERT_REJECTED', 'ERR_TLS_CERT_ALTNAME_INVALID',
+  'HOSTNAME_MISMATCH', 'INVALID_CA', 'ERR_SSL_WRONG_VERSION_NUMBER', 'EPROTO',
+]);
+/** The same failures as gRPC reports them: UNAVAILABLE, with the TLS error in the text. */
+const TLS_TEXT = /certificate|self[- ]signed|unable to verify|altnames|wrong version number|CERT_|ssl3_get_record|tlsv1 alert/i;
+
+/**
+ * The TLS problem when the export failed because the backend's certificate was not accepted (or
+ * TLS could not be spoken at all): a configuration error that retrying cannot fix. Null otherwise.
+ */
+export function certificateError(err: unknown): string | null {
+  if (typeof err !== 'object' || err === null) return null;
+  const e = err as { code?: unknown; message?: unknown; details?: unknown; cause?: unknown };
+  if (typeof e.code === 'string' && TLS_CODES.has(e.code)) return `${e.code}: ${typeof e.message === 'string' ? e.message : ''}`;
+  if (typeof e.code === 'number' && e.code === 14) {
+    const text = `${typeof e.details === 'string' ? e.details : ''} ${typeof e.message === 'string' ? e.message : ''}`;
+    if (TLS_TEXT.test(text)) return typeof e.details === 'string' && e.details !== '' ? e.details : String(e.message);
+  }
+  return e.cause !== undefined && e.cause !== err ? certificateError(e.cause) : null;
+}
+
 export function classifyExportError(err: unknown): Verdict {
   if (typeof err !== 'object' || err === null) return 'permanent';
+  if (certificateError(err) !== null) return 'permanent';
   const e = err as { name?: unknown; code?: unknown; message?: unknown; details?: unknown; metadata?: unknown };
   if (typeof e.code === 'string') return NET_RETRYABLE.has(e.code) ? 'retryable' : 'permanent';
   if (typeof e.code === 'number') {

@@ -1,7 +1,9 @@
 // Liveness and readiness over plain HTTP for the kubelet's probes: GET /healthz answers 200 while
 // the agent's event loop runs and its monitor is alive; GET /readyz answers 200 once the eBPF
-// programs are attached and the first policy load is done, 503 with the reason otherwise.
-import type { Server } from 'node:http';
+// programs are attached and policies are in force, 503 with the reason otherwise (see
+// docs/TROUBLESHOOTING.md). `?verbose` adds the detail lines (policy folders, helper heartbeat).
+// The server is bounded: a few connections at a time, each dropped unless it sends a request soon.
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HealthAddr } from '../config/types.ts';
 import { ArmorwatchError } from '../errors.ts';
@@ -16,24 +18,59 @@ export interface HealthProbe {
   live(): string | null;
   /** Null when ready, else why not. */
   ready(): string | null;
+  /** Lines describing the state (`?verbose`), e.g. "policies: 3 in force from 2 files". */
+  detail?(): readonly string[];
 }
+
+export interface HealthLimits {
+  /** Connections served at once; more are closed on arrival. */
+  readonly maxConnections: number;
+  /** A connection must send its request headers within this time, and idles at most this long. */
+  readonly idleMs: number;
+}
+
+export const DEFAULT_HEALTH_LIMITS: HealthLimits = { maxConnections: 32, idleMs: 5000 };
 
 export interface HealthServer {
   readonly port: number;
   close(): Promise<void>;
 }
 
-export async function startHealthServer(addr: HealthAddr, probe: HealthProbe): Promise<HealthServer> {
-  const server: Server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+/** Further GET routes served on the same address (e.g. /metrics), by path. */
+export type ExtraRoutes = Readonly<Record<string, (req: IncomingMessage, res: ServerResponse) => void>>;
+
+export interface HealthOptions {
+  readonly routes?: ExtraRoutes;
+  readonly limits?: HealthLimits;
+}
+
+export async function startHealthServer(addr: HealthAddr, probe: HealthProbe, options: HealthOptions = {}): Promise<HealthServer> {
+  const routes = options.routes ?? {};
+  const limits = options.limits ?? DEFAULT_HEALTH_LIMITS;
+  const server: Server = createServer({
+    headersTimeout: limits.idleMs, requestTimeout: limits.idleMs, keepAliveTimeout: limits.idleMs,
+    connectionsCheckingInterval: Math.min(1000, limits.idleMs),
+  }, (req, res) => {
+    const [path = '/', query] = (req.url ?? '/').split('?');
+    const extra = Object.hasOwn(routes, path) ? routes[path] : undefined;
     const check = path === '/healthz' ? probe.live : path === '/readyz' ? probe.ready : undefined;
-    if (check === undefined) { res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz or /readyz\n'); return; }
+    if (check === undefined && extra === undefined) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: try ${['/healthz', '/readyz', ...Object.keys(routes)].join(', ')}\n`);
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') { res.writeHead(405, { allow: 'GET, HEAD' }).end(); return; }
+    if (extra !== undefined) { extra(req, res); return; }
+    if (check === undefined) return;
     const why = check.call(probe);
+    const verbose = query !== undefined && /(^|&)verbose(=|&|$)/.test(query);
+    const detail = verbose && probe.detail !== undefined ? probe.detail().map((l) => `${l}\n`).join('') : '';
     res.writeHead(why === null ? 200 : 503, { 'content-type': 'text/plain', 'cache-control': 'no-store' });
-    res.end(req.method === 'HEAD' ? undefined : `${why ?? 'ok'}\n`);
+    res.end(req.method === 'HEAD' ? undefined : `${why ?? 'ok'}\n${detail}`);
   });
-  server.keepAliveTimeout = 5000;
+  // Idle connections cost memory that is never returned: a handful is all a kubelet needs.
+  server.maxConnections = limits.maxConnections;
+  // A connection that never sends a byte is not covered by the header timeout: an idle socket timeout is.
+  server.timeout = limits.idleMs;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(new ArmorwatchError('AW_HEALTH_LISTEN',
       `health server cannot listen on ${addr.host}:${addr.port} (${err.code ?? err.message}); set --health-addr / ARMORWATCH_HEALTH_ADDR, or off`)));

@@ -1,5 +1,5 @@
-// Kernel record → FileEvent. Pure: everything it needs is in the record and the clock offset.
-import type { FileEvent, FileSyscall } from '../types.ts';
+// Kernel record → FileEvent or ExecEvent. Pure: everything it needs is in the record and the clock offset.
+import type { ExecEvent, ExecSyscall, FileEvent, FileSyscall } from '../types.ts';
 import { MonitorError } from './errors.ts';
 import { EVENT_FIELDS as F, EVENT_HEADER_SIZE, EV_FLAGS, STR_COUNT, STR_SLOTS } from './layout.ts';
 import { absolutize } from './paths.ts';
@@ -15,6 +15,18 @@ const BY_NUMBER: ReadonlyMap<number, FileSyscall> = new Map(
   Object.entries(SYSCALL_NUMBERS).map(([name, nr]) => [nr, name as FileSyscall]),
 );
 const OPENS: ReadonlySet<FileSyscall> = new Set(['open', 'openat', 'openat2', 'creat']);
+/** x86_64 numbers of the execution calls (bpf/armorwatch.bpf.c NR_execve, NR_execveat). */
+export const EXEC_SYSCALL_NUMBERS: Readonly<Record<ExecSyscall, number>> = { execve: 59, execveat: 322 };
+const EXEC_BY_NUMBER: ReadonlyMap<number, ExecSyscall> = new Map(
+  Object.entries(EXEC_SYSCALL_NUMBERS).map(([name, nr]) => [nr, name as ExecSyscall]),
+);
+// What execveat on a dirfd hands the exec hook (bprm->filename): /dev/fd/<dirfd>[/<name>].
+const DEV_FD = /^\/dev\/fd\/\d+(?:\/(.*))?$/s;
+
+/** True for an execution, false for a file event. */
+export function isExecEvent(ev: FileEvent | ExecEvent): ev is ExecEvent {
+  return (ev as Partial<ExecEvent>).kind === 'process';
+}
 
 // Shared by the calls without other arguments (the field is read-only).
 const NO_ARGS: Readonly<Record<string, number>> = Object.freeze({});
@@ -36,6 +48,7 @@ interface ProcStrings {
   pexeRaw: Buffer; pexe: string;
   cwdRaw: Buffer; cwd: string;
   commRaw: Buffer; comm: string;
+  ttyRaw: Buffer; tty: string | null;
   cgLo: number; cgHi: number; cgroupId: bigint;
   // The last path and what it made absolute against the last base: the same file is often opened again.
   pathRaw: Buffer; path: string; base: string; absPath: string;
@@ -69,7 +82,7 @@ export class EventDecoder {
     let p = this.#procs.get(hostPid);
     if (p === undefined) {
       if (this.#procs.size >= MAX_PROCS) this.#procs.clear();
-      p = { exeRaw: NO_BYTES, exe: '', pexeRaw: NO_BYTES, pexe: '', cwdRaw: NO_BYTES, cwd: '', commRaw: NO_BYTES, comm: '', cgLo: -1, cgHi: -1, cgroupId: 0n, pathRaw: NO_BYTES, path: '', base: '', absPath: '/', resolvedRaw: NO_BYTES, resolved: '' };
+      p = { exeRaw: NO_BYTES, exe: '', pexeRaw: NO_BYTES, pexe: '', cwdRaw: NO_BYTES, cwd: '', commRaw: NO_BYTES, comm: '', ttyRaw: NO_BYTES, tty: null, cgLo: -1, cgHi: -1, cgroupId: 0n, pathRaw: NO_BYTES, path: '', base: '', absPath: '/', resolvedRaw: NO_BYTES, resolved: '' };
       this.#procs.set(hostPid, p);
     }
     return p;
@@ -79,25 +92,20 @@ export class EventDecoder {
    * Decodes one record. `bootToRealtimeNs` turns the kernel's boot-time clock into wall-clock time.
    * Throws MonitorError AW_MONITOR_DECODE when the record does not match the layout.
    */
-  decode(rec: Buffer, bootToRealtimeNs: bigint): FileEvent {
+  decode(rec: Buffer, bootToRealtimeNs: bigint): FileEvent | ExecEvent {
     if (rec.length < EVENT_HEADER_SIZE) {
       throw new MonitorError('AW_MONITOR_DECODE', `event record of ${rec.length} bytes is shorter than the ${EVENT_HEADER_SIZE}-byte header`);
     }
     const nr = rec.readUInt32LE(F.syscall_nr[0]);
     const syscall = BY_NUMBER.get(nr);
-    if (syscall === undefined) throw new MonitorError('AW_MONITOR_DECODE', `event record has unknown syscall number ${nr}`);
-
+    if (syscall === undefined) {
+      const exec = EXEC_BY_NUMBER.get(nr);
+      if (exec !== undefined) return this.#exec(rec, bootToRealtimeNs, exec);
+      throw new MonitorError('AW_MONITOR_DECODE', `event record has unknown syscall number ${nr}`);
+    }
+    this.#slots(rec);
     // ends[i] is where string i starts, ends[i + 1] where it ends.
     const ends = this.#ends;
-    ends[0] = EVENT_HEADER_SIZE;
-    for (let i = 0; i < STR_COUNT; i++) {
-      const len = rec.readUInt16LE(F.str_len[0] + 2 * i);
-      const off = ends[i]!;
-      if (off + len > rec.length) {
-        throw new MonitorError('AW_MONITOR_DECODE', `event record string ${i} (${len} bytes at ${off}) runs past its ${rec.length}-byte end`);
-      }
-      ends[i + 1] = off + len;
-    }
     const hostPid = rec.readUInt32LE(F.host_pid[0]);
     const p = this.#proc(hostPid);
     if (!same(rec, ends[STR_SLOTS.exe]!, ends[STR_SLOTS.exe + 1]!, p.exeRaw)) {
@@ -117,6 +125,10 @@ export class EventDecoder {
     if (!same(rec, F.comm[0], commEnd, p.commRaw)) {
       p.commRaw = Buffer.from(rec.subarray(F.comm[0], commEnd));
       p.comm = rec.toString('utf8', F.comm[0], commEnd);
+    }
+    if (!same(rec, ends[STR_SLOTS.tty]!, ends[STR_SLOTS.tty + 1]!, p.ttyRaw)) {
+      p.ttyRaw = Buffer.from(rec.subarray(ends[STR_SLOTS.tty]!, ends[STR_SLOTS.tty + 1]!));
+      p.tty = p.ttyRaw.length === 0 ? null : this.#str(rec, STR_SLOTS.tty);
     }
 
     const evFlags = rec.readUInt32LE(F.ev_flags[0]);
@@ -166,7 +178,9 @@ export class EventDecoder {
       ppid: rec.readUInt32LE(F.ns_ppid[0]),
       uid: rec.readUInt32LE(F.uid[0]),
       gid: rec.readUInt32LE(F.gid[0]),
+      euid: rec.readUInt32LE(F.euid[0]),
       comm: p.comm,
+      tty: p.tty,
       exePath: p.exe,
       parentExePath: p.pexe,
       cgroupId: p.cgroupId,
@@ -189,9 +203,84 @@ export class EventDecoder {
       ownerUid: (evFlags & EV_FLAGS.ownerValid) !== 0 ? rec.readUInt32LE(F.owner_uid[0]) : null,
     };
   }
+
+  /** Where each string slot starts and ends (this.#ends), checked against the record's length. */
+  #slots(rec: Buffer): void {
+    const ends = this.#ends;
+    ends[0] = EVENT_HEADER_SIZE;
+    for (let i = 0; i < STR_COUNT; i++) {
+      const len = rec.readUInt16LE(F.str_len[0] + 2 * i);
+      const off = ends[i]!;
+      if (off + len > rec.length) {
+        throw new MonitorError('AW_MONITOR_DECODE', `event record string ${i} (${len} bytes at ${off}) runs past its ${rec.length}-byte end`);
+      }
+      ends[i + 1] = off + len;
+    }
+  }
+
+  /**
+   * An execution. A successful one comes from the exec hook: the resolved slot is the program now
+   * running, the caller slot what ran before. A failed one comes from the syscall exit: the caller
+   * still runs its own executable (exe slot) and nothing was resolved.
+   */
+  #exec(rec: Buffer, bootToRealtimeNs: bigint, syscall: ExecSyscall): ExecEvent {
+    this.#slots(rec);
+    const str = (slot: number): string => this.#str(rec, slot);
+    const evFlags = rec.readUInt32LE(F.ev_flags[0]);
+    const dirfd = rec.readInt32LE(F.dirfd[0]);
+    const ret = rec.readInt32LE(F.ret[0] + 4) * 0x1_0000_0000 + rec.readUInt32LE(F.ret[0]);
+    const ok = ret >= 0;
+    const resolved = ok && str(STR_SLOTS.resolved) !== '' ? str(STR_SLOTS.resolved) : null;
+    const cwd = str(STR_SLOTS.cwd);
+    let path = str(STR_SLOTS.path);
+    if (ok && dirfd !== AT_FDCWD) path = DEV_FD.exec(path)?.[1] ?? '';
+    const dir = dirfd === AT_FDCWD ? cwd : str(STR_SLOTS.dir);
+    // No requested path (AT_EMPTY_PATH, an unreadable one) or no directory to join it to (a dirfd
+    // closed on exec, flagged): the file that ran is the best absolute form there is.
+    const unjoinable = path === '' || (!path.startsWith('/') && dir === '');
+    const absPath = unjoinable ? (resolved ?? path) : absolutize(path, dir);
+    let commEnd = rec.indexOf(0, F.comm[0]);
+    if (commEnd < 0 || commEnd > F.comm[0] + F.comm[1]) commEnd = F.comm[0] + F.comm[1];
+    const argvText = str(STR_SLOTS.argv);
+    const argv = argvText === '' ? [] : argvText.slice(0, -1).split('\0');
+    const tty = str(STR_SLOTS.tty);
+    const ownExe = str(STR_SLOTS.exe);
+    return {
+      kind: 'process',
+      timestampNs: rec.readBigUInt64LE(F.ts_boot_ns[0]) + bootToRealtimeNs,
+      hostPid: rec.readUInt32LE(F.host_pid[0]),
+      hostTid: rec.readUInt32LE(F.host_tid[0]),
+      hostPpid: rec.readUInt32LE(F.host_ppid[0]),
+      pid: rec.readUInt32LE(F.ns_pid[0]),
+      ppid: rec.readUInt32LE(F.ns_ppid[0]),
+      uid: rec.readUInt32LE(F.uid[0]),
+      gid: rec.readUInt32LE(F.gid[0]),
+      euid: rec.readUInt32LE(F.euid[0]),
+      comm: rec.toString('utf8', F.comm[0], commEnd),
+      exePath: ok ? (resolved ?? '') : ownExe,
+      callerExePath: ok ? str(STR_SLOTS.caller) : ownExe,
+      parentExePath: str(STR_SLOTS.pexe),
+      cgroupId: rec.readBigUInt64LE(F.cgroup_id[0]),
+      mntNs: rec.readUInt32LE(F.mnt_ns[0]),
+      pidNs: rec.readUInt32LE(F.pid_ns[0]),
+      netNs: rec.readUInt32LE(F.net_ns[0]),
+      syscall,
+      dirfd,
+      flags: rec.readUInt32LE(F.flags[0]),
+      ret,
+      path,
+      absPath,
+      resolvedPath: resolved,
+      ownerUid: (evFlags & EV_FLAGS.ownerValid) !== 0 ? rec.readUInt32LE(F.owner_uid[0]) : null,
+      argv,
+      argvTruncated: (evFlags & EV_FLAGS.argvTruncated) !== 0,
+      tty: tty === '' ? null : tty,
+      cwd,
+    };
+  }
 }
 
 /** Decodes one record without a cache (see EventDecoder). */
-export function decodeEvent(rec: Buffer, bootToRealtimeNs: bigint): FileEvent {
+export function decodeEvent(rec: Buffer, bootToRealtimeNs: bigint): FileEvent | ExecEvent {
   return new EventDecoder().decode(rec, bootToRealtimeNs);
 }

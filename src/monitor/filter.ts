@@ -1,6 +1,6 @@
 // KernelFilterSpec / ProcessFilterSpec → the helper's command lines. The kernel keeps 64-bit
 // FNV-1a hashes of paths (a collision only lets an extra event through, which user space drops).
-import type { KernelFilterSpec, ProcessFilterSpec } from '../types.ts';
+import type { ExecFilterSpec, KernelFilterSpec, ProcessFilterSpec } from '../types.ts';
 import { MonitorError } from './errors.ts';
 
 const FNV_OFFSET = 0xcbf29ce484222325n;
@@ -73,6 +73,34 @@ export function pathFilterCommand(spec: KernelFilterSpec): string {
   const exact = withProcForm(spec.exactPaths);
   const prefixes = withProcForm(spec.dirPrefixes);
   return `paths ${spec.passAll ? 1 : 0} ${hexList(exact)} ${hexList(prefixes)} ${firstComponentList([...exact, ...prefixes])}`;
+}
+
+/** No execution passes: the filter of a spec without process rules. */
+export const NO_EXECS: ExecFilterSpec = Object.freeze({ passAll: false, paths: [], dirs: [], names: [] });
+
+/** True when the filter lets any execution through. */
+export function wantsExecs(spec: ExecFilterSpec | undefined): boolean {
+  return spec !== undefined && (spec.passAll || spec.paths.length > 0 || spec.dirs.length > 0 || spec.names.length > 0);
+}
+
+/** `execs <passAll> <exact hashes> <prefix hashes> <name hashes>` */
+export function execFilterCommand(spec: ExecFilterSpec = NO_EXECS): string {
+  for (const p of spec.paths) {
+    if (!p.startsWith('/')) throw new MonitorError('AW_MONITOR_FILTER', `kernel filter executed-file path "${p}" is not absolute`);
+  }
+  for (const d of spec.dirs) {
+    if (!d.startsWith('/') || !d.endsWith('/')) {
+      throw new MonitorError('AW_MONITOR_FILTER', `kernel filter executable directory "${d}" must start and end with "/"`);
+    }
+  }
+  for (const n of spec.names) {
+    if (n === '' || n.includes('/')) throw new MonitorError('AW_MONITOR_FILTER', `kernel filter executable name "${n}" must be a base name (no "/")`);
+  }
+  const limit = 16384;
+  if (spec.paths.length > limit || spec.dirs.length > limit || spec.names.length > limit) {
+    throw new MonitorError('AW_MONITOR_FILTER', `kernel filter holds more than ${limit} executed-file paths, directories or names`);
+  }
+  return `execs ${spec.passAll ? 1 : 0} ${hexList(spec.paths)} ${hexList(spec.dirs)} ${hexList(spec.names)}`;
 }
 
 function pidList(pids: readonly number[], what: string): string {

@@ -1,17 +1,18 @@
-// The file monitor: starts the native helper (build/armorwatch-monitor), applies the filters,
-// attaches, and turns its frames into FileEvents. See docs/ARCHITECTURE.md ("Monitor").
+// The monitor: starts the native helper (build/armorwatch-monitor), applies the filters,
+// attaches, and turns its frames into FileEvents and ExecEvents. See docs/ARCHITECTURE.md ("Monitor").
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import type { Logger } from '../log.ts';
-import type { FileEvent, KernelFilterSpec, ProcessFilterSpec } from '../types.ts';
-import { EventDecoder } from './decode.ts';
+import type { ExecEvent, FileEvent, KernelFilterSpec, ProcessFilterSpec } from '../types.ts';
+import { EventDecoder, isExecEvent } from './decode.ts';
 import { MonitorError } from './errors.ts';
 import { FrameReader } from './frames.ts';
 import { FRAME } from './layout.ts';
-import { pathFilterCommand, processFilterCommand } from './filter.ts';
+import { execFilterCommand, NO_EXECS, pathFilterCommand, processFilterCommand, wantsExecs } from './filter.ts';
 import { defaultHelperPath, preflight } from './preflight.ts';
 
 export { MonitorError } from './errors.ts';
+export { isExecEvent } from './decode.ts';
 
 export interface MonitorStats {
   /** Events decoded and handed to onEvent. */
@@ -24,15 +25,25 @@ export interface MonitorStats {
   readonly decodeErrors: number;
   /** Calls the kernel filters decided not to report (not a loss: no rule could match them). */
   readonly filteredInKernel: number;
+  /** Of those, executions (no process rule could match them). */
+  readonly filteredExecInKernel: number;
   /** Hook family in use: 'syscall_tracepoints', 'tp_btf' or 'raw_tracepoint'. */
   readonly hook: string;
+  /** Hook of sched_process_exec in use: 'tp_btf', 'raw_tracepoint' or 'tracepoint'. */
+  readonly execHook: string;
 }
 
 export interface Monitor {
+  /** The path filter and, from `spec.exec`, the execution filter (absent: no execution passes). */
   setPathFilter(spec: KernelFilterSpec): Promise<void>;
   setProcessFilter(spec: ProcessFilterSpec): Promise<void>;
   /** Latest counters (the kernel's are refreshed every statsIntervalMs). */
   stats(): MonitorStats;
+  /**
+   * Date.now() when the helper last wrote anything (events, acks, or the counters it sends every
+   * statsIntervalMs even when idle): the heartbeat liveness checks.
+   */
+  lastFrameAt(): number;
   /** Asks the helper for fresh kernel counters and returns them once they arrive. */
   refreshStats(): Promise<MonitorStats>;
   /** Stop reading events (the kernel keeps counting what it cannot deliver meanwhile). */
@@ -47,25 +58,44 @@ export interface MonitorOptions {
   readonly pathFilter: KernelFilterSpec;
   readonly processFilter: ProcessFilterSpec;
   readonly onEvent: (ev: FileEvent) => void;
+  /**
+   * Receives executions. Without it no execution is asked of the kernel, and a path filter whose
+   * `exec` lets any through is refused (AW_MONITOR_FILTER): nothing is collected to be dropped.
+   */
+  readonly onExec?: (ev: ExecEvent) => void;
   /** Called if the helper dies after start-up; the monitor is closed by then. Default: log it. */
   readonly onError?: (err: MonitorError) => void;
   readonly helperPath?: string;
-  /** Ring buffer size in bytes (rounded up to a power of two by the helper). Default 16 MiB. */
-  readonly ringbufBytes?: number;
+  /** Ring buffer size in bytes (rounded up to a power of two by the helper); src/config owns the default. */
+  readonly ringbufBytes: number;
   /** 'auto' (default) tries syscall_tracepoints, then tp_btf, then raw_tracepoint. */
   readonly hook?: 'auto' | 'syscall_tracepoints' | 'tp_btf' | 'raw_tracepoint';
+  /** Hook of sched_process_exec; 'auto' (default) tries tp_btf, then raw_tracepoint, then tracepoint. */
+  readonly execHook?: 'auto' | 'tp_btf' | 'raw_tracepoint' | 'tracepoint';
   readonly statsIntervalMs?: number;
 }
 
-interface KernelCounters { emitted: number; lostRingbuf: number; lostPending: number; filtered: number; hook: string; bootToRealtimeNs: string }
+interface KernelCounters { emitted: number; lostRingbuf: number; lostPending: number; filtered: number; filteredExec: number; hook: string; execHook: string; bootToRealtimeNs: string }
 
 const STDERR_TAIL = 40;
 
 export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
+  const onExec = opts.onExec;
+  // Checked before anything starts: a filter asking for executions nobody receives is a mistake.
+  const filterCommands = (spec: KernelFilterSpec): [string, string] => {
+    if (onExec === undefined && wantsExecs(spec.exec)) {
+      throw new MonitorError('AW_MONITOR_FILTER', 'the kernel filter passes executions but the monitor was opened without onExec');
+    }
+    return [pathFilterCommand(spec), execFilterCommand(onExec === undefined ? NO_EXECS : spec.exec)];
+  };
+  const firstFilter = filterCommands(opts.pathFilter);
+  if (!Number.isInteger(opts.ringbufBytes) || opts.ringbufBytes <= 0) {
+    throw new MonitorError('AW_MONITOR_FILTER', `ring buffer size ${opts.ringbufBytes} is not a positive number of bytes`);
+  }
   const helperPath = opts.helperPath ?? defaultHelperPath();
   preflight(helperPath);
-  const args = ['--hook', opts.hook ?? 'auto', '--stats-ms', String(opts.statsIntervalMs ?? 1000)];
-  if (opts.ringbufBytes !== undefined) args.push('--ringbuf-bytes', String(opts.ringbufBytes));
+  const args = ['--hook', opts.hook ?? 'auto', '--stats-ms', String(opts.statsIntervalMs ?? 1000), '--ringbuf-bytes', String(opts.ringbufBytes)];
+  if (opts.execHook !== undefined) args.push('--exec-hook', opts.execHook);
   const child: ChildProcessWithoutNullStreams = spawn(helperPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const log = opts.logger.child({ component: 'monitor', helperPid: child.pid });
 
@@ -85,9 +115,10 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
 
   let offset = 0n;
   let hook = 'none';
+  let execHook = 'none';
   let delivered = 0;
   let decodeErrors = 0;
-  let kernel: KernelCounters = { emitted: 0, lostRingbuf: 0, lostPending: 0, filtered: 0, hook, bootToRealtimeNs: '0' };
+  let kernel: KernelCounters = { emitted: 0, lostRingbuf: 0, lostPending: 0, filtered: 0, filteredExec: 0, hook, execHook, bootToRealtimeNs: '0' };
   let seq = 0;
   let closed = false;
   let exited = false;
@@ -96,8 +127,9 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
   const readyPromise = new Promise((resolve, reject) => { ready = { resolve, reject }; });
 
   const snapshot = (): MonitorStats => ({
-    delivered, decodeErrors, hook,
+    delivered, decodeErrors, hook, execHook,
     lostInKernel: kernel.lostRingbuf, lostPending: kernel.lostPending, filteredInKernel: kernel.filtered,
+    filteredExecInKernel: kernel.filteredExec,
   });
 
   const helperFailure = (what: string): MonitorError => {
@@ -111,8 +143,16 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
       case FRAME.event:
         try {
           const ev = decoder.decode(payload, offset);
-          delivered++;
-          opts.onEvent(ev);
+          if (!isExecEvent(ev)) {
+            delivered++;
+            opts.onEvent(ev);
+          } else if (onExec !== undefined) {
+            delivered++;
+            onExec(ev);
+          } else { // the kernel was told to pass none: a record that breaks the protocol
+            decodeErrors++;
+            log.warn({ syscall: ev.syscall }, 'execution event although no execution was asked for');
+          }
         } catch (err) {
           if (!(err instanceof MonitorError)) throw err;
           decodeErrors++;
@@ -134,10 +174,11 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
         return;
       }
       case FRAME.ready: {
-        const r = JSON.parse(payload.toString('utf8')) as { hook: string; bootToRealtimeNs: string; tried: unknown; ringbufBytes: number };
+        const r = JSON.parse(payload.toString('utf8')) as { hook: string; execHook: string; bootToRealtimeNs: string; tried: unknown; ringbufBytes: number };
         hook = r.hook;
+        execHook = r.execHook;
         offset = BigInt(r.bootToRealtimeNs);
-        log.info({ hook, tried: r.tried, ringBufferBytes: r.ringbufBytes }, 'eBPF programs loaded');
+        log.info({ hook, execHook, tried: r.tried, ringBufferBytes: r.ringbufBytes }, 'eBPF programs loaded');
         ready?.resolve(undefined);
         return;
       }
@@ -153,7 +194,9 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
   };
 
   const reader = new FrameReader();
+  let lastFrameAt = Date.now();
   child.stdout.on('data', (chunk: Buffer) => {
+    lastFrameAt = Date.now();
     try {
       reader.push(chunk, onFrame);
     } catch (err) {
@@ -205,7 +248,9 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
     await readyPromise;
     const self = (spec: ProcessFilterSpec): ProcessFilterSpec => ({ ...spec, excludePids: [...new Set([...spec.excludePids, process.pid])] });
     await command(processFilterCommand(self(opts.processFilter)), 'set the process filter');
-    await command(pathFilterCommand(opts.pathFilter), 'set the path filter');
+    await command(firstFilter[0], 'set the path filter');
+    // Without a receiver the helper's own start (no execution passes) stands.
+    if (onExec !== undefined) await command(firstFilter[1], 'set the execution filter');
     await command('attach', `attach the ${hook} programs`);
   } catch (err) {
     closed = true;
@@ -213,12 +258,17 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
     if (!exited) await exitPromise;
     throw err;
   }
-  log.info({ hook }, 'file monitor attached');
+  log.info({ hook, execHook }, 'file monitor attached');
 
   return {
-    setPathFilter: (spec) => command(pathFilterCommand(spec), 'set the path filter'),
+    setPathFilter: async (spec) => {
+      const [paths, execs] = filterCommands(spec);
+      await command(paths, 'set the path filter');
+      if (onExec !== undefined) await command(execs, 'set the execution filter');
+    },
     setProcessFilter: (spec) => command(processFilterCommand({ ...spec, excludePids: [...new Set([...spec.excludePids, process.pid])] }), 'set the process filter'),
     stats: snapshot,
+    lastFrameAt: () => lastFrameAt,
     // The helper writes the stats frame before the ack, so the snapshot is fresh once the ack is in.
     refreshStats: async () => {
       await command('stats', 'report its counters');

@@ -12,32 +12,33 @@ export const EVENT_FIELDS = {
   ns_ppid: [32, 4],
   uid: [36, 4],
   gid: [40, 4],
-  mnt_ns: [44, 4],
-  pid_ns: [48, 4],
-  net_ns: [52, 4],
-  syscall_nr: [56, 4],
-  dirfd: [60, 4],
-  dirfd2: [64, 4],
-  flags: [68, 4],
-  mode: [72, 4],
-  owner_uid: [76, 4],
-  ret: [80, 8],
-  arg_a: [88, 8],
-  arg_b: [96, 8],
-  ev_flags: [104, 4],
-  str_len: [108, 16],
-  comm: [124, 16],
+  euid: [44, 4],
+  mnt_ns: [48, 4],
+  pid_ns: [52, 4],
+  net_ns: [56, 4],
+  syscall_nr: [60, 4],
+  dirfd: [64, 4],
+  dirfd2: [68, 4],
+  flags: [72, 4],
+  mode: [76, 4],
+  owner_uid: [80, 4],
+  ev_flags: [84, 4],
+  ret: [88, 8],
+  arg_a: [96, 8],
+  arg_b: [104, 8],
+  str_len: [112, 22],
+  comm: [134, 16],
 } as const satisfies Record<string, readonly [number, number]>;
 
-export const EVENT_HEADER_SIZE = 144;
+export const EVENT_HEADER_SIZE = 152;
 export const PATH_MAX = 4096;
 
 /** Order of the strings after the header (AW_STR_*). */
-export const STR_SLOTS = { resolved: 0, path: 1, path2: 2, cwd: 3, dir: 4, dir2: 5, exe: 6, pexe: 7 } as const;
-export const STR_COUNT = 8;
+export const STR_SLOTS = { resolved: 0, path: 1, path2: 2, cwd: 3, dir: 4, dir2: 5, exe: 6, pexe: 7, tty: 8, argv: 9, caller: 10 } as const;
+export const STR_COUNT = 11;
 
 /** AW_EVF_* bits of ev_flags. */
-export const EV_FLAGS = { ownerValid: 1, pathFault: 2, truncated: 4, hasPath2: 8 } as const;
+export const EV_FLAGS = { ownerValid: 1, pathFault: 2, truncated: 4, hasPath2: 8, argvTruncated: 16, dirGone: 32 } as const;
 
 /** Frame types of the helper's stdout protocol (native/armorwatch-monitor.c). */
 export const FRAME = { ready: 1, event: 2, stats: 3, ack: 4, error: 5 } as const;

@@ -1,30 +1,47 @@
 // Loading policy files: find them (directories recursively, ConfigMap mounts included), read them
 // with size and encoding checks, split them into documents and validate each one.
 import { createHash } from 'node:crypto';
-import { readFile, realpath, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import fg from 'fast-glob';
+import { constants, open } from 'node:fs/promises';
 import { LineCounter, parseAllDocuments } from 'yaml';
-import { ArmorwatchError } from '../errors.ts';
+import { discoverPolicyFiles, PolicyPathError, type PolicyFile, type Skipped } from './discover.ts';
 import { CODES, DEFAULT_LIMITS, validateDocument, type DocumentResult, type ValidateLimits } from './validate.ts';
 import type { PolicyDocument, Problem } from './types.ts';
 
-/** A policy path given by the user does not exist or cannot be read. */
-export class PolicyPathError extends ArmorwatchError {
-  readonly path: string;
-  constructor(path: string, why: string) {
-    super('AW_POLICY_PATH', `policy path ${path}: ${why}`);
-    this.name = 'PolicyPathError';
-    this.path = path;
-  }
-}
+export { PolicyPathError };
 
-export interface LoadLimits extends ValidateLimits {
+export interface ParseLimits extends ValidateLimits {
   /** Largest policy file read; bigger files are rejected unread. */
   readonly maxFileBytes: number;
 }
 
-export const DEFAULT_LOAD_LIMITS: LoadLimits = { ...DEFAULT_LIMITS, maxFileBytes: 1 << 20 };
+export interface LoadLimits extends ParseLimits {
+  /** Longest time reading one file may take before it is given up. */
+  readonly readTimeoutMs: number;
+}
+
+export const DEFAULT_LOAD_LIMITS: LoadLimits = { ...DEFAULT_LIMITS, maxFileBytes: 1 << 20, readTimeoutMs: 10_000 };
+
+/**
+ * Files read at once. Each read's timeout starts when its turn comes: with hundreds of files
+ * started together, waiting for the 4 libuv worker threads would count against the timeout.
+ */
+export const READ_CONCURRENCY = 8;
+
+/** fn over items with at most `limit` calls in flight; results in item order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (x: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) { const i = next++; out[i] = await fn(items[i]!); }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/** Reads and validates files, a few at a time (see READ_CONCURRENCY). */
+export function loadPolicyFiles(files: readonly (string | PolicyFile)[], limits: LoadLimits = DEFAULT_LOAD_LIMITS): Promise<FileResult[]> {
+  return mapLimit(files, READ_CONCURRENCY, (f) => loadPolicyFile(f, limits));
+}
 
 export interface FileResult {
   readonly file: string;
@@ -43,6 +60,10 @@ export interface LoadResult {
   readonly documents: number;
   readonly invalidDocuments: number;
   readonly skippedDocuments: number;
+  /** Entries the search passed over (links leaving the folder, loops, FIFOs, unreadable directories). */
+  readonly skippedEntries: readonly Skipped[];
+  /** Policy folders that hold no policy file. */
+  readonly emptyFolders: readonly string[];
 }
 
 function fileProblem(file: string, message: string, line = 1, col = 1): Problem {
@@ -52,7 +73,7 @@ function fileProblem(file: string, message: string, line = 1, col = 1): Problem 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Splits text into documents and validates each. Pure: no file system access. */
-export function parsePolicyText(file: string, bytes: Uint8Array | string, limits: LoadLimits = DEFAULT_LOAD_LIMITS): FileResult {
+export function parsePolicyText(file: string, bytes: Uint8Array | string, limits: ParseLimits = DEFAULT_LOAD_LIMITS): FileResult {
   const contentHash = hashBytes(bytes);
   const size = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.byteLength;
   if (size > limits.maxFileBytes) {
@@ -121,61 +142,77 @@ function hashBytes(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** Reads and validates one file. */
-export async function loadPolicyFile(file: string, limits: LoadLimits = DEFAULT_LOAD_LIMITS): Promise<FileResult> {
-  try {
-    const st = await stat(file);
-    if (st.size > limits.maxFileBytes) {
-      return { file, documents: [], problems: [fileProblem(file, `file too large (${st.size} bytes; the limit is ${limits.maxFileBytes})`)], contentHash: `size:${st.size}` };
+export type ReadOutcome =
+  | { readonly ok: true; readonly bytes: Buffer }
+  | { readonly ok: false; readonly message: string; readonly contentHash: string; readonly errno?: string };
+
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
+
+/**
+ * Reads a policy file without trusting it: only a regular file is read (opened non-blocking, so a
+ * FIFO can neither hang the open nor be read), its size is checked before reading, at most
+ * maxFileBytes + 1 bytes are ever read (a file growing meanwhile included), and the whole read
+ * gives up after readTimeoutMs (a read stuck in the kernel keeps one worker thread, not the agent).
+ */
+export async function readPolicyBytes(path: string | Buffer, limits: LoadLimits = DEFAULT_LOAD_LIMITS): Promise<ReadOutcome> {
+  const max = limits.maxFileBytes;
+  const work = (async (): Promise<ReadOutcome> => {
+    const fh = await open(path, OPEN_FLAGS);
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) return { ok: false, message: 'not a regular file (a FIFO, socket or device); not read', contentHash: 'not-regular' };
+      if (st.size > max) return { ok: false, message: `file too large (${st.size} bytes; the limit is ${max})`, contentHash: `size:${st.size}` };
+      let buf = Buffer.allocUnsafe(Math.min(max + 1, st.size + 1));
+      let total = 0;
+      for (;;) {
+        if (total === buf.length) {
+          if (buf.length > max) break;
+          const bigger = Buffer.allocUnsafe(Math.min(max + 1, buf.length * 2));
+          buf.copy(bigger, 0, 0, total);
+          buf = bigger;
+        }
+        const { bytesRead } = await fh.read(buf, total, buf.length - total, null);
+        if (bytesRead === 0) break;
+        total += bytesRead;
+      }
+      if (total > max) return { ok: false, message: `file too large (more than ${max} bytes)`, contentHash: `size:>${max}` };
+      return { ok: true, bytes: buf.subarray(0, total) };
+    } finally {
+      await fh.close().catch(() => undefined);
     }
-    return parsePolicyText(file, await readFile(file), limits);
-  } catch (err) {
+  })().catch((err: unknown): ReadOutcome => {
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
-    return { file, documents: [], problems: [fileProblem(file, `cannot read the file (${code})`)], contentHash: `error:${code}` };
+    return { ok: false, message: `cannot read the file (${code})`, contentHash: `error:${code}`, errno: code };
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<ReadOutcome>((res) => {
+    timer = setTimeout(() => res({ ok: false, message: `reading the file did not finish within ${limits.readTimeoutMs} ms; not read`, contentHash: 'timeout', errno: 'ETIMEDOUT' }), limits.readTimeoutMs);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
+}
+
+/** Reads and validates one file. */
+export async function loadPolicyFile(file: string | PolicyFile, limits: LoadLimits = DEFAULT_LOAD_LIMITS): Promise<FileResult> {
+  const { name, path } = typeof file === 'string' ? { name: file, path: file } : file;
+  const read = await readPolicyBytes(path, limits);
+  if (!read.ok) return { file: name, documents: [], problems: [fileProblem(name, read.message)], contentHash: read.contentHash };
+  return parsePolicyText(name, read.bytes, limits);
 }
 
 /**
- * The policy files under the given paths, sorted, each once. A file path is taken as is; a
- * directory is searched for *.yaml and *.yml at any depth. Entries whose name starts with '.' are
- * not searched: in a mounted ConfigMap the files appear at the top level (symlinks through `..data`)
- * and again inside `..data` and `..<timestamp>`, and only the top-level names are loaded.
+ * The policy files under the given paths, by name (see discoverPolicyFiles for what is searched
+ * and what is passed over).
  */
 export async function findPolicyFiles(paths: readonly string[]): Promise<string[]> {
-  const found: string[] = [];
-  for (const p of paths) {
-    const abs = resolve(p);
-    let st;
-    try {
-      st = await stat(abs);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new PolicyPathError(p, code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? String(err)})`);
-    }
-    if (st.isDirectory()) {
-      const entries = await fg(['**/*.yaml', '**/*.yml'], {
-        cwd: abs, absolute: true, dot: false, onlyFiles: true, followSymbolicLinks: true, suppressErrors: true,
-      });
-      found.push(...entries.sort());
-    } else {
-      found.push(abs);
-    }
-  }
-  // The same file reached twice (overlapping arguments, two links to one file) is loaded once.
-  const seen = new Set<string>();
-  const out: string[] = [];
-  for (const f of found) {
-    let real: string;
-    try { real = await realpath(f); } catch { real = f; }
-    if (seen.has(real)) continue;
-    seen.add(real);
-    out.push(f);
-  }
-  return out;
+  return (await discoverPolicyFiles(paths)).files.map((f) => f.name);
 }
 
 /** Sums the outcome of several files. */
-export function summarize(files: readonly FileResult[]): LoadResult {
+export function summarize(files: readonly FileResult[], discovery: { skipped: readonly Skipped[]; empty: readonly string[] } = { skipped: [], empty: [] }): LoadResult {
   const policies: PolicyDocument[] = [];
   const problems: Problem[] = [];
   let documents = 0;
@@ -191,12 +228,12 @@ export function summarize(files: readonly FileResult[]): LoadResult {
       else if (d.status === 'skipped') skippedDocuments++;
     }
   }
-  return { files, policies, problems, documents, invalidDocuments, skippedDocuments };
+  return { files, policies, problems, documents, invalidDocuments, skippedDocuments, skippedEntries: discovery.skipped, emptyFolders: discovery.empty };
 }
 
 /** Finds, reads and validates every policy under the paths. */
 export async function loadPolicies(paths: readonly string[], limits: LoadLimits = DEFAULT_LOAD_LIMITS): Promise<LoadResult> {
-  const files = await findPolicyFiles(paths);
-  const results = await Promise.all(files.map((f) => loadPolicyFile(f, limits)));
-  return summarize(results);
+  const found = await discoverPolicyFiles(paths);
+  const results = await loadPolicyFiles(found.files, limits);
+  return summarize(results, found);
 }

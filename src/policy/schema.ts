@@ -2,23 +2,28 @@
 // It agrees with the KubeArmor CRDs (shared/policies/crd): same fields, types, enums, required
 // fields, patterns and bounds. Unknown fields are errors, as with `kubectl apply --validate=strict`.
 import type { PolicyKind } from '../types.ts';
+import { FORMATS, type StringFormat } from './object-meta.ts';
 
 export type Schema =
-  | { readonly t: 'string'; readonly pattern?: string; readonly enum?: readonly string[]; readonly maxLength?: number }
+  | { readonly t: 'string'; readonly pattern?: string; readonly enum?: readonly string[]; readonly maxLength?: number; readonly format?: StringFormat }
   | { readonly t: 'integer'; readonly min?: number; readonly max?: number }
   | { readonly t: 'boolean' }
   | { readonly t: 'array'; readonly items: Schema; readonly maxItems?: number }
-  | { readonly t: 'object'; readonly props: Readonly<Record<string, Schema>>; readonly required?: readonly string[] }
-  | { readonly t: 'map'; readonly values: Schema }
+  | {
+    readonly t: 'object'; readonly props: Readonly<Record<string, Schema>>; readonly required?: readonly string[];
+    /** The API server drops the field on create (status): only its field names are checked. */
+    readonly discarded?: boolean;
+  }
+  | { readonly t: 'map'; readonly values: Schema; readonly keyFormat?: StringFormat }
   /** Free-form: anything goes (annotations' values are strings, but managedFields is arbitrary). */
   | { readonly t: 'any' };
 
-const str = (o: { pattern?: string; enum?: readonly string[]; maxLength?: number } = {}): Schema => ({ t: 'string', ...o });
+const str = (o: { pattern?: string; enum?: readonly string[]; maxLength?: number; format?: StringFormat } = {}): Schema => ({ t: 'string', ...o });
 const int = (min?: number, max?: number): Schema => ({ t: 'integer', ...(min === undefined ? {} : { min }), ...(max === undefined ? {} : { max }) });
 const bool: Schema = { t: 'boolean' };
 const arr = (items: Schema, maxItems?: number): Schema => ({ t: 'array', items, ...(maxItems === undefined ? {} : { maxItems }) });
 const obj = (props: Record<string, Schema>, required?: string[]): Schema => ({ t: 'object', props, ...(required ? { required } : {}) });
-const map = (values: Schema): Schema => ({ t: 'map', values });
+const map = (values: Schema, keyFormat?: StringFormat): Schema => ({ t: 'map', values, ...(keyFormat ? { keyFormat } : {}) });
 const any: Schema = { t: 'any' };
 
 /** Patterns exactly as the CRDs state them (Kubernetes applies them unanchored, like RegExp.test). */
@@ -154,16 +159,25 @@ function specSchema(v: Variant): Schema {
   return obj(props);
 }
 
-/** Kubernetes ObjectMeta, loosely typed where armorwatch does not read the field. */
+/**
+ * Kubernetes ObjectMeta as the API server decodes and checks it on create. metadata.name (a DNS-1123
+ * subdomain) and metadata.namespace (a DNS-1123 label, namespaced kinds only) are checked in
+ * validate.ts, since their rule depends on the kind; whole-metadata rules are in object-meta.ts.
+ */
+const time = str({ format: FORMATS.rfc3339 });
 const metadata = obj({
-  name: str(), generateName: str(), namespace: str(), uid: str(), resourceVersion: str(), generation: int(),
-  creationTimestamp: any, deletionTimestamp: any, deletionGracePeriodSeconds: int(), labels: map(str()),
-  annotations: map(str()), ownerReferences: arr(any), finalizers: arr(str()), managedFields: arr(any), selfLink: str(),
+  name: str(), generateName: str({ format: FORMATS.generateName }), namespace: str(), uid: str(), resourceVersion: str(),
+  generation: int(), creationTimestamp: time, deletionTimestamp: time, deletionGracePeriodSeconds: int(),
+  labels: map(str({ format: FORMATS.labelValue }), FORMATS.qualifiedName),
+  annotations: map(str(), FORMATS.annotationKey),
+  ownerReferences: arr(obj({ apiVersion: str(), kind: str(), name: str(), uid: str(), controller: bool, blockOwnerDeletion: bool })),
+  finalizers: arr(str({ format: FORMATS.qualifiedName })), managedFields: arr(any), selfLink: str(),
 }, ['name']);
 
 function documentSchema(v: Variant): Schema {
   return obj({
-    apiVersion: str(), kind: str(), metadata, spec: specSchema(v), status: obj({ status: str() }),
+    apiVersion: str(), kind: str(), metadata, spec: specSchema(v),
+    status: { t: 'object', props: { status: str() }, discarded: true },
   }, ['apiVersion', 'kind', 'metadata']);
 }
 

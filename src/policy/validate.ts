@@ -2,8 +2,10 @@
 // (not a converted object) so that every problem has its line and column, duplicate keys are
 // seen, and aliases are expanded under a budget (an alias bomb costs a bounded amount of work).
 import { createHash } from 'node:crypto';
-import { isAlias, isMap, isScalar, isSeq, visit, type Document, type LineCounter, type Node } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, visit, type Document, type LineCounter, type Node, type Scalar } from 'yaml';
 import type { PolicyKind } from '../types.ts';
+import { clusterInteger, clusterKey, clusterPlainValue, clusterScalar, describeCluster, resolvePlain, type ClusterScalar } from './cluster-yaml.ts';
+import { checkObjectMeta, dns1123SubdomainError, FORMATS } from './object-meta.ts';
 import { API_VERSION, DOCUMENT_SCHEMAS, POLICY_KINDS, type Schema } from './schema.ts';
 import { policyKey, type PolicyDocument, type PolicySpec, type Problem } from './types.ts';
 
@@ -37,17 +39,7 @@ export type DocumentResult =
 
 class LimitExceeded extends Error {}
 
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-/** Why `name` is not a DNS-1123 subdomain, or null when it is one. */
-export function dns1123SubdomainError(name: string): string | null {
-  if (name.length === 0) return 'must not be empty';
-  if (name.length > 253) return `must be at most 253 characters (got ${name.length})`;
-  if (!DNS1123_SUBDOMAIN.test(name)) {
-    return `"${name}" is not a valid name: use lower-case letters, digits, '-' and '.', starting and ending with a letter or digit`;
-  }
-  return null;
-}
+export { dns1123SubdomainError };
 
 function editDistance(a: string, b: string): number {
   const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
@@ -85,6 +77,22 @@ function describeNode(node: Node): string {
   if (isSeq(node)) return 'a list';
   if (isScalar(node)) return describe(node.value);
   return 'an alias';
+}
+
+/** The scalar as written, for messages. */
+function sourceText(node: Scalar): string {
+  const s = typeof node.source === 'string' ? node.source : String(node.value);
+  return s.length > 60 ? `${s.slice(0, 60)}…` : s;
+}
+
+/** Written without quotes or tag: read by the YAML 1.1 rules of the cluster. */
+function isPlain(node: Scalar): boolean {
+  return (node.type === 'PLAIN' || node.type === undefined) && (node.tag === undefined || node.tag === '');
+}
+
+/** `unquoted yes` / `!!int "10"`: how the value was written. */
+function written(node: Scalar): string {
+  return isPlain(node) ? `unquoted ${sourceText(node)}` : `${node.tag ? `${node.tag.replace('tag:yaml.org,2002:', '!!')} ` : ''}${JSON.stringify(sourceText(node))}`;
 }
 
 const ABSENT = Symbol('absent');
@@ -154,15 +162,41 @@ class Walker {
     return n;
   }
 
+  /** The cluster's reading of a scalar (go-yaml v2, YAML 1.1), once per node. */
+  private readonly readings = new WeakMap<Scalar, ClusterScalar>();
+  read(node: Scalar): ClusterScalar {
+    let r = this.readings.get(node);
+    if (r === undefined) { r = clusterScalar(node); this.readings.set(node, r); }
+    return r;
+  }
+
+  private isNull(node: Node | null | undefined): boolean {
+    return node === null || node === undefined || (isScalar(node) && this.read(node).t === 'null');
+  }
+
+  /** A scalar the cluster cannot decode at all (a tag that does not fit, a NaN in JSON). */
+  private undecodable(raw: Node, node: Scalar, path: string): boolean {
+    const r = this.read(node);
+    if (r.t === 'error') { this.report(raw, path, CODES.schema, `the cluster cannot decode ${written(node)}: ${r.message}`); return true; }
+    if (r.t === 'float' && !Number.isFinite(r.value)) {
+      this.report(raw, path, CODES.schema, `the cluster reads ${written(node)} as ${String(r.value)}, which JSON cannot hold, and refuses the document`);
+      return true;
+    }
+    return false;
+  }
+
   /** Returns the value, or ABSENT for null/missing and for values with problems. */
   walk(raw: Node | null | undefined, schema: Schema, path: string, depth: number): unknown {
     if (raw === null || raw === undefined) return ABSENT;
     const node = this.deref(raw, depth);
-    if (isScalar(node) && node.value === null) return ABSENT; // null = absent, as the API server treats it
+    if (this.isNull(node)) return ABSENT; // null = absent, as the API server treats it
+    if (isScalar(node) && this.undecodable(raw, node, path)) return ABSENT;
     switch (schema.t) {
       case 'any':
-        return this.plain(node, depth);
+        return this.plain(node, path, depth);
       case 'object':
+        if (schema.discarded === true) { this.prune(node, schema, path, depth); return ABSENT; }
+        return this.walkMap(raw, node, schema, path, depth);
       case 'map':
         return this.walkMap(raw, node, schema, path, depth);
       case 'array': {
@@ -175,16 +209,20 @@ class Walker {
           const p = `${path}[${i}]`;
           const v = this.walk(item as Node, schema.items, p, depth + 1);
           if (v !== ABSENT) out.push(v);
-          else if (item === null || (isScalar(item) && item.value === null)) this.report((item as Node | null) ?? raw, p, CODES.schema, 'list item must not be null');
+          else if (this.isNull(item as Node | null)) this.report((item as Node | null) ?? raw, p, CODES.schema, 'list item must not be null');
         });
         return out;
       }
       case 'string': {
-        if (!isScalar(node) || typeof node.value !== 'string') {
-          this.report(raw, path, CODES.schema, `must be a string (got ${describeNode(node)})`);
+        if (!isScalar(node)) { this.report(raw, path, CODES.schema, `must be a string (got ${describeNode(node)})`); return ABSENT; }
+        const r = this.read(node);
+        if (r.t !== 'string') {
+          const fix = isPlain(node) ? `; quote it, "${sourceText(node)}", to mean the text` : '';
+          const yaml11 = isPlain(node) && typeof node.value === 'string' ? ' (YAML 1.1, as the API server reads it)' : '';
+          this.report(raw, path, CODES.schema, `must be a string, but the cluster reads ${written(node)} as ${describeCluster(r)}${yaml11}${fix}`);
           return ABSENT;
         }
-        const s = node.value;
+        const s = r.value;
         if (schema.enum !== undefined && !schema.enum.includes(s)) {
           const list = schema.enum.length > 10 ? `a known value${suggest(s, schema.enum)}` : `one of ${schema.enum.join('|')}`;
           this.report(raw, path, CODES.schema, `must be ${list} (got ${JSON.stringify(s)})`);
@@ -198,25 +236,75 @@ class Walker {
           this.report(raw, path, CODES.schema, `must match ${schema.pattern} (got ${JSON.stringify(s)})`);
           return ABSENT;
         }
+        if (schema.format !== undefined) {
+          const why = schema.format.check(s);
+          for (const m of why) this.report(raw, path, CODES.schema, `must be a ${schema.format.name}: ${m}`);
+          if (why.length > 0) return ABSENT;
+        }
         return s;
       }
       case 'integer': {
-        if (!isScalar(node) || typeof node.value !== 'number' || !Number.isInteger(node.value)) {
-          this.report(raw, path, CODES.schema, `must be an integer (got ${describeNode(node)})`);
+        if (!isScalar(node)) { this.report(raw, path, CODES.schema, `must be an integer (got ${describeNode(node)})`); return ABSENT; }
+        const r = this.read(node);
+        const big = clusterInteger(r);
+        if (big === undefined) {
+          let why: string;
+          let hint = '';
+          if (r.t === 'string') { why = `got string ${JSON.stringify(r.value)}`; if (!isPlain(node) && clusterInteger(resolvePlain(r.value)) !== undefined) hint = '; write the number without quotes'; }
+          else if (r.t === 'int' || (r.t === 'float' && Number.isInteger(r.value))) why = `the cluster reads ${written(node)} as ${describeCluster(r)}, outside the 64-bit range of an integer`;
+          else why = `the cluster reads ${written(node)} as ${describeCluster(r)}${isPlain(node) && typeof node.value === 'string' ? ' (YAML 1.1)' : ''}`;
+          this.report(raw, path, CODES.schema, `must be an integer (${why})${hint}`);
           return ABSENT;
         }
-        const n = node.value;
-        if (schema.min !== undefined && n < schema.min) { this.report(raw, path, CODES.schema, `must be at least ${schema.min} (got ${n})`); return ABSENT; }
-        if (schema.max !== undefined && n > schema.max) { this.report(raw, path, CODES.schema, `must be at most ${schema.max} (got ${n})`); return ABSENT; }
-        return n;
+        // Written in a form whose YAML 1.1 value is not what it looks like (010 is 8): say so in range errors.
+        const naive = typeof node.value === 'number' ? node.value : undefined;
+        const note = naive !== Number(big) ? ` (the cluster reads ${written(node)} as ${big.toString()}, YAML 1.1)` : '';
+        if (schema.min !== undefined && big < BigInt(schema.min)) { this.report(raw, path, CODES.schema, `must be at least ${schema.min} (got ${big.toString()})${note}`); return ABSENT; }
+        if (schema.max !== undefined && big > BigInt(schema.max)) { this.report(raw, path, CODES.schema, `must be at most ${schema.max} (got ${big.toString()})${note}`); return ABSENT; }
+        return Number(big);
       }
-      case 'boolean':
-        if (!isScalar(node) || typeof node.value !== 'boolean') {
-          this.report(raw, path, CODES.schema, `must be true or false (got ${describeNode(node)})`);
+      case 'boolean': {
+        if (!isScalar(node)) { this.report(raw, path, CODES.schema, `must be true or false (got ${describeNode(node)})`); return ABSENT; }
+        const r = this.read(node);
+        if (r.t === 'bool' && isPlain(node) && typeof node.value === 'string') {
+          // yes/no/on/off/y/n: booleans only in YAML 1.1. A documented choice (docs/POLICIES.md).
+          this.report(raw, path, CODES.schema,
+            `must be true or false: the cluster would accept ${sourceText(node)} as ${String(r.value)} (YAML 1.1), but armorwatch does not, ` +
+            `because in YAML 1.2 and to most other tools ${sourceText(node)} is the string ${JSON.stringify(sourceText(node))}; write ${String(r.value)}`);
           return ABSENT;
         }
-        return node.value;
+        if (r.t !== 'bool') {
+          this.report(raw, path, CODES.schema, `must be true or false (${r.t === 'string' ? `got string ${JSON.stringify(r.value)}` : `the cluster reads ${written(node)} as ${describeCluster(r)}`})`);
+          return ABSENT;
+        }
+        return r.value;
+      }
     }
+  }
+
+  /**
+   * The JSON key the cluster makes of a mapping key, or undefined (reported) when it cannot make
+   * one or makes one that differs from the text (`on:` becomes "true", `010:` becomes "8").
+   */
+  private key(keyNode: Node | null, raw: Node, path: string, inObject: boolean): string | undefined {
+    if (keyNode === null || !isScalar(keyNode)) { this.report(keyNode ?? raw, path, CODES.schema, 'keys must be plain strings'); return undefined; }
+    if (this.read(keyNode).t === 'null') { this.report(keyNode, path, CODES.schema, 'keys must be plain strings (the cluster cannot use a null key)'); return undefined; }
+    const r = this.read(keyNode);
+    const k = clusterKey(r);
+    if ('error' in k) { this.report(keyNode, path, CODES.schema, `the cluster cannot use ${written(keyNode)} as a key: ${k.error}`); return undefined; }
+    const text = typeof keyNode.source === 'string' ? keyNode.source : String(keyNode.value);
+    if (text === '<<' && isPlain(keyNode)) {
+      // A YAML 1.1 merge key to go-yaml; armorwatch does not merge (docs/POLICIES.md).
+      this.report(keyNode, path, inObject ? CODES.unknownField : CODES.schema, inObject ? 'unknown field "<<" (merge keys are not supported)' : 'merge keys (<<) are not supported');
+      return undefined;
+    }
+    if (k.key !== text) {
+      const why = `the cluster reads the ${written(keyNode)} as ${describeCluster(r)}, so the key becomes ${JSON.stringify(k.key)}`;
+      if (inObject) this.report(keyNode, path, CODES.unknownField, `unknown field ${JSON.stringify(text)}: ${why}`);
+      else this.report(keyNode, path, CODES.schema, `key ${text}: ${why}; quote it, "${text}", to keep the text`);
+      return undefined;
+    }
+    return k.key;
   }
 
   private walkMap(raw: Node, node: Node, schema: Schema & { t: 'object' | 'map' }, path: string, depth: number): unknown {
@@ -226,9 +314,8 @@ class Walker {
     const present = new Set<string>();
     for (const pair of node.items) {
       const keyNode = pair.key as Node | null;
-      const key = keyNode !== null && isScalar(keyNode) && (typeof keyNode.value === 'string' || typeof keyNode.value === 'number' || typeof keyNode.value === 'boolean')
-        ? String(keyNode.value) : undefined;
-      if (key === undefined) { this.report(keyNode ?? raw, path, CODES.schema, 'keys must be plain strings'); continue; }
+      const key = this.key(keyNode, raw, path, schema.t === 'object');
+      if (key === undefined) continue;
       const first = seen.get(key);
       if (first !== undefined) {
         const at = this.pos(first);
@@ -238,15 +325,19 @@ class Walker {
       seen.set(key, keyNode as Node);
       const childPath = path === '' ? key : `${path}.${key}`;
       let child: Schema | undefined;
-      if (schema.t === 'map') child = schema.values;
-      else if (Object.hasOwn(schema.props, key)) child = schema.props[key];
+      if (schema.t === 'map') {
+        child = schema.values;
+        const why = schema.keyFormat?.check(key) ?? [];
+        for (const m of why) this.report(keyNode, childPath, CODES.schema, `key must be a ${schema.keyFormat!.name}: ${m}`);
+        if (why.length > 0) continue;
+      } else if (Object.hasOwn(schema.props, key)) child = schema.props[key];
       if (child === undefined) {
         const known = schema.t === 'object' ? Object.keys(schema.props) : [];
         this.report(keyNode, path, CODES.unknownField, `unknown field "${key}"${suggest(key, known)}`);
         continue;
       }
       const valueNode = pair.value as Node | null;
-      if (!(valueNode === null || (isScalar(valueNode) && valueNode.value === null))) present.add(key);
+      if (!this.isNull(valueNode)) present.add(key);
       const v = this.walk(valueNode, child, childPath, depth + 1);
       if (v !== ABSENT) out[key] = v;
     }
@@ -258,16 +349,40 @@ class Walker {
     return out;
   }
 
-  /** Plain value of a free-form node, under the same budget. */
-  private plain(node: Node, depth: number): unknown {
+  /**
+   * A field the API server drops on create (status): what it checks is only that every field name
+   * is known (strict field validation runs before the drop), not the values.
+   */
+  private prune(raw: Node, schema: Schema | undefined, path: string, depth: number): void {
+    const node = this.deref(raw, depth);
+    if (isSeq(node)) {
+      node.items.forEach((item, i) => { if (item !== null) this.prune(item as Node, schema?.t === 'array' ? schema.items : undefined, `${path}[${i}]`, depth + 1); });
+      return;
+    }
+    if (!isMap(node)) return;
+    const seen = new Set<string>();
+    for (const pair of node.items) {
+      const key = this.key(pair.key as Node | null, raw, path, true);
+      if (key === undefined) continue;
+      if (seen.has(key)) { this.report(pair.key as Node, path, CODES.duplicateKey, `duplicate key "${key}"`); continue; }
+      seen.add(key);
+      const child = schema?.t === 'object' ? (Object.hasOwn(schema.props, key) ? schema.props[key] : undefined) : schema?.t === 'map' ? schema.values : undefined;
+      if (child === undefined) { this.report(pair.key as Node, path, CODES.unknownField, `unknown field "${key}"`); continue; }
+      if (pair.value !== null) this.prune(pair.value as Node, child, path === '' ? key : `${path}.${key}`, depth + 1);
+    }
+  }
+
+  /** Plain value of a free-form node as the cluster reads it, under the same budget. */
+  private plain(node: Node, path: string, depth: number): unknown {
     const n = this.deref(node, depth);
-    if (isScalar(n)) return n.value;
-    if (isSeq(n)) return n.items.map((i) => this.plain(i as Node, depth + 1));
+    if (isScalar(n)) return this.undecodable(n, n, path) ? null : clusterPlainValue(this.read(n));
+    if (isSeq(n)) return n.items.map((i, idx) => (i === null ? null : this.plain(i as Node, `${path}[${idx}]`, depth + 1)));
     if (isMap(n)) {
       const o: Record<string, unknown> = {};
       for (const p of n.items) {
-        const k = isScalar(p.key) ? String(p.key.value) : '?';
-        o[k] = p.value === null ? null : this.plain(p.value as Node, depth + 1);
+        const k = this.key(p.key as Node | null, n, path, false);
+        if (k === undefined) continue;
+        o[k] = p.value === null ? null : this.plain(p.value as Node, path === '' ? k : `${path}.${k}`, depth + 1);
       }
       return o;
     }
@@ -313,7 +428,10 @@ export function validateDocument(
   };
 
   if (!isMap(doc.contents)) {
-    w.report(doc.contents as Node, '', CODES.schema, `a policy document must be a mapping (got ${describeNode(doc.contents as Node)})`);
+    // Not echoed: a file that is not a policy at all (a key pasted by mistake) must not show in logs.
+    const c = doc.contents as Node;
+    const got = isScalar(c) && typeof c.value === 'string' ? `a string of ${c.value.length} characters` : isScalar(c) ? typeof c.value : describeNode(c);
+    w.report(c, '', CODES.schema, `a policy document must be a mapping (got ${got})`);
     return invalid();
   }
   if (kind === undefined || !(POLICY_KINDS as readonly string[]).includes(kind)) {
@@ -343,10 +461,22 @@ export function validateDocument(
   if (apiVersion !== undefined && apiVersion !== API_VERSION) {
     w.report(doc.contents.get('apiVersion', true) as Node, 'apiVersion', CODES.apiVersion, `must be ${API_VERSION} (got ${JSON.stringify(apiVersion)})`);
   }
+  const metaNode = doc.contents.get('metadata', true);
+  const metaField = (f: string): Node => {
+    const n = isMap(metaNode) ? metaNode.get(f.split(/[.[]/)[0], true) as Node | undefined : undefined;
+    return n ?? (metaNode as Node | undefined) ?? doc.contents as Node;
+  };
   if (nameStr !== undefined) {
     const why = dns1123SubdomainError(nameStr);
-    const meta = doc.contents.get('metadata', true);
-    if (why !== null) w.report(isMap(meta) ? meta.get('name', true) as Node : doc.contents, 'metadata.name', CODES.name, why);
+    if (why !== null) w.report(metaField('name'), 'metadata.name', CODES.name, why);
+  }
+  const metaValue = (value as { metadata?: Record<string, unknown> } | typeof ABSENT) === ABSENT ? undefined : value.metadata as Record<string, unknown> | undefined;
+  if (metaValue !== undefined) {
+    // A cluster-scoped kind's namespace is cleared by the API server, whatever it holds.
+    if (policyKind === 'KubeArmorPolicy' && typeof metaValue.namespace === 'string') {
+      for (const m of FORMATS.dnsLabel.check(metaValue.namespace)) w.report(metaField('namespace'), 'metadata.namespace', CODES.name, m);
+    }
+    for (const p of checkObjectMeta(metaValue)) w.report(metaField(p.field), `metadata.${p.field}`, CODES.schema, p.message);
   }
   if (w.problems.length > 0 || value === ABSENT as unknown) return invalid();
   const meta = value.metadata as { name: string; namespace?: string };

@@ -131,6 +131,18 @@ test('host policy → eBPF → Collector: records with the right fields; reloads
     assert.ok(counted.monitor.delivered >= counted.matched, 'every match was an event the monitor delivered');
     assert.equal(typeof counted.monitor.lostInKernel, 'number');
 
+    // The same counters at /metrics on the health port, from the live pipeline.
+    const scrape = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
+    const sample = (re: RegExp): number => Number(re.exec(scrape)?.[1] ?? NaN);
+    const targetMatches = sample(/^armorwatch_policy_matches_total\{policy="hsp-e2e-target",action="Audit"[^}]*\} (\d+)$/m);
+    assert.ok(targetMatches >= 2, `both opens under ${target} counted as matches of hsp-e2e-target:\n${scrape}`);
+    assert.ok(sample(/^armorwatch_monitor_events_delivered_total\{[^}]*\} (\d+)$/m) >= targetMatches);
+    assert.ok(sample(/^armorwatch_monitor_events_filtered_total\{[^}]*\} (\d+)$/m) > 0, 'the kernel filter skipped calls no rule can match');
+    assert.equal(sample(/^armorwatch_policy_loaded\{[^}]*\} (\d+)$/m), 2, 'both policies in force');
+    assert.ok(sample(/^armorwatch_policy_reloads_total\{result="ok"[^}]*\} (\d+)$/m) >= 2, 'the first load and the reload');
+    assert.ok(sample(/^armorwatch_export_records_exported_total\{exporter="otlp"[^}]*\} (\d+)$/m) >= 3);
+    assert.ok(sample(/^armorwatch_export_duration_seconds_count\{exporter="otlp",outcome="success"[^}]*\} (\d+)$/m) >= 1);
+
     const exitCode = await new Promise<number | null>((resolve) => { agent?.once('exit', (code) => resolve(code)); agent?.kill('SIGTERM'); });
     agent = undefined;
     assert.equal(exitCode, 0, stderr.slice(-2000));

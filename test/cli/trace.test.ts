@@ -2,16 +2,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { needsBpf } from '../helpers/privileges.ts';
+import { readableCopy } from '../helpers/readable-copy.ts';
+import { join } from 'node:path';
 import fc from 'fast-check';
-import { LineSink, TraceLines, traceLine } from '../../src/cli/trace.ts';
+import { LineSink, TraceLines, traceExecLine, traceLine } from '../../src/cli/trace.ts';
 import { PassThrough } from 'node:stream';
 import { formatCallFlags, formatData, formatResult, syscallName } from '../../src/format/index.ts';
 import { SYSCALL_NUMBERS } from '../../src/monitor/decode.ts';
-import type { FileEvent } from '../../src/types.ts';
+import type { ExecEvent, FileEvent } from '../../src/types.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/armorwatch', import.meta.url));
 const ENV = { ...process.env, ARMORWATCH_FROM_SOURCE: '1', ARMORWATCH_LOG_LEVEL: 'info' };
@@ -26,7 +28,7 @@ test('trace --pid streams the process\'s file accesses as KubeArmor-shaped JSON 
   trace.stdout.setEncoding('utf8').on('data', (s: string) => { out += s; });
   trace.stderr.setEncoding('utf8').on('data', (s: string) => { err += s; });
   try {
-    await waitUntil(() => err.includes('file monitor attached'), () => `trace did not attach; stderr:\n${err}`);
+    await waitUntil(() => err.includes('file monitor attached'), () => `trace did not attach; stderr:\n${err}`, 60_000); // loading takes seconds on a busy machine
     const helperPid = Number(/"helperPid":(\d+)/.exec(err)?.[1]);
     target.stdin.write('go\n');
     await waitUntil(() => out.includes('"/etc/hostname"'), () => `no line for /etc/hostname; stdout:\n${out}\nstderr:\n${err}`);
@@ -61,7 +63,9 @@ test('trace --pid streams the process\'s file accesses as KubeArmor-shaped JSON 
 
 test('trace without privileges exits 1 and says what is missing', (t) => {
   if (!needsBpf(t)) return; // needs root to drop to nobody
-  const r = spawnSync('/usr/bin/setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', BIN, 'trace'], { env: ENV, encoding: 'utf8' });
+  // uid 65534 may not reach the checkout (under /root, mode 0700): it runs a readable copy.
+  const bin = join(readableCopy(t), 'bin/armorwatch');
+  const r = spawnSync('/usr/bin/setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', bin, 'trace'], { env: ENV, encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /needs root, or CAP_BPF and CAP_PERFMON \(running as uid 65534/);
   assert.match(r.stderr, /AW_MONITOR_PRIVILEGES/);
@@ -82,8 +86,8 @@ async function waitUntil(cond: () => boolean, why: () => string, ms = 15000): Pr
 }
 
 const sample: FileEvent = {
-  timestampNs: 1_700_000_000_123_456_789n, hostPid: 1000, hostTid: 1001, hostPpid: 999, pid: 7, ppid: 1, uid: 0, gid: 0,
-  comm: 'we"ird', exePath: '/bin/ls', parentExePath: '/bin/bash', cgroupId: 12345n, mntNs: 1, pidNs: 2, netNs: 3,
+  timestampNs: 1_700_000_000_123_456_789n, hostPid: 1000, hostTid: 1001, hostPpid: 999, pid: 7, ppid: 1, uid: 0, gid: 0, euid: 0,
+  comm: 'we"ird', tty: null, exePath: '/bin/ls', parentExePath: '/bin/bash', cgroupId: 12345n, mntNs: 1, pidNs: 2, netNs: 3,
   syscall: 'openat', dirfd: -100, flags: 0o4000 | 0o200000 | 0o2000000, mode: 0, args: {}, ret: 3,
   path: '/etc/network/if-up.d', absPath: '/etc/network/if-up.d', resolvedPath: '/etc/network/if-up.d',
   path2: null, absPath2: null, cwd: '/etc/network\nx', ownerUid: 0,
@@ -124,7 +128,7 @@ function reference(ev: FileEvent, host: string, containerId: string | null): str
     ParentProcessName: ev.parentExePath, ProcessName: ev.exePath, Type: containerId === null ? 'HostLog' : 'ContainerLog',
     Source: ev.exePath, Resource: ev.absPath, Operation: 'File', Data: formatData(ev), Result: formatResult(ev.ret),
     Cwd: ev.cwd, HostTID: ev.hostTid, GID: ev.gid, Comm: ev.comm, CgroupID: String(ev.cgroupId),
-    MntNS: ev.mntNs, PidNS: ev.pidNs, NetNS: ev.netNs, Syscall: syscallName(ev.syscall), Dirfd: ev.dirfd,
+    MntNS: ev.mntNs, PidNS: ev.pidNs, NetNS: ev.netNs, EUID: ev.euid, TTY: ev.tty, Syscall: syscallName(ev.syscall), Dirfd: ev.dirfd,
     Flags: formatCallFlags(ev) ?? null, Mode: ev.mode, Args: ev.args, Ret: ev.ret, RequestedPath: ev.path,
     ResolvedPath: ev.resolvedPath, NewRequestedPath: ev.path2, NewResource: ev.absPath2, OwnerUID: ev.ownerUid,
     TimestampNs: String(ev.timestampNs),
@@ -147,6 +151,7 @@ test('trace lines are byte for byte the documented JSON, event after event of th
     flags: fc.constantFrom(0, 0o2000000 | 0o100, 0x200, 1), mode: fc.constantFrom(0, 0o644), ret: fc.constantFrom(0, 3, -2, -13),
     exe: str, pexe: str, cwd: str, comm: str, path: str, abs: str, resolved: fc.option(str), path2: fc.option(str),
     cgroup: fc.constantFrom(1n, 18446744073709551615n), owner: fc.option(fc.constantFrom(0, 1000)),
+    euid: fc.constantFrom(0, 1000), tty: fc.option(fc.constantFrom('pts0', 'pts12', 'tty"1')),
     host: fc.constantFrom('node-1', 'n"2'), container: fc.option(fc.constantFrom('ab'.repeat(32))),
   });
   fc.assert(fc.property(fc.array(event, { minLength: 1, maxLength: 30 }), (list) => {
@@ -155,7 +160,7 @@ test('trace lines are byte for byte the documented JSON, event after event of th
       const rename = RENAMES.has(e.syscall);
       const ev: FileEvent = {
         timestampNs: e.ns, hostPid: e.hostPid, hostTid: e.hostTid, hostPpid: e.n, pid: e.hostPid, ppid: e.n, uid: e.n, gid: e.n,
-        comm: e.comm, exePath: e.exe, parentExePath: e.pexe, cgroupId: e.cgroup, mntNs: e.n, pidNs: e.n, netNs: e.n,
+        euid: e.euid, comm: e.comm, tty: e.tty, exePath: e.exe, parentExePath: e.pexe, cgroupId: e.cgroup, mntNs: e.n, pidNs: e.n, netNs: e.n,
         syscall: e.syscall, dirfd: e.dirfd, flags: e.flags, mode: e.mode, args: ARGS[e.syscall]?.(e.n) ?? {}, ret: e.ret,
         path: e.path, absPath: e.abs, resolvedPath: e.resolved, path2: rename ? (e.path2 ?? 'n') : null,
         absPath2: rename ? `/${e.path2 ?? 'n'}` : null, cwd: e.cwd, ownerUid: e.owner,
@@ -183,4 +188,62 @@ test('the line sink writes every line once, in order, across buffer refills', as
   assert.equal(lines.length, events.length);
   lines.forEach((l, i) => assert.equal(l, reference(events[i]!, 'node-1', null)));
   assert.ok(chunks.length > 1, 'more than one write: the buffer was refilled');
+});
+
+test('trace prints executions as Operation: Process lines: the command line, the program run, the caller', async (t) => {
+  if (!needsBpf(t)) return;
+  // The shell execs in its own pid (so --pid keeps it): a missing program first (execfail: the
+  // shell goes on), then /bin/true.
+  const target = spawn('/bin/bash', ['-c', 'shopt -s execfail; read go; exec /nonexistent-aw-exec 2>/dev/null; exec /bin/true traced-arg "two words"'], { stdio: ['pipe', 'ignore', 'ignore'] });
+  const trace = spawn(BIN, ['trace', '--pid', String(target.pid)], { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  trace.stdout.setEncoding('utf8').on('data', (s: string) => { out += s; });
+  trace.stderr.setEncoding('utf8').on('data', (s: string) => { err += s; });
+  try {
+    await waitUntil(() => err.includes('file monitor attached'), () => `trace did not attach; stderr:\n${err}`, 60_000); // loading takes seconds on a busy machine
+    target.stdin.write('go\n');
+    await waitUntil(() => out.includes('"Operation":"Process","Data":"syscall=SYS_EXECVE","Result":"Passed"'), () => `no exec line; stdout:\n${out}`);
+    trace.kill('SIGINT');
+    await once(trace, 'exit');
+    const lines = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const hit = lines.find((l) => l.Operation === 'Process' && l.Result === 'Passed')!;
+    assert.equal(hit.HostPID, target.pid);
+    assert.equal(hit.Resource, '/bin/true traced-arg two words');
+    assert.deepEqual(hit.Argv, ['/bin/true', 'traced-arg', 'two words']);
+    assert.equal(hit.ProcessName, realpathSync('/bin/true'));
+    assert.equal(hit.Source, realpathSync('/bin/bash'));
+    assert.equal(hit.RequestedPath, '/bin/true');
+    assert.equal(hit.Syscall, 'SYS_EXECVE');
+    assert.equal(hit.TTY, null);
+    assert.equal(hit.ArgvTruncated, false);
+    const failed = lines.find((l) => l.Operation === 'Process' && l.RequestedPath === '/nonexistent-aw-exec');
+    assert.ok(failed !== undefined, 'the failed exec has a line too');
+    assert.equal(failed.Result, 'No such file or directory');
+    assert.equal(failed.ResolvedPath, null);
+    assert.match(err, /exec hook tp_btf/);
+  } finally {
+    target.kill();
+    trace.kill('SIGKILL');
+  }
+});
+
+test('an execution line is valid JSON with its strings escaped, execveat with its dirfd and flags', () => {
+  const ev: ExecEvent = {
+    kind: 'process', timestampNs: 1_700_000_000_000_000_001n, hostPid: 5, hostTid: 5, hostPpid: 4, pid: 2, ppid: 1, uid: 1000, gid: 1000, euid: 0,
+    comm: 'x"y', exePath: '/usr/bin/su', callerExePath: '/bin/sh', parentExePath: '/bin/bash', cgroupId: 9n, mntNs: 1, pidNs: 2, netNs: 3,
+    syscall: 'execveat', dirfd: 3, flags: 0x1000, ret: 0, path: 'su', absPath: '/usr/bin/su', resolvedPath: '/usr/bin/su', ownerUid: 0,
+    argv: ['su', '-c', 'a\nb'], argvTruncated: true, tty: 'pts1', cwd: '/root',
+  };
+  const rec = JSON.parse(traceExecLine(ev, 'n"1', 'ab'.repeat(32))) as Record<string, unknown>;
+  assert.equal(rec.Operation, 'Process');
+  assert.equal(rec.Type, 'ContainerLog');
+  assert.equal(rec.Resource, '/usr/bin/su -c a\nb');
+  assert.equal(rec.Data, 'syscall=SYS_EXECVEAT fd=3 flags=AT_EMPTY_PATH');
+  assert.deepEqual([rec.TTY, rec.EUID, rec.UID, rec.ArgvTruncated, rec.Comm, rec.HostName], ['pts1', 0, 1000, true, 'x"y', 'n"1']);
+  assert.equal(rec.TimestampNs, '1700000000000000001');
+  // docs/TRACE.md's example execution line has exactly these fields, in this order.
+  const doc = readFileSync(new URL('../../docs/TRACE.md', import.meta.url), 'utf8').split('\n').find((l) => l.includes('"Operation":"Process"'))!;
+  const host = JSON.parse(traceExecLine({ ...ev, syscall: 'execve', dirfd: -100 }, 'vm', null)) as Record<string, unknown>;
+  assert.deepEqual(Object.keys(host), Object.keys(JSON.parse(doc) as Record<string, unknown>));
 });

@@ -122,7 +122,7 @@ test('bad values: a UsageError naming the flag or variable and the value', () =>
   usage(P, { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }, /^OTEL_EXPORTER_OTLP_PROTOCOL: invalid value "http\/json": http\/json is not supported/);
   usage(P, { OTEL_EXPORTER_OTLP_ENDPOINT: 'ftp://c:4317' }, /^OTEL_EXPORTER_OTLP_ENDPOINT: invalid value "ftp:\/\/c:4317"/);
   usage(P, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317/v1/logs' }, /a gRPC endpoint has no path/);
-  usage(P, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317', OTEL_EXPORTER_OTLP_HEADERS: 'novalue' }, /^OTEL_EXPORTER_OTLP_HEADERS: invalid value "novalue"/);
+  usage(P, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317', OTEL_EXPORTER_OTLP_HEADERS: 'novalue' }, /^OTEL_EXPORTER_OTLP_HEADERS: invalid value \(not shown: header values are secret\): entry 1 of 1 is not key=value$/);
   usage(P, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317', OTEL_EXPORTER_OTLP_TIMEOUT: 'soon' }, /^OTEL_EXPORTER_OTLP_TIMEOUT: invalid value "soon": expected milliseconds/);
   usage(P, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317', OTEL_EXPORTER_OTLP_INSECURE: 'yes' }, /^OTEL_EXPORTER_OTLP_INSECURE: invalid value "yes": expected true or false/);
   usage([...P, '--otlp-endpoint', 'https://c:4317', '--otlp-certificate', '/missing.crt'], {}, /^--otlp-certificate: invalid value "\/missing.crt": cannot read the file \(ENOENT\)/);
@@ -173,4 +173,44 @@ test('--ring-buffer-size and ARMORWATCH_RING_BUFFER_SIZE: 4MiB by default, round
   assert.equal(parse([...P, '--ring-buffer-size=1MiB'], { ARMORWATCH_RING_BUFFER_SIZE: '64MiB' }).ringBufferBytes, 1 << 20);
   usage([...P, '--ring-buffer-size', '64KiB'], {}, /^--ring-buffer-size: invalid value "64KiB": expected a size from 256KiB to 1GiB/);
   usage(P, { ARMORWATCH_RING_BUFFER_SIZE: 'big' }, /^ARMORWATCH_RING_BUFFER_SIZE: invalid value "big"/);
+});
+
+test('metrics: Prometheus on the health address by default; OTLP push where the alerts go, or elsewhere', () => {
+  const d = parse(P);
+  assert.deepEqual(d.metrics, { prometheus: true, otlp: null, intervalMs: 60_000 });
+  assert.ok(Object.isFrozen(d.metrics));
+  assert.equal(parse([...P, '--health-addr', 'off']).metrics.prometheus, false, 'no health server, nothing to serve /metrics on');
+  assert.deepEqual(parse([...P, '--metrics-exporter', 'none']).metrics, { prometheus: false, otlp: null, intervalMs: 60_000 });
+
+  const grpc = parse(P, { OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317', OTEL_METRIC_EXPORT_INTERVAL: '15000' }).metrics;
+  assert.equal(grpc.prometheus, false);
+  assert.equal(grpc.otlp?.endpoint, 'http://c:4317');
+  assert.equal(grpc.intervalMs, 15_000, 'OTEL_METRIC_EXPORT_INTERVAL is in milliseconds');
+  // Alerts to stdout, metrics pushed: the OTLP settings are read for the metrics alone.
+  const stdoutAlerts = parse([...P, '--exporter', 'stdout', '--metrics-exporter', 'prometheus,otlp', '--otlp-endpoint', 'http://c:4317', '--otlp-headers', 'x-key=1']);
+  assert.equal(stdoutAlerts.otlp, null);
+  assert.equal(stdoutAlerts.metrics.otlp?.endpoint, 'http://c:4317');
+  assert.deepEqual(stdoutAlerts.metrics.otlp?.headers, { 'x-key': '1' });
+  assert.equal(stdoutAlerts.metrics.prometheus, true);
+
+  const http = (env: Record<string, string>, argv: string[] = []): string | undefined =>
+    parse([...P, '--metrics-exporter', 'otlp', ...argv], { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', ...env }).metrics.otlp?.endpoint;
+  assert.equal(http({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }), 'http://c:4318/v1/metrics');
+  assert.equal(http({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318/otlp' }), 'http://c:4318/otlp/v1/metrics', 'a base URL with a path keeps it');
+  assert.equal(http({ OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: 'http://c:4318/custom/logs' }), 'http://c:4318/v1/metrics');
+  assert.equal(http({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://m:4318/m' }), 'http://m:4318/m');
+  assert.equal(http({}, ['--metrics-otlp-endpoint', 'http://m:4318']), 'http://m:4318/v1/metrics');
+  assert.equal(parse([...P, '--metrics-exporter', 'otlp', '--metrics-otlp-endpoint', 'm:4317', '--otlp-insecure']).metrics.otlp?.endpoint, 'http://m:4317');
+});
+
+test('metrics: settings that would be ignored are refused', () => {
+  usage([...P, '--metrics-exporter', 'statsd'], {}, /^--metrics-exporter: invalid value "statsd": expected one of prometheus, otlp$/);
+  usage([...P, '--metrics-exporter', 'none,otlp'], {}, /^--metrics-exporter: invalid value "none,otlp"/);
+  usage([...P, '--metrics-otlp-endpoint', 'http://m:4317'], {}, /^--metrics-otlp-endpoint: invalid value "http:\/\/m:4317": metrics are not pushed over OTLP: add otlp to --metrics-exporter$/);
+  usage(P, { ARMORWATCH_METRICS_INTERVAL: '10s' }, /^ARMORWATCH_METRICS_INTERVAL: .*add otlp to --metrics-exporter/);
+  usage([...P, '--metrics-exporter', 'prometheus', '--health-addr', 'off'], {}, /^--metrics-exporter: .*health address, which is off/);
+  usage([...P, '--metrics-exporter', 'otlp', '--metrics-interval', '0'], {}, /^--metrics-interval: invalid value "0": expected an interval greater than 0$/);
+  usage([...P, '--metrics-exporter', 'otlp', '--otlp-protocol', 'grpc', '--metrics-otlp-endpoint', 'http://m:4317/v1/metrics'], {}, /a gRPC endpoint has no path/);
+  // The generic OTel variables may be set for every process of the pod: no error for those.
+  assert.equal(parse(P, { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://m:4317', OTEL_METRIC_EXPORT_INTERVAL: '1000' }).metrics.otlp, null);
 });

@@ -7,13 +7,14 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { root } from './render.ts';
+import { defer, killOnExit } from '../helpers/cleanup.ts';
 
 export const HOST_POLICY = 'hsp-socket-tables';
 
 /** A folder with one host policy for this machine: reading the kernel's TCP socket table. */
 export function writeHostPolicy(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'aw-policy-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  defer(t, `remove ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'host.yaml'), `apiVersion: security.kubearmor.com/v1
 kind: KubeArmorHostPolicy
 metadata:
@@ -46,14 +47,14 @@ export function startAgent(t: TestContext, opts: { policies: string; healthPort:
   const agent = [join(root, 'bin/armorwatch'), 'run', '--policies', opts.policies, '--health-addr', `127.0.0.1:${opts.healthPort}`];
   const argv = opts.capabilities === undefined ? agent
     : ['setpriv', '--bounding-set', ['-all', ...opts.capabilities.map((c) => `+${c}`)].join(','), '--inh-caps', '-all', '--', ...agent];
-  const child = spawn(argv[0]!, argv.slice(1), {
+  const child = killOnExit(spawn(argv[0]!, argv.slice(1), {
     env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', NODE_NAME: hostname(), ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  }));
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
   child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
-  t.after(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
+  defer(t, 'kill the agent if it still runs', () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
   return { child, out: () => out, err: () => err };
 }
 

@@ -12,6 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { freePort, startCollector, type CollectedRecord, type Collector } from '../helpers/collector.ts';
 import { containerdUnavailableReason, importBusyboxImage, NS, runPod, SOCKET, startContainerd } from '../helpers/containerd.ts';
 import { bpfUnavailableReason } from '../helpers/privileges.ts';
+import { defer } from '../helpers/cleanup.ts';
 import { findObject, loadFixture, type K8sObject } from '../k8s-api/fixtures.ts';
 import { exited, startAgent, waitReady, type RunningAgent } from '../deploy/agent.ts';
 import type { ControlPlane, KubeObject } from '../helpers/kube-apiserver.ts';
@@ -291,7 +292,7 @@ export function podCgroupsLeft(uid: string): string[] {
 export async function startPod(t: TestContext, sandboxRootfs: string, pod: { name: string; namespace: string; labels: Record<string, string>; uid?: string }, container: string): Promise<{ uid: string; id: string }> {
   const p = await runPod({ ...pod, uid: pod.uid ?? randomUUID(), rootfs: sandboxRootfs }, container, IMAGE);
   assert.ok(p.app.cgroupPath.endsWith(`/kubepods/besteffort/pod${p.uid}/${p.app.id}`), `kubelet-style cgroup, got ${p.app.cgroupPath}`);
-  t.after(async () => {
+  defer(t, `remove pod ${pod.name}`, async () => {
     await p.remove();
     assert.deepEqual(podCgroupsLeft(p.uid), [], 'no cgroup of the pod left behind');
   });

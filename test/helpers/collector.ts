@@ -69,6 +69,28 @@ export interface OtlpJsonRequest {
     resource?: { attributes?: KeyValue[] };
     scopeLogs?: Array<{ logRecords?: JsonLogRecord[] }>;
   }>;
+  resourceMetrics?: Array<{
+    resource?: { attributes?: KeyValue[] };
+    scopeMetrics?: Array<{ metrics?: JsonMetric[] }>;
+  }>;
+}
+interface JsonNumberPoint { attributes?: KeyValue[]; asInt?: string | number; asDouble?: number }
+interface JsonMetric {
+  name: string; unit?: string;
+  sum?: { dataPoints?: JsonNumberPoint[]; isMonotonic?: boolean };
+  gauge?: { dataPoints?: JsonNumberPoint[] };
+  histogram?: { dataPoints?: Array<{ attributes?: KeyValue[]; count?: string | number; sum?: number }> };
+}
+
+/** One data point of an OTLP metric parsed back from the file exporter (histograms: their count). */
+export interface CollectedPoint {
+  readonly request: number;
+  readonly resource: Record<string, unknown>;
+  readonly name: string;
+  readonly unit: string | undefined;
+  readonly kind: 'sum' | 'gauge' | 'histogram';
+  readonly attributes: Record<string, unknown>;
+  readonly value: number;
 }
 interface KeyValue { key: string; value: AnyValueJson }
 interface AnyValueJson {
@@ -210,6 +232,26 @@ export class Collector {
     return out;
   }
 
+  /** Every metric data point received so far (OTLP metrics go to the same file exporter). */
+  metricPoints(): CollectedPoint[] {
+    const out: CollectedPoint[] = [];
+    this.requests().forEach((req, i) => {
+      for (const rm of req.resourceMetrics ?? []) {
+        const resource = attrs(rm.resource?.attributes);
+        for (const sm of rm.scopeMetrics ?? []) {
+          for (const m of sm.metrics ?? []) {
+            const base = { request: i, resource, name: m.name, unit: m.unit };
+            const num = (p: JsonNumberPoint): number => Number(p.asInt ?? p.asDouble ?? NaN);
+            for (const p of m.sum?.dataPoints ?? []) out.push({ ...base, kind: 'sum', attributes: attrs(p.attributes), value: num(p) });
+            for (const p of m.gauge?.dataPoints ?? []) out.push({ ...base, kind: 'gauge', attributes: attrs(p.attributes), value: num(p) });
+            for (const p of m.histogram?.dataPoints ?? []) out.push({ ...base, kind: 'histogram', attributes: attrs(p.attributes), value: Number(p.count ?? NaN) });
+          }
+        }
+      }
+    });
+    return out;
+  }
+
   /** Polls the output until `count` records arrived (or the timeout passes); returns what is there. */
   async waitForRecords(count: number, timeoutMs = 30_000): Promise<CollectedRecord[]> {
     const until = Date.now() + timeoutMs;
@@ -283,6 +325,9 @@ ${metrics}
     logs:
       receivers: [otlp]
       processors: [${processors.join(', ')}]
+      exporters: [${sink}]
+    metrics:
+      receivers: [otlp]
       exporters: [${sink}]
 `;
 }

@@ -1,10 +1,23 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeEvent, EventDecoder, SYSCALL_NUMBERS } from '../../src/monitor/decode.ts';
+import { decodeEvent as decodeAny, EventDecoder, EXEC_SYSCALL_NUMBERS, isExecEvent, SYSCALL_NUMBERS } from '../../src/monitor/decode.ts';
 import { MonitorError } from '../../src/monitor/errors.ts';
 import { EVENT_FIELDS as F, EVENT_HEADER_SIZE, EV_FLAGS, STR_SLOTS } from '../../src/monitor/layout.ts';
+import type { ExecEvent, FileEvent } from '../../src/types.ts';
 
 type Strings = Partial<Record<keyof typeof STR_SLOTS, string>>;
+
+function decodeEvent(rec: Buffer, offset: bigint): FileEvent {
+  const ev = decodeAny(rec, offset);
+  assert.ok(!isExecEvent(ev), 'a file record decodes to a FileEvent');
+  return ev;
+}
+
+function decodeExec(rec: Buffer, offset = 0n): ExecEvent {
+  const ev = decodeAny(rec, offset);
+  assert.ok(isExecEvent(ev), 'an execve/execveat record decodes to an ExecEvent');
+  return ev;
+}
 
 /** A record as the kernel would write it. */
 function record(fields: { nr: number; ret?: number; dirfd?: number; dirfd2?: number; flags?: number; evFlags?: number; argA?: bigint; argB?: bigint; owner?: number }, strs: Strings): Buffer {
@@ -18,6 +31,7 @@ function record(fields: { nr: number; ret?: number; dirfd?: number; dirfd2?: num
   h.writeUInt32LE(1, F.ns_ppid[0]);
   h.writeUInt32LE(1000, F.uid[0]);
   h.writeUInt32LE(100, F.gid[0]);
+  h.writeUInt32LE(0, F.euid[0]);
   h.writeUInt32LE(fields.nr, F.syscall_nr[0]);
   h.writeInt32LE(fields.dirfd ?? -100, F.dirfd[0]);
   h.writeInt32LE(fields.dirfd2 ?? -100, F.dirfd2[0]);
@@ -100,4 +114,40 @@ test('a decoder reused across events of one process gives each event its own str
   assert.equal(other.absPath, '/var/b');
   assert.equal(viaDir.absPath, '/etc/b');
   for (const ev of [first, after, other, viaDir]) assert.deepEqual(ev, decodeEvent(record({ nr: SYSCALL_NUMBERS.openat, dirfd: ev.dirfd }, { path: ev.path, cwd: ev.cwd, dir: ev.dirfd === 5 ? '/etc' : '', exe: ev.exePath, pexe: ev.parentExePath }), 0n));
+});
+
+test('a successful execve decodes to an ExecEvent: the program run, the caller, argv, terminal and euid', () => {
+  const rec = record({ nr: EXEC_SYSCALL_NUMBERS.execve, ret: 0, evFlags: EV_FLAGS.ownerValid, owner: 0 },
+    { path: 'bin/../bin/apt', cwd: '/usr', resolved: '/usr/bin/apt', pexe: '/usr/bin/bash', caller: '/usr/bin/bash',
+      tty: 'pts3', argv: '/usr/bin/apt\0update\0\0' });
+  rec.writeUInt32LE(1234, F.euid[0]);
+  const ev = decodeExec(rec);
+  assert.equal(ev.kind, 'process');
+  assert.equal(ev.syscall, 'execve');
+  assert.deepEqual([ev.path, ev.absPath, ev.resolvedPath, ev.exePath], ['bin/../bin/apt', '/usr/bin/apt', '/usr/bin/apt', '/usr/bin/apt']);
+  assert.deepEqual([ev.callerExePath, ev.parentExePath, ev.cwd], ['/usr/bin/bash', '/usr/bin/bash', '/usr']);
+  assert.deepEqual(ev.argv, ['/usr/bin/apt', 'update', ''], 'an empty argument is kept');
+  assert.equal(ev.argvTruncated, false);
+  assert.equal(ev.tty, 'pts3');
+  assert.deepEqual([ev.uid, ev.euid, ev.ownerUid], [1000, 1234, 0]);
+});
+
+test('a failed exec has its errno, no resolved path, and the caller still running its own program', () => {
+  const ev = decodeExec(record({ nr: EXEC_SYSCALL_NUMBERS.execve, ret: -2, evFlags: EV_FLAGS.argvTruncated },
+    { path: '/nope', cwd: '/', exe: '/usr/bin/bash', pexe: '/sbin/init', argv: '/nope\0' }));
+  assert.deepEqual([ev.ret, ev.resolvedPath, ev.ownerUid, ev.tty], [-2, null, null, null]);
+  assert.deepEqual([ev.exePath, ev.callerExePath, ev.absPath], ['/usr/bin/bash', '/usr/bin/bash', '/nope']);
+  assert.equal(ev.argvTruncated, true);
+});
+
+test('execveat on a dirfd: the name is joined to the directory; without name or directory, the file run stands in', () => {
+  const nr = EXEC_SYSCALL_NUMBERS.execveat;
+  const named = decodeExec(record({ nr, ret: 0, dirfd: 3 }, { path: '/dev/fd/3/true', cwd: '/tmp', dir: '/usr/bin', resolved: '/usr/bin/true' }));
+  assert.deepEqual([named.syscall, named.dirfd, named.path, named.absPath], ['execveat', 3, 'true', '/usr/bin/true']);
+  const empty = decodeExec(record({ nr, ret: 0, dirfd: 3 }, { path: '/dev/fd/3', cwd: '/tmp', resolved: '/usr/bin/true' }));
+  assert.deepEqual([empty.path, empty.absPath], ['', '/usr/bin/true']);
+  const gone = decodeExec(record({ nr, ret: 0, dirfd: 3, evFlags: EV_FLAGS.dirGone }, { path: '/dev/fd/3/t', cwd: '/tmp', resolved: '/usr/bin/true' }));
+  assert.deepEqual([gone.path, gone.absPath], ['t', '/usr/bin/true']);
+  const failed = decodeExec(record({ nr, ret: -13, dirfd: 4 }, { path: 'x', cwd: '/tmp', dir: '/srv', exe: '/bin/sh' }));
+  assert.deepEqual([failed.path, failed.absPath, failed.resolvedPath], ['x', '/srv/x', null]);
 });

@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { firstComponentKey, fnv1a64, pathFilterCommand, processFilterCommand } from '../../src/monitor/filter.ts';
+import { execFilterCommand, firstComponentKey, fnv1a64, pathFilterCommand, processFilterCommand } from '../../src/monitor/filter.ts';
+import { openMonitor } from '../../src/monitor/index.ts';
+import { silentLogger } from '../../src/log.ts';
 import { MonitorError } from '../../src/monitor/errors.ts';
 
 test('fnv1a64 matches the published FNV-1a 64 test vectors', () => {
@@ -57,4 +59,23 @@ test('process filter command: pids, comms in hex cut to 15 bytes, exclusions', (
   assert.equal(processFilterCommand({ pids: [], comms: ['a-very-long-command-name'], excludePids: [] }),
     `procs - ${Buffer.from('a-very-long-com').toString('hex')} -`);
   assert.throws(() => processFilterCommand({ pids: [-1], comms: [], excludePids: [] }), /-1 is not a process id/);
+});
+
+test('exec filter command carries pass-all and the hashes of paths, directories and base names; bad entries are refused', () => {
+  assert.equal(execFilterCommand(), 'execs 0 - - -');
+  assert.equal(execFilterCommand({ passAll: false, paths: ['/usr/bin/apt'], dirs: ['/usr/sbin/'], names: ['apt'] }),
+    `execs 0 ${fnv1a64('/usr/bin/apt').toString(16)} ${fnv1a64('/usr/sbin/').toString(16)} ${fnv1a64('apt').toString(16)}`);
+  assert.match(execFilterCommand({ passAll: true, paths: [], dirs: [], names: [] }), /^execs 1 /);
+  const isFilter = (e: unknown): boolean => e instanceof MonitorError && e.code === 'AW_MONITOR_FILTER';
+  assert.throws(() => execFilterCommand({ passAll: false, paths: ['apt'], dirs: [], names: [] }), isFilter);
+  assert.throws(() => execFilterCommand({ passAll: false, paths: [], dirs: ['/usr/bin'], names: [] }), isFilter);
+  assert.throws(() => execFilterCommand({ passAll: false, paths: [], dirs: [], names: ['bin/apt'] }), isFilter);
+});
+
+test('a monitor opened without onExec refuses a filter that passes executions, before starting anything', async () => {
+  await assert.rejects(openMonitor({
+    logger: silentLogger, ringbufBytes: 1 << 22, onEvent: () => {},
+    pathFilter: { passAll: true, exactPaths: [], dirPrefixes: [], exec: { passAll: true, paths: [], dirs: [], names: [] } },
+    processFilter: { pids: [], comms: [], excludePids: [] },
+  }), /passes executions but the monitor was opened without onExec/);
 });

@@ -1,44 +1,62 @@
 // Shared by the eBPF tests: a real monitor collecting events, and a wait for the one a test expects.
 import { openMonitor, type Monitor, type MonitorOptions } from '../../src/monitor/index.ts';
 import { silentLogger } from '../../src/log.ts';
-import type { FileEvent } from '../../src/types.ts';
+import { RING_BUFFER_DEFAULT } from '../../src/config/parse.ts';
+import type { ExecEvent, FileEvent } from '../../src/types.ts';
 
 export interface Collected {
   readonly monitor: Monitor;
   readonly events: FileEvent[];
+  /** Executions seen (the default filter passes them all). */
+  readonly execs: ExecEvent[];
+  waitForExec(pred: (e: ExecEvent) => boolean, what: string, ms?: number): Promise<ExecEvent>;
   /** Resolves with the first event (seen or to come) that matches; rejects after `ms` naming `what`. */
   waitFor(pred: (e: FileEvent) => boolean, what: string, ms?: number): Promise<FileEvent>;
 }
 
 export async function collect(opts: Partial<MonitorOptions> = {}): Promise<Collected> {
-  const events: FileEvent[] = [];
-  const waiters: Array<{ pred: (e: FileEvent) => boolean; resolve: (e: FileEvent) => void }> = [];
+  const files = new Stream<FileEvent>();
+  const execs = new Stream<ExecEvent>();
   const monitor = await openMonitor({
     logger: silentLogger,
-    pathFilter: { passAll: true, exactPaths: [], dirPrefixes: [] },
+    ringbufBytes: RING_BUFFER_DEFAULT,
+    pathFilter: { passAll: true, exactPaths: [], dirPrefixes: [], exec: { passAll: true, paths: [], dirs: [], names: [] } },
     processFilter: { pids: [], comms: [], excludePids: [] },
     ...opts,
-    onEvent: (e) => {
-      events.push(e);
-      for (let i = waiters.length - 1; i >= 0; i--) {
-        if (waiters[i]!.pred(e)) waiters.splice(i, 1)[0]!.resolve(e);
-      }
-    },
+    onEvent: (e) => files.push(e),
+    onExec: (e) => execs.push(e),
   });
   return {
     monitor,
-    events,
-    waitFor(pred, what, ms = 5000) {
-      const seen = events.find(pred);
-      if (seen !== undefined) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        const w = { pred, resolve: (e: FileEvent) => { clearTimeout(t); resolve(e); } };
-        const t = setTimeout(() => {
-          waiters.splice(waiters.indexOf(w), 1);
-          reject(new Error(`no event for ${what} within ${ms} ms (${events.length} events seen)`));
-        }, ms);
-        waiters.push(w);
-      });
-    },
+    events: files.seen,
+    execs: execs.seen,
+    waitFor: (pred, what, ms) => files.waitFor(pred, what, ms),
+    waitForExec: (pred, what, ms) => execs.waitFor(pred, what, ms),
   };
+}
+
+/** Events of one kind as they come, and waits for the one a test expects. */
+class Stream<E> {
+  readonly seen: E[] = [];
+  readonly #waiters: Array<{ pred: (e: E) => boolean; resolve: (e: E) => void }> = [];
+
+  push(e: E): void {
+    this.seen.push(e);
+    for (let i = this.#waiters.length - 1; i >= 0; i--) {
+      if (this.#waiters[i]!.pred(e)) this.#waiters.splice(i, 1)[0]!.resolve(e);
+    }
+  }
+
+  waitFor(pred: (e: E) => boolean, what: string, ms = 5000): Promise<E> {
+    const found = this.seen.find(pred);
+    if (found !== undefined) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const w = { pred, resolve: (e: E) => { clearTimeout(t); resolve(e); } };
+      const t = setTimeout(() => {
+        this.#waiters.splice(this.#waiters.indexOf(w), 1);
+        reject(new Error(`no event for ${what} within ${ms} ms (${this.seen.length} events seen)`));
+      }, ms);
+      this.#waiters.push(w);
+    });
+  }
 }

@@ -5,12 +5,15 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { defaultHelperPath } from '../../src/monitor/preflight.ts';
 import { EVENT_FIELDS, EVENT_HEADER_SIZE, EV_FLAGS, PATH_MAX, STR_COUNT, STR_SLOTS } from '../../src/monitor/layout.ts';
+import { EXEC_MAX_ARGS, EXEC_MAX_ARG_LEN } from '../../src/types.ts';
 
 interface CLayout {
   size: number; strCount: number; pathMax: number;
   fields: Record<string, [number, number]>;
   slots: Record<string, number>;
   evFlags: Record<string, number>;
+  argsMax: number;
+  argMax: number;
 }
 
 function cLayout(): CLayout {
@@ -31,4 +34,9 @@ test('string slots, their count, PATH_MAX and event flag bits agree', () => {
   assert.equal(c.pathMax, PATH_MAX);
   assert.deepEqual(c.slots, { ...STR_SLOTS });
   assert.deepEqual(c.evFlags, { ...EV_FLAGS });
+});
+
+test('the kernel caps arguments as ExecEvent says (KubeArmor\'s 20 of 104 bytes)', () => {
+  const c = cLayout();
+  assert.deepEqual([c.argsMax, c.argMax], [EXEC_MAX_ARGS, EXEC_MAX_ARG_LEN]);
 });

@@ -24,7 +24,7 @@ function expectProblem(text: string | Uint8Array, pattern: RegExp): Problem {
   return p;
 }
 
-const HEAD = 'apiVersion: security.kubearmor.com/v1\nkind: KubeArmorPolicy\nmetadata:\n  name: x\n  namespace: y\n';
+const HEAD = 'apiVersion: security.kubearmor.com/v1\nkind: KubeArmorPolicy\nmetadata:\n  name: x\n  namespace: ns\n';
 
 test('billion laughs: alias expansion is bounded and reported', () => {
   // 10 levels of 10 aliases each: 10^9 strings if expanded naively.
@@ -82,7 +82,7 @@ test('clear messages for common mistakes, with line and column', () => {
     [`${HEAD}spec:\n  severity: 11\n`, 'spec.severity', 'must be at most 10 (got 11)', 7],
     [`${HEAD}spec:\n  severity: "3"\n`, 'spec.severity', 'must be an integer (got string "3")', 7],
     [`${HEAD}spec:\n  action: block\n`, 'spec.action', 'must be one of Allow|Audit|Block (got "block")', 7],
-    [`${HEAD}spec:\n  file:\n    matchPaths:\n      - path: /x\n        readOnly: yes\n`, 'spec.file.matchPaths[0].readOnly', 'must be true or false (got string "yes")', 10],
+    [`${HEAD}spec:\n  file:\n    matchPaths:\n      - path: /x\n        readOnly: yes\n`, 'spec.file.matchPaths[0].readOnly', 'must be true or false: the cluster would accept yes as true (YAML 1.1), but armorwatch does not', 10],
     [`${HEAD}spec:\n  file:\n    matchPaths:\n      - fromSource: []\n`, 'spec.file.matchPaths[0]', 'missing required "path"', 9],
     [`${HEAD}spec:\n  file:\n    matchPaths: /x\n`, 'spec.file.matchPaths', 'must be a list (got string "/x")', 8],
     [`apiVersion: security.kubearmor.com/v2\nkind: KubeArmorPolicy\nmetadata:\n  name: x\n`, 'apiVersion', 'must be security.kubearmor.com/v1 (got "security.kubearmor.com/v2")', 1],
@@ -109,7 +109,7 @@ test('null is absent; other kinds are skipped; several documents per file', () =
   const r = parsePolicyText('multi.yaml', `${HEAD}spec:\n  severity: null\n  file: ~\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n---\n---\n${HEAD.replace('name: x', 'name: z')}spec: {}\n`);
   assert.deepEqual(r.documents.map((d) => d.status), ['policy', 'skipped', 'policy']);
   const first = r.documents[0]!;
-  assert.ok(first.status === 'policy' && first.policy.spec.severity === undefined && first.policy.key === 'KubeArmorPolicy/y/x');
+  assert.ok(first.status === 'policy' && first.policy.spec.severity === undefined && first.policy.key === 'KubeArmorPolicy/ns/x');
   const last = r.documents[2]!;
   assert.ok(last.status === 'policy' && last.policy.source.doc === 3 && last.policy.source.line === 16);
 });

@@ -103,14 +103,14 @@ test('a plain file edited in place and a new file are picked up', async (t) => {
   await store.start();
   const reloaded = nextReload(store, 2000);
   writeFileSync(join(root, 'plain.yaml'), ksp('p', body('/etc/p2')));
-  writeFileSync(join(root, 'new.yaml'), ksp('n', body('/etc/n')));
+  writeFileSync(join(root, 'new.yaml'), ksp('new', body('/etc/n')));
   await reloaded;
   await new Promise((r) => setTimeout(r, 600));
   assert.equal(decides(store, '/etc/p2'), 'p');
-  assert.equal(decides(store, '/etc/n'), 'n');
+  assert.equal(decides(store, '/etc/n'), 'new');
   // Deleting the file removes its policies.
   const removed = nextReload(store, 2000);
   rmSync(join(root, 'new.yaml'));
   const ev = await removed;
-  assert.deepEqual(ev.removed, ['KubeArmorPolicy/shop/n']);
+  assert.deepEqual(ev.removed, ['KubeArmorPolicy/shop/new']);
 });

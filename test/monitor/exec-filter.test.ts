@@ -1,0 +1,85 @@
+// Real eBPF: the process-rule filter in the kernel. An execution no rule could match stays in the
+// kernel and is counted; one matching a path, a directory or a base name (requested or resolved)
+// passes; a filter change applies while attached. Absence is shown by ordering, as for files.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bpfUnavailableReason, needsBpf } from '../helpers/privileges.ts';
+import type { ExecFilterSpec } from '../../src/types.ts';
+import { collect, type Collected } from './harness.ts';
+
+let c: Collected | null = null;
+let dir = '';
+const p = (name: string): string => join(dir, name);
+// 100 rules that match none of the programs run here, and the ones the tests aim at.
+const NOISE = Array.from({ length: 100 }, (_, i) => `/opt/aw-none/rule-${i}`);
+let spec: ExecFilterSpec;
+
+before(async () => {
+  if (bpfUnavailableReason() !== null) return;
+  dir = realpathSync(mkdtempSync(join(tmpdir(), 'aw-xfilter-')));
+  mkdirSync(p('bin'));
+  for (const f of ['marker', 'other', 'bin/inner', 'named-aw']) copyFileSync('/bin/true', p(f));
+  symlinkSync(p('marker'), p('link-to-marker'));
+  symlinkSync(p('other'), p('named-aw-link'));
+  spec = { passAll: false, paths: [...NOISE, p('marker')], dirs: [`${p('bin')}/`], names: ['named-aw'] };
+  c = await collect({ pathFilter: { passAll: false, exactPaths: [], dirPrefixes: [], exec: spec } });
+});
+after(async () => {
+  await c?.monitor.close();
+  if (dir !== '') rmSync(dir, { recursive: true, force: true });
+});
+
+function exec(path: string, tag: string): number {
+  return spawnSync(path, [tag], { stdio: 'ignore' }).pid!;
+}
+
+test('an execution no rule could match stays in the kernel and is counted as filtered', async (t) => {
+  if (!needsBpf(t)) return;
+  const before = (await c!.monitor.refreshStats()).filteredExecInKernel;
+  const tag = `miss-${process.pid}`;
+  for (let i = 0; i < 5; i++) exec(p('other'), tag);
+  const marker = exec(p('marker'), tag);
+  await c!.waitForExec((e) => e.hostPid === marker && e.argv[1] === tag, 'the marker');
+  assert.deepEqual(c!.execs.filter((e) => e.absPath === p('other')), []);
+  const after = (await c!.monitor.refreshStats()).filteredExecInKernel;
+  assert.ok(after - before >= 5, `filtered executions rose by ${after - before}, expected at least 5`);
+});
+
+test('an exact path, a directory and a base name pass, by the requested or the resolved path', async (t) => {
+  if (!needsBpf(t)) return;
+  const tag = `hit-${process.pid}`;
+  for (const [path, why] of [[p('bin/inner'), 'a directory rule'], [p('named-aw'), 'a base-name rule'],
+    [p('link-to-marker'), 'an exact rule on the resolved path'], [p('named-aw-link'), 'nothing: the link\'s name is not named-aw']] as const) {
+    const pid = exec(path, tag);
+    if (why.startsWith('nothing')) {
+      const marker = exec(p('marker'), `${tag}-after`);
+      await c!.waitForExec((e) => e.hostPid === marker, 'the marker after the unmatched link');
+      assert.equal(c!.execs.some((e) => e.hostPid === pid), false, `${path} passed although ${why}`);
+    } else {
+      await c!.waitForExec((e) => e.hostPid === pid && e.argv[1] === tag, `${path} through ${why}`);
+    }
+  }
+});
+
+test('the filter changes while attached: a new rule passes, a removed one stops passing', async (t) => {
+  if (!needsBpf(t)) return;
+  await c!.monitor.setPathFilter({ passAll: false, exactPaths: [], dirPrefixes: [], exec: { ...spec, paths: [...NOISE, p('other')] } });
+  const tag = `update-${process.pid}`;
+  const first = exec(p('marker'), tag);
+  const second = exec(p('other'), tag);
+  await c!.waitForExec((e) => e.hostPid === second && e.argv[1] === tag, 'the newly listed program');
+  assert.equal(c!.execs.some((e) => e.hostPid === first && e.argv[1] === tag), false, 'the unlisted marker stayed in the kernel');
+  await c!.monitor.setPathFilter({ passAll: false, exactPaths: [], dirPrefixes: [], exec: spec });
+});
+
+test('a filter entry that is not absolute is refused and the filter in force stays', async (t) => {
+  if (!needsBpf(t)) return;
+  await assert.rejects(c!.monitor.setPathFilter({ passAll: false, exactPaths: [], dirPrefixes: [], exec: { passAll: false, paths: ['bin'], dirs: [], names: [] } }),
+    /executed-file path "bin" is not absolute/);
+  const pid = exec(p('marker'), `still-${process.pid}`);
+  await c!.waitForExec((e) => e.hostPid === pid, 'the marker under the filter in force');
+});
