@@ -13,6 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { parse } from 'yaml';
+import { parseRunConfig } from '../../src/config/parse.ts';
+import { UsageError } from '../../src/errors.ts';
 import { CrdPolicySource } from '../../src/policy/crd-source.ts';
 import { PolicyStore, type ReloadEvent } from '../../src/policy/watch.ts';
 import { policyKey } from '../../src/policy/types.ts';
@@ -130,4 +132,12 @@ test('KubeArmor policies from the API: create, update, an invalid object, delete
     assert.equal((await added).policies, 3);
     assert.ok(logs.some((l) => l.msg === 'policy watch failed; retrying (the policies in force stay)'), 'the outage was logged');
   });
+});
+
+test('--policy-crds: --policies becomes optional; without either the agent refuses to start', () => {
+  const r = parseRunConfig(['--policy-crds'], {});
+  assert.ok(!r.help && r.config.policyCrds === true && r.config.policies.length === 0);
+  const env = parseRunConfig([], { ARMORWATCH_POLICY_CRDS: 'true', ARMORWATCH_POLICIES: '/etc/p' });
+  assert.ok(!env.help && env.config.policyCrds === true && env.config.policies[0] === '/etc/p', 'both on together');
+  assert.throws(() => parseRunConfig([], {}), (err: unknown) => err instanceof UsageError && /--policy-crds/.test(err.message));
 });
