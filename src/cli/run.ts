@@ -5,6 +5,9 @@ import { parseRunConfig } from '../config/parse.ts';
 import { runHelp } from '../config/options.ts';
 import type { RunConfig } from '../config/types.ts';
 import { createEnricher } from '../enrich/index.ts';
+import { loadKubeConfig } from '../enrich/kube.ts';
+import { UsageError } from '../errors.ts';
+import { CrdPolicySource } from '../policy/crd-source.ts';
 import { checkHeapForQueues } from '../export/heap.ts';
 import { createAlertExporter } from '../export/index.ts';
 import { startHealthServer, type HealthServer } from '../health/server.ts';
@@ -85,6 +88,13 @@ export function plainTextHeadersWarning(otlp: RunConfig['otlp']): string | null 
 
 export async function runAgent(config: RunConfig, log: Logger): Promise<number> {
   checkHeapForQueues(config.exporter, config.queue.maxBytes);
+  // Before anything starts: a missing Kubernetes configuration is a usage error.
+  const policySources = [];
+  if (config.policyCrds) {
+    const kc = loadKubeConfig(config.kubeconfig);
+    if (kc === null) throw new UsageError('--policy-crds needs a Kubernetes configuration: run in a pod with its service account, or give --kubeconfig');
+    policySources.push(new CrdPolicySource(kc, { logger: log.child({ component: 'policy' }) }));
+  }
   log.info({ config: { ...config, otlp: config.otlp && { ...config.otlp, headers: Object.keys(config.otlp.headers), certificate: undefined, clientKey: undefined, clientCertificate: undefined } } }, 'starting');
   const plain = plainTextHeadersWarning(config.otlp);
   if (plain !== null) log.warn(plain);
@@ -92,10 +102,10 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
   let policiesLoaded = false;
   let stopping = false;
   let monitorFailed = false;
+  let monitor: Monitor | undefined;
+  const store = new PolicyStore({ paths: config.policies, engine: { defaultFilePosture: config.defaultFilePosture }, logger: log.child({ component: 'policy' }), sources: policySources });
   const sources: MetricSources = {};
   const metrics = createAgentMetrics(config.metrics, config, sources, log.child({ component: 'metrics' }));
-  let monitor: Monitor | undefined;
-  const store = new PolicyStore({ paths: config.policies, engine: { defaultFilePosture: config.defaultFilePosture }, logger: log.child({ component: 'policy' }) });
   let health: HealthServer | undefined;
   if (config.health !== null) {
     const helperSilentMs = (): number => (monitor !== undefined && attached ? Date.now() - monitor.lastFrameAt() : 0);
@@ -231,7 +241,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     await detached;
     await within(enricher.close(), Math.max(0, left() - margin / 2));
     await health?.close();
-    await within(metrics.shutdown(), Math.max(0, left()));
+    await within(metrics.shutdown(), Math.max(0, left() - margin / 2));
     log.info({ monitor: monitorStats, matched, export: exportStats, enrich: enricher.stats(), policies: store.status(), tookMs: Date.now() - since }, 'stopped');
   }
   return monitorFailed ? 1 : 0;

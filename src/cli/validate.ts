@@ -4,7 +4,7 @@ import { isAbsolute, relative } from 'node:path';
 import { UsageError } from '../errors.ts';
 import { formatUnobserved, unobservedFields } from '../policy/coverage.ts';
 import { discoverPolicyFiles, escapeControls, type Discovery } from '../policy/discover.ts';
-import { loadPolicyFile, PolicyPathError, summarize } from '../policy/load.ts';
+import { loadPolicyFiles, PolicyPathError, summarize } from '../policy/load.ts';
 import { formatProblem } from '../policy/types.ts';
 
 const HELP = `Usage: armorwatch validate [options] PATH...
@@ -54,7 +54,7 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof PolicyPathError) throw new UsageError(`validate: ${escapeControls(err.message)}`);
     throw err;
   }
-  const result = summarize(await Promise.all(found.files.map((f) => loadPolicyFile(f))), found);
+  const result = summarize(await loadPolicyFiles(found.files), found);
   // Directories that could not be read are errors (their policies were not checked); whatever
   // else the search passed over, and empty folders, are warnings.
   const unreadable = found.skipped.filter((s) => s.reason === 'unreadable');

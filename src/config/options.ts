@@ -17,8 +17,10 @@ export interface OptionSpec {
 const OTLP = (suffix: string): string[] => [`OTEL_EXPORTER_OTLP_LOGS_${suffix}`, `OTEL_EXPORTER_OTLP_${suffix}`];
 
 export const RUN_OPTIONS: readonly OptionSpec[] = [
-  { name: 'policies', arg: 'DIR', env: ['ARMORWATCH_POLICIES'], default: '(required)', repeatable: true,
-    help: 'folder (or file) of KubeArmor policy YAML; repeat the flag, or separate folders with `:` in the variable' },
+  { name: 'policies', arg: 'DIR', env: ['ARMORWATCH_POLICIES'], default: '(required unless --policy-crds)', repeatable: true,
+    help: 'folder (or file) of KubeArmor policy YAML; repeat the flag, or separate folders with `:` in the variable (optional with --policy-crds)' },
+  { name: 'policy-crds', env: ['ARMORWATCH_POLICY_CRDS'], default: 'false',
+    help: "also load KubeArmorPolicy, KubeArmorClusterPolicy and KubeArmorHostPolicy objects from the Kubernetes API (watched; same validation as files; needs the kubeconfig and deploy/'s read-only RBAC); --policies is then optional" },
   { name: 'node-name', arg: 'NAME', env: ['ARMORWATCH_NODE_NAME', 'NODE_NAME'], default: 'the host name',
     help: "this node's name (alerts' HostName, k8s.node.name)" },
   { name: 'cluster-name', arg: 'NAME', env: ['ARMORWATCH_CLUSTER_NAME'], default: 'default',
@@ -58,7 +60,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { name: 'retry-max-elapsed', arg: 'DURATION', env: ['ARMORWATCH_RETRY_MAX_ELAPSED'], default: '5m',
     help: 'how long a failing batch is retried before it is dropped (retry_exhausted); 0 = until shutdown' },
   { name: 'shutdown-deadline', arg: 'DURATION', env: ['ARMORWATCH_SHUTDOWN_DEADLINE'], default: '25s',
-    help: "on SIGTERM/SIGINT, how long to flush what is queued (keep it under the pod's terminationGracePeriodSeconds)" },
+    help: "on SIGTERM/SIGINT, how long the whole shutdown may take, counted from the signal: detaching and flushing what is queued (keep it under the pod's terminationGracePeriodSeconds)" },
   { name: 'stats-interval', arg: 'DURATION', env: ['ARMORWATCH_STATS_INTERVAL'], default: '60s',
     help: 'how often the kernel, enricher and export counters are logged (also logged at exit); 0 = only at exit' },
   { name: 'health-addr', arg: 'HOST:PORT|off', env: ['ARMORWATCH_HEALTH_ADDR'], default: '0.0.0.0:8787',
