@@ -4,6 +4,7 @@
 // real Collector. `cd /etc/network/if-up.d && ls` in the container must arrive as exactly one
 // record carrying every field of the seed's Expected Alert, with this run's values — and, since the
 // agent also prints alerts (--exporter both), as exactly one alert in KubeArmor's shape.
+import { defer } from '../helpers/cleanup.ts';
 import assert from 'node:assert/strict';
 import { after, before, test, type TestContext } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -125,7 +126,7 @@ async function seedCluster(t: TestContext, s: Stack, apiUp: boolean): Promise<{ 
   const pod = await startPod(t, sandboxRootfs, POD, 'wordpress');
   const api = new FakeApiServer();
   await api.start();
-  t.after(() => api.stop());
+  defer(t, 'api.stop', () => api.stop());
   for (const o of [servedNode(), ...seedOwners(), servedPod({ ...POD, uid: pod.uid, containerId: pod.id, digest: s.digest, owned: true })]) api.add(o);
   const kubeconfig = join(dir, `kubeconfig-${api.port}`);
   api.writeKubeconfig(kubeconfig);
@@ -164,7 +165,7 @@ async function seedAccess(t: TestContext, s: Stack, podId: string, kubeconfig: s
   // Both exporters: the OTLP record, and the alert in KubeArmor's own shape on standard output.
   const agent = await runAgent(t, s, SEED_POLICY, { KUBECONFIG: kubeconfig, ARMORWATCH_EXPORTER: 'both' });
   const shell = await ContainerShell.open(podId);
-  t.after(() => shell.close());
+  defer(t, 'shell.close', () => shell.close());
   await warmUp(s.collector, shell, warmField);
   const a = await shell.access(SEED_COMMAND);
   assert.equal(a.output, 'mountnfs\n', 'the command ran in the container');

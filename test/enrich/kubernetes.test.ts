@@ -17,6 +17,7 @@ import {
 } from '../helpers/containerd.ts';
 import { eventFor } from './event.ts';
 import type { FileEvent, Workload } from '../../src/types.ts';
+import { defer } from '../helpers/cleanup.ts';
 
 const IMAGE = 'docker.io/armorwatch/busybox:1.36';
 const NODE = 'gke-cluster-1-default-pool-37f4c896-8cn6';
@@ -64,7 +65,10 @@ async function seedCluster(t: import('node:test').TestContext, extra: Partial<Pa
   const sandbox = await runSandbox(spec);
   const app = await runAppContainer(spec, sandbox.id, 'wordpress', IMAGE, undefined, SEED_ID);
   const enricher = createEnricher({ logger: silentLogger, nodeName: NODE, kubernetes: 'auto', kubeconfig, holdMs: 3000, retryMs: 100, ...extra });
-  t.after(async () => { await enricher.close(); await api.stop(); await app.remove(); await sandbox.remove(); });
+  defer(t, 'sandbox.remove', () => sandbox.remove());
+  defer(t, 'app.remove', () => app.remove());
+  defer(t, 'api.stop', () => api.stop());
+  defer(t, 'enricher.close', () => enricher.close());
   assert.equal(await enricher.waitForKubernetes(10_000), true);
   const ev = eventFor({ pid: app.pid, cgroupId: app.cgroupId, ...nsOf(app.pid) });
   return { api, enricher, ev, sandbox, spec };
@@ -125,7 +129,7 @@ test('with the API server gone, events still resolve; when it returns with compa
   await api.stop();
   // A pod the API server has never told us about: runtime metadata alone.
   const late = await runPod({ name: 'late-pod', namespace: 'wordpress-mysql', labels: { app: 'late' }, rootfs }, 'late', IMAGE);
-  t.after(() => late.remove());
+  defer(t, 'late.remove', () => late.remove());
   const w = await resolved(enricher, eventFor({ pid: late.app.pid, cgroupId: late.app.cgroupId, ...nsOf(late.app.pid) }));
   assert.equal(w.podName, 'late-pod');
   assert.equal(w.namespace, 'wordpress-mysql');
