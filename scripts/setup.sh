@@ -36,7 +36,7 @@ pkgs=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make pkg-config util-l
 # downloader, and curl is the one to install where neither curl nor wget exists.
 [ -n "$(node_downloader)" ] || pkgs+=(curl)
 if [ "$with_test" = 1 ]; then
-  pkgs+=(libbpf-tools containerd runc busybox-static iproute2 openssl)
+  pkgs+=(libbpf-tools containerd runc busybox-static iproute2 openssl etcd-server)
   # promtool (Debian package prometheus) checks deploy/prometheus/alert-rules.yaml in the tests. Only
   # the binary is used (no recommended packages); the server is never started.
   command -v promtool >/dev/null 2>&1 || pkgs+=(prometheus)
@@ -94,5 +94,9 @@ if [ "$with_test" = 1 ]; then
   bash deploy/helm/build.sh --cached >/dev/null 2>&1 \
     || log "building Helm from its Go module (once; a few minutes on 2 cores)"
   log "Helm: $(quietly bash deploy/helm/build.sh)"
+  # kube-apiserver for the tests' real control plane (test/helpers/kube-apiserver.ts), cached by version.
+  bash k8s/build.sh --cached >/dev/null 2>&1 \
+    || log "building kube-apiserver from the k8s.io/kubernetes Go module (once; about 8 minutes on 2 cores)"
+  log "kube-apiserver: $(quietly bash k8s/build.sh)"
 fi
 log "done. Run the agent: bin/armorwatch run --policies examples/policies"
