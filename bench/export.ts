@@ -21,17 +21,18 @@ import { BatchLogRecordProcessor, LoggerProvider, type ReadableLogRecord } from 
 import { ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
 import type { Attributes } from '@opentelemetry/api';
 import { ATTR, EVENT_POLICY_MATCH } from '../src/export/attributes.ts';
-import { policySeverityNumber } from '../src/export/severity.ts';
 import { estimateRecordBytes } from '../src/export/processor.ts';
 import { LogsSerializer } from '../src/export/protobuf.ts';
 import { createAlertExporter } from '../src/export/index.ts';
 import { AttributeHandOff } from '../src/export/handoff.ts';
-import { alertRecordFields, alertToLogRecord, recordAttributes } from '../src/export/record.ts';
+import { alertLine } from '../src/export/kubearmor.ts';
+import { matchText, type MatchText } from '../src/export/match.ts';
+import { matchRecordFields, matchToLogRecord, recordAttributes } from '../src/export/record.ts';
 import { ResourceCache } from '../src/export/resource.ts';
 import { silentLogger } from '../src/log.ts';
-import type { Alert } from '../src/types.ts';
+import type { Match } from '../src/types.ts';
 import { VERSION } from '../src/version.ts';
-import { podAlert } from '../test/export/fixtures.ts';
+import { podMatch } from '../test/export/fixtures.ts';
 import { freePort, startCollector } from '../test/helpers/collector.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -77,25 +78,25 @@ function rssMb(pid: number): { node: number; helper: number } {
 }
 
 /** The attribute builder before the fixed-shape one (an object literal of ~30 computed keys), for the side-by-side row. */
-function literalAttributes(alert: Alert): Attributes {
-  const base = alert.ProcessName.slice(alert.ProcessName.lastIndexOf('/') + 1);
+function literalAttributes(m: Match, t: MatchText): Attributes {
+  const ev = m.event;
+  const d = m.decision;
   const a: Attributes = {
-    [ATTR.eventName]: EVENT_POLICY_MATCH, [ATTR.pid]: alert.HostPID, [ATTR.vpid]: alert.PID, [ATTR.parentPid]: alert.HostPPID,
-    [ATTR.exePath]: alert.ProcessName, [ATTR.exeName]: base, [ATTR.userId]: alert.UID, [ATTR.filePath]: alert.Resource,
-    [ATTR.ruleName]: alert.PolicyName, [ATTR.rulesetName]: alert.PolicyKind, [ATTR.type]: alert.Type, [ATTR.source]: alert.Source,
-    [ATTR.operation]: alert.Operation, [ATTR.action]: alert.Action, [ATTR.result]: alert.Result, [ATTR.enforcer]: alert.Enforcer,
-    [ATTR.data]: alert.Data, [ATTR.syscall]: alert.Syscall, [ATTR.ppid]: alert.PPID, [ATTR.parentProcessName]: alert.ParentProcessName,
+    [ATTR.eventName]: EVENT_POLICY_MATCH, [ATTR.pid]: ev.hostPid, [ATTR.vpid]: ev.pid, [ATTR.parentPid]: ev.hostPpid,
+    [ATTR.exePath]: t.processName, [ATTR.exeName]: t.processName.slice(t.processName.lastIndexOf('/') + 1), [ATTR.userId]: ev.uid,
+    [ATTR.ruleName]: d.policyName, [ATTR.rulesetName]: d.policyKind, [ATTR.type]: t.type, [ATTR.source]: t.source,
+    [ATTR.operation]: d.operation, [ATTR.action]: t.action, [ATTR.result]: t.result, [ATTR.enforcer]: 'eBPF Monitor',
+    [ATTR.data]: t.data, [ATTR.syscall]: t.call.display, [ATTR.ppid]: ev.ppid, [ATTR.parentProcessName]: t.parentProcessName,
   };
-  if (alert.Cwd) a[ATTR.cwd] = alert.Cwd;
-  if (alert.Message) a[ATTR.ruleDescription] = alert.Message;
-  const severity = policySeverityNumber(alert.Severity);
-  if (severity !== undefined) a[ATTR.severity] = severity;
-  if (alert.Tags) a[ATTR.tags] = alert.Tags.split(',');
-  if (alert.ATags?.length) a[ATTR.atags] = [...alert.ATags];
-  if (alert.Dirfd !== undefined) a[ATTR.dirfd] = alert.Dirfd;
-  if (alert.Flags) a[ATTR.flags] = alert.Flags;
-  if (alert.ResolvedResource !== undefined && alert.ResolvedResource !== alert.Resource) a[ATTR.resolvedResource] = alert.ResolvedResource;
-  if (alert.OtherPolicies?.length) a[ATTR.otherPolicies] = [...alert.OtherPolicies];
+  if (t.filePath !== undefined) a[ATTR.filePath] = t.filePath;
+  if (ev.cwd) a[ATTR.cwd] = ev.cwd;
+  if (d.message) a[ATTR.ruleDescription] = d.message;
+  if (d.severity !== undefined) a[ATTR.severity] = d.severity;
+  if (d.tags.length) { a[ATTR.tags] = [...d.tags]; a[ATTR.atags] = [...d.tags]; }
+  if (t.dirfd !== undefined) a[ATTR.dirfd] = t.dirfd;
+  if (t.flags) a[ATTR.flags] = t.flags;
+  if (t.resolvedResource !== undefined) a[ATTR.resolvedResource] = t.resolvedResource;
+  if (d.otherPolicies.length) a[ATTR.otherPolicies] = [...d.otherPolicies];
   return a;
 }
 
@@ -105,7 +106,7 @@ function literalAttributes(alert: Alert): Attributes {
  * estimate, and the exporters' protobuf serialization. The last two rows are the floor the required
  * libraries set, whatever armorwatch does around them.
  */
-function costBench(alerts: readonly Alert[]): void {
+function costBench(matches: readonly Match[]): void {
   const N = 100_000;
   const held: ReadableLogRecord[] = [];
   const keep = { onEmit: (r: ReadableLogRecord): void => { if (held.length < 1024) held.push(r); }, forceFlush: async () => {}, shutdown: async () => {} };
@@ -118,10 +119,11 @@ function costBench(alerts: readonly Alert[]): void {
     const c = process.cpuUsage(c0);
     return (c.user + c.system) / N;
   };
-  const build = (attrs: (a: Alert) => Attributes) => () => {
+  const build = (attrs: (m: Match, t: MatchText) => Attributes) => () => {
     for (let i = 0; i < N; i++) {
-      const a = alerts[i % alerts.length] as Alert;
-      cache.get(a).emit({ ...alertToLogRecord(a, hrTime()), attributes: attrs(a) });
+      const m = matches[i % matches.length] as Match;
+      const t = matchText(m);
+      cache.get(m.workload, m.node).emit({ ...matchRecordFields(m, hrTime(), t), attributes: attrs(m, t) });
     }
   };
   let sink = 0;
@@ -130,9 +132,20 @@ function costBench(alerts: readonly Alert[]): void {
     ['build the SDK LogRecord, fixed-shape attributes copied by the SDK', build(recordAttributes)],
     ['build the SDK LogRecord, fixed-shape attributes handed off (now, handoff.ts)', () => {
       for (let i = 0; i < N; i++) {
-        const a = alerts[i % alerts.length] as Alert;
-        handOff.emit(cache.get(a), alertRecordFields(a, hrTime()), recordAttributes(a));
+        const m = matches[i % matches.length] as Match;
+        const t = matchText(m);
+        handOff.emit(cache.get(m.workload, m.node), matchRecordFields(m, hrTime(), t), recordAttributes(m, t));
       }
+    }],
+    ['from the decision: build the SDK LogRecord (alert/match → record, handed off)', () => {
+      for (let i = 0; i < N; i++) {
+        const m = matches[i % matches.length] as Match;
+        const t = matchText(m);
+        handOff.emit(cache.get(m.workload, m.node), matchRecordFields(m, hrTime(), t), recordAttributes(m, t));
+      }
+    }],
+    ['from the decision: the KubeArmor JSON line (stdout)', () => {
+      for (let i = 0; i < N; i++) sink += alertLine(matches[i % matches.length] as Match).length;
     }],
     ['estimate its size (ReliableLogRecordProcessor)', () => { for (let i = 0; i < N; i++) sink += estimateRecordBytes(held[i % held.length] as ReadableLogRecord); }],
     ['serialize to OTLP protobuf (the exporters\' ProtobufLogsSerializer, batches of 1024)', () => {
@@ -159,7 +172,7 @@ async function stageBench(): Promise<void> {
   const metricsPort = await freePort();
   const collector = await startCollector({ sink: 'debug', batch: true, metricsPort });
   const total = Number(values.records);
-  const alerts = Array.from({ length: 1000 }, (_, i) => podAlert(i % 20, i));
+  const alerts = Array.from({ length: 1000 }, (_, i) => podMatch(i % 20, i));
   costBench(alerts);
   const endpoint = `http://${collector.grpcAddress}`;
   const otlp = { endpoint, protocol: 'grpc' as const, insecure: true, headers: {}, compression: 'none' as const, timeoutMs: 10_000 };
@@ -175,12 +188,12 @@ async function stageBench(): Promise<void> {
           maxQueueSize: 100_000, maxExportBatchSize: 1024, scheduledDelayMillis: 200 });
         const cache = new ResourceCache({ serviceName: 'armorwatch', serviceVersion: VERSION },
           (resource) => new LoggerProvider({ resource, processors: [proc] }).getLogger('armorwatch', VERSION));
-        emit = (i) => { const a = alerts[i % alerts.length] as Alert; cache.get(a).emit(alertToLogRecord(a, hrTime())); };
+        emit = (i) => { const m = alerts[i % alerts.length] as Match; cache.get(m.workload, m.node).emit(matchToLogRecord(m, hrTime())); };
         flush = async () => { await proc.forceFlush(); await proc.shutdown(); };
       } else {
         const exp = createAlertExporter({ exporter: 'otlp', otlp, serviceName: 'armorwatch', statsIntervalMs: 0,
           queue: { maxRecords: 100_000, maxBytes: 256 << 20, batchRecords: 1024, retryMaxElapsedMs: 60_000 } }, silentLogger);
-        emit = (i) => { exp.export(alerts[i % alerts.length] as Alert); };
+        emit = (i) => { exp.export(alerts[i % alerts.length] as Match); };
         flush = async () => { await exp.forceFlush(); await exp.shutdown(10_000); };
         counted = () => { const d = exp.stats().otlp?.dropped; return d === undefined ? '?' : `${d.queue_full} queue_full, ${d.rejected + d.retry_exhausted + d.shutdown} other`; };
       }
@@ -365,7 +378,7 @@ spec:
   }
 }
 
-if (values.part === 'cost') costBench(Array.from({ length: 1000 }, (_, i) => podAlert(i % 20, i)));
+if (values.part === 'cost') costBench(Array.from({ length: 1000 }, (_, i) => podMatch(i % 20, i)));
 else if (values.part !== 'agent') await stageBench();
 // `--agent-flags 'A;B'` runs the whole-agent part once per flag set, one after the other (side by
 // side); the default compares bin/armorwatch (as shipped, with its V8 flags) with plain node.

@@ -9,6 +9,11 @@
 // build/armorwatch-monitor, and build/armorwatch-monitor-floor: the same hooks with empty programs):
 // each cycle runs the loop under each helper in turn (the order swapped every cycle), with a no-agent
 // run before and after each; per helper the median ratio and BPF ns per open.
+// --exec: the exec row alone. A fork+exec loop of a tiny static program (build/execloop running
+// build/exectiny) with no agent, with armorwatch holding 100 process rules that never match (and
+// 100 such file rules), and with the floor build (the same hooks, empty programs); interleaved in
+// each cycle with no-agent runs around each; per configuration the median ratio and BPF ns per exec.
+// --exec-count N: iterations per exec run (default 3000).
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
@@ -28,7 +33,7 @@ let OPENLOOP = BUILT_LOOP;
 const COMM = 'awbench-loop';
 const BIN = join(root, 'bin/armorwatch');
 const FLOOR = join(root, 'build/armorwatch-monitor-floor');
-const { values } = parseArgs({ options: { count: { type: 'string', default: '300000' }, reps: { type: 'string', default: '3' }, cycles: { type: 'string', default: '7' }, helpers: { type: 'string' } } });
+const { values } = parseArgs({ options: { count: { type: 'string', default: '300000' }, reps: { type: 'string', default: '3' }, cycles: { type: 'string', default: '7' }, helpers: { type: 'string' }, exec: { type: 'boolean' }, 'exec-count': { type: 'string', default: '3000' } } });
 const COUNT = Number(values.count);
 const REPS = Number(values.reps);
 
@@ -251,6 +256,88 @@ async function compareHelpers(file: string, helpers: string[]): Promise<string> 
   return lines.join('\n');
 }
 
+const EXECLOOP = join(root, 'build/execloop');
+const EXECTINY = join(root, 'build/exectiny');
+// The programs on the exec path: the exec hook (whichever was chosen), execve's entry and exit,
+// and the failed-exec builder they tail-call.
+const EXEC_PROGRAMS = /^aw_(x(btf|raw|tp)_exec|tp_enter_execve|tp_exit_execve|tpb_exec)$/;
+const EXEC_HOOK_PROGRAM = /^aw_x(btf|raw|tp)_exec$/;
+
+async function execLoop(count: number): Promise<Loop> {
+  const p = spawn(EXECLOOP, [EXECTINY, String(count)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  p.stdout.setEncoding('utf8').on('data', (s: string) => { out += s; });
+  p.stderr.setEncoding('utf8').on('data', (s: string) => { err += s; });
+  const [code] = await once(p, 'exit') as [number | null];
+  if (code !== 0) throw new Error(`execloop failed: ${err}`);
+  return JSON.parse(out) as Loop;
+}
+
+/** [total run time of the exec-path programs not in `old`, runs of the exec hook]. */
+function execRunTime(old: Set<number>): [number, number] {
+  let ns = 0;
+  let runs = 0;
+  for (const p of programs()) {
+    if (old.has(p.id) || !EXEC_PROGRAMS.test(p.name)) continue;
+    ns += p.run_time_ns ?? 0;
+    if (EXEC_HOOK_PROGRAM.test(p.name)) runs += p.run_cnt ?? 0;
+  }
+  return [ns, runs];
+}
+
+/** The exec row: no agent, armorwatch with 100 non-matching process rules, the floor (see --exec). */
+async function execRow(): Promise<string> {
+  const count = Number(values['exec-count']);
+  const ruleFiles = Array.from({ length: 100 }, (_, i) => `/var/lib/armorwatch-bench/rule-${i}`);
+  const ruleExecs = Array.from({ length: 100 }, (_, i) => `/opt/armorwatch-bench/bin/rule-${i}`);
+  const builds = [{ name: 'armorwatch, 100 process rules, none matching', helper: undefined as string | undefined }, { name: 'floor: the same hooks, empty programs', helper: FLOOR }];
+  const ratios: number[][] = builds.map(() => []);
+  const perExec: number[][] = builds.map(() => []);
+  const bpfNs: number[][] = builds.map(() => []);
+  const bases: number[] = [];
+  let delivered = 0;
+  let filteredExec = 0;
+  let execHook = '';
+  for (let i = 0; i < CYCLES; i++) {
+    let base = await execLoop(count);
+    bases.push(base.nsPerOp);
+    const order = i % 2 === 0 ? [0, 1] : [1, 0];
+    for (const j of order) {
+      const before = new Set(programs().map((p) => p.id));
+      const m = await openMonitor({
+        logger: silentLogger, ringbufBytes: RING_BUFFER_DEFAULT, ...(builds[j]!.helper === undefined ? {} : { helperPath: builds[j]!.helper }),
+        pathFilter: { passAll: false, exactPaths: ruleFiles, dirPrefixes: [], exec: { passAll: false, paths: ruleExecs, dirs: [], names: [] } },
+        processFilter: { pids: [], comms: [], excludePids: [] },
+        onEvent: () => {},
+        onExec: (e) => { if (e.resolvedPath === EXECTINY) delivered++; },
+      });
+      const [ns0, runs0] = execRunTime(before);
+      const l = await execLoop(count);
+      const [ns1, runs1] = execRunTime(before);
+      const st = await m.refreshStats();
+      if (j === 0) { filteredExec += st.filteredExecInKernel; execHook = st.execHook; }
+      await m.close();
+      const after = await execLoop(count);
+      bases.push(after.nsPerOp);
+      ratios[j]!.push(l.nsPerOp / ((base.nsPerOp + after.nsPerOp) / 2));
+      perExec[j]!.push(l.nsPerOp);
+      if (runs1 > runs0) bpfNs[j]!.push((ns1 - ns0) / (runs1 - runs0));
+      base = after;
+    }
+  }
+  const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+  const lines = [`fork+exec of build/exectiny, ${count} per run, ${CYCLES} cycles; exec hook ${execHook}; kernel ${execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim()}`, '',
+    '| row | CPU ns per fork+exec (median) | × no agent (median of pairs) | pair ratios (run order) | BPF ns per exec (median) |', '|---|---:|---:|---|---:|',
+    `| no agent | ${med(bases).toFixed(0)} | 1.00 | – | – |`];
+  builds.forEach((b, j) => lines.push(`| ${b.name} | ${med(perExec[j]!).toFixed(0)} | ${med(ratios[j]!).toFixed(3)} | ${ratios[j]!.map((x) => x.toFixed(3)).join(' ')} | ${med(bpfNs[j]!).toFixed(0)} |`));
+  const overAgent = med(perExec[0]!) - med(bases);
+  const overFloor = med(perExec[1]!) - med(bases);
+  lines.push('', `armorwatch ÷ floor, CPU per fork+exec: ${(med(perExec[0]!) / med(perExec[1]!)).toFixed(3)}; above no agent: armorwatch ${overAgent.toFixed(0)} ns, floor ${overFloor.toFixed(0)} ns`);
+  lines.push(`executions of the rule-less program delivered: ${delivered} (expected 0); executions filtered in the kernel: ${filteredExec}`);
+  return lines.join('\n');
+}
+
 interface Row { name: string; loop: Loop; base: Loop; ratio?: number; delivered: number | null; lost: number | null }
 
 /** A measured row with no-agent runs right before and after it, against which its ratio is taken. */
@@ -270,6 +357,17 @@ async function main(): Promise<void> {
   const file = join(dir, 'target');
   writeFileSync(file, 'x');
   ensureTracefs();
+  if (values.exec === true) {
+    const statsWas = readFileSync('/proc/sys/kernel/bpf_stats_enabled', 'utf8').trim();
+    writeFileSync('/proc/sys/kernel/bpf_stats_enabled', '1');
+    try {
+      process.stdout.write(`${await execRow()}\n`);
+    } finally {
+      writeFileSync('/proc/sys/kernel/bpf_stats_enabled', statsWas);
+      rmSync(dir, { recursive: true, force: true });
+    }
+    return;
+  }
   if (values.helpers !== undefined) {
     const statsWas = readFileSync('/proc/sys/kernel/bpf_stats_enabled', 'utf8').trim();
     writeFileSync('/proc/sys/kernel/bpf_stats_enabled', '1');

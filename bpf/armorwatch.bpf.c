@@ -112,6 +112,23 @@ struct {
 	__type(value, struct pending);
 } inflight SEC(".maps");             /* thread -> call in flight (task-local: no hash, freed with the thread) */
 
+/* What an execve/execveat entry keeps for the exec hook: the call and the caller's executable. By
+ * tgid, not thread: a thread that execs becomes the group leader and takes the tgid as its id.
+ * The hook or the failed call's exit removes it; a record left by an exec that never returned is
+ * overwritten by the next exec of that tgid. */
+struct exec_start {
+	__u64 dentry, mnt; /* f_path of the caller's mm->exe_file */
+	__u32 nr;
+	__u32 _pad0;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct exec_start);
+} exec_starts SEC(".maps");          /* tgid -> exec in progress (preallocated: no allocation per exec) */
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1); /* set to the number of possible CPUs by the helper */
@@ -226,6 +243,13 @@ struct {
 	__type(key, struct verdict_key);
 	__type(value, struct verdict);
 } verdicts SEC(".maps");             /* opened file -> did its resolved path pass the filter */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct verdict_key);
+	__type(value, struct verdict);
+} exec_verdicts SEC(".maps");        /* executed file -> did its path pass the process-rule filter */
 
 /* v & mask, in a form the compiler cannot drop when it already knows the bound: the verifier
  * does not, and needs to see the mask to accept a variable offset into a map value. */
@@ -560,8 +584,9 @@ static __always_inline int syscall_shape(__u32 nr, struct shape *sh)
 static __always_inline int on_enter(long id, const __u64 *args);
 
 /* Entry of execve/execveat: keeps where the caller's executable is (its f_path), because once the
- * exec succeeds the old program is gone; the exec hook walks it only if it emits the event. The
- * thread's `inflight` slot holds it (a thread is in one system call at a time). */
+ * exec succeeds the old program is gone; the exec hook walks it only if it emits the event. Kept
+ * in exec_starts by tgid: a preallocated map, so an exec costs no allocation (task-local
+ * storage would allocate for every new process, which is what a fork+exec is). */
 static __always_inline int exec_enter(long id)
 {
 	__u32 zero = 0;
@@ -572,16 +597,11 @@ static __always_inline int exec_enter(long id)
 	if (!cfg || !cfg->armed)
 		return 0;
 	struct task_struct *bt = bpf_get_current_task_btf();
-	struct pending *slot = bpf_task_storage_get(&inflight, bt, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!slot) {
-		count(AW_STAT_LOST_PENDING);
-		return 0;
-	}
 	struct file *exe = bt->mm->exe_file;
-	slot->nr = (__u32)id;
-	slot->args[0] = (__u64)exe->f_path.dentry;
-	slot->args[1] = (__u64)exe->f_path.mnt;
-	slot->live = 1;
+	struct exec_start st = { .dentry = (__u64)exe->f_path.dentry, .mnt = (__u64)exe->f_path.mnt, .nr = (__u32)id };
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	if (bpf_map_update_elem(&exec_starts, &tgid, &st, BPF_ANY))
+		count(AW_STAT_LOST_PENDING);
 	return 0;
 }
 
@@ -981,15 +1001,17 @@ static __always_inline int fd_of_devfd(const __u8 *p, long n)
 
 /* What exec_enter kept in this thread's slot: the call's number (0 when nothing was kept) and the
  * caller's executable. The slot is freed. */
-static __always_inline long take_caller(struct task_struct *bt, struct path *caller)
+static __always_inline long take_caller(struct path *caller)
 {
-	struct pending *pp = bpf_task_storage_get(&inflight, bt, 0, 0);
-	if (!pp || !pp->live || (pp->nr != NR_execve && pp->nr != NR_execveat))
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct exec_start *st = bpf_map_lookup_elem(&exec_starts, &tgid);
+	if (!st)
 		return 0;
-	pp->live = 0;
-	caller->dentry = (struct dentry *)pp->args[0];
-	caller->mnt = (struct vfsmount *)pp->args[1];
-	return pp->nr;
+	long nr = st->nr;
+	caller->dentry = (struct dentry *)st->dentry;
+	caller->mnt = (struct vfsmount *)st->mnt;
+	bpf_map_delete_elem(&exec_starts, &tgid);
+	return nr;
 }
 
 /* A successful execution, from sched_process_exec: the task already runs the new program.
@@ -1010,7 +1032,7 @@ static __always_inline int on_exec(const char *kfilename)
 	/* The call is known from its entry (the registers are the new program's by now). Without
 	 * an entry record (an exec the kernel started itself, or one begun before the hook was
 	 * armed) it is reported as execve, and without a caller. */
-	long nr = take_caller(bt, &caller);
+	long nr = take_caller(&caller);
 	int have_caller = nr != 0;
 	if (nr != NR_execveat)
 		nr = NR_execve;
@@ -1020,7 +1042,10 @@ static __always_inline int on_exec(const char *kfilename)
 	if (!hp)
 		return 0;
 
-	long n = bpf_probe_read_kernel_str(hp->tmp, AW_PATH_MAX, kfilename);
+	/* Sized for the common case, as for user paths: the read costs by the size asked. */
+	long n = bpf_probe_read_kernel_str(hp->tmp, AW_FAST_SCAN, kfilename);
+	if (n == AW_FAST_SCAN)
+		n = bpf_probe_read_kernel_str(hp->tmp, AW_PATH_MAX, kfilename);
 	int dirfd = nr == NR_execveat ? fd_of_devfd(hp->tmp, n) : AT_FDCWD;
 	int pass = cfg->exec_pass_all || dirfd != AT_FDCWD || n <= 1 ||
 		   aw_exec_path_passes(hp, 0, (__u32)(n - 1));
@@ -1028,14 +1053,30 @@ static __always_inline int on_exec(const char *kfilename)
 	struct path root = { .dentry = bt->fs->root.dentry, .mnt = bt->fs->root.mnt };
 	struct file *exe = bt->mm->exe_file;
 	struct path fp = { .dentry = exe->f_path.dentry, .mnt = exe->f_path.mnt };
+	/* The file's own verdict, cached as for opens (same key, same checks, same generation): the
+	 * same program run again, the usual case, is judged without walking its path. */
+	struct verdict_key vk = { (__u64)fp.dentry, (__u64)fp.mnt, (__u64)root.dentry, (__u64)root.mnt };
+	struct dentry *d = fp.dentry;
+	struct verdict nv = { .inode = (__u64)d->d_inode, .parent = (__u64)d->d_parent, .gen = aw_path_gen };
+	if (!pass) {
+		struct verdict *v = bpf_map_lookup_elem(&exec_verdicts, &vk);
+		if (v && v->gen == nv.gen && v->inode == nv.inode && v->parent == nv.parent && !v->pass) {
+			count(AW_STAT_FILTERED);
+			count(AW_STAT_FILTERED_EXEC);
+			return 0;
+		}
+	}
 	__u32 walk_flags = 0;
 	int pos = aw_walk(&hp->wk, hp->tmp, &fp, &root, &walk_flags);
-	if (!pass)
-		pass = (walk_flags & AW_EVF_TRUNCATED) || aw_exec_path_passes(hp, (__u32)pos, AW_PATH_MAX);
 	if (!pass) {
-		count(AW_STAT_FILTERED);
-		count(AW_STAT_FILTERED_EXEC);
-		return 0;
+		nv.pass = (walk_flags & AW_EVF_TRUNCATED) || aw_exec_path_passes(hp, (__u32)pos, AW_PATH_MAX);
+		if (aw_path_gen == nv.gen) /* nothing moved during the walk */
+			bpf_map_update_elem(&exec_verdicts, &vk, &nv, BPF_ANY);
+		if (!nv.pass) {
+			count(AW_STAT_FILTERED);
+			count(AW_STAT_FILTERED_EXEC);
+			return 0;
+		}
 	}
 
 	struct aw_event *e = (void *)hp->ev;
@@ -1077,11 +1118,11 @@ static __always_inline int exec_exit(long nr, long ret)
 #ifdef AW_FLOOR
 	return 0;
 #endif
+	if (ret >= 0)
+		return 0; /* a success is reported by the exec hook, which took the entry's record */
 	struct task_struct *bt = bpf_get_current_task_btf();
 	struct path caller;
-	take_caller(bt, &caller); /* frees the slot; the caller is the task itself */
-	if (ret >= 0)
-		return 0; /* a success is reported by the exec hook */
+	take_caller(&caller); /* drops the entry's record; the caller is the task itself */
 	struct aw_config *cfg = bpf_map_lookup_elem(&aw_config, &zero);
 	if (!cfg || !cfg->armed || !process_passes(cfg, bpf_get_current_pid_tgid() >> 32))
 		return 0;
@@ -1335,7 +1376,8 @@ AW_SYSCALL_TP(fchownat, 5)
 	SEC("tracepoint/syscalls/sys_exit_" #name)                                               \
 	int aw_tp_exit_##name(struct trace_event_raw_sys_exit *ctx)                              \
 	{                                                                                        \
-		bpf_tail_call(ctx, &aw_exit_builder, 1);                                         \
+		if (ctx->ret < 0) /* successes: the exec hook */                                 \
+			bpf_tail_call(ctx, &aw_exit_builder, 1);                                 \
 		return 0;                                                                        \
 	}
 

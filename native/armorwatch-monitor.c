@@ -484,6 +484,8 @@ static int cmd_execs(char *args)
 		return err;
 	if (*pass != '1' && (err = set_config(-1, -1, -1, 0, -1)))
 		return err;
+	/* Cached verdicts of executed files are void, as for the path filter. */
+	__atomic_fetch_add(&skel->bss->aw_path_gen, 1, __ATOMIC_SEQ_CST);
 	return 0;
 }
 

@@ -2,7 +2,8 @@
 # Builds the test/benchmark OpenTelemetry Collector from builder-config.yaml with the official
 # builder, caching the binary by the manifest's sha256 so CI on the same machine builds it once.
 # Prints the binary's path on stdout; everything else goes to stderr.
-# Usage: bash otel-collector/build.sh   (env: ARMORWATCH_CACHE_DIR, default ~/.cache/armorwatch)
+# Usage: bash otel-collector/build.sh [--cached]   (env: ARMORWATCH_CACHE_DIR, default ~/.cache/armorwatch)
+#   --cached  only print the cached binary's path; exit 1 when it is not built yet
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 manifest="$here/builder-config.yaml"
@@ -16,6 +17,7 @@ bin="$cache/otelcol-armorwatch"
 if [ -x "$bin" ]; then
   echo "$bin"; exit 0
 fi
+[ "${1:-}" != --cached ] || exit 1
 
 # The pinned Go, chosen by version (scripts/lib/go.sh); run scripts/setup.sh --with-test-deps first
 # on a machine without any Go.

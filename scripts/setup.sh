@@ -16,6 +16,15 @@ case "${1:-}" in
 esac
 
 log() { printf 'setup: %s\n' "$*" >&2; }
+# Runs a command with its progress chatter kept back: shown only if it fails. Stdout passes.
+quietly() {
+  local out rc=0
+  out=$(mktemp)
+  "$@" 2>"$out" || rc=$?
+  [ "$rc" = 0 ] || { cat "$out" >&2; log "failed ($rc): $*"; }
+  rm -f "$out"
+  return "$rc"
+}
 # shellcheck source=lib/node.sh
 . scripts/lib/node.sh
 # shellcheck source=lib/go.sh
@@ -27,7 +36,10 @@ pkgs=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make pkg-config util-l
 # downloader, and curl is the one to install where neither curl nor wget exists.
 [ -n "$(node_downloader)" ] || pkgs+=(curl)
 if [ "$with_test" = 1 ]; then
-  pkgs+=(libbpf-tools containerd runc busybox-static iproute2 openssl)
+  pkgs+=(libbpf-tools containerd runc busybox-static iproute2 openssl etcd-server)
+  # promtool (Debian package prometheus) checks deploy/prometheus/alert-rules.yaml in the tests. Only
+  # the binary is used (no recommended packages); the server is never started.
+  command -v promtool >/dev/null 2>&1 || pkgs+=(prometheus)
   # Any Go can download the pinned one (scripts/lib/go.sh); Debian's Go only where there is none.
   read -r go_action _ < <(go_decide)
   [ "$go_action" != missing ] || pkgs+=(golang-go)
@@ -41,17 +53,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
     log "missing Debian packages: ${missing[*]} (run as root, or install them)"; exit 1
   fi
   log "installing Debian packages: ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
-
-# promtool (Debian package prometheus) checks deploy/prometheus/alert-rules.yaml in the tests. Only
-# the binary is used: no recommended packages, and the server is never started.
-if [ "$with_test" = 1 ] && ! command -v promtool >/dev/null 2>&1; then
-  if [ "$(id -u)" != 0 ]; then log "promtool not found (Debian package prometheus; run as root, or install it)"; exit 1; fi
-  log "installing Debian package prometheus (for promtool)"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  quietly apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive quietly apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 # Node.js and npm, pinned in scripts/lib/node.sh, into tools/node. Everything below runs on them.
@@ -81,11 +84,19 @@ if [ "$with_test" = 1 ]; then
     gobin="${ARMORWATCH_CACHE_DIR:-$HOME/.cache/armorwatch}/bin"
     if ! "$gobin/kustomize" version 2>/dev/null | grep -qx "$kustomize_version"; then
       log "kubectl not found: installing kustomize $kustomize_version into $gobin"
-      GOBIN="$gobin" go install "sigs.k8s.io/kustomize/kustomize/v5@$kustomize_version"
+      GOBIN="$gobin" quietly go install "sigs.k8s.io/kustomize/kustomize/v5@$kustomize_version"
     fi
   fi
   # The OpenTelemetry Collector the export tests and benchmarks send to (cached by manifest hash).
-  log "OpenTelemetry Collector: $(bash otel-collector/build.sh)"
-  log "Helm: $(bash deploy/helm/build.sh)"
+  bash otel-collector/build.sh --cached >/dev/null \
+    || log "building the OpenTelemetry Collector from its Go modules (once; several minutes on 2 cores)"
+  log "OpenTelemetry Collector: $(quietly bash otel-collector/build.sh)"
+  bash deploy/helm/build.sh --cached >/dev/null 2>&1 \
+    || log "building Helm from its Go module (once; a few minutes on 2 cores)"
+  log "Helm: $(quietly bash deploy/helm/build.sh)"
+  # kube-apiserver for the tests' real control plane (test/helpers/kube-apiserver.ts), cached by version.
+  bash k8s/build.sh --cached >/dev/null 2>&1 \
+    || log "building kube-apiserver from the k8s.io/kubernetes Go module (once; about 8 minutes on 2 cores)"
+  log "kube-apiserver: $(quietly bash k8s/build.sh)"
 fi
 log "done. Run the agent: bin/armorwatch run --policies examples/policies"

@@ -1,13 +1,10 @@
 // The seams of the pipeline: monitor → enrich → policy → export.
 // Each stage owns its folder; these are the only shapes that cross between them.
 
-/** System calls the file monitor covers (Operation `File`). Names as the kernel spells them. */
-export const FILE_SYSCALLS = [
-  'open', 'openat', 'openat2', 'creat',
-  'unlink', 'unlinkat', 'rmdir',
-  'rename', 'renameat', 'renameat2',
-  'truncate', 'chmod', 'fchmodat', 'chown', 'fchownat',
-] as const;
+import { EXEC_SYSCALL_NAMES, FILE_SYSCALL_NAMES } from './syscalls.ts';
+
+/** System calls the file monitor covers (Operation `File`), from the one table in src/syscalls.ts. */
+export const FILE_SYSCALLS = FILE_SYSCALL_NAMES;
 export type FileSyscall = (typeof FILE_SYSCALLS)[number];
 
 /**
@@ -16,6 +13,11 @@ export type FileSyscall = (typeof FILE_SYSCALLS)[number];
  * failed or returned no file (the kernel opened nothing).
  */
 export interface FileEvent {
+  /**
+   * The event's kind (ExecEvent has 'process'). Optional until the decoder sets it: an event
+   * without `kind` is a file event.
+   */
+  readonly kind?: 'file';
   /** Wall-clock time of the call in nanoseconds since the Unix epoch (converted from the kernel clock). */
   readonly timestampNs: bigint;
   readonly hostPid: number;
@@ -61,8 +63,8 @@ export interface FileEvent {
   readonly ownerUid: number | null;
 }
 
-/** Calls of an execution (Operation `Process`). */
-export const EXEC_SYSCALLS = ['execve', 'execveat'] as const;
+/** Calls of an execution (Operation `Process`), from the one table in src/syscalls.ts. */
+export const EXEC_SYSCALLS = EXEC_SYSCALL_NAMES;
 export type ExecSyscall = (typeof EXEC_SYSCALLS)[number];
 
 /** KubeArmor's caps on the arguments it reports: at most 20 arguments of at most 104 bytes each. */
@@ -147,16 +149,51 @@ export interface NodeIdentity {
   readonly labels: Readonly<Record<string, string>>;
 }
 
-export interface EnrichedEvent {
-  readonly event: FileEvent;
+/** Every kind of event the monitor hands on (network and other syscalls will join this union). */
+export type MonitorEvent = FileEvent | ExecEvent;
+
+export interface EnrichedEvent<E extends MonitorEvent = MonitorEvent> {
+  readonly event: E;
   readonly workload: Workload;
 }
 
+/** KubeArmor's Operation of an alert: which kind of rule matched. */
+export type Operation = 'File' | 'Process' | 'Syscall';
+
 export type PolicyKind = 'KubeArmorPolicy' | 'KubeArmorClusterPolicy' | 'KubeArmorHostPolicy';
+
+/** What the policy stage decided for one event: the rule that won and what it says. */
+export interface MatchDecision {
+  readonly operation: Operation;
+  readonly policyName: string;
+  readonly policyKind: PolicyKind | 'DefaultPosture';
+  /** Audit or Block (the KubeArmor line's Action reads `Audit (Block)` for Block). */
+  readonly action: 'Audit' | 'Block';
+  /** Policy severity 1–10; undefined for DefaultPosture, which has none. */
+  readonly severity: number | undefined;
+  readonly tags: readonly string[];
+  readonly message: string | undefined;
+  /** Names of the other policies whose rules matched the same event, sorted. */
+  readonly otherPolicies: readonly string[];
+  /** The candidate path that matched (requested, resolved or /proc-folded). */
+  readonly matchedPath: string;
+}
+
+/**
+ * One match, travelling typed from the policy stage to the export stage: the event of its kind,
+ * where it happened, on which node, and the decision. The KubeArmor JSON line and the OTLP record
+ * are two renderers of it (src/export); nothing is flattened to text and parsed back.
+ */
+export interface Match {
+  readonly event: MonitorEvent;
+  readonly workload: Workload;
+  readonly node: NodeIdentity;
+  readonly decision: MatchDecision;
+}
 
 /**
  * An alert in KubeArmor's shape (field names as in the seed's Expected Alert), plus armorwatch's
- * extras. This is what stdout mode prints and what the OTel record builder reads.
+ * extras: what stdout mode prints, rendered from a Match by src/export/kubearmor.ts.
  */
 export interface Alert {
   readonly Timestamp: number; // seconds
@@ -185,12 +222,14 @@ export interface Alert {
   readonly Type: 'MatchedPolicy' | 'MatchedHostPolicy';
   readonly Source: string;
   readonly Resource: string;
-  readonly Operation: 'File';
+  readonly Operation: Operation;
   readonly Action: string; // Audit | Audit (Block)
   readonly Data: string;
   readonly Enforcer: 'eBPF Monitor';
   readonly Result: string;
   readonly Cwd: string;
+  /** Controlling terminal (`pts0`), when the process has one. */
+  readonly TTY?: string;
   // armorwatch extras (documented in docs/ATTRIBUTES.md)
   readonly PolicyKind: PolicyKind | 'DefaultPosture';
   readonly ResolvedResource?: string; // set when it differs from Resource
@@ -198,6 +237,8 @@ export interface Alert {
   readonly Syscall: string; // SYS_OPENAT
   readonly Dirfd?: number;
   readonly Flags?: string; // O_RDONLY|O_CLOEXEC
+  /** Process alerts whose arguments were cut to KubeArmor's caps. */
+  readonly ArgsTruncated?: true;
   readonly TimestampNs: string; // decimal nanoseconds since epoch
 }
 
@@ -253,7 +294,7 @@ export interface ProcessFilterSpec {
  * so that the first accesses of a fresh container are still attributed to its pod.
  */
 export interface Enricher {
-  resolve(ev: FileEvent): Workload | Promise<Workload>;
+  resolve(ev: MonitorEvent): Workload | Promise<Workload>;
   /** This node, for host policies and every alert. */
   node(): NodeIdentity;
   /** Called with no arguments whenever workload metadata changed (labels, pods), so cached policy selections can be redone. */

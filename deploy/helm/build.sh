@@ -13,9 +13,9 @@ log() { printf 'helm-build: %s\n' "$*" >&2; }
 cache="${ARMORWATCH_CACHE_DIR:-$HOME/.cache/armorwatch}/helm/$helm_version"
 bin="$cache/helm"
 if [ -x "$bin" ]; then
-  log "cached: $bin"
   echo "$bin"; exit 0
 fi
+[ "${1:-}" != --cached ] || exit 1 # --cached: only the cached binary's path, exit 1 when not built yet
 use_pinned_go || exit 1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

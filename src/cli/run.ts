@@ -11,8 +11,8 @@ import { startHealthServer, type HealthServer } from '../health/server.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { createAgentMetrics, type AgentMetrics, type MetricSources } from '../metrics/index.ts';
 import { openMonitor, type Monitor } from '../monitor/index.ts';
-import { buildAlert, formatProblem, PolicyStore, type PolicyStoreStatus, type ReloadEvent } from '../policy/index.ts';
-import type { EnrichedEvent, FileEvent, NodeIdentity, Workload } from '../types.ts';
+import { formatProblem, PolicyStore, UNOBSERVED_CODE, unobservedFields, type PolicyStoreStatus, type ReloadEvent } from '../policy/index.ts';
+import type { ExecEvent, FileEvent, NodeIdentity, Workload } from '../types.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const parsed = parseRunConfig(argv);
@@ -27,6 +27,13 @@ function logReload(log: Logger, ev: ReloadEvent, metrics: AgentMetrics): void {
   metrics.policyLoad(ev.policies, ev.rejected.length);
   for (const r of ev.rejected) {
     for (const p of r.problems) log.error({ file: r.file, keptPrevious: r.keptPrevious }, `policy rejected: ${formatProblem(p)}`);
+  }
+  // Say loudly, at load, what the new or changed policies ask for that this node does not observe.
+  const changed = new Set([...ev.added, ...ev.updated]);
+  for (const doc of ev.engine.policies) {
+    if (!changed.has(doc.key)) continue;
+    const unobserved = unobservedFields(doc);
+    if (unobserved.length > 0) log.warn({ policy: doc.key, file: doc.source.file, code: UNOBSERVED_CODE, unobserved: unobserved.map((u) => `${u.path}: ${u.message}`) }, 'policy sections not observed on this node');
   }
   log.info({ generation: ev.generation, policies: ev.policies, added: ev.added, updated: ev.updated, removed: ev.removed,
     rejected: ev.rejected.length, filter: { passAll: ev.filter.passAll, exactPaths: ev.filter.exactPaths.length, dirPrefixes: ev.filter.dirPrefixes.length } },
@@ -85,10 +92,10 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
   let policiesLoaded = false;
   let stopping = false;
   let monitorFailed = false;
-  const sources: MetricSources = {};
-  const metrics = createAgentMetrics(config.metrics, config, sources, log.child({ component: 'metrics' }));
   let monitor: Monitor | undefined;
   const store = new PolicyStore({ paths: config.policies, engine: { defaultFilePosture: config.defaultFilePosture }, logger: log.child({ component: 'policy' }) });
+  const sources: MetricSources = {};
+  const metrics = createAgentMetrics(config.metrics, config, sources, log.child({ component: 'metrics' }));
   let health: HealthServer | undefined;
   if (config.health !== null) {
     const helperSilentMs = (): number => (monitor !== undefined && attached ? Date.now() - monitor.lastFrameAt() : 0);
@@ -138,15 +145,24 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     node = enricher.node();
     store.state?.engine.clearWorkloadCache();
   });
-  const decide = (event: FileEvent, workload: Workload): void => {
-    const input: EnrichedEvent = { event, workload };
-    const decision = store.engine.decide(input, node);
-    if (decision === null) return;
-    matched++;
-    metrics.countMatch(decision.policyName, decision.action);
-    exporter.export(buildAlert(input, node, decision), workload);
+  const decide = (event: FileEvent | ExecEvent, workload: Workload): void => {
+    // One event can raise a File (or Process) alert and a Syscall alert: both are decided.
+    const engine = store.engine;
+    const input = { event, workload };
+    const decision = engine.decide(input, node);
+    if (decision !== null) {
+      matched++;
+      metrics.countMatch(decision.policyName, decision.action);
+      exporter.export({ event, workload, node, decision });
+    }
+    const bySyscall = engine.decideSyscall(input, node);
+    if (bySyscall !== null) {
+      matched++;
+      metrics.countMatch(bySyscall.policyName, bySyscall.action);
+      exporter.export({ event, workload, node, decision: bySyscall });
+    }
   };
-  const onEvent = (ev: FileEvent): void => {
+  const onEvent = (ev: FileEvent | ExecEvent): void => {
     const w = enricher.resolve(ev);
     if (w instanceof Promise) w.then((x) => decide(ev, x), (err: unknown) => log.error({ err }, 'enrich failed'));
     else decide(ev, w);
@@ -165,6 +181,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
       ringbufBytes: config.ringBufferBytes,
       processFilter: { pids: [], comms: [], excludePids: [process.pid] },
       onEvent,
+      onExec: onEvent,
       onError: (err) => {
         if (signalled) return;
         log.error({ err }, 'file monitor stopped');
@@ -214,7 +231,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     await detached;
     await within(enricher.close(), Math.max(0, left() - margin / 2));
     await health?.close();
-    await within(metrics.shutdown(), Math.max(0, left()));
+    await within(metrics.shutdown(), Math.max(0, left() - margin / 2));
     log.info({ monitor: monitorStats, matched, export: exportStats, enrich: enricher.stats(), policies: store.status(), tookMs: Date.now() - since }, 'stopped');
   }
   return monitorFailed ? 1 : 0;

@@ -1,33 +1,43 @@
-// `armorwatch test`: decide one file access offline against policies and print the alert (or null).
+// `armorwatch test`: decide one file access, execution or system call offline against policies and
+// print the alert (or null).
 import { basename, isAbsolute, posix } from 'node:path';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.ts';
 import { errnoFromName, FlagParseError, parseAtFlags, parseOpenFlags, parseRenameFlags } from '../format/index.ts';
-import { buildAlert } from '../policy/alert.ts';
+import { renderAlert } from '../export/kubearmor.ts';
 import { compilePolicies } from '../policy/engine.ts';
 import { loadPolicies, PolicyPathError } from '../policy/load.ts';
 import { formatProblem } from '../policy/types.ts';
-import { FILE_SYSCALLS, type FileEvent, type FileSyscall, type NodeIdentity, type Workload } from '../types.ts';
+import { SYSCALLS } from '../syscalls.ts';
+import { EXEC_SYSCALLS, FILE_SYSCALLS, type ExecEvent, type ExecSyscall, type FileEvent, type FileSyscall, type MonitorEvent, type NodeIdentity, type Workload } from '../types.ts';
 
 const HELP = `Usage: armorwatch test --policies DIR --path PATH [options]
 
-Decides one file access offline, as the agent would, and prints the alert as one JSON object
-in KubeArmor's alert shape, or null when no alert is raised.
+Decides one event offline, as the agent would, and prints the alert as one JSON object in
+KubeArmor's alert shape, or null when no alert is raised. The event is a file access (file
+rules), an execution (process rules), or a file system call judged by the syscall rules.
 
 Policies:
   --policies DIR         policy directory or file (repeatable)
   --default-posture P    audit (default) or block: file posture where no namespace annotation says
-The access:
-  --path PATH            accessed path (absolute, or relative with --cwd)
+The event:
+  --kind K               file (default: a file access, file rules), process (an execution,
+                         process rules) or syscall (the file call, syscall rules)
+  --path PATH            accessed path, or for --kind process the executed path (absolute, or
+                         relative with --cwd)
   --cwd DIR              working directory of the process (default /)
   --resolved-path PATH   path the kernel opened, when it differs (symlinks)
   --new-path PATH        destination of rename, renameat, renameat2
-  --syscall NAME         ${FILE_SYSCALLS.join(', ')} (default openat)
+  --syscall NAME         ${FILE_SYSCALLS.join(', ')} (default openat);
+                         for --kind process: ${EXEC_SYSCALLS.join(', ')} (default execve)
   --flags FLAGS          e.g. O_RDONLY|O_CLOEXEC (open calls), AT_REMOVEDIR, RENAME_NOREPLACE
   --result R             Passed (default), an errno name (ENOENT, EACCES, ...) or number
-  --exe PATH             executable of the process
+  --exe PATH             executable of the process; for --kind process, of the process that
+                         calls exec (the alert's Source)
   --parent-exe PATH      executable of its parent
+  --args ARG             an argument after the program name (--kind process; repeat in order)
+  --tty NAME             controlling terminal of the process (pts0); none when absent
   --uid N                user id of the process (default 0)
   --owner-uid N          user id of the file's owner (for ownerOnly rules)
 Where it happens:
@@ -57,6 +67,9 @@ const OPTIONS = {
   'node-labels': { type: 'string' },
   hostname: { type: 'string' },
   syscall: { type: 'string' },
+  kind: { type: 'string' },
+  args: { type: 'string', multiple: true },
+  tty: { type: 'string' },
   flags: { type: 'string' },
   uid: { type: 'string' },
   'owner-uid': { type: 'string' },
@@ -105,9 +118,9 @@ function parseResult(text: string | undefined): number {
 function parseFlags(text: string | undefined, syscall: FileSyscall): number {
   if (text === undefined) return 0;
   try {
-    switch (syscall) {
-      case 'unlinkat': case 'fchmodat': case 'fchownat': return parseAtFlags(text);
-      case 'renameat2': return parseRenameFlags(text);
+    switch (SYSCALLS[syscall].flags) {
+      case 'at': return parseAtFlags(text);
+      case 'rename': return parseRenameFlags(text);
       default: return parseOpenFlags(text);
     }
   } catch (err) {
@@ -126,8 +139,13 @@ export async function main(argv: string[]): Promise<number> {
   if (values.help === true) { process.stdout.write(HELP); return 0; }
   if (values.policies === undefined || values.policies.length === 0) throw usage('--policies DIR is required');
   if (values.path === undefined) throw usage('--path PATH is required');
-  const syscall = (values.syscall ?? 'openat') as FileSyscall;
-  if (!(FILE_SYSCALLS as readonly string[]).includes(syscall)) throw usage(`--syscall: unknown "${syscall}" (one of ${FILE_SYSCALLS.join(', ')})`);
+  const kind = values.kind ?? 'file';
+  if (kind !== 'file' && kind !== 'process' && kind !== 'syscall') throw usage(`--kind must be file, process or syscall (got "${kind}")`);
+  const calls: readonly string[] = kind === 'process' ? EXEC_SYSCALLS : FILE_SYSCALLS;
+  const syscall = values.syscall ?? (kind === 'process' ? 'execve' : 'openat');
+  if (!calls.includes(syscall)) throw usage(`--syscall: unknown "${syscall}" for --kind ${kind} (one of ${calls.join(', ')})`);
+  if (kind !== 'process' && values.args !== undefined) throw usage('--args is for --kind process');
+  if (values.tty !== undefined && !/^[A-Za-z0-9/]+$/.test(values.tty)) throw usage(`--tty: "${values.tty}" is not a terminal name like pts0`);
   const posture = values['default-posture'] ?? 'audit';
   if (posture !== 'audit' && posture !== 'block') throw usage(`--default-posture must be audit or block (got "${posture}")`);
   if (values.host === true && (values.namespace !== undefined || values.labels !== undefined || values.container !== undefined)) {
@@ -136,7 +154,7 @@ export async function main(argv: string[]): Promise<number> {
   const cwd = values.cwd ?? '/';
   const absPath = absolute(values.path, cwd, '--path');
   const ret = parseResult(values.result);
-  const flags = parseFlags(values.flags, syscall);
+  const flags = kind === 'process' ? 0 : parseFlags(values.flags, syscall as FileSyscall);
   const uid = parseInteger(values.uid, '--uid') ?? 0;
   const ownerUid = parseInteger(values['owner-uid'], '--owner-uid') ?? null;
   const newPath = values['new-path'] === undefined ? null : absolute(values['new-path'], cwd, '--new-path');
@@ -168,25 +186,45 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`armorwatch test: ${loaded.invalidDocuments} invalid policy document(s); fix them first\n`);
     return 1;
   }
-  const event: FileEvent = {
-    timestampNs: BigInt(Date.now()) * 1_000_000n,
-    hostPid: 0, hostTid: 0, hostPpid: 0, pid: 0, ppid: 0, uid, gid: 0, euid: uid,
-    comm: basename(exe).slice(0, 15), tty: null,
-    exePath: exe,
-    parentExePath: values['parent-exe'] ?? '',
-    cgroupId: 0n, mntNs: 0, pidNs: 0, netNs: 0,
-    syscall, dirfd: -100, flags, mode: 0, args: {}, ret,
-    path: values.path,
-    absPath,
-    resolvedPath: ret < 0 ? null : (values['resolved-path'] !== undefined ? absolute(values['resolved-path'], cwd, '--resolved-path') : absPath),
-    path2: values['new-path'] ?? null,
-    absPath2: newPath,
-    cwd,
-    ownerUid,
-  };
+  const timestampNs = BigInt(Date.now()) * 1_000_000n;
+  const resolvedPath = ret < 0 ? null : (values['resolved-path'] !== undefined ? absolute(values['resolved-path'], cwd, '--resolved-path') : absPath);
+  const tty = values.tty ?? null;
+  let event: MonitorEvent;
+  if (kind === 'process') {
+    const exec: ExecEvent = {
+      kind: 'process', timestampNs, hostPid: 0, hostTid: 0, hostPpid: 0, pid: 0, ppid: 0, uid, gid: 0, euid: uid,
+      comm: basename(resolvedPath ?? absPath).slice(0, 15),
+      exePath: ret < 0 ? exe : (resolvedPath ?? absPath),
+      callerExePath: exe,
+      parentExePath: values['parent-exe'] ?? '',
+      cgroupId: 0n, mntNs: 0, pidNs: 0, netNs: 0,
+      syscall: syscall as ExecSyscall, dirfd: -100, flags: 0, ret,
+      path: values.path, absPath, resolvedPath, ownerUid,
+      argv: [basename(values.path), ...(values.args ?? [])], argvTruncated: false, tty, cwd,
+    };
+    event = exec;
+  } else {
+    const file: FileEvent = {
+      kind: 'file', timestampNs, hostPid: 0, hostTid: 0, hostPpid: 0, pid: 0, ppid: 0, uid, gid: 0, euid: uid,
+      comm: basename(exe).slice(0, 15),
+      exePath: exe,
+      parentExePath: values['parent-exe'] ?? '',
+      cgroupId: 0n, mntNs: 0, pidNs: 0, netNs: 0,
+      syscall: syscall as FileSyscall, dirfd: -100, flags, mode: 0, args: {}, ret,
+      path: values.path,
+      absPath,
+      resolvedPath,
+      path2: values['new-path'] ?? null,
+      absPath2: newPath,
+      cwd,
+      ownerUid,
+      tty,
+    };
+    event = file;
+  }
   const engine = compilePolicies(loaded.policies, { defaultFilePosture: posture });
-  const decision = engine.decide({ event, workload }, node);
-  const out = decision === null ? null : buildAlert({ event, workload }, node, decision);
+  const decision = kind === 'syscall' ? engine.decideSyscall({ event, workload }, node) : engine.decide({ event, workload }, node);
+  const out = decision === null ? null : renderAlert({ event, workload, node, decision });
   process.stdout.write(`${JSON.stringify(out)}\n`);
   return 0;
 }

@@ -2,8 +2,9 @@
 import { parseArgs } from 'node:util';
 import { isAbsolute, relative } from 'node:path';
 import { UsageError } from '../errors.ts';
+import { formatUnobserved, unobservedFields } from '../policy/coverage.ts';
 import { discoverPolicyFiles, escapeControls, type Discovery } from '../policy/discover.ts';
-import { loadPolicyFile, PolicyPathError, summarize } from '../policy/load.ts';
+import { loadPolicyFiles, PolicyPathError, summarize } from '../policy/load.ts';
 import { formatProblem } from '../policy/types.ts';
 
 const HELP = `Usage: armorwatch validate [options] PATH...
@@ -20,6 +21,10 @@ are not UTF-8.
 Options:
   -q, --quiet   print only the summary line
   -h, --help    show this help
+
+A valid document with sections armorwatch does not observe on this node (capabilities, network,
+AppArmor profiles, devices, presets, system calls it cannot see) gets one warning line naming them;
+warnings do not change the exit status.
 
 Exit status: 0 all documents valid, 1 some document invalid or some file or directory unreadable,
 2 usage error.
@@ -49,7 +54,7 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof PolicyPathError) throw new UsageError(`validate: ${escapeControls(err.message)}`);
     throw err;
   }
-  const result = summarize(await Promise.all(found.files.map((f) => loadPolicyFile(f))), found);
+  const result = summarize(await loadPolicyFiles(found.files), found);
   // Directories that could not be read are errors (their policies were not checked); whatever
   // else the search passed over, and empty folders, are warnings.
   const unreadable = found.skipped.filter((s) => s.reason === 'unreadable');
@@ -65,6 +70,11 @@ export async function main(argv: string[]): Promise<number> {
     ];
     // File names and keys come from the files: escaped, so they cannot forge lines or terminal codes.
     if (lines.length > 0) process.stdout.write(`${lines.map(escapeControls).join('\n')}\n`);
+    const unobserved = result.policies.flatMap((doc) => {
+      const list = unobservedFields(doc);
+      return list.length === 0 ? [] : [formatUnobserved(doc, list, display(doc.source.file))];
+    });
+    if (unobserved.length > 0) process.stdout.write(`${unobserved.map(escapeControls).join('\n')}\n`);
   }
   const skipped = result.skippedDocuments > 0 ? `, ${result.skippedDocuments} skipped (not policies)` : '';
   const unread = unreadable.length > 0 ? `; ${plural(unreadable.length, 'directory', 'directories')} unreadable` : '';

@@ -58,7 +58,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { name: 'retry-max-elapsed', arg: 'DURATION', env: ['ARMORWATCH_RETRY_MAX_ELAPSED'], default: '5m',
     help: 'how long a failing batch is retried before it is dropped (retry_exhausted); 0 = until shutdown' },
   { name: 'shutdown-deadline', arg: 'DURATION', env: ['ARMORWATCH_SHUTDOWN_DEADLINE'], default: '25s',
-    help: "on SIGTERM/SIGINT, how long to flush what is queued (keep it under the pod's terminationGracePeriodSeconds)" },
+    help: "on SIGTERM/SIGINT, how long the whole shutdown may take, counted from the signal: detaching and flushing what is queued (keep it under the pod's terminationGracePeriodSeconds)" },
   { name: 'stats-interval', arg: 'DURATION', env: ['ARMORWATCH_STATS_INTERVAL'], default: '60s',
     help: 'how often the kernel, enricher and export counters are logged (also logged at exit); 0 = only at exit' },
   { name: 'health-addr', arg: 'HOST:PORT|off', env: ['ARMORWATCH_HEALTH_ADDR'], default: '0.0.0.0:8787',

@@ -11,12 +11,14 @@ import {
 } from '@opentelemetry/semantic-conventions';
 // Incubating semantic-convention names, spelled here rather than imported: the package's incubating
 // entry point holds every experimental name of every domain, megabytes of heap loaded at start-up
-// for these 14 strings. test/export/attributes.test.ts
+// for these 16 strings. test/export/attributes.test.ts
 // checks each one against @opentelemetry/semantic-conventions/incubating of the pinned release.
 export const INCUBATING = {
   ATTR_EVENT_NAME: 'event.name',
   ATTR_FILE_PATH: 'file.path',
   ATTR_HOST_NAME: 'host.name',
+  ATTR_PROCESS_ARGS_COUNT: 'process.args_count',
+  ATTR_PROCESS_COMMAND_ARGS: 'process.command_args',
   ATTR_PROCESS_EXECUTABLE_NAME: 'process.executable.name',
   ATTR_PROCESS_EXECUTABLE_PATH: 'process.executable.path',
   ATTR_PROCESS_PARENT_PID: 'process.parent_pid',
@@ -31,7 +33,7 @@ export const INCUBATING = {
 /** k8s.pod.label.<key> (incubating ATTR_K8S_POD_LABEL). */
 export const ATTR_K8S_POD_LABEL = (key: string): string => `k8s.pod.label.${key}`;
 const {
-  ATTR_EVENT_NAME, ATTR_FILE_PATH, ATTR_HOST_NAME, ATTR_PROCESS_EXECUTABLE_NAME, ATTR_PROCESS_EXECUTABLE_PATH,
+  ATTR_EVENT_NAME, ATTR_FILE_PATH, ATTR_HOST_NAME, ATTR_PROCESS_ARGS_COUNT, ATTR_PROCESS_COMMAND_ARGS, ATTR_PROCESS_EXECUTABLE_NAME, ATTR_PROCESS_EXECUTABLE_PATH,
   ATTR_PROCESS_PARENT_PID, ATTR_PROCESS_PID, ATTR_PROCESS_USER_ID, ATTR_PROCESS_VPID, ATTR_PROCESS_WORKING_DIRECTORY,
   ATTR_SECURITY_RULE_DESCRIPTION, ATTR_SECURITY_RULE_NAME, ATTR_SECURITY_RULE_RULESET_NAME,
 } = INCUBATING;
@@ -79,6 +81,8 @@ export const ATTR = {
   userId: ATTR_PROCESS_USER_ID,
   cwd: ATTR_PROCESS_WORKING_DIRECTORY,
   filePath: ATTR_FILE_PATH,
+  commandArgs: ATTR_PROCESS_COMMAND_ARGS,
+  argsCount: ATTR_PROCESS_ARGS_COUNT,
   ruleName: ATTR_SECURITY_RULE_NAME,
   ruleDescription: ATTR_SECURITY_RULE_DESCRIPTION,
   rulesetName: ATTR_SECURITY_RULE_RULESET_NAME,
@@ -96,6 +100,8 @@ export const ATTR = {
   dirfd: `${CUSTOM_NAMESPACE}.dirfd`,
   flags: `${CUSTOM_NAMESPACE}.flags`,
   ppid: `${CUSTOM_NAMESPACE}.ppid`,
+  tty: `${CUSTOM_NAMESPACE}.tty`,
+  argsTruncated: `${CUSTOM_NAMESPACE}.args_truncated`,
   parentProcessName: `${CUSTOM_NAMESPACE}.parent_process_name`,
   resolvedResource: `${CUSTOM_NAMESPACE}.resolved_resource`,
   otherPolicies: `${CUSTOM_NAMESPACE}.other_policies`,
@@ -104,10 +110,12 @@ export const ATTR = {
 export interface MappingRow {
   readonly name: string;
   readonly where: 'resource' | 'record';
-  /** The Alert field (or fields) it comes from, or a dash for the agent's own facts. */
+  /** The KubeArmor alert field of the same match (or fields), or a dash for the agent's own facts. */
   readonly from: string;
-  readonly type: 'string' | 'int' | 'string[]';
+  readonly type: 'string' | 'int' | 'string[]' | 'boolean';
   readonly note: string;
+  /** Set when only matches of this event kind carry it (file: File and Syscall matches; process: Process matches). */
+  readonly only?: 'file' | 'process';
 }
 
 /** The documented mapping. docs/OTEL.md's table is rendered from this (test/export/docs.test.ts). */
@@ -133,20 +141,22 @@ export const MAPPING: readonly MappingRow[] = [
   { name: ATTR.pid, where: 'record', from: 'HostPID', type: 'int', note: '' },
   { name: ATTR.vpid, where: 'record', from: 'PID', type: 'int', note: "pid inside the container's pid namespace" },
   { name: ATTR.parentPid, where: 'record', from: 'HostPPID', type: 'int', note: '' },
-  { name: ATTR.exePath, where: 'record', from: 'ProcessName', type: 'string', note: '' },
+  { name: ATTR.exePath, where: 'record', from: 'ProcessName', type: 'string', note: 'for an execution: the executed file' },
   { name: ATTR.exeName, where: 'record', from: 'ProcessName', type: 'string', note: 'last path segment' },
   { name: ATTR.userId, where: 'record', from: 'UID', type: 'int', note: '' },
   { name: ATTR.cwd, where: 'record', from: 'Cwd', type: 'string', note: 'when known' },
-  { name: ATTR.filePath, where: 'record', from: 'Resource', type: 'string', note: 'the requested path, made absolute' },
+  { name: ATTR.filePath, where: 'record', from: 'Resource', type: 'string', note: 'the requested path, made absolute', only: 'file' },
+  { name: ATTR.commandArgs, where: 'record', from: 'Resource', type: 'string[]', note: 'argv as the program received it, argv[0] first', only: 'process' },
+  { name: ATTR.argsCount, where: 'record', from: '—', type: 'int', note: 'number of arguments reported', only: 'process' },
   { name: ATTR.ruleName, where: 'record', from: 'PolicyName', type: 'string', note: '' },
   { name: ATTR.ruleDescription, where: 'record', from: 'Message', type: 'string', note: 'when the policy has a message' },
   { name: ATTR.rulesetName, where: 'record', from: 'PolicyKind', type: 'string', note: 'KubeArmorPolicy, KubeArmorClusterPolicy, KubeArmorHostPolicy or DefaultPosture' },
   { name: ATTR.type, where: 'record', from: 'Type', type: 'string', note: 'MatchedPolicy or MatchedHostPolicy' },
-  { name: ATTR.severity, where: 'record', from: 'Severity', type: 'int', note: 'policy severity 1–10, when numeric' },
-  { name: ATTR.tags, where: 'record', from: 'Tags', type: 'string[]', note: 'split at commas' },
+  { name: ATTR.severity, where: 'record', from: 'Severity', type: 'int', note: 'policy severity 1–10 (none for DefaultPosture)' },
+  { name: ATTR.tags, where: 'record', from: 'Tags', type: 'string[]', note: "the policy's tags" },
   { name: ATTR.atags, where: 'record', from: 'ATags', type: 'string[]', note: '' },
-  { name: ATTR.source, where: 'record', from: 'Source', type: 'string', note: '' },
-  { name: ATTR.operation, where: 'record', from: 'Operation', type: 'string', note: '`File`' },
+  { name: ATTR.source, where: 'record', from: 'Source', type: 'string', note: 'for an execution: the executable that called exec' },
+  { name: ATTR.operation, where: 'record', from: 'Operation', type: 'string', note: '`File`, `Process` or `Syscall`' },
   { name: ATTR.action, where: 'record', from: 'Action', type: 'string', note: '`Audit` or `Audit (Block)`' },
   { name: ATTR.result, where: 'record', from: 'Result', type: 'string', note: '`Passed` or the error text' },
   { name: ATTR.enforcer, where: 'record', from: 'Enforcer', type: 'string', note: '`eBPF Monitor`' },
@@ -156,6 +166,8 @@ export const MAPPING: readonly MappingRow[] = [
   { name: ATTR.flags, where: 'record', from: 'Flags', type: 'string', note: 'e.g. `O_RDONLY|O_CLOEXEC` (part of Data)' },
   { name: ATTR.ppid, where: 'record', from: 'PPID', type: 'int', note: "parent pid inside the container's pid namespace" },
   { name: ATTR.parentProcessName, where: 'record', from: 'ParentProcessName', type: 'string', note: '' },
-  { name: ATTR.resolvedResource, where: 'record', from: 'ResolvedResource', type: 'string', note: 'the path the kernel opened, when it differs from file.path' },
+  { name: ATTR.tty, where: 'record', from: 'TTY', type: 'string', note: 'controlling terminal (`pts0`), when the process has one' },
+  { name: ATTR.argsTruncated, where: 'record', from: 'ArgsTruncated', type: 'boolean', note: 'true when arguments were cut to 20 of 104 bytes', only: 'process' },
+  { name: ATTR.resolvedResource, where: 'record', from: 'ResolvedResource', type: 'string', note: 'the path the kernel opened or ran, when it differs from the requested one' },
   { name: ATTR.otherPolicies, where: 'record', from: 'OtherPolicies', type: 'string[]', note: 'other policies that matched the same access' },
 ];

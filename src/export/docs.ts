@@ -7,15 +7,17 @@ import { SEVERITY_FALLBACK, SEVERITY_TABLE, severityName } from './severity.ts';
 
 export const DOC_PATH = fileURLToPath(new URL('../../docs/OTEL.md', import.meta.url));
 
+const ONLY = { file: 'File and Syscall matches only', process: 'Process matches only' } as const;
+
 function mappingTable(where: 'resource' | 'record'): string {
   const rows = MAPPING.filter((m) => m.where === where)
-    .map((m) => `| \`${m.name}\` | ${m.from} | ${m.type} | ${m.note} |`);
-  return ['| attribute | from the alert | type | notes |', '|---|---|---|---|', ...rows].join('\n');
+    .map((m) => `| \`${m.name}\` | ${m.from} | ${m.type} | ${m.only === undefined ? m.note : `${m.note}; ${ONLY[m.only]}`} |`);
+  return ['| attribute | KubeArmor field of the same match | type | notes |', '|---|---|---|---|', ...rows].join('\n');
 }
 
 function severityTable(): string {
   const rows = SEVERITY_TABLE.slice(1).map((n, i) => `| ${i + 1} | ${n} | ${severityName(n)} |`);
-  rows.push(`| missing or not 1–10 | ${SEVERITY_FALLBACK} | ${severityName(SEVERITY_FALLBACK)} |`);
+  rows.push(`| none (DefaultPosture) | ${SEVERITY_FALLBACK} | ${severityName(SEVERITY_FALLBACK)} |`);
   return ['| policy severity | SeverityNumber | name |', '|---|---|---|', ...rows].join('\n');
 }
 

@@ -1,5 +1,6 @@
-// The export stage: alerts in; OTLP LogRecords (through the reliable processor) and/or JSON lines
-// on standard output out. One LoggerProvider per workload Resource, all feeding ONE processor and
+// The export stage: typed matches in; OTLP LogRecords (through the reliable processor) and/or
+// KubeArmor JSON lines on standard output out, two renderers of the same match side by side
+// (record.ts, kubearmor.ts) sharing the spellings both need (match.ts). One LoggerProvider per workload Resource, all feeding ONE processor and
 // exporter, so records of many workloads share export requests, grouped by resource.
 import type { Writable } from 'node:stream';
 import type { Logger as OtelLogger } from '@opentelemetry/api';
@@ -7,12 +8,14 @@ import { hrTime } from '@opentelemetry/core';
 import { LoggerProvider } from '@opentelemetry/sdk-logs';
 import type { ExporterMode, OtlpConfig, QueueConfig } from '../config/types.ts';
 import type { Logger } from '../log.ts';
-import type { Alert, Workload } from '../types.ts';
+import type { Match } from '../types.ts';
 import { VERSION } from '../version.ts';
 import { createOtlpExporter } from './otlp.ts';
 import { ReliableLogRecordProcessor, type ExportCounters, type ProcessorOptions } from './processor.ts';
 import { AttributeHandOff } from './handoff.ts';
-import { alertRecordFields, recordAttributes } from './record.ts';
+import { alertLine } from './kubearmor.ts';
+import { matchText, type MatchText } from './match.ts';
+import { matchRecordFields, recordAttributes } from './record.ts';
 import { ResourceCache } from './resource.ts';
 import type { LogRecordExporter } from './sdk.ts';
 import { StdoutSink, type StdoutCounters } from './stdout.ts';
@@ -33,7 +36,7 @@ export interface ExportStats {
 
 export interface AlertExporter {
   /** Never blocks and never throws: a record that cannot be kept is counted as dropped. */
-  export(alert: Alert, workload?: Workload): void;
+  export(match: Match): void;
   /** Resolves once everything handed in so far was exported or dropped (tests, benchmarks). */
   forceFlush(): Promise<void>;
   /** Flushes for at most `deadlineMs`, counts the rest as dropped{shutdown}, logs the final counters. Idempotent. */
@@ -53,7 +56,7 @@ export function createAlertExporter(settings: ExportSettings, log: Logger, deps:
   const useOtlp = settings.exporter !== 'stdout';
   const useStdout = settings.exporter !== 'otlp';
   let processor: ReliableLogRecordProcessor | undefined;
-  let emitOtlp: ((alert: Alert, workload?: Workload) => void) | undefined;
+  let emitOtlp: ((match: Match, text: MatchText) => void) | undefined;
   if (useOtlp) {
     const exporter = deps.otlpExporter ?? createOtlpExporter(settings.otlp ?? missingOtlp());
     processor = new ReliableLogRecordProcessor(exporter, log, {
@@ -69,7 +72,7 @@ export function createAlertExporter(settings: ExportSettings, log: Logger, deps:
       { serviceName: settings.serviceName, serviceVersion: VERSION },
       (resource) => new LoggerProvider({ resource, processors: [handOff, shared] }).getLogger('armorwatch', VERSION),
     );
-    emitOtlp = (alert, workload) => handOff.emit(loggers.get(alert, workload), alertRecordFields(alert, hrTime()), recordAttributes(alert));
+    emitOtlp = (m, text) => handOff.emit(loggers.get(m.workload, m.node), matchRecordFields(m, hrTime(), text), recordAttributes(m, text));
   }
   const stdout = useStdout ? new StdoutSink(settings.queue.maxBytes, deps.stdout) : undefined;
 
@@ -83,9 +86,10 @@ export function createAlertExporter(settings: ExportSettings, log: Logger, deps:
   let finished: Promise<ExportStats> | undefined;
 
   return {
-    export(alert, workload) {
-      emitOtlp?.(alert, workload);
-      stdout?.write(alert);
+    export(match) {
+      const text = matchText(match);
+      emitOtlp?.(match, text);
+      stdout?.write(alertLine(match, text));
     },
     async forceFlush() {
       await processor?.forceFlush();

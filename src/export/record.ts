@@ -1,43 +1,28 @@
-// Alert → the fields of one OTLP LogRecord (docs/OTEL.md; names in attributes.ts).
+// Renderer 2 of a match: the fields of one OTLP LogRecord (docs/OTEL.md; names in attributes.ts).
+// Everything is read from the typed match: severity and tags as the policy gave them, the time as
+// the kernel's nanoseconds, the process and file fields from the event.
 import type { AttributeValue, Attributes, HrTime, LogRecord } from '@opentelemetry/api';
-import type { Alert } from '../types.ts';
+import type { Match } from '../types.ts';
 import { ATTR, EVENT_POLICY_MATCH } from './attributes.ts';
-import { policySeverityNumber, toSeverityNumber } from './severity.ts';
+import { matchText, type MatchText } from './match.ts';
+import { toSeverityNumber } from './severity.ts';
 
-/** Decimal nanoseconds since the epoch → HrTime without going through a float (which keeps only ~µs). */
-export function nsToHrTime(ns: string): HrTime | undefined {
-  if (!/^\d{1,30}$/.test(ns)) return undefined;
-  const s = ns.length > 9 ? Number(ns.slice(0, ns.length - 9)) : 0;
-  const n = Number(ns.length > 9 ? ns.slice(ns.length - 9) : ns);
-  return [s, n];
+const NS_PER_S = 1_000_000_000n;
+
+/** Nanoseconds since the epoch → HrTime, exactly (a float would keep only ~µs). */
+export function nsToHrTime(ns: bigint): HrTime {
+  const s = ns / NS_PER_S;
+  return [Number(s), Number(ns - s * NS_PER_S)];
 }
-
-function alertTime(alert: Alert): HrTime {
-  const hr = alert.TimestampNs === undefined ? undefined : nsToHrTime(alert.TimestampNs);
-  if (hr !== undefined) return hr;
-  const sec = Math.floor(alert.Timestamp);
-  return [sec, Math.round((alert.Timestamp - sec) * 1e9)];
-}
-
-const VERBS: Readonly<Record<string, readonly [done: string, attempt: string]>> = {
-  open: ['opened', 'open'], openat: ['opened', 'open'], openat2: ['opened', 'open'], creat: ['created', 'create'],
-  unlink: ['deleted', 'delete'], unlinkat: ['deleted', 'delete'], rmdir: ['removed', 'remove'],
-  rename: ['renamed', 'rename'], renameat: ['renamed', 'rename'], renameat2: ['renamed', 'rename'],
-  truncate: ['truncated', 'truncate'],
-  chmod: ['changed the mode of', 'change the mode of'], fchmodat: ['changed the mode of', 'change the mode of'],
-  chown: ['changed the owner of', 'change the owner of'], fchownat: ['changed the owner of', 'change the owner of'],
-};
 
 /** One human line: `Audit: /bin/ls opened /etc/network/if-up.d — <message> [<policy>]`. */
-export function alertBody(alert: Alert): string {
-  const call = (alert.Syscall ?? '').replace(/^SYS_/, '').toLowerCase();
-  const verbs = VERBS[call] ?? ['accessed', 'access'];
-  const passed = alert.Result === 'Passed';
-  const what = passed
-    ? `${alert.ProcessName} ${verbs[0]} ${alert.Resource}`
-    : `${alert.ProcessName} tried to ${verbs[1]} ${alert.Resource} (${alert.Result})`;
-  const message = alert.Message !== undefined && alert.Message !== '' ? ` — ${alert.Message}` : '';
-  return `${alert.Action}: ${what}${message} [${alert.PolicyName}]`;
+export function matchBody(m: Match, text: MatchText): string {
+  const [done, attempt] = text.call.verb;
+  const what = text.passed
+    ? `${text.source} ${done} ${text.resource}`
+    : `${text.source} tried to ${attempt} ${text.resource} (${text.result})`;
+  const message = m.decision.message !== undefined && m.decision.message !== '' ? ` — ${m.decision.message}` : '';
+  return `${text.action}: ${what}${message} [${m.decision.policyName}]`;
 }
 
 function basename(path: string): string {
@@ -45,19 +30,9 @@ function basename(path: string): string {
   return i < 0 ? path : path.slice(i + 1);
 }
 
-// Tags strings repeat (one per policy): their split arrays are kept, bounded, instead of re-split per record.
-const tagArrays = new Map<string, readonly string[]>();
-
-function splitTags(tags: string | undefined): string[] | undefined {
-  if (tags === undefined || tags === '') return undefined;
-  let parts = tagArrays.get(tags);
-  if (parts === undefined) {
-    if (tagArrays.size >= 1024) tagArrays.clear();
-    parts = Object.freeze(tags.split(','));
-    tagArrays.set(tags, parts);
-  }
-  // The SDK copies array values into the record, so handing out the shared array is safe.
-  return parts as string[];
+/** A non-empty list as the SDK takes it (it copies array values into the record), else undefined. */
+function list(values: readonly string[] | undefined): string[] | undefined {
+  return values !== undefined && values.length > 0 ? values as string[] : undefined;
 }
 
 const A = ATTR;
@@ -77,7 +52,9 @@ export class RecordAttributes {
   [A.exePath]!: string;
   [A.exeName]!: string;
   [A.userId]!: number;
-  [A.filePath]!: string;
+  [A.filePath]!: string | undefined;
+  [A.commandArgs]!: string[] | undefined;
+  [A.argsCount]!: number | undefined;
   [A.ruleName]!: string;
   [A.rulesetName]!: string | undefined;
   [A.type]!: string;
@@ -91,6 +68,8 @@ export class RecordAttributes {
   [A.ppid]!: number;
   [A.parentProcessName]!: string;
   [A.cwd]!: string | undefined;
+  [A.tty]!: string | undefined;
+  [A.argsTruncated]!: boolean | undefined;
   [A.ruleDescription]!: string | undefined;
   [A.severity]!: number | undefined;
   [A.tags]!: string[] | undefined;
@@ -101,60 +80,68 @@ export class RecordAttributes {
   [A.otherPolicies]!: string[] | undefined;
   [key: string]: AttributeValue | undefined;
 
-  constructor(alert: Alert) {
+  constructor(m: Match, text: MatchText) {
+    const ev = m.event;
+    const d = m.decision;
     this[A.eventName] = EVENT_POLICY_MATCH;
-    this[A.pid] = alert.HostPID;
-    this[A.vpid] = alert.PID;
-    this[A.parentPid] = alert.HostPPID;
-    this[A.exePath] = alert.ProcessName;
-    this[A.exeName] = basename(alert.ProcessName);
-    this[A.userId] = alert.UID;
-    this[A.filePath] = alert.Resource;
-    this[A.ruleName] = alert.PolicyName;
-    this[A.rulesetName] = alert.PolicyKind;
-    this[A.type] = alert.Type;
-    this[A.source] = alert.Source;
-    this[A.operation] = alert.Operation;
-    this[A.action] = alert.Action;
-    this[A.result] = alert.Result;
-    this[A.enforcer] = alert.Enforcer;
-    this[A.data] = alert.Data;
-    this[A.syscall] = alert.Syscall;
-    this[A.ppid] = alert.PPID;
-    this[A.parentProcessName] = alert.ParentProcessName;
-    this[A.cwd] = alert.Cwd !== undefined && alert.Cwd !== '' ? alert.Cwd : undefined;
-    this[A.ruleDescription] = alert.Message !== undefined && alert.Message !== '' ? alert.Message : undefined;
-    this[A.severity] = policySeverityNumber(alert.Severity);
-    this[A.tags] = splitTags(alert.Tags);
-    this[A.atags] = alert.ATags !== undefined && alert.ATags.length > 0 ? alert.ATags as string[] : undefined;
-    this[A.dirfd] = alert.Dirfd;
-    this[A.flags] = alert.Flags !== undefined && alert.Flags !== '' ? alert.Flags : undefined;
-    this[A.resolvedResource] = alert.ResolvedResource !== undefined && alert.ResolvedResource !== alert.Resource ? alert.ResolvedResource : undefined;
-    this[A.otherPolicies] = alert.OtherPolicies !== undefined && alert.OtherPolicies.length > 0 ? alert.OtherPolicies as string[] : undefined;
+    this[A.pid] = ev.hostPid;
+    this[A.vpid] = ev.pid;
+    this[A.parentPid] = ev.hostPpid;
+    this[A.exePath] = text.processName;
+    this[A.exeName] = basename(text.processName);
+    this[A.userId] = ev.uid;
+    this[A.filePath] = text.filePath;
+    this[A.commandArgs] = list(text.commandArgs);
+    this[A.argsCount] = text.commandArgs?.length;
+    this[A.ruleName] = d.policyName;
+    this[A.rulesetName] = d.policyKind;
+    this[A.type] = text.type;
+    this[A.source] = text.source;
+    this[A.operation] = d.operation;
+    this[A.action] = text.action;
+    this[A.result] = text.result;
+    this[A.enforcer] = 'eBPF Monitor';
+    this[A.data] = text.data;
+    this[A.syscall] = text.call.display;
+    this[A.ppid] = ev.ppid;
+    this[A.parentProcessName] = text.parentProcessName;
+    this[A.cwd] = ev.cwd !== '' ? ev.cwd : undefined;
+    this[A.tty] = text.tty;
+    this[A.argsTruncated] = text.argsTruncated ? true : undefined;
+    this[A.ruleDescription] = d.message !== undefined && d.message !== '' ? d.message : undefined;
+    this[A.severity] = d.severity;
+    this[A.tags] = list(d.tags);
+    this[A.atags] = list(d.tags);
+    this[A.dirfd] = text.dirfd;
+    this[A.flags] = text.flags !== undefined && text.flags !== '' ? text.flags : undefined;
+    this[A.resolvedResource] = text.resolvedResource;
+    this[A.otherPolicies] = list(d.otherPolicies);
   }
 }
 
-/** Record attributes; optional alert fields that are absent are left out (undefined) rather than sent empty. */
-export function recordAttributes(alert: Alert): Attributes {
-  return new RecordAttributes(alert);
+/** Record attributes; optional fields that are absent are left out (undefined) rather than sent empty. */
+export function recordAttributes(m: Match, text: MatchText = matchText(m)): Attributes {
+  return new RecordAttributes(m, text);
 }
 
-/** The LogRecord to emit for an alert, attributes left out (they travel apart, see handoff.ts). */
-export function alertRecordFields(alert: Alert, observed: HrTime): LogRecord {
+/** The LogRecord to emit for a match, attributes left out (they travel apart, see handoff.ts). */
+export function matchRecordFields(m: Match, observed: HrTime, text: MatchText = matchText(m)): LogRecord {
+  const severity = m.decision.severity;
   const record: LogRecord = {
     eventName: EVENT_POLICY_MATCH,
-    timestamp: alertTime(alert),
+    timestamp: nsToHrTime(m.event.timestampNs),
     observedTimestamp: observed,
-    severityNumber: toSeverityNumber(alert.Severity),
-    body: alertBody(alert),
+    severityNumber: toSeverityNumber(severity),
+    body: matchBody(m, text),
   };
-  if (alert.Severity !== undefined && alert.Severity !== '') record.severityText = String(alert.Severity);
+  if (severity !== undefined) record.severityText = String(severity);
   return record;
 }
 
-/** The LogRecord to emit for an alert. `observed` is when the agent handled it. */
-export function alertToLogRecord(alert: Alert, observed: HrTime): LogRecord {
-  const record = alertRecordFields(alert, observed);
-  record.attributes = recordAttributes(alert);
+/** The LogRecord to emit for a match, attributes included. `observed` is when the agent handled it. */
+export function matchToLogRecord(m: Match, observed: HrTime): LogRecord {
+  const text = matchText(m);
+  const record = matchRecordFields(m, observed, text);
+  record.attributes = recordAttributes(m, text);
   return record;
 }

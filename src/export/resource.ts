@@ -4,7 +4,7 @@
 // in each request while all workloads still travel in the same request.
 import type { Attributes } from '@opentelemetry/api';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
-import type { Alert, Workload } from '../types.ts';
+import type { NodeIdentity, Workload } from '../types.ts';
 import { OWNER_ATTR, RES } from './attributes.ts';
 
 export interface AgentIdentity {
@@ -33,70 +33,51 @@ export function splitImage(image: string): ImageParts {
   };
 }
 
-/** `k=v,k=v` (KubeArmor's Labels field) → map. Kubernetes label keys and values never hold `,` or `=`. */
-export function parseLabels(labels: string | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (labels === undefined || labels === '') return out;
-  for (const pair of labels.split(',')) {
-    const eq = pair.indexOf('=');
-    if (eq > 0) out[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
-  return out;
-}
-
-function isHost(alert: Alert, workload: Workload | undefined): boolean {
-  return workload !== undefined ? workload.kind === 'host' : alert.Type === 'MatchedHostPolicy';
-}
-
 /** Resource attributes of the workload (and of the agent and node, which every record carries). */
-export function resourceAttributes(agent: AgentIdentity, alert: Alert, workload?: Workload): Attributes {
+export function resourceAttributes(agent: AgentIdentity, workload: Workload, node: NodeIdentity): Attributes {
   const a: Attributes = {
     [RES.serviceName]: agent.serviceName,
     [RES.serviceVersion]: agent.serviceVersion,
-    [RES.clusterName]: alert.ClusterName,
-    [RES.nodeName]: alert.HostName,
-    [RES.hostName]: alert.HostName,
+    [RES.clusterName]: node.clusterName,
+    [RES.nodeName]: node.hostName,
+    [RES.hostName]: node.hostName,
   };
-  if (isHost(alert, workload)) return a;
+  if (workload.kind === 'host') return a;
   const set = (k: string, v: string | undefined): void => { if (v !== undefined && v !== '') a[k] = v; };
-  set(RES.namespaceName, alert.NamespaceName ?? workload?.namespace);
-  set(RES.podName, alert.PodName ?? workload?.podName);
-  set(RES.podUid, workload?.podUid);
-  set(RES.containerName, alert.ContainerName ?? workload?.containerName);
-  set(RES.containerId, alert.ContainerID ?? workload?.containerId);
-  const image = alert.ContainerImage ?? workload?.containerImage;
+  set(RES.namespaceName, workload.namespace);
+  set(RES.podName, workload.podName);
+  set(RES.podUid, workload.podUid);
+  set(RES.containerName, workload.containerName);
+  set(RES.containerId, workload.containerId);
+  const image = workload.containerImage;
   if (image !== undefined && image !== '') {
     const parts = splitImage(image);
     a[RES.imageName] = parts.name;
     if (parts.tags.length > 0) a[RES.imageTags] = [...parts.tags];
     if (parts.repoDigests.length > 0) a[RES.imageRepoDigests] = [...parts.repoDigests];
   }
-  const owner = alert.Owner ?? (workload?.owner ? { Ref: workload.owner.ref, Name: workload.owner.name } : undefined);
-  const ownerAttr = owner === undefined ? undefined : OWNER_ATTR[owner.Ref];
-  if (owner !== undefined && ownerAttr !== undefined) set(ownerAttr, owner.Name);
-  const labels = workload?.labels ?? parseLabels(alert.Labels);
-  for (const [k, v] of Object.entries(labels)) a[RES.podLabel(k)] = v;
+  const owner = workload.owner;
+  const ownerAttr = owner === undefined ? undefined : OWNER_ATTR[owner.ref];
+  if (owner !== undefined && ownerAttr !== undefined) set(ownerAttr, owner.name);
+  for (const [k, v] of Object.entries(workload.labels)) a[RES.podLabel(k)] = v;
   return a;
 }
 
-// The enricher hands out one frozen Workload object per container until its metadata changes, so
-// the label part of the key is computed once per object.
-const labelKeys = new WeakMap<Workload, string>();
-
-function labelsKey(alert: Alert, workload: Workload | undefined): string | undefined {
-  if (workload === undefined) return alert.Labels;
-  let k = labelKeys.get(workload);
-  if (k === undefined) { k = JSON.stringify(workload.labels); labelKeys.set(workload, k); }
-  return k;
-}
+// The enricher hands out one frozen Workload object per container until its metadata changes, and
+// one NodeIdentity until the node's labels change: the key is computed once per pair of objects.
+const workloadKeys = new WeakMap<Workload, { readonly node: NodeIdentity; readonly key: string }>();
 
 /** Identity of the workload for the cache: every field resourceAttributes reads. */
-function workloadKey(alert: Alert, workload: Workload | undefined): string {
-  if (isHost(alert, workload)) return `h\0${alert.ClusterName}\0${alert.HostName}`;
-  return [
-    'c', alert.ClusterName, alert.HostName, alert.NamespaceName, alert.PodName, workload?.podUid, alert.ContainerName,
-    alert.ContainerID, alert.ContainerImage, alert.Owner?.Ref, alert.Owner?.Name, labelsKey(alert, workload),
+function workloadKey(workload: Workload, node: NodeIdentity): string {
+  const hit = workloadKeys.get(workload);
+  if (hit !== undefined && hit.node === node) return hit.key;
+  const w = workload;
+  const key = [
+    node.clusterName, node.hostName, w.kind, w.namespace, w.podName, w.podUid, w.containerName, w.containerId, w.containerImage,
+    w.owner?.ref, w.owner?.name, w.kind === 'host' ? '' : JSON.stringify(w.labels),
   ].join('\0');
+  workloadKeys.set(workload, { node, key });
+  return key;
 }
 
 /**
@@ -115,15 +96,15 @@ export class ResourceCache<T> {
     this.#max = max;
   }
 
-  get(alert: Alert, workload?: Workload): T {
-    const key = workloadKey(alert, workload);
+  get(workload: Workload, node: NodeIdentity): T {
+    const key = workloadKey(workload, node);
     let entry = this.#entries.get(key);
     if (entry === undefined) {
       if (this.#entries.size >= this.#max) {
         const oldest = this.#entries.keys().next().value;
         if (oldest !== undefined) this.#entries.delete(oldest);
       }
-      entry = this.#make(resourceFromAttributes(resourceAttributes(this.#agent, alert, workload)));
+      entry = this.#make(resourceFromAttributes(resourceAttributes(this.#agent, workload, node)));
       this.#entries.set(key, entry);
     }
     return entry;

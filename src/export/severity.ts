@@ -18,17 +18,12 @@ export const SEVERITY_TABLE: readonly SeverityNumber[] = [
   SeverityNumber.FATAL, // 10
 ];
 
-/** Used when a policy's severity is missing or not an integer 1–10 (the default posture has none). */
+/** Used when a match has no policy severity (the default posture has none). */
 export const SEVERITY_FALLBACK = SeverityNumber.INFO;
 
-export function policySeverityNumber(severity: string | number | undefined): number | undefined {
-  const n = typeof severity === 'number' ? severity : severity === undefined || severity.trim() === '' ? NaN : Number(severity);
-  return Number.isInteger(n) && n >= 1 && n <= 10 ? n : undefined;
-}
-
-export function toSeverityNumber(severity: string | number | undefined): SeverityNumber {
-  const n = policySeverityNumber(severity);
-  return n === undefined ? SEVERITY_FALLBACK : (SEVERITY_TABLE[n] as SeverityNumber);
+/** The policy's severity (an integer 1–10, as validation guarantees) → SeverityNumber. */
+export function toSeverityNumber(severity: number | undefined): SeverityNumber {
+  return severity === undefined ? SEVERITY_FALLBACK : (SEVERITY_TABLE[severity] ?? SEVERITY_FALLBACK);
 }
 
 /** OTLP's short names, for the docs table. */

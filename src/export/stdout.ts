@@ -4,7 +4,6 @@
 // process.stdout); at most `maxBytes` wait for the reader, beyond that lines are dropped and counted.
 import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
-import type { Alert } from '../types.ts';
 
 /** Invariant: offered = written + dropped.queue_full + dropped.shutdown + pending. */
 export interface StdoutCounters {
@@ -32,11 +31,11 @@ export class StdoutSink {
     return { ...this.#counters, dropped: { ...this.#counters.dropped } };
   }
 
-  write(alert: Alert): void {
+  /** Queues one line (ending in a newline; see kubearmor.ts alertLine). */
+  write(line: string): void {
     const c = this.#counters;
     c.offered++;
     if (this.#closing) { c.dropped.shutdown++; return; }
-    const line = `${JSON.stringify(alert)}\n`;
     if (this.#out.writableLength + line.length > this.#maxBytes) { c.dropped.queue_full++; return; }
     c.pending++;
     this.#out.write(line, (err) => {

@@ -1,11 +1,13 @@
-// The alert's Data field: the system call and its arguments, as KubeArmor writes them.
-// The exact format of every call is documented in docs/POLICIES.md ("Data field").
-import type { FileEvent, FileSyscall } from '../types.ts';
+// The alert's Data field: the system call and its arguments, as KubeArmor writes them. Which
+// arguments each call prints, and under which label, is in the one syscall table (src/syscalls.ts);
+// the exact format of every call is documented in docs/POLICIES.md ("Data field").
+import { SYSCALLS, type DataValue, type SyscallName } from '../syscalls.ts';
+import type { FileEvent } from '../types.ts';
 import { formatAtFlags, formatOpenFlags, formatRenameFlags, formatResolveFlags } from './flags.ts';
 
 /** `openat` → `SYS_OPENAT`. */
-export function syscallName(syscall: FileSyscall | string): string {
-  return `SYS_${syscall.toUpperCase()}`;
+export function syscallName(syscall: SyscallName): string {
+  return SYSCALLS[syscall].display;
 }
 
 /** File mode bits in octal with a leading 0 (`0644`); `0` for none. */
@@ -13,62 +15,38 @@ export function formatMode(mode: number): string {
   return mode === 0 ? '0' : `0${(mode & 0o7777).toString(8)}`;
 }
 
-type DataInput = Pick<FileEvent, 'syscall' | 'dirfd' | 'flags' | 'mode' | 'args' | 'path2' | 'absPath2'>;
-
-function arg(ev: DataInput, name: string): number {
-  return ev.args[name] ?? 0;
-}
-
-function newPath(ev: DataInput): string {
-  return ev.absPath2 ?? ev.path2 ?? '';
-}
+/** What Data reads of an event: every kind has the call, its dirfd and flags; file calls have more. */
+export type DataInput = { readonly syscall: SyscallName; readonly dirfd: number; readonly flags: number }
+  & Partial<Pick<FileEvent, 'mode' | 'args' | 'path2' | 'absPath2'>>;
 
 /** The flags word of the call in names (open, AT_, RENAME_), or undefined when the call has none. */
 export function formatCallFlags(ev: DataInput): string | undefined {
-  switch (ev.syscall) {
-    case 'open': case 'openat': case 'openat2': case 'creat':
-      return formatOpenFlags(ev.flags);
-    case 'unlinkat': case 'fchmodat': case 'fchownat':
-      return formatAtFlags(ev.flags);
-    case 'renameat2':
-      return formatRenameFlags(ev.flags);
-    default:
-      return undefined;
+  switch (SYSCALLS[ev.syscall].flags) {
+    case 'open': return formatOpenFlags(ev.flags);
+    case 'at': return formatAtFlags(ev.flags);
+    case 'rename': return formatRenameFlags(ev.flags);
+    default: return undefined;
   }
 }
 
-/** `syscall=SYS_OPENAT fd=-100 flags=O_RDONLY|O_NONBLOCK|O_DIRECTORY|O_CLOEXEC`, and so on per call. */
-export function formatData(ev: DataInput): string {
-  const sys = `syscall=${syscallName(ev.syscall)}`;
-  switch (ev.syscall) {
-    case 'open':
-      return `${sys} flags=${formatOpenFlags(ev.flags)}`;
-    case 'openat':
-      return `${sys} fd=${ev.dirfd} flags=${formatOpenFlags(ev.flags)}`;
-    case 'openat2':
-      return `${sys} fd=${ev.dirfd} flags=${formatOpenFlags(ev.flags)} resolve=${formatResolveFlags(arg(ev, 'resolve'))}`;
-    case 'creat':
-      return `${sys} mode=${formatMode(ev.mode)}`;
-    case 'unlink': case 'rmdir':
-      return sys;
-    case 'unlinkat':
-      return `${sys} fd=${ev.dirfd} flags=${formatAtFlags(ev.flags)}`;
-    case 'rename':
-      return `${sys} newpath=${newPath(ev)}`;
-    case 'renameat':
-      return `${sys} fd=${ev.dirfd} newfd=${arg(ev, 'newdirfd')} newpath=${newPath(ev)}`;
-    case 'renameat2':
-      return `${sys} fd=${ev.dirfd} newfd=${arg(ev, 'newdirfd')} newpath=${newPath(ev)} flags=${formatRenameFlags(ev.flags)}`;
-    case 'truncate':
-      return `${sys} length=${arg(ev, 'length')}`;
-    case 'chmod':
-      return `${sys} mode=${formatMode(ev.mode)}`;
-    case 'fchmodat':
-      return `${sys} fd=${ev.dirfd} mode=${formatMode(ev.mode)} flags=${formatAtFlags(ev.flags)}`;
-    case 'chown':
-      return `${sys} userid=${arg(ev, 'uid')} group=${arg(ev, 'gid')}`;
-    case 'fchownat':
-      // KubeArmor's wording: the AT_* flags word is printed under the name `mode`.
-      return `${sys} userid=${arg(ev, 'uid')} group=${arg(ev, 'gid')} mode=${formatAtFlags(ev.flags)}`;
+function value(ev: DataInput, v: DataValue, flags: string | undefined): string | number {
+  switch (v) {
+    case 'dirfd': return ev.dirfd;
+    case 'flags': return flags ?? formatCallFlags(ev) ?? '0';
+    case 'mode': return formatMode(ev.mode ?? 0);
+    case 'newpath': return ev.absPath2 ?? ev.path2 ?? '';
+    case 'resolve': return formatResolveFlags(ev.args?.resolve ?? 0);
+    default: return ev.args?.[v] ?? 0; // newdirfd, length, uid, gid
   }
+}
+
+/**
+ * `syscall=SYS_OPENAT fd=-100 flags=O_RDONLY|O_NONBLOCK|O_DIRECTORY|O_CLOEXEC`, and so on per call.
+ * `flags`: the call's flags already formatted (formatCallFlags), so that they are spelled once.
+ */
+export function formatData(ev: DataInput, flags?: string): string {
+  const s = SYSCALLS[ev.syscall];
+  let out = `syscall=${s.display}`;
+  for (const [label, v] of s.data) out += ` ${label}=${value(ev, v, flags)}`;
+  return out;
 }

@@ -1,5 +1,6 @@
 // syscall + arguments + errno + time → the strings KubeArmor puts in an alert (Data, Result, flag words, UpdatedTime).
 export { formatData, formatCallFlags, formatMode, syscallName } from './data.ts';
+export type { DataInput } from './data.ts';
 export { formatResult, strerror, errnoFromName, errnoNames } from './errno.ts';
 export {
   AT_FDCWD, FlagParseError, formatAtFlags, formatOpenFlags, formatRenameFlags, formatResolveFlags,

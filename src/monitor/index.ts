@@ -94,8 +94,8 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
   }
   const helperPath = opts.helperPath ?? defaultHelperPath();
   preflight(helperPath);
-  const args = ['--hook', opts.hook ?? 'auto', '--exec-hook', opts.execHook ?? 'auto',
-    '--stats-ms', String(opts.statsIntervalMs ?? 1000), '--ringbuf-bytes', String(opts.ringbufBytes)];
+  const args = ['--hook', opts.hook ?? 'auto', '--stats-ms', String(opts.statsIntervalMs ?? 1000), '--ringbuf-bytes', String(opts.ringbufBytes)];
+  if (opts.execHook !== undefined) args.push('--exec-hook', opts.execHook);
   const child: ChildProcessWithoutNullStreams = spawn(helperPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const log = opts.logger.child({ component: 'monitor', helperPid: child.pid });
 
@@ -249,7 +249,8 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
     const self = (spec: ProcessFilterSpec): ProcessFilterSpec => ({ ...spec, excludePids: [...new Set([...spec.excludePids, process.pid])] });
     await command(processFilterCommand(self(opts.processFilter)), 'set the process filter');
     await command(firstFilter[0], 'set the path filter');
-    await command(firstFilter[1], 'set the execution filter');
+    // Without a receiver the helper's own start (no execution passes) stands.
+    if (onExec !== undefined) await command(firstFilter[1], 'set the execution filter');
     await command('attach', `attach the ${hook} programs`);
   } catch (err) {
     closed = true;
@@ -263,7 +264,7 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
     setPathFilter: async (spec) => {
       const [paths, execs] = filterCommands(spec);
       await command(paths, 'set the path filter');
-      await command(execs, 'set the execution filter');
+      if (onExec !== undefined) await command(execs, 'set the execution filter');
     },
     setProcessFilter: (spec) => command(processFilterCommand({ ...spec, excludePids: [...new Set([...spec.excludePids, process.pid])] }), 'set the process filter'),
     stats: snapshot,

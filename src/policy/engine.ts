@@ -1,13 +1,18 @@
-// The compiled policy set: file rules indexed by path so that one decision costs a handful of map
-// lookups (exact paths, one lookup per directory level, patterns grouped by literal directory),
-// never a scan over all rules. Built once per (re)load; immutable afterwards.
-import type { EnrichedEvent, FileEvent, KernelFilterSpec, NodeIdentity, PolicyKind, Workload } from '../types.ts';
+// The compiled policy set: file and process rules indexed by path (rule-index.ts) so that one
+// decision costs a handful of map lookups, never a scan over all rules; syscall rules indexed by
+// call. Built once per (re)load; immutable afterwards.
+import type {
+  EnrichedEvent, ExecEvent, ExecFilterSpec, FileEvent, KernelFilterSpec, MatchDecision, NodeIdentity, Operation, PolicyKind, Workload,
+} from '../types.ts';
 import { openFlagsWrite } from '../format/index.ts';
-import { compileGlob, isLiteralPattern, literalPrefix, requiredLiteral } from './glob.ts';
-import { buildKernelFilter } from './kernel-filter.ts';
+import { SYSCALLS } from '../syscalls.ts';
+import { compileGlob, isLiteralPattern, requiredLiteral } from './glob.ts';
+import { buildExecFilter, buildKernelFilter } from './kernel-filter.ts';
 import { candidatePaths } from './paths.ts';
+import { RuleIndex } from './rule-index.ts';
 import { compileSelector, type AppliesTo } from './selector.ts';
-import type { Action, FileSection, FromSource, PolicyDocument, RuleCommon, SourceRef } from './types.ts';
+import { compileSyscallRules, syscallRuleMatches, type CompiledSyscallRule } from './syscall-rules.ts';
+import type { Action, FromSource, PolicyDocument, RuleCommon, SourceRef } from './types.ts';
 
 export type FilePosture = 'audit' | 'block';
 
@@ -26,11 +31,13 @@ export interface PolicyRef {
   readonly source: SourceRef;
 }
 
-/** One file rule with its inherited fields resolved. */
+/** One file or process rule with its inherited fields resolved. */
 export interface CompiledRule {
   readonly policy: PolicyRef;
   /** Index of the policy in the set: the selector cache is an array indexed by it. */
   readonly policyIndex: number;
+  /** `file:` or `process:`. */
+  readonly kind: 'file' | 'process';
   readonly section: RuleSection;
   readonly index: number;
   /** Position in the whole set (policy order, then matchPaths, matchDirectories, matchPatterns): the last tie-break. */
@@ -42,43 +49,34 @@ export interface CompiledRule {
   readonly fromSource: ReadonlySet<string> | null;
   readonly readOnly: boolean;
   readonly ownerOnly: boolean;
-  /** The path, directory (ending in '/') or pattern as written. */
+  /** `pts: false`: the rule applies only to processes with a controlling terminal. */
+  readonly ttyOnly: boolean;
+  /** The path, directory (ending in '/') or pattern as written; for an execname rule, the name. */
   readonly target: string;
+  /** Process matchPaths by base name (`execname`): `target` is the name. */
+  readonly execname: boolean;
+  /** Process rules' allowedArgs: the arguments after the program name that are allowed; null when unset. */
+  readonly allowedArgs: ReadonlySet<string> | null;
   readonly recursive: boolean;
   readonly regexp: RegExp | null;
   /** For patterns: a substring every match contains ('' when none), checked before the RegExp. */
   readonly literal: string;
 }
 
-/** What the engine decided for one access: the alert to raise. */
-export interface Decision {
-  readonly policyName: string;
-  readonly policyKind: PolicyKind | 'DefaultPosture';
-  /** Audit or Block (the alert's Action reads `Audit (Block)` for Block). */
-  readonly action: 'Audit' | 'Block';
-  /** Undefined for DefaultPosture, which has no severity. */
-  readonly severity: number | undefined;
-  readonly tags: readonly string[];
-  readonly message: string | undefined;
-  /** The candidate path that matched (requested, resolved or /proc-folded). */
-  readonly matchedPath: string;
-  /** The chosen rule; null for DefaultPosture. */
+/** What the engine decided for one event: the match's decision, and the rule behind it. */
+export interface Decision extends MatchDecision {
+  /** The chosen file or process rule; null for DefaultPosture and syscall rules. */
   readonly rule: CompiledRule | null;
-  /** Names of the other policies whose rules matched this access, sorted. */
-  readonly otherPolicies: readonly string[];
 }
 
-/** Default severity when neither the rule, the file section nor the spec sets one (KubeArmor's). */
+/** Default severity when neither the rule, its section nor the spec sets one (KubeArmor's). */
 export const DEFAULT_SEVERITY = 1;
 
 const DEFAULT_POSTURE: FilePosture = 'audit';
 
-/** Calls that can change a file, whatever their flags. */
-const WRITE_CALLS = new Set(['creat', 'unlink', 'unlinkat', 'rmdir', 'rename', 'renameat', 'renameat2', 'truncate', 'chmod', 'fchmodat', 'chown', 'fchownat']);
-
 /** True when the access can change the file (what `readOnly` forbids). */
 export function isWriteAccess(ev: Pick<FileEvent, 'syscall' | 'flags'>): boolean {
-  if (WRITE_CALLS.has(ev.syscall)) return true;
+  if (SYSCALLS[ev.syscall].writes) return true;
   return openFlagsWrite(ev.flags);
 }
 
@@ -102,40 +100,101 @@ interface Applicability {
   readonly node: NodeIdentity;
   /** applies[i] is 1 when policy i selects the workload. */
   readonly applies: Uint8Array;
-  /** Allow-list mode: some selecting policy has a file Allow rule (with or without fromSource, as in KubeArmor). */
-  readonly allowMode: boolean;
+  /** Allow-list mode for file access: some selecting policy has a file Allow rule (with or without fromSource, as in KubeArmor). */
+  readonly fileAllowMode: boolean;
+  /** Allow-list mode for executions: some selecting policy has a process Allow rule. */
+  readonly processAllowMode: boolean;
 }
 
-function pushTo<K>(map: Map<K, CompiledRule[]>, key: K, rule: CompiledRule): void {
-  const list = map.get(key);
-  if (list === undefined) map.set(key, [rule]);
-  else list.push(rule);
+/** True when every argument after the program name is allowed (a cut argument list never is). */
+function argsAllowed(ev: ExecEvent, allowed: ReadonlySet<string>): boolean {
+  if (ev.argvTruncated) return false;
+  for (let i = 1; i < ev.argv.length; i++) if (!allowed.has(ev.argv[i]!)) return false;
+  return true;
+}
+
+function basename(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+/**
+ * The choice among the rules that matched one event (scratch space, reused; not re-entrant): Block
+ * before Audit, then severity, name, order; and an Allow whose fromSource names the process's own
+ * executable wins over every rule that does not name it (POLICY-SEMANTICS.md, "Which rule wins").
+ */
+class Selection {
+  best: CompiledRule | null = null;
+  bestPath = '';
+  /** The best among rules whose fromSource names the process's own executable. */
+  bestOwn: CompiledRule | null = null;
+  bestOwnPath = '';
+  policies: string[] = [];
+  ownPolicies: string[] = [];
+  allowed = false;
+  ownAllowed = false;
+
+  reset(): this {
+    this.best = null; this.bestOwn = null; this.allowed = false; this.ownAllowed = false;
+    this.policies.length = 0; this.ownPolicies.length = 0;
+    return this;
+  }
+
+  allow(own: boolean): void {
+    this.allowed = true;
+    if (own) this.ownAllowed = true;
+  }
+
+  offer(r: CompiledRule, path: string, own: boolean): void {
+    if (!this.policies.includes(r.policy.name)) this.policies.push(r.policy.name);
+    if (this.best === null || better(r, this.best)) { this.best = r; this.bestPath = path; }
+    if (own) {
+      if (!this.ownPolicies.includes(r.policy.name)) this.ownPolicies.push(r.policy.name);
+      if (this.bestOwn === null || better(r, this.bestOwn)) { this.bestOwn = r; this.bestOwnPath = path; }
+    }
+  }
+
+  /** The decision for the chosen rule, null when none was chosen. */
+  decision(operation: Operation): Decision | null {
+    const best = this.ownAllowed ? this.bestOwn : this.best;
+    if (best === null) return null;
+    const path = this.ownAllowed ? this.bestOwnPath : this.bestPath;
+    const names = this.ownAllowed ? this.ownPolicies : this.policies;
+    return {
+      operation,
+      policyName: best.policy.name,
+      policyKind: best.policy.kind,
+      action: best.action === 'Block' ? 'Block' : 'Audit',
+      severity: best.severity,
+      tags: best.tags,
+      message: best.message,
+      matchedPath: path,
+      rule: best,
+      otherPolicies: names.length <= 1 ? [] : names.filter((n) => n !== best.policy.name).sort(),
+    };
+  }
 }
 
 export class PolicyEngine {
   readonly policies: readonly PolicyDocument[];
+  /** File rules. */
   readonly rules: readonly CompiledRule[];
+  readonly processRules: readonly CompiledRule[];
+  readonly syscallRules: readonly CompiledSyscallRule[];
   private readonly options: Required<EngineOptions>;
   private readonly selectors: readonly AppliesTo[];
-  /** Exact paths → rules. */
-  private readonly exact = new Map<string, CompiledRule[]>();
-  /** Non-recursive directories (key ends in '/') → rules. */
-  private readonly dirs = new Map<string, CompiledRule[]>();
-  /** Recursive directories → rules. */
-  private readonly recDirs = new Map<string, CompiledRule[]>();
-  /** Patterns whose last segment is literal, by that segment (a pattern ending in `/id_rsa` → `id_rsa`). */
-  private readonly patternsByName = new Map<string, CompiledRule[]>();
-  /** Other patterns by their literal directory ('' when none). */
-  private readonly patterns = new Map<string, CompiledRule[]>();
-  /** Longest key of recDirs and patterns: shorter path prefixes are all that need looking up. */
-  private maxPrefix = 0;
-  /** prefixLengths[n] is 1 when some key of recDirs or patterns has length n: other prefixes are not even sliced. */
-  private prefixLengths = new Uint8Array(1);
+  private readonly fileIndex = new RuleIndex<CompiledRule>();
+  private readonly processIndex = new RuleIndex<CompiledRule>();
+  /** Process matchPaths by execname. */
+  private readonly execnames = new Map<string, CompiledRule[]>();
+  /** Syscall rules by call name. */
+  private readonly syscallsByCall = new Map<string, CompiledSyscallRule[]>();
   /** Scratch space reused by decide() (single-threaded, not re-entrant). */
   private readonly found: CompiledRule[] = [];
   private readonly paths: string[] = [];
-  /** hasAllow[i] is true when policy i has a file Allow rule: it puts the workloads it selects in allow-list mode. */
-  private readonly hasAllow: readonly boolean[];
+  private readonly selection = new Selection();
+  /** hasFileAllow[i] / hasProcessAllow[i]: policy i has an Allow rule of that kind, putting the workloads it selects in allow-list mode. */
+  private readonly hasFileAllow: readonly boolean[];
+  private readonly hasProcessAllow: readonly boolean[];
   private cache = new WeakMap<Workload, Applicability>();
   private filter: KernelFilterSpec | undefined;
 
@@ -145,47 +204,37 @@ export class PolicyEngine {
     this.policies = [...policies].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     this.selectors = this.policies.map(compileSelector);
     const rules: CompiledRule[] = [];
-    const hasAllow = this.policies.map(() => false);
+    const processRules: CompiledRule[] = [];
+    const syscallRules: CompiledSyscallRule[] = [];
+    const hasFileAllow = this.policies.map(() => false);
+    const hasProcessAllow = this.policies.map(() => false);
+    let order = 0;
     this.policies.forEach((p, policyIndex) => {
-      for (const r of compilePolicyRules(p, policyIndex, rules.length)) {
+      const policy: PolicyRef = { name: p.name, kind: p.kind, namespace: p.namespace, source: p.source };
+      for (const r of compilePathRules(p, policy, policyIndex, 'file', order)) {
         rules.push(r);
-        if (r.action === 'Allow') hasAllow[policyIndex] = true;
-        this.index(r);
+        order++;
+        if (r.action === 'Allow') hasFileAllow[policyIndex] = true;
+        this.fileIndex.add(r);
+      }
+      for (const r of compilePathRules(p, policy, policyIndex, 'process', order)) {
+        processRules.push(r);
+        order++;
+        if (r.action === 'Allow') hasProcessAllow[policyIndex] = true;
+        if (r.execname) pushTo(this.execnames, r.target, r);
+        else this.processIndex.add(r);
+      }
+      for (const r of compileSyscallRules(p, policy, policyIndex, order)) {
+        syscallRules.push(r);
+        order++;
+        for (const call of r.calls) pushTo(this.syscallsByCall, call, r);
       }
     });
     this.rules = rules;
-    this.hasAllow = hasAllow;
-  }
-
-  private index(r: CompiledRule): void {
-    switch (r.section) {
-      case 'matchPaths': pushTo(this.exact, r.target, r); break;
-      case 'matchDirectories':
-        pushTo(r.recursive ? this.recDirs : this.dirs, r.target, r);
-        if (r.recursive) this.notePrefix(r.target.length);
-        break;
-      case 'matchPatterns': {
-        // A pattern without glob characters is an exact path.
-        if (r.regexp === null) { pushTo(this.exact, r.target, r); break; }
-        const slash = r.target.lastIndexOf('/');
-        const name = r.target.slice(slash + 1);
-        if (slash >= 0 && isLiteralPattern(name)) { pushTo(this.patternsByName, name, r); break; }
-        const prefix = literalPrefix(r.target);
-        pushTo(this.patterns, prefix, r);
-        this.notePrefix(prefix.length);
-        break;
-      }
-    }
-  }
-
-  private notePrefix(length: number): void {
-    if (length >= this.prefixLengths.length) {
-      const grown = new Uint8Array(Math.max(length + 1, this.prefixLengths.length * 2));
-      grown.set(this.prefixLengths);
-      this.prefixLengths = grown;
-    }
-    this.prefixLengths[length] = 1;
-    this.maxPrefix = Math.max(this.maxPrefix, length);
+    this.processRules = processRules;
+    this.syscallRules = syscallRules;
+    this.hasFileAllow = hasFileAllow;
+    this.hasProcessAllow = hasProcessAllow;
   }
 
   /** Forget cached selections (workload labels changed); a reload builds a new engine instead. */
@@ -197,128 +246,190 @@ export class PolicyEngine {
     const hit = this.cache.get(w);
     if (hit !== undefined && hit.node === node) return hit;
     const applies = new Uint8Array(this.policies.length);
-    let allowMode = false;
+    let fileAllowMode = false;
+    let processAllowMode = false;
     for (let i = 0; i < this.policies.length; i++) {
       if (!this.selectors[i]!(w, node)) continue;
       applies[i] = 1;
-      if (this.hasAllow[i]) allowMode = true;
+      if (this.hasFileAllow[i]) fileAllowMode = true;
+      if (this.hasProcessAllow[i]) processAllowMode = true;
     }
-    const a: Applicability = { node, applies, allowMode };
+    const a: Applicability = { node, applies, fileAllowMode, processAllowMode };
     this.cache.set(w, a);
     return a;
   }
 
-  /** The rules whose path part matches `path`, appended to `out`. */
-  private collect(path: string, out: CompiledRule[]): void {
-    const exact = this.exact.get(path);
-    if (exact !== undefined) for (const r of exact) out.push(r);
-    const last = path.lastIndexOf('/');
-    const selfKey = this.dirs.size > 0 || this.recDirs.size > 0 ? (path === '/' ? '/' : `${path}/`) : '';
-    if (this.dirs.size > 0) {
-      if (path !== '/') {
-        const inside = this.dirs.get(path.slice(0, last + 1));
-        if (inside !== undefined) for (const r of inside) out.push(r);
-      }
-      const self = this.dirs.get(selfKey);
-      if (self !== undefined) for (const r of self) out.push(r);
-    }
-    if (this.recDirs.size > 0) {
-      const self = this.recDirs.get(selfKey);
-      if (self !== undefined) for (const r of self) out.push(r);
-    }
-    if (this.maxPrefix > 0) {
-      // Every directory prefix of the path (`/`, `/a/`, `/a/b/` for `/a/b/c`), up to the longest key.
-      const end = Math.min(path.length - 1, this.maxPrefix);
-      const lengths = this.prefixLengths;
-      for (let i = path.indexOf('/'); i >= 0 && i < end; i = path.indexOf('/', i + 1)) {
-        if (lengths[i + 1] !== 1) continue;
-        const prefix = path.slice(0, i + 1);
-        const rec = this.recDirs.get(prefix);
-        if (rec !== undefined) for (const r of rec) out.push(r);
-        const pats = this.patterns.get(prefix);
-        if (pats !== undefined) for (const r of pats) if (matchesPattern(r, path)) out.push(r);
-      }
-    }
-    if (this.patterns.size > 0) {
-      const any = this.patterns.get('');
-      if (any !== undefined) for (const r of any) if (matchesPattern(r, path)) out.push(r);
-      if (path === '/') { // the root has no proper directory prefix
-        const root = this.patterns.get('/');
-        if (root !== undefined) for (const r of root) if (matchesPattern(r, path)) out.push(r);
-      }
-    }
-    if (this.patternsByName.size > 0) {
-      const named = this.patternsByName.get(path.slice(last + 1));
-      if (named !== undefined) for (const r of named) if (matchesPattern(r, path)) out.push(r);
-    }
-  }
-
-  /** Decides one access: the alert to raise, or null when none. */
+  /** Decides one event by its file or process rules: the alert to raise, or null when none. Syscall rules: decideSyscall. */
   decide(input: EnrichedEvent, node: NodeIdentity): Decision | null {
     const { event: ev, workload } = input;
+    if (ev.kind === 'process') return this.decideProcess(ev, workload, node);
     const app = this.applicability(workload, node);
     const paths = candidatePaths(ev, this.paths);
-    let best: CompiledRule | null = null;
-    let bestPath = '';
-    let matchedPolicies: string[] | null = null;
-    let allowed = false;
+    const sel = this.selection.reset();
     const found = this.found;
+    const tty = ev.tty !== undefined && ev.tty !== null;
     for (const path of paths) {
       found.length = 0;
-      this.collect(path, found);
+      this.fileIndex.collect(path, found);
       for (const r of found) {
         if (app.applies[r.policyIndex] !== 1) continue;
-        if (r.fromSource !== null && !r.fromSource.has(ev.exePath) && !r.fromSource.has(ev.parentExePath)) continue;
+        if (r.ttyOnly && !tty) continue;
+        let own = false;
+        if (r.fromSource !== null) {
+          own = r.fromSource.has(ev.exePath);
+          if (!own && !r.fromSource.has(ev.parentExePath)) continue;
+        }
         const violates = (r.readOnly || r.ownerOnly)
           ? (r.readOnly && isWriteAccess(ev)) || (r.ownerOnly && ev.ownerUid !== null && ev.uid !== ev.ownerUid)
           : true;
         if (r.action === 'Allow') {
-          if (!violates || !(r.readOnly || r.ownerOnly)) allowed = true;
+          if (!violates || !(r.readOnly || r.ownerOnly)) sel.allow(own);
           continue;
         }
         if (!violates) continue;
-        matchedPolicies ??= [];
-        if (!matchedPolicies.includes(r.policy.name)) matchedPolicies.push(r.policy.name);
-        if (best === null || better(r, best)) { best = r; bestPath = path; }
+        sel.offer(r, path, own);
       }
     }
-    if (best !== null) {
-      return {
-        policyName: best.policy.name,
-        policyKind: best.policy.kind,
-        action: best.action === 'Block' ? 'Block' : 'Audit',
-        severity: best.severity,
-        tags: best.tags,
-        message: best.message,
-        matchedPath: bestPath,
-        rule: best,
-        otherPolicies: (matchedPolicies ?? []).filter((n) => n !== best.policy.name).sort(),
-      };
+    const d = sel.decision('File');
+    if (d !== null || sel.ownAllowed) return d;
+    if (!app.fileAllowMode || sel.allowed) return null;
+    return this.posture('File', workload, ev.absPath);
+  }
+
+  /** An execution, by the process rules (POLICY-SEMANTICS.md, "Process rules"). */
+  private decideProcess(ev: ExecEvent, workload: Workload, node: NodeIdentity): Decision | null {
+    if (this.processRules.length === 0) return null;
+    const app = this.applicability(workload, node);
+    const sel = this.selection.reset();
+    const found = this.found;
+    const tty = ev.tty !== null;
+    const requested = ev.absPath;
+    const resolved = ev.resolvedPath !== null && ev.resolvedPath !== requested ? ev.resolvedPath : null;
+    for (let k = 0; k < 2; k++) {
+      const path = k === 0 ? requested : resolved;
+      if (path === null) continue;
+      found.length = 0;
+      this.processIndex.collect(path, found);
+      const named = this.execnames.get(basename(path));
+      if (named !== undefined) for (const r of named) found.push(r);
+      for (const r of found) {
+        if (app.applies[r.policyIndex] !== 1) continue;
+        if (r.ttyOnly && !tty) continue;
+        let own = false;
+        if (r.fromSource !== null) {
+          own = r.fromSource.has(ev.callerExePath);
+          if (!own && !r.fromSource.has(ev.exePath)) continue;
+        }
+        const ownerViolated = r.ownerOnly && ev.ownerUid !== null && ev.uid !== ev.ownerUid;
+        const argsViolated = r.allowedArgs !== null && !argsAllowed(ev, r.allowedArgs);
+        if (r.action === 'Allow') {
+          if (!ownerViolated && !argsViolated) sel.allow(own);
+          continue;
+        }
+        if ((r.ownerOnly || r.allowedArgs !== null) && !ownerViolated && !argsViolated) continue;
+        sel.offer(r, path, own);
+      }
     }
-    if (!app.allowMode || allowed) return null;
+    const d = sel.decision('Process');
+    if (d !== null || sel.ownAllowed) return d;
+    if (!app.processAllowMode || sel.allowed) return null;
+    return this.posture('Process', workload, requested);
+  }
+
+  /** DefaultPosture: the workload is in allow-list mode and nothing allowed the event. */
+  private posture(operation: Operation, workload: Workload, path: string): Decision {
     const posture = workload.namespaceFilePosture ?? this.options.defaultFilePosture;
     return {
+      operation,
       policyName: 'DefaultPosture',
       policyKind: 'DefaultPosture',
       action: posture === 'block' ? 'Block' : 'Audit',
       severity: undefined,
       tags: [],
       message: undefined,
-      matchedPath: ev.absPath,
+      matchedPath: path,
       rule: null,
       otherPolicies: [],
     };
   }
 
-  /** What the kernel must let through for these policies (see KernelFilterSpec's invariant). */
+  /**
+   * Decides one event by the syscall rules (Operation `Syscall`, Audit only): a rule matches when it
+   * lists the event's call, its fromSource (if any) names the process, and its path (if any) the
+   * accessed file. Independent of decide(): an event can raise both a File and a Syscall alert.
+   */
+  decideSyscall(input: EnrichedEvent, node: NodeIdentity): Decision | null {
+    if (this.syscallRules.length === 0) return null;
+    const { event: ev, workload } = input;
+    const rules = this.syscallsByCall.get(ev.syscall);
+    if (rules === undefined) return null;
+    const app = this.applicability(workload, node);
+    const paths = ev.kind === 'process' ? [ev.absPath, ...(ev.resolvedPath === null ? [] : [ev.resolvedPath])] : candidatePaths(ev, this.paths);
+    const exe = ev.kind === 'process' ? ev.callerExePath : ev.exePath;
+    let best: CompiledSyscallRule | null = null;
+    let bestPath = ev.absPath;
+    const names: string[] = [];
+    for (const r of rules) {
+      if (app.applies[r.policyIndex] !== 1) continue;
+      const path = syscallRuleMatches(r, exe, paths);
+      if (path === null) continue;
+      if (!names.includes(r.policy.name)) names.push(r.policy.name);
+      if (best === null || r.severity > best.severity || (r.severity === best.severity && (r.policy.name < best.policy.name || (r.policy.name === best.policy.name && r.order < best.order)))) {
+        best = r;
+        bestPath = path;
+      }
+    }
+    if (best === null) return null;
+    const chosen = best;
+    return {
+      operation: 'Syscall',
+      policyName: chosen.policy.name,
+      policyKind: chosen.policy.kind,
+      action: 'Audit',
+      severity: chosen.severity,
+      tags: chosen.tags,
+      message: chosen.message,
+      matchedPath: bestPath,
+      rule: null,
+      otherPolicies: names.filter((n) => n !== chosen.policy.name).sort(),
+    };
+  }
+
+  /** Every decision for one event: its file or process decision, then its syscall decision. */
+  decideAll(input: EnrichedEvent, node: NodeIdentity): Decision[] {
+    const out: Decision[] = [];
+    const d = this.decide(input, node);
+    if (d !== null) out.push(d);
+    const s = this.decideSyscall(input, node);
+    if (s !== null) out.push(s);
+    return out;
+  }
+
+  /** What the kernel must let through for these policies (see KernelFilterSpec's invariant); `exec` when executions are needed. */
   kernelFilter(): KernelFilterSpec {
-    this.filter ??= buildKernelFilter(this.rules);
+    this.filter ??= buildKernelFilter(this.rules, this.syscallRules, this.processRules);
     return this.filter;
+  }
+
+  /** What the kernel must let through of executions (the `exec` part of kernelFilter(), empty when none). */
+  execFilter(): ExecFilterSpec {
+    return buildExecFilter(this.processRules, this.syscallRules);
+  }
+
+  /** The system calls the loaded policies need observed (file, process and syscall rules), for attaching only the hooks needed. */
+  requiredSyscalls(): ReadonlySet<string> {
+    const out = new Set<string>();
+    if (this.rules.length > 0) for (const s of Object.values(SYSCALLS)) if (s.operation === 'File') out.add(s.name);
+    if (this.processRules.length > 0) for (const s of Object.values(SYSCALLS)) if (s.operation === 'Process') out.add(s.name);
+    for (const r of this.syscallRules) for (const c of r.calls) out.add(c);
+    return out;
   }
 }
 
-function matchesPattern(r: CompiledRule, path: string): boolean {
-  return (r.literal === '' || path.includes(r.literal)) && r.regexp!.test(path);
+function pushTo<K, R>(map: Map<K, R[]>, key: K, rule: R): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [rule]);
+  else list.push(rule);
 }
 
 /** Block before Audit, then higher severity, then policy name, then rule order. */
@@ -329,34 +440,58 @@ function better(a: CompiledRule, b: CompiledRule): boolean {
   return a.order < b.order;
 }
 
-function compilePolicyRules(p: PolicyDocument, policyIndex: number, firstOrder: number): CompiledRule[] {
-  const file: FileSection | undefined = p.spec.file;
-  if (file === undefined) return [];
-  const policy: PolicyRef = { name: p.name, kind: p.kind, namespace: p.namespace, source: p.source };
+interface AnyPathRule extends RuleCommon {
+  readonly path?: string;
+  readonly execname?: string;
+  readonly dir?: string;
+  readonly pattern?: string;
+  readonly recursive?: boolean;
+  readonly fromSource?: readonly FromSource[];
+  readonly ownerOnly?: boolean;
+  readonly readOnly?: boolean;
+  readonly pts?: boolean;
+  readonly allowedArgs?: readonly string[];
+}
+
+/** The `file:` or `process:` rules of a policy, inherited fields resolved. */
+function compilePathRules(p: PolicyDocument, policy: PolicyRef, policyIndex: number, kind: 'file' | 'process', firstOrder: number): CompiledRule[] {
+  const section = kind === 'file' ? p.spec.file : p.spec.process;
+  if (section === undefined) return [];
   const out: CompiledRule[] = [];
-  const base = (r: RuleCommon, section: RuleSection, index: number) => ({
-    policy, policyIndex, section, index, order: firstOrder + out.length,
-    action: pick<Action>(r.action, file.action, p.spec.action) ?? 'Block',
-    severity: pick(r.severity, file.severity, p.spec.severity) ?? DEFAULT_SEVERITY,
-    tags: pick<readonly string[]>(r.tags, file.tags, p.spec.tags) ?? [],
-    message: pick(r.message, file.message, p.spec.message),
+  const add = (r: AnyPathRule, name: RuleSection, index: number, target: string, execname: boolean): void => {
+    const pattern = name === 'matchPatterns';
+    out.push({
+      policy, policyIndex, kind, section: name, index, order: firstOrder + out.length,
+      action: pick<Action>(r.action, section.action, p.spec.action) ?? 'Block',
+      severity: pick(r.severity, section.severity, p.spec.severity) ?? DEFAULT_SEVERITY,
+      tags: pick<readonly string[]>(r.tags, section.tags, p.spec.tags) ?? [],
+      message: pick(r.message, section.message, p.spec.message),
+      fromSource: pattern ? null : sources(r.fromSource),
+      readOnly: r.readOnly === true,
+      ownerOnly: r.ownerOnly === true,
+      ttyOnly: r.pts === false,
+      target,
+      execname,
+      allowedArgs: r.allowedArgs !== undefined && r.allowedArgs !== null ? new Set(r.allowedArgs) : null,
+      recursive: r.recursive === true,
+      regexp: pattern && !isLiteralPattern(target) ? compileGlob(target) : null,
+      literal: pattern ? requiredLiteral(target) : '',
+    });
+  };
+  const paths: readonly AnyPathRule[] = section.matchPaths ?? [];
+  paths.forEach((r, i) => {
+    // A process matchPaths entry names a path, an execname, or both (each matches on its own).
+    if (typeof r.path === 'string' && r.path !== '') add(r, 'matchPaths', i, r.path, false);
+    if (kind === 'process' && typeof r.execname === 'string' && r.execname !== '') add(r, 'matchPaths', i, r.execname, true);
   });
-  (file.matchPaths ?? []).forEach((r, i) => out.push({
-    ...base(r, 'matchPaths', i), fromSource: sources(r.fromSource), readOnly: r.readOnly === true, ownerOnly: r.ownerOnly === true,
-    target: r.path, recursive: false, regexp: null, literal: '',
-  }));
-  (file.matchDirectories ?? []).forEach((r, i) => out.push({
-    ...base(r, 'matchDirectories', i), fromSource: sources(r.fromSource), readOnly: r.readOnly === true, ownerOnly: r.ownerOnly === true,
-    target: r.dir, recursive: r.recursive === true, regexp: null, literal: '',
-  }));
-  (file.matchPatterns ?? []).forEach((r, i) => out.push({
-    ...base(r, 'matchPatterns', i), fromSource: null, readOnly: r.readOnly === true, ownerOnly: r.ownerOnly === true,
-    target: r.pattern, recursive: false, regexp: isLiteralPattern(r.pattern) ? null : compileGlob(r.pattern),
-    literal: requiredLiteral(r.pattern),
-  }));
+  const dirs: readonly AnyPathRule[] = section.matchDirectories ?? [];
+  dirs.forEach((r, i) => add(r, 'matchDirectories', i, r.dir as string, false));
+  const patterns: readonly AnyPathRule[] = section.matchPatterns ?? [];
+  patterns.forEach((r, i) => add(r, 'matchPatterns', i, r.pattern as string, false));
   return out;
 }
 
 export function compilePolicies(policies: readonly PolicyDocument[], options: EngineOptions = {}): PolicyEngine {
   return new PolicyEngine(policies, options);
 }
+

@@ -1,7 +1,6 @@
 // The policy stage: load and validate KubeArmor policies, compile them, decide each access.
 export { compilePolicies, PolicyEngine, isWriteAccess, DEFAULT_SEVERITY } from './engine.ts';
 export type { CompiledRule, Decision, EngineOptions, FilePosture, RuleSection } from './engine.ts';
-export { buildAlert, formatLabels } from './alert.ts';
 export { buildKernelFilter, EMPTY_FILTER, PASS_ALL_FILTER } from './kernel-filter.ts';
 export { findPolicyFiles, loadPolicies, loadPolicyFile, parsePolicyText, PolicyPathError, readPolicyBytes, summarize, DEFAULT_LOAD_LIMITS } from './load.ts';
 export { discoverPolicyFiles, escapeName, escapeText } from './discover.ts';
@@ -12,3 +11,6 @@ export { formatProblem, policyKey } from './types.ts';
 export type { PolicyDocument, PolicySpec, Problem } from './types.ts';
 export { PolicyStore } from './watch.ts';
 export type { PolicyStoreOptions, PolicyStoreStatus, ReloadEvent } from './watch.ts';
+export { FIELDS, formatUnobserved, unobservedFields, UNOBSERVED_CODE, UNOBSERVED_SECTIONS } from './coverage.ts';
+export type { FieldUse, Unobserved } from './coverage.ts';
+export { OBSERVED_SYSCALLS } from './syscall-rules.ts';

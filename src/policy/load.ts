@@ -19,7 +19,29 @@ export interface LoadLimits extends ParseLimits {
   readonly readTimeoutMs: number;
 }
 
-export const DEFAULT_LOAD_LIMITS: LoadLimits = { ...DEFAULT_LIMITS, maxFileBytes: 1 << 20, readTimeoutMs: 5000 };
+export const DEFAULT_LOAD_LIMITS: LoadLimits = { ...DEFAULT_LIMITS, maxFileBytes: 1 << 20, readTimeoutMs: 10_000 };
+
+/**
+ * Files read at once. Each read's timeout starts when its turn comes: with hundreds of files
+ * started together, waiting for the 4 libuv worker threads would count against the timeout.
+ */
+export const READ_CONCURRENCY = 8;
+
+/** fn over items with at most `limit` calls in flight; results in item order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (x: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) { const i = next++; out[i] = await fn(items[i]!); }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/** Reads and validates files, a few at a time (see READ_CONCURRENCY). */
+export function loadPolicyFiles(files: readonly (string | PolicyFile)[], limits: LoadLimits = DEFAULT_LOAD_LIMITS): Promise<FileResult[]> {
+  return mapLimit(files, READ_CONCURRENCY, (f) => loadPolicyFile(f, limits));
+}
 
 export interface FileResult {
   readonly file: string;
@@ -212,6 +234,6 @@ export function summarize(files: readonly FileResult[], discovery: { skipped: re
 /** Finds, reads and validates every policy under the paths. */
 export async function loadPolicies(paths: readonly string[], limits: LoadLimits = DEFAULT_LOAD_LIMITS): Promise<LoadResult> {
   const found = await discoverPolicyFiles(paths);
-  const results = await Promise.all(found.files.map((f) => loadPolicyFile(f, limits)));
+  const results = await loadPolicyFiles(found.files, limits);
   return summarize(results, found);
 }

@@ -1,5 +1,6 @@
-// Shapes of a validated policy document, as far as armorwatch reads them. Everything else of the
-// spec (process, network, ...) is validated but kept only as plain data.
+// Shapes of a validated policy document, as far as armorwatch reads them. The sections armorwatch
+// cannot observe (network, capabilities, ...) are validated, kept as plain data, and reported as
+// unobserved (coverage.ts).
 import type { PolicyKind } from '../types.ts';
 
 export type Action = 'Allow' | 'Audit' | 'Block';
@@ -20,6 +21,7 @@ export interface FilePathRule extends RuleCommon {
   readonly fromSource?: readonly FromSource[];
   readonly ownerOnly?: boolean;
   readonly readOnly?: boolean;
+  readonly pts?: boolean;
 }
 
 export interface FileDirRule extends RuleCommon {
@@ -28,6 +30,7 @@ export interface FileDirRule extends RuleCommon {
   readonly fromSource?: readonly FromSource[];
   readonly ownerOnly?: boolean;
   readonly readOnly?: boolean;
+  readonly pts?: boolean;
 }
 
 export interface FilePatternRule extends RuleCommon {
@@ -40,6 +43,60 @@ export interface FileSection extends RuleCommon {
   readonly matchPaths?: readonly FilePathRule[];
   readonly matchDirectories?: readonly FileDirRule[];
   readonly matchPatterns?: readonly FilePatternRule[];
+}
+
+export interface ProcessPathRule extends RuleCommon {
+  readonly path?: string;
+  readonly execname?: string;
+  readonly allowedArgs?: readonly string[];
+  readonly fromSource?: readonly FromSource[];
+  readonly ownerOnly?: boolean;
+  readonly pts?: boolean;
+}
+
+export interface ProcessDirRule extends RuleCommon {
+  readonly dir: string;
+  readonly recursive?: boolean;
+  readonly fromSource?: readonly FromSource[];
+  readonly ownerOnly?: boolean;
+  readonly pts?: boolean;
+}
+
+export interface ProcessPatternRule extends RuleCommon {
+  readonly pattern: string;
+  readonly ownerOnly?: boolean;
+}
+
+export interface ProcessSection extends RuleCommon {
+  readonly matchPaths?: readonly ProcessPathRule[];
+  readonly matchDirectories?: readonly ProcessDirRule[];
+  readonly matchPatterns?: readonly ProcessPatternRule[];
+}
+
+/** A syscall rule's source: an executable path, or a directory (ending in '/') with `recursive`. */
+export interface SyscallSource {
+  readonly path?: string;
+  readonly dir?: string;
+  readonly recursive?: boolean;
+}
+
+export interface SyscallMatch {
+  readonly syscall?: readonly string[];
+  readonly fromSource?: readonly SyscallSource[];
+}
+
+export interface SyscallPathMatch extends SyscallMatch {
+  /** A file, or a directory ending in '/'. */
+  readonly path?: string;
+  readonly recursive?: boolean;
+}
+
+export interface SyscallsSection {
+  readonly severity?: number;
+  readonly tags?: readonly string[];
+  readonly message?: string;
+  readonly matchSyscalls?: readonly SyscallMatch[];
+  readonly matchPaths?: readonly SyscallPathMatch[];
 }
 
 export interface MatchExpression {
@@ -57,6 +114,8 @@ export interface PolicySpec extends RuleCommon {
   readonly selector?: Selector;
   readonly nodeSelector?: { readonly matchLabels?: Readonly<Record<string, string>> };
   readonly file?: FileSection;
+  readonly process?: ProcessSection;
+  readonly syscalls?: SyscallsSection;
   readonly [section: string]: unknown;
 }
 

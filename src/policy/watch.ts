@@ -12,7 +12,7 @@ import type { KernelFilterSpec } from '../types.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { discoverPolicyFiles, type Discovery, type PolicyFile } from './discover.ts';
 import { compilePolicies, type EngineOptions, type PolicyEngine } from './engine.ts';
-import { DEFAULT_LOAD_LIMITS, parsePolicyText, readPolicyBytes, type LoadLimits } from './load.ts';
+import { DEFAULT_LOAD_LIMITS, mapLimit, parsePolicyText, readPolicyBytes, type LoadLimits } from './load.ts';
 import { formatProblem, type PolicyDocument, type Problem } from './types.ts';
 
 export interface PolicyStoreOptions {
@@ -93,16 +93,6 @@ function watchedDirs(paths: readonly string[], files: readonly PolicyFile[]): Se
   // A file given directly may be replaced by a rename: its folder's watch sees that.
   for (const f of files) if (f.root === null && typeof f.path === 'string') dirs.delete(f.path);
   return dirs;
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (x: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) { const i = next++; out[i] = await fn(items[i]!); }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 async function signature(file: string | Buffer): Promise<string> {

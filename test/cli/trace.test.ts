@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { needsBpf } from '../helpers/privileges.ts';
@@ -242,4 +242,8 @@ test('an execution line is valid JSON with its strings escaped, execveat with it
   assert.equal(rec.Data, 'syscall=SYS_EXECVEAT fd=3 flags=AT_EMPTY_PATH');
   assert.deepEqual([rec.TTY, rec.EUID, rec.UID, rec.ArgvTruncated, rec.Comm, rec.HostName], ['pts1', 0, 1000, true, 'x"y', 'n"1']);
   assert.equal(rec.TimestampNs, '1700000000000000001');
+  // docs/TRACE.md's example execution line has exactly these fields, in this order.
+  const doc = readFileSync(new URL('../../docs/TRACE.md', import.meta.url), 'utf8').split('\n').find((l) => l.includes('"Operation":"Process"'))!;
+  const host = JSON.parse(traceExecLine({ ...ev, syscall: 'execve', dirfd: -100 }, 'vm', null)) as Record<string, unknown>;
+  assert.deepEqual(Object.keys(host), Object.keys(JSON.parse(doc) as Record<string, unknown>));
 });

@@ -80,7 +80,11 @@ test('the text main prints for a failed start is redacted too', () => {
     const env = spawnSync(process.execPath, [main, 'run', '--policies', dir], { encoding: 'utf8',
       env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317', OTEL_EXPORTER_OTLP_HEADERS: `garbage ${KEY}` } });
     assert.equal(env.status, 2);
-    assert.equal(env.stderr, 'armorwatch: OTEL_EXPORTER_OTLP_HEADERS: invalid value (not shown: header values are secret): entry 1 of 1 is not key=value\n');
+    // The agent's start-up failure: one JSON `fatal` line for log pipelines, then the plain text.
+    const [json, plain, ...rest] = env.stderr.split('\n');
+    assert.deepEqual([plain, rest], ['armorwatch: OTEL_EXPORTER_OTLP_HEADERS: invalid value (not shown: header values are secret): entry 1 of 1 is not key=value', ['']]);
+    assert.deepEqual((({ level, code, msg }) => ({ level, code, msg }))(JSON.parse(json ?? '') as Record<string, unknown>),
+      { level: 'fatal', code: 'AW_USAGE', msg: 'OTEL_EXPORTER_OTLP_HEADERS: invalid value (not shown: header values are secret): entry 1 of 1 is not key=value' });
     const help = spawnSync(process.execPath, [join(REPO_ROOT, 'src/cli/main.ts'), 'run', '--help'], { encoding: 'utf8',
       env: { ...process.env, OTEL_EXPORTER_OTLP_HEADERS: `x-api-key=${KEY}`, OTEL_EXPORTER_OTLP_ENDPOINT: `http://u:${KEY}@c:4317` } });
     assert.equal(help.status, 0);

@@ -15,6 +15,8 @@ import { bpfUnavailableReason } from '../helpers/privileges.ts';
 import { defer } from '../helpers/cleanup.ts';
 import { findObject, loadFixture, type K8sObject } from '../k8s-api/fixtures.ts';
 import { exited, startAgent, waitReady, type RunningAgent } from '../deploy/agent.ts';
+import type { ControlPlane, KubeObject } from '../helpers/kube-apiserver.ts';
+import { createdObject, putObjects, runningStatus, type Created } from '../helpers/kube-objects.ts';
 
 /** The seed's image name; the content is busybox plus the seed's /etc/network/if-up.d/mountnfs. */
 export const IMAGE = 'docker.io/armorwatch/wordpress:4.8-apache';
@@ -73,6 +75,24 @@ export function servedPod(p: ServedPod): K8sObject {
 
 /** The seed's Namespace, Deployment and ReplicaSet, unchanged. */
 export const seedOwners = (): K8sObject[] => WORDPRESS.filter((o) => o.kind !== 'Node' && o.kind !== 'Pod').map((o) => structuredClone(o));
+
+/**
+ * A pod as a real cluster has it: the Pod object created in the API server (bound to this node; its
+ * owners must be in `created` already when `owned`), its sandbox and container run in containerd
+ * with the uid the server gave it, and its container status written through the status
+ * subresource as the kubelet would. Removed from containerd when the test ends.
+ */
+export async function servePod(t: TestContext, cp: ControlPlane, s: Stack, sandboxRootfs: string, created: Created,
+  pod: { name: string; namespace: string; labels: Record<string, string> }, container: string, owned: boolean): Promise<{ uid: string; id: string; object: KubeObject }> {
+  const obj = servedPod({ ...pod, uid: '', containerId: '', digest: s.digest, owned }) as KubeObject & { spec: { containers: Array<{ name: string }> } };
+  obj.spec.containers[0]!.name = container;
+  delete obj.status;
+  await putObjects(cp, [obj], created);
+  const object = createdObject(created, 'Pod', pod.namespace, pod.name);
+  const run = await startPod(t, sandboxRootfs, { ...pod, uid: object.metadata.uid! }, container);
+  const status = runningStatus([{ name: container, id: run.id, image: IMAGE, imageID: `${IMAGE.split(':')[0]}@${s.digest}` }]);
+  return { ...run, object: await cp.patch(object, { status }, 'status') };
+}
 
 /** One access seen from the host: the process that made it and its parent, in both pid namespaces. */
 export interface Access {
@@ -269,8 +289,8 @@ export function podCgroupsLeft(uid: string): string[] {
 }
 
 /** A pod run the way the kubelet runs it (sandbox + one container from IMAGE); removed, cgroups included, when the test ends. */
-export async function startPod(t: TestContext, sandboxRootfs: string, pod: { name: string; namespace: string; labels: Record<string, string> }, container: string): Promise<{ uid: string; id: string }> {
-  const p = await runPod({ ...pod, uid: randomUUID(), rootfs: sandboxRootfs }, container, IMAGE);
+export async function startPod(t: TestContext, sandboxRootfs: string, pod: { name: string; namespace: string; labels: Record<string, string>; uid?: string }, container: string): Promise<{ uid: string; id: string }> {
+  const p = await runPod({ ...pod, uid: pod.uid ?? randomUUID(), rootfs: sandboxRootfs }, container, IMAGE);
   assert.ok(p.app.cgroupPath.endsWith(`/kubepods/besteffort/pod${p.uid}/${p.app.id}`), `kubelet-style cgroup, got ${p.app.cgroupPath}`);
   defer(t, `remove pod ${pod.name}`, async () => {
     await p.remove();

@@ -1,6 +1,7 @@
 // The seed scenario end to end (shared/seed/000_f4fcaa6aaeb4368b.txt): a wordpress pod run through
-// containerd as the kubelet would, the stand-in API server serving its Pod, ReplicaSet, Deployment,
-// Namespace and this Node, the real agent (`bin/armorwatch run`) with the seed's policy, and the
+// containerd as the kubelet would, a real kube-apiserver (test/helpers/kube-apiserver.ts) holding its
+// Pod, ReplicaSet, Deployment, Namespace and this Node, the real agent under its own service account
+// with exactly deploy/'s RBAC (`bin/armorwatch run`) with the seed's policy, and the
 // real Collector. `cd /etc/network/if-up.d && ls` in the container must arrive as exactly one
 // record carrying every field of the seed's Expected Alert, with this run's values — and, since the
 // agent also prints alerts (--exporter both), as exactly one alert in KubeArmor's shape.
@@ -14,9 +15,10 @@ import { VERSION } from '../../src/version.ts';
 import { buildBusyboxRootfs, needsContainerd } from '../helpers/containerd.ts';
 import type { CollectedRecord } from '../helpers/collector.ts';
 import { needsBpf } from '../helpers/privileges.ts';
-import { FakeApiServer } from '../k8s-api/server.ts';
+import { needsControlPlane, startControlPlane } from '../helpers/kube-apiserver.ts';
+import { agentIdentity, putObjects } from '../helpers/kube-objects.ts';
 import {
-  ContainerShell, eventually, IMAGE, recordsOf, runAgent, SEED_COMMAND, SEED_DIR, seedOwners, servedNode, servedPod, startPod, startStack, warmUp,
+  ContainerShell, eventually, IMAGE, recordsOf, runAgent, SEED_COMMAND, SEED_DIR, seedOwners, servedNode, servePod, startStack, warmUp,
   type Access, type Stack,
 } from './cluster.ts';
 
@@ -44,7 +46,7 @@ after(async () => {
 });
 
 function ready(t: TestContext): Stack | null {
-  return needsContainerd(t) && needsBpf(t) ? stack : null;
+  return needsContainerd(t) && needsBpf(t) && needsControlPlane(t) ? stack : null;
 }
 
 /**
@@ -118,18 +120,20 @@ function expectedResource(uid: string, id: string, digest: string): Record<strin
 }
 
 /**
- * The seed pod running in containerd, and a kubeconfig naming the stand-in API server serving its
- * objects and this node — or, with `apiUp` false, naming a server that is gone (connections refused).
+ * A real API server (etcd + kube-apiserver) holding this node and the seed's Namespace, Deployment,
+ * ReplicaSet and Pod; the pod running in containerd with the uid the server gave it; and a
+ * kubeconfig with the token of the agent's own ServiceAccount as deploy/ binds it — with `apiUp`
+ * false, the API server is stopped again before the agent starts (connections refused).
  */
 async function seedCluster(t: TestContext, s: Stack, apiUp: boolean): Promise<{ pod: { uid: string; id: string }; kubeconfig: string }> {
-  const pod = await startPod(t, sandboxRootfs, POD, 'wordpress');
-  const api = new FakeApiServer();
-  await api.start();
-  t.after(() => api.stop());
-  for (const o of [servedNode(), ...seedOwners(), servedPod({ ...POD, uid: pod.uid, containerId: pod.id, digest: s.digest, owned: true })]) api.add(o);
-  const kubeconfig = join(dir, `kubeconfig-${api.port}`);
-  api.writeKubeconfig(kubeconfig);
-  if (!apiUp) await api.stop();
+  // The seed's cluster (kubelet v1.26) predates the PodTopologyLabels admission plugin, which copies
+  // the node's topology.kubernetes.io labels onto its pods; its Expected Alert has Labels app=wordpress.
+  const cp = await startControlPlane({ disableAdmission: ['PodTopologyLabels'] });
+  t.after(() => cp.stop());
+  const created = await putObjects(cp, [servedNode(), ...seedOwners()]);
+  const pod = await servePod(t, cp, s, sandboxRootfs, created, POD, 'wordpress', true);
+  const { kubeconfig } = await agentIdentity(cp);
+  if (!apiUp) await cp.stopApiServer();
   return { pod, kubeconfig };
 }
 

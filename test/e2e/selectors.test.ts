@@ -1,4 +1,4 @@
-// Policy selectors through the real agent, following the stand-in API server: a cluster policy that
+// Policy selectors through the real agent, following a real kube-apiserver: a cluster policy that
 // excludes a namespace, a pod relabelled out of (and back into) a policy's selector, and a host
 // policy whose nodeSelector names a node label only the API server knows. Several policies cover
 // the same path, so each access yields one record whose matching policies (the one it names plus
@@ -14,10 +14,10 @@ import { stringify } from 'yaml';
 import { buildBusyboxRootfs, needsContainerd } from '../helpers/containerd.ts';
 import type { CollectedRecord } from '../helpers/collector.ts';
 import { needsBpf } from '../helpers/privileges.ts';
-import { findObject, loadFixture } from '../k8s-api/fixtures.ts';
-import { FakeApiServer } from '../k8s-api/server.ts';
+import { needsControlPlane, startControlPlane } from '../helpers/kube-apiserver.ts';
+import { agentIdentity, putObjects } from '../helpers/kube-objects.ts';
 import {
-  ContainerShell, eventually, matchedPolicies, recordsOf, runAgent, SEED_COMMAND, SEED_DIR, seedOwners, servedNode, servedPod, startPod, startStack, warmUp,
+  ContainerShell, eventually, matchedPolicies, recordsOf, runAgent, SEED_COMMAND, SEED_DIR, seedOwners, servedNode, servePod, startStack, warmUp,
   type Stack,
 } from './cluster.ts';
 
@@ -57,7 +57,7 @@ after(async () => {
 });
 
 test('selectors follow the API server: namespace NotIn, a relabelled pod, a host policy on a node label', async (t) => {
-  if (!needsContainerd(t) || !needsBpf(t) || stack === null) return;
+  if (!needsContainerd(t) || !needsBpf(t) || !needsControlPlane(t) || stack === null) return;
   const s = stack;
   const policies = join(dir, 'policies');
   mkdirSync(policies);
@@ -67,17 +67,12 @@ test('selectors follow the API server: namespace NotIn, a relabelled pod, a host
   for (const [name, text] of Object.entries(filePolicies(hostFile))) writeFileSync(join(policies, name), text);
 
   const sandbox = buildBusyboxRootfs(join(dir, 'sandbox'));
-  const wp = await startPod(t, sandbox, WORDPRESS, 'wordpress');
-  const shop = await startPod(t, sandbox, SHOP, 'shop');
-  const api = new FakeApiServer();
-  await api.start();
+  const api = await startControlPlane();
   t.after(() => api.stop());
-  const shopNs = findObject(loadFixture('wordpress.yaml'), 'Namespace', 'wordpress-mysql');
-  shopNs.metadata = { name: 'shop', labels: { 'kubernetes.io/metadata.name': 'shop' } };
-  const wpPod = servedPod({ ...WORDPRESS, uid: wp.uid, containerId: wp.id, digest: s.digest, owned: true });
-  for (const o of [servedNode({ [ZONE]: 'edge' }), ...seedOwners(), shopNs, wpPod, servedPod({ ...SHOP, uid: shop.uid, containerId: shop.id, digest: s.digest, owned: false })]) api.add(o);
-  const kubeconfig = join(dir, 'kubeconfig');
-  api.writeKubeconfig(kubeconfig);
+  const created = await putObjects(api, [servedNode({ [ZONE]: 'edge' }), ...seedOwners(), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } }]);
+  const wp = await servePod(t, api, s, sandbox, created, WORDPRESS, 'wordpress', true);
+  const shop = await servePod(t, api, s, sandbox, created, SHOP, 'shop', false);
+  const { kubeconfig } = await agentIdentity(api);
 
   const agent = await runAgent(t, s, policies, { KUBECONFIG: kubeconfig });
   const wpShell = await ContainerShell.open(wp.id);
@@ -106,12 +101,10 @@ test('selectors follow the API server: namespace NotIn, a relabelled pod, a host
   });
 
   await t.test('a pod relabelled out of a selector stops matching it, and matches again when relabelled back', async () => {
-    const relabelled = structuredClone(wpPod);
-    relabelled.metadata.labels = { ...WORDPRESS.labels, app: 'wordpress-canary' };
-    api.update(relabelled);
+    await api.patch(wp.object, { metadata: { labels: { app: 'wordpress-canary' } } });
     await untilPolicies(wpShell, [CANARY]);
     assert.deepEqual(await policiesOf(wpShell), [CANARY], `${SEED} no longer selects the pod`);
-    api.update(wpPod);
+    await api.patch(wp.object, { metadata: { labels: { app: 'wordpress' } } });
     await untilPolicies(wpShell, [SEED]);
     assert.deepEqual(await policiesOf(wpShell), [SEED]);
   });
@@ -127,7 +120,7 @@ test('selectors follow the API server: namespace NotIn, a relabelled pod, a host
     assert.equal(edge.attributes['kubearmor.type'], 'MatchedHostPolicy');
     assert.equal(edge.attributes['security_rule.ruleset.name'], 'KubeArmorHostPolicy');
     assert.equal(edge.resource['k8s.pod.name'], undefined);
-    api.update(servedNode({ [ZONE]: 'core' }));
+    await api.patch(servedNode(), { metadata: { labels: { [ZONE]: 'core' } } });
     assert.deepEqual(matchedPolicies(await hostRecord('core')), [CORE], `${EDGE} no longer selects the node`);
   });
 

@@ -7,10 +7,10 @@ import { LoggerProvider, type ReadableLogRecord } from '@opentelemetry/sdk-logs'
 import { AttributeHandOff } from '../../src/export/handoff.ts';
 import { estimateRecordBytes } from '../../src/export/processor.ts';
 import { LogsSerializer } from '../../src/export/protobuf.ts';
-import { alertRecordFields, alertToLogRecord, recordAttributes } from '../../src/export/record.ts';
+import { matchRecordFields, matchToLogRecord, recordAttributes } from '../../src/export/record.ts';
 import { ResourceCache } from '../../src/export/resource.ts';
-import type { Alert } from '../../src/types.ts';
-import { podAlert, SEED_ALERT } from './fixtures.ts';
+import type { Match } from '../../src/types.ts';
+import { EXEC_MATCH, podMatch, SEED_DECISION, SEED_EVENT, SEED_MATCH } from './fixtures.ts';
 
 function pipeline(withHandOff: boolean): { held: ReadableLogRecord[]; handOff: AttributeHandOff; cache: ResourceCache<ReturnType<LoggerProvider['getLogger']>> } {
   const held: ReadableLogRecord[] = [];
@@ -22,12 +22,17 @@ function pipeline(withHandOff: boolean): { held: ReadableLogRecord[]; handOff: A
 }
 
 test('handed-off attributes encode exactly as the SDK-copied ones, absent fields left out', () => {
-  const alerts: Alert[] = [SEED_ALERT, { ...SEED_ALERT, Cwd: '', Tags: undefined, ATags: [], Message: undefined, Severity: '' }, ...Array.from({ length: 50 }, (_, i) => podAlert(i % 7, i))];
+  const alerts: Match[] = [
+    SEED_MATCH,
+    { ...SEED_MATCH, event: { ...SEED_EVENT, cwd: '' }, decision: { ...SEED_DECISION, tags: [], message: undefined, severity: undefined } },
+    EXEC_MATCH, { ...EXEC_MATCH, event: { ...EXEC_MATCH.event, kind: 'process', argvTruncated: true, tty: null } as Match['event'] },
+    ...Array.from({ length: 50 }, (_, i) => podMatch(i % 7, i)),
+  ];
   const viaSdk = pipeline(false);
   const viaHandOff = pipeline(true);
   alerts.forEach((a, i) => {
-    viaSdk.cache.get(a).emit(alertToLogRecord(a, [1795885200, i]));
-    viaHandOff.handOff.emit(viaHandOff.cache.get(a), alertRecordFields(a, [1795885200, i]), recordAttributes(a));
+    viaSdk.cache.get(a.workload, a.node).emit(matchToLogRecord(a, [1795885200, i]));
+    viaHandOff.handOff.emit(viaHandOff.cache.get(a.workload, a.node), matchRecordFields(a, [1795885200, i]), recordAttributes(a));
   });
   assert.equal(viaHandOff.held.length, alerts.length);
   // The object handed over is the one the record carries (no copy), and it does hold absent fields.
@@ -43,7 +48,7 @@ test('handed-off attributes encode exactly as the SDK-copied ones, absent fields
 
 test('a record emitted outside a hand-off keeps the attributes the SDK copied', () => {
   const p = pipeline(true);
-  p.handOff.emit(p.cache.get(SEED_ALERT), alertRecordFields(SEED_ALERT, [1, 2]), { first: 1 });
-  p.cache.get(SEED_ALERT).emit({ body: 'plain', attributes: { second: 2 } });
+  p.handOff.emit(p.cache.get(SEED_MATCH.workload, SEED_MATCH.node), matchRecordFields(SEED_MATCH, [1, 2]), { first: 1 });
+  p.cache.get(SEED_MATCH.workload, SEED_MATCH.node).emit({ body: 'plain', attributes: { second: 2 } });
   assert.deepEqual(p.held.map((r) => ({ ...r.attributes })), [{ first: 1 }, { second: 2 }]);
 });

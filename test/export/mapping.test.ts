@@ -6,7 +6,7 @@ import { MAPPING, EVENT_POLICY_MATCH } from '../../src/export/attributes.ts';
 import { silentLogger } from '../../src/log.ts';
 import { VERSION } from '../../src/version.ts';
 import { anyValueKind, startCollector, type Collector } from '../helpers/collector.ts';
-import { HOST_ALERT, podAlert, SEED_ALERT, SEED_NS, SEED_WORKLOAD } from './fixtures.ts';
+import { EXEC_MATCH, HOST_MATCH, podMatch, SEED_ALERT, SEED_MATCH, SEED_NS, SEED_WORKLOAD } from './fixtures.ts';
 
 let collector: Collector;
 before(async () => { collector = await startCollector(); });
@@ -25,10 +25,10 @@ function settings(endpoint: string): ExportSettings {
 test('records of several workloads travel in one request, one ResourceLogs per workload, every mapped field typed', async () => {
   const exp = createAlertExporter(settings(`http://${collector.grpcAddress}`), silentLogger);
   const before = BigInt(Date.now()) * 1_000_000n;
-  exp.export(SEED_ALERT, SEED_WORKLOAD);
-  for (let i = 0; i < 3; i++) exp.export(podAlert(i, i));
-  exp.export(podAlert(0, 3)); // same workload as the second record
-  exp.export(HOST_ALERT);
+  exp.export(SEED_MATCH);
+  for (let i = 0; i < 3; i++) exp.export(podMatch(i, i));
+  exp.export(podMatch(0, 3)); // same workload as the second record
+  exp.export(HOST_MATCH);
   await exp.forceFlush();
   const afterNs = BigInt(Date.now()) * 1_000_000n;
   const stats = await exp.shutdown(5000);
@@ -94,15 +94,15 @@ test('records of several workloads travel in one request, one ResourceLogs per w
     'kubearmor.other_policies': ['ksp-other-1', 'ksp-other-2'],
   });
   // Every documented record attribute is there, and nothing undocumented.
-  const documented = MAPPING.filter((m) => m.where === 'record').map((m) => m.name).sort();
+  const documented = MAPPING.filter((m) => m.where === 'record' && m.only !== 'process' && m.name !== 'kubearmor.tty').map((m) => m.name).sort();
   assert.deepEqual(Object.keys(seed.attributes).sort(), documented);
 
   // Typed on the wire: ints as intValue, tags as arrays (not strings).
   const raw = rls.flatMap((rl) => rl.scopeLogs ?? []).flatMap((sl) => sl.logRecords ?? [])
     .find((r) => r.attributes?.some((kv) => kv.key === 'process.pid' && Number(kv.value.intValue) === SEED_ALERT.HostPID));
   const kind = (key: string): string => anyValueKind(raw?.attributes?.find((kv) => kv.key === key)?.value);
-  for (const m of MAPPING.filter((x) => x.where === 'record')) {
-    assert.equal(kind(m.name), { int: 'int', string: 'string', 'string[]': 'array' }[m.type], `${m.name} is ${m.type}`);
+  for (const m of MAPPING.filter((x) => x.where === 'record' && x.only !== 'process' && x.name !== 'kubearmor.tty')) {
+    assert.equal(kind(m.name), { int: 'int', string: 'string', 'string[]': 'array', boolean: 'bool' }[m.type], `${m.name} is ${m.type}`);
   }
 
   assert.equal(seed.severityNumber, 13, 'policy severity 3 → WARN');
@@ -123,7 +123,7 @@ test('records of several workloads travel in one request, one ResourceLogs per w
 test('a pod record carries its own pod name and container id, grouped apart from the others', async () => {
   const exp = createAlertExporter(settings(`http://${collector.grpcAddress}`), silentLogger);
   const start = collector.records().length;
-  for (let seq = 0; seq < 40; seq++) exp.export(podAlert(seq % 4, 1000 + seq));
+  for (let seq = 0; seq < 40; seq++) exp.export(podMatch(seq % 4, 1000 + seq));
   await exp.shutdown(5000);
   const recs = (await collector.waitForRecords(start + 40)).slice(start);
   assert.equal(recs.length, 40);
@@ -131,5 +131,59 @@ test('a pod record carries its own pod name and container id, grouped apart from
     const seq = (r.attributes['process.pid'] as number) - 101_000;
     assert.equal(r.resource['k8s.pod.name'], `wordpress-7c966b5d85-pod${seq % 4}`);
     assert.equal(r.timeUnixNano, (BigInt(SEED_NS) + BigInt(1000 + seq)).toString());
+  }
+});
+
+test('a process match arrives with its process attributes (command args, executed file, caller, tty) and no file.path', async () => {
+  const exp = createAlertExporter(settings(`http://${collector.grpcAddress}`), silentLogger);
+  const start = collector.records().length;
+  exp.export(EXEC_MATCH);
+  exp.export({ ...EXEC_MATCH, event: { ...EXEC_MATCH.event, kind: 'process', hostPid: 4242, argvTruncated: true, tty: null, ret: -2, resolvedPath: null } as typeof EXEC_MATCH.event });
+  await exp.shutdown(5000);
+  const recs = (await collector.waitForRecords(start + 2)).slice(start);
+  const ok = recs.find((r) => r.attributes['process.pid'] === EXEC_MATCH.event.hostPid);
+  assert.ok(ok, 'the process record arrived');
+  assert.deepEqual({ ...ok.attributes }, {
+    'event.name': EVENT_POLICY_MATCH,
+    'process.pid': 1275500,
+    'process.vpid': 350,
+    'process.parent_pid': 1275441,
+    'process.executable.path': '/bin/apt',
+    'process.executable.name': 'apt',
+    'process.command_args': ['apt', 'update'],
+    'process.args_count': 2,
+    'process.user.id': 0,
+    'process.working_directory': '/var/www/html',
+    'security_rule.name': 'ksp-block-apt',
+    'security_rule.description': 'package manager run',
+    'security_rule.ruleset.name': 'KubeArmorPolicy',
+    'kubearmor.type': 'MatchedPolicy',
+    'kubearmor.severity': 5,
+    'kubearmor.tags': ['MITRE'],
+    'kubearmor.atags': ['MITRE'],
+    'kubearmor.source': '/bin/bash',
+    'kubearmor.operation': 'Process',
+    'kubearmor.action': 'Audit (Block)',
+    'kubearmor.result': 'Passed',
+    'kubearmor.enforcer': 'eBPF Monitor',
+    'kubearmor.data': 'syscall=SYS_EXECVE',
+    'kubearmor.syscall': 'SYS_EXECVE',
+    'kubearmor.ppid': 342,
+    'kubearmor.parent_process_name': '/bin/bash',
+    'kubearmor.tty': 'pts0',
+    'kubearmor.resolved_resource': '/usr/bin/apt',
+  });
+  assert.equal(ok.body, 'Audit (Block): /bin/bash executed /bin/apt update — package manager run [ksp-block-apt]');
+  assert.equal(ok.resource['k8s.pod.name'], 'wordpress-7c966b5d85-wvtln');
+  // Every attribute a process record can carry is documented, and each documented one is typed as documented.
+  const failed = recs.find((r) => r.attributes['process.pid'] === 4242);
+  assert.ok(failed);
+  assert.equal(failed.attributes['kubearmor.result'], 'No such file or directory');
+  assert.equal(failed.attributes['kubearmor.args_truncated'], true);
+  assert.equal(failed.attributes['kubearmor.tty'], undefined, 'no terminal, no tty attribute');
+  const documented = new Set(MAPPING.filter((m) => m.where === 'record').map((m) => m.name));
+  for (const k of [...Object.keys(ok.attributes), ...Object.keys(failed.attributes)]) assert.ok(documented.has(k), `${k} is documented`);
+  for (const m of MAPPING.filter((x) => x.where === 'record' && x.only === 'process')) {
+    assert.ok(m.name in ok.attributes || m.name in failed.attributes, `${m.name} arrives on process records`);
   }
 });

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { createAlertExporter, type AlertExporter, type ExportSettings } from '../../src/export/index.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startCollector, type CollectedRecord, type Collector } from '../helpers/collector.ts';
-import { podAlert } from './fixtures.ts';
+import { podMatch } from './fixtures.ts';
 
 function settings(c: Collector, maxRecords: number): ExportSettings {
   return {
@@ -21,7 +21,7 @@ function settings(c: Collector, maxRecords: number): ExportSettings {
 /** Emits one alert every `everyMs` (sequence number in process.pid) until stopped; returns how many. */
 function produce(exp: AlertExporter, everyMs: number): { stop: () => number } {
   let seq = 0;
-  const timer = setInterval(() => { exp.export(podAlert(seq % 3, seq)); seq++; }, everyMs);
+  const timer = setInterval(() => { exp.export(podMatch(seq % 3, seq)); seq++; }, everyMs);
   return { stop: () => { clearInterval(timer); return seq; } };
 }
 
@@ -93,14 +93,14 @@ test('shutdown with the Collector gone: the flush gives up at the deadline and c
   try {
     const exp = createAlertExporter(settings(c, 10_000), silentLogger);
     await c.stop();
-    for (let seq = 0; seq < 250; seq++) exp.export(podAlert(seq % 3, seq));
+    for (let seq = 0; seq < 250; seq++) exp.export(podMatch(seq % 3, seq));
     const t0 = Date.now();
     const stats = await exp.shutdown(1500);
     const took = Date.now() - t0;
     assert.ok(took >= 1400 && took < 6000, `gave up at the deadline (${took} ms)`);
     assert.equal(stats.otlp?.exported, 0);
     assert.equal(stats.otlp?.dropped.shutdown, 250, 'every record still held is counted');
-    exp.export(podAlert(0, 999));
+    exp.export(podMatch(0, 999));
     assert.equal(exp.stats().otlp?.dropped.shutdown, 251, 'records after shutdown are counted too');
   } finally {
     await c.dispose();

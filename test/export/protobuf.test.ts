@@ -9,9 +9,9 @@ import { ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { LoggerProvider, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { LogsSerializer } from '../../src/export/protobuf.ts';
-import { alertToLogRecord } from '../../src/export/record.ts';
+import { matchToLogRecord } from '../../src/export/record.ts';
 import { ResourceCache } from '../../src/export/resource.ts';
-import { podAlert, SEED_ALERT } from './fixtures.ts';
+import { EXEC_MATCH, HOST_MATCH, podMatch, SEED_MATCH } from './fixtures.ts';
 
 function recorder(): { held: ReadableLogRecord[]; processor: { onEmit(r: ReadableLogRecord): void; forceFlush(): Promise<void>; shutdown(): Promise<void> } } {
   const held: ReadableLogRecord[] = [];
@@ -29,10 +29,10 @@ test('the agent\'s own records (seed alert, 20 workloads, one request) encode to
   const { held, processor } = recorder();
   const cache = new ResourceCache({ serviceName: 'armorwatch', serviceVersion: '9.9.9' },
     (resource) => new LoggerProvider({ resource, processors: [processor] }).getLogger('armorwatch', '9.9.9'));
-  cache.get(SEED_ALERT).emit(alertToLogRecord(SEED_ALERT, [1795885200, 5]));
+  for (const m of [SEED_MATCH, EXEC_MATCH, HOST_MATCH]) cache.get(m.workload, m.node).emit(matchToLogRecord(m, [1795885200, 5]));
   for (let i = 0; i < 300; i++) {
-    const a = podAlert(i % 20, i);
-    cache.get(a).emit(alertToLogRecord(a, [1795885200 + i, i * 1000]));
+    const a = podMatch(i % 20, i);
+    cache.get(a.workload, a.node).emit(matchToLogRecord(a, [1795885200 + i, i * 1000]));
   }
   sameBytes(held);
   // And again: a cached Resource encoding is reused, not corrupted.

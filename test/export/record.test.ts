@@ -1,34 +1,79 @@
-// The pieces of the mapping that need no Collector: severity table, body line, image split, retry verdicts.
+// The pieces of the mapping that need no Collector: the two renderers of a match, severity table,
+// body line, image split, retry verdicts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SeverityNumber } from '@opentelemetry/api';
-import { alertBody, nsToHrTime } from '../../src/export/record.ts';
-import { parseLabels, splitImage } from '../../src/export/resource.ts';
+import { alertLine, renderAlert } from '../../src/export/kubearmor.ts';
+import { matchText } from '../../src/export/match.ts';
+import { matchBody, matchRecordFields, nsToHrTime, recordAttributes } from '../../src/export/record.ts';
+import { splitImage } from '../../src/export/resource.ts';
 import { backoffDelay, classifyExportError, DEFAULT_BACKOFF } from '../../src/export/retry.ts';
 import { SEVERITY_TABLE, toSeverityNumber } from '../../src/export/severity.ts';
-import { SEED_ALERT } from './fixtures.ts';
+import type { Match } from '../../src/types.ts';
+import { EXEC_MATCH, HOST_MATCH, SEED_ALERT, SEED_DECISION, SEED_EVENT, SEED_MATCH } from './fixtures.ts';
 
-test('severity 1–10 maps into INFO … FATAL, strictly increasing; anything else is INFO', () => {
-  const got = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((n) => toSeverityNumber(String(n)));
+test("the KubeArmor renderer prints the seed's match as its Expected Alert, byte for byte and in KubeArmor's field order", () => {
+  assert.equal(alertLine(SEED_MATCH), `${JSON.stringify(SEED_ALERT)}\n`);
+  const host = renderAlert(HOST_MATCH);
+  for (const k of ['NamespaceName', 'Owner', 'PodName', 'Labels', 'ContainerID', 'ContainerName', 'ContainerImage']) assert.ok(!(k in host), `${k} absent for a host process`);
+  assert.equal(host.Type, 'MatchedHostPolicy');
+});
+
+test('the KubeArmor renderer: a process match reads Operation Process, the command line, the caller as Source, TTY', () => {
+  const a = renderAlert(EXEC_MATCH);
+  assert.equal(a.Operation, 'Process');
+  assert.equal(a.Resource, '/bin/apt update');
+  assert.equal(a.ProcessName, '/bin/apt');
+  assert.equal(a.ResolvedResource, '/usr/bin/apt');
+  assert.equal(a.Source, '/bin/bash');
+  assert.equal(a.Data, 'syscall=SYS_EXECVE');
+  assert.equal(a.Syscall, 'SYS_EXECVE');
+  assert.equal(a.TTY, 'pts0');
+  assert.equal(a.Action, 'Audit (Block)');
+  assert.equal(a.Result, 'Passed');
+  assert.ok(!('Dirfd' in a) && !('ArgsTruncated' in a));
+  const failed = renderAlert({ ...EXEC_MATCH, event: { ...EXEC_MATCH.event, kind: 'process', ret: -13, resolvedPath: null, syscall: 'execveat', dirfd: 3, argvTruncated: true } as Match['event'] });
+  assert.equal(failed.Result, 'Permission denied');
+  assert.equal(failed.Data, 'syscall=SYS_EXECVEAT');
+  assert.equal(failed.Dirfd, 3);
+  assert.equal(failed.ArgsTruncated, true);
+  assert.ok(!('ResolvedResource' in failed));
+});
+
+test('a syscall-rule match of a file event reads Operation Syscall with the same Data', () => {
+  const m: Match = { ...SEED_MATCH, event: { ...SEED_EVENT, syscall: 'unlink', flags: 0 }, decision: { ...SEED_DECISION, operation: 'Syscall' } };
+  const a = renderAlert(m);
+  assert.equal(a.Operation, 'Syscall');
+  assert.equal(a.Data, 'syscall=SYS_UNLINK');
+  assert.equal(recordAttributes(m)['kubearmor.operation'], 'Syscall');
+});
+
+test('severity 1–10 maps into INFO … FATAL, strictly increasing; no severity is INFO', () => {
+  const got = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((n) => toSeverityNumber(n));
   assert.deepEqual(got, [9, 10, 13, 14, 15, 17, 18, 19, 20, 21]);
   for (let i = 1; i < got.length; i++) assert.ok((got[i] as number) > (got[i - 1] as number));
-  assert.equal(toSeverityNumber('1'), SeverityNumber.INFO);
-  assert.equal(toSeverityNumber('10'), SeverityNumber.FATAL);
-  for (const odd of ['', '0', '11', 'high', '2.5', undefined]) assert.equal(toSeverityNumber(odd), SeverityNumber.INFO, String(odd));
+  assert.equal(toSeverityNumber(1), SeverityNumber.INFO);
+  assert.equal(toSeverityNumber(10), SeverityNumber.FATAL);
+  assert.equal(toSeverityNumber(undefined), SeverityNumber.INFO);
   assert.equal(SEVERITY_TABLE.length, 11);
+  const posture = matchRecordFields({ ...SEED_MATCH, decision: { ...SEED_DECISION, policyName: 'DefaultPosture', policyKind: 'DefaultPosture', severity: undefined } }, [0, 0]);
+  assert.equal(posture.severityNumber, SeverityNumber.INFO);
+  assert.equal(posture.severityText, undefined, 'DefaultPosture has no severity text');
 });
 
 test('the body is one human line; failed calls say what was tried and why it failed', () => {
-  assert.equal(alertBody(SEED_ALERT), 'Audit: /bin/ls opened /etc/network/if-up.d — Access to network files detected. Possible violation of NIST Controls [ksp-nist-ac-18-1-network-audit]');
-  assert.equal(alertBody({ ...SEED_ALERT, Syscall: 'SYS_UNLINKAT', Action: 'Audit (Block)', Result: 'Permission denied', Message: undefined }),
+  const body = (m: Match): string => matchBody(m, matchText(m));
+  assert.equal(body(SEED_MATCH), 'Audit: /bin/ls opened /etc/network/if-up.d — Access to network files detected. Possible violation of NIST Controls [ksp-nist-ac-18-1-network-audit]');
+  assert.equal(body({ ...SEED_MATCH, event: { ...SEED_EVENT, syscall: 'unlinkat', ret: -13 }, decision: { ...SEED_DECISION, action: 'Block', message: undefined } }),
     'Audit (Block): /bin/ls tried to delete /etc/network/if-up.d (Permission denied) [ksp-nist-ac-18-1-network-audit]');
-  assert.equal(alertBody({ ...SEED_ALERT, Syscall: 'SYS_FCHOWNAT', Message: '' }), 'Audit: /bin/ls changed the owner of /etc/network/if-up.d [ksp-nist-ac-18-1-network-audit]');
+  assert.equal(body({ ...SEED_MATCH, event: { ...SEED_EVENT, syscall: 'fchownat' }, decision: { ...SEED_DECISION, message: '' } }), 'Audit: /bin/ls changed the owner of /etc/network/if-up.d [ksp-nist-ac-18-1-network-audit]');
+  assert.equal(body(EXEC_MATCH), 'Audit (Block): /bin/bash executed /bin/apt update — package manager run [ksp-block-apt]');
 });
 
-test('nanosecond strings become HrTime without float rounding', () => {
-  assert.deepEqual(nsToHrTime('1795885200123456789'), [1795885200, 123456789]);
-  assert.deepEqual(nsToHrTime('42'), [0, 42]);
-  assert.equal(nsToHrTime('12a'), undefined);
+test('kernel nanoseconds become HrTime without float rounding', () => {
+  assert.deepEqual(nsToHrTime(1795885200123456789n), [1795885200, 123456789]);
+  assert.deepEqual(nsToHrTime(42n), [0, 42]);
+  assert.deepEqual(matchRecordFields(SEED_MATCH, [0, 0]).timestamp, [1795885200, 123456789]);
 });
 
 test('container images split into name, tag and repo digest; a registry port is not a tag', () => {
@@ -37,7 +82,6 @@ test('container images split into name, tag and repo digest; a registry port is 
   assert.deepEqual(splitImage('localhost:5000/app'), { name: 'localhost:5000/app', tags: [], repoDigests: [] });
   assert.deepEqual(splitImage('localhost:5000/app:v2'), { name: 'localhost:5000/app', tags: ['v2'], repoDigests: [] });
   assert.deepEqual(splitImage('nginx@sha256:def'), { name: 'nginx', tags: [], repoDigests: ['nginx@sha256:def'] });
-  assert.deepEqual(parseLabels('app=wordpress,tier=web'), { app: 'wordpress', tier: 'web' });
 });
 
 test('retry verdicts: gRPC UNAVAILABLE/DEADLINE_EXCEEDED/RESOURCE_EXHAUSTED, HTTP 429/502/503/504 and connection errors retry', () => {

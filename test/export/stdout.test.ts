@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createAlertExporter, type ExportSettings } from '../../src/export/index.ts';
 import { silentLogger } from '../../src/log.ts';
-import { SEED_ALERT } from './fixtures.ts';
+import { SEED_MATCH } from './fixtures.ts';
 
 const settings: ExportSettings = {
   exporter: 'stdout', otlp: null, serviceName: 'armorwatch', statsIntervalMs: 0,
@@ -55,7 +55,7 @@ test('a reader that does not read: lines beyond the byte limit are dropped and c
     write(chunk: Buffer, _enc, cb) { received += chunk.toString().split('\n').length - 1; void gate.then(() => cb()); },
   });
   const exp = createAlertExporter(settings, silentLogger, { stdout: slow });
-  for (let i = 0; i < 200; i++) exp.export(SEED_ALERT);
+  for (let i = 0; i < 200; i++) exp.export(SEED_MATCH);
   const mid = exp.stats().stdout;
   assert.ok(mid !== undefined && mid.dropped.queue_full > 0, 'the 4 KiB limit was reached');
   assert.ok(mid.pending <= 4096 / 1000 + 1, 'no more than the limit is held');

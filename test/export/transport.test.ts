@@ -12,7 +12,7 @@ import type { RunConfig } from '../../src/config/types.ts';
 import { createAlertExporter } from '../../src/export/index.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startCollector, type Collector } from '../helpers/collector.ts';
-import { SEED_ALERT } from './fixtures.ts';
+import { SEED_MATCH } from './fixtures.ts';
 
 const HEADER = 'x-armorwatch-test';
 
@@ -25,7 +25,7 @@ function config(env: Record<string, string>, flags: string[] = []): RunConfig {
 /** Sends one alert through the exporter built from `cfg`; returns the export counters. */
 async function sendOne(cfg: RunConfig, pid: number) {
   const exp = createAlertExporter(cfg, silentLogger);
-  exp.export({ ...SEED_ALERT, HostPID: pid });
+  exp.export({ ...SEED_MATCH, event: { ...SEED_MATCH.event, hostPid: pid } });
   await exp.forceFlush();
   return (await exp.shutdown(5000)).otlp;
 }

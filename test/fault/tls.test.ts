@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import { parseRunConfig } from '../../src/config/parse.ts';
 import { createAlertExporter } from '../../src/export/index.ts';
 import { startCollector, type Collector } from '../helpers/collector.ts';
-import { SEED_ALERT } from '../export/fixtures.ts';
+import { SEED_MATCH } from '../export/fixtures.ts';
 
 describe('a server certificate the agent does not trust', () => {
   let dir: string;
@@ -42,7 +42,7 @@ describe('a server certificate the agent does not trust', () => {
       const exp = createAlertExporter(r.config, log);
       const started = Date.now();
       for (let pid = 1; pid <= 3; pid++) {
-        exp.export({ ...SEED_ALERT, HostPID: pid });
+        exp.export({ ...SEED_MATCH, event: { ...SEED_MATCH.event, hostPid: pid } });
         await exp.forceFlush();
       }
       const took = Date.now() - started;

@@ -13,7 +13,7 @@ import { METRICS, prometheusNames } from '../../src/metrics/definitions.ts';
 import { createAgentMetrics, type MetricSources } from '../../src/metrics/index.ts';
 import type { MonitorStats } from '../../src/monitor/index.ts';
 import { startCollector, type Collector } from '../helpers/collector.ts';
-import { podAlert } from '../export/fixtures.ts';
+import { podMatch } from '../export/fixtures.ts';
 
 const ID = { serviceName: 'armorwatch', nodeName: 'node-a', clusterName: 'c1' };
 const PROM_ONLY: MetricsConfig = { prometheus: true, otlp: null, intervalMs: 60_000 };
@@ -58,8 +58,8 @@ test('a scrape of /metrics serves every documented metric with the counts of rea
   try {
     const n = 750;
     for (let i = 0; i < n; i++) {
-      const a = podAlert(i % 3, i);
-      metrics.countMatch(a.PolicyName, i % 5 === 0 ? 'Block' : 'Audit');
+      const a = podMatch(i % 3, i);
+      metrics.countMatch(a.decision.policyName, i % 5 === 0 ? 'Block' : 'Audit');
       exp.export(a);
     }
     metrics.policyLoad(4, 0);
@@ -99,7 +99,7 @@ test('a scrape of /metrics serves every documented metric with the counts of rea
     // Matches per policy and action add up to what was counted.
     const matches = [...s].filter(([k]) => k.startsWith('armorwatch_policy_matches_total{'));
     assert.equal(matches.reduce((sum, [, v]) => sum + v, 0), n);
-    assert.equal(get(`armorwatch_policy_matches_total{action=Block,policy=${podAlert(0, 0).PolicyName}}`), n / 5);
+    assert.equal(get(`armorwatch_policy_matches_total{action=Block,policy=${podMatch(0, 0).decision.policyName}}`), n / 5);
     // Policy loads: the latest load's gauges, every load counted.
     assert.equal(get('armorwatch_policy_loaded{}'), 3);
     assert.equal(get('armorwatch_policy_rejected{}'), 2);
@@ -137,7 +137,7 @@ test('records the queue cannot hold are in the scrape as dropped{queue_full}: of
   }, silentLogger, { processor: { onExportRequest: metrics.exportRequest } });
   sources.export = exp.stats;
   try {
-    for (let i = 0; i < 100; i++) exp.export(podAlert(0, i));
+    for (let i = 0; i < 100; i++) exp.export(podMatch(0, i));
     await new Promise((r) => setTimeout(r, 1500));
     const s = parseProm(await metrics.scrape());
     const offered = s.get('armorwatch_export_records_offered_total{exporter=otlp}');

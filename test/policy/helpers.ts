@@ -1,10 +1,10 @@
 // Builders for policy tests: policies from YAML text, events, workloads and a node.
 import assert from 'node:assert/strict';
 import { parsePolicyText } from '../../src/policy/load.ts';
-import { buildAlert } from '../../src/policy/alert.ts';
+import { renderAlert } from '../../src/export/kubearmor.ts';
 import { compilePolicies, type EngineOptions } from '../../src/policy/engine.ts';
 import type { PolicyDocument } from '../../src/policy/types.ts';
-import type { Alert, FileEvent, NodeIdentity, Workload } from '../../src/types.ts';
+import type { Alert, ExecEvent, FileEvent, NodeIdentity, Workload } from '../../src/types.ts';
 
 /** Validated policies from YAML text; fails the test on any problem. */
 export function policies(yaml: string): PolicyDocument[] {
@@ -61,9 +61,30 @@ export const NODE: NodeIdentity = Object.freeze({
   labels: { 'kubearmor.io/hostname': 'node-a', 'kubernetes.io/hostname': 'node-a', zone: 'z1' },
 });
 
-/** Decides one access and returns the alert, or null. */
-export function alertFor(yaml: string, ev: FileEvent, w: Workload = WEB, node: NodeIdentity = NODE, opts: EngineOptions = {}): Alert | null {
+/** Decides one access and returns its alert in KubeArmor's shape, or null. */
+export function alertFor(yaml: string, ev: FileEvent | ExecEvent, w: Workload = WEB, node: NodeIdentity = NODE, opts: EngineOptions = {}): Alert | null {
   const engine = compilePolicies(policies(yaml), opts);
   const d = engine.decide({ event: ev, workload: w }, node);
-  return d === null ? null : buildAlert({ event: ev, workload: w }, node, d);
+  return d === null ? null : renderAlert({ event: ev, workload: w, node, decision: d });
+}
+
+/** An execution: `bash` (the caller) running `apt update` in the web pod, with a terminal. */
+export function execEvent(over: Partial<ExecEvent> = {}): ExecEvent {
+  const absPath = over.absPath ?? '/usr/bin/apt';
+  return {
+    kind: 'process',
+    timestampNs: 1_764_350_978_123_456_789n,
+    hostPid: 1275500, hostTid: 1275500, hostPpid: 1275441, pid: 350, ppid: 342, uid: 0, gid: 0, euid: 0, comm: 'apt',
+    exePath: absPath, callerExePath: '/bin/bash', parentExePath: '/bin/bash', cgroupId: 1n, mntNs: 1, pidNs: 1, netNs: 1,
+    syscall: 'execve', dirfd: -100, flags: 0, ret: 0, path: absPath, absPath, resolvedPath: absPath, ownerUid: 0,
+    argv: ['apt', 'update'], argvTruncated: false, tty: 'pts0', cwd: '/',
+    ...over,
+  };
+}
+
+/** Decides one event by the syscall rules and returns the alert, or null. */
+export function syscallAlertFor(yaml: string, ev: FileEvent | ExecEvent, w: Workload = WEB, node: NodeIdentity = NODE): Alert | null {
+  const engine = compilePolicies(policies(yaml));
+  const d = engine.decideSyscall({ event: ev, workload: w }, node);
+  return d === null ? null : renderAlert({ event: ev, workload: w, node, decision: d });
 }

@@ -119,7 +119,8 @@ test('kernel filter shapes', () => {
   const allow = compilePolicies(policies(ksp('a', '  action: Allow\n  file:\n    matchPaths:\n      - path: /x'))).kernelFilter();
   assert.equal(allow.passAll, true);
   const noFile = compilePolicies(policies(ksp('nofile', '  action: Audit\n  process:\n    matchPaths:\n      - path: /bin/sh'))).kernelFilter();
-  assert.deepEqual(noFile, { passAll: false, exactPaths: [], dirPrefixes: [] });
+  assert.deepEqual(noFile, { passAll: false, exactPaths: [], dirPrefixes: [], exec: { passAll: false, paths: ['/bin/sh'], dirs: [], names: [] } },
+    'process rules pass no file event, only their executions');
 });
 
 test('with several matching policies, the alert is the greatest by (Block, severity, name) and lists the others', () => {

@@ -1,0 +1,110 @@
+// What armorwatch does with every field of a policy: acted on by the engine, used to select
+// workloads, or not observed on this node — and, per loaded document, the list of its sections and
+// values that are not observed, so that validate, run and health can say so loudly. Nothing of a
+// policy is accepted and then silently ignored: test/policy/coverage.test.ts walks every field of
+// the three CRD schemas against FIELDS.
+import type { PolicyDocument } from './types.ts';
+import { OBSERVED_SYSCALLS } from './syscall-rules.ts';
+
+/** Stable code of an unobserved-field warning. */
+export const UNOBSERVED_CODE = 'AW_POLICY_UNOBSERVED';
+
+/** Why a whole section is not observed. */
+export const UNOBSERVED_SECTIONS = {
+  capabilities: 'capability rules are not observed on this node: the kernel offers no hook for capability checks (no kprobes; fentry and BPF LSM refused)',
+  network: 'network rules are not observed yet: armorwatch sees file access, executions and the file system calls; network events come with the network work',
+  apparmor: 'an AppArmor profile is enforcement; armorwatch only observes and does not load it',
+  device: 'device rules are not observed: armorwatch has no device (USB) monitor',
+  presets: 'presets are not observed: armorwatch implements no preset rules',
+} as const;
+export type UnobservedSection = keyof typeof UNOBSERVED_SECTIONS;
+
+/**
+ * Every field of the CRDs' spec (paths as in the schema, `[]` for list items), and what armorwatch
+ * does with it: `engine` (decides alerts), `selector` (decides which workloads a policy applies
+ * to), or the unobserved section it belongs to.
+ */
+export type FieldUse = 'engine' | 'selector' | UnobservedSection;
+
+const COMMON = ['action', 'severity', 'message', 'tags[]'] as const;
+
+function fields(): Record<string, FieldUse> {
+  const out: Record<string, FieldUse> = {};
+  const set = (use: FieldUse, prefix: string, names: readonly string[]): void => { for (const n of names) out[`${prefix}.${n}`] = use; };
+  set('engine', 'spec', COMMON);
+  set('selector', 'spec', ['selector.matchLabels', 'selector.matchExpressions[].key', 'selector.matchExpressions[].operator', 'selector.matchExpressions[].values[]', 'nodeSelector.matchLabels']);
+  for (const kind of ['file', 'process'] as const) {
+    set('engine', `spec.${kind}`, COMMON);
+    const extra = kind === 'file' ? ['readOnly'] : [];
+    set('engine', `spec.${kind}.matchPaths[]`, [...COMMON, 'path', 'fromSource[].path', 'ownerOnly', 'pts', ...extra, ...(kind === 'process' ? ['execname', 'allowedArgs[]'] : [])]);
+    set('engine', `spec.${kind}.matchDirectories[]`, [...COMMON, 'dir', 'recursive', 'fromSource[].path', 'ownerOnly', 'pts', ...extra]);
+    set('engine', `spec.${kind}.matchPatterns[]`, [...COMMON, 'pattern', 'ownerOnly', ...extra]);
+  }
+  set('engine', 'spec.syscalls', ['severity', 'message', 'tags[]']);
+  for (const m of ['matchSyscalls', 'matchPaths']) {
+    set('engine', `spec.syscalls.${m}[]`, ['syscall[]', 'fromSource[].path', 'fromSource[].dir', 'fromSource[].recursive', ...(m === 'matchPaths' ? ['path', 'recursive'] : [])]);
+  }
+  set('network', 'spec.network', COMMON);
+  set('network', 'spec.network.matchProtocols[]', [...COMMON, 'protocol', 'fromSource[].path', 'pts']);
+  set('network', 'spec.network.matchDNSQueries[]', [...COMMON, 'domain', 'fromSource[].path']);
+  set('capabilities', 'spec.capabilities', COMMON);
+  set('capabilities', 'spec.capabilities.matchCapabilities[]', [...COMMON, 'capability', 'fromSource[].path']);
+  set('device', 'spec.device', COMMON);
+  set('device', 'spec.device.matchDevice[]', [...COMMON, 'class', 'level', 'protocol', 'subClass']);
+  set('presets', 'spec.presets[]', ['name', 'action']);
+  out['spec.apparmor'] = 'apparmor';
+  return out;
+}
+
+export const FIELDS: Readonly<Record<string, FieldUse>> = Object.freeze(fields());
+
+/** One part of a loaded document that armorwatch does not observe. */
+export interface Unobserved {
+  /** Field path in the document (`spec.capabilities`, `spec.syscalls.matchSyscalls[0].syscall[1]`). */
+  readonly path: string;
+  readonly message: string;
+  readonly code: typeof UNOBSERVED_CODE;
+}
+
+function present(v: unknown): boolean {
+  if (v === undefined || v === null) return false;
+  if (Array.isArray(v)) return v.length > 0;
+  if (typeof v === 'object') return Object.keys(v).length > 0;
+  return v !== '';
+}
+
+/** The sections and values of a document that armorwatch does not observe (empty when it observes all of it). */
+export function unobservedFields(doc: PolicyDocument): Unobserved[] {
+  const out: Unobserved[] = [];
+  const spec = doc.spec as Readonly<Record<string, unknown>>;
+  for (const section of Object.keys(UNOBSERVED_SECTIONS) as UnobservedSection[]) {
+    if (present(spec[section])) out.push({ path: `spec.${section}`, message: UNOBSERVED_SECTIONS[section], code: UNOBSERVED_CODE });
+  }
+  const sys = doc.spec.syscalls;
+  for (const m of ['matchSyscalls', 'matchPaths'] as const) {
+    (sys?.[m] ?? []).forEach((rule, i) => {
+      const calls = rule.syscall ?? [];
+      if (calls.length === 0) {
+        out.push({ path: `spec.syscalls.${m}[${i}]`, message: 'lists no syscall, so it matches nothing', code: UNOBSERVED_CODE });
+      }
+      calls.forEach((call, j) => {
+        if (!OBSERVED_SYSCALLS.has(call)) {
+          out.push({
+            path: `spec.syscalls.${m}[${i}].syscall[${j}]`,
+            message: `${call} is not observed: armorwatch sees ${[...OBSERVED_SYSCALLS].join(', ')}`,
+            code: UNOBSERVED_CODE,
+          });
+        }
+      });
+    });
+  }
+  return out;
+}
+
+/**
+ * The one warning line of a document with unobserved parts, as validate prints it (the line is the
+ * document's first): `file:line: warning: kind/namespace/name: not observed: path (why); path (why)`.
+ */
+export function formatUnobserved(doc: PolicyDocument, list: readonly Unobserved[], file: string = doc.source.file): string {
+  return `${file}:${doc.source.line}: warning: ${doc.key}: not observed on this node: ${list.map((u) => `${u.path} (${u.message})`).join('; ')}`;
+}

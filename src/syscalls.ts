@@ -1,0 +1,107 @@
+// The one table of the system calls armorwatch knows (x86_64): number, argument shapes, the name
+// KubeArmor prints (`SYS_OPENAT`), the verbs of the record body, and how the alert's Data field
+// spells the arguments. The kernel program (bpf/armorwatch.bpf.c) keeps its own `#define NR_*` and
+// argument positions in C; test/syscalls.test.ts reads the C sources and checks them against this
+// table, so the two sides cannot drift.
+
+/** What an argument register holds. `path2`/`newdirfd`: the second path of two-path calls and its dirfd. */
+export type ArgShape =
+  | 'dirfd' | 'path' | 'flags' | 'mode' | 'newdirfd' | 'path2' | 'uid' | 'gid' | 'length' | 'how' | 'size'
+  | 'argv' | 'envp' | 'fsname' | 'target' | 'fstype' | 'data' | 'newroot' | 'putold' | 'fromdirfd' | 'todirfd';
+
+/** How the flags word is spelled: open(2) flags, AT_* flags, RENAME_* flags. */
+export type FlagsKind = 'open' | 'at' | 'rename';
+
+/** A value the Data field prints (see src/format/data.ts). */
+export type DataValue = 'dirfd' | 'flags' | 'mode' | 'newdirfd' | 'newpath' | 'resolve' | 'length' | 'uid' | 'gid';
+
+/** KubeArmor's Operation for the events of a call; null: observed only to keep caches right, never reported. */
+export type SyscallOperation = 'File' | 'Process' | null;
+
+export interface SyscallInfo {
+  /** As the kernel spells it (the tracepoint's and `matchSyscalls`' name). */
+  readonly name: string;
+  /** x86_64 number. */
+  readonly nr: number;
+  readonly operation: SyscallOperation;
+  /** The call's arguments in register order. */
+  readonly args: readonly ArgShape[];
+  /** `SYS_OPENAT`: the name in the alert's Data and Syscall fields. */
+  readonly display: string;
+  /** `opened` / `open`: the record body's verb when the call passed / failed. */
+  readonly verb: readonly [done: string, attempt: string];
+  /** The flags word and how it is spelled, null when the call has none. */
+  readonly flags: FlagsKind | null;
+  /** True when the call can change the file whatever its flags (what `readOnly` forbids). */
+  readonly writes: boolean;
+  /** `label=value` pairs of the Data field after `syscall=SYS_X`, in order. */
+  readonly data: ReadonlyArray<readonly [label: string, value: DataValue]>;
+}
+
+type Row = Omit<SyscallInfo, 'display'>;
+
+const OPENED = ['opened', 'open'] as const;
+const DELETED = ['deleted', 'delete'] as const;
+const RENAMED = ['renamed', 'rename'] as const;
+const MODE = ['changed the mode of', 'change the mode of'] as const;
+const OWNER = ['changed the owner of', 'change the owner of'] as const;
+const EXECUTED = ['executed', 'execute'] as const;
+const NONE = ['changed', 'change'] as const;
+
+const ROWS = [
+  { name: 'open', nr: 2, operation: 'File', args: ['path', 'flags', 'mode'], verb: OPENED, flags: 'open', writes: false, data: [['flags', 'flags']] },
+  { name: 'openat', nr: 257, operation: 'File', args: ['dirfd', 'path', 'flags', 'mode'], verb: OPENED, flags: 'open', writes: false, data: [['fd', 'dirfd'], ['flags', 'flags']] },
+  { name: 'openat2', nr: 437, operation: 'File', args: ['dirfd', 'path', 'how', 'size'], verb: OPENED, flags: 'open', writes: false, data: [['fd', 'dirfd'], ['flags', 'flags'], ['resolve', 'resolve']] },
+  { name: 'creat', nr: 85, operation: 'File', args: ['path', 'mode'], verb: ['created', 'create'], flags: 'open', writes: true, data: [['mode', 'mode']] },
+  { name: 'unlink', nr: 87, operation: 'File', args: ['path'], verb: DELETED, flags: null, writes: true, data: [] },
+  { name: 'unlinkat', nr: 263, operation: 'File', args: ['dirfd', 'path', 'flags'], verb: DELETED, flags: 'at', writes: true, data: [['fd', 'dirfd'], ['flags', 'flags']] },
+  { name: 'rmdir', nr: 84, operation: 'File', args: ['path'], verb: ['removed', 'remove'], flags: null, writes: true, data: [] },
+  { name: 'rename', nr: 82, operation: 'File', args: ['path', 'path2'], verb: RENAMED, flags: null, writes: true, data: [['newpath', 'newpath']] },
+  { name: 'renameat', nr: 264, operation: 'File', args: ['dirfd', 'path', 'newdirfd', 'path2'], verb: RENAMED, flags: null, writes: true, data: [['fd', 'dirfd'], ['newfd', 'newdirfd'], ['newpath', 'newpath']] },
+  { name: 'renameat2', nr: 316, operation: 'File', args: ['dirfd', 'path', 'newdirfd', 'path2', 'flags'], verb: RENAMED, flags: 'rename', writes: true, data: [['fd', 'dirfd'], ['newfd', 'newdirfd'], ['newpath', 'newpath'], ['flags', 'flags']] },
+  { name: 'truncate', nr: 76, operation: 'File', args: ['path', 'length'], verb: ['truncated', 'truncate'], flags: null, writes: true, data: [['length', 'length']] },
+  { name: 'chmod', nr: 90, operation: 'File', args: ['path', 'mode'], verb: MODE, flags: null, writes: true, data: [['mode', 'mode']] },
+  // fchmodat has no flags argument (fchmodat2 does); its Data prints the word anyway, as KubeArmor's does.
+  { name: 'fchmodat', nr: 268, operation: 'File', args: ['dirfd', 'path', 'mode'], verb: MODE, flags: 'at', writes: true, data: [['fd', 'dirfd'], ['mode', 'mode'], ['flags', 'flags']] },
+  { name: 'chown', nr: 92, operation: 'File', args: ['path', 'uid', 'gid'], verb: OWNER, flags: null, writes: true, data: [['userid', 'uid'], ['group', 'gid']] },
+  // KubeArmor's wording: fchownat's AT_* flags word is printed under the name `mode`.
+  { name: 'fchownat', nr: 260, operation: 'File', args: ['dirfd', 'path', 'uid', 'gid', 'flags'], verb: OWNER, flags: 'at', writes: true, data: [['userid', 'uid'], ['group', 'gid'], ['mode', 'flags']] },
+  { name: 'execve', nr: 59, operation: 'Process', args: ['path', 'argv', 'envp'], verb: EXECUTED, flags: null, writes: false, data: [] },
+  { name: 'execveat', nr: 322, operation: 'Process', args: ['dirfd', 'path', 'argv', 'envp', 'flags'], verb: EXECUTED, flags: 'at', writes: false, data: [] },
+  // Not reported: they change which path names a dentry, so the kernel program voids cached verdicts.
+  { name: 'pivot_root', nr: 155, operation: null, args: ['newroot', 'putold'], verb: NONE, flags: null, writes: false, data: [] },
+  { name: 'mount', nr: 165, operation: null, args: ['fsname', 'target', 'fstype', 'flags', 'data'], verb: NONE, flags: null, writes: false, data: [] },
+  { name: 'umount2', nr: 166, operation: null, args: ['target', 'flags'], verb: NONE, flags: null, writes: false, data: [] },
+  { name: 'move_mount', nr: 429, operation: null, args: ['fromdirfd', 'path', 'todirfd', 'target', 'flags'], verb: NONE, flags: null, writes: false, data: [] },
+  { name: 'mount_setattr', nr: 442, operation: null, args: ['dirfd', 'path', 'flags', 'how', 'size'], verb: NONE, flags: null, writes: false, data: [] },
+] as const satisfies readonly Row[];
+
+export type SyscallName = (typeof ROWS)[number]['name'];
+
+/** Every known call by name. */
+export const SYSCALLS: Readonly<Record<SyscallName, SyscallInfo>> = Object.freeze(Object.fromEntries(
+  ROWS.map((r): [string, SyscallInfo] => [r.name, Object.freeze({ ...r, display: `SYS_${r.name.toUpperCase()}` })]),
+) as Record<SyscallName, SyscallInfo>);
+
+type RowOf<Op extends SyscallOperation> = Extract<(typeof ROWS)[number], { readonly operation: Op }>;
+export type FileSyscallName = RowOf<'File'>['name'];
+export type ExecSyscallName = RowOf<'Process'>['name'];
+
+/** Names of the calls with the given Operation, in table order. */
+function namesOf(op: SyscallOperation): readonly string[] {
+  return Object.freeze(ROWS.filter((r) => r.operation === op).map((r) => r.name));
+}
+
+export const FILE_SYSCALL_NAMES = namesOf('File') as readonly FileSyscallName[];
+export const EXEC_SYSCALL_NAMES = namesOf('Process') as readonly ExecSyscallName[];
+
+const BY_NUMBER: ReadonlyMap<number, SyscallInfo> = new Map(Object.values(SYSCALLS).map((s) => [s.nr, s]));
+
+export function syscallByNumber(nr: number): SyscallInfo | undefined {
+  return BY_NUMBER.get(nr);
+}
+
+/** The calls that have a dirfd argument (their alerts carry `Dirfd`). */
+export function hasDirfd(s: SyscallInfo): boolean {
+  return s.args[0] === 'dirfd';
+}
