@@ -8,7 +8,8 @@
 // The expectations come from the table SCALARS below, written from the YAML 1.1 type definitions
 // and go-yaml v2's resolver, not from armorwatch's code.
 //
-// To feed the set to a server by other means: node test/policy/edge-documents.ts DIR
+// validate-apiserver.test.ts posts them to a real kube-apiserver. To feed them to another server:
+// node test/policy/edge-documents.ts DIR
 // writes DIR/<id>.yaml and DIR/expected.tsv (id, kind, namespace, armorwatch verdict, cluster verdict, why).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
