@@ -65,6 +65,11 @@ function suggest(key: string, known: readonly string[]): string {
   return best !== undefined && bestD <= Math.max(1, Math.floor(key.length / 4)) ? ` (did you mean "${best}"?)` : '';
 }
 
+/** A value from the file, quoted for a message: at most 60 characters of it (a message is no copy of the file). */
+function quoted(s: string): string {
+  return JSON.stringify(s.length > 60 ? `${s.slice(0, 60)}…` : s);
+}
+
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'string') return `string ${JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value)}`;
@@ -225,7 +230,7 @@ class Walker {
         const s = r.value;
         if (schema.enum !== undefined && !schema.enum.includes(s)) {
           const list = schema.enum.length > 10 ? `a known value${suggest(s, schema.enum)}` : `one of ${schema.enum.join('|')}`;
-          this.report(raw, path, CODES.schema, `must be ${list} (got ${JSON.stringify(s)})`);
+          this.report(raw, path, CODES.schema, `must be ${list} (got ${quoted(s)})`);
           return ABSENT;
         }
         if (schema.maxLength !== undefined && s.length > schema.maxLength) {
@@ -233,7 +238,7 @@ class Walker {
           return ABSENT;
         }
         if (schema.pattern !== undefined && !new RegExp(schema.pattern).test(s)) {
-          this.report(raw, path, CODES.schema, `must match ${schema.pattern} (got ${JSON.stringify(s)})`);
+          this.report(raw, path, CODES.schema, `must match ${schema.pattern} (got ${quoted(s)})`);
           return ABSENT;
         }
         if (schema.format !== undefined) {
@@ -443,7 +448,7 @@ export function validateDocument(
     const group = apiVersion?.split('/')[0];
     if (group === 'security.kubearmor.com') {
       w.report(doc.contents.get('kind', true) as Node ?? doc.contents, 'kind', CODES.kind,
-        kind === undefined ? 'missing required "kind"' : `unknown kind "${kind}"${suggest(kind, POLICY_KINDS)}`);
+        kind === undefined ? 'missing required "kind"' : `unknown kind ${quoted(kind)}${suggest(kind, POLICY_KINDS)}`);
       return invalid();
     }
     if (kind === undefined) {
@@ -462,7 +467,7 @@ export function validateDocument(
     return invalid();
   }
   if (apiVersion !== undefined && apiVersion !== API_VERSION) {
-    w.report(doc.contents.get('apiVersion', true) as Node, 'apiVersion', CODES.apiVersion, `must be ${API_VERSION} (got ${JSON.stringify(apiVersion)})`);
+    w.report(doc.contents.get('apiVersion', true) as Node, 'apiVersion', CODES.apiVersion, `must be ${API_VERSION} (got ${quoted(apiVersion)})`);
   }
   const metaNode = doc.contents.get('metadata', true);
   const metaField = (f: string): Node => {

@@ -113,3 +113,17 @@ test('null is absent; other kinds are skipped; several documents per file', () =
   const last = r.documents[2]!;
   assert.ok(last.status === 'policy' && last.policy.source.doc === 3 && last.policy.source.line === 16);
 });
+
+test('a message quotes at most 60 characters of a value from the file', () => {
+  const secret = `AKIA${'Q'.repeat(200)}`;
+  for (const text of [
+    `apiVersion: ${secret}\nkind: KubeArmorPolicy\nmetadata:\n  name: x\nspec: {}\n`,
+    `apiVersion: security.kubearmor.com/v1\nkind: ${secret}\nmetadata:\n  name: x\n`,
+    `${HEAD}spec:\n  action: ${secret}\n`,
+  ]) {
+    const msgs = problemsOf(text).map((p) => p.message).join(' | ');
+    assert.ok(msgs.length > 0);
+    assert.ok(!msgs.includes('Q'.repeat(61)), msgs);
+    assert.match(msgs, /AKIAQ+…/);
+  }
+});
