@@ -300,7 +300,7 @@ class Walker {
     const text = typeof keyNode.source === 'string' ? keyNode.source : String(keyNode.value);
     if (text === '<<' && isPlain(keyNode)) {
       // A YAML 1.1 merge key to go-yaml; armorwatch does not merge (docs/POLICIES.md).
-      this.report(keyNode, path, inObject ? CODES.unknownField : CODES.schema, inObject ? 'unknown field "<<" (merge keys are not supported)' : 'merge keys (<<) are not supported');
+      this.report(keyNode, path, inObject ? CODES.unknownField : CODES.schema, `${inObject ? 'unknown field "<<"' : 'key <<'}: the cluster would merge the mapping it names (a YAML 1.1 merge key), but armorwatch does not support merge keys; write the fields out`);
       return undefined;
     }
     if (k.key !== text) {
@@ -348,7 +348,10 @@ class Walker {
     }
     if (schema.t === 'object') {
       for (const r of schema.required ?? []) {
-        if (!present.has(r)) this.report(raw, path, CODES.schema, `missing required "${r}"`);
+        if (present.has(r)) continue;
+        const generated = path === 'metadata' && r === 'name' && present.has('generateName')
+          ? ' (the cluster would generate one from generateName, but armorwatch needs the stable name a policy file is known by)' : '';
+        this.report(raw, path, CODES.schema, `missing required "${r}"${generated}`);
       }
     }
     return out;

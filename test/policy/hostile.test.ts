@@ -30,7 +30,7 @@ test('billion laughs: alias expansion is bounded and reported', () => {
   // 10 levels of 10 aliases each: 10^9 strings if expanded naively.
   const laughs = ['x0: &l0 "lol"'];
   for (let i = 1; i < 10; i++) laughs.push(`x${i}: &l${i} [${Array(10).fill(`*l${i - 1}`).join(',')}]`);
-  const billion = `${HEAD}  managedFields:\n    - ${laughs.join('\n      ')}\n    - *l9\nspec: {}\n`;
+  const billion = `${HEAD}  managedFields:\n    - fieldsV1:\n        ${laughs.join('\n        ')}\n        x10: *l9\nspec: {}\n`;
   // The work is bounded by the node budget, which the message shows was hit (no timing in tests).
   expectProblem(billion, /more than 200000 nodes after expanding aliases/);
   // The same shape where the schema expects strings: type errors, no expansion blow-up.
@@ -44,7 +44,7 @@ test('deep nesting is reported, not a stack overflow', () => {
   expectProblem(deepFlow, /^YAML parse error: nested too deeply to parse$/);
   const deepBlock = `${HEAD}spec:\n${Array.from({ length: 200 }, (_, i) => `${'  '.repeat(i + 1)}k${i}:`).join('\n')} v\n`;
   expectProblem(deepBlock, /unknown field "k0"|nested deeper/);
-  const deepAny = `${HEAD}  managedFields:\n    - ${'['.repeat(100)}${']'.repeat(100)}\nspec: {}\n`;
+  const deepAny = `${HEAD}  managedFields:\n    - fieldsV1: ${'['.repeat(100)}${']'.repeat(100)}\nspec: {}\n`;
   expectProblem(deepAny, /nested deeper than 64 levels/);
 });
 
