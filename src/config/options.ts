@@ -73,6 +73,8 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     help: 'where OTLP metrics go, when not to the receiver of the alerts' },
   { name: 'service-name', arg: 'NAME', env: ['ARMORWATCH_SERVICE_NAME', 'OTEL_SERVICE_NAME'], default: 'armorwatch',
     help: 'service.name of the exported records' },
+  { name: 'resource-attributes', arg: 'K=V,...', env: ['ARMORWATCH_RESOURCE_ATTRIBUTES', 'OTEL_RESOURCE_ATTRIBUTES'], default: 'none', repeatable: true,
+    help: 'static attributes of every Resource, alerts and metrics (deployment.environment.name=prod,k8s.cluster.uid=...; values URL-encoded); OTEL_RESOURCE_ATTRIBUTES, then ARMORWATCH_RESOURCE_ATTRIBUTES, then the flags, later ones winning per key; the attributes the agent sets itself (service.*, k8s.*, container.*, host.name) win over these' },
   { name: 'log-level', arg: 'LEVEL', env: ['ARMORWATCH_LOG_LEVEL'], default: 'info',
     help: "the agent's own log level on standard error: fatal, error, warn, info, debug, trace or silent" },
   { name: 'help', env: [], default: '', help: 'print this help and exit' },

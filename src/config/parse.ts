@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { UsageError } from '../errors.ts';
 import { RUN_OPTIONS, type OptionSpec } from './options.ts';
 import type { ExporterMode, HealthAddr, MetricsConfig, OtlpConfig, OtlpProtocol, RunConfig } from './types.ts';
-import { bool, duration, headers, hostPort, oneOf, positiveInt, size, url, bad, type Raw } from './values.ts';
+import { bool, duration, headers, hostPort, keyValues, oneOf, positiveInt, size, url, bad, type Raw } from './values.ts';
 
 export interface ParseDeps {
   readonly hostname: () => string;
@@ -275,6 +275,8 @@ export function parseRunConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
     health,
     metrics: parseMetrics(src, otlpConfig, health !== null),
     serviceName: str('service-name', 'armorwatch'),
+    // Merged like the headers: the OTel variable, then ours, then the flags, later ones winning per key.
+    resourceAttributes: Object.freeze(Object.assign({}, ...[...src.envValues('resource-attributes').reverse(), ...src.flagValues('resource-attributes')].map(keyValues)) as Record<string, string>),
     logLevel: ll === undefined ? 'info' : oneOf(ll, LOG_LEVELS),
   };
   return { help: false, config: Object.freeze(config) };

@@ -61,5 +61,7 @@ export interface RunConfig {
   readonly health: HealthAddr | null;
   readonly metrics: MetricsConfig;
   readonly serviceName: string;
+  /** Static attributes of every Resource (records and metrics), merged from OTEL_RESOURCE_ATTRIBUTES, the variable and the flag. */
+  readonly resourceAttributes: Readonly<Record<string, string>>;
   readonly logLevel: string;
 }

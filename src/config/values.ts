@@ -93,6 +93,23 @@ export function headers(raw: Raw): Record<string, string> {
   return out;
 }
 
+/** `key=value,key2=value2` of resource attributes (OTEL_RESOURCE_ATTRIBUTES): keys kept as written, values URL-decoded. */
+export function keyValues(raw: Raw): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of raw.value.split(',')) {
+    if (part.trim() === '') continue;
+    const eq = part.indexOf('=');
+    const key = eq < 0 ? '' : part.slice(0, eq).trim();
+    if (key === '' || /[\s"\\]/.test(key)) throw bad(raw, `"${part.trim()}" is not key=value`);
+    try {
+      out[key] = decodeURIComponent(part.slice(eq + 1).trim());
+    } catch {
+      throw bad(raw, `the value of "${key}" is not valid URL encoding`);
+    }
+  }
+  return out;
+}
+
 /** `host:port`, `:port` (all addresses) or `[v6]:port`. */
 export function hostPort(raw: Raw): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):([0-9]{1,5})$/.exec(raw.value.trim());

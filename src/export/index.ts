@@ -25,6 +25,8 @@ export interface ExportSettings {
   readonly otlp: OtlpConfig | null;
   readonly queue: QueueConfig;
   readonly serviceName: string;
+  /** Static Resource attributes (the agent's own attributes win over these). */
+  readonly resourceAttributes?: Readonly<Record<string, string>>;
   /** 0 = counters logged only at shutdown. */
   readonly statsIntervalMs: number;
 }
@@ -69,7 +71,7 @@ export function createAlertExporter(settings: ExportSettings, log: Logger, deps:
     const shared = processor;
     const handOff = new AttributeHandOff();
     const loggers = new ResourceCache<OtelLogger>(
-      { serviceName: settings.serviceName, serviceVersion: VERSION },
+      { serviceName: settings.serviceName, serviceVersion: VERSION, extra: settings.resourceAttributes ?? {} },
       (resource) => new LoggerProvider({ resource, processors: [handOff, shared] }).getLogger('armorwatch', VERSION),
     );
     emitOtlp = (m, text) => handOff.emit(loggers.get(m.workload, m.node), matchRecordFields(m, hrTime(), text), recordAttributes(m, text));

@@ -10,6 +10,8 @@ import { OWNER_ATTR, RES } from './attributes.ts';
 export interface AgentIdentity {
   readonly serviceName: string;
   readonly serviceVersion: string;
+  /** Static attributes on every Resource (--resource-attributes, OTEL_RESOURCE_ATTRIBUTES); the agent's own win. */
+  readonly extra?: Readonly<Record<string, string>>;
 }
 
 export interface ImageParts {
@@ -36,6 +38,7 @@ export function splitImage(image: string): ImageParts {
 /** Resource attributes of the workload (and of the agent and node, which every record carries). */
 export function resourceAttributes(agent: AgentIdentity, workload: Workload, node: NodeIdentity): Attributes {
   const a: Attributes = {
+    ...agent.extra,
     [RES.serviceName]: agent.serviceName,
     [RES.serviceVersion]: agent.serviceVersion,
     [RES.clusterName]: node.clusterName,

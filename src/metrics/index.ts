@@ -39,6 +39,8 @@ export interface MetricsIdentity {
   readonly serviceName: string;
   readonly nodeName: string;
   readonly clusterName: string;
+  /** Static Resource attributes (--resource-attributes); the agent's own win. */
+  readonly resourceAttributes?: Readonly<Record<string, string>>;
 }
 
 export interface AgentMetrics {
@@ -111,6 +113,7 @@ export function createAgentMetrics(config: MetricsConfig, id: MetricsIdentity, s
   }
   const provider: MeterProvider = new sdk.MeterProvider({
     resource: resourceFromAttributes({
+      ...id.resourceAttributes,
       'service.name': id.serviceName, 'service.version': VERSION, 'k8s.node.name': id.nodeName, 'k8s.cluster.name': id.clusterName,
     }),
     readers,

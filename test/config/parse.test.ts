@@ -214,3 +214,13 @@ test('metrics: settings that would be ignored are refused', () => {
   // The generic OTel variables may be set for every process of the pod: no error for those.
   assert.equal(parse(P, { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://m:4317', OTEL_METRIC_EXPORT_INTERVAL: '1000' }).metrics.otlp, null);
 });
+
+test('resource attributes: OTEL_RESOURCE_ATTRIBUTES, then ARMORWATCH_RESOURCE_ATTRIBUTES, then the flags; bad entries name their source', () => {
+  assert.deepEqual(parse(P).resourceAttributes, {});
+  assert.deepEqual(parse([...P, '--resource-attributes', 'a=3', '--resource-attributes', 'c=%20x'],
+    { OTEL_RESOURCE_ATTRIBUTES: 'a=1,b=1', ARMORWATCH_RESOURCE_ATTRIBUTES: 'a=2,Team.Name=x' }).resourceAttributes,
+  { a: '3', b: '1', 'Team.Name': 'x', c: ' x' });
+  assert.ok(Object.isFrozen(parse(P).resourceAttributes));
+  usage(P, { OTEL_RESOURCE_ATTRIBUTES: 'novalue' }, /^OTEL_RESOURCE_ATTRIBUTES: invalid value "novalue": "novalue" is not key=value$/);
+  usage([...P, '--resource-attributes', 'a=%zz'], {}, /^--resource-attributes: invalid value "a=%zz": the value of "a" is not valid URL encoding$/);
+});
