@@ -1,10 +1,10 @@
 # armorwatch node agent image. Build: docker build -t ghcr.io/armorwatch/armorwatch:0.1.0 .
 #
-# Both stages start from Debian 12 slim, pinned by digest so a rebuild is reproducible. Refresh the
-# digest with `docker buildx imagetools inspect debian:12-slim` (the top "Digest:" line) or
-# `crane digest debian:12-slim`, or pass it without editing:
+# Both stages start from Debian 12 slim. The default is the tag, so the Dockerfile builds as shipped;
+# for a reproducible rebuild pin the digest your registry serves (`crane digest debian:12-slim`, or
+# the top "Digest:" line of `docker buildx imagetools inspect debian:12-slim`) without editing:
 #   docker build --build-arg DEBIAN_12_SLIM=debian:12-slim@sha256:<digest> .
-ARG DEBIAN_12_SLIM=debian:12-slim@sha256:PLACEHOLDER
+ARG DEBIAN_12_SLIM=debian:12-slim
 
 # ---- build: the project's own set-up script installs the eBPF toolchain and Node.js 24, then
 # builds (scripts/build.sh: native helper + BPF object into build/, TypeScript into dist/).

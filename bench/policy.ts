@@ -1,6 +1,9 @@
 // Policy engine benchmark: decision time per access (median and p99, measured in batches) with the
 // public corpus loaded and with 10,000 synthetic rules, against a naive scan over all rules in the
 // same run; and the time of a full reload of the corpus. Usage: npm run bench:policy
+// BENCH_COMPARE=<other checkout>: also the same decisions by that checkout's engine, in this process,
+// rounds alternating, timed in CPU time (process.cpuUsage), so that a loaded machine's preemption
+// counts against neither side (before/after comparisons of the engine).
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -153,10 +156,45 @@ async function main(): Promise<void> {
     console.log(`| ${name} | ${rules} | ${fmt(e.median)} | ${fmt(e.p99)} | ${fmt(n.median)} | ${fmt(n.p99)} | ${(n.median / e.median).toFixed(1)}× |`);
   }
   console.log('');
+  if (process.env.BENCH_COMPARE !== undefined) await compare(process.env.BENCH_COMPARE, loaded.policies, corpusInputs, synth, synthInputs);
   console.log(`Full reload of the corpus (${loaded.files.length} files, ${loaded.documents} documents, ${loaded.policies.length} valid, ${corpusEngine.rules.length} file rules): median ${reload.median.toFixed(0)} ms, max ${Math.max(...reloads).toFixed(0)} ms over ${reloads.length} runs`);
   const synthRow = rows[1]![2];
   const ok = synthRow.median < 2000 && synthRow.p99 < 20_000 && reload.median < 1000;
   console.log(`Targets (10,000 rules: median < 2 µs, p99 < 20 µs; reload < 1 s): ${ok ? 'met' : 'NOT met'}`);
+}
+
+/** CPU ns per decision of this checkout's engine and of `other`'s, same policies and inputs, alternating rounds. */
+async function compare(other: string, corpusPolicies: readonly PolicyDocument[], corpusInputs: readonly EnrichedEvent[], synth: readonly PolicyDocument[], synthInputs: readonly EnrichedEvent[]): Promise<void> {
+  const theirs = (await import(join(resolve(other), 'src/policy/engine.ts'))) as { compilePolicies: typeof compilePolicies };
+  const N = 200_000;
+  const cpuNs = (decide: (e: EnrichedEvent) => unknown, inputs: readonly EnrichedEvent[]): number => {
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < N; i++) decide(inputs[i % inputs.length]!);
+    const c = process.cpuUsage(c0);
+    return ((c.user + c.system) * 1000) / N;
+  };
+  console.log(`Same process, CPU time per decision, median of 15 rounds (order flipped each round) of ${N} decisions (this checkout vs ${other}):`);
+  console.log('');
+  console.log('| policy set | this checkout | other checkout | this / other |');
+  console.log('|---|---|---|---|');
+  for (const [name, policies, inputs] of [['public corpus', corpusPolicies, corpusInputs], ['synthetic', synth, synthInputs]] as const) {
+    const mine = compilePolicies(policies);
+    const old = theirs.compilePolicies(policies);
+    const a: number[] = [];
+    const b: number[] = [];
+    for (let r = 0; r < 16; r++) {
+      // The side measured second runs with the caches the first one left: the order flips every round.
+      let x: number;
+      let y: number;
+      if (r % 2 === 0) { x = cpuNs((e) => mine.decide(e, node), inputs); y = cpuNs((e) => old.decide(e, node), inputs); }
+      else { y = cpuNs((e) => old.decide(e, node), inputs); x = cpuNs((e) => mine.decide(e, node), inputs); }
+      if (r > 0) { a.push(x); b.push(y); } // round 0 warms both up
+    }
+    const ma = stats(a).median;
+    const mb = stats(b).median;
+    console.log(`| ${name} | ${fmt(ma)} | ${fmt(mb)} | ${(ma / mb).toFixed(2)}× |`);
+  }
+  console.log('');
 }
 
 await main();

@@ -5,6 +5,9 @@ import { parseRunConfig } from '../config/parse.ts';
 import { runHelp } from '../config/options.ts';
 import type { RunConfig } from '../config/types.ts';
 import { createEnricher } from '../enrich/index.ts';
+import { loadKubeConfig } from '../enrich/kube.ts';
+import { UsageError } from '../errors.ts';
+import { CrdPolicySource } from '../policy/crd-source.ts';
 import { checkHeapForQueues } from '../export/heap.ts';
 import { createAlertExporter } from '../export/index.ts';
 import { startHealthServer, type HealthServer } from '../health/server.ts';
@@ -85,6 +88,13 @@ export function plainTextHeadersWarning(otlp: RunConfig['otlp']): string | null 
 
 export async function runAgent(config: RunConfig, log: Logger): Promise<number> {
   checkHeapForQueues(config.exporter, config.queue.maxBytes);
+  // Before anything starts: a missing Kubernetes configuration is a usage error.
+  const policySources = [];
+  if (config.policyCrds) {
+    const kc = loadKubeConfig(config.kubeconfig);
+    if (kc === null) throw new UsageError('--policy-crds needs a Kubernetes configuration: run in a pod with its service account, or give --kubeconfig');
+    policySources.push(new CrdPolicySource(kc, { logger: log.child({ component: 'policy' }) }));
+  }
   log.info({ config: { ...config, otlp: config.otlp && { ...config.otlp, headers: Object.keys(config.otlp.headers), certificate: undefined, clientKey: undefined, clientCertificate: undefined } } }, 'starting');
   const plain = plainTextHeadersWarning(config.otlp);
   if (plain !== null) log.warn(plain);
@@ -93,7 +103,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
   let stopping = false;
   let monitorFailed = false;
   let monitor: Monitor | undefined;
-  const store = new PolicyStore({ paths: config.policies, engine: { defaultFilePosture: config.defaultFilePosture }, logger: log.child({ component: 'policy' }) });
+  const store = new PolicyStore({ paths: config.policies, engine: { defaultFilePosture: config.defaultFilePosture }, logger: log.child({ component: 'policy' }), sources: policySources });
   const sources: MetricSources = {};
   const metrics = createAgentMetrics(config.metrics, config, sources, log.child({ component: 'metrics' }));
   let health: HealthServer | undefined;

@@ -17,8 +17,10 @@ export interface OptionSpec {
 const OTLP = (suffix: string): string[] => [`OTEL_EXPORTER_OTLP_LOGS_${suffix}`, `OTEL_EXPORTER_OTLP_${suffix}`];
 
 export const RUN_OPTIONS: readonly OptionSpec[] = [
-  { name: 'policies', arg: 'DIR', env: ['ARMORWATCH_POLICIES'], default: '(required)', repeatable: true,
-    help: 'folder (or file) of KubeArmor policy YAML; repeat the flag, or separate folders with `:` in the variable' },
+  { name: 'policies', arg: 'DIR', env: ['ARMORWATCH_POLICIES'], default: '(required unless --policy-crds)', repeatable: true,
+    help: 'folder (or file) of KubeArmor policy YAML; repeat the flag, or separate folders with `:` in the variable (optional with --policy-crds)' },
+  { name: 'policy-crds', env: ['ARMORWATCH_POLICY_CRDS'], default: 'false',
+    help: "also load KubeArmorPolicy, KubeArmorClusterPolicy and KubeArmorHostPolicy objects from the Kubernetes API (watched; same validation as files; needs the kubeconfig and deploy/'s read-only RBAC); --policies is then optional" },
   { name: 'node-name', arg: 'NAME', env: ['ARMORWATCH_NODE_NAME', 'NODE_NAME'], default: 'the host name',
     help: "this node's name (alerts' HostName, k8s.node.name)" },
   { name: 'cluster-name', arg: 'NAME', env: ['ARMORWATCH_CLUSTER_NAME'], default: 'default',

@@ -215,7 +215,9 @@ export function parseRunConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
   const policyFlags = src.flagValues('policies');
   if (policyFlags.length > 0) for (const r of policyFlags) policies.push(r.value);
   else for (const r of src.envValues('policies').slice(0, 1)) policies.push(...r.value.split(':').filter((p) => p !== ''));
-  if (policies.length === 0) throw new UsageError('no policies given: use --policies DIR (repeatable) or ARMORWATCH_POLICIES=DIR[:DIR...]');
+  const crds = src.get('policy-crds');
+  const policyCrds = crds === undefined ? false : bool(crds);
+  if (policies.length === 0 && !policyCrds) throw new UsageError('no policies given: use --policies DIR (repeatable) or ARMORWATCH_POLICIES=DIR[:DIR...], or --policy-crds');
 
   const str = (name: string, fallback: string): string => {
     const raw = src.get(name);
@@ -259,6 +261,7 @@ export function parseRunConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
 
   const config: RunConfig = {
     policies: Object.freeze(policies),
+    policyCrds,
     nodeName: str('node-name', deps.hostname()),
     clusterName: str('cluster-name', 'default'),
     ...(kc === undefined ? {} : { kubeconfig: kc.value.trim() }),

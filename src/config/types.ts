@@ -41,6 +41,8 @@ export interface MetricsConfig {
 
 export interface RunConfig {
   readonly policies: readonly string[];
+  /** Also watch KubeArmor's policy custom resources through the Kubernetes API. */
+  readonly policyCrds: boolean;
   readonly nodeName: string;
   readonly clusterName: string;
   /** Kubernetes client configuration file; unset: in-cluster service account, else runtime metadata only. */

@@ -21,7 +21,7 @@ let k8sModule: K8s | undefined;
  * node without a cluster configuration never needs. require() of this ES module is synchronous
  * (Node 24, no top-level await in it), so createEnricher stays synchronous.
  */
-function k8s(): K8s {
+export function k8s(): K8s {
   k8sModule ??= createRequire(import.meta.url)('@kubernetes/client-node') as K8s;
   return k8sModule;
 }

@@ -183,8 +183,6 @@ export function clusterKey(s: ClusterScalar): { key: string } | { error: string 
  * The integer an integer-typed field holds after the API server's YAML -> JSON -> object trip, or
  * undefined when the cluster would not take the value as an integer. Floats with no fraction
  * (`3.0`, `1e1`) become JSON integers; uint64 values past int64 become floats past 2^53 and fail.
- * (The cluster's schema check also lets a float within 1e-9 of an integer pass, `3.0000000001`;
- * KubeArmor's own decoder then fails on it, so armorwatch does not.)
  */
 export function clusterInteger(s: ClusterScalar): bigint | undefined {
   if (s.t === 'int') return s.unsigned ? undefined : s.value;

@@ -157,20 +157,7 @@ class Selection {
   decision(operation: Operation): Decision | null {
     const best = this.ownAllowed ? this.bestOwn : this.best;
     if (best === null) return null;
-    const path = this.ownAllowed ? this.bestOwnPath : this.bestPath;
-    const names = this.ownAllowed ? this.ownPolicies : this.policies;
-    return {
-      operation,
-      policyName: best.policy.name,
-      policyKind: best.policy.kind,
-      action: best.action === 'Block' ? 'Block' : 'Audit',
-      severity: best.severity,
-      tags: best.tags,
-      message: best.message,
-      matchedPath: path,
-      rule: best,
-      otherPolicies: names.length <= 1 ? [] : names.filter((n) => n !== best.policy.name).sort(),
-    };
+    return decisionOf(operation, best, this.ownAllowed ? this.bestOwnPath : this.bestPath, this.ownAllowed ? this.ownPolicies : this.policies);
   }
 }
 
@@ -265,15 +252,23 @@ export class PolicyEngine {
     if (ev.kind === 'process') return this.decideProcess(ev, workload, node);
     const app = this.applicability(workload, node);
     const paths = candidatePaths(ev, this.paths);
-    const sel = this.selection.reset();
+    // The file path is the hot one: the choice is kept in locals (the Selection object serves executions).
+    let best: CompiledRule | null = null;
+    let bestPath = '';
+    let matchedPolicies: string[] | null = null;
+    let allowed = false;
+    // An Allow naming the process's own executable, and the best rule that also names it.
+    let ownAllowed = false;
+    let bestOwn: CompiledRule | null = null;
+    let bestOwnPath = '';
+    let ownPolicies: string[] | null = null;
     const found = this.found;
-    const tty = ev.tty !== undefined && ev.tty !== null;
     for (const path of paths) {
       found.length = 0;
       this.fileIndex.collect(path, found);
       for (const r of found) {
         if (app.applies[r.policyIndex] !== 1) continue;
-        if (r.ttyOnly && !tty) continue;
+        if (r.ttyOnly && (ev.tty === null || ev.tty === undefined)) continue;
         let own = false;
         if (r.fromSource !== null) {
           own = r.fromSource.has(ev.exePath);
@@ -283,16 +278,26 @@ export class PolicyEngine {
           ? (r.readOnly && isWriteAccess(ev)) || (r.ownerOnly && ev.ownerUid !== null && ev.uid !== ev.ownerUid)
           : true;
         if (r.action === 'Allow') {
-          if (!violates || !(r.readOnly || r.ownerOnly)) sel.allow(own);
+          if (!violates || !(r.readOnly || r.ownerOnly)) { allowed = true; if (own) ownAllowed = true; }
           continue;
         }
         if (!violates) continue;
-        sel.offer(r, path, own);
+        matchedPolicies ??= [];
+        if (!matchedPolicies.includes(r.policy.name)) matchedPolicies.push(r.policy.name);
+        if (best === null || better(r, best)) { best = r; bestPath = path; }
+        if (own) {
+          ownPolicies ??= [];
+          if (!ownPolicies.includes(r.policy.name)) ownPolicies.push(r.policy.name);
+          if (bestOwn === null || better(r, bestOwn)) { bestOwn = r; bestOwnPath = path; }
+        }
       }
     }
-    const d = sel.decision('File');
-    if (d !== null || sel.ownAllowed) return d;
-    if (!app.fileAllowMode || sel.allowed) return null;
+    if (ownAllowed) {
+      // Only the rules that name the process's executable too stand against its Allow.
+      return bestOwn === null ? null : decisionOf('File', bestOwn, bestOwnPath, ownPolicies ?? []);
+    }
+    if (best !== null) return decisionOf('File', best, bestPath, matchedPolicies ?? []);
+    if (!app.fileAllowMode || allowed) return null;
     return this.posture('File', workload, ev.absPath);
   }
 
@@ -430,6 +435,22 @@ function pushTo<K, R>(map: Map<K, R[]>, key: K, rule: R): void {
   const list = map.get(key);
   if (list === undefined) map.set(key, [rule]);
   else list.push(rule);
+}
+
+/** The decision for a chosen rule; `names`: every policy that matched (the chosen one's included). */
+function decisionOf(operation: Operation, best: CompiledRule, path: string, names: readonly string[]): Decision {
+  return {
+    operation,
+    policyName: best.policy.name,
+    policyKind: best.policy.kind,
+    action: best.action === 'Block' ? 'Block' : 'Audit',
+    severity: best.severity,
+    tags: best.tags,
+    message: best.message,
+    matchedPath: path,
+    rule: best,
+    otherPolicies: names.length <= 1 ? [] : names.filter((n) => n !== best.policy.name).sort(),
+  };
 }
 
 /** Block before Audit, then higher severity, then policy name, then rule order. */

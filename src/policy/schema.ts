@@ -171,7 +171,10 @@ const metadata = obj({
   labels: map(str({ format: FORMATS.labelValue }), FORMATS.qualifiedName),
   annotations: map(str(), FORMATS.annotationKey),
   ownerReferences: arr(obj({ apiVersion: str(), kind: str(), name: str(), uid: str(), controller: bool, blockOwnerDeletion: bool })),
-  finalizers: arr(str({ format: FORMATS.qualifiedName })), managedFields: arr(any), selfLink: str(),
+  finalizers: arr(str({ format: FORMATS.qualifiedName })), selfLink: str(),
+  managedFields: arr(obj({
+    manager: str(), operation: str(), apiVersion: str(), time, fieldsType: str(), fieldsV1: any, subresource: str(),
+  })),
 }, ['name']);
 
 function documentSchema(v: Variant): Schema {

@@ -65,6 +65,11 @@ function suggest(key: string, known: readonly string[]): string {
   return best !== undefined && bestD <= Math.max(1, Math.floor(key.length / 4)) ? ` (did you mean "${best}"?)` : '';
 }
 
+/** A value from the file, quoted for a message: at most 60 characters of it (a message is no copy of the file). */
+function quoted(s: string): string {
+  return JSON.stringify(s.length > 60 ? `${s.slice(0, 60)}…` : s);
+}
+
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'string') return `string ${JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value)}`;
@@ -225,7 +230,7 @@ class Walker {
         const s = r.value;
         if (schema.enum !== undefined && !schema.enum.includes(s)) {
           const list = schema.enum.length > 10 ? `a known value${suggest(s, schema.enum)}` : `one of ${schema.enum.join('|')}`;
-          this.report(raw, path, CODES.schema, `must be ${list} (got ${JSON.stringify(s)})`);
+          this.report(raw, path, CODES.schema, `must be ${list} (got ${quoted(s)})`);
           return ABSENT;
         }
         if (schema.maxLength !== undefined && s.length > schema.maxLength) {
@@ -233,7 +238,7 @@ class Walker {
           return ABSENT;
         }
         if (schema.pattern !== undefined && !new RegExp(schema.pattern).test(s)) {
-          this.report(raw, path, CODES.schema, `must match ${schema.pattern} (got ${JSON.stringify(s)})`);
+          this.report(raw, path, CODES.schema, `must match ${schema.pattern} (got ${quoted(s)})`);
           return ABSENT;
         }
         if (schema.format !== undefined) {
@@ -295,7 +300,7 @@ class Walker {
     const text = typeof keyNode.source === 'string' ? keyNode.source : String(keyNode.value);
     if (text === '<<' && isPlain(keyNode)) {
       // A YAML 1.1 merge key to go-yaml; armorwatch does not merge (docs/POLICIES.md).
-      this.report(keyNode, path, inObject ? CODES.unknownField : CODES.schema, inObject ? 'unknown field "<<" (merge keys are not supported)' : 'merge keys (<<) are not supported');
+      this.report(keyNode, path, inObject ? CODES.unknownField : CODES.schema, `${inObject ? 'unknown field "<<"' : 'key <<'}: the cluster would merge the mapping it names (a YAML 1.1 merge key), but armorwatch does not support merge keys; write the fields out`);
       return undefined;
     }
     if (k.key !== text) {
@@ -343,7 +348,10 @@ class Walker {
     }
     if (schema.t === 'object') {
       for (const r of schema.required ?? []) {
-        if (!present.has(r)) this.report(raw, path, CODES.schema, `missing required "${r}"`);
+        if (present.has(r)) continue;
+        const generated = path === 'metadata' && r === 'name' && present.has('generateName')
+          ? ' (the cluster would generate one from generateName, but armorwatch needs the stable name a policy file is known by)' : '';
+        this.report(raw, path, CODES.schema, `missing required "${r}"${generated}`);
       }
     }
     return out;
@@ -440,7 +448,7 @@ export function validateDocument(
     const group = apiVersion?.split('/')[0];
     if (group === 'security.kubearmor.com') {
       w.report(doc.contents.get('kind', true) as Node ?? doc.contents, 'kind', CODES.kind,
-        kind === undefined ? 'missing required "kind"' : `unknown kind "${kind}"${suggest(kind, POLICY_KINDS)}`);
+        kind === undefined ? 'missing required "kind"' : `unknown kind ${quoted(kind)}${suggest(kind, POLICY_KINDS)}`);
       return invalid();
     }
     if (kind === undefined) {
@@ -459,7 +467,7 @@ export function validateDocument(
     return invalid();
   }
   if (apiVersion !== undefined && apiVersion !== API_VERSION) {
-    w.report(doc.contents.get('apiVersion', true) as Node, 'apiVersion', CODES.apiVersion, `must be ${API_VERSION} (got ${JSON.stringify(apiVersion)})`);
+    w.report(doc.contents.get('apiVersion', true) as Node, 'apiVersion', CODES.apiVersion, `must be ${API_VERSION} (got ${quoted(apiVersion)})`);
   }
   const metaNode = doc.contents.get('metadata', true);
   const metaField = (f: string): Node => {

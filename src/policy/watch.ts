@@ -12,7 +12,8 @@ import type { KernelFilterSpec } from '../types.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { discoverPolicyFiles, type Discovery, type PolicyFile } from './discover.ts';
 import { compilePolicies, type EngineOptions, type PolicyEngine } from './engine.ts';
-import { DEFAULT_LOAD_LIMITS, mapLimit, parsePolicyText, readPolicyBytes, type LoadLimits } from './load.ts';
+import { DEFAULT_LOAD_LIMITS, mapLimit, parsePolicyText, readPolicyBytes, type FileResult, type LoadLimits } from './load.ts';
+import type { PolicySource } from './crd-source.ts';
 import { formatProblem, type PolicyDocument, type Problem } from './types.ts';
 
 export interface PolicyStoreOptions {
@@ -27,6 +28,8 @@ export interface PolicyStoreOptions {
   /** Period of the safety-net rescan. */
   readonly rescanMs?: number;
   readonly limits?: LoadLimits;
+  /** Documents from elsewhere (KubeArmor's custom resources), validated and kept like files' documents. */
+  readonly sources?: readonly PolicySource[];
 }
 
 /**
@@ -137,6 +140,7 @@ export class PolicyStore {
       maxWaitMs: options.maxWaitMs ?? 1000,
       rescanMs: options.rescanMs ?? 60_000,
       limits: options.limits ?? DEFAULT_LOAD_LIMITS,
+      sources: options.sources ?? [],
     };
     this.log = this.opts.logger;
   }
@@ -157,6 +161,8 @@ export class PolicyStore {
 
   /** Loads the policies once and starts watching. Throws PolicyPathError when a path does not exist. */
   async start(): Promise<ReloadEvent> {
+    for (const src of this.opts.sources) src.onChange(() => { this.schedule(this.opts.debounceMs); });
+    await Promise.all(this.opts.sources.map((src) => src.start()));
     const first = await this.reload();
     this.rescan = setInterval(() => { this.dirty = 'all'; this.schedule(0); }, this.opts.rescanMs);
     this.rescan.unref();
@@ -273,7 +279,10 @@ export class PolicyStore {
     this.reportDiscovery(found);
     const next = new Map<string, FileState>();
     const rejected: RejectedDocument[] = [];
-    let changed = found.files.length !== this.files.size;
+    // A source's document is read like a file: its version stands for the file's stat signature.
+    const virtual = new Map<string, { version: string; text: string }>();
+    for (const src of this.opts.sources) for (const [name, d] of src.documents()) virtual.set(name, d);
+    let changed = found.files.length + virtual.size !== this.files.size;
     // Only files a watch named are looked at again (all of them on a rescan), and their stat
     // signatures are taken in parallel (bounded): thousands of unchanged files stay cheap.
     const dirty = this.dirty;
@@ -296,35 +305,56 @@ export class PolicyStore {
       const parsed = read.ok
         ? parsePolicyText(file, read.bytes, this.opts.limits)
         : { file, documents: [], problems: [{ file, doc: 0, line: 1, col: 1, path: '', message: read.message, code: 'AW_POLICY_FILE' }], contentHash: read.contentHash };
-      if (prev !== undefined && prev.contentHash === parsed.contentHash) {
-        next.set(file, { ...prev, signature: sig });
-        continue;
-      }
-      changed = true;
-      const byIndex = new Map<number, PolicyDocument>();
-      const prevByKey = new Map<string, PolicyDocument>();
-      for (const d of prev?.byIndex.values() ?? []) prevByKey.set(d.key, d);
-      for (const p of parsed.problems) rejected.push({ key: undefined, file, keptPrevious: false, problems: [p] });
-      parsed.documents.forEach((d) => {
-        if (d.status === 'skipped') {
-          this.log.debug({ file, doc: d.doc, kind: d.kind, apiVersion: d.apiVersion }, 'not a policy document; skipped');
-        } else if (d.status === 'policy') {
-          byIndex.set(d.policy.source.doc, d.policy);
-        } else if (d.status === 'invalid') {
-          const index = d.problems[0]?.doc ?? -1;
-          // Keep the last valid version: found by key, else (YAML too broken to read a key) by position.
-          const keep = (d.key !== undefined ? prevByKey.get(d.key) : undefined) ?? (d.key === undefined ? prev?.byIndex.get(index) : undefined);
-          if (keep !== undefined) byIndex.set(index, keep);
-          rejected.push({ key: d.key ?? keep?.key, file, keptPrevious: keep !== undefined, problems: d.problems });
-        }
-      });
-      next.set(file, { signature: sig, contentHash: parsed.contentHash, byIndex, unreadable: !read.ok });
+      if (this.absorb(file, sig, parsed, !read.ok, next, rejected)) changed = true;
+    }
+    for (const [file, doc] of virtual) {
+      const prev = this.files.get(file);
+      const sig = `source:${doc.version}`;
+      if (prev !== undefined && prev.signature === sig) { next.set(file, prev); continue; }
+      if (this.absorb(file, sig, parsePolicyText(file, doc.text, this.opts.limits), false, next, rejected)) changed = true;
     }
     for (const file of this.files.keys()) if (!next.has(file)) changed = true;
     if (this.closed) return null;
     if (!changed && this.current !== undefined) { this.files = next; return null; }
     this.lastRejected = rejected.length;
     return this.commit(next, rejected);
+  }
+
+  /**
+   * Puts what one file (or source document) holds into `next`: its valid documents, and for an invalid
+   * one its last valid version. A problem with the file as a whole (unreadable, too large, not UTF-8)
+   * keeps everything the file had in force. Returns false when the content is unchanged.
+   */
+  private absorb(file: string, sig: string, parsed: FileResult, unreadable: boolean, next: Map<string, FileState>, rejected: RejectedDocument[]): boolean {
+    const prev = this.files.get(file);
+    if (prev !== undefined && prev.contentHash === parsed.contentHash) {
+      next.set(file, { ...prev, signature: sig });
+      return false;
+    }
+    if (parsed.problems.length > 0) {
+      const kept = prev !== undefined && prev.byIndex.size > 0;
+      for (const p of parsed.problems) rejected.push({ key: undefined, file, keptPrevious: kept, problems: [p] });
+      next.set(file, { signature: sig, contentHash: parsed.contentHash, byIndex: prev?.byIndex ?? new Map(), unreadable });
+      return true;
+    }
+    const byIndex = new Map<number, PolicyDocument>();
+    const prevByKey = new Map<string, PolicyDocument>();
+    for (const d of prev?.byIndex.values() ?? []) prevByKey.set(d.key, d);
+    parsed.documents.forEach((d) => {
+      if (d.status === 'skipped') {
+        this.log.debug({ file, doc: d.doc, kind: d.kind, apiVersion: d.apiVersion }, 'not a policy document; skipped');
+      } else if (d.status === 'policy') {
+        byIndex.set(d.policy.source.doc, d.policy);
+      } else if (d.status === 'invalid') {
+        const index = d.problems[0]?.doc ?? -1;
+        // Keep the last valid version: found by key, else (YAML too broken to read a key) by position.
+        const keep = (d.key !== undefined ? prevByKey.get(d.key) : undefined) ?? (d.key === undefined ? prev?.byIndex.get(index) : undefined);
+        if (keep !== undefined) byIndex.set(index, keep);
+        rejected.push({ key: d.key ?? keep?.key, file, keptPrevious: keep !== undefined, problems: d.problems });
+      }
+    });
+    next.set(file, { signature: sig, contentHash: parsed.contentHash, byIndex, unreadable });
+    return true;
   }
 
   /** Logs what the search passed over, each entry once while it stays (a rescan repeats nothing). */
@@ -383,6 +413,7 @@ export class PolicyStore {
     if (this.rescan !== undefined) clearInterval(this.rescan);
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();
+    await Promise.all(this.opts.sources.map((src) => src.close()));
     await this.running?.catch(() => undefined);
   }
 }

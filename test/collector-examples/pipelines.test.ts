@@ -11,6 +11,7 @@ import { collectorBinary, freePort, startCollector } from '../helpers/collector.
 import { needsBpf } from '../helpers/privileges.ts';
 import { HOST_POLICY, startAgent, waitReady, writeHostPolicy } from '../deploy/agent.ts';
 import { root } from '../deploy/render.ts';
+import { defer } from '../helpers/cleanup.ts';
 
 /** Runs otel-collector/examples/<name>/config.yaml with `env`; resolves once it is ready. */
 async function runExample(t: TestContext, name: string, env: Record<string, string>): Promise<void> {
@@ -35,7 +36,7 @@ async function runExample(t: TestContext, name: string, env: Record<string, stri
 test('an alert travels agent → datadog-agent example → loki example → Loki stand-in', { timeout: 5 * 60_000 }, async (t) => {
   if (!needsBpf(t)) return;
   const loki = await startCollector({ headers: ['x-scope-orgid'] });
-  t.after(() => loki.dispose());
+  defer(t, 'loki.dispose', () => loki.dispose());
   const [lokiGrpc, lokiHttp, ddGrpc, ddHttp, health] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
   await runExample(t, 'loki', {
     OTLP_GRPC_LISTEN: `127.0.0.1:${lokiGrpc}`, OTLP_HTTP_LISTEN: `127.0.0.1:${lokiHttp}`,

@@ -5,6 +5,7 @@
 // real Collector. `cd /etc/network/if-up.d && ls` in the container must arrive as exactly one
 // record carrying every field of the seed's Expected Alert, with this run's values — and, since the
 // agent also prints alerts (--exporter both), as exactly one alert in KubeArmor's shape.
+import { defer } from '../helpers/cleanup.ts';
 import assert from 'node:assert/strict';
 import { after, before, test, type TestContext } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -129,7 +130,7 @@ async function seedCluster(t: TestContext, s: Stack, apiUp: boolean): Promise<{ 
   // The seed's cluster (kubelet v1.26) predates the PodTopologyLabels admission plugin, which copies
   // the node's topology.kubernetes.io labels onto its pods; its Expected Alert has Labels app=wordpress.
   const cp = await startControlPlane({ disableAdmission: ['PodTopologyLabels'] });
-  t.after(() => cp.stop());
+  defer(t, 'cp.stop', () => cp.stop());
   const created = await putObjects(cp, [servedNode(), ...seedOwners()]);
   const pod = await servePod(t, cp, s, sandboxRootfs, created, POD, 'wordpress', true);
   const { kubeconfig } = await agentIdentity(cp);
@@ -168,7 +169,7 @@ async function seedAccess(t: TestContext, s: Stack, podId: string, kubeconfig: s
   // Both exporters: the OTLP record, and the alert in KubeArmor's own shape on standard output.
   const agent = await runAgent(t, s, SEED_POLICY, { KUBECONFIG: kubeconfig, ARMORWATCH_EXPORTER: 'both' });
   const shell = await ContainerShell.open(podId);
-  t.after(() => shell.close());
+  defer(t, 'shell.close', () => shell.close());
   await warmUp(s.collector, shell, warmField);
   const a = await shell.access(SEED_COMMAND);
   assert.equal(a.output, 'mountnfs\n', 'the command ran in the container');

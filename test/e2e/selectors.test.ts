@@ -3,6 +3,7 @@
 // policy whose nodeSelector names a node label only the API server knows. Several policies cover
 // the same path, so each access yields one record whose matching policies (the one it names plus
 // kubearmor.other_policies) show which selectors held — no waiting for an absence.
+import { defer } from '../helpers/cleanup.ts';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { spawnSync } from 'node:child_process';
@@ -68,7 +69,7 @@ test('selectors follow the API server: namespace NotIn, a relabelled pod, a host
 
   const sandbox = buildBusyboxRootfs(join(dir, 'sandbox'));
   const api = await startControlPlane();
-  t.after(() => api.stop());
+  defer(t, 'api.stop', () => api.stop());
   const created = await putObjects(api, [servedNode({ [ZONE]: 'edge' }), ...seedOwners(), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } }]);
   const wp = await servePod(t, api, s, sandbox, created, WORDPRESS, 'wordpress', true);
   const shop = await servePod(t, api, s, sandbox, created, SHOP, 'shop', false);
@@ -76,9 +77,9 @@ test('selectors follow the API server: namespace NotIn, a relabelled pod, a host
 
   const agent = await runAgent(t, s, policies, { KUBECONFIG: kubeconfig });
   const wpShell = await ContainerShell.open(wp.id);
-  t.after(() => wpShell.close());
+  defer(t, 'wpShell.close', () => wpShell.close());
   const shopShell = await ContainerShell.open(shop.id);
-  t.after(() => shopShell.close());
+  defer(t, 'shopShell.close', () => shopShell.close());
   // Until a container is known, its events carry no namespace: wait until both are.
   await warmUp(s.collector, wpShell, 'k8s.namespace.name');
   await warmUp(s.collector, shopShell, 'k8s.namespace.name');

@@ -12,6 +12,7 @@ import {
   runAppContainer, runSandbox, startContainerd, removeContainer, cgroupOf,
 } from '../helpers/containerd.ts';
 import { eventFor } from './event.ts';
+import { defer } from '../helpers/cleanup.ts';
 
 const IMAGE = 'docker.io/armorwatch/busybox:1.36';
 let daemon: Awaited<ReturnType<typeof startContainerd>> | null = null;
@@ -36,7 +37,8 @@ test('a pod container resolves to its name, image with digest, pod and pod label
   if (!needsContainerd(t)) return;
   const pod = await runPod({ name: 'wordpress-7c966b5d85-wvtln', namespace: 'wordpress-mysql', labels: { app: 'wordpress', 'pod-template-hash': '7c966b5d85' }, rootfs }, 'wordpress', IMAGE);
   const enricher = enricherFor();
-  t.after(async () => { await enricher.close(); await pod.remove(); });
+  defer(t, 'pod.remove', () => pod.remove());
+  defer(t, 'enricher.close', () => enricher.close());
   const w = await enricher.resolve(eventFor({ pid: pod.app.pid, cgroupId: pod.app.cgroupId, ...nsOf(pod.app.pid) }));
   assert.deepEqual(w, {
     kind: 'container',
@@ -59,7 +61,9 @@ test('a process in the host namespaces is a host process, even in a container-lo
   symlinkSync('/proc/self/ns/mnt', join(proc, '1/ns/mnt'));
   symlinkSync('/proc/self/ns/pid', join(proc, '1/ns/pid'));
   const enricher = enricherFor({ procRoot: proc });
-  t.after(async () => { await enricher.close(); await pod.remove(); rmSync(proc, { recursive: true, force: true }); });
+  defer(t, 'remove proc', () => rmSync(proc, { recursive: true, force: true }));
+  defer(t, 'pod.remove', () => pod.remove());
+  defer(t, 'enricher.close', () => enricher.close());
   const w = await enricher.resolve(eventFor({ pid: process.pid, cgroupId: pod.app.cgroupId, ...nsOf(process.pid) }));
   assert.deepEqual(w, { kind: 'host', labels: {} });
   // The same cgroup from inside the container's namespaces is the container.
@@ -70,7 +74,7 @@ test('a process in the host namespaces is a host process, even in a container-lo
 test('a host process in a host cgroup is a host process', async (t) => {
   if (!needsContainerd(t)) return;
   const enricher = enricherFor();
-  t.after(() => enricher.close());
+  defer(t, 'enricher.close', () => enricher.close());
   const self = await cgroupOf(process.pid);
   const w = await enricher.resolve(eventFor({ pid: process.pid, cgroupId: self.id, ...nsOf(process.pid) }));
   assert.deepEqual(w, { kind: 'host', labels: {} });
@@ -83,7 +87,9 @@ test("a fresh container's first event is held until its pod is known, then serve
   const spec = { name: 'fresh-pod', namespace: 'default', uid, labels: { app: 'fresh' }, rootfs };
   const sandbox = await runSandbox(spec);
   const app = await runAppContainer(spec, sandbox.id, 'main', IMAGE);
-  t.after(async () => { await enricher.close(); await app.remove(); await sandbox.remove(); });
+  defer(t, 'sandbox.remove', () => sandbox.remove());
+  defer(t, 'app.remove', () => app.remove());
+  defer(t, 'enricher.close', () => enricher.close());
   const ev = eventFor({ pid: app.pid, cgroupId: app.cgroupId, ...nsOf(app.pid) });
   const first = enricher.resolve(ev);
   assert.ok(first instanceof Promise, 'an unknown cgroup is looked up, not answered at once');
@@ -101,7 +107,8 @@ test('concurrent events of one unknown cgroup share one lookup', async (t) => {
   if (!needsContainerd(t)) return;
   const pod = await runPod({ name: 'burst', namespace: 'default', labels: { app: 'burst' }, rootfs }, 'main', IMAGE);
   const enricher = enricherFor();
-  t.after(async () => { await enricher.close(); await pod.remove(); });
+  defer(t, 'pod.remove', () => pod.remove());
+  defer(t, 'enricher.close', () => enricher.close());
   const ev = eventFor({ pid: pod.app.pid, cgroupId: pod.app.cgroupId, ...nsOf(pod.app.pid) });
   const pending = Array.from({ length: 20 }, () => enricher.resolve(ev));
   assert.equal(enricher.stats().pendingLookups, 1);
@@ -113,7 +120,8 @@ test('an event whose process already exited is still attributed (cgroup found by
   if (!needsContainerd(t)) return;
   const pod = await runPod({ name: 'gone', namespace: 'default', labels: { app: 'gone' }, rootfs }, 'main', IMAGE);
   const enricher = enricherFor();
-  t.after(async () => { await enricher.close(); await pod.remove(); });
+  defer(t, 'pod.remove', () => pod.remove());
+  defer(t, 'enricher.close', () => enricher.close());
   const ns = nsOf(pod.app.pid);
   const w = await enricher.resolve(eventFor({ pid: 4_194_000, cgroupId: pod.app.cgroupId, ...ns })); // no such pid
   assert.equal(w.podName, 'gone');
@@ -124,7 +132,8 @@ test('a container that is deleted is forgotten', async (t) => {
   if (!needsContainerd(t)) return;
   const pod = await runPod({ name: 'shortlived', namespace: 'default', labels: {}, rootfs }, 'main', IMAGE);
   const enricher = enricherFor();
-  t.after(async () => { await enricher.close(); await pod.remove(); });
+  defer(t, 'pod.remove', () => pod.remove());
+  defer(t, 'enricher.close', () => enricher.close());
   await enricher.resolve(eventFor({ pid: pod.app.pid, cgroupId: pod.app.cgroupId, ...nsOf(pod.app.pid) }));
   assert.equal(enricher.stats().containers, 1);
   await removeContainer(pod.app.id);
@@ -137,7 +146,8 @@ test('churn: 200 containers started and stopped leave the caches at their baseli
   const spec = { name: 'churn', namespace: 'default', uid, labels: { app: 'churn' }, rootfs };
   const sandbox = await runSandbox(spec);
   const enricher = enricherFor();
-  t.after(async () => { await enricher.close(); await sandbox.remove(); });
+  defer(t, 'sandbox.remove', () => sandbox.remove());
+  defer(t, 'enricher.close', () => enricher.close());
   const baseline = enricher.stats();
   let peak = 0;
   const one = async () => {

@@ -20,6 +20,7 @@ import {
 } from '../helpers/containerd.ts';
 import { eventFor } from './event.ts';
 import type { FileEvent, Workload } from '../../src/types.ts';
+import { defer } from '../helpers/cleanup.ts';
 
 const IMAGE = 'docker.io/armorwatch/busybox:1.36';
 const NODE = 'gke-cluster-1-default-pool-37f4c896-8cn6';
@@ -92,10 +93,11 @@ async function seedCluster(t: TestContext, api: ControlPlane, extra: Partial<Enr
     labels: { app: 'wordpress', 'pod-template-hash': '7c966b5d85', tier: 'recorded-at-start' } };
   const sandbox = await runSandbox(spec);
   const app = await runAppContainer(spec, sandbox.id, 'wordpress', IMAGE);
-  t.after(async () => { await app.remove(); await sandbox.remove(); });
+  defer(t, 'sandbox.remove', () => sandbox.remove());
+  defer(t, 'app.remove', () => app.remove());
   await api.patch(pod, { status: runningStatus([{ name: 'wordpress', id: app.id, image: 'docker.io/library/wordpress:4.8-apache', imageID: 'docker.io/library/wordpress@sha256:6216f64ab88fc51d311e38c7f69ca3f9aaba621492b4f1fa93ddf63093768845' }]) }, 'status');
   const enricher = createEnricher({ logger: silentLogger, nodeName: NODE, kubernetes: 'auto', kubeconfig: api.kubeconfig, holdMs: 3000, retryMs: 100, ...extra });
-  t.after(() => enricher.close());
+  defer(t, 'enricher.close', () => enricher.close());
   assert.equal(await enricher.waitForKubernetes(20_000), true);
   const ev = eventFor({ pid: app.pid, cgroupId: app.cgroupId, ...nsOf(app.pid) });
   return { ns, enricher, ev, pod: createdObject(created, 'Pod', ns, POD_NAME), uid };
@@ -163,7 +165,7 @@ test('with the API server stopped, events still resolve from the runtime; when i
   t.after(async () => { if (!restarted) await api.startApiServer(); });
   // A pod the API server has never told us about: runtime metadata alone.
   const late = await runPod({ name: 'late-pod', namespace: s.ns, labels: { app: 'late' }, rootfs }, 'late', IMAGE);
-  t.after(() => late.remove());
+  defer(t, 'late.remove', () => late.remove());
   const w = await resolved(s.enricher, eventFor({ pid: late.app.pid, cgroupId: late.app.cgroupId, ...nsOf(late.app.pid) }));
   assert.equal(w.podName, 'late-pod');
   assert.equal(w.namespace, s.ns);
@@ -232,12 +234,12 @@ test('StatefulSet, DaemonSet, CronJob (through its Job) and bare pods: the owner
     await putObjects(api, [{ apiVersion: 'v1', kind: 'Pod', metadata: { name: p.name, namespace: ns, labels: { app: p.name }, ...(ownerReferences ? { ownerReferences } : {}) }, spec: node }], created);
     const pod = createdObject(created, 'Pod', ns, p.name);
     const r = await runPod({ name: p.name, namespace: ns, uid: pod.metadata.uid!, labels: { app: p.name }, rootfs }, 'main', IMAGE);
-    t.after(() => r.remove());
+    defer(t, 'r.remove', () => r.remove());
     await api.patch(pod, { status: runningStatus([{ name: 'main', id: r.app.id, image: IMAGE, imageID: `${IMAGE.split(':')[0]}@${digest}` }]) }, 'status');
     running.push({ ev: eventFor({ pid: r.app.pid, cgroupId: r.app.cgroupId, ...nsOf(r.app.pid) }), expect: p.expect });
   }
   const enricher = createEnricher({ logger: silentLogger, nodeName: NODE, kubernetes: 'auto', kubeconfig: api.kubeconfig, holdMs: 3000, retryMs: 100 });
-  t.after(() => enricher.close());
+  defer(t, 'enricher.close', () => enricher.close());
   assert.equal(await enricher.waitForKubernetes(20_000), true);
   for (const r of running) {
     await waitFor(`owner ${r.expect.ref}`, async () => (await resolved(enricher, r.ev)).owner?.ref === r.expect.ref);

@@ -8,6 +8,7 @@ import { createEnricher } from '../../src/enrich/index.ts';
 import { silentLogger } from '../../src/log.ts';
 import { FakeApiServer } from '../k8s-api/server.ts';
 import { findObject, loadFixture } from '../k8s-api/fixtures.ts';
+import { defer } from '../helpers/cleanup.ts';
 
 test('a burst of pod changes reaches onChange listeners as a few calls, and each change is seen', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'aw-onchange-'));
@@ -20,7 +21,9 @@ test('a burst of pod changes reaches onChange listeners as a few calls, and each
     logger: silentLogger, nodeName: 'gke-cluster-1-default-pool-37f4c896-8cn6', kubernetes: 'auto',
     kubeconfig: join(dir, 'kubeconfig'), containerdSocket: join(dir, 'none.sock'), retryMs: 100,
   });
-  t.after(async () => { await enricher.close(); await api.stop(); rmSync(dir, { recursive: true, force: true }); });
+  defer(t, 'remove dir', () => rmSync(dir, { recursive: true, force: true }));
+  defer(t, 'api.stop', () => api.stop());
+  defer(t, 'enricher.close', () => enricher.close());
   assert.equal(await enricher.waitForKubernetes(10_000), true);
   let calls = 0;
   enricher.onChange(() => { calls++; });

@@ -3,18 +3,20 @@
 // could leave an agent running and the test file never ending. defer() keeps one list per test and
 // runs it from a single hook: last registered first, each step bounded in time, every step even
 // when an earlier one throws or hangs; then the test fails with every step's error, each named.
-import type { TestContext } from 'node:test';
 import type { ChildProcess } from 'node:child_process';
 
 /** How long one cleanup step may take unless it says otherwise. */
 export const CLEANUP_STEP_MS = 30_000;
 
+/** What defer() needs of a test: node:test's TestContext, or anything with its `after`. */
+export interface HasAfter { after(fn: () => unknown, options?: { timeout?: number }): void }
+
 interface Step { readonly what: string; readonly fn: () => unknown; readonly ms: number }
 
-const steps = new WeakMap<TestContext, Step[]>();
+const steps = new WeakMap<HasAfter, Step[]>();
 
 /** Runs `fn` when `t` ends (pass, fail or time-out); `what` names it in a failure. */
-export function defer(t: TestContext, what: string, fn: () => unknown, ms = CLEANUP_STEP_MS): void {
+export function defer(t: HasAfter, what: string, fn: () => unknown, ms = CLEANUP_STEP_MS): void {
   let list = steps.get(t);
   if (list === undefined) {
     const mine: Step[] = [];

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, KubeConfig, Watch, makeInformer, type V1Pod } from '@kubernetes/client-node';
 import { FakeApiServer } from './server.ts';
 import { loadFixture, findObject } from './fixtures.ts';
+import { defer } from '../helpers/cleanup.ts';
 
 async function setup(t: import('node:test').TestContext) {
   const api = new FakeApiServer();
@@ -15,7 +16,8 @@ async function setup(t: import('node:test').TestContext) {
   api.writeKubeconfig(join(dir, 'kubeconfig'));
   const kc = new KubeConfig();
   kc.loadFromFile(join(dir, 'kubeconfig'));
-  t.after(async () => { await api.stop(); rmSync(dir, { recursive: true, force: true }); });
+  defer(t, 'remove dir', () => rmSync(dir, { recursive: true, force: true }));
+  defer(t, 'api.stop', () => api.stop());
   for (const o of [...loadFixture('wordpress.yaml'), ...loadFixture('batch.yaml')]) api.add(o);
   return { api, kc };
 }
@@ -70,7 +72,7 @@ test('a watch from a resourceVersion streams later changes; selector changes bec
   const events: string[] = [];
   const ctl = await new Watch(kc).watch('/api/v1/namespaces/wordpress-mysql/pods', { resourceVersion: String(rv), labelSelector: 'tier=frontend' },
     (type, obj: V1Pod) => events.push(`${type} ${obj.metadata?.name}`), () => {});
-  t.after(() => ctl.abort());
+  defer(t, 'ctl.abort', () => ctl.abort());
   await until(() => events.length === 1);
   pod.metadata.labels = { app: 'wordpress' };
   api.update(pod);
@@ -127,7 +129,7 @@ test('watches that allow bookmarks receive BOOKMARK events with the current reso
   const events: Array<{ type: string; rv: string | undefined }> = [];
   const ctl = await new Watch(kc).watch('/api/v1/namespaces', { allowWatchBookmarks: true, resourceVersion: String(api.resourceVersion) },
     (type, obj: { metadata?: { resourceVersion?: string } }) => events.push({ type, rv: obj.metadata?.resourceVersion }), () => {});
-  t.after(() => ctl.abort());
+  defer(t, 'ctl.abort', () => ctl.abort());
   await until(() => api.openWatches === 1);
   api.bookmark();
   await until(() => events.length === 1);

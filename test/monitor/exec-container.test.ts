@@ -11,6 +11,7 @@ import {
   buildBusyboxRootfs, containerdUnavailableReason, importBusyboxImage, needsContainerd, nsOf, runAppContainer, runSandbox, startContainerd,
 } from '../helpers/containerd.ts';
 import { collect, type Collected } from './harness.ts';
+import { defer } from '../helpers/cleanup.ts';
 
 const IMAGE = 'docker.io/armorwatch/busybox:1.36';
 let daemon: Awaited<ReturnType<typeof startContainerd>> | null = null;
@@ -35,11 +36,11 @@ test('exec in a container: container paths, namespace pids, the container\'s cgr
   const marker = `aw-in-ctr-${process.pid}`;
   const pod = { name: 'exec-test', namespace: 'default', labels: {}, rootfs, uid: randomUUID() };
   const sandbox = await runSandbox(pod);
-  t.after(() => sandbox.remove());
+  defer(t, 'sandbox.remove', () => sandbox.remove());
   // sh waits, then runs echo (a busybox applet through its symlink) and a program that is not there.
   const app = await runAppContainer(pod, sandbox.id, 'main', IMAGE,
     ['/bin/sh', '-c', `sleep 1; /bin/echo ${marker}; /bin/missing-${marker}; sleep 3600`]);
-  t.after(() => app.remove());
+  defer(t, 'app.remove', () => app.remove());
   const ev = await c!.waitForExec((e) => e.argv[1] === marker && e.ret === 0, 'echo inside the container', 15000);
   assert.equal(ev.cgroupId, app.cgroupId, 'the container\'s cgroup v2 id');
   assert.deepEqual([ev.path, ev.absPath, ev.resolvedPath], ['/bin/echo', '/bin/echo', '/bin/busybox'], 'paths as the container sees them');

@@ -8,7 +8,8 @@
 // The expectations come from the table SCALARS below, written from the YAML 1.1 type definitions
 // and go-yaml v2's resolver, not from armorwatch's code.
 //
-// To feed the set to a server by other means: node test/policy/edge-documents.ts DIR
+// validate-apiserver.test.ts posts them to a real kube-apiserver. To feed them to another server:
+// node test/policy/edge-documents.ts DIR
 // writes DIR/<id>.yaml and DIR/expected.tsv (id, kind, namespace, armorwatch verdict, cluster verdict, why).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -133,7 +134,7 @@ function slug(s: string): string {
 }
 
 /** Metadata syntax cases (kind, metadata lines, expected verdict for both). */
-const META_CASES: ReadonlyArray<{ id: string; kind?: PolicyKind; name?: string; meta: string; verdict: Verdict; why: string }> = [
+const META_CASES: ReadonlyArray<{ id: string; kind?: PolicyKind; name?: string; meta: string; verdict: Verdict; cluster?: Verdict; why: string }> = [
   { id: 'label-key-ok', meta: '  labels:\n    example.com/Team_1: a\n', verdict: 'valid', why: 'prefix/name' },
   { id: 'label-key-space', meta: '  labels:\n    "my key": a\n', verdict: 'invalid', why: 'space in a label key' },
   { id: 'label-key-two-slashes', meta: '  labels:\n    a/b/c: a\n', verdict: 'invalid', why: 'two slashes' },
@@ -163,6 +164,18 @@ const META_CASES: ReadonlyArray<{ id: string; kind?: PolicyKind; name?: string; 
   { id: 'creation-timestamp-null', meta: '  creationTimestamp: null\n', verdict: 'valid', why: 'null' },
   { id: 'creation-timestamp-date', meta: '  creationTimestamp: 2025-01-31\n', verdict: 'invalid', why: 'a date only' },
   { id: 'generation-float', meta: '  generation: 1.5\n', verdict: 'invalid', why: 'not an integer' },
+  { id: 'creation-timestamp-space', meta: '  creationTimestamp: 2025-01-31 12:00:00\n', verdict: 'invalid', why: 'not RFC 3339' },
+  { id: 'label-value-null', meta: '  labels:\n    app: ~\n', verdict: 'valid', why: 'a null label value' },
+  { id: 'annotation-value-number', meta: '  annotations:\n    a: 5\n', verdict: 'invalid', why: 'a number where ObjectMeta has a string' },
+  { id: 'managed-fields-scalar', meta: '  managedFields: [5]\n', verdict: 'invalid', why: 'a managedFields entry must be a mapping' },
+  { id: 'managed-fields-unknown', meta: '  managedFields:\n    - manager: x\n      color: red\n', verdict: 'invalid', why: 'unknown field in a managedFields entry' },
+  { id: 'managed-fields-ok', meta: '  managedFields:\n    - manager: kubectl\n      operation: Update\n      time: "2025-01-31T12:00:00Z"\n      fieldsType: FieldsV1\n      fieldsV1:\n        f:spec:\n          .: {}\n', verdict: 'valid', why: 'as kubectl writes it' },
+  { id: 'owner-ref-unknown-field', meta: '  ownerReferences:\n    - {apiVersion: v1, kind: A, name: a, uid: "1", color: red}\n', verdict: 'invalid', why: 'unknown field' },
+  { id: 'metadata-unknown-field', meta: '  color: red\n', verdict: 'invalid', why: 'unknown field' },
+  { id: 'resource-version-uid', meta: '  resourceVersion: "5"\n  uid: x\n  generation: -1\n', verdict: 'valid', why: 'set by the server on create' },
+  { id: 'name-254', name: 'a'.repeat(254), meta: '', verdict: 'invalid', why: 'name over 253' },
+  { id: 'name-253', name: 'a'.repeat(253), meta: '', verdict: 'valid', why: 'name of 253' },
+  { id: 'generate-name-only', name: '', meta: '  generateName: a-\n', verdict: 'invalid', cluster: 'valid', why: 'armorwatch needs a name; the cluster generates one' },
 ];
 
 export function edgeDocuments(): EdgeDocument[] {
@@ -185,18 +198,24 @@ export function edgeDocuments(): EdgeDocument[] {
     const spec = kind === 'KubeArmorClusterPolicy'
       ? '  selector:\n    matchExpressions:\n      - key: namespace\n        operator: In\n        values: [edge]\n  file:\n    matchPaths:\n      - path: /etc/shadow\n  action: Audit'
       : `  ${SELECT}\n  file:\n    matchPaths:\n      - path: /etc/shadow\n  action: Audit`;
-    let yaml = ksp(name, spec, c.meta);
+    let yaml = ksp(c.name ?? name, spec, c.meta);
+    if (c.name === '') yaml = yaml.replace('  name: \n', '');
     let namespace: string | undefined = 'edge';
     if (kind !== 'KubeArmorPolicy') {
       yaml = yaml.replace('kind: KubeArmorPolicy', `kind: ${kind}`).replace('  namespace: edge\n', '');
       namespace = undefined;
     }
     if (c.id === 'namespace-bad') { yaml = yaml.replace('namespace: edge', 'namespace: Bad_NS'); namespace = 'Bad_NS'; }
-    out.push({ id: `meta-${c.id}`, kind, name, ...(namespace ? { namespace } : {}), yaml, armorwatch: c.verdict, cluster: c.verdict, why: c.why });
+    out.push({ id: `meta-${c.id}`, kind, name: c.name ?? name, ...(namespace ? { namespace } : {}), yaml, armorwatch: c.verdict, cluster: c.cluster ?? c.verdict, why: c.why });
   }
   // The status subresource: the API server drops status on create, after checking field names only.
   const statusDoc = (name: string, status: string) => ksp(name, `  ${SELECT}\n  file:\n    matchPaths:\n      - path: /etc/shadow\n  action: Audit`) + status;
   out.push({ id: 'status-value-ignored', kind: 'KubeArmorPolicy', name: 'edge-status-a', namespace: 'edge', yaml: statusDoc('edge-status-a', 'status:\n  status: yes\n'), armorwatch: 'valid', cluster: 'valid', why: 'status is dropped on create' });
+  out.push({ id: 'status-scalar', kind: 'KubeArmorPolicy', name: 'edge-status-c', namespace: 'edge', yaml: statusDoc('edge-status-c', 'status: 5\n'), armorwatch: 'valid', cluster: 'valid', why: 'status is dropped on create' });
+  out.push({
+    id: 'merge-key', kind: 'KubeArmorPolicy', name: 'edge-merge', namespace: 'edge', armorwatch: 'invalid', cluster: 'valid', why: 'a YAML 1.1 merge key: armorwatch does not merge',
+    yaml: ksp('edge-merge', `  ${SELECT}\n  file:\n    matchPaths:\n      - path: /etc/shadow\n        <<: {action: Audit}`),
+  });
   out.push({ id: 'status-unknown-field', kind: 'KubeArmorPolicy', name: 'edge-status-b', namespace: 'edge', yaml: statusDoc('edge-status-b', 'status:\n  phase: x\n'), armorwatch: 'invalid', cluster: 'invalid', why: 'unknown field under status' });
   return out;
 }

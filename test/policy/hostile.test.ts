@@ -30,7 +30,7 @@ test('billion laughs: alias expansion is bounded and reported', () => {
   // 10 levels of 10 aliases each: 10^9 strings if expanded naively.
   const laughs = ['x0: &l0 "lol"'];
   for (let i = 1; i < 10; i++) laughs.push(`x${i}: &l${i} [${Array(10).fill(`*l${i - 1}`).join(',')}]`);
-  const billion = `${HEAD}  managedFields:\n    - ${laughs.join('\n      ')}\n    - *l9\nspec: {}\n`;
+  const billion = `${HEAD}  managedFields:\n    - fieldsV1:\n        ${laughs.join('\n        ')}\n        x10: *l9\nspec: {}\n`;
   // The work is bounded by the node budget, which the message shows was hit (no timing in tests).
   expectProblem(billion, /more than 200000 nodes after expanding aliases/);
   // The same shape where the schema expects strings: type errors, no expansion blow-up.
@@ -44,7 +44,7 @@ test('deep nesting is reported, not a stack overflow', () => {
   expectProblem(deepFlow, /^YAML parse error: nested too deeply to parse$/);
   const deepBlock = `${HEAD}spec:\n${Array.from({ length: 200 }, (_, i) => `${'  '.repeat(i + 1)}k${i}:`).join('\n')} v\n`;
   expectProblem(deepBlock, /unknown field "k0"|nested deeper/);
-  const deepAny = `${HEAD}  managedFields:\n    - ${'['.repeat(100)}${']'.repeat(100)}\nspec: {}\n`;
+  const deepAny = `${HEAD}  managedFields:\n    - fieldsV1: ${'['.repeat(100)}${']'.repeat(100)}\nspec: {}\n`;
   expectProblem(deepAny, /nested deeper than 64 levels/);
 });
 
@@ -112,4 +112,18 @@ test('null is absent; other kinds are skipped; several documents per file', () =
   assert.ok(first.status === 'policy' && first.policy.spec.severity === undefined && first.policy.key === 'KubeArmorPolicy/ns/x');
   const last = r.documents[2]!;
   assert.ok(last.status === 'policy' && last.policy.source.doc === 3 && last.policy.source.line === 16);
+});
+
+test('a message quotes at most 60 characters of a value from the file', () => {
+  const secret = `AKIA${'Q'.repeat(200)}`;
+  for (const text of [
+    `apiVersion: ${secret}\nkind: KubeArmorPolicy\nmetadata:\n  name: x\nspec: {}\n`,
+    `apiVersion: security.kubearmor.com/v1\nkind: ${secret}\nmetadata:\n  name: x\n`,
+    `${HEAD}spec:\n  action: ${secret}\n`,
+  ]) {
+    const msgs = problemsOf(text).map((p) => p.message).join(' | ');
+    assert.ok(msgs.length > 0);
+    assert.ok(!msgs.includes('Q'.repeat(61)), msgs);
+    assert.match(msgs, /AKIAQ+…/);
+  }
 });

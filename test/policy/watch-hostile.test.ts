@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { PolicyStore, type ReloadEvent } from '../../src/policy/watch.ts';
 import { ksp } from './helpers.ts';
+import { defer } from '../helpers/cleanup.ts';
 
 const body = (p: string) => `  action: Audit\n  file:\n    matchPaths:\n      - path: ${p}`;
 
@@ -27,7 +28,8 @@ function setup(t: { after(fn: () => unknown): void }, opts: { rescanMs?: number;
   const logs: Array<Record<string, unknown>> = [];
   const logger = pino({ level: 'debug' }, { write: (s: string) => { logs.push(JSON.parse(s) as Record<string, unknown>); } });
   const store = new PolicyStore({ paths: [root], logger, debounceMs: opts.debounceMs ?? 100, rescanMs: opts.rescanMs ?? 60_000 });
-  t.after(async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); });
+  defer(t, 'remove dir', () => rmSync(dir, { recursive: true, force: true }));
+  defer(t, 'store.close', () => store.close());
   return { dir, root, store, logs };
 }
 

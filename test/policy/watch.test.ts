@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { PolicyStore, type ReloadEvent } from '../../src/policy/watch.ts';
 import { writeConfigMap } from './configmap.ts';
 import { event, ksp, NODE, WEB } from './helpers.ts';
+import { defer } from '../helpers/cleanup.ts';
 
 const body = (p: string) => `  action: Audit\n  file:\n    matchPaths:\n      - path: ${p}`;
 
@@ -28,7 +29,8 @@ function setup(t: { after(fn: () => unknown): void }, logLines?: string[], resca
   const root = join(dir, 'policies');
   const logger = pino({ level: 'debug' }, { write: (s: string) => { logLines?.push(s); } });
   const store = new PolicyStore({ paths: [root], logger, debounceMs: 200, rescanMs });
-  t.after(async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); });
+  defer(t, 'remove dir', () => rmSync(dir, { recursive: true, force: true }));
+  defer(t, 'store.close', () => store.close());
   return { root, store };
 }
 
