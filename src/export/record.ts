@@ -1,11 +1,11 @@
 // Renderer 2 of a match: the fields of one OTLP LogRecord (docs/OTEL.md; names in attributes.ts).
 // Everything is read from the typed match: severity and tags as the policy gave them, the time as
 // the kernel's nanoseconds, the process and file fields from the event.
-import type { AttributeValue, Attributes, HrTime, LogRecord } from '@opentelemetry/api';
+import type { AttributeValue, Attributes, HrTime, LogRecord, SeverityNumber } from '@opentelemetry/api';
 import type { Match } from '../types.ts';
 import { ATTR, EVENT_POLICY_MATCH } from './attributes.ts';
 import { matchText, type MatchText } from './match.ts';
-import { toSeverityNumber } from './severity.ts';
+import { severityName, toSeverityNumber } from './severity.ts';
 
 const NS_PER_S = 1_000_000_000n;
 
@@ -134,7 +134,9 @@ export function matchRecordFields(m: Match, observed: HrTime, text: MatchText = 
     severityNumber: toSeverityNumber(severity),
     body: matchBody(m, text),
   };
-  if (severity !== undefined) record.severityText = String(severity);
+  // The OTel short name of SeverityNumber (WARN, ERROR2, ...), which Datadog's status remapper and
+  // Loki's level detection read; the policy's own 1-10 value is the kubearmor.severity attribute.
+  record.severityText = severityName(record.severityNumber as SeverityNumber);
   return record;
 }
 

@@ -105,7 +105,8 @@ test('host policy → eBPF → Collector: records with the right fields; reloads
     assert.equal(rec.attributes['kubearmor.syscall'], 'SYS_OPENAT');
     assert.deepEqual(rec.attributes['kubearmor.tags'], ['e2e', 'MITRE']);
     assert.equal(rec.severityNumber, 18, 'severity 7 → ERROR2');
-    assert.equal(rec.severityText, '7');
+    assert.equal(rec.severityText, 'ERROR2');
+    assert.equal(rec.attributes['kubearmor.severity'], 7);
     const ts = BigInt(rec.timeUnixNano);
     assert.ok(ts >= before && ts <= after, `kernel time ${ts} within the child's run [${before}, ${after}]`);
 

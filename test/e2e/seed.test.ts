@@ -93,7 +93,7 @@ function assertSeedRecord(r: CollectedRecord, a: Access, exe: Exes): void {
   assert.deepEqual(r.attributes, expectedAttributes(a, exe));
   assert.equal(r.eventName, 'armorwatch.policy.match');
   assert.equal(r.severityNumber, 13, 'severity 3 → WARN');
-  assert.equal(r.severityText, '3');
+  assert.equal(r.severityText, 'WARN');
   assert.equal(r.body, `Audit: ${exe.ls} opened ${SEED_DIR} — ${MESSAGE} [ksp-nist-ac-18-1-network-audit]`);
   const ts = BigInt(r.timeUnixNano);
   assert.ok(ts >= a.startNs && ts <= a.endNs, `kernel time ${ts} within the command's run [${a.startNs}, ${a.endNs}]`);

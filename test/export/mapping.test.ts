@@ -106,7 +106,8 @@ test('records of several workloads travel in one request, one ResourceLogs per w
   }
 
   assert.equal(seed.severityNumber, 13, 'policy severity 3 → WARN');
-  assert.equal(seed.severityText, '3');
+  assert.equal(seed.severityText, 'WARN', 'the short name of SeverityNumber 13');
+  assert.equal(seed.attributes['kubearmor.severity'], 3, 'the policy severity itself');
   assert.equal(seed.eventName, EVENT_POLICY_MATCH);
   assert.equal(seed.body, 'Audit: /bin/ls opened /etc/network/if-up.d — Access to network files detected. Possible violation of NIST Controls [ksp-nist-ac-18-1-network-audit]');
   assert.equal(seed.timeUnixNano, SEED_NS, "the kernel's nanoseconds, not rounded to µs or ms");

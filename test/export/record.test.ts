@@ -58,7 +58,7 @@ test('severity 1–10 maps into INFO … FATAL, strictly increasing; no severity
   assert.equal(SEVERITY_TABLE.length, 11);
   const posture = matchRecordFields({ ...SEED_MATCH, decision: { ...SEED_DECISION, policyName: 'DefaultPosture', policyKind: 'DefaultPosture', severity: undefined } }, [0, 0]);
   assert.equal(posture.severityNumber, SeverityNumber.INFO);
-  assert.equal(posture.severityText, undefined, 'DefaultPosture has no severity text');
+  assert.equal(posture.severityText, 'INFO', 'DefaultPosture: the fallback SeverityNumber\'s name');
 });
 
 test('the body is one human line; failed calls say what was tried and why it failed', () => {
