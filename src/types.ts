@@ -12,12 +12,11 @@ export type FileSyscall = (typeof FILE_SYSCALLS)[number];
  * Invariant: `absPath` is absolute with `.`/`..` folded; `resolvedPath` is null when the call
  * failed or returned no file (the kernel opened nothing).
  */
-export interface FileEvent {
-  /**
-   * The event's kind (ExecEvent has 'process'). Optional until the decoder sets it: an event
-   * without `kind` is a file event.
-   */
-  readonly kind?: 'file';
+/**
+ * Who made a call, as the kernel saw it: the same fields, with the same meaning, on every kind of
+ * event (so enrich and the policy stage join every kind to its workload the same way).
+ */
+export interface TaskIdentity {
   /** Wall-clock time of the call in nanoseconds since the Unix epoch (converted from the kernel clock). */
   readonly timestampNs: bigint;
   readonly hostPid: number;
@@ -28,7 +27,7 @@ export interface FileEvent {
   readonly ppid: number;
   readonly uid: number;
   readonly gid: number;
-  /** Effective uid of the process (differs from uid after a setuid program or seteuid). */
+  /** Effective uid of the process (differs from uid after a setuid program or seteuid; for an exec, the uid it runs with after it). */
   readonly euid: number;
   readonly comm: string;
   /** Controlling terminal as KubeArmor writes it (`pts0`), null when there is none. */
@@ -40,6 +39,15 @@ export interface FileEvent {
   readonly mntNs: number;
   readonly pidNs: number;
   readonly netNs: number;
+  readonly cwd: string;
+}
+
+export interface FileEvent extends TaskIdentity {
+  /**
+   * The event's kind (ExecEvent has 'process'). Optional until the decoder sets it: an event
+   * without `kind` is a file event.
+   */
+  readonly kind?: 'file';
   readonly syscall: FileSyscall;
   /** AT_FDCWD (-100) when the call had no dirfd or used the cwd. */
   readonly dirfd: number;
@@ -58,7 +66,6 @@ export interface FileEvent {
   /** Second path of two-path calls (rename*: the new name), as requested / made absolute; null otherwise. */
   readonly path2: string | null;
   readonly absPath2: string | null;
-  readonly cwd: string;
   /** uid of the file's owner where it could be read, else null. */
   readonly ownerUid: number | null;
 }
@@ -79,27 +86,10 @@ export const EXEC_MAX_ARG_LEN = 104;
  * folded; `resolvedPath` is the file the kernel ran, seen from the process's root, null when the
  * exec failed.
  */
-export interface ExecEvent {
+export interface ExecEvent extends TaskIdentity {
   readonly kind: 'process';
-  readonly timestampNs: bigint;
-  readonly hostPid: number;
-  readonly hostTid: number;
-  readonly hostPpid: number;
-  readonly pid: number;
-  readonly ppid: number;
-  readonly uid: number;
-  readonly gid: number;
-  /** Effective uid after the exec (a setuid program runs with its owner's). */
-  readonly euid: number;
-  readonly comm: string;
-  readonly exePath: string;
   /** Executable of the process that called exec (what KubeArmor shows as Source for a process alert). */
   readonly callerExePath: string;
-  readonly parentExePath: string;
-  readonly cgroupId: bigint;
-  readonly mntNs: number;
-  readonly pidNs: number;
-  readonly netNs: number;
   readonly syscall: ExecSyscall;
   readonly dirfd: number;
   readonly flags: number;
@@ -115,9 +105,6 @@ export interface ExecEvent {
   readonly argv: readonly string[];
   /** True when arguments were dropped or cut to fit the caps. */
   readonly argvTruncated: boolean;
-  /** Controlling terminal as KubeArmor writes it (`pts0`), null when there is none. */
-  readonly tty: string | null;
-  readonly cwd: string;
 }
 
 /** Who owns a pod, as KubeArmor's `Owner` field prints it. */
