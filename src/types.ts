@@ -176,7 +176,19 @@ export interface Match {
   readonly workload: Workload;
   readonly node: NodeIdentity;
   readonly decision: MatchDecision;
+  /** Set on the notice records of alert throttling (src/policy/throttle.ts), absent on alerts. */
+  readonly throttle?: ThrottleNote;
 }
+
+/**
+ * A throttling notice, carried by a Match of the alert it concerns: `started` on the alert that
+ * went past --max-alerts-per-sec (that alert is not sent otherwise), `ended` on the last alert the
+ * quiet period suppressed, with the counts per policy.
+ */
+export type ThrottleNote =
+  | { readonly phase: 'started'; readonly maxAlertsPerSec: number; readonly throttleSec: number }
+  | { readonly phase: 'ended'; readonly quietMs: number; readonly total: number;
+      readonly suppressed: readonly { readonly policy: string; readonly count: number }[] };
 
 /**
  * An alert in KubeArmor's shape (field names as in the seed's Expected Alert), plus armorwatch's
@@ -206,7 +218,8 @@ export interface Alert {
   readonly Tags?: string;
   readonly ATags?: readonly string[];
   readonly Message?: string;
-  readonly Type: 'MatchedPolicy' | 'MatchedHostPolicy';
+  /** `AlertThreshold` on the notice records of alert throttling. */
+  readonly Type: 'MatchedPolicy' | 'MatchedHostPolicy' | 'AlertThreshold';
   readonly Source: string;
   readonly Resource: string;
   readonly Operation: Operation;
@@ -227,6 +240,15 @@ export interface Alert {
   /** Process alerts whose arguments were cut to KubeArmor's caps. */
   readonly ArgsTruncated?: true;
   readonly TimestampNs: string; // decimal nanoseconds since epoch
+  /** Throttling notices only: `started` (with the limits) or `ended` (with the suppressed counts). */
+  readonly Throttle?: {
+    readonly Phase: 'started' | 'ended';
+    readonly MaxAlertsPerSec?: number;
+    readonly ThrottleSec?: number;
+    readonly QuietSec?: number;
+    readonly SuppressedTotal?: number;
+    readonly Suppressed?: Readonly<Record<string, number>>;
+  };
 }
 
 /**

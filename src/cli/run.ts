@@ -15,7 +15,8 @@ import { createLogger, type Logger } from '../log.ts';
 import { createAgentMetrics, type AgentMetrics, type MetricSources } from '../metrics/index.ts';
 import { openMonitor, type Monitor } from '../monitor/index.ts';
 import { formatProblem, PolicyStore, UNOBSERVED_CODE, unobservedFields, type PolicyStoreStatus, type ReloadEvent } from '../policy/index.ts';
-import type { ExecEvent, FileEvent, NodeIdentity, Workload } from '../types.ts';
+import { AlertThrottle, noticeMatch, throttleSubject, type ThrottleSettings } from '../policy/throttle.ts';
+import type { ExecEvent, FileEvent, Match, NodeIdentity, Workload } from '../types.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const parsed = parseRunConfig(argv);
@@ -127,6 +128,21 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
   const exporter = createAlertExporter(config, log.child({ component: 'export' }), { processor: { onExportRequest: metrics.exportRequest } });
   const enricher = createEnricher({ logger: log.child({ component: 'enrich' }), nodeName: config.nodeName, clusterName: config.clusterName, kubeconfig: config.kubeconfig });
   sources.export = exporter.stats;
+  // Alert throttling sits between the decision and the exporter: every match is counted (metrics,
+  // `matched`), then either sent or suppressed and counted; the notices go out as records too.
+  const throttleSettings: ThrottleSettings | null = config.throttle === null ? null
+    : { enabled: true, maxAlertPerSec: config.throttle.maxAlertsPerSec, throttleSec: config.throttle.throttleSec };
+  const throttle = throttleSettings === null ? null : new AlertThrottle<Match>(throttleSettings, (n) => {
+    const notice = noticeMatch(n, throttleSettings);
+    log.info({ phase: n.kind, namespace: n.subject.namespace, workload: n.subject.workload, containerId: n.subject.key,
+      ...(n.kind === 'ended' ? { suppressed: n.total } : {}) }, n.kind === 'started' ? 'alert throttling started' : 'alert throttling ended');
+    exporter.export(notice);
+  });
+  if (throttle !== null) sources.throttle = () => ({ periods: throttle.counters().periods, suppressedBy: throttle.suppressedBy.values() });
+  const throttleSweep = throttle === null ? undefined : setInterval(() => throttle.sweep(), 1000).unref();
+  const send = (m: Match): void => {
+    if (throttle === null || throttle.admit(throttleSubject(m.workload), m.decision.policyName, m)) exporter.export(m);
+  };
   sources.enrich = () => enricher.stats();
   let stop: () => void = () => {};
   const stopped = new Promise<void>((resolve) => { stop = resolve; });
@@ -163,13 +179,13 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     if (decision !== null) {
       matched++;
       metrics.countMatch(decision.policyName, decision.action);
-      exporter.export({ event, workload, node, decision });
+      send({ event, workload, node, decision });
     }
     const bySyscall = engine.decideSyscall(input, node);
     if (bySyscall !== null) {
       matched++;
       metrics.countMatch(bySyscall.policyName, bySyscall.action);
-      exporter.export({ event, workload, node, decision: bySyscall });
+      send({ event, workload, node, decision: bySyscall });
     }
   };
   const onEvent = (ev: FileEvent | ExecEvent): void => {
@@ -214,7 +230,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     // Kernel and enricher losses are reported on the same schedule as the export counters, so a
     // rising lostInKernel or unattributed count shows up while the agent runs, not only at exit.
     const ticker = config.statsIntervalMs > 0
-      ? setInterval(() => log.info({ monitor: m.stats(), matched, enrich: enricher.stats(), policies: store.status() }, 'pipeline counters'), config.statsIntervalMs).unref()
+      ? setInterval(() => log.info({ monitor: m.stats(), matched, ...(throttle === null ? {} : { throttle: throttle.counters() }), enrich: enricher.stats(), policies: store.status() }, 'pipeline counters'), config.statsIntervalMs).unref()
       : undefined;
     await stopped;
     clearInterval(ticker);
@@ -237,12 +253,15 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
       detached = within(mon.close(), left() - margin);
     }
     await within(store.close(), 1000);
+    clearInterval(throttleSweep);
+    // The quiet periods still running end now: their notices carry what they suppressed.
+    throttle?.flush();
     const exportStats = await exporter.shutdown(Math.max(0, left() - margin));
     await detached;
     await within(enricher.close(), Math.max(0, left() - margin / 2));
     await health?.close();
     await within(metrics.shutdown(), Math.max(0, left() - margin / 2));
-    log.info({ monitor: monitorStats, matched, export: exportStats, enrich: enricher.stats(), policies: store.status(), tookMs: Date.now() - since }, 'stopped');
+    log.info({ monitor: monitorStats, matched, ...(throttle === null ? {} : { throttle: throttle.counters() }), export: exportStats, enrich: enricher.stats(), policies: store.status(), tookMs: Date.now() - since }, 'stopped');
   }
   return monitorFailed ? 1 : 0;
 }

@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { UsageError } from '../errors.ts';
 import { RUN_OPTIONS, type OptionSpec } from './options.ts';
 import type { ExporterMode, HealthAddr, MetricsConfig, OtlpConfig, OtlpProtocol, RunConfig } from './types.ts';
-import { bool, duration, headers, hostPort, keyValues, oneOf, positiveInt, size, url, bad, type Raw } from './values.ts';
+import { bool, duration, headers, hostPort, keyValues, oneOf, nonNegativeInt, positiveInt, size, url, bad, type Raw } from './values.ts';
 
 export interface ParseDeps {
   readonly hostname: () => string;
@@ -237,6 +237,10 @@ export function parseRunConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
   const sd = src.get('shutdown-deadline');
   const rb = src.get('ring-buffer-size');
   const si = src.get('stats-interval');
+  const mps = src.get('max-alerts-per-sec');
+  const ts = src.get('throttle-sec');
+  const maxAlertsPerSec = mps === undefined ? 10 : nonNegativeInt(mps);
+  const throttleSec = ts === undefined ? 30 : nonNegativeInt(ts);
   const ll = src.get('log-level');
   const kc = src.get('kubeconfig');
   // Read once here so that a wrong path is reported against the flag or variable that gave it.
@@ -272,6 +276,7 @@ export function parseRunConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
     ringBufferBytes,
     shutdownDeadlineMs,
     statsIntervalMs: si === undefined ? 60_000 : duration(si),
+    throttle: maxAlertsPerSec === 0 || throttleSec === 0 ? null : Object.freeze({ maxAlertsPerSec, throttleSec }),
     health,
     metrics: parseMetrics(src, otlpConfig, health !== null),
     serviceName: str('service-name', 'armorwatch'),

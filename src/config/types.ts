@@ -57,6 +57,8 @@ export interface RunConfig {
   readonly shutdownDeadlineMs: number;
   /** 0 = counters are logged only at exit. */
   readonly statsIntervalMs: number;
+  /** Alert throttling (--max-alerts-per-sec, --throttle-sec); null when off (either is 0). */
+  readonly throttle: { readonly maxAlertsPerSec: number; readonly throttleSec: number } | null;
   /** Null when the health server is off. */
   readonly health: HealthAddr | null;
   readonly metrics: MetricsConfig;

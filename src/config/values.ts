@@ -25,6 +25,12 @@ export function positiveInt(raw: Raw): number {
   throw bad(raw, 'expected a whole number greater than 0');
 }
 
+export function nonNegativeInt(raw: Raw): number {
+  const v = raw.value.trim();
+  if (/^[0-9]+$/.test(v) && Number.isSafeInteger(Number(v))) return Number(v);
+  throw bad(raw, 'expected a whole number, 0 or more');
+}
+
 export function bool(raw: Raw): boolean {
   const v = raw.value.trim().toLowerCase();
   if (v === 'true' || v === '') return true;

@@ -44,6 +44,9 @@ export const CUSTOM_NAMESPACE = 'kubearmor';
 /** EventName of every policy-match record (also copied into the `event.name` attribute: Loki drops EventName). */
 export const EVENT_POLICY_MATCH = 'armorwatch.policy.match';
 
+/** EventName of the notice records of alert throttling (Type `AlertThreshold`). */
+export const EVENT_ALERT_THROTTLE = 'armorwatch.alert.throttle';
+
 export const RES = {
   serviceName: ATTR_SERVICE_NAME,
   serviceVersion: ATTR_SERVICE_VERSION,
@@ -105,6 +108,9 @@ export const ATTR = {
   parentProcessName: `${CUSTOM_NAMESPACE}.parent_process_name`,
   resolvedResource: `${CUSTOM_NAMESPACE}.resolved_resource`,
   otherPolicies: `${CUSTOM_NAMESPACE}.other_policies`,
+  throttlePhase: 'armorwatch.throttle.phase',
+  throttleSuppressed: 'armorwatch.throttle.suppressed',
+  throttleByPolicy: 'armorwatch.throttle.suppressed_by_policy',
 } as const;
 
 export interface MappingRow {
@@ -114,8 +120,8 @@ export interface MappingRow {
   readonly from: string;
   readonly type: 'string' | 'int' | 'string[]' | 'boolean';
   readonly note: string;
-  /** Set when only matches of this event kind carry it (file: File and Syscall matches; process: Process matches). */
-  readonly only?: 'file' | 'process';
+  /** Set when only matches of this event kind carry it (file: File and Syscall matches; process: Process matches; throttle: throttling notices). */
+  readonly only?: 'file' | 'process' | 'throttle';
 }
 
 /** The documented mapping. docs/OTEL.md's table is rendered from this (test/export/docs.test.ts). */
@@ -137,7 +143,7 @@ export const MAPPING: readonly MappingRow[] = [
     name, where: 'resource', from: 'Owner', type: 'string', note: `Owner.Name when Owner.Ref is ${kind}`,
   })),
   { name: RES.podLabel('<key>'), where: 'resource', from: 'Labels', type: 'string', note: 'one attribute per pod label' },
-  { name: ATTR.eventName, where: 'record', from: '—', type: 'string', note: `\`${EVENT_POLICY_MATCH}\`, the record's EventName again (Loki drops EventName)` },
+  { name: ATTR.eventName, where: 'record', from: '—', type: 'string', note: `\`${EVENT_POLICY_MATCH}\` (throttling notices: \`${EVENT_ALERT_THROTTLE}\`), the record's EventName again (Loki drops EventName)` },
   { name: ATTR.pid, where: 'record', from: 'HostPID', type: 'int', note: '' },
   { name: ATTR.vpid, where: 'record', from: 'PID', type: 'int', note: "pid inside the container's pid namespace" },
   { name: ATTR.parentPid, where: 'record', from: 'HostPPID', type: 'int', note: '' },
@@ -151,7 +157,7 @@ export const MAPPING: readonly MappingRow[] = [
   { name: ATTR.ruleName, where: 'record', from: 'PolicyName', type: 'string', note: '' },
   { name: ATTR.ruleDescription, where: 'record', from: 'Message', type: 'string', note: 'when the policy has a message' },
   { name: ATTR.rulesetName, where: 'record', from: 'PolicyKind', type: 'string', note: 'KubeArmorPolicy, KubeArmorClusterPolicy, KubeArmorHostPolicy or DefaultPosture' },
-  { name: ATTR.type, where: 'record', from: 'Type', type: 'string', note: 'MatchedPolicy or MatchedHostPolicy' },
+  { name: ATTR.type, where: 'record', from: 'Type', type: 'string', note: 'MatchedPolicy or MatchedHostPolicy; `AlertThreshold` on throttling notices' },
   { name: ATTR.severity, where: 'record', from: 'Severity', type: 'int', note: 'policy severity 1–10 (none for DefaultPosture)' },
   { name: ATTR.tags, where: 'record', from: 'Tags', type: 'string[]', note: "the policy's tags" },
   { name: ATTR.atags, where: 'record', from: 'ATags', type: 'string[]', note: '' },
@@ -170,4 +176,7 @@ export const MAPPING: readonly MappingRow[] = [
   { name: ATTR.argsTruncated, where: 'record', from: 'ArgsTruncated', type: 'boolean', note: 'true when arguments were cut to 20 of 104 bytes', only: 'process' },
   { name: ATTR.resolvedResource, where: 'record', from: 'ResolvedResource', type: 'string', note: 'the path the kernel opened or ran, when it differs from the requested one' },
   { name: ATTR.otherPolicies, where: 'record', from: 'OtherPolicies', type: 'string[]', note: 'other policies that matched the same access' },
+  { name: ATTR.throttlePhase, where: 'record', from: 'Throttle.Phase', type: 'string', note: '`started` or `ended`', only: 'throttle' },
+  { name: ATTR.throttleSuppressed, where: 'record', from: 'Throttle.SuppressedTotal', type: 'int', note: '`ended` notices: alerts of this container suppressed in the quiet period', only: 'throttle' },
+  { name: ATTR.throttleByPolicy, where: 'record', from: 'Throttle.Suppressed', type: 'string[]', note: '`ended` notices: `policy=count` per policy, most first', only: 'throttle' },
 ];

@@ -1,7 +1,7 @@
 // Renderer 1 of a match: the alert in KubeArmor's shape (src/types.ts Alert, field names and order
 // as KubeArmor prints them), plus armorwatch's extras. stdout mode prints it as one JSON line.
 import { isoSeconds, splitNs } from '../format/index.ts';
-import type { Alert, Match, Workload } from '../types.ts';
+import type { Alert, Match, ThrottleNote, Workload } from '../types.ts';
 import { matchText, type MatchText } from './match.ts';
 
 // The enricher hands out one frozen Workload per container until its metadata changes: the label
@@ -48,7 +48,7 @@ export function renderAlert(m: Match, text: MatchText = matchText(m)): Alert {
     Severity: d.severity === undefined ? '' : String(d.severity),
     ...(d.tags.length > 0 ? { Tags: d.tags.join(','), ATags: [...d.tags] } : {}),
     ...(d.message !== undefined ? { Message: d.message } : {}),
-    Type: text.type,
+    Type: m.throttle === undefined ? text.type : 'AlertThreshold',
     Source: text.source,
     Resource: text.resource,
     Operation: d.operation,
@@ -66,7 +66,14 @@ export function renderAlert(m: Match, text: MatchText = matchText(m)): Alert {
     ...(text.flags !== undefined ? { Flags: text.flags } : {}),
     ...(text.argsTruncated ? { ArgsTruncated: true } : {}),
     TimestampNs: all,
+    ...(m.throttle !== undefined ? { Throttle: throttleFields(m.throttle) } : {}),
   };
+}
+
+function throttleFields(t: ThrottleNote): NonNullable<Alert['Throttle']> {
+  if (t.phase === 'started') return { Phase: 'started', MaxAlertsPerSec: t.maxAlertsPerSec, ThrottleSec: t.throttleSec };
+  return { Phase: 'ended', QuietSec: Math.round(t.quietMs / 1000), SuppressedTotal: t.total,
+    Suppressed: Object.fromEntries(t.suppressed.map((x) => [x.policy, x.count])) };
 }
 
 /** The JSON line stdout mode writes for a match. */

@@ -3,7 +3,7 @@
 // the kernel's nanoseconds, the process and file fields from the event.
 import type { AttributeValue, Attributes, HrTime, LogRecord, SeverityNumber } from '@opentelemetry/api';
 import type { Match } from '../types.ts';
-import { ATTR, EVENT_POLICY_MATCH } from './attributes.ts';
+import { ATTR, EVENT_ALERT_THROTTLE, EVENT_POLICY_MATCH } from './attributes.ts';
 import { matchText, type MatchText } from './match.ts';
 import { severityName, toSeverityNumber } from './severity.ts';
 
@@ -17,6 +17,13 @@ export function nsToHrTime(ns: bigint): HrTime {
 
 /** One human line: `Audit: /bin/ls opened /etc/network/if-up.d — <message> [<policy>]`. */
 export function matchBody(m: Match, text: MatchText): string {
+  const t = m.throttle;
+  if (t !== undefined) {
+    const who = m.workload.kind === 'container' ? `container ${m.workload.containerName ?? m.workload.containerId ?? '?'}` : 'host processes';
+    return t.phase === 'started'
+      ? `Alert throttling: more than ${t.maxAlertsPerSec} alerts/s from ${who}; its alerts are suppressed (and counted) for ${t.throttleSec} s [${m.decision.policyName}]`
+      : `Alert throttling ended for ${who}: ${t.total} alerts suppressed in ${Math.round(t.quietMs / 1000)} s (${t.suppressed.map((x) => `${x.policy}=${x.count}`).join(', ')})`;
+  }
   const [done, attempt] = text.call.verb;
   const what = text.passed
     ? `${text.source} ${done} ${text.resource}`
@@ -78,12 +85,16 @@ export class RecordAttributes {
   [A.flags]!: string | undefined;
   [A.resolvedResource]!: string | undefined;
   [A.otherPolicies]!: string[] | undefined;
+  [A.throttlePhase]!: string | undefined;
+  [A.throttleSuppressed]!: number | undefined;
+  [A.throttleByPolicy]!: string[] | undefined;
   [key: string]: AttributeValue | undefined;
 
   constructor(m: Match, text: MatchText) {
     const ev = m.event;
     const d = m.decision;
-    this[A.eventName] = EVENT_POLICY_MATCH;
+    const t = m.throttle;
+    this[A.eventName] = t === undefined ? EVENT_POLICY_MATCH : EVENT_ALERT_THROTTLE;
     this[A.pid] = ev.hostPid;
     this[A.vpid] = ev.pid;
     this[A.parentPid] = ev.hostPpid;
@@ -95,7 +106,7 @@ export class RecordAttributes {
     this[A.argsCount] = text.commandArgs?.length;
     this[A.ruleName] = d.policyName;
     this[A.rulesetName] = d.policyKind;
-    this[A.type] = text.type;
+    this[A.type] = t === undefined ? text.type : 'AlertThreshold';
     this[A.source] = text.source;
     this[A.operation] = d.operation;
     this[A.action] = text.action;
@@ -116,6 +127,9 @@ export class RecordAttributes {
     this[A.flags] = text.flags !== undefined && text.flags !== '' ? text.flags : undefined;
     this[A.resolvedResource] = text.resolvedResource;
     this[A.otherPolicies] = list(d.otherPolicies);
+    this[A.throttlePhase] = t?.phase;
+    this[A.throttleSuppressed] = t?.phase === 'ended' ? t.total : undefined;
+    this[A.throttleByPolicy] = t?.phase === 'ended' ? t.suppressed.map((x) => `${x.policy}=${x.count}`) : undefined;
   }
 }
 
@@ -128,7 +142,7 @@ export function recordAttributes(m: Match, text: MatchText = matchText(m)): Attr
 export function matchRecordFields(m: Match, observed: HrTime, text: MatchText = matchText(m)): LogRecord {
   const severity = m.decision.severity;
   const record: LogRecord = {
-    eventName: EVENT_POLICY_MATCH,
+    eventName: m.throttle === undefined ? EVENT_POLICY_MATCH : EVENT_ALERT_THROTTLE,
     timestamp: nsToHrTime(m.event.timestampNs),
     observedTimestamp: observed,
     severityNumber: toSeverityNumber(severity),

@@ -51,10 +51,18 @@ export const METRICS = Object.freeze({
     'Kubernetes list-and-watch loops restarted after an error (the informers of pods, namespaces, nodes).'),
   // Policy.
   matches: spec('armorwatch.policy.matches', 'counter', '{match}',
-    'Events that matched a policy rule (one per alert handed to export).', {
+    'Events that matched a policy rule (throttled ones included: alerts sent = matches − alerts.suppressed).', {
       policy: 'the policy name (PolicyName)',
       action: '`Audit` or `Block` (the policy\'s action; armorwatch never blocks, it reports)',
     }),
+  alertsSuppressed: spec('armorwatch.policy.alerts.suppressed', 'counter', '{alert}',
+    'Alerts not sent because their container was throttled (--max-alerts-per-sec, --throttle-sec); also reported in the notice that ends the quiet period.', {
+      namespace: 'the namespace (empty for host processes)',
+      workload: 'the owning workload, else the pod, else the container name (`host` for host processes)',
+      policy: 'the policy name (PolicyName)',
+    }),
+  throttlePeriods: spec('armorwatch.policy.throttle.periods', 'counter', '{period}',
+    'Quiet periods of alert throttling started (one notice record each).'),
   policiesLoaded: spec('armorwatch.policy.loaded', 'gauge', '{policy}',
     'Policies in force after the latest load.'),
   policiesRejected: spec('armorwatch.policy.rejected', 'gauge', '{document}',

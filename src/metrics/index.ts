@@ -33,6 +33,13 @@ export interface MetricSources {
   monitor?: () => MonitorStats;
   enrich?: () => EnricherStats;
   export?: () => ExportStats;
+  throttle?: () => ThrottleStats;
+}
+
+/** What alert throttling has suppressed so far (src/policy/throttle.ts). */
+export interface ThrottleStats {
+  readonly periods: number;
+  readonly suppressedBy: Iterable<{ readonly namespace: string; readonly workload: string; readonly policy: string; readonly count: number }>;
 }
 
 export interface MetricsIdentity {
@@ -126,7 +133,8 @@ export function createAgentMetrics(config: MetricsConfig, id: MetricsIdentity, s
     eventsDelivered: counter('eventsDelivered'), eventsFiltered: counter('eventsFiltered'), eventsLost: counter('eventsLost'),
     decodeErrors: counter('decodeErrors'), cacheEntries: gauge('cacheEntries'), lookupsPending: gauge('lookupsPending'),
     unattributed: counter('unattributed'), lookupFailures: counter('lookupFailures'), forgotten: counter('forgotten'),
-    watchRestarts: counter('watchRestarts'), matches: counter('matches'), policiesLoaded: gauge('policiesLoaded'),
+    watchRestarts: counter('watchRestarts'), matches: counter('matches'),
+    alertsSuppressed: counter('alertsSuppressed'), throttlePeriods: counter('throttlePeriods'), policiesLoaded: gauge('policiesLoaded'),
     policiesRejected: gauge('policiesRejected'), reloads: counter('reloads'), offered: counter('offered'),
     accepted: counter('accepted'), exported: counter('exported'), retried: counter('retried'), dropped: counter('dropped'),
     queueRecords: gauge('queueRecords'), queueSize: gauge('queueSize'),
@@ -163,6 +171,11 @@ export function createAgentMetrics(config: MetricsConfig, id: MetricsIdentity, s
       r.observe(o.forgotten, e.forgotten);
     }
     for (const [action, byPolicy] of matches) for (const [policy, n] of byPolicy) r.observe(o.matches, n, { policy, action });
+    const th = sources.throttle?.();
+    if (th !== undefined) {
+      r.observe(o.throttlePeriods, th.periods);
+      for (const x of th.suppressedBy) r.observe(o.alertsSuppressed, x.count, { namespace: x.namespace, workload: x.workload, policy: x.policy });
+    }
     if (policyGauges !== undefined) {
       r.observe(o.policiesLoaded, policyGauges.policies);
       r.observe(o.policiesRejected, policyGauges.rejected);

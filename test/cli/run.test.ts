@@ -158,3 +158,61 @@ test('host policy → eBPF → Collector: records with the right fields; reloads
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('alert throttling: a burst of matching opens gives at most N alerts a second, one notice, then the counts in the closing notice and /metrics', async (t) => {
+  if (!needsBpf(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'armorwatch-throttle-'));
+  const policies = join(dir, 'policies');
+  const target = join(dir, 'target');
+  for (const d of [policies, target]) spawnSync('mkdir', ['-p', d]);
+  writeFileSync(join(target, 'probe'), 'x');
+  writeFileSync(join(policies, 'a.yaml'), hostPolicy('hsp-throttle', target, 5));
+  const healthPort = await freePort();
+  const N = 5;
+  const BURST = 60;
+  let agent: ChildProcess | undefined;
+  let stderr = '';
+  let stdout = '';
+  try {
+    agent = spawn(process.execPath, [MAIN, 'run', '--policies', policies, '--exporter', 'stdout', '--health-addr', `127.0.0.1:${healthPort}`,
+      '--max-alerts-per-sec', String(N), '--shutdown-deadline', '5s'], {
+      env: { ...process.env, ARMORWATCH_THROTTLE_SEC: '2', ARMORWATCH_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    agent.stderr?.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+    agent.stdout?.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
+    await waitFor('/readyz', 60_000, async () => {
+      try { return (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).status === 200 ? true : undefined; } catch { return undefined; }
+    });
+    type Line = { PolicyName: string; Type: string; Resource: string; Throttle?: { Phase: string; SuppressedTotal?: number; Suppressed?: Record<string, number> } };
+    const ours = (): Line[] => stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Line).filter((a) => a.PolicyName === 'hsp-throttle');
+    // One shell opening the file BURST times, well inside a second.
+    const burst = spawnSync('/bin/sh', ['-c', `i=0; while [ $i -lt ${BURST} ]; do : < ${join(target, 'probe')}; i=$((i+1)); done`]);
+    assert.equal(burst.status, 0);
+    const ended = await waitFor('the notice that ends the quiet period', 20_000, () => ours().find((a) => a.Throttle?.Phase === 'ended'));
+    const lines = ours();
+    const alerts = lines.filter((a) => a.Type === 'MatchedHostPolicy');
+    const notices = lines.filter((a) => a.Type === 'AlertThreshold');
+    assert.deepEqual(notices.map((a) => a.Throttle?.Phase), ['started', 'ended'], 'one notice when it starts, one when it ends');
+    // The burst may straddle a second boundary: at most N in each of the (at most two) windows.
+    assert.ok(alerts.length >= N && alerts.length <= 2 * N, `${alerts.length} alerts sent, limit ${N}/s`);
+    assert.equal(alerts.length + (ended.Throttle?.SuppressedTotal ?? 0), BURST, 'alerts sent + suppressed = matches');
+    assert.deepEqual(ended.Throttle?.Suppressed, { 'hsp-throttle': BURST - alerts.length });
+
+    const scrape = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
+    const sample = (re: RegExp): number => Number(re.exec(scrape)?.[1] ?? NaN);
+    assert.equal(sample(/^armorwatch_policy_matches_total\{policy="hsp-throttle",action="Audit"[^}]*\} (\d+)$/m), BURST, scrape);
+    assert.equal(sample(/^armorwatch_policy_alerts_suppressed_total\{namespace="",workload="host",policy="hsp-throttle"[^}]*\} (\d+)$/m), BURST - alerts.length, scrape);
+    assert.equal(sample(/^armorwatch_policy_throttle_periods_total\{[^}]*\} (\d+)$/m), 1);
+    // After the quiet period, alerts flow again.
+    spawnSync('/bin/sh', ['-c', `: < ${join(target, 'probe')}`]);
+    await waitFor('an alert after the quiet period', 20_000, () => (ours().filter((a) => a.Type === 'MatchedHostPolicy').length > alerts.length ? true : undefined));
+
+    const exitCode = await new Promise<number | null>((resolve) => { agent?.once('exit', (code) => resolve(code)); agent?.kill('SIGTERM'); });
+    agent = undefined;
+    assert.equal(exitCode, 0, stderr.slice(-2000));
+  } finally {
+    agent?.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -175,6 +175,16 @@ test('--ring-buffer-size and ARMORWATCH_RING_BUFFER_SIZE: 4MiB by default, round
   usage(P, { ARMORWATCH_RING_BUFFER_SIZE: 'big' }, /^ARMORWATCH_RING_BUFFER_SIZE: invalid value "big"/);
 });
 
+test('alert throttling: on by default (10 alerts/s, 30 s), set by flag or variable, 0 in either turns it off', () => {
+  assert.deepEqual(parse(P).throttle, { maxAlertsPerSec: 10, throttleSec: 30 });
+  assert.deepEqual(parse([...P, '--max-alerts-per-sec', '3'], { ARMORWATCH_THROTTLE_SEC: '5' }).throttle, { maxAlertsPerSec: 3, throttleSec: 5 });
+  assert.deepEqual(parse([...P, '--throttle-sec=7'], { ARMORWATCH_THROTTLE_SEC: '5', ARMORWATCH_MAX_ALERTS_PER_SEC: '4' }).throttle, { maxAlertsPerSec: 4, throttleSec: 7 });
+  assert.equal(parse([...P, '--max-alerts-per-sec', '0']).throttle, null);
+  assert.equal(parse(P, { ARMORWATCH_THROTTLE_SEC: '0' }).throttle, null);
+  usage([...P, '--max-alerts-per-sec', '-1'], {}, /^--max-alerts-per-sec: invalid value "-1": expected a whole number, 0 or more/);
+  usage(P, { ARMORWATCH_THROTTLE_SEC: '2.5' }, /^ARMORWATCH_THROTTLE_SEC: invalid value "2.5"/);
+});
+
 test('metrics: Prometheus on the health address by default; OTLP push where the alerts go, or elsewhere', () => {
   const d = parse(P);
   assert.deepEqual(d.metrics, { prometheus: true, otlp: null, intervalMs: 60_000 });

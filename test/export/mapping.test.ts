@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createAlertExporter, type ExportSettings } from '../../src/export/index.ts';
-import { MAPPING, EVENT_POLICY_MATCH } from '../../src/export/attributes.ts';
+import { MAPPING, EVENT_ALERT_THROTTLE, EVENT_POLICY_MATCH } from '../../src/export/attributes.ts';
+import type { Match } from '../../src/types.ts';
 import { silentLogger } from '../../src/log.ts';
 import { VERSION } from '../../src/version.ts';
 import { anyValueKind, startCollector, type Collector } from '../helpers/collector.ts';
@@ -94,14 +95,14 @@ test('records of several workloads travel in one request, one ResourceLogs per w
     'kubearmor.other_policies': ['ksp-other-1', 'ksp-other-2'],
   });
   // Every documented record attribute is there, and nothing undocumented.
-  const documented = MAPPING.filter((m) => m.where === 'record' && m.only !== 'process' && m.name !== 'kubearmor.tty').map((m) => m.name).sort();
+  const documented = MAPPING.filter((m) => m.where === 'record' && m.only !== 'process' && m.only !== 'throttle' && m.name !== 'kubearmor.tty').map((m) => m.name).sort();
   assert.deepEqual(Object.keys(seed.attributes).sort(), documented);
 
   // Typed on the wire: ints as intValue, tags as arrays (not strings).
   const raw = rls.flatMap((rl) => rl.scopeLogs ?? []).flatMap((sl) => sl.logRecords ?? [])
     .find((r) => r.attributes?.some((kv) => kv.key === 'process.pid' && Number(kv.value.intValue) === SEED_ALERT.HostPID));
   const kind = (key: string): string => anyValueKind(raw?.attributes?.find((kv) => kv.key === key)?.value);
-  for (const m of MAPPING.filter((x) => x.where === 'record' && x.only !== 'process' && x.name !== 'kubearmor.tty')) {
+  for (const m of MAPPING.filter((x) => x.where === 'record' && x.only !== 'process' && x.only !== 'throttle' && x.name !== 'kubearmor.tty')) {
     assert.equal(kind(m.name), { int: 'int', string: 'string', 'string[]': 'array', boolean: 'bool' }[m.type], `${m.name} is ${m.type}`);
   }
 
@@ -187,4 +188,22 @@ test('a process match arrives with its process attributes (command args, execute
   for (const m of MAPPING.filter((x) => x.where === 'record' && x.only === 'process')) {
     assert.ok(m.name in ok.attributes || m.name in failed.attributes, `${m.name} arrives on process records`);
   }
+});
+
+test('a throttling notice arrives with EventName armorwatch.alert.throttle, Type AlertThreshold and its counts typed', async () => {
+  const exp = createAlertExporter(settings(`http://${collector.grpcAddress}`), silentLogger);
+  const start = collector.records().length;
+  const ended: Match = { ...podMatch(3, 7), throttle: { phase: 'ended', quietMs: 30_000, total: 12, suppressed: [{ policy: 'a', count: 9 }, { policy: 'b', count: 3 }] } };
+  exp.export(ended);
+  await exp.shutdown(5000);
+  const [rec] = (await collector.waitForRecords(start + 1)).slice(start);
+  assert.ok(rec);
+  assert.equal(rec.eventName, EVENT_ALERT_THROTTLE);
+  assert.equal(rec.attributes['event.name'], EVENT_ALERT_THROTTLE);
+  assert.equal(rec.attributes['kubearmor.type'], 'AlertThreshold');
+  assert.equal(rec.attributes['armorwatch.throttle.phase'], 'ended');
+  assert.equal(rec.attributes['armorwatch.throttle.suppressed'], 12);
+  assert.deepEqual(rec.attributes['armorwatch.throttle.suppressed_by_policy'], ['a=9', 'b=3']);
+  assert.equal(rec.resource['k8s.pod.name'], 'wordpress-7c966b5d85-pod3', 'on the Resource of the throttled workload');
+  assert.match(String(rec.body), /^Alert throttling ended for container .*: 12 alerts suppressed in 30 s \(a=9, b=3\)$/);
 });

@@ -12,6 +12,7 @@ import { silentLogger } from '../../src/log.ts';
 import { METRICS, prometheusNames } from '../../src/metrics/definitions.ts';
 import { createAgentMetrics, type MetricSources } from '../../src/metrics/index.ts';
 import type { MonitorStats } from '../../src/monitor/index.ts';
+import { AlertThrottle, throttleSubject } from '../../src/policy/throttle.ts';
 import { startCollector, type Collector } from '../helpers/collector.ts';
 import { podMatch } from '../export/fixtures.ts';
 
@@ -54,6 +55,10 @@ test('a scrape of /metrics serves every documented metric with the counts of rea
   };
   const exp = createAlertExporter(settings, silentLogger, { stdout: discard(), processor: { onExportRequest: metrics.exportRequest, batchDelayMs: 10 } });
   sources.export = exp.stats;
+  // A real throttle (2 alerts/s, on a stopped clock): 10 matches of pod 0, 8 of them suppressed.
+  const throttle = new AlertThrottle({ enabled: true, maxAlertPerSec: 2, throttleSec: 30 }, () => undefined, () => 1_000_000);
+  sources.throttle = () => ({ periods: throttle.counters().periods, suppressedBy: throttle.suppressedBy.values() });
+  for (let i = 0; i < 10; i++) throttle.admit(throttleSubject(podMatch(0, i).workload), podMatch(0, i).decision.policyName);
   const health = await startHealthServer({ host: '127.0.0.1', port: 0 }, { live: () => null, ready: () => null }, { routes: { '/metrics': metrics.handler! } });
   try {
     const n = 750;
@@ -100,6 +105,10 @@ test('a scrape of /metrics serves every documented metric with the counts of rea
     const matches = [...s].filter(([k]) => k.startsWith('armorwatch_policy_matches_total{'));
     assert.equal(matches.reduce((sum, [, v]) => sum + v, 0), n);
     assert.equal(get(`armorwatch_policy_matches_total{action=Block,policy=${podMatch(0, 0).decision.policyName}}`), n / 5);
+    // Throttling: what the throttle suppressed, per namespace, workload and policy, and its quiet periods.
+    const w = throttleSubject(podMatch(0, 0).workload);
+    assert.equal(get(`armorwatch_policy_alerts_suppressed_total{namespace=${w.namespace},policy=${podMatch(0, 0).decision.policyName},workload=${w.workload}}`), 8, text);
+    assert.equal(get('armorwatch_policy_throttle_periods_total{}'), 1);
     // Policy loads: the latest load's gauges, every load counted.
     assert.equal(get('armorwatch_policy_loaded{}'), 3);
     assert.equal(get('armorwatch_policy_rejected{}'), 2);
