@@ -11,7 +11,7 @@ import {
 } from '@opentelemetry/semantic-conventions';
 // Incubating semantic-convention names, spelled here rather than imported: the package's incubating
 // entry point holds every experimental name of every domain, megabytes of heap loaded at start-up
-// for these 16 strings. test/export/attributes.test.ts
+// for these few strings. test/export/attributes.test.ts
 // checks each one against @opentelemetry/semantic-conventions/incubating of the pinned release.
 export const INCUBATING = {
   ATTR_EVENT_NAME: 'event.name',
@@ -23,6 +23,7 @@ export const INCUBATING = {
   ATTR_PROCESS_EXECUTABLE_PATH: 'process.executable.path',
   ATTR_PROCESS_PARENT_PID: 'process.parent_pid',
   ATTR_PROCESS_PID: 'process.pid',
+  ATTR_PROCESS_REAL_USER_ID: 'process.real_user.id',
   ATTR_PROCESS_USER_ID: 'process.user.id',
   ATTR_PROCESS_VPID: 'process.vpid',
   ATTR_PROCESS_WORKING_DIRECTORY: 'process.working_directory',
@@ -34,7 +35,7 @@ export const INCUBATING = {
 export const ATTR_K8S_POD_LABEL = (key: string): string => `k8s.pod.label.${key}`;
 const {
   ATTR_EVENT_NAME, ATTR_FILE_PATH, ATTR_HOST_NAME, ATTR_PROCESS_ARGS_COUNT, ATTR_PROCESS_COMMAND_ARGS, ATTR_PROCESS_EXECUTABLE_NAME, ATTR_PROCESS_EXECUTABLE_PATH,
-  ATTR_PROCESS_PARENT_PID, ATTR_PROCESS_PID, ATTR_PROCESS_USER_ID, ATTR_PROCESS_VPID, ATTR_PROCESS_WORKING_DIRECTORY,
+  ATTR_PROCESS_PARENT_PID, ATTR_PROCESS_PID, ATTR_PROCESS_REAL_USER_ID, ATTR_PROCESS_USER_ID, ATTR_PROCESS_VPID, ATTR_PROCESS_WORKING_DIRECTORY,
   ATTR_SECURITY_RULE_DESCRIPTION, ATTR_SECURITY_RULE_NAME, ATTR_SECURITY_RULE_RULESET_NAME,
 } = INCUBATING;
 
@@ -79,6 +80,7 @@ export const ATTR = {
   exePath: ATTR_PROCESS_EXECUTABLE_PATH,
   exeName: ATTR_PROCESS_EXECUTABLE_NAME,
   userId: ATTR_PROCESS_USER_ID,
+  realUserId: ATTR_PROCESS_REAL_USER_ID,
   cwd: ATTR_PROCESS_WORKING_DIRECTORY,
   filePath: ATTR_FILE_PATH,
   commandArgs: ATTR_PROCESS_COMMAND_ARGS,
@@ -143,7 +145,8 @@ export const MAPPING: readonly MappingRow[] = [
   { name: ATTR.parentPid, where: 'record', from: 'HostPPID', type: 'int', note: '' },
   { name: ATTR.exePath, where: 'record', from: 'ProcessName', type: 'string', note: 'for an execution: the executed file' },
   { name: ATTR.exeName, where: 'record', from: 'ProcessName', type: 'string', note: 'last path segment' },
-  { name: ATTR.userId, where: 'record', from: 'UID', type: 'int', note: '' },
+  { name: ATTR.userId, where: 'record', from: '—', type: 'int', note: 'the effective uid, the one permission checks use (after a setuid program: its owner)' },
+  { name: ATTR.realUserId, where: 'record', from: 'UID', type: 'int', note: 'the real uid, the user who started the process' },
   { name: ATTR.cwd, where: 'record', from: 'Cwd', type: 'string', note: 'when known' },
   { name: ATTR.filePath, where: 'record', from: 'Resource', type: 'string', note: 'the requested path, made absolute', only: 'file' },
   { name: ATTR.commandArgs, where: 'record', from: 'Resource', type: 'string[]', note: 'argv as the program received it, argv[0] first', only: 'process' },

@@ -52,6 +52,7 @@ export class RecordAttributes {
   [A.exePath]!: string;
   [A.exeName]!: string;
   [A.userId]!: number;
+  [A.realUserId]!: number;
   [A.filePath]!: string | undefined;
   [A.commandArgs]!: string[] | undefined;
   [A.argsCount]!: number | undefined;
@@ -89,7 +90,8 @@ export class RecordAttributes {
     this[A.parentPid] = ev.hostPpid;
     this[A.exePath] = text.processName;
     this[A.exeName] = basename(text.processName);
-    this[A.userId] = ev.uid;
+    this[A.userId] = ev.euid;
+    this[A.realUserId] = ev.uid;
     this[A.filePath] = text.filePath;
     this[A.commandArgs] = list(text.commandArgs);
     this[A.argsCount] = text.commandArgs?.length;

@@ -66,6 +66,7 @@ function expectedAttributes(a: Access, exe: Exes): Record<string, unknown> {
     'process.executable.path': exe.ls, // ProcessName
     'process.executable.name': basename(exe.ls),
     'process.user.id': 0,
+    'process.real_user.id': 0,
     'process.working_directory': SEED_DIR,
     'file.path': SEED_DIR, // Resource
     'security_rule.name': 'ksp-nist-ac-18-1-network-audit', // PolicyName

@@ -70,6 +70,7 @@ test('records of several workloads travel in one request, one ResourceLogs per w
     'process.executable.path': '/bin/ls',
     'process.executable.name': 'ls',
     'process.user.id': 0,
+    'process.real_user.id': 0,
     'process.working_directory': '/var/www/html',
     'file.path': '/etc/network/if-up.d',
     'security_rule.name': 'ksp-nist-ac-18-1-network-audit',
@@ -154,6 +155,7 @@ test('a process match arrives with its process attributes (command args, execute
     'process.command_args': ['apt', 'update'],
     'process.args_count': 2,
     'process.user.id': 0,
+    'process.real_user.id': 0,
     'process.working_directory': '/var/www/html',
     'security_rule.name': 'ksp-block-apt',
     'security_rule.description': 'package manager run',
@@ -187,4 +189,22 @@ test('a process match arrives with its process attributes (command args, execute
   for (const m of MAPPING.filter((x) => x.where === 'record' && x.only === 'process')) {
     assert.ok(m.name in ok.attributes || m.name in failed.attributes, `${m.name} arrives on process records`);
   }
+});
+
+test('process.user.id is the effective uid (a setuid program runs as its owner), process.real_user.id the user who started it', async () => {
+  const exp = createAlertExporter(settings(`http://${collector.grpcAddress}`), silentLogger);
+  const start = collector.records().length;
+  // passwd, setuid root, started by uid 1000: the kernel checks permissions against euid 0.
+  exp.export({ ...SEED_MATCH, event: { ...SEED_MATCH.event, hostPid: 777_001, uid: 1000, euid: 0 } });
+  // A daemon that dropped privileges with seteuid: real uid 0, effective 33.
+  exp.export({ ...EXEC_MATCH, event: { ...EXEC_MATCH.event, hostPid: 777_002, uid: 0, euid: 33 } });
+  await exp.shutdown(5000);
+  const recs = (await collector.waitForRecords(start + 2)).slice(start);
+  const file = recs.find((r) => r.attributes['process.pid'] === 777_001);
+  const exec = recs.find((r) => r.attributes['process.pid'] === 777_002);
+  assert.ok(file && exec, 'both records arrived');
+  assert.equal(file.attributes['process.user.id'], 0);
+  assert.equal(file.attributes['process.real_user.id'], 1000);
+  assert.equal(exec.attributes['process.user.id'], 33);
+  assert.equal(exec.attributes['process.real_user.id'], 0);
 });
