@@ -13,6 +13,7 @@ import { hostname, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VERSION } from '../../src/version.ts';
+import { uuidV5 } from '../../src/export/resource.ts';
 import { buildBusyboxRootfs, needsContainerd } from '../helpers/containerd.ts';
 import type { CollectedRecord } from '../helpers/collector.ts';
 import { needsBpf } from '../helpers/privileges.ts';
@@ -106,6 +107,7 @@ function expectedResource(uid: string, id: string, digest: string): Record<strin
   return {
     'service.name': 'armorwatch',
     'service.version': VERSION,
+    'service.instance.id': uuidV5(`default/${hostname()}/armorwatch`),
     'k8s.cluster.name': 'default', // ClusterName
     'k8s.node.name': hostname(), // HostName
     'host.name': hostname(),
@@ -114,6 +116,7 @@ function expectedResource(uid: string, id: string, digest: string): Record<strin
     'k8s.pod.uid': uid,
     'k8s.container.name': 'wordpress', // ContainerName
     'container.id': id, // ContainerID
+    'container.runtime.name': 'containerd',
     'container.image.name': 'docker.io/armorwatch/wordpress', // ContainerImage, split
     'container.image.tags': ['4.8-apache'],
     'container.image.repo_digests': [`docker.io/armorwatch/wordpress@${digest}`],

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createAlertExporter, type ExportSettings } from '../../src/export/index.ts';
-import { MAPPING, EVENT_POLICY_MATCH } from '../../src/export/attributes.ts';
+import { MAPPING, EVENT_POLICY_MATCH, SCHEMA_URL } from '../../src/export/attributes.ts';
+import { uuidV5 } from '../../src/export/resource.ts';
 import { silentLogger } from '../../src/log.ts';
 import { VERSION } from '../../src/version.ts';
 import { anyValueKind, startCollector, type Collector } from '../helpers/collector.ts';
@@ -48,6 +49,7 @@ test('records of several workloads travel in one request, one ResourceLogs per w
   assert.deepEqual(seed.resource, {
     'service.name': 'armorwatch',
     'service.version': VERSION,
+    'service.instance.id': uuidV5('default/gke-cluster-1-default-pool-37f4c896-8cn6/armorwatch'),
     'k8s.cluster.name': 'default',
     'k8s.node.name': 'gke-cluster-1-default-pool-37f4c896-8cn6',
     'host.name': 'gke-cluster-1-default-pool-37f4c896-8cn6',
@@ -56,6 +58,7 @@ test('records of several workloads travel in one request, one ResourceLogs per w
     'k8s.pod.uid': SEED_WORKLOAD.podUid,
     'k8s.container.name': 'wordpress',
     'container.id': '6d09394a988c5cf6b9fe260d28fdd57d6ff281618869a173965ecd94a3efac44',
+    'container.runtime.name': 'containerd',
     'container.image.name': 'docker.io/library/wordpress',
     'container.image.tags': ['4.8-apache'],
     'container.image.repo_digests': ['docker.io/library/wordpress@sha256:6216f64ab88fc51d311e38c7f69ca3f9aaba621492b4f1fa93ddf63093768845'],
@@ -117,7 +120,7 @@ test('records of several workloads travel in one request, one ResourceLogs per w
 
   const host = recs.find((r) => r.attributes['security_rule.name'] === 'hsp-shadow');
   assert.ok(host);
-  assert.deepEqual(Object.keys(host.resource).sort(), ['host.name', 'k8s.cluster.name', 'k8s.node.name', 'service.name', 'service.version']);
+  assert.deepEqual(Object.keys(host.resource).sort(), ['host.name', 'k8s.cluster.name', 'k8s.node.name', 'service.instance.id', 'service.name', 'service.version']);
   assert.equal(host.severityNumber, 21, 'policy severity 10 → FATAL');
   assert.equal(host.attributes['kubearmor.type'], 'MatchedHostPolicy');
 });
@@ -207,4 +210,31 @@ test('process.user.id is the effective uid (a setuid program runs as its owner),
   assert.equal(file.attributes['process.real_user.id'], 1000);
   assert.equal(exec.attributes['process.user.id'], 33);
   assert.equal(exec.attributes['process.real_user.id'], 0);
+});
+
+test('every Resource names its schema_url; service.instance.id is one per node and agent, the same after a restart, and the user can set it', async () => {
+  const start = collector.records().length;
+  const startRequests = collector.requests().length;
+  const otherNode = { ...SEED_MATCH.node, hostName: 'node-b' };
+  for (const extra of [{}, {}, { 'service.instance.id': 'mine' }] as Record<string, string>[]) { // two agent starts, then one with a chosen id
+    const exp = createAlertExporter({ ...settings(`http://${collector.grpcAddress}`), resourceAttributes: extra }, silentLogger);
+    exp.export({ ...SEED_MATCH, event: { ...SEED_MATCH.event, hostPid: 888_001 } });
+    exp.export({ ...HOST_MATCH, event: { ...HOST_MATCH.event, hostPid: 888_002 } });
+    exp.export({ ...HOST_MATCH, node: otherNode, event: { ...HOST_MATCH.event, hostPid: 888_003 } });
+    await exp.shutdown(5000);
+  }
+  const recs = (await collector.waitForRecords(start + 9)).slice(start);
+  const ids = recs.map((r) => [r.attributes['process.pid'], r.resource['service.instance.id']]);
+  const nodeA = uuidV5('default/gke-cluster-1-default-pool-37f4c896-8cn6/armorwatch');
+  assert.deepEqual(ids, [
+    [888_001, nodeA], [888_002, nodeA], [888_003, uuidV5('default/node-b/armorwatch')],
+    [888_001, nodeA], [888_002, nodeA], [888_003, uuidV5('default/node-b/armorwatch')],
+    [888_001, 'mine'], [888_002, 'mine'], [888_003, 'mine'],
+  ]);
+  assert.notEqual(nodeA, uuidV5('default/node-b/armorwatch'));
+  assert.equal(recs[0]!.resource['container.runtime.name'], 'containerd');
+  assert.equal(recs[1]!.resource['container.runtime.name'], undefined, 'a host process runs in no container');
+  const rls = collector.requests().slice(startRequests).flatMap((r) => r.resourceLogs ?? []);
+  assert.ok(rls.length >= 9);
+  for (const rl of rls) assert.equal((rl as { schemaUrl?: string }).schemaUrl, SCHEMA_URL);
 });
