@@ -43,7 +43,7 @@ const {
 /** The one custom namespace; everything KubeArmor has that semantic conventions do not. */
 export const CUSTOM_NAMESPACE = 'kubearmor';
 
-/** EventName of every policy-match record (also copied into the `event.name` attribute: Loki drops EventName). */
+/** EventName of every policy-match record (copied into the deprecated `event.name` attribute only with --event-name-attribute). */
 export const EVENT_POLICY_MATCH = 'armorwatch.policy.match';
 
 /**
@@ -153,7 +153,7 @@ export const MAPPING: readonly MappingRow[] = [
     name, where: 'resource', from: 'Owner', type: 'string', note: `Owner.Name when Owner.Ref is ${kind}`,
   })),
   { name: RES.podLabel('<key>'), where: 'resource', from: 'Labels', type: 'string', note: 'one attribute per pod label' },
-  { name: ATTR.eventName, where: 'record', from: '—', type: 'string', note: `\`${EVENT_POLICY_MATCH}\`, the record's EventName again (Loki drops EventName)` },
+  { name: ATTR.eventName, where: 'record', from: '—', type: 'string', note: `deprecated, only with --event-name-attribute: \`${EVENT_POLICY_MATCH}\`, the record's EventName again (for backends that drop EventName)` },
   { name: ATTR.pid, where: 'record', from: 'HostPID', type: 'int', note: '' },
   { name: ATTR.vpid, where: 'record', from: 'PID', type: 'int', note: "pid inside the container's pid namespace" },
   { name: ATTR.parentPid, where: 'record', from: 'HostPPID', type: 'int', note: '' },

@@ -60,7 +60,6 @@ interface Exes { readonly ls: string; readonly shell: string }
 /** The seed's Expected Alert as docs/OTEL.md maps it onto the record's attributes, with this access's pids. */
 function expectedAttributes(a: Access, exe: Exes): Record<string, unknown> {
   return {
-    'event.name': 'armorwatch.policy.match',
     'process.pid': a.hostPid, // HostPID
     'process.vpid': a.pid, // PID
     'process.parent_pid': a.hostPpid, // HostPPID

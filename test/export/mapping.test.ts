@@ -66,7 +66,6 @@ test('records of several workloads travel in one request, one ResourceLogs per w
     'k8s.pod.label.app': 'wordpress',
   });
   assert.deepEqual(seed.attributes, {
-    'event.name': EVENT_POLICY_MATCH,
     'process.pid': 1275441,
     'process.vpid': 342,
     'process.parent_pid': 1275298,
@@ -98,14 +97,14 @@ test('records of several workloads travel in one request, one ResourceLogs per w
     'kubearmor.other_policies': ['ksp-other-1', 'ksp-other-2'],
   });
   // Every documented record attribute is there, and nothing undocumented.
-  const documented = MAPPING.filter((m) => m.where === 'record' && m.only !== 'process' && m.name !== 'kubearmor.tty').map((m) => m.name).sort();
+  const documented = MAPPING.filter((m) => m.where === 'record' && m.only !== 'process' && m.name !== 'kubearmor.tty' && m.name !== 'event.name').map((m) => m.name).sort();
   assert.deepEqual(Object.keys(seed.attributes).sort(), documented);
 
   // Typed on the wire: ints as intValue, tags as arrays (not strings).
   const raw = rls.flatMap((rl) => rl.scopeLogs ?? []).flatMap((sl) => sl.logRecords ?? [])
     .find((r) => r.attributes?.some((kv) => kv.key === 'process.pid' && Number(kv.value.intValue) === SEED_ALERT.HostPID));
   const kind = (key: string): string => anyValueKind(raw?.attributes?.find((kv) => kv.key === key)?.value);
-  for (const m of MAPPING.filter((x) => x.where === 'record' && x.only !== 'process' && x.name !== 'kubearmor.tty')) {
+  for (const m of MAPPING.filter((x) => x.where === 'record' && x.only !== 'process' && x.name !== 'kubearmor.tty' && x.name !== 'event.name')) {
     assert.equal(kind(m.name), { int: 'int', string: 'string', 'string[]': 'array', boolean: 'bool' }[m.type], `${m.name} is ${m.type}`);
   }
 
@@ -149,7 +148,6 @@ test('a process match arrives with its process attributes (command args, execute
   const ok = recs.find((r) => r.attributes['process.pid'] === EXEC_MATCH.event.hostPid);
   assert.ok(ok, 'the process record arrived');
   assert.deepEqual({ ...ok.attributes }, {
-    'event.name': EVENT_POLICY_MATCH,
     'process.pid': 1275500,
     'process.vpid': 350,
     'process.parent_pid': 1275441,
@@ -237,4 +235,21 @@ test('every Resource names its schema_url; service.instance.id is one per node a
   const rls = collector.requests().slice(startRequests).flatMap((r) => r.resourceLogs ?? []);
   assert.ok(rls.length >= 9);
   for (const rl of rls) assert.equal((rl as { schemaUrl?: string }).schemaUrl, SCHEMA_URL);
+});
+
+test('the deprecated event.name attribute arrives only with eventNameAttribute; EventName always', async () => {
+  const start = collector.records().length;
+  for (const [pid, eventNameAttribute] of [[999_001, false], [999_002, true]] as const) {
+    const exp = createAlertExporter({ ...settings(`http://${collector.grpcAddress}`), eventNameAttribute }, silentLogger);
+    exp.export({ ...SEED_MATCH, event: { ...SEED_MATCH.event, hostPid: pid } });
+    await exp.shutdown(5000);
+  }
+  const recs = (await collector.waitForRecords(start + 2)).slice(start);
+  const off = recs.find((r) => r.attributes['process.pid'] === 999_001);
+  const on = recs.find((r) => r.attributes['process.pid'] === 999_002);
+  assert.ok(off && on, 'both records arrived');
+  assert.equal(off.eventName, EVENT_POLICY_MATCH);
+  assert.equal(on.eventName, EVENT_POLICY_MATCH);
+  assert.equal('event.name' in off.attributes, false, 'off by default');
+  assert.equal(on.attributes['event.name'], EVENT_POLICY_MATCH);
 });
