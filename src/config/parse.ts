@@ -223,6 +223,7 @@ export function parseRunConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
   const policyFlags = src.flagValues('policies');
   if (policyFlags.length > 0) for (const r of policyFlags) policies.push(r.value);
   else for (const r of src.envValues('policies').slice(0, 1)) policies.push(...r.value.split(':').filter((p) => p !== ''));
+  const eventNameAttr = src.get('event-name-attribute');
   const crds = src.get('policy-crds');
   const policyCrds = crds === undefined ? false : bool(crds);
   if (policies.length === 0 && !policyCrds) throw new UsageError('no policies given: use --policies DIR (repeatable) or ARMORWATCH_POLICIES=DIR[:DIR...], or --policy-crds');
@@ -287,6 +288,7 @@ export function parseRunConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
     serviceName: str('service-name', 'armorwatch'),
     // Merged like the headers: the OTel variable, then ours, then the flags, later ones winning per key.
     resourceAttributes: Object.freeze(Object.assign({}, ...[...src.envValues('resource-attributes').reverse(), ...src.flagValues('resource-attributes')].map(keyValues)) as Record<string, string>),
+    eventNameAttribute: eventNameAttr === undefined ? false : bool(eventNameAttr),
     logLevel: ll === undefined ? 'info' : oneOf(ll, LOG_LEVELS),
   };
   return { help: false, config: Object.freeze(config) };

@@ -65,5 +65,7 @@ export interface RunConfig {
   readonly serviceName: string;
   /** Static attributes of every Resource (records and metrics), merged from OTEL_RESOURCE_ATTRIBUTES, the variable and the flag. */
   readonly resourceAttributes: Readonly<Record<string, string>>;
+  /** Copy EventName into the deprecated `event.name` record attribute (--event-name-attribute). */
+  readonly eventNameAttribute: boolean;
   readonly logLevel: string;
 }

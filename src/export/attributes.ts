@@ -7,13 +7,14 @@ import {
   ATTR_CONTAINER_ID, ATTR_CONTAINER_IMAGE_NAME, ATTR_CONTAINER_IMAGE_REPO_DIGESTS, ATTR_CONTAINER_IMAGE_TAGS,
   ATTR_K8S_CLUSTER_NAME, ATTR_K8S_CONTAINER_NAME, ATTR_K8S_CRONJOB_NAME, ATTR_K8S_DAEMONSET_NAME,
   ATTR_K8S_DEPLOYMENT_NAME, ATTR_K8S_JOB_NAME, ATTR_K8S_NAMESPACE_NAME, ATTR_K8S_NODE_NAME, ATTR_K8S_POD_NAME,
-  ATTR_K8S_POD_UID, ATTR_K8S_REPLICASET_NAME, ATTR_K8S_STATEFULSET_NAME, ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION,
+  ATTR_K8S_POD_UID, ATTR_K8S_REPLICASET_NAME, ATTR_K8S_STATEFULSET_NAME, ATTR_SERVICE_INSTANCE_ID, ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION,
 } from '@opentelemetry/semantic-conventions';
 // Incubating semantic-convention names, spelled here rather than imported: the package's incubating
 // entry point holds every experimental name of every domain, megabytes of heap loaded at start-up
-// for these 16 strings. test/export/attributes.test.ts
+// for these few strings. test/export/attributes.test.ts
 // checks each one against @opentelemetry/semantic-conventions/incubating of the pinned release.
 export const INCUBATING = {
+  ATTR_CONTAINER_RUNTIME_NAME: 'container.runtime.name',
   ATTR_EVENT_NAME: 'event.name',
   ATTR_FILE_PATH: 'file.path',
   ATTR_HOST_NAME: 'host.name',
@@ -23,6 +24,7 @@ export const INCUBATING = {
   ATTR_PROCESS_EXECUTABLE_PATH: 'process.executable.path',
   ATTR_PROCESS_PARENT_PID: 'process.parent_pid',
   ATTR_PROCESS_PID: 'process.pid',
+  ATTR_PROCESS_REAL_USER_ID: 'process.real_user.id',
   ATTR_PROCESS_USER_ID: 'process.user.id',
   ATTR_PROCESS_VPID: 'process.vpid',
   ATTR_PROCESS_WORKING_DIRECTORY: 'process.working_directory',
@@ -33,20 +35,30 @@ export const INCUBATING = {
 /** k8s.pod.label.<key> (incubating ATTR_K8S_POD_LABEL). */
 export const ATTR_K8S_POD_LABEL = (key: string): string => `k8s.pod.label.${key}`;
 const {
-  ATTR_EVENT_NAME, ATTR_FILE_PATH, ATTR_HOST_NAME, ATTR_PROCESS_ARGS_COUNT, ATTR_PROCESS_COMMAND_ARGS, ATTR_PROCESS_EXECUTABLE_NAME, ATTR_PROCESS_EXECUTABLE_PATH,
-  ATTR_PROCESS_PARENT_PID, ATTR_PROCESS_PID, ATTR_PROCESS_USER_ID, ATTR_PROCESS_VPID, ATTR_PROCESS_WORKING_DIRECTORY,
+  ATTR_CONTAINER_RUNTIME_NAME, ATTR_EVENT_NAME, ATTR_FILE_PATH, ATTR_HOST_NAME, ATTR_PROCESS_ARGS_COUNT, ATTR_PROCESS_COMMAND_ARGS, ATTR_PROCESS_EXECUTABLE_NAME, ATTR_PROCESS_EXECUTABLE_PATH,
+  ATTR_PROCESS_PARENT_PID, ATTR_PROCESS_PID, ATTR_PROCESS_REAL_USER_ID, ATTR_PROCESS_USER_ID, ATTR_PROCESS_VPID, ATTR_PROCESS_WORKING_DIRECTORY,
   ATTR_SECURITY_RULE_DESCRIPTION, ATTR_SECURITY_RULE_NAME, ATTR_SECURITY_RULE_RULESET_NAME,
 } = INCUBATING;
 
 /** The one custom namespace; everything KubeArmor has that semantic conventions do not. */
 export const CUSTOM_NAMESPACE = 'kubearmor';
 
-/** EventName of every policy-match record (also copied into the `event.name` attribute: Loki drops EventName). */
+/** EventName of every policy-match record (copied into the deprecated `event.name` attribute only with --event-name-attribute). */
 export const EVENT_POLICY_MATCH = 'armorwatch.policy.match';
+
+/**
+ * The Resource schema_url: the semantic-conventions release the names here follow, the one of the
+ * pinned @opentelemetry/semantic-conventions package (test/export/attributes.test.ts keeps them equal).
+ */
+export const SCHEMA_URL = 'https://opentelemetry.io/schemas/1.45.0';
+
+/** The only container runtime the enricher reads (containerd's CRI and task API). */
+export const CONTAINER_RUNTIME = 'containerd';
 
 export const RES = {
   serviceName: ATTR_SERVICE_NAME,
   serviceVersion: ATTR_SERVICE_VERSION,
+  serviceInstanceId: ATTR_SERVICE_INSTANCE_ID,
   clusterName: ATTR_K8S_CLUSTER_NAME,
   nodeName: ATTR_K8S_NODE_NAME,
   hostName: ATTR_HOST_NAME,
@@ -55,6 +67,7 @@ export const RES = {
   podUid: ATTR_K8S_POD_UID,
   containerName: ATTR_K8S_CONTAINER_NAME,
   containerId: ATTR_CONTAINER_ID,
+  containerRuntimeName: ATTR_CONTAINER_RUNTIME_NAME,
   imageName: ATTR_CONTAINER_IMAGE_NAME,
   imageTags: ATTR_CONTAINER_IMAGE_TAGS,
   imageRepoDigests: ATTR_CONTAINER_IMAGE_REPO_DIGESTS,
@@ -79,6 +92,7 @@ export const ATTR = {
   exePath: ATTR_PROCESS_EXECUTABLE_PATH,
   exeName: ATTR_PROCESS_EXECUTABLE_NAME,
   userId: ATTR_PROCESS_USER_ID,
+  realUserId: ATTR_PROCESS_REAL_USER_ID,
   cwd: ATTR_PROCESS_WORKING_DIRECTORY,
   filePath: ATTR_FILE_PATH,
   commandArgs: ATTR_PROCESS_COMMAND_ARGS,
@@ -122,6 +136,7 @@ export interface MappingRow {
 export const MAPPING: readonly MappingRow[] = [
   { name: RES.serviceName, where: 'resource', from: '—', type: 'string', note: '`armorwatch` unless --service-name / OTEL_SERVICE_NAME says otherwise' },
   { name: RES.serviceVersion, where: 'resource', from: '—', type: 'string', note: "the agent's version" },
+  { name: RES.serviceInstanceId, where: 'resource', from: '—', type: 'string', note: 'UUID v5 (semconv namespace) of `<k8s.cluster.name>/<k8s.node.name>/<service.name>`: one agent per node, the same across restarts; a `service.instance.id` in --resource-attributes / OTEL_RESOURCE_ATTRIBUTES replaces it' },
   { name: RES.clusterName, where: 'resource', from: 'ClusterName', type: 'string', note: '--cluster-name, `default` when unset' },
   { name: RES.nodeName, where: 'resource', from: 'HostName', type: 'string', note: '' },
   { name: RES.hostName, where: 'resource', from: 'HostName', type: 'string', note: '' },
@@ -130,6 +145,7 @@ export const MAPPING: readonly MappingRow[] = [
   { name: RES.podUid, where: 'resource', from: '— (Workload.podUid)', type: 'string', note: 'container events only, when the enricher knows it (KubeArmor alerts have no pod uid)' },
   { name: RES.containerName, where: 'resource', from: 'ContainerName', type: 'string', note: 'container events only' },
   { name: RES.containerId, where: 'resource', from: 'ContainerID', type: 'string', note: 'the full 64-hex id' },
+  { name: RES.containerRuntimeName, where: 'resource', from: '—', type: 'string', note: `\`${CONTAINER_RUNTIME}\`, container events only` },
   { name: RES.imageName, where: 'resource', from: 'ContainerImage', type: 'string', note: 'the repository part of `repo:tag@sha256:…`' },
   { name: RES.imageTags, where: 'resource', from: 'ContainerImage', type: 'string[]', note: 'the tag, when present' },
   { name: RES.imageRepoDigests, where: 'resource', from: 'ContainerImage', type: 'string[]', note: '`repo@sha256:…`, when a digest is present' },
@@ -137,13 +153,14 @@ export const MAPPING: readonly MappingRow[] = [
     name, where: 'resource', from: 'Owner', type: 'string', note: `Owner.Name when Owner.Ref is ${kind}`,
   })),
   { name: RES.podLabel('<key>'), where: 'resource', from: 'Labels', type: 'string', note: 'one attribute per pod label' },
-  { name: ATTR.eventName, where: 'record', from: '—', type: 'string', note: `\`${EVENT_POLICY_MATCH}\`, the record's EventName again (Loki drops EventName)` },
+  { name: ATTR.eventName, where: 'record', from: '—', type: 'string', note: `deprecated, only with --event-name-attribute: \`${EVENT_POLICY_MATCH}\`, the record's EventName again (for backends that drop EventName)` },
   { name: ATTR.pid, where: 'record', from: 'HostPID', type: 'int', note: '' },
   { name: ATTR.vpid, where: 'record', from: 'PID', type: 'int', note: "pid inside the container's pid namespace" },
   { name: ATTR.parentPid, where: 'record', from: 'HostPPID', type: 'int', note: '' },
   { name: ATTR.exePath, where: 'record', from: 'ProcessName', type: 'string', note: 'for an execution: the executed file' },
   { name: ATTR.exeName, where: 'record', from: 'ProcessName', type: 'string', note: 'last path segment' },
-  { name: ATTR.userId, where: 'record', from: 'UID', type: 'int', note: '' },
+  { name: ATTR.userId, where: 'record', from: '—', type: 'int', note: 'the effective uid, the one permission checks use (after a setuid program: its owner)' },
+  { name: ATTR.realUserId, where: 'record', from: 'UID', type: 'int', note: 'the real uid, the user who started the process' },
   { name: ATTR.cwd, where: 'record', from: 'Cwd', type: 'string', note: 'when known' },
   { name: ATTR.filePath, where: 'record', from: 'Resource', type: 'string', note: 'the requested path, made absolute', only: 'file' },
   { name: ATTR.commandArgs, where: 'record', from: 'Resource', type: 'string[]', note: 'argv as the program received it, argv[0] first', only: 'process' },

@@ -27,6 +27,8 @@ export interface ExportSettings {
   readonly serviceName: string;
   /** Static Resource attributes (the agent's own attributes win over these). */
   readonly resourceAttributes?: Readonly<Record<string, string>>;
+  /** Copy EventName into the deprecated `event.name` record attribute; off by default. */
+  readonly eventNameAttribute?: boolean;
   /** 0 = counters logged only at shutdown. */
   readonly statsIntervalMs: number;
 }
@@ -69,12 +71,13 @@ export function createAlertExporter(settings: ExportSettings, log: Logger, deps:
       ...deps.processor,
     });
     const shared = processor;
+    const eventNameAttribute = settings.eventNameAttribute ?? false;
     const handOff = new AttributeHandOff();
     const loggers = new ResourceCache<OtelLogger>(
       { serviceName: settings.serviceName, serviceVersion: VERSION, extra: settings.resourceAttributes ?? {} },
       (resource) => new LoggerProvider({ resource, processors: [handOff, shared] }).getLogger('armorwatch', VERSION),
     );
-    emitOtlp = (m, text) => handOff.emit(loggers.get(m.workload, m.node), matchRecordFields(m, hrTime(), text), recordAttributes(m, text));
+    emitOtlp = (m, text) => handOff.emit(loggers.get(m.workload, m.node), matchRecordFields(m, hrTime(), text), recordAttributes(m, text, eventNameAttribute));
   }
   const stdout = useStdout ? new StdoutSink(settings.queue.maxBytes, deps.stdout) : undefined;
 

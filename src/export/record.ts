@@ -45,13 +45,14 @@ const A = ATTR;
  * BENCHMARKS.md).
  */
 export class RecordAttributes {
-  [A.eventName]!: string;
+  [A.eventName]!: string | undefined;
   [A.pid]!: number;
   [A.vpid]!: number;
   [A.parentPid]!: number;
   [A.exePath]!: string;
   [A.exeName]!: string;
   [A.userId]!: number;
+  [A.realUserId]!: number;
   [A.filePath]!: string | undefined;
   [A.commandArgs]!: string[] | undefined;
   [A.argsCount]!: number | undefined;
@@ -80,16 +81,17 @@ export class RecordAttributes {
   [A.otherPolicies]!: string[] | undefined;
   [key: string]: AttributeValue | undefined;
 
-  constructor(m: Match, text: MatchText) {
+  constructor(m: Match, text: MatchText, eventNameAttribute: boolean) {
     const ev = m.event;
     const d = m.decision;
-    this[A.eventName] = EVENT_POLICY_MATCH;
+    this[A.eventName] = eventNameAttribute ? EVENT_POLICY_MATCH : undefined;
     this[A.pid] = ev.hostPid;
     this[A.vpid] = ev.pid;
     this[A.parentPid] = ev.hostPpid;
     this[A.exePath] = text.processName;
     this[A.exeName] = basename(text.processName);
-    this[A.userId] = ev.uid;
+    this[A.userId] = ev.euid;
+    this[A.realUserId] = ev.uid;
     this[A.filePath] = text.filePath;
     this[A.commandArgs] = list(text.commandArgs);
     this[A.argsCount] = text.commandArgs?.length;
@@ -119,9 +121,12 @@ export class RecordAttributes {
   }
 }
 
-/** Record attributes; optional fields that are absent are left out (undefined) rather than sent empty. */
-export function recordAttributes(m: Match, text: MatchText = matchText(m)): Attributes {
-  return new RecordAttributes(m, text);
+/**
+ * Record attributes; optional fields that are absent are left out (undefined) rather than sent empty.
+ * `eventNameAttribute` copies EventName into the deprecated `event.name` attribute (--event-name-attribute).
+ */
+export function recordAttributes(m: Match, text: MatchText = matchText(m), eventNameAttribute = false): Attributes {
+  return new RecordAttributes(m, text, eventNameAttribute);
 }
 
 /** The LogRecord to emit for a match, attributes left out (they travel apart, see handoff.ts). */

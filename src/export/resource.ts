@@ -2,10 +2,11 @@
 // Resource object: the OTLP serializer groups an export request's records into ResourceLogs by
 // object identity, so a cache keyed by the workload's identity gives one ResourceLogs per workload
 // in each request while all workloads still travel in the same request.
+import { createHash } from 'node:crypto';
 import type { Attributes } from '@opentelemetry/api';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import type { NodeIdentity, Workload } from '../types.ts';
-import { OWNER_ATTR, RES } from './attributes.ts';
+import { CONTAINER_RUNTIME, OWNER_ATTR, RES, SCHEMA_URL } from './attributes.ts';
 
 export interface AgentIdentity {
   readonly serviceName: string;
@@ -35,12 +36,34 @@ export function splitImage(image: string): ImageParts {
   };
 }
 
+/** The namespace semantic conventions give for a service.instance.id derived from an inherent id. */
+const SERVICE_INSTANCE_NAMESPACE = Buffer.from('4d63009a8d0f11eeaad74c796ed8e320', 'hex');
+
+/** RFC 9562 UUID version 5 (SHA-1, namespaced) of `name`. */
+export function uuidV5(name: string, namespace: Uint8Array = SERVICE_INSTANCE_NAMESPACE): string {
+  const b = createHash('sha1').update(namespace).update(name).digest().subarray(0, 16);
+  b[6] = (b[6]! & 0x0f) | 0x50;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/**
+ * service.instance.id: one agent runs per node, so cluster, node and service name identify it; as
+ * semantic conventions ask for an inherent id, it is the UUID v5 of them (stable across restarts,
+ * without spelling the node name out). A value the user set in the static attributes wins.
+ */
+export function serviceInstanceId(agent: AgentIdentity, node: NodeIdentity): string {
+  return agent.extra?.[RES.serviceInstanceId] ?? uuidV5(`${node.clusterName}/${node.hostName}/${agent.serviceName}`);
+}
+
 /** Resource attributes of the workload (and of the agent and node, which every record carries). */
 export function resourceAttributes(agent: AgentIdentity, workload: Workload, node: NodeIdentity): Attributes {
   const a: Attributes = {
     ...agent.extra,
     [RES.serviceName]: agent.serviceName,
     [RES.serviceVersion]: agent.serviceVersion,
+    [RES.serviceInstanceId]: serviceInstanceId(agent, node),
     [RES.clusterName]: node.clusterName,
     [RES.nodeName]: node.hostName,
     [RES.hostName]: node.hostName,
@@ -52,6 +75,7 @@ export function resourceAttributes(agent: AgentIdentity, workload: Workload, nod
   set(RES.podUid, workload.podUid);
   set(RES.containerName, workload.containerName);
   set(RES.containerId, workload.containerId);
+  a[RES.containerRuntimeName] = CONTAINER_RUNTIME;
   const image = workload.containerImage;
   if (image !== undefined && image !== '') {
     const parts = splitImage(image);
@@ -107,7 +131,7 @@ export class ResourceCache<T> {
         const oldest = this.#entries.keys().next().value;
         if (oldest !== undefined) this.#entries.delete(oldest);
       }
-      entry = this.#make(resourceFromAttributes(resourceAttributes(this.#agent, workload, node)));
+      entry = this.#make(resourceFromAttributes(resourceAttributes(this.#agent, workload, node), { schemaUrl: SCHEMA_URL }));
       this.#entries.set(key, entry);
     }
     return entry;

@@ -224,3 +224,11 @@ test('resource attributes: OTEL_RESOURCE_ATTRIBUTES, then ARMORWATCH_RESOURCE_AT
   usage(P, { OTEL_RESOURCE_ATTRIBUTES: 'novalue' }, /^OTEL_RESOURCE_ATTRIBUTES: invalid value "novalue": "novalue" is not key=value$/);
   usage([...P, '--resource-attributes', 'a=%zz'], {}, /^--resource-attributes: invalid value "a=%zz": the value of "a" is not valid URL encoding$/);
 });
+
+test('--event-name-attribute and ARMORWATCH_EVENT_NAME_ATTRIBUTE: off by default, the flag wins, a bad value is a UsageError', () => {
+  assert.equal(parse(P).eventNameAttribute, false);
+  assert.equal(parse([...P, '--event-name-attribute']).eventNameAttribute, true);
+  assert.equal(parse(P, { ARMORWATCH_EVENT_NAME_ATTRIBUTE: 'true' }).eventNameAttribute, true);
+  assert.equal(parse([...P, '--event-name-attribute=false'], { ARMORWATCH_EVENT_NAME_ATTRIBUTE: 'true' }).eventNameAttribute, false);
+  usage(P, { ARMORWATCH_EVENT_NAME_ATTRIBUTE: 'yes please' }, /^ARMORWATCH_EVENT_NAME_ATTRIBUTE: invalid value "yes please"/);
+});

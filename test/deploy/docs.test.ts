@@ -52,3 +52,28 @@ test('every attribute the query cookbook uses is one armorwatch exports', () => 
   }
   assert.ok(n > 20, 'the cookbook should use the exported attribute names');
 });
+
+test('every LogQL stream selector in the cookbook uses only labels Loki indexes both by default and with the Loki example\'s per-tenant list', () => {
+  const example = read('otel-collector/examples/loki/README.md');
+  const dotted = (s: string): string[] => [...s.matchAll(/`([a-z0-9_]+(?:\.[a-z0-9_]+)+)`/g)].map((m) => m[1]!);
+  const defaults = example.match(/By default it turns these resource attributes into index labels([\s\S]*?)Every other/)?.[1];
+  assert.ok(defaults, "the Loki example lists Loki's default index labels");
+  const tenant = example.match(/action: index_label\s+attributes:\n((?:\s+- [a-z0-9_.]+\n)+)/)?.[1];
+  assert.ok(tenant, 'the Loki example shows its per-tenant index_label list');
+  const tenantNames = new Set([...tenant.matchAll(/- ([a-z0-9_.]+)/g)].map((m) => m[1]!));
+  const both = new Set(dotted(defaults).filter((n) => tenantNames.has(n)).map((n) => n.replaceAll('.', '_')));
+  assert.ok(both.has('service_name') && !both.has('k8s_pod_name'), `labels under both settings: ${[...both].join(', ')}`);
+
+  const blocks = [...read('docs/QUERIES.md').matchAll(/```logql\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  assert.ok(blocks.length > 5, 'the cookbook has LogQL queries');
+  let selectors = 0;
+  for (const q of blocks) {
+    for (const [, inner] of q.matchAll(/(?<!\{)\{([a-z0-9_]+\s*(?:=|!=|=~|!~)[^{}]*)\}/g)) {
+      selectors++;
+      for (const [, label] of inner!.matchAll(/\b([a-z0-9_]+)\s*(?:=|!=|=~|!~)\s*"/g)) {
+        assert.ok(both.has(label!), `docs/QUERIES.md selects streams on ${label}, which is structured metadata under one of the two settings: filter it after the selector (| ${label}="...")\n${q}`);
+      }
+    }
+  }
+  assert.ok(selectors >= blocks.length, 'every query has a stream selector');
+});

@@ -13,6 +13,7 @@ import { hostname, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VERSION } from '../../src/version.ts';
+import { uuidV5 } from '../../src/export/resource.ts';
 import { buildBusyboxRootfs, needsContainerd } from '../helpers/containerd.ts';
 import type { CollectedRecord } from '../helpers/collector.ts';
 import { needsBpf } from '../helpers/privileges.ts';
@@ -59,13 +60,13 @@ interface Exes { readonly ls: string; readonly shell: string }
 /** The seed's Expected Alert as docs/OTEL.md maps it onto the record's attributes, with this access's pids. */
 function expectedAttributes(a: Access, exe: Exes): Record<string, unknown> {
   return {
-    'event.name': 'armorwatch.policy.match',
     'process.pid': a.hostPid, // HostPID
     'process.vpid': a.pid, // PID
     'process.parent_pid': a.hostPpid, // HostPPID
     'process.executable.path': exe.ls, // ProcessName
     'process.executable.name': basename(exe.ls),
     'process.user.id': 0,
+    'process.real_user.id': 0,
     'process.working_directory': SEED_DIR,
     'file.path': SEED_DIR, // Resource
     'security_rule.name': 'ksp-nist-ac-18-1-network-audit', // PolicyName
@@ -105,6 +106,7 @@ function expectedResource(uid: string, id: string, digest: string): Record<strin
   return {
     'service.name': 'armorwatch',
     'service.version': VERSION,
+    'service.instance.id': uuidV5(`default/${hostname()}/armorwatch`),
     'k8s.cluster.name': 'default', // ClusterName
     'k8s.node.name': hostname(), // HostName
     'host.name': hostname(),
@@ -113,6 +115,7 @@ function expectedResource(uid: string, id: string, digest: string): Record<strin
     'k8s.pod.uid': uid,
     'k8s.container.name': 'wordpress', // ContainerName
     'container.id': id, // ContainerID
+    'container.runtime.name': 'containerd',
     'container.image.name': 'docker.io/armorwatch/wordpress', // ContainerImage, split
     'container.image.tags': ['4.8-apache'],
     'container.image.repo_digests': [`docker.io/armorwatch/wordpress@${digest}`],

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createAlertExporter, type ExportSettings } from '../../src/export/index.ts';
-import { MAPPING, EVENT_POLICY_MATCH } from '../../src/export/attributes.ts';
+import { MAPPING, EVENT_POLICY_MATCH, SCHEMA_URL } from '../../src/export/attributes.ts';
+import { uuidV5 } from '../../src/export/resource.ts';
 import { silentLogger } from '../../src/log.ts';
 import { VERSION } from '../../src/version.ts';
 import { anyValueKind, startCollector, type Collector } from '../helpers/collector.ts';
@@ -48,6 +49,7 @@ test('records of several workloads travel in one request, one ResourceLogs per w
   assert.deepEqual(seed.resource, {
     'service.name': 'armorwatch',
     'service.version': VERSION,
+    'service.instance.id': uuidV5('default/gke-cluster-1-default-pool-37f4c896-8cn6/armorwatch'),
     'k8s.cluster.name': 'default',
     'k8s.node.name': 'gke-cluster-1-default-pool-37f4c896-8cn6',
     'host.name': 'gke-cluster-1-default-pool-37f4c896-8cn6',
@@ -56,6 +58,7 @@ test('records of several workloads travel in one request, one ResourceLogs per w
     'k8s.pod.uid': SEED_WORKLOAD.podUid,
     'k8s.container.name': 'wordpress',
     'container.id': '6d09394a988c5cf6b9fe260d28fdd57d6ff281618869a173965ecd94a3efac44',
+    'container.runtime.name': 'containerd',
     'container.image.name': 'docker.io/library/wordpress',
     'container.image.tags': ['4.8-apache'],
     'container.image.repo_digests': ['docker.io/library/wordpress@sha256:6216f64ab88fc51d311e38c7f69ca3f9aaba621492b4f1fa93ddf63093768845'],
@@ -63,13 +66,13 @@ test('records of several workloads travel in one request, one ResourceLogs per w
     'k8s.pod.label.app': 'wordpress',
   });
   assert.deepEqual(seed.attributes, {
-    'event.name': EVENT_POLICY_MATCH,
     'process.pid': 1275441,
     'process.vpid': 342,
     'process.parent_pid': 1275298,
     'process.executable.path': '/bin/ls',
     'process.executable.name': 'ls',
     'process.user.id': 0,
+    'process.real_user.id': 0,
     'process.working_directory': '/var/www/html',
     'file.path': '/etc/network/if-up.d',
     'security_rule.name': 'ksp-nist-ac-18-1-network-audit',
@@ -94,14 +97,14 @@ test('records of several workloads travel in one request, one ResourceLogs per w
     'kubearmor.other_policies': ['ksp-other-1', 'ksp-other-2'],
   });
   // Every documented record attribute is there, and nothing undocumented.
-  const documented = MAPPING.filter((m) => m.where === 'record' && m.only !== 'process' && m.name !== 'kubearmor.tty').map((m) => m.name).sort();
+  const documented = MAPPING.filter((m) => m.where === 'record' && m.only !== 'process' && m.name !== 'kubearmor.tty' && m.name !== 'event.name').map((m) => m.name).sort();
   assert.deepEqual(Object.keys(seed.attributes).sort(), documented);
 
   // Typed on the wire: ints as intValue, tags as arrays (not strings).
   const raw = rls.flatMap((rl) => rl.scopeLogs ?? []).flatMap((sl) => sl.logRecords ?? [])
     .find((r) => r.attributes?.some((kv) => kv.key === 'process.pid' && Number(kv.value.intValue) === SEED_ALERT.HostPID));
   const kind = (key: string): string => anyValueKind(raw?.attributes?.find((kv) => kv.key === key)?.value);
-  for (const m of MAPPING.filter((x) => x.where === 'record' && x.only !== 'process' && x.name !== 'kubearmor.tty')) {
+  for (const m of MAPPING.filter((x) => x.where === 'record' && x.only !== 'process' && x.name !== 'kubearmor.tty' && x.name !== 'event.name')) {
     assert.equal(kind(m.name), { int: 'int', string: 'string', 'string[]': 'array', boolean: 'bool' }[m.type], `${m.name} is ${m.type}`);
   }
 
@@ -116,7 +119,7 @@ test('records of several workloads travel in one request, one ResourceLogs per w
 
   const host = recs.find((r) => r.attributes['security_rule.name'] === 'hsp-shadow');
   assert.ok(host);
-  assert.deepEqual(Object.keys(host.resource).sort(), ['host.name', 'k8s.cluster.name', 'k8s.node.name', 'service.name', 'service.version']);
+  assert.deepEqual(Object.keys(host.resource).sort(), ['host.name', 'k8s.cluster.name', 'k8s.node.name', 'service.instance.id', 'service.name', 'service.version']);
   assert.equal(host.severityNumber, 21, 'policy severity 10 → FATAL');
   assert.equal(host.attributes['kubearmor.type'], 'MatchedHostPolicy');
 });
@@ -145,7 +148,6 @@ test('a process match arrives with its process attributes (command args, execute
   const ok = recs.find((r) => r.attributes['process.pid'] === EXEC_MATCH.event.hostPid);
   assert.ok(ok, 'the process record arrived');
   assert.deepEqual({ ...ok.attributes }, {
-    'event.name': EVENT_POLICY_MATCH,
     'process.pid': 1275500,
     'process.vpid': 350,
     'process.parent_pid': 1275441,
@@ -154,6 +156,7 @@ test('a process match arrives with its process attributes (command args, execute
     'process.command_args': ['apt', 'update'],
     'process.args_count': 2,
     'process.user.id': 0,
+    'process.real_user.id': 0,
     'process.working_directory': '/var/www/html',
     'security_rule.name': 'ksp-block-apt',
     'security_rule.description': 'package manager run',
@@ -187,4 +190,66 @@ test('a process match arrives with its process attributes (command args, execute
   for (const m of MAPPING.filter((x) => x.where === 'record' && x.only === 'process')) {
     assert.ok(m.name in ok.attributes || m.name in failed.attributes, `${m.name} arrives on process records`);
   }
+});
+
+test('process.user.id is the effective uid (a setuid program runs as its owner), process.real_user.id the user who started it', async () => {
+  const exp = createAlertExporter(settings(`http://${collector.grpcAddress}`), silentLogger);
+  const start = collector.records().length;
+  // passwd, setuid root, started by uid 1000: the kernel checks permissions against euid 0.
+  exp.export({ ...SEED_MATCH, event: { ...SEED_MATCH.event, hostPid: 777_001, uid: 1000, euid: 0 } });
+  // A daemon that dropped privileges with seteuid: real uid 0, effective 33.
+  exp.export({ ...EXEC_MATCH, event: { ...EXEC_MATCH.event, hostPid: 777_002, uid: 0, euid: 33 } });
+  await exp.shutdown(5000);
+  const recs = (await collector.waitForRecords(start + 2)).slice(start);
+  const file = recs.find((r) => r.attributes['process.pid'] === 777_001);
+  const exec = recs.find((r) => r.attributes['process.pid'] === 777_002);
+  assert.ok(file && exec, 'both records arrived');
+  assert.equal(file.attributes['process.user.id'], 0);
+  assert.equal(file.attributes['process.real_user.id'], 1000);
+  assert.equal(exec.attributes['process.user.id'], 33);
+  assert.equal(exec.attributes['process.real_user.id'], 0);
+});
+
+test('every Resource names its schema_url; service.instance.id is one per node and agent, the same after a restart, and the user can set it', async () => {
+  const start = collector.records().length;
+  const startRequests = collector.requests().length;
+  const otherNode = { ...SEED_MATCH.node, hostName: 'node-b' };
+  for (const extra of [{}, {}, { 'service.instance.id': 'mine' }] as Record<string, string>[]) { // two agent starts, then one with a chosen id
+    const exp = createAlertExporter({ ...settings(`http://${collector.grpcAddress}`), resourceAttributes: extra }, silentLogger);
+    exp.export({ ...SEED_MATCH, event: { ...SEED_MATCH.event, hostPid: 888_001 } });
+    exp.export({ ...HOST_MATCH, event: { ...HOST_MATCH.event, hostPid: 888_002 } });
+    exp.export({ ...HOST_MATCH, node: otherNode, event: { ...HOST_MATCH.event, hostPid: 888_003 } });
+    await exp.shutdown(5000);
+  }
+  const recs = (await collector.waitForRecords(start + 9)).slice(start);
+  const ids = recs.map((r) => [r.attributes['process.pid'], r.resource['service.instance.id']]);
+  const nodeA = uuidV5('default/gke-cluster-1-default-pool-37f4c896-8cn6/armorwatch');
+  assert.deepEqual(ids, [
+    [888_001, nodeA], [888_002, nodeA], [888_003, uuidV5('default/node-b/armorwatch')],
+    [888_001, nodeA], [888_002, nodeA], [888_003, uuidV5('default/node-b/armorwatch')],
+    [888_001, 'mine'], [888_002, 'mine'], [888_003, 'mine'],
+  ]);
+  assert.notEqual(nodeA, uuidV5('default/node-b/armorwatch'));
+  assert.equal(recs[0]!.resource['container.runtime.name'], 'containerd');
+  assert.equal(recs[1]!.resource['container.runtime.name'], undefined, 'a host process runs in no container');
+  const rls = collector.requests().slice(startRequests).flatMap((r) => r.resourceLogs ?? []);
+  assert.ok(rls.length >= 9);
+  for (const rl of rls) assert.equal((rl as { schemaUrl?: string }).schemaUrl, SCHEMA_URL);
+});
+
+test('the deprecated event.name attribute arrives only with eventNameAttribute; EventName always', async () => {
+  const start = collector.records().length;
+  for (const [pid, eventNameAttribute] of [[999_001, false], [999_002, true]] as const) {
+    const exp = createAlertExporter({ ...settings(`http://${collector.grpcAddress}`), eventNameAttribute }, silentLogger);
+    exp.export({ ...SEED_MATCH, event: { ...SEED_MATCH.event, hostPid: pid } });
+    await exp.shutdown(5000);
+  }
+  const recs = (await collector.waitForRecords(start + 2)).slice(start);
+  const off = recs.find((r) => r.attributes['process.pid'] === 999_001);
+  const on = recs.find((r) => r.attributes['process.pid'] === 999_002);
+  assert.ok(off && on, 'both records arrived');
+  assert.equal(off.eventName, EVENT_POLICY_MATCH);
+  assert.equal(on.eventName, EVENT_POLICY_MATCH);
+  assert.equal('event.name' in off.attributes, false, 'off by default');
+  assert.equal(on.attributes['event.name'], EVENT_POLICY_MATCH);
 });
