@@ -152,14 +152,14 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
+	__uint(max_entries, 65536); /* the helper sets the agent's size (--kernel-filter-capacity) before load */
 	__type(key, __u64);
 	__type(value, __u32);
 } exact_paths SEC(".maps");          /* fnv1a(path) -> generation */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
+	__uint(max_entries, 65536); /* set with exact_paths */
 	__type(key, __u64);
 	__type(value, __u32);
 } dir_prefixes SEC(".maps");         /* fnv1a(prefix ending in '/') -> generation */

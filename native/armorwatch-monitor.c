@@ -43,6 +43,7 @@ static struct ring_buffer *rb;
 static const char *hook_name = "none";
 static const char *exec_hook_name = "none";
 static char tried[2048] = "";
+static unsigned long filter_capacity = 65536; /* entries of exact_paths and dir_prefixes (--filter-capacity) */
 static unsigned long ringbuf_bytes; /* from the agent (--ringbuf-bytes): src/config owns the default */
 static __u32 generation;
 static unsigned long long frames_out, events_out;
@@ -237,6 +238,8 @@ static int try_load(const struct hook *h, const struct exec_hook *x)
 						!strcmp(bpf_program__name(prog), x->prog));
 	bpf_map__set_max_entries(skel->maps.heap, (__u32)libbpf_num_possible_cpus());
 	bpf_map__set_max_entries(skel->maps.events, (__u32)ringbuf_bytes);
+	bpf_map__set_max_entries(skel->maps.exact_paths, (__u32)filter_capacity);
+	bpf_map__set_max_entries(skel->maps.dir_prefixes, (__u32)filter_capacity);
 	err = armorwatch_bpf__load(skel);
 	if (!err && h->tail_prefix) {
 		__u32 key[2] = { 0, 1 };
@@ -629,7 +632,7 @@ static void usage(void)
 	fprintf(stderr, "usage: armorwatch-monitor --ringbuf-bytes N\n"
 			"                          [--hook auto|syscall_tracepoints|tp_btf|raw_tracepoint]\n"
 			"                          [--exec-hook auto|tp_btf|raw_tracepoint|tracepoint]\n"
-			"                          [--stats-ms N] | --print-layout\n"
+			"                          [--stats-ms N] [--filter-capacity N] | --print-layout\n"
 			"Speaks the frame protocol on stdin/stdout; meant to be started by armorwatch.\n");
 }
 
@@ -642,8 +645,13 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--hook") && i + 1 < argc) want = argv[++i];
 		else if (!strcmp(argv[i], "--exec-hook") && i + 1 < argc) want_exec = argv[++i];
 		else if (!strcmp(argv[i], "--ringbuf-bytes") && i + 1 < argc) ringbuf_bytes = strtoul(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "--filter-capacity") && i + 1 < argc) filter_capacity = strtoul(argv[++i], NULL, 0);
 		else if (!strcmp(argv[i], "--stats-ms") && i + 1 < argc) stats_ms = strtol(argv[++i], NULL, 0);
 		else { usage(); return 2; }
+	}
+	if (!filter_capacity || filter_capacity > 0x7fffffff) {
+		usage();
+		return 2;
 	}
 	if (!ringbuf_bytes) { /* no default here: the agent's configuration owns it */
 		usage();

@@ -74,6 +74,7 @@ export function policyDetail(st: PolicyStoreStatus): string[] {
     `policy folders: ${st.unreadableFolders.length} unreadable${st.unreadableFolders.length > 0 ? ` (${st.unreadableFolders.join('; ')})` : ''}; ${st.emptyFolders.length} empty${st.emptyFolders.length > 0 ? ` (${st.emptyFolders.join(', ')})` : ''}`,
     `entries passed over: ${skipped === '' ? 'none' : skipped}`,
     `reloads: ${st.reloads}; failed scans: ${st.failedScans}; scan running for ${st.scanRunningMs} ms`,
+    ...(st.refusedChange === null ? [] : [`policy change refused, the previous policies stay in force: ${st.refusedChange}`]),
   ];
 }
 
@@ -104,7 +105,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
   let stopping = false;
   let monitorFailed = false;
   let monitor: Monitor | undefined;
-  const store = new PolicyStore({ paths: config.policies, engine: { defaultFilePosture: config.defaultFilePosture }, logger: log.child({ component: 'policy' }), sources: policySources });
+  const store = new PolicyStore({ paths: config.policies, engine: { defaultFilePosture: config.defaultFilePosture }, kernelFilterCapacity: config.kernelFilterCapacity, logger: log.child({ component: 'policy' }), sources: policySources });
   const sources: MetricSources = {};
   const metrics = createAgentMetrics(config.metrics, config, sources, log.child({ component: 'metrics' }));
   let health: HealthServer | undefined;
@@ -205,6 +206,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
       logger: log,
       pathFilter: first.filter,
       ringbufBytes: config.ringBufferBytes,
+      kernelFilterCapacity: config.kernelFilterCapacity,
       processFilter: { pids: [], comms: [], excludePids: [process.pid] },
       onEvent,
       onExec: onEvent,

@@ -6,6 +6,10 @@ import { formatUnobserved, unobservedFields } from '../policy/coverage.ts';
 import { discoverPolicyFiles, escapeControls, type Discovery } from '../policy/discover.ts';
 import { loadPolicyFiles, PolicyPathError, summarize } from '../policy/load.ts';
 import { formatProblem } from '../policy/types.ts';
+import { checkFilterCapacity } from '../policy/capacity.ts';
+import { compilePolicies } from '../policy/engine.ts';
+import { kernelFilterCapacity } from '../config/parse.ts';
+import { KERNEL_FILTER_CAPACITY_DEFAULT } from '../monitor/filter.ts';
 
 const HELP = `Usage: armorwatch validate [options] PATH...
 
@@ -20,14 +24,18 @@ are not UTF-8.
 
 Options:
   -q, --quiet   print only the summary line
+  --kernel-filter-capacity ENTRIES
+                entries each kernel path map holds, as for \`armorwatch run\`
+                (default 65536; or ARMORWATCH_KERNEL_FILTER_CAPACITY): valid policies
+                needing more are an error naming the policies that contribute most
   -h, --help    show this help
 
 A valid document with sections armorwatch does not observe on this node (capabilities, network,
 AppArmor profiles, devices, presets, system calls it cannot see) gets one warning line naming them;
 warnings do not change the exit status.
 
-Exit status: 0 all documents valid, 1 some document invalid or some file or directory unreadable,
-2 usage error.
+Exit status: 0 all documents valid, 1 some document invalid, some file or directory unreadable,
+or the valid policies need more kernel filter entries than the capacity, 2 usage error.
 `;
 
 function display(file: string): string {
@@ -40,12 +48,17 @@ export async function main(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({
       args: argv, allowPositionals: true, strict: true,
-      options: { help: { type: 'boolean', short: 'h' }, quiet: { type: 'boolean', short: 'q' } },
+      options: { help: { type: 'boolean', short: 'h' }, quiet: { type: 'boolean', short: 'q' }, 'kernel-filter-capacity': { type: 'string' } },
     });
   } catch (err) {
     throw new UsageError(`validate: ${(err as Error).message}\nRun 'armorwatch validate --help' for usage.`);
   }
   if (parsed.values.help === true) { process.stdout.write(HELP); return 0; }
+  const cap = parsed.values['kernel-filter-capacity'];
+  const envCap = process.env.ARMORWATCH_KERNEL_FILTER_CAPACITY;
+  const capacity = cap !== undefined ? kernelFilterCapacity({ value: cap, source: '--kernel-filter-capacity' })
+    : envCap !== undefined && envCap !== '' ? kernelFilterCapacity({ value: envCap, source: 'ARMORWATCH_KERNEL_FILTER_CAPACITY' })
+      : KERNEL_FILTER_CAPACITY_DEFAULT;
   if (parsed.positionals.length === 0) throw new UsageError('validate: give at least one policy file or directory\nRun \'armorwatch validate --help\' for usage.');
   let found: Discovery;
   try {
@@ -76,10 +89,13 @@ export async function main(argv: string[]): Promise<number> {
     });
     if (unobserved.length > 0) process.stdout.write(`${unobserved.map(escapeControls).join('\n')}\n`);
   }
+  // The valid policies together, as the agent would load them: do they fit the kernel filter?
+  const overflow = checkFilterCapacity(compilePolicies(result.policies).kernelFilter(), result.policies, capacity, { shown: 10, displayFile: display });
+  if (overflow !== null) process.stdout.write(`${escapeControls(overflow.message)}\n`);
   const skipped = result.skippedDocuments > 0 ? `, ${result.skippedDocuments} skipped (not policies)` : '';
   const unread = unreadable.length > 0 ? `; ${plural(unreadable.length, 'directory', 'directories')} unreadable` : '';
   process.stdout.write(`checked ${plural(found.files.length, 'file')}, ${plural(result.documents, 'document')}: ${result.invalidDocuments} invalid${skipped}${unread}\n`);
-  return result.invalidDocuments > 0 || unreadable.length > 0 ? 1 : 0;
+  return result.invalidDocuments > 0 || unreadable.length > 0 || overflow !== null ? 1 : 0;
 }
 
 function plural(n: number, word: string, many = `${word}s`): string {

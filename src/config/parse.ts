@@ -6,6 +6,7 @@ import { UsageError } from '../errors.ts';
 import { RUN_OPTIONS, type OptionSpec } from './options.ts';
 import type { ExporterMode, HealthAddr, MetricsConfig, OtlpConfig, OtlpProtocol, RunConfig } from './types.ts';
 import { bool, duration, headers, hostPort, keyValues, oneOf, nonNegativeInt, positiveInt, size, url, bad, type Raw } from './values.ts';
+import { KERNEL_FILTER_CAPACITY_DEFAULT } from '../monitor/filter.ts';
 
 export interface ParseDeps {
   readonly hostname: () => string;
@@ -204,6 +205,13 @@ function ringBufferSize(raw: Raw): number {
   return bytes;
 }
 
+/** Entries per kernel path map: a hash map's max_entries (the kernel takes up to 2^31 - 1; memory grows with it). */
+export function kernelFilterCapacity(raw: Raw): number {
+  const n = positiveInt(raw);
+  if (n > 16 * 1024 * 1024) throw bad(raw, 'expected a number of entries from 1 to 16777216');
+  return n;
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export function parseRunConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, deps: ParseDeps = DEFAULT_DEPS): ParseResult {
@@ -237,6 +245,7 @@ export function parseRunConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
   const rme = src.get('retry-max-elapsed');
   const sd = src.get('shutdown-deadline');
   const rb = src.get('ring-buffer-size');
+  const kfc = src.get('kernel-filter-capacity');
   const si = src.get('stats-interval');
   const mps = src.get('max-alerts-per-sec');
   const ts = src.get('throttle-sec');
@@ -275,6 +284,7 @@ export function parseRunConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
     otlp: exporter === 'stdout' ? null : otlpConfig(),
     queue,
     ringBufferBytes,
+    kernelFilterCapacity: kfc === undefined ? KERNEL_FILTER_CAPACITY_DEFAULT : kernelFilterCapacity(kfc),
     shutdownDeadlineMs,
     statsIntervalMs: si === undefined ? 60_000 : duration(si),
     throttle: maxAlertsPerSec === 0 || throttleSec === 0 ? null : Object.freeze({ maxAlertsPerSec, throttleSec }),

@@ -56,8 +56,20 @@ function hexList(values: readonly string[]): string {
   return values.length === 0 ? '-' : values.map((v) => fnv1a64(v).toString(16)).join(',');
 }
 
-/** `paths <passAll> <exact hashes> <prefix hashes> <first-component keys>` */
-export function pathFilterCommand(spec: KernelFilterSpec): string {
+/**
+ * The entries a path filter puts in each kernel map (exact_paths, dir_prefixes): /proc/<pid>/...
+ * spellings are inserted in their /proc/... form too, so they count twice. 0 when all passes.
+ */
+export function kernelFilterEntries(spec: KernelFilterSpec): { readonly exactPaths: number; readonly dirPrefixes: number } {
+  if (spec.passAll) return { exactPaths: 0, dirPrefixes: 0 };
+  return { exactPaths: withProcForm(spec.exactPaths).length, dirPrefixes: withProcForm(spec.dirPrefixes).length };
+}
+
+/** Entries each path map holds when nothing else is asked (--kernel-filter-capacity). */
+export const KERNEL_FILTER_CAPACITY_DEFAULT = 65536;
+
+/** `paths <passAll> <exact hashes> <prefix hashes> <first-component keys>`; refused when a map would hold more than `capacity`. */
+export function pathFilterCommand(spec: KernelFilterSpec, capacity = KERNEL_FILTER_CAPACITY_DEFAULT): string {
   for (const p of spec.exactPaths) {
     if (!p.startsWith('/')) throw new MonitorError('AW_MONITOR_FILTER', `kernel filter exact path "${p}" is not absolute`);
   }
@@ -66,9 +78,9 @@ export function pathFilterCommand(spec: KernelFilterSpec): string {
       throw new MonitorError('AW_MONITOR_FILTER', `kernel filter directory prefix "${p}" must start and end with "/"`);
     }
   }
-  const limit = 65536;
-  if (spec.exactPaths.length > limit || spec.dirPrefixes.length > limit) {
-    throw new MonitorError('AW_MONITOR_FILTER', `kernel filter holds more than ${limit} exact paths or prefixes`);
+  const n = kernelFilterEntries(spec);
+  if (n.exactPaths > capacity || n.dirPrefixes > capacity) {
+    throw new MonitorError('AW_MONITOR_FILTER', `the kernel filter needs ${n.exactPaths} exact paths and ${n.dirPrefixes} prefixes; each map holds ${capacity} (--kernel-filter-capacity)`);
   }
   const exact = withProcForm(spec.exactPaths);
   const prefixes = withProcForm(spec.dirPrefixes);

@@ -8,7 +8,7 @@ import { EventDecoder, isExecEvent } from './decode.ts';
 import { MonitorError } from './errors.ts';
 import { FrameReader } from './frames.ts';
 import { FRAME } from './layout.ts';
-import { execFilterCommand, NO_EXECS, pathFilterCommand, processFilterCommand, wantsExecs } from './filter.ts';
+import { execFilterCommand, KERNEL_FILTER_CAPACITY_DEFAULT, NO_EXECS, pathFilterCommand, processFilterCommand, wantsExecs } from './filter.ts';
 import { defaultHelperPath, preflight } from './preflight.ts';
 
 export { MonitorError } from './errors.ts';
@@ -68,6 +68,8 @@ export interface MonitorOptions {
   readonly helperPath?: string;
   /** Ring buffer size in bytes (rounded up to a power of two by the helper); src/config owns the default. */
   readonly ringbufBytes: number;
+  /** Entries of each kernel path map (exact paths, prefixes); default KERNEL_FILTER_CAPACITY_DEFAULT. src/config owns the option. */
+  readonly kernelFilterCapacity?: number;
   /** 'auto' (default) tries syscall_tracepoints, then tp_btf, then raw_tracepoint. */
   readonly hook?: 'auto' | 'syscall_tracepoints' | 'tp_btf' | 'raw_tracepoint';
   /** Hook of sched_process_exec; 'auto' (default) tries tp_btf, then raw_tracepoint, then tracepoint. */
@@ -81,12 +83,16 @@ const STDERR_TAIL = 40;
 
 export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
   const onExec = opts.onExec;
+  const capacity = opts.kernelFilterCapacity ?? KERNEL_FILTER_CAPACITY_DEFAULT;
+  if (!Number.isInteger(capacity) || capacity < 1 || capacity > 0x7fffffff) {
+    throw new MonitorError('AW_MONITOR_FILTER', `kernel filter capacity ${capacity} is not a positive number of entries`);
+  }
   // Checked before anything starts: a filter asking for executions nobody receives is a mistake.
   const filterCommands = (spec: KernelFilterSpec): [string, string] => {
     if (onExec === undefined && wantsExecs(spec.exec)) {
       throw new MonitorError('AW_MONITOR_FILTER', 'the kernel filter passes executions but the monitor was opened without onExec');
     }
-    return [pathFilterCommand(spec), execFilterCommand(onExec === undefined ? NO_EXECS : spec.exec)];
+    return [pathFilterCommand(spec, capacity), execFilterCommand(onExec === undefined ? NO_EXECS : spec.exec)];
   };
   const firstFilter = filterCommands(opts.pathFilter);
   if (!Number.isInteger(opts.ringbufBytes) || opts.ringbufBytes <= 0) {
@@ -94,7 +100,7 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
   }
   const helperPath = opts.helperPath ?? defaultHelperPath();
   preflight(helperPath);
-  const args = ['--hook', opts.hook ?? 'auto', '--stats-ms', String(opts.statsIntervalMs ?? 1000), '--ringbuf-bytes', String(opts.ringbufBytes)];
+  const args = ['--hook', opts.hook ?? 'auto', '--stats-ms', String(opts.statsIntervalMs ?? 1000), '--ringbuf-bytes', String(opts.ringbufBytes), '--filter-capacity', String(capacity)];
   if (opts.execHook !== undefined) args.push('--exec-hook', opts.execHook);
   const child: ChildProcessWithoutNullStreams = spawn(helperPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const log = opts.logger.child({ component: 'monitor', helperPid: child.pid });

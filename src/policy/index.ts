@@ -14,3 +14,4 @@ export type { PolicyStoreOptions, PolicyStoreStatus, ReloadEvent } from './watch
 export { FIELDS, formatUnobserved, unobservedFields, UNOBSERVED_CODE, UNOBSERVED_SECTIONS } from './coverage.ts';
 export type { FieldUse, Unobserved } from './coverage.ts';
 export { OBSERVED_SYSCALLS } from './syscall-rules.ts';
+export { checkFilterCapacity, FilterCapacityError, type FilterContributor } from './capacity.ts';

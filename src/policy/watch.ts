@@ -10,6 +10,8 @@ import { stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { KernelFilterSpec } from '../types.ts';
 import { silentLogger, type Logger } from '../log.ts';
+import { KERNEL_FILTER_CAPACITY_DEFAULT } from '../monitor/filter.ts';
+import { checkFilterCapacity } from './capacity.ts';
 import { discoverPolicyFiles, type Discovery, type PolicyFile } from './discover.ts';
 import { compilePolicies, type EngineOptions, type PolicyEngine } from './engine.ts';
 import { DEFAULT_LOAD_LIMITS, mapLimit, parsePolicyText, readPolicyBytes, type FileResult, type LoadLimits } from './load.ts';
@@ -30,6 +32,8 @@ export interface PolicyStoreOptions {
   readonly limits?: LoadLimits;
   /** Documents from elsewhere (KubeArmor's custom resources), validated and kept like files' documents. */
   readonly sources?: readonly PolicySource[];
+  /** Entries each kernel path map holds (--kernel-filter-capacity): a set needing more is refused. */
+  readonly kernelFilterCapacity?: number;
 }
 
 /**
@@ -57,6 +61,8 @@ export interface PolicyStoreStatus {
   readonly failedScans: number;
   /** Milliseconds the scan in progress has been running, 0 when none is. */
   readonly scanRunningMs: number;
+  /** Why the last change was refused as a whole (the kernel filter's capacity), null when the last change was taken. */
+  readonly refusedChange: string | null;
 }
 
 export interface RejectedDocument {
@@ -130,6 +136,7 @@ export class PolicyStore {
   private dirty: Set<string> | 'all' = 'all';
   private closed = false;
   private generation = 0;
+  private refused: string | null = null;
 
   constructor(options: PolicyStoreOptions) {
     this.opts = {
@@ -141,6 +148,7 @@ export class PolicyStore {
       rescanMs: options.rescanMs ?? 60_000,
       limits: options.limits ?? DEFAULT_LOAD_LIMITS,
       sources: options.sources ?? [],
+      kernelFilterCapacity: options.kernelFilterCapacity ?? KERNEL_FILTER_CAPACITY_DEFAULT,
     };
     this.log = this.opts.logger;
   }
@@ -187,6 +195,7 @@ export class PolicyStore {
       reloads: this.reloads,
       failedScans: this.failedScans,
       scanRunningMs: this.scanStartedAt === 0 ? 0 : Date.now() - this.scanStartedAt,
+      refusedChange: this.refused,
     };
   }
 
@@ -376,7 +385,7 @@ export class PolicyStore {
     this.reported = now;
   }
 
-  private commit(next: Map<string, FileState>, rejected: RejectedDocument[]): ReloadEvent {
+  private commit(next: Map<string, FileState>, rejected: RejectedDocument[]): ReloadEvent | null {
     const before = new Map<string, string>();
     for (const st of this.files.values()) for (const d of st.byIndex.values()) before.set(d.key, d.hash);
     const policies: PolicyDocument[] = [];
@@ -386,10 +395,23 @@ export class PolicyStore {
     const removed = [...before.keys()].filter((k) => !after.has(k)).sort();
     const updated = [...after.keys()].filter((k) => before.has(k) && before.get(k) !== after.get(k)).sort();
     const engine = compilePolicies(policies, this.opts.engine);
+    const filter = engine.kernelFilter();
+    const overflow = checkFilterCapacity(filter, policies, this.opts.kernelFilterCapacity, { engine: this.opts.engine });
+    if (overflow !== null) {
+      // Refused as a whole: the first load fails start(); later, the set in force stays, engine and
+      // kernel filter alike, and the change is tried again at the next scan.
+      if (this.current === undefined) throw overflow;
+      this.refused = overflow.message;
+      this.failedScans++;
+      this.log.error({ code: overflow.code, needed: overflow.needed, capacity: overflow.capacity, contributors: overflow.contributors.slice(0, 5) },
+        `policy change refused, the policies in force stay: ${overflow.message}`);
+      return null;
+    }
+    this.refused = null;
     this.files = next;
     this.reloads++;
     const ev: ReloadEvent = {
-      generation: ++this.generation, engine, filter: engine.kernelFilter(), policies: policies.length,
+      generation: ++this.generation, engine, filter, policies: policies.length,
       added, updated, removed, rejected,
     };
     this.current = ev;

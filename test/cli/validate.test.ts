@@ -55,3 +55,22 @@ test('usage errors exit 2', () => {
   assert.equal(help.code, 0);
   assert.match(help.stdout, /Usage: armorwatch validate/);
 });
+
+test('valid policies needing more kernel filter entries than the capacity: exit 1, the biggest policies named', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'aw-validate-cap-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const policy = (name: string, paths: string[]): string => `apiVersion: security.kubearmor.com/v1\nkind: KubeArmorPolicy\nmetadata:\n  name: ${name}\n  namespace: ns\nspec:\n  file:\n    matchPaths:\n${paths.map((p) => `      - path: ${p}\n`).join('')}  action: Block\n`;
+  writeFileSync(join(dir, 'one.yaml'), policy('one', ['/etc/a']));
+  writeFileSync(join(dir, 'two.yaml'), policy('two', ['/run/x', '/run/y', '/proc/1/environ']));
+  const fits = run(['--kernel-filter-capacity', '3', '.'], dir);
+  assert.equal(fits.code, 0, fits.stdout);
+  const over = run(['--kernel-filter-capacity', '2', '.'], dir);
+  assert.equal(over.code, 1);
+  assert.equal(over.stdout, 'the policies need 3 exact paths and 1 directory prefixes in the kernel filter, more than its capacity of 2 each (--kernel-filter-capacity); '
+    + 'most entries come from: two.yaml: KubeArmorPolicy/ns/two (2); one.yaml: KubeArmorPolicy/ns/one (1)\nchecked 2 files, 2 documents: 0 invalid\n');
+  const env = spawnSync(process.execPath, [join(REPO_ROOT, 'src/cli/main.ts'), 'validate', '.'], { cwd: dir, encoding: 'utf8', env: { ...process.env, ARMORWATCH_KERNEL_FILTER_CAPACITY: '2' } });
+  assert.equal(env.status, 1, 'the variable sets it too');
+  const bad = run(['--kernel-filter-capacity', '0', '.'], dir);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--kernel-filter-capacity: invalid value "0"/);
+});

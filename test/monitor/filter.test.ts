@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { execFilterCommand, firstComponentKey, fnv1a64, pathFilterCommand, processFilterCommand } from '../../src/monitor/filter.ts';
+import { execFilterCommand, firstComponentKey, fnv1a64, kernelFilterEntries, pathFilterCommand, processFilterCommand } from '../../src/monitor/filter.ts';
 import { openMonitor } from '../../src/monitor/index.ts';
 import { silentLogger } from '../../src/log.ts';
 import { MonitorError } from '../../src/monitor/errors.ts';
@@ -46,6 +46,14 @@ test('a /proc/self or /proc/<pid> entry is also added in its /proc form', () => 
   const [, , exact, prefixes] = cmd.split(' ');
   assert.deepEqual(exact!.split(','), [fnv1a64('/proc/self/net/tcp'), fnv1a64('/proc/net/tcp')].map((h) => h.toString(16)));
   assert.deepEqual(prefixes!.split(','), [fnv1a64('/proc/1/fd/'), fnv1a64('/proc/fd/')].map((h) => h.toString(16)));
+});
+
+test('entries counted as inserted (a /proc/<pid> path twice); a filter over the capacity is refused', () => {
+  const spec = { passAll: false, exactPaths: ['/proc/self/environ', '/etc/a'], dirPrefixes: ['/run/'] };
+  assert.deepEqual(kernelFilterEntries(spec), { exactPaths: 3, dirPrefixes: 1 });
+  assert.equal(pathFilterCommand(spec, 3).split(' ')[2]!.split(',').length, 3);
+  assert.throws(() => pathFilterCommand(spec, 2), /needs 3 exact paths and 1 prefixes; each map holds 2 \(--kernel-filter-capacity\)/);
+  assert.deepEqual(kernelFilterEntries({ ...spec, passAll: true }), { exactPaths: 0, dirPrefixes: 0 });
 });
 
 test('relative paths and prefixes without a trailing slash are refused with the entry named', () => {

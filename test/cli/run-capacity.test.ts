@@ -1,0 +1,113 @@
+// `armorwatch run` and the kernel filter's capacity (--kernel-filter-capacity): a policy set needing
+// more entries is refused at start naming its biggest policies; on a reload it is refused as a whole
+// and the set in force keeps raising alerts from the real eBPF monitor.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { needsBpf } from '../helpers/privileges.ts';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+function hostPolicy(name: string, paths: readonly string[]): string {
+  return `apiVersion: security.kubearmor.com/v1
+kind: KubeArmorHostPolicy
+metadata:
+  name: ${name}
+spec:
+  nodeSelector:
+    matchLabels:
+      kubernetes.io/hostname: ${hostname()}
+  file:
+    matchPaths:
+${paths.map((p) => `      - path: ${p}\n`).join('')}  action: Audit
+`;
+}
+
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
+  for (const until = Date.now() + timeoutMs; Date.now() < until; await new Promise((r) => setTimeout(r, 100))) {
+    const v = await probe();
+    if (v !== undefined) return v;
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+interface Alert { Resource?: string; PolicyName?: string; HostPID?: number }
+
+test('a policy set over the capacity: run refuses to start, naming the file and the policy', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'aw-cap-start-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'small.yaml'), hostPolicy('hsp-small', ['/etc/hostname']));
+  writeFileSync(join(dir, 'big.yaml'), hostPolicy('hsp-big', ['/a/1', '/a/2', '/a/3', '/a/4']));
+  const r = spawnSync(process.execPath, [MAIN, 'run', '--policies', dir, '--kernel-filter-capacity', '3', '--health-addr', 'off'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 1, r.stderr);
+  const line = r.stderr.split('\n').find((l) => l.startsWith('armorwatch: '));
+  assert.ok(line !== undefined, r.stderr);
+  assert.match(line, /need 5 exact paths .* capacity of 3 each \(--kernel-filter-capacity\)/);
+  assert.match(line, new RegExp(`${join(dir, 'big.yaml')}: KubeArmorHostPolicy/[^ ]*hsp-big \\(4\\); ${join(dir, 'small.yaml')}: KubeArmorHostPolicy/[^ ]*hsp-small \\(1\\)`));
+  assert.match(line, /\[AW_POLICY_FILTER_CAPACITY\]$/);
+  assert.doesNotMatch(r.stderr, /eBPF programs loaded/, 'refused before anything is loaded');
+});
+
+test('a reload over the capacity is refused as a whole: the old filter and rules stay and still alert', async (t) => {
+  if (!needsBpf(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'aw-cap-reload-'));
+  const policies = join(dir, 'policies');
+  const files = join(dir, 'files');
+  mkdirSync(policies);
+  mkdirSync(files);
+  const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((n) => join(files, n)) as [string, string, string, string];
+  for (const f of [a, b, c, d]) writeFileSync(f, 'x');
+  // Three exact paths: exactly the capacity, so the kernel map must really hold three.
+  writeFileSync(join(policies, 'old.yaml'), hostPolicy('hsp-old', [a, b, c]));
+  let agent: ChildProcess | undefined;
+  let stderr = '';
+  let stdout = '';
+  const { freePort } = await import('../helpers/collector.ts');
+  const healthPort = await freePort();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  try {
+    agent = spawn(process.execPath, [MAIN, 'run', '--policies', policies, '--exporter', 'stdout', '--health-addr', `127.0.0.1:${healthPort}`, '--shutdown-deadline', '5s'], {
+      env: { ...process.env, ARMORWATCH_KERNEL_FILTER_CAPACITY: '3', ARMORWATCH_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    agent.stderr?.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+    agent.stdout?.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
+    const alerts = (): Alert[] => stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Alert);
+    const alertFor = (pid: number, path: string): Alert | undefined => alerts().find((x) => x.HostPID === pid && x.Resource === path);
+    await waitFor('/readyz', 60_000, async () => {
+      try { return (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).status === 200 ? true : undefined; } catch { return undefined; }
+    });
+    for (const f of [a, b, c]) {
+      const r = spawnSync('/bin/cat', [f]);
+      await waitFor(`the alert for ${f}`, 20_000, () => alertFor(r.pid as number, f));
+    }
+
+    // The new set needs four entries: refused, loudly, and nothing of it is taken.
+    writeFileSync(join(policies, 'new.yaml'), hostPolicy('hsp-new', [d]));
+    const refused = await waitFor('the refusal in the log', 30_000, () => stderr.split('\n').find((l) => l.includes('policy change refused')));
+    assert.match(refused, /need 4 exact paths/);
+    assert.match(refused, /old\.yaml: KubeArmorHostPolicy\/[^ ]*hsp-old \(3\)/);
+    assert.match(refused, /new\.yaml: KubeArmorHostPolicy\/[^ ]*hsp-new \(1\)/);
+    const detail = await (await fetch(`http://127.0.0.1:${healthPort}/readyz?verbose`)).text();
+    assert.match(detail, /policy change refused, the previous policies stay in force: .*hsp-new/);
+
+    const old = spawnSync('/bin/cat', [a]);
+    const seen = await waitFor('an alert of the old rules after the refusal', 20_000, () => alertFor(old.pid as number, a));
+    assert.match(String(seen.PolicyName), /hsp-old/);
+    const refusedOpen = spawnSync('/bin/cat', [d]);
+    const marker = spawnSync('/bin/cat', [b]);
+    await waitFor('the alert opened after the refused path', 20_000, () => alertFor(marker.pid as number, b));
+    assert.equal(alertFor(refusedOpen.pid as number, d), undefined, 'the refused policy raised no alert');
+    assert.doesNotMatch(stderr, /could not update the kernel filter/, 'no half-updated kernel map was attempted');
+  } finally {
+    if (agent !== undefined && agent.exitCode === null) {
+      const exited = new Promise((r) => agent!.once('exit', r));
+      agent.kill('SIGTERM');
+      await exited;
+    }
+  }
+});
