@@ -1,13 +1,12 @@
 // Real eBPF: child processes make file calls and the events must say what they did.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync, statSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bpfUnavailableReason, needsBpf } from '../helpers/privileges.ts';
 import { formatOpenFlags, formatResult } from '../../src/format/index.ts';
-import { collect, type Collected } from './harness.ts';
+import { collect, run, type Collected } from './harness.ts';
 
 const FILEOPS = new URL('../../build/fileops', import.meta.url).pathname;
 let c: Collected | null = null;
@@ -22,12 +21,6 @@ after(async () => {
   await c?.monitor.close();
   if (dir !== '') rmSync(dir, { recursive: true, force: true });
 });
-
-function run(cmd: string, args: string[], cwd = '/'): number {
-  const r = spawnSync(cmd, args, { cwd, stdio: 'ignore' });
-  assert.ok(r.pid !== undefined && r.pid > 0, `${cmd} did not start`);
-  return r.pid;
-}
 
 test('absolute path: the event names the file, the process and its parent executables', async (t) => {
   if (!needsBpf(t)) return;

@@ -2,13 +2,12 @@
 // was asked for, with which arguments and terminal, and why it failed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdtempSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bpfUnavailableReason, needsBpf } from '../helpers/privileges.ts';
 import { EXEC_MAX_ARGS, EXEC_MAX_ARG_LEN } from '../../src/types.ts';
-import { collect, type Collected } from './harness.ts';
+import { collect, run, type Collected } from './harness.ts';
 
 const EXECOPS = new URL('../../build/execops', import.meta.url).pathname;
 const TRUE = realpathSync('/bin/true');
@@ -24,13 +23,6 @@ after(async () => {
   await c?.monitor.close();
   if (dir !== '') rmSync(dir, { recursive: true, force: true });
 });
-
-/** Runs cmd to its end (stdio ignored) and returns its pid. */
-function run(cmd: string, args: string[], cwd = '/'): number {
-  const r = spawnSync(cmd, args, { cwd, stdio: 'ignore' });
-  assert.ok(r.pid !== undefined && r.pid > 0, `${cmd} did not start`);
-  return r.pid;
-}
 
 test('exec by absolute path: the file run, its owner, argv, and the caller and parent executables', async (t) => {
   if (!needsBpf(t)) return;

@@ -1,4 +1,6 @@
 // Shared by the eBPF tests: a real monitor collecting events, and a wait for the one a test expects.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { openMonitor, type Monitor, type MonitorOptions } from '../../src/monitor/index.ts';
 import { silentLogger } from '../../src/log.ts';
 import { RING_BUFFER_DEFAULT } from '../../src/config/parse.ts';
@@ -59,4 +61,11 @@ class Stream<E> {
       this.#waiters.push(w);
     });
   }
+}
+
+/** Runs cmd to its end (stdio ignored) and returns its pid, for matching the events it caused. */
+export function run(cmd: string, args: string[], cwd = '/'): number {
+  const r = spawnSync(cmd, args, { cwd, stdio: 'ignore' });
+  assert.ok(r.pid !== undefined && r.pid > 0, `${cmd} did not start`);
+  return r.pid;
 }
