@@ -3,20 +3,22 @@ import type { ExecEvent, ExecSyscall, FileEvent, FileSyscall } from '../types.ts
 import { MonitorError } from './errors.ts';
 import { EVENT_FIELDS as F, EVENT_HEADER_SIZE, EV_FLAGS, STR_COUNT, STR_SLOTS } from './layout.ts';
 import { absolutize } from './paths.ts';
+import { EXEC_SYSCALL_NAMES, FILE_SYSCALL_NAMES, SYSCALLS, type SyscallName } from '../syscalls.ts';
 
 const AT_FDCWD = -100;
 
-/** x86_64 syscall numbers of the covered calls (the kernel program uses the same table). */
-export const SYSCALL_NUMBERS: Readonly<Record<FileSyscall, number>> = {
-  open: 2, truncate: 76, rename: 82, rmdir: 84, creat: 85, unlink: 87, chmod: 90, chown: 92,
-  openat: 257, fchownat: 260, unlinkat: 263, renameat: 264, fchmodat: 268, renameat2: 316, openat2: 437,
-};
+function numbersOf<N extends SyscallName>(names: readonly N[]): Readonly<Record<N, number>> {
+  return Object.freeze(Object.fromEntries(names.map((n) => [n, SYSCALLS[n].nr])) as Record<N, number>);
+}
+
+/** x86_64 numbers of the covered calls, from the one table (src/syscalls.ts; the kernel program is checked against it). */
+export const SYSCALL_NUMBERS: Readonly<Record<FileSyscall, number>> = numbersOf(FILE_SYSCALL_NAMES);
 const BY_NUMBER: ReadonlyMap<number, FileSyscall> = new Map(
   Object.entries(SYSCALL_NUMBERS).map(([name, nr]) => [nr, name as FileSyscall]),
 );
 const OPENS: ReadonlySet<FileSyscall> = new Set(['open', 'openat', 'openat2', 'creat']);
-/** x86_64 numbers of the execution calls (bpf/armorwatch.bpf.c NR_execve, NR_execveat). */
-export const EXEC_SYSCALL_NUMBERS: Readonly<Record<ExecSyscall, number>> = { execve: 59, execveat: 322 };
+/** x86_64 numbers of the execution calls, from the same table. */
+export const EXEC_SYSCALL_NUMBERS: Readonly<Record<ExecSyscall, number>> = numbersOf(EXEC_SYSCALL_NAMES);
 const EXEC_BY_NUMBER: ReadonlyMap<number, ExecSyscall> = new Map(
   Object.entries(EXEC_SYSCALL_NUMBERS).map(([name, nr]) => [nr, name as ExecSyscall]),
 );
