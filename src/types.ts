@@ -107,6 +107,44 @@ export interface ExecEvent extends TaskIdentity {
   readonly argvTruncated: boolean;
 }
 
+/**
+ * Network system calls (Operation `Network`). The kernel program and src/syscalls.ts (rows with
+ * operation 'Network') must agree with this list; test/syscalls.test.ts checks the table.
+ */
+export const NETWORK_SYSCALLS = ['socket', 'connect', 'accept', 'accept4', 'bind', 'listen'] as const;
+export type NetworkSyscall = (typeof NETWORK_SYSCALLS)[number];
+
+/** A socket address as decoded from the call's sockaddr (IPv4-mapped IPv6 stays 'inet6' with `mappedV4`). */
+export type SocketAddress =
+  | { readonly family: 'inet'; readonly address: string; readonly port: number }
+  | { readonly family: 'inet6'; readonly address: string; readonly port: number; readonly mappedV4?: string }
+  | { readonly family: 'unix'; readonly path: string; readonly abstract: boolean }
+  | { readonly family: 'other'; readonly af: number };
+
+/**
+ * One network call as the kernel saw it, decoded by src/monitor. Process identity as in FileEvent.
+ * `phase` 'call' is the system call's own return; 'outcome' is the later result of a connect that
+ * returned EINPROGRESS (ret 0 when it connected, -ECONNREFUSED / -ETIMEDOUT / ... when it failed),
+ * so refused connects are countable whether the socket blocked or not.
+ */
+export interface NetworkEvent extends TaskIdentity {
+  readonly kind: 'network';
+  readonly syscall: NetworkSyscall;
+  readonly phase: 'call' | 'outcome';
+  /** The socket's fd: connect/bind/listen/accept's argument, socket()'s return; -1 when unknown (outcomes). */
+  readonly fd: number;
+  /** >= 0 success (socket/accept: the new fd), negative errno on failure. */
+  readonly ret: number;
+  /** Of the socket: AF_*, SOCK_* (type without SOCK_NONBLOCK/SOCK_CLOEXEC), IPPROTO_* (0 resolved to the default where known). */
+  readonly domain: number;
+  readonly type: number;
+  readonly protocol: number;
+  /** connect: the address asked for; accept: the peer; else null. */
+  readonly remote: SocketAddress | null;
+  /** bind: the address bound; accept/listen: the listening address when known; else null. */
+  readonly local: SocketAddress | null;
+}
+
 /** Who owns a pod, as KubeArmor's `Owner` field prints it. */
 export interface Owner {
   readonly ref: string; // Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, Pod
@@ -136,7 +174,7 @@ export interface NodeIdentity {
   readonly labels: Readonly<Record<string, string>>;
 }
 
-/** Every kind of event the monitor hands on (network and other syscalls will join this union). */
+/** Every kind of event the monitor hands on (NetworkEvent joins this union when the monitor emits it, issue 11). */
 export type MonitorEvent = FileEvent | ExecEvent;
 
 export interface EnrichedEvent<E extends MonitorEvent = MonitorEvent> {
@@ -145,7 +183,7 @@ export interface EnrichedEvent<E extends MonitorEvent = MonitorEvent> {
 }
 
 /** KubeArmor's Operation of an alert: which kind of rule matched. */
-export type Operation = 'File' | 'Process' | 'Syscall';
+export type Operation = 'File' | 'Process' | 'Network' | 'Syscall';
 
 export type PolicyKind = 'KubeArmorPolicy' | 'KubeArmorClusterPolicy' | 'KubeArmorHostPolicy';
 
