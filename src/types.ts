@@ -138,7 +138,7 @@ export interface NetworkEvent extends TaskIdentity {
   readonly protocol: number;
   /** connect: the address asked for; accept: the peer; else null. */
   readonly remote: SocketAddress | null;
-  /** bind: the address bound; accept/listen: the listening address when known; else null. */
+  /** bind: the address bound; listen: the address listened on; accept: the accepted connection's own end; else null. */
   readonly local: SocketAddress | null;
 }
 
