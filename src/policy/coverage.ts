@@ -12,7 +12,7 @@ export const UNOBSERVED_CODE = 'AW_POLICY_UNOBSERVED';
 /** Why a whole section is not observed. */
 export const UNOBSERVED_SECTIONS = {
   capabilities: 'capability rules are not observed on this node: the kernel offers no hook for capability checks (no kprobes; fentry and BPF LSM refused)',
-  network: 'network rules are not observed yet: armorwatch sees file access, executions and the file system calls; network events come with the network work',
+  network: 'network rules are not decided yet: armorwatch observes network calls (armorwatch trace shows them) but the policy stage does not match them',
   apparmor: 'an AppArmor profile is enforcement; armorwatch only observes and does not load it',
   device: 'device rules are not observed: armorwatch has no device (USB) monitor',
   presets: 'presets are not observed: armorwatch implements no preset rules',
