@@ -270,10 +270,10 @@ export class PolicyEngine {
     return a;
   }
 
-  /** Decides one event by its file or process rules: the alert to raise, or null when none. Syscall rules: decideSyscall. */
+  /** Decides one event by its file, process or network rules: the alert to raise, or null when none. Syscall rules: decideSyscall. */
   decide(input: EnrichedEvent, node: NodeIdentity): Decision | null {
     const { event: ev, workload } = input;
-    if (ev.kind === 'network') return null; // Network rules: helper netp (issue 11 part 2).
+    if (ev.kind === 'network') return this.decideNetwork(ev, workload, node);
     if (ev.kind === 'process') return this.decideProcess(ev, workload, node);
     const app = this.applicability(workload, node);
     const paths = candidatePaths(ev, this.paths);

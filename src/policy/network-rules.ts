@@ -2,30 +2,13 @@
 // each protocol name of the CRD stands for, as a bit set, so that matching an event against a rule
 // is one AND of the event's classes with the rule's. docs/POLICIES.md ("Network rules") lists the
 // same table in prose; test/policy/match-network.test.ts checks every row on real socket triples.
+import {
+  AF_INET, AF_INET6, AF_NETLINK, AF_PACKET, AF_UNIX, IPPROTO_DCCP, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_MPTCP, IPPROTO_SCTP,
+  IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE, SOCK_DCCP, SOCK_DGRAM, SOCK_RAW, SOCK_RDM, SOCK_SEQPACKET, SOCK_STREAM,
+} from '../format/net.ts';
 import type { PolicyRef } from './engine.ts';
 import { DEFAULT_SEVERITY, pick, sources } from './inherit.ts';
 import type { Action, NetworkProtocolRule, PolicyDocument } from './types.ts';
-
-// Linux ABI numbers (include/linux/socket.h, include/linux/net.h, include/uapi/linux/in.h).
-export const AF_UNIX = 1;
-export const AF_INET = 2;
-export const AF_INET6 = 10;
-export const AF_NETLINK = 16;
-export const AF_PACKET = 17;
-export const SOCK_STREAM = 1;
-export const SOCK_DGRAM = 2;
-export const SOCK_RAW = 3;
-export const SOCK_RDM = 4;
-export const SOCK_SEQPACKET = 5;
-export const SOCK_DCCP = 6;
-export const IPPROTO_ICMP = 1;
-export const IPPROTO_TCP = 6;
-export const IPPROTO_UDP = 17;
-export const IPPROTO_DCCP = 33;
-export const IPPROTO_ICMPV6 = 58;
-export const IPPROTO_SCTP = 132;
-export const IPPROTO_UDPLITE = 136;
-export const IPPROTO_MPTCP = 262;
 
 /**
  * The protocol names of the CRD's `protocol` pattern (matched case-insensitively), each a bit; `all`
