@@ -16,7 +16,7 @@ import { createAgentMetrics, type AgentMetrics, type MetricSources } from '../me
 import { openMonitor, type Monitor } from '../monitor/index.ts';
 import { formatProblem, PolicyStore, UNOBSERVED_CODE, unobservedFields, type PolicyStoreStatus, type ReloadEvent } from '../policy/index.ts';
 import { AlertThrottle, noticeMatch, throttleSubject, type ThrottleSettings } from '../policy/throttle.ts';
-import type { ExecEvent, FileEvent, Match, NodeIdentity, Workload } from '../types.ts';
+import type { Match, MonitorEvent, NodeIdentity, Workload } from '../types.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const parsed = parseRunConfig(argv);
@@ -172,7 +172,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     node = enricher.node();
     store.state?.engine.clearWorkloadCache();
   });
-  const decide = (event: FileEvent | ExecEvent, workload: Workload): void => {
+  const decide = (event: MonitorEvent, workload: Workload): void => {
     // One event can raise a File (or Process) alert and a Syscall alert: both are decided.
     const engine = store.engine;
     const input = { event, workload };
@@ -189,7 +189,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
       send({ event, workload, node, decision: bySyscall });
     }
   };
-  const onEvent = (ev: FileEvent | ExecEvent): void => {
+  const onEvent = (ev: MonitorEvent): void => {
     const w = enricher.resolve(ev);
     if (w instanceof Promise) w.then((x) => decide(ev, x), (err: unknown) => log.error({ err }, 'enrich failed'));
     else decide(ev, w);
@@ -210,6 +210,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
       processFilter: { pids: [], comms: [], excludePids: [process.pid] },
       onEvent,
       onExec: onEvent,
+      onNetwork: onEvent,
       onError: (err) => {
         if (signalled) return;
         log.error({ err }, 'file monitor stopped');

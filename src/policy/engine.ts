@@ -2,13 +2,14 @@
 // decision costs a handful of map lookups, never a scan over all rules; syscall rules indexed by
 // call; network rules by protocol. Built once per (re)load; immutable afterwards.
 import type {
-  EnrichedEvent, ExecEvent, ExecFilterSpec, FileEvent, KernelFilterSpec, MatchDecision, NetworkEvent, NodeIdentity, Operation, PolicyKind, Workload,
+  EnrichedEvent, ExecEvent, ExecFilterSpec, FileEvent, KernelFilterSpec, MatchDecision, NetworkEvent, NetworkFilterSpec, NodeIdentity, Operation,
+  PolicyKind, Workload,
 } from '../types.ts';
 import { NETWORK_SYSCALLS } from '../types.ts';
 import { openFlagsWrite } from '../format/index.ts';
 import { SYSCALLS } from '../syscalls.ts';
 import { compileGlob, isLiteralPattern, requiredLiteral } from './glob.ts';
-import { buildExecFilter, buildKernelFilter } from './kernel-filter.ts';
+import { buildExecFilter, buildKernelFilter, buildNetworkFilter } from './kernel-filter.ts';
 import { DEFAULT_SEVERITY, pick, sources } from './inherit.ts';
 import { classify, compileNetworkRules, PROTOCOL_BITS, type CompiledNetworkRule } from './network-rules.ts';
 import { candidatePaths } from './paths.ts';
@@ -455,8 +456,13 @@ export class PolicyEngine {
 
   /** What the kernel must let through for these policies (see KernelFilterSpec's invariant); `exec` when executions are needed. */
   kernelFilter(): KernelFilterSpec {
-    this.filter ??= buildKernelFilter(this.rules, this.syscallRules, this.processRules);
+    this.filter ??= buildKernelFilter(this.rules, this.syscallRules, this.processRules, this.networkFilter());
     return this.filter;
+  }
+
+  /** What the kernel must let through of network calls for the network rules (the `network` part of kernelFilter()). */
+  networkFilter(): NetworkFilterSpec {
+    return buildNetworkFilter(this.networkRules);
   }
 
   /** What the kernel must let through of executions (the `exec` part of kernelFilter(), empty when none). */

@@ -31,6 +31,27 @@ export const PROTOCOL_BITS = {
 export type ProtocolName = keyof typeof PROTOCOL_BITS | 'all';
 export const ALL_PROTOCOLS = (1 << 12) - 1;
 
+/**
+ * The socket protocols (the kernel's sk_protocol, IPPROTO_*) among which every socket `classify`
+ * puts under a name is found, for the kernel filter; 'any' where the name is about the family or the
+ * type (raw, packet, stream, ...), which the filter does not see. Kept beside classify() and checked
+ * against it by test/policy/kernel-filter-network.test.ts.
+ */
+export const KERNEL_PROTOCOLS: Readonly<Record<keyof typeof PROTOCOL_BITS, readonly number[] | 'any'>> = {
+  tcp: [IPPROTO_TCP, IPPROTO_MPTCP],
+  udp: [IPPROTO_UDP, IPPROTO_UDPLITE],
+  icmp: [IPPROTO_ICMP],
+  icmpv6: [IPPROTO_ICMPV6],
+  raw: 'any',
+  sctp: [IPPROTO_SCTP],
+  dccp: [IPPROTO_DCCP],
+  packet: 'any',
+  stream: 'any',
+  dgram: 'any',
+  seqpacket: 'any',
+  rdm: 'any',
+};
+
 /** The protocol names a rule may give, lower case, in the order docs/POLICIES.md lists them. */
 export const PROTOCOL_NAMES: readonly ProtocolName[] = [...Object.keys(PROTOCOL_BITS) as (keyof typeof PROTOCOL_BITS)[], 'all'];
 
