@@ -44,7 +44,8 @@ export const KERNEL_PROTOCOLS: Readonly<Record<keyof typeof PROTOCOL_BITS, reado
   icmpv6: [IPPROTO_ICMPV6],
   raw: 'any',
   sctp: [IPPROTO_SCTP],
-  dccp: [IPPROTO_DCCP],
+  // A DCCP socket the kernel refused to create keeps the protocol 0 it was asked for.
+  dccp: [IPPROTO_DCCP, 0],
   packet: 'any',
   stream: 'any',
   dgram: 'any',
@@ -85,7 +86,6 @@ export function classify(domain: number, type: number, protocol: number): number
     case SOCK_RAW: bits |= PROTOCOL_BITS.raw; break;
     case SOCK_SEQPACKET: bits |= PROTOCOL_BITS.seqpacket; break;
     case SOCK_RDM: bits |= PROTOCOL_BITS.rdm; break;
-    case SOCK_DCCP: bits |= PROTOCOL_BITS.dccp; break;
     default: break;
   }
   if (domain === AF_PACKET) bits |= PROTOCOL_BITS.packet;
@@ -95,7 +95,7 @@ export function classify(domain: number, type: number, protocol: number): number
     if (protocol === IPPROTO_ICMP) bits |= PROTOCOL_BITS.icmp;
     if (protocol === IPPROTO_ICMPV6) bits |= PROTOCOL_BITS.icmpv6;
     if (protocol === IPPROTO_SCTP) bits |= PROTOCOL_BITS.sctp;
-    if (protocol === IPPROTO_DCCP) bits |= PROTOCOL_BITS.dccp;
+    if (protocol === IPPROTO_DCCP || (type === SOCK_DCCP && protocol === 0)) bits |= PROTOCOL_BITS.dccp;
     // A raw IP socket for TCP or UDP (a scanner crafting packets) is raw, and of that protocol too.
     if (type === SOCK_RAW && protocol === IPPROTO_TCP) bits |= PROTOCOL_BITS.tcp;
     if (type === SOCK_RAW && protocol === IPPROTO_UDP) bits |= PROTOCOL_BITS.udp;
