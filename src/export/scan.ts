@@ -3,9 +3,9 @@
 // with the network semantic conventions plus `armorwatch.scan.*` (names and docs rows in
 // scan-attributes.ts). Both read the typed episode; nothing is parsed back.
 import type { Attributes, HrTime, LogRecord, SeverityNumber } from '@opentelemetry/api';
-import { rfc3339Nano, splitNs, isoSeconds } from '../format/index.ts';
+import { rfc3339Nano, splitNs } from '../format/index.ts';
 import type { ScanAlert, ScanDetection, ScanEpisode } from '../types.ts';
-import { formatLabels } from './kubearmor.ts';
+import { alertWhere } from './kubearmor.ts';
 import { nsToHrTime } from './record.ts';
 import { EVENT_SCAN_EPISODE, SCAN, SCAN_MESSAGE, SCAN_POLICY_NAME, SCAN_SEVERITY, SCAN_TAGS, SCAN_TYPE } from './scan-attributes.ts';
 import { severityName, toSeverityNumber } from './severity.ts';
@@ -58,27 +58,9 @@ export function scanBody(d: ScanDetection): string {
 /** Renderer 1: the KubeArmor-shaped alert of an episode record. */
 export function renderScanAlert(d: ScanDetection): ScanAlert {
   const { event: ev, workload: w, node, scan: s } = d;
-  const container = w.kind === 'container';
   const ts = s.phase === 'started' ? ev.timestampNs : s.lastNs;
-  const [sec, nanos, all] = splitNs(ts);
-  const labels = container ? formatLabels(w.labels) : '';
   return {
-    Timestamp: Number(sec),
-    UpdatedTime: `${isoSeconds(sec)}.${nanos}Z`,
-    ClusterName: node.clusterName,
-    HostName: node.hostName,
-    ...(container && w.namespace !== undefined ? { NamespaceName: w.namespace } : {}),
-    ...(container && w.owner !== undefined ? { Owner: { Ref: w.owner.ref, Name: w.owner.name, Namespace: w.owner.namespace } } : {}),
-    ...(container && w.podName !== undefined ? { PodName: w.podName } : {}),
-    ...(labels !== '' ? { Labels: labels } : {}),
-    ...(container && w.containerId !== undefined ? { ContainerID: w.containerId } : {}),
-    ...(container && w.containerName !== undefined ? { ContainerName: w.containerName } : {}),
-    ...(container && w.containerImage !== undefined ? { ContainerImage: w.containerImage } : {}),
-    HostPPID: ev.hostPpid,
-    HostPID: ev.hostPid,
-    PPID: ev.ppid,
-    PID: ev.pid,
-    UID: ev.uid,
+    ...alertWhere(ts, w, node, ev),
     ParentProcessName: ev.parentExePath,
     ProcessName: ev.exePath,
     PolicyName: SCAN_POLICY_NAME,
@@ -96,7 +78,7 @@ export function renderScanAlert(d: ScanDetection): ScanAlert {
     Result: 'Passed',
     Cwd: ev.cwd,
     ...(ev.tty !== null ? { TTY: ev.tty } : {}),
-    TimestampNs: all,
+    TimestampNs: splitNs(ts)[2],
     Scan: {
       Id: s.id,
       Phase: s.phase,
