@@ -115,6 +115,11 @@ t0=$(date +%s)
 DOCKER_BUILDKIT=0 docker build --pull=false --network host \
   --build-arg "DEBIAN_12_SLIM=$base" --build-arg "BUILD_BASE=$build_base" -t "$tag" "$root" >&2
 log "docker build took $(( $(date +%s) - t0 )) s"
+# The layer cache lives as long as the daemon's data: keep this build's, drop superseded ones. The
+# build stage gets a tag of its own (from the cache: seconds), or pruning would take it too.
+DOCKER_BUILDKIT=0 docker build -q --pull=false --network host --target build \
+  --build-arg "DEBIAN_12_SLIM=$base" --build-arg "BUILD_BASE=$build_base" -t armorwatch-base/build-stage:latest "$root" >/dev/null
+docker image prune -f >/dev/null
 log "$tag: $(docker image inspect -f '{{.Size}}' "$tag") bytes"
 if [ -n "$save" ]; then
   docker save -o "$save" "$tag"
