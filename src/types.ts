@@ -305,6 +305,21 @@ export interface KernelFilterSpec {
   readonly dirPrefixes: readonly string[];
   /** What the kernel lets through of executions (process rules). Absent: no execution passes. */
   readonly exec?: ExecFilterSpec;
+  /** What the kernel lets through of network calls (network rules, the scan detector). Absent: none passes. */
+  readonly network?: NetworkFilterSpec;
+}
+
+/**
+ * The kernel filter for network calls (src/policy fills it, src/monitor applies it). A call passes
+ * when `passAll`, or when it is one of `calls` and its socket's protocol is one of `protocols`
+ * (IPPROTO_* numbers; an empty list: any protocol). Same invariant as KernelFilterSpec: it may pass
+ * more than the rules need (the kernel keys protocols by their low 8 bits), never less. A connect's
+ * outcome (EINPROGRESS, then connected or refused) passes with the connect.
+ */
+export interface NetworkFilterSpec {
+  readonly passAll: boolean;
+  readonly calls: readonly NetworkSyscall[];
+  readonly protocols: readonly number[];
 }
 
 /**

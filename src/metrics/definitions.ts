@@ -30,7 +30,7 @@ export const METRICS = Object.freeze({
     'Calls the kernel filter did not report because no policy rule can match them (not a loss).'),
   eventsLost: spec('armorwatch.monitor.events.lost', 'counter', '{event}',
     'Events the kernel could not report.', {
-      reason: '`ring_buffer_full` (the agent read too slowly; raise --ring-buffer-size) or `no_pending_slot` (no per-thread slot for the call\'s entry state)',
+      reason: '`ring_buffer_full` (the agent read too slowly; raise --ring-buffer-size), `no_pending_slot` (no per-thread slot for the call\'s entry state) or `connect_outcome_untracked` (a non-blocking connect whose outcome the kernel\'s table had no room to follow)',
     }),
   decodeErrors: spec('armorwatch.monitor.decode.errors', 'counter', '{record}',
     'Records from the monitor helper that did not decode (each is also logged).'),

@@ -158,6 +158,7 @@ export function createAgentMetrics(config: MetricsConfig, id: MetricsIdentity, s
       r.observe(o.eventsFiltered, m.filteredInKernel);
       r.observe(o.eventsLost, m.lostInKernel, { reason: 'ring_buffer_full' });
       r.observe(o.eventsLost, m.lostPending, { reason: 'no_pending_slot' });
+      r.observe(o.eventsLost, m.lostNetPending, { reason: 'connect_outcome_untracked' });
       r.observe(o.decodeErrors, m.decodeErrors);
     }
     const e = sources.enrich?.();

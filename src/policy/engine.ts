@@ -2,12 +2,13 @@
 // decision costs a handful of map lookups, never a scan over all rules; syscall rules indexed by
 // call. Built once per (re)load; immutable afterwards.
 import type {
-  EnrichedEvent, ExecEvent, ExecFilterSpec, FileEvent, KernelFilterSpec, MatchDecision, NodeIdentity, Operation, PolicyKind, Workload,
+  EnrichedEvent, ExecEvent, ExecFilterSpec, FileEvent, KernelFilterSpec, MatchDecision, NetworkFilterSpec, NodeIdentity, Operation, PolicyKind,
+  Workload,
 } from '../types.ts';
 import { openFlagsWrite } from '../format/index.ts';
 import { SYSCALLS } from '../syscalls.ts';
 import { compileGlob, isLiteralPattern, requiredLiteral } from './glob.ts';
-import { buildExecFilter, buildKernelFilter } from './kernel-filter.ts';
+import { buildExecFilter, buildKernelFilter, EMPTY_NETWORK_FILTER } from './kernel-filter.ts';
 import { candidatePaths } from './paths.ts';
 import { RuleIndex } from './rule-index.ts';
 import { compileSelector, type AppliesTo } from './selector.ts';
@@ -414,8 +415,13 @@ export class PolicyEngine {
 
   /** What the kernel must let through for these policies (see KernelFilterSpec's invariant); `exec` when executions are needed. */
   kernelFilter(): KernelFilterSpec {
-    this.filter ??= buildKernelFilter(this.rules, this.syscallRules, this.processRules);
+    this.filter ??= buildKernelFilter(this.rules, this.syscallRules, this.processRules, this.networkFilter());
     return this.filter;
+  }
+
+  /** What the kernel must let through of network calls: nothing yet (network rules: helper netp, issue 11 part 2). */
+  networkFilter(): NetworkFilterSpec {
+    return EMPTY_NETWORK_FILTER;
   }
 
   /** What the kernel must let through of executions (the `exec` part of kernelFilter(), empty when none). */

@@ -3,7 +3,7 @@
 // directory of each pattern; anything the monitor cannot express as a path or prefix passes all.
 // File events and executions are filtered apart (KernelFilterSpec, ExecFilterSpec).
 import { SYSCALLS } from '../syscalls.ts';
-import type { ExecFilterSpec, KernelFilterSpec } from '../types.ts';
+import type { ExecFilterSpec, KernelFilterSpec, NetworkFilterSpec } from '../types.ts';
 import type { CompiledRule } from './engine.ts';
 import { literalPrefix } from './glob.ts';
 import type { CompiledSyscallRule } from './syscall-rules.ts';
@@ -13,6 +13,8 @@ export const EMPTY_FILTER: KernelFilterSpec = Object.freeze({ passAll: false, ex
 export const PASS_ALL_FILTER: KernelFilterSpec = Object.freeze({ passAll: true, exactPaths: [], dirPrefixes: [] });
 export const EMPTY_EXEC_FILTER: ExecFilterSpec = Object.freeze({ passAll: false, paths: [], dirs: [], names: [] });
 const PASS_ALL_EXEC: ExecFilterSpec = Object.freeze({ passAll: true, paths: [], dirs: [], names: [] });
+/** No network call passes (no network rule, no detector). */
+export const EMPTY_NETWORK_FILTER: NetworkFilterSpec = Object.freeze({ passAll: false, calls: [], protocols: [] });
 
 /**
  * Rules on procfs also match `/proc/self/...`, `/proc/thread-self/...` and `/proc/<pid>/...`
@@ -64,11 +66,17 @@ function syscallTargets(rules: readonly CompiledSyscallRule[], operation: 'File'
   return out;
 }
 
-/** The file-event filter (file rules, and syscall rules on file calls), with the execution filter when executions are needed. */
-export function buildKernelFilter(rules: readonly CompiledRule[], syscallRules: readonly CompiledSyscallRule[] = [], processRules: readonly CompiledRule[] = []): KernelFilterSpec {
+/**
+ * The file-event filter (file rules, and syscall rules on file calls), with the execution filter
+ * when executions are needed and the network filter when network calls are.
+ */
+export function buildKernelFilter(rules: readonly CompiledRule[], syscallRules: readonly CompiledSyscallRule[] = [], processRules: readonly CompiledRule[] = [],
+  network: NetworkFilterSpec = EMPTY_NETWORK_FILTER): KernelFilterSpec {
   const files = fileFilter(rules, syscallRules);
   const exec = buildExecFilter(processRules, syscallRules);
-  return exec === EMPTY_EXEC_FILTER ? files : Object.freeze({ ...files, exec });
+  const wantsNetwork = network.passAll || network.calls.length > 0;
+  if (exec === EMPTY_EXEC_FILTER && !wantsNetwork) return files;
+  return Object.freeze({ ...files, ...(exec === EMPTY_EXEC_FILTER ? {} : { exec }), ...(wantsNetwork ? { network } : {}) });
 }
 
 function fileFilter(rules: readonly CompiledRule[], syscallRules: readonly CompiledSyscallRule[]): KernelFilterSpec {
