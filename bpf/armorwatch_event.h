@@ -29,7 +29,7 @@
 /* Network events reuse the two path slots for socket addresses, as the kernel's struct sockaddr
  * bytes (family first; at most AW_SOCKADDR_MAX bytes): */
 #define AW_STR_REMOTE AW_STR_PATH  /* connect: the address asked for; accept: the peer */
-#define AW_STR_LOCAL AW_STR_PATH2  /* bind: the address bound; accept/listen: the listening address */
+#define AW_STR_LOCAL AW_STR_PATH2  /* bind: the address bound; listen: its address; accept: the connection's own end */
 #define AW_SOCKADDR_MAX 112        /* sizeof(struct sockaddr_un) rounded up to 8 */
 
 /* Caps on the arguments an execution carries (KubeArmor's): argv[0] and AW_ARGS_MAX more, each cut

@@ -138,7 +138,7 @@ export interface NetworkEvent extends TaskIdentity {
   readonly protocol: number;
   /** connect: the address asked for; accept: the peer; else null. */
   readonly remote: SocketAddress | null;
-  /** bind: the address bound; accept/listen: the listening address when known; else null. */
+  /** bind: the address bound; listen: the address listened on; accept: the accepted connection's own end; else null. */
   readonly local: SocketAddress | null;
 }
 
@@ -162,6 +162,8 @@ export interface Workload {
   readonly owner?: Owner;
   /** Value of the namespace's `kubearmor-file-posture` annotation, if known. */
   readonly namespaceFilePosture?: 'audit' | 'block';
+  /** Value of the namespace's `kubearmor-network-posture` annotation, if known. */
+  readonly namespaceNetworkPosture?: 'audit' | 'block';
 }
 
 /** Node facts every alert carries. */
@@ -197,7 +199,7 @@ export interface MatchDecision {
   readonly message: string | undefined;
   /** Names of the other policies whose rules matched the same event, sorted. */
   readonly otherPolicies: readonly string[];
-  /** The candidate path that matched (requested, resolved or /proc-folded). */
+  /** The candidate path that matched (requested, resolved or /proc-folded); for a network rule, its protocol in lower case; '' for a network DefaultPosture. */
   readonly matchedPath: string;
 }
 

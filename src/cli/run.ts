@@ -106,7 +106,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
   let stopping = false;
   let monitorFailed = false;
   let monitor: Monitor | undefined;
-  const store = new PolicyStore({ paths: config.policies, engine: { defaultFilePosture: config.defaultFilePosture }, kernelFilterCapacity: config.kernelFilterCapacity, logger: log.child({ component: 'policy' }), sources: policySources });
+  const store = new PolicyStore({ paths: config.policies, engine: { defaultFilePosture: config.defaultFilePosture, defaultNetworkPosture: config.defaultNetworkPosture }, kernelFilterCapacity: config.kernelFilterCapacity, logger: log.child({ component: 'policy' }), sources: policySources });
   const sources: MetricSources = {};
   const metrics = createAgentMetrics(config.metrics, config, sources, log.child({ component: 'metrics' }));
   let health: HealthServer | undefined;

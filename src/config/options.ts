@@ -30,6 +30,8 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     help: 'Kubernetes client configuration, for pod labels, owners, namespaces and node labels; without any, container runtime metadata only (docs/KUBERNETES.md)' },
   { name: 'default-file-posture', arg: 'audit|block', env: ['ARMORWATCH_DEFAULT_FILE_POSTURE'], default: 'audit',
     help: 'Action of DefaultPosture alerts where a namespace has no kubearmor-file-posture annotation' },
+  { name: 'default-network-posture', arg: 'audit|block', env: ['ARMORWATCH_DEFAULT_NETWORK_POSTURE'], default: 'audit',
+    help: 'Action of network DefaultPosture alerts (allow-list mode of network rules) where a namespace has no kubearmor-network-posture annotation' },
   { name: 'exporter', arg: 'otlp|stdout|both', env: ['ARMORWATCH_EXPORTER'], default: 'otlp when an OTLP endpoint is set, else stdout',
     help: 'where alerts go: OTLP logs, JSON lines on standard output, or both' },
   { name: 'otlp-endpoint', arg: 'URL', env: OTLP('ENDPOINT'), default: 'none (grpc: http://localhost:4317, http: http://localhost:4318/v1/logs with --exporter otlp)',

@@ -240,6 +240,7 @@ export function parseRunConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
   const endpointSet = src.get('otlp-endpoint') !== undefined;
   const exporter: ExporterMode = exp === undefined ? (endpointSet ? 'otlp' : 'stdout') : oneOf(exp, ['otlp', 'stdout', 'both'] as const);
   const posture = src.get('default-file-posture');
+  const networkPosture = src.get('default-network-posture');
   const qs = src.get('queue-size');
   const qb = src.get('queue-bytes');
   const bs = src.get('batch-size');
@@ -281,6 +282,7 @@ export function parseRunConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
     clusterName: str('cluster-name', 'default'),
     ...(kc === undefined ? {} : { kubeconfig: kc.value.trim() }),
     defaultFilePosture: posture === undefined ? 'audit' : oneOf(posture, ['audit', 'block'] as const),
+    defaultNetworkPosture: networkPosture === undefined ? 'audit' : oneOf(networkPosture, ['audit', 'block'] as const),
     exporter,
     otlp: exporter === 'stdout' ? null : otlpConfig(),
     queue,

@@ -67,6 +67,7 @@ export interface RunConfig {
   /** Kubernetes client configuration file; unset: in-cluster service account, else runtime metadata only. */
   readonly kubeconfig?: string;
   readonly defaultFilePosture: 'audit' | 'block';
+  readonly defaultNetworkPosture: 'audit' | 'block';
   readonly exporter: ExporterMode;
   /** Null in stdout mode. */
   readonly otlp: OtlpConfig | null;

@@ -3,9 +3,10 @@
 // directory of each pattern; anything the monitor cannot express as a path or prefix passes all.
 // File events and executions are filtered apart (KernelFilterSpec, ExecFilterSpec).
 import { SYSCALLS } from '../syscalls.ts';
-import type { ExecFilterSpec, KernelFilterSpec, NetworkFilterSpec } from '../types.ts';
+import { NETWORK_SYSCALLS, type ExecFilterSpec, type KernelFilterSpec, type NetworkFilterSpec } from '../types.ts';
 import type { CompiledRule } from './engine.ts';
 import { literalPrefix } from './glob.ts';
+import { KERNEL_PROTOCOLS, PROTOCOL_BITS, type CompiledNetworkRule } from './network-rules.ts';
 import type { CompiledSyscallRule } from './syscall-rules.ts';
 
 /** The empty filter: nothing passes (no file rules at all). */
@@ -98,4 +99,26 @@ export function buildExecFilter(rules: readonly CompiledRule[], syscallRules: re
   const names = [...new Set(rules.filter((r) => r.execname).map((r) => r.target))].sort();
   const paths = pathsFor([...rules.filter((r) => !r.execname).map(ruleTarget), ...fromSyscalls]);
   return paths === null ? PASS_ALL_EXEC : Object.freeze({ passAll: false, paths: paths.exactPaths, dirs: paths.dirPrefixes, names });
+}
+
+/**
+ * The network filter for these network rules: every network call (a rule matches socket, connect,
+ * accept, bind and listen alike) on a socket of the protocols the rules name; any protocol when a
+ * rule names a family or a type (raw, packet, stream, all, ...) or when an Allow rule puts
+ * workloads in allow-list mode (then every network call of theirs must be judged).
+ */
+export function buildNetworkFilter(rules: readonly CompiledNetworkRule[]): NetworkFilterSpec {
+  const known = rules.filter((r) => r.bits !== 0);
+  if (known.length === 0 && !rules.some((r) => r.action === 'Allow')) return EMPTY_NETWORK_FILTER;
+  const protocols = new Set<number>();
+  let any = rules.some((r) => r.action === 'Allow');
+  for (const r of known) {
+    for (const [name, bit] of Object.entries(PROTOCOL_BITS) as [keyof typeof PROTOCOL_BITS, number][]) {
+      if ((r.bits & bit) === 0) continue;
+      const list = KERNEL_PROTOCOLS[name];
+      if (list === 'any') any = true;
+      else for (const p of list) protocols.add(p);
+    }
+  }
+  return Object.freeze({ passAll: false, calls: [...NETWORK_SYSCALLS], protocols: any ? [] : [...protocols].sort((a, b) => a - b) });
 }
