@@ -57,7 +57,7 @@ export const SCAN_MAPPING: readonly MappingRow[] = [
   row(SCAN.id, 'Scan.Id', 'string', 'the same on every record of one episode'),
   row(SCAN.phase, 'Scan.Phase', 'string', '`started`, `updated` (at most every --scan-update-interval) or `ended` (after --scan-quiet without attempts; final counts)'),
   row(SCAN.kinds, 'Scan.Kinds', 'string[]', '`vertical` (many ports of one host), `horizontal` (one port of many hosts), or both'),
-  row(SCAN.slow, 'Scan.Slow', 'boolean', 'true when only the slow window\'s thresholds were crossed'),
+  row(SCAN.slow, 'Scan.Slow', 'boolean', 'true when the slow window\'s thresholds started it, with attempts spread over more than --scan-window'),
   row(SCAN.attempts, 'Scan.Attempts', 'int', 'connect() calls counted in the episode so far'),
   row(SCAN.distinctPorts, 'Scan.DistinctPorts', 'int', 'distinct destination ports'),
   row(SCAN.distinctHosts, 'Scan.DistinctHosts', 'int', 'distinct destination hosts (a lower bound with hosts_capped)'),
