@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { defer } from '../helpers/cleanup.ts';
 import { freePort, startCollector } from '../helpers/collector.ts';
-import { SOCKET, containerdUnavailableReason, randomContainerId } from '../helpers/containerd.ts';
+import { SOCKET, containerdUnavailableReason, randomContainerId, startContainerd } from '../helpers/containerd.ts';
 import { REQUIRE_BPF, bpfUnavailableReason } from '../helpers/privileges.ts';
 
 const run = promisify(execFile);
@@ -89,6 +89,8 @@ test('the image built from the Dockerfile runs with the DaemonSet\'s security co
     t.skip(why);
     return;
   }
+  const containerd = await startContainerd();
+  defer(t, 'stop containerd if this test started it', () => containerd.stop());
   const ds = daemonSet();
   const work = mkdtempSync(join(tmpdir(), 'aw-image-test-'));
   defer(t, 'remove the work folder', () => rmSync(work, { recursive: true, force: true }));
@@ -100,7 +102,10 @@ test('the image built from the Dockerfile runs with the DaemonSet\'s security co
   assert.equal(built.status, 0, `scripts/image.sh failed:\n${built.stderr.slice(-4000)}`);
   for (const l of built.stderr.split('\n').filter((l) => l.startsWith('image: '))) t.diagnostic(l);
   await ctr('images', 'import', archive);
-  defer(t, 'remove the image from containerd', () => ctr('images', 'rm', ds.image).catch(() => undefined));
+  defer(t, 'remove the image from containerd', async () => {
+    await ctr('images', 'rm', '--sync', ds.image).catch(() => undefined);
+    await run('ctr', ['--address', SOCKET, 'namespaces', 'rm', NS]).catch(() => undefined);
+  });
   const size = (await ctr('images', 'ls')).split('\n').find((l) => l.startsWith(`${ds.image} `));
   t.diagnostic(`in containerd: ${size?.replace(/\s+/g, ' ')}`);
 
