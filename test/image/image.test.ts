@@ -200,9 +200,7 @@ spec:
   const id = `armorwatch-${randomContainerId().slice(0, 12)}`;
   const pidFile = join(work, 'pid');
   const logFile = join(work, 'agent.log');
-  const started = process.hrtime.bigint();
-  await ctr('run', '-d', '--pid-file', pidFile, '--log-uri', `file://${logFile}`, ...flags, ds.image, id);
-  const runMs = Number(process.hrtime.bigint() - started) / 1e6;
+  // Registered first: a failed `ctr run` can leave the container behind.
   defer(t, 'stop and remove the container', async () => {
     await ctr('task', 'kill', '-s', 'SIGTERM', id).catch(() => undefined);
     await waitFor('the agent to exit on SIGTERM', 30_000, async () =>
@@ -211,6 +209,9 @@ spec:
     await ctr('task', 'rm', '-f', id).catch(() => undefined);
     await ctr('containers', 'rm', id).catch(() => undefined);
   });
+  const started = process.hrtime.bigint();
+  await ctr('run', '-d', '--pid-file', pidFile, '--log-uri', `file://${logFile}`, ...flags, ds.image, id);
+  const runMs = Number(process.hrtime.bigint() - started) / 1e6;
   const log = (): string => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
   await waitFor('/readyz 200', 90_000, async () => {
     try { return (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).status === 200 ? true : undefined; } catch { return undefined; }
