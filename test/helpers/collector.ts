@@ -68,10 +68,12 @@ export interface CollectedRecord {
 export interface OtlpJsonRequest {
   resourceLogs?: Array<{
     resource?: { attributes?: KeyValue[] };
+    schemaUrl?: string;
     scopeLogs?: Array<{ logRecords?: JsonLogRecord[] }>;
   }>;
   resourceMetrics?: Array<{
     resource?: { attributes?: KeyValue[] };
+    schemaUrl?: string;
     scopeMetrics?: Array<{ metrics?: JsonMetric[] }>;
   }>;
 }
