@@ -1,7 +1,7 @@
 // The seams of the pipeline: monitor → enrich → policy → export.
 // Each stage owns its folder; these are the only shapes that cross between them.
 
-import { EXEC_SYSCALL_NAMES, FILE_SYSCALL_NAMES } from './syscalls.ts';
+import { EXEC_SYSCALL_NAMES, FILE_SYSCALL_NAMES, NETWORK_SYSCALL_NAMES } from './syscalls.ts';
 
 /** System calls the file monitor covers (Operation `File`), from the one table in src/syscalls.ts. */
 export const FILE_SYSCALLS = FILE_SYSCALL_NAMES;
@@ -107,11 +107,8 @@ export interface ExecEvent extends TaskIdentity {
   readonly argvTruncated: boolean;
 }
 
-/**
- * Network system calls (Operation `Network`). The kernel program and src/syscalls.ts (rows with
- * operation 'Network') must agree with this list; test/syscalls.test.ts checks the table.
- */
-export const NETWORK_SYSCALLS = ['socket', 'connect', 'accept', 'accept4', 'bind', 'listen'] as const;
+/** Network system calls (Operation `Network`), from the one table in src/syscalls.ts. */
+export const NETWORK_SYSCALLS = NETWORK_SYSCALL_NAMES;
 export type NetworkSyscall = (typeof NETWORK_SYSCALLS)[number];
 
 /** A socket address as decoded from the call's sockaddr (IPv4-mapped IPv6 stays 'inet6' with `mappedV4`). */
@@ -174,8 +171,8 @@ export interface NodeIdentity {
   readonly labels: Readonly<Record<string, string>>;
 }
 
-/** Every kind of event the monitor hands on (NetworkEvent joins this union when the monitor emits it, issue 11). */
-export type MonitorEvent = FileEvent | ExecEvent;
+/** Every kind of event the monitor hands on. */
+export type MonitorEvent = FileEvent | ExecEvent | NetworkEvent;
 
 export interface EnrichedEvent<E extends MonitorEvent = MonitorEvent> {
   readonly event: E;

@@ -1,7 +1,7 @@
 // What both renderers of a match (the KubeArmor JSON line and the OTLP record) say the same way:
 // who acted on what, by which call, with which result. Computed once per match from the typed
 // event; each renderer then only places these values in its own shape.
-import { formatCallFlags, formatData, formatResult } from '../format/index.ts';
+import { formatCallFlags, formatData, formatResult, networkResource } from '../format/index.ts';
 import { hasDirfd, SYSCALLS, type SyscallInfo } from '../syscalls.ts';
 import type { Match } from '../types.ts';
 
@@ -49,13 +49,26 @@ export function matchText(m: Match): MatchText {
     parentProcessName: ev.parentExePath,
     data: formatData(ev, flags),
     flags,
-    dirfd: hasDirfd(call) ? ev.dirfd : undefined,
+    dirfd: ev.kind !== 'network' && hasDirfd(call) ? ev.dirfd : undefined,
     result: formatResult(ev.ret),
     passed: ev.ret >= 0,
     action: m.decision.action === 'Block' ? 'Audit (Block)' : 'Audit',
     type: m.workload.kind === 'container' ? 'MatchedPolicy' : 'MatchedHostPolicy',
     tty: ev.tty ?? undefined,
   } as const;
+  if (ev.kind === 'network') {
+    // KubeArmor's network record: the socket's triple or the peer/local address as Resource, `fd=N` in Data.
+    return {
+      ...common,
+      source: ev.exePath,
+      processName: ev.exePath,
+      resource: networkResource(ev),
+      resolvedResource: undefined,
+      filePath: undefined,
+      commandArgs: undefined,
+      argsTruncated: false,
+    };
+  }
   if (ev.kind === 'process') {
     return {
       ...common,

@@ -249,6 +249,7 @@ export class PolicyEngine {
   /** Decides one event by its file or process rules: the alert to raise, or null when none. Syscall rules: decideSyscall. */
   decide(input: EnrichedEvent, node: NodeIdentity): Decision | null {
     const { event: ev, workload } = input;
+    if (ev.kind === 'network') return null; // Network rules: helper netp (issue 11 part 2).
     if (ev.kind === 'process') return this.decideProcess(ev, workload, node);
     const app = this.applicability(workload, node);
     const paths = candidatePaths(ev, this.paths);
@@ -366,6 +367,7 @@ export class PolicyEngine {
   decideSyscall(input: EnrichedEvent, node: NodeIdentity): Decision | null {
     if (this.syscallRules.length === 0) return null;
     const { event: ev, workload } = input;
+    if (ev.kind === 'network') return null; // Network calls are not in OBSERVED_SYSCALLS (syscall-rules.ts).
     const rules = this.syscallsByCall.get(ev.syscall);
     if (rules === undefined) return null;
     const app = this.applicability(workload, node);

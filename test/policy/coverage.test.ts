@@ -151,6 +151,9 @@ test('each unobserved field is reported, for every kind that has it', () => {
   }
   const sys = unobservedFields(doc('KubeArmorPolicy', { syscalls: { matchSyscalls: [{ syscall: ['unlink', 'ptrace'] }], matchPaths: [{ path: '/etc/x' }] } }));
   assert.deepEqual(sys.map((x) => x.path), ['spec.syscalls.matchSyscalls[0].syscall[1]', 'spec.syscalls.matchPaths[0]']);
+  // Network calls are in the syscall table but syscall rules do not decide them yet: still reported.
+  const net = unobservedFields(doc('KubeArmorPolicy', { syscalls: { matchSyscalls: [{ syscall: ['connect', 'unlink'] }] } }));
+  assert.deepEqual(net.map((x) => x.path), ['spec.syscalls.matchSyscalls[0].syscall[0]']);
   assert.deepEqual(unobservedFields(doc('KubeArmorPolicy', { file: { matchPaths: [{ path: '/etc/x', pts: false }] }, process: { matchPaths: [{ execname: 'apt' }] } })), []);
 });
 
