@@ -135,6 +135,14 @@ test('without the options no Datadog attribute is added, and the tags arrive as 
   assert.equal(exec.kinds['process.command_args'], 'array');
 });
 
+test('a throttling notice carries its per-policy counts as one string too', async () => {
+  const ended: Match = { ...SEED_MATCH, throttle: { phase: 'ended', quietMs: 30_000, total: 12, suppressed: [{ policy: 'a', count: 9 }, { policy: 'b', count: 3 }] } };
+  const [notice] = await send(DOCUMENTED, [ended]);
+  assert.deepEqual(notice?.attrs['armorwatch.throttle.suppressed_by_policy'], ['a=9', 'b=3']);
+  assert.equal(notice?.attrs['armorwatch.throttle.suppressed_by_policy_joined'], 'a=9,b=3');
+  assert.equal(notice?.kinds['armorwatch.throttle.suppressed_by_policy_joined'], 'string');
+});
+
 test('--datadog-tags alone gives ddtags with just those tags; --datadog-source alone just the source', async () => {
   const [tagsOnly, sourceOnly] = [
     (await send({ tags: ['team:security', 'env:prod'], attributes: false }, [SEED_MATCH]))[0],
