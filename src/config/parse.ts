@@ -8,6 +8,7 @@ import type { ExporterMode, HealthAddr, MetricsConfig, OtlpConfig, OtlpProtocol,
 import { bool, duration, headers, hostPort, keyValues, oneOf, nonNegativeInt, positiveInt, size, url, bad, type Raw } from './values.ts';
 import { KERNEL_FILTER_CAPACITY_DEFAULT } from '../monitor/filter.ts';
 import { SOURCE_NAME, STATIC_TAG, type DatadogSettings } from '../export/datadog.ts';
+import { parseScan } from './scan.ts';
 
 export interface ParseDeps {
   readonly hostname: () => string;
@@ -262,6 +263,7 @@ export function parseRunConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
   const endpointSet = src.get('otlp-endpoint') !== undefined;
   const exporter: ExporterMode = exp === undefined ? (endpointSet ? 'otlp' : 'stdout') : oneOf(exp, ['otlp', 'stdout', 'both'] as const);
   const posture = src.get('default-file-posture');
+  const networkPosture = src.get('default-network-posture');
   const qs = src.get('queue-size');
   const qb = src.get('queue-bytes');
   const bs = src.get('batch-size');
@@ -303,6 +305,7 @@ export function parseRunConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
     clusterName: str('cluster-name', 'default'),
     ...(kc === undefined ? {} : { kubeconfig: kc.value.trim() }),
     defaultFilePosture: posture === undefined ? 'audit' : oneOf(posture, ['audit', 'block'] as const),
+    defaultNetworkPosture: networkPosture === undefined ? 'audit' : oneOf(networkPosture, ['audit', 'block'] as const),
     exporter,
     otlp: exporter === 'stdout' ? null : otlpConfig(),
     queue,
@@ -311,6 +314,7 @@ export function parseRunConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
     shutdownDeadlineMs,
     statsIntervalMs: si === undefined ? 60_000 : duration(si),
     throttle: maxAlertsPerSec === 0 || throttleSec === 0 ? null : Object.freeze({ maxAlertsPerSec, throttleSec }),
+    scan: parseScan(src),
     health,
     metrics: parseMetrics(src, otlpConfig, health !== null),
     serviceName: str('service-name', 'armorwatch'),

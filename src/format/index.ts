@@ -8,5 +8,5 @@ export {
 } from './flags.ts';
 export { isoSeconds, rfc3339Nano, splitNs } from './time.ts';
 export {
-  AF_INET, AF_INET6, AF_UNIX, defaultProtocol, familyName, formatAddress, networkResource, protocolName, socketTypeName,
+  AF_INET, AF_INET6, AF_UNIX, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE, defaultProtocol, familyName, formatAddress, networkResource, protocolName, socketTypeName,
 } from './net.ts';

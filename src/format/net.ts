@@ -14,13 +14,26 @@ const PROTOCOLS: ReadonlyMap<number, string> = new Map([
   [0, 'IP'], [1, 'ICMP'], [6, 'TCP'], [17, 'UDP'], [58, 'ICMPv6'], [132, 'SCTP'], [136, 'UDPLITE'], [255, 'RAW'],
 ]);
 
+// Linux ABI numbers (include/linux/socket.h, include/linux/net.h, include/uapi/linux/in.h).
 export const AF_UNIX = 1;
 export const AF_INET = 2;
 export const AF_INET6 = 10;
+export const AF_NETLINK = 16;
+export const AF_PACKET = 17;
 export const SOCK_STREAM = 1;
 export const SOCK_DGRAM = 2;
+export const SOCK_RAW = 3;
+export const SOCK_RDM = 4;
+export const SOCK_SEQPACKET = 5;
+export const SOCK_DCCP = 6;
+export const IPPROTO_ICMP = 1;
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
+export const IPPROTO_DCCP = 33;
+export const IPPROTO_ICMPV6 = 58;
+export const IPPROTO_SCTP = 132;
+export const IPPROTO_UDPLITE = 136;
+export const IPPROTO_MPTCP = 262;
 
 /** `AF_INET`; an unnamed family as its number. */
 export function familyName(af: number): string {
