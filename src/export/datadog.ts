@@ -54,7 +54,12 @@ export class DdTags {
   }
 
   of(decision: MatchDecision): string | undefined {
-    const tags = this.#settings.attributes ? decision.tags : undefined;
+    return this.ofTags(decision.tags);
+  }
+
+  /** The same for a record whose tags are not a policy's (port-scan records: SCAN_TAGS). */
+  ofTags(policyTags: readonly string[]): string | undefined {
+    const tags = this.#settings.attributes ? policyTags : undefined;
     if (tags === undefined || tags.length === 0) return this.#static === '' ? undefined : this.#static;
     let s = this.#byTags.get(tags);
     if (s === undefined) {

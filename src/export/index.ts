@@ -83,7 +83,7 @@ export function createAlertExporter(settings: ExportSettings, log: Logger, deps:
       (resource) => new LoggerProvider({ resource, processors: [handOff, shared] }).getLogger('armorwatch', VERSION),
     );
     emitOtlp = (m, text) => handOff.emit(loggers.get(m.workload, m.node), matchRecordFields(m, hrTime(), text), recordAttributes(m, text, shape));
-    emitScan = (d) => handOff.emit(loggers.get(d.workload, d.node), scanRecordFields(d, hrTime()), scanAttributes(d, shape.eventNameAttribute));
+    emitScan = (d) => handOff.emit(loggers.get(d.workload, d.node), scanRecordFields(d, hrTime()), scanAttributes(d, shape.eventNameAttribute, shape));
   }
   const stdout = useStdout ? new StdoutSink(settings.queue.maxBytes, deps.stdout) : undefined;
 

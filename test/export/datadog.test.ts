@@ -10,7 +10,10 @@ import { after, before, test } from 'node:test';
 import { createAlertExporter, type ExportSettings } from '../../src/export/index.ts';
 import type { DatadogSettings } from '../../src/export/datadog.ts';
 import { silentLogger } from '../../src/log.ts';
-import type { Match } from '../../src/types.ts';
+import type { Match, ScanDetection } from '../../src/types.ts';
+import { SCAN_DEFAULTS } from '../../src/config/scan.ts';
+import { PortScanDetector } from '../../src/detect/portscan.ts';
+import { connect, ECONNREFUSED, NODE, outcome, POD } from '../detect/fixtures.ts';
 import { anyValueKind, freePort, runExample, startCollector, type Collector } from '../helpers/collector.ts';
 import { EXEC_MATCH, SEED_MATCH, SEED_WORKLOAD } from './fixtures.ts';
 
@@ -141,6 +144,42 @@ test('a throttling notice carries its per-policy counts as one string too', asyn
   assert.deepEqual(notice?.attrs['armorwatch.throttle.suppressed_by_policy'], ['a=9', 'b=3']);
   assert.equal(notice?.attrs['armorwatch.throttle.suppressed_by_policy_joined'], 'a=9,b=3');
   assert.equal(notice?.kinds['armorwatch.throttle.suppressed_by_policy_joined'], 'string');
+});
+
+test('port-scan records get the same: ddtags with the detector\'s tags, the source, string copies of their arrays', async () => {
+  const out: ScanDetection[] = [];
+  const det = new PortScanDetector({ ...SCAN_DEFAULTS, updateIntervalMs: 60_000 }, (x) => out.push(x));
+  for (let p = 1; p <= 200; p++) {
+    det.observe(connect({ host: '10.99.0.3', port: p, ms: p }), POD, NODE, p);
+    det.observe(outcome({ host: '10.99.0.3', port: p, ms: p, ret: p === 22 ? 0 : -ECONNREFUSED }), POD, NODE, p);
+  }
+  det.flush();
+  const ended = out.find((x) => x.scan.phase === 'ended');
+  assert.ok(ended);
+  for (const [datadog, id] of [[DOCUMENTED, 'on'], [null, 'off']] as const) {
+    const exp = createAlertExporter(settings(datadog), silentLogger);
+    const episode: ScanDetection = { ...ended, scan: { ...ended.scan, id: `${ended.scan.id}-${id}` } };
+    exp.export(episode);
+    await exp.shutdown(5000);
+    let rec;
+    for (let i = 0; i < 150 && rec === undefined; i++) {
+      rec = agent.records().find((r) => r.attributes['armorwatch.scan.id'] === episode.scan.id);
+      if (rec === undefined) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.ok(rec, `the ${id} scan record did not arrive`);
+    if (datadog === null) {
+      for (const k of ['ddtags', 'ddsource', 'armorwatch.scan.ports_joined', 'kubearmor.tags_joined']) assert.equal(k in rec.attributes, false, k);
+      continue;
+    }
+    assert.equal(rec.attributes['ddtags'], 'team:security,kubearmor_tag:portscan,kubearmor_tag:mitre,kubearmor_tag:t1046');
+    assert.equal(rec.attributes['ddsource'], 'kubearmor');
+    assert.equal(rec.attributes['datadog.log.source'], 'kubearmor');
+    assert.equal(rec.attributes['armorwatch.scan.kinds_joined'], 'vertical');
+    assert.equal(rec.attributes['armorwatch.scan.hosts_joined'], '10.99.0.3');
+    assert.equal(rec.attributes['armorwatch.scan.ports_joined'], (rec.attributes['armorwatch.scan.ports'] as number[]).join(','));
+    assert.equal(rec.attributes['armorwatch.scan.open_ports_joined'], '22');
+    assert.equal(rec.attributes['kubearmor.tags_joined'], 'PortScan,MITRE,T1046');
+  }
 });
 
 test('--datadog-tags alone gives ddtags with just those tags; --datadog-source alone just the source', async () => {
