@@ -31,10 +31,17 @@ export interface MonitorStats {
   readonly hook: string;
   /** Hook of sched_process_exec in use: 'tp_btf', 'raw_tracepoint' or 'tracepoint'. */
   readonly execHook: string;
+  /** The exec hook is attached: only while the filter in force lets executions through. */
+  readonly execHookAttached: boolean;
 }
 
 export interface Monitor {
-  /** The path filter and, from `spec.exec`, the execution filter (absent: no execution passes). */
+  /**
+   * Puts the path filter and, from `spec.exec`, the execution filter (absent: no execution passes)
+   * in force at once: the helper builds them beside the filter in force and switches in one store.
+   * When it rejects (AW_MONITOR_FILTER, AW_MONITOR_HELPER_FAILED) the previous filter stays in force,
+   * whole. Switches never overlap.
+   */
   setPathFilter(spec: KernelFilterSpec): Promise<void>;
   setProcessFilter(spec: ProcessFilterSpec): Promise<void>;
   /** Latest counters (the kernel's are refreshed every statsIntervalMs). */
@@ -68,7 +75,11 @@ export interface MonitorOptions {
   readonly helperPath?: string;
   /** Ring buffer size in bytes (rounded up to a power of two by the helper); src/config owns the default. */
   readonly ringbufBytes: number;
-  /** Entries of each kernel path map (exact paths, prefixes); default KERNEL_FILTER_CAPACITY_DEFAULT. src/config owns the option. */
+  /**
+   * Entries each kernel filter map (exact paths, prefixes, executed files, their directories and
+   * names) holds for one filter; the maps hold two (the one in force and the next). Default
+   * KERNEL_FILTER_CAPACITY_DEFAULT; src/config owns the option.
+   */
   readonly kernelFilterCapacity?: number;
   /** 'auto' (default) tries syscall_tracepoints, then tp_btf, then raw_tracepoint. */
   readonly hook?: 'auto' | 'syscall_tracepoints' | 'tp_btf' | 'raw_tracepoint';
@@ -77,14 +88,14 @@ export interface MonitorOptions {
   readonly statsIntervalMs?: number;
 }
 
-interface KernelCounters { emitted: number; lostRingbuf: number; lostPending: number; filtered: number; filteredExec: number; hook: string; execHook: string; bootToRealtimeNs: string }
+interface KernelCounters { emitted: number; lostRingbuf: number; lostPending: number; filtered: number; filteredExec: number; hook: string; execHook: string; execHookAttached: boolean; bootToRealtimeNs: string }
 
 const STDERR_TAIL = 40;
 
 export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
   const onExec = opts.onExec;
   const capacity = opts.kernelFilterCapacity ?? KERNEL_FILTER_CAPACITY_DEFAULT;
-  if (!Number.isInteger(capacity) || capacity < 1 || capacity > 0x7fffffff) {
+  if (!Number.isInteger(capacity) || capacity < 1 || capacity > 0x3fffffff) {
     throw new MonitorError('AW_MONITOR_FILTER', `kernel filter capacity ${capacity} is not a positive number of entries`);
   }
   // Checked before anything starts: a filter asking for executions nobody receives is a mistake.
@@ -92,7 +103,7 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
     if (onExec === undefined && wantsExecs(spec.exec)) {
       throw new MonitorError('AW_MONITOR_FILTER', 'the kernel filter passes executions but the monitor was opened without onExec');
     }
-    return [pathFilterCommand(spec, capacity), execFilterCommand(onExec === undefined ? NO_EXECS : spec.exec)];
+    return [pathFilterCommand(spec), execFilterCommand(onExec === undefined ? NO_EXECS : spec.exec)];
   };
   const firstFilter = filterCommands(opts.pathFilter);
   if (!Number.isInteger(opts.ringbufBytes) || opts.ringbufBytes <= 0) {
@@ -124,7 +135,7 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
   let execHook = 'none';
   let delivered = 0;
   let decodeErrors = 0;
-  let kernel: KernelCounters = { emitted: 0, lostRingbuf: 0, lostPending: 0, filtered: 0, filteredExec: 0, hook, execHook, bootToRealtimeNs: '0' };
+  let kernel: KernelCounters = { emitted: 0, lostRingbuf: 0, lostPending: 0, filtered: 0, filteredExec: 0, hook, execHook, execHookAttached: false, bootToRealtimeNs: '0' };
   let seq = 0;
   let closed = false;
   let exited = false;
@@ -135,7 +146,7 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
   const snapshot = (): MonitorStats => ({
     delivered, decodeErrors, hook, execHook,
     lostInKernel: kernel.lostRingbuf, lostPending: kernel.lostPending, filteredInKernel: kernel.filtered,
-    filteredExecInKernel: kernel.filteredExec,
+    filteredExecInKernel: kernel.filteredExec, execHookAttached: kernel.execHookAttached === true,
   });
 
   const helperFailure = (what: string): MonitorError => {
@@ -250,13 +261,25 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
     }
   };
 
+  // One filter switch at a time: build the side not in force, then switch to it. A refused step
+  // leaves the side in force as it was (the next begin clears what was built).
+  let switching: Promise<void> = Promise.resolve();
+  const switchFilter = ([paths, execs]: [string, string]): Promise<void> => {
+    const run = switching.then(async () => {
+      await command('begin', 'start a kernel filter');
+      await command(paths, 'build the path filter');
+      await command(execs, 'build the execution filter');
+      await command('switch', 'switch to the new kernel filter');
+    });
+    switching = run.catch(() => undefined);
+    return run;
+  };
+
   try {
     await readyPromise;
     const self = (spec: ProcessFilterSpec): ProcessFilterSpec => ({ ...spec, excludePids: [...new Set([...spec.excludePids, process.pid])] });
     await command(processFilterCommand(self(opts.processFilter)), 'set the process filter');
-    await command(firstFilter[0], 'set the path filter');
-    // Without a receiver the helper's own start (no execution passes) stands.
-    if (onExec !== undefined) await command(firstFilter[1], 'set the execution filter');
+    await switchFilter(firstFilter);
     await command('attach', `attach the ${hook} programs`);
   } catch (err) {
     closed = true;
@@ -267,10 +290,10 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
   log.info({ hook, execHook }, 'file monitor attached');
 
   return {
-    setPathFilter: async (spec) => {
-      const [paths, execs] = filterCommands(spec);
-      await command(paths, 'set the path filter');
-      if (onExec !== undefined) await command(execs, 'set the execution filter');
+    setPathFilter: (spec) => {
+      let cmds: [string, string];
+      try { cmds = filterCommands(spec); } catch (err) { return Promise.reject(err); }
+      return switchFilter(cmds);
     },
     setProcessFilter: (spec) => command(processFilterCommand({ ...spec, excludePids: [...new Set([...spec.excludePids, process.pid])] }), 'set the process filter'),
     stats: snapshot,
