@@ -61,7 +61,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { name: 'ring-buffer-size', arg: 'SIZE', env: ['ARMORWATCH_RING_BUFFER_SIZE'], default: '4MiB',
     help: 'kernel ring buffer between the eBPF programs and the agent, rounded up to a power of two (256KiB to 1GiB); events that find it full are counted (lostInKernel). Resident twice in the helper: the data pages are mapped twice' },
   { name: 'kernel-filter-capacity', arg: 'ENTRIES', env: ['ARMORWATCH_KERNEL_FILTER_CAPACITY'], default: '65536',
-    help: 'entries each kernel path map holds (exact paths, directory prefixes; a /proc/<pid>/... path counts twice); a policy set needing more is refused, naming the policies contributing most (docs/OPERATIONS.md)' },
+    help: 'entries each kernel filter map holds for one policy set: exact paths, directory prefixes (a /proc/<pid>/... path counts twice), executed files, their directories, their base names; a policy set needing more is refused, naming the policies contributing most. The maps hold two sets, the one in force and the next one, so a change switches at once; entries use kernel memory only while present (docs/OPERATIONS.md)' },
   { name: 'retry-max-elapsed', arg: 'DURATION', env: ['ARMORWATCH_RETRY_MAX_ELAPSED'], default: '5m',
     help: 'how long a failing batch is retried before it is dropped (retry_exhausted); 0 = until shutdown' },
   { name: 'shutdown-deadline', arg: 'DURATION', env: ['ARMORWATCH_SHUTDOWN_DEADLINE'], default: '25s',

@@ -45,7 +45,8 @@ function parseProm(text: string): Map<string, number> {
 const discard = (): Writable => new Writable({ write(_c, _e, cb) { cb(); } });
 
 const MONITOR: MonitorStats = { delivered: 1234, lostInKernel: 7, lostPending: 2, decodeErrors: 1, filteredInKernel: 98_765, filteredExecInKernel: 321, filteredNetInKernel: 12, lostNetPending: 3,
-  hook: 'tp_btf', execHook: 'tp_btf', outcomeHook: 'tp_btf', outcomeAttached: false, outcomeProblem: '' };
+  hook: 'tp_btf', execHook: 'tp_btf', execHookAttached: true, outcomeHook: 'tp_btf', outcomeAttached: false, outcomeProblem: '' };
+const POLICY = { refusedChanges: { capacity: 2, kernelFilter: 1 }, unobservedSections: { capabilities: ['KubeArmorPolicy/a/cap1', 'KubeArmorPolicy/a/cap2'], apparmor: ['KubeArmorPolicy/a/aa'] } };
 const ENRICH: EnricherStats = {
   cgroups: 11, containers: 5, images: 3, workloads: 6, pendingLookups: 1, timers: 0, unattributed: 4, lookupFailures: 2, forgotten: 9, suppressedWarnings: 0,
   kubernetes: { pods: 8, containers: 13, namespaces: 4, parents: 2, timers: 0, restarts: 3 },
@@ -53,7 +54,7 @@ const ENRICH: EnricherStats = {
 
 test('a scrape of /metrics serves every documented metric with the counts of real exports to the Collector', async () => {
   const c = await startCollector();
-  const sources: MetricSources = { monitor: () => MONITOR, enrich: () => ENRICH };
+  const sources: MetricSources = { monitor: () => MONITOR, enrich: () => ENRICH, policy: () => POLICY };
   const metrics = createAgentMetrics(PROM_ONLY, ID, sources, silentLogger);
   const settings: ExportSettings = {
     exporter: 'both', otlp: grpc(c), serviceName: 'armorwatch', statsIntervalMs: 0,
@@ -127,6 +128,11 @@ test('a scrape of /metrics serves every documented metric with the counts of rea
     assert.equal(get('armorwatch_policy_rejected{}'), 2);
     assert.equal(get('armorwatch_policy_reloads_total{result=ok}'), 1);
     assert.equal(get('armorwatch_policy_reloads_total{result=rejected}'), 1);
+    // Refused changes by reason, and the policies in force with unobserved sections, by section.
+    assert.equal(get('armorwatch_policy_changes_refused_total{reason=capacity}'), 2);
+    assert.equal(get('armorwatch_policy_changes_refused_total{reason=kernel_filter}'), 1);
+    assert.equal(get('armorwatch_policy_unobserved_sections{section=capabilities}'), 2);
+    assert.equal(get('armorwatch_policy_unobserved_sections{section=apparmor}'), 1);
     // Monitor and enricher counters pass through under their names and labels.
     assert.equal(get('armorwatch_monitor_events_delivered_total{}'), MONITOR.delivered);
     assert.equal(get('armorwatch_monitor_events_filtered_total{}'), MONITOR.filteredInKernel);
