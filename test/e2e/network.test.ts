@@ -159,6 +159,15 @@ test('network rules: protocols, fromSource, allow-list with posture block and au
         .map((r) => `${String(r.attributes['process.pid'])} ${String(r.attributes['process.executable.path'])} ${String(r.attributes['kubearmor.syscall'])} ${String(r.attributes['security_rule.name'])}`);
       throw new Error(`${err.message}: ${JSON.stringify(counts())}; pids other=${otherClient.hostPid} udp=${udp.hostPid} ping=${ping.hostPid} audited=${auditedClient.hostPid} curl=${hostCurl.pid}; network records: ${seen.join(' | ')}`);
     });
+  // Let late records land (the pods' last calls) before the agent stops, so none meets the shutdown.
+  let last = -1;
+  await eventually('no new record for a second', 20_000, async () => {
+    const n = s.collector.records().length;
+    if (n === last) return true;
+    last = n;
+    await new Promise((r) => setTimeout(r, 1000));
+    return undefined;
+  });
   await agent.stop();
 
   // Allowed: the allowed program's TCP calls raise nothing (its listener's socket/bind/listen/accept neither).
