@@ -388,7 +388,7 @@ export interface ScanEpisode {
   readonly phase: 'started' | 'updated' | 'ended';
   /** Which thresholds started it (both: many ports of one host and one port of many hosts). */
   readonly kinds: readonly ScanKind[];
-  /** Started by the slow window's thresholds (--scan-slow-window), the fast window's were not crossed. */
+  /** Started by the slow window's thresholds (--scan-slow-window) with targets spread over more than --scan-window. */
   readonly slow: boolean;
   /** Transports and address families of the attempts (network.transport, network.type). */
   readonly transports: readonly ('tcp' | 'udp')[];

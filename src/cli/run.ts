@@ -4,7 +4,7 @@
 import { parseRunConfig } from '../config/parse.ts';
 import { runHelp } from '../config/options.ts';
 import type { RunConfig } from '../config/types.ts';
-import { createScanStage } from '../detect/index.ts';
+import { createScanStage, withScanNeeds } from '../detect/index.ts';
 import { createEnricher } from '../enrich/index.ts';
 import { loadKubeConfig } from '../enrich/kube.ts';
 import { UsageError } from '../errors.ts';
@@ -17,7 +17,7 @@ import { createAgentMetrics, type AgentMetrics, type MetricSources } from '../me
 import { openMonitor, type Monitor } from '../monitor/index.ts';
 import { formatProblem, PolicyStore, UNOBSERVED_CODE, unobservedFields, type PolicyStoreStatus, type ReloadEvent } from '../policy/index.ts';
 import { AlertThrottle, noticeMatch, throttleSubject, type ThrottleSettings } from '../policy/throttle.ts';
-import type { Match, MonitorEvent, NodeIdentity, Workload } from '../types.ts';
+import type { KernelFilterSpec, Match, MonitorEvent, NodeIdentity, Workload } from '../types.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const parsed = parseRunConfig(argv);
@@ -160,6 +160,8 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
   // alerts it causes.
   const scan = config.scan === null ? null : createScanStage(config.scan, (d) => exporter.export(d), log.child({ component: 'detect' }));
   if (scan !== null) sources.scan = () => scan.stats();
+  // The kernel filter: what the policies need, and the connects port-scan detection needs.
+  const kernelFilter = (f: KernelFilterSpec): KernelFilterSpec => (scan === null ? f : withScanNeeds(f));
   let stop: () => void = () => {};
   const stopped = new Promise<void>((resolve) => { stop = resolve; });
   // A signal sent to the whole process group also stops the monitor's helper: not a failure then.
@@ -220,7 +222,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     policiesLoaded = true;
     const opening = openMonitor({
       logger: log,
-      pathFilter: first.filter,
+      pathFilter: kernelFilter(first.filter),
       ringbufBytes: config.ringBufferBytes,
       kernelFilterCapacity: config.kernelFilterCapacity,
       processFilter: { pids: [], comms: [], excludePids: [process.pid] },
@@ -241,7 +243,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     sources.monitor = m.stats;
     // A change goes in force in the kernel first, then in the engine; a failed switch keeps both
     // as they were (the store logs it, counts it, and says it in the health detail).
-    store.useSwitch((ev) => m.setPathFilter(ev.filter));
+    store.useSwitch((ev) => m.setPathFilter(kernelFilter(ev.filter)));
     store.onReload((ev) => {
       logReload(log, ev, metrics);
       const none = policyReadiness(store.status());

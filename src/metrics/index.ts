@@ -7,12 +7,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { Attributes, BatchObservableResult, Histogram, Observable } from '@opentelemetry/api';
 import type { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
-import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { MeterProvider, MetricReader, PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { MetricsConfig, OtlpConfig } from '../config/types.ts';
 import type { EnricherStats } from '../enrich/index.ts';
 import type { ExportStats } from '../export/index.ts';
 import { grpcTransport, httpAgentOptions } from '../export/otlp.ts';
+import { agentResource } from '../export/resource.ts';
 import type { Logger } from '../log.ts';
 import type { MonitorStats } from '../monitor/index.ts';
 import type { ScanStats } from '../detect/portscan.ts';
@@ -128,10 +128,11 @@ export function createAgentMetrics(config: MetricsConfig, id: MetricsIdentity, s
     }));
   }
   const provider: MeterProvider = new sdk.MeterProvider({
-    resource: resourceFromAttributes({
-      ...id.resourceAttributes,
-      'service.name': id.serviceName, 'service.version': VERSION, 'k8s.node.name': id.nodeName, 'k8s.cluster.name': id.clusterName,
-    }),
+    // The Resource of the agent's host-process alerts: same service.instance.id and schema_url.
+    resource: agentResource(
+      { serviceName: id.serviceName, serviceVersion: VERSION, extra: id.resourceAttributes ?? {} },
+      { clusterName: id.clusterName, hostName: id.nodeName },
+    ),
     readers,
   });
   const meter = provider.getMeter('armorwatch', VERSION);

@@ -14,12 +14,14 @@ import { createAgentMetrics, type MetricSources } from '../../src/metrics/index.
 import type { MonitorStats } from '../../src/monitor/index.ts';
 import { AlertThrottle, throttleSubject } from '../../src/policy/throttle.ts';
 import { startCollector, type Collector } from '../helpers/collector.ts';
-import { podMatch } from '../export/fixtures.ts';
+import { HOST_MATCH, podMatch } from '../export/fixtures.ts';
+import { SCHEMA_URL } from '../../src/export/attributes.ts';
+import { uuidV5 } from '../../src/export/resource.ts';
 import { PortScanDetector } from '../../src/detect/portscan.ts';
 import { SCAN_DEFAULTS } from '../../src/config/scan.ts';
 import { connect, HOST, NODE } from '../detect/fixtures.ts';
 
-const ID = { serviceName: 'armorwatch', nodeName: 'node-a', clusterName: 'c1' };
+const ID = { serviceName: 'armorwatch', nodeName: 'node-a', clusterName: 'c1', resourceAttributes: { 'deployment.environment.name': 'prod' } };
 const PROM_ONLY: MetricsConfig = { prometheus: true, otlp: null, intervalMs: 60_000 };
 
 function grpc(c: Collector): OtlpConfig {
@@ -149,6 +151,8 @@ test('a scrape of /metrics serves every documented metric with the counts of rea
     // The resource, as Prometheus's target_info.
     assert.match(text, /^target_info\{[^}]*service_name="armorwatch"[^}]*\} 1$/m);
     assert.match(text, /^target_info\{[^}]*k8s_node_name="node-a"[^}]*\} 1$/m);
+    assert.match(text, new RegExp(`^target_info\\{[^}]*service_instance_id="${uuidV5('c1/node-a/armorwatch')}"[^}]*\\} 1$`, 'm'));
+    assert.match(text, /^target_info\{[^}]*deployment_environment_name="prod"[^}]*\} 1$/m);
 
     assert.equal((await fetch(`http://127.0.0.1:${health.port}/metrics`, { method: 'HEAD' })).status, 200);
     assert.equal((await fetch(`http://127.0.0.1:${health.port}/metrics`, { method: 'POST' })).status, 405);
@@ -222,6 +226,20 @@ for (const protocol of ['grpc', 'http/protobuf'] as const) {
       assert.equal(p?.unit, '{event}');
       assert.equal(p?.resource['service.name'], 'armorwatch');
       assert.equal(p?.resource['k8s.cluster.name'], 'c1');
+      // The metrics' Resource is the one the agent's host-process alerts carry: same attributes
+      // (service.instance.id included) and the same schema_url.
+      const alerts = createAlertExporter({
+        exporter: 'otlp', otlp: parsed.config.otlp, queue: parsed.config.queue, serviceName: ID.serviceName,
+        resourceAttributes: ID.resourceAttributes, statsIntervalMs: 0,
+      }, silentLogger);
+      alerts.export({ ...HOST_MATCH, node: { clusterName: ID.clusterName, hostName: ID.nodeName, labels: {} } });
+      await alerts.shutdown(5000);
+      const host = (await c.waitForRecords(1))[0];
+      assert.deepEqual(p?.resource, host?.resource);
+      assert.equal(p?.resource['service.instance.id'], uuidV5('c1/node-a/armorwatch'));
+      assert.equal(p?.resource['deployment.environment.name'], 'prod');
+      const schemaUrls = c.requests().flatMap((q) => [...(q.resourceMetrics ?? []), ...(q.resourceLogs ?? [])]).map((r) => r.schemaUrl);
+      assert.ok(schemaUrls.length >= 2 && schemaUrls.every((u) => u === SCHEMA_URL), `every Resource (metrics and alerts) names ${SCHEMA_URL}: ${schemaUrls.join(', ')}`);
     } finally {
       await metrics.shutdown();
       await c.dispose();
