@@ -314,12 +314,20 @@ static __always_inline __u32 filter_slot(void)
 }
 
 /* 1 when every file event of call `nr` passes on side `slot`, whatever its path (trace mode, or a
- * syscall rule without a path on that call). A global function: the verifier checks it once, and
- * its callers do not fork into one state per call's bit. */
-__noinline int aw_call_passes(__u32 slot, long nr)
+ * syscall rule without a path on that call). The bit's test is a global function: the verifier
+ * checks it once, and its callers do not fork into one state per call's bit. */
+__noinline int aw_call_bit_passes(__u32 slot, long nr)
+{
+	return (aw_sides[slot & 1].pass_calls & aw_call_bit(nr)) != 0;
+}
+
+/* The common cases (no syscall rule without a path) without the call. */
+static __always_inline int aw_call_passes(__u32 slot, long nr)
 {
 	struct aw_filter_side *side = &aw_sides[slot & 1];
-	return side->pass_all || (side->pass_calls & aw_call_bit(nr)) != 0;
+	if (side->pass_all)
+		return 1;
+	return side->pass_calls && aw_call_bit_passes(slot, nr);
 }
 
 /* Ends the component that precedes a '/' (or the end of the string). */
