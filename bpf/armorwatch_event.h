@@ -25,7 +25,9 @@
 #define AW_STR_TTY 8      /* name of the controlling terminal (signal->tty->name: "pts0"), empty if none */
 #define AW_STR_ARGV 9     /* executions: argv, each argument cut to AW_ARG_MAX bytes and NUL-terminated */
 #define AW_STR_CALLER 10  /* executions: the executable of the process before it called exec */
-#define AW_STR_COUNT 11
+#define AW_STR_HOST 11    /* opens: the opened file walked to the root of the task's mount namespace
+			   * (not the task's root: a chroot does not hide it), when that walk was made */
+#define AW_STR_COUNT 12
 
 /* Caps on the arguments an execution carries (KubeArmor's): argv[0] and AW_ARGS_MAX more, each cut
  * to AW_ARG_MAX bytes. Anything dropped or cut sets AW_EVF_ARGV_TRUNCATED. */
@@ -40,6 +42,8 @@
 #define AW_EVF_HAS_PATH2 (1u << 3)    /* the call has a second path (rename*) */
 #define AW_EVF_ARGV_TRUNCATED (1u << 4) /* executions: arguments were dropped or cut to the caps */
 #define AW_EVF_DIR_GONE (1u << 5)     /* execveat: the dirfd was closed on exec, its directory is unknown */
+#define AW_EVF_IDENT (1u << 6)        /* opens: the file or an ancestor is a watched identity (ident_*) */
+#define AW_EVF_URING (1u << 7)        /* opens: completed by io_uring (IORING_OP_OPENAT*): no requested path */
 
 /* Executions use the same header: syscall_nr is execve (59) or execveat (322); dirfd is execveat's;
  * flags its AT_* flags (failed calls only: a successful exec has replaced the registers); ret 0 or
@@ -71,7 +75,9 @@ struct aw_event {
 	__u64 arg_b;        /* chown gid */
 	__u16 str_len[AW_STR_COUNT];
 	char comm[AW_COMM_LEN];
-	__u16 _pad0;
+	__u32 ident_dev;    /* AW_EVF_IDENT: the watched identity's device (the kernel's s_dev) ... */
+	__u32 ident_depth;  /* ... how many components of the HOST path lie below it (0: the file itself) */
+	__u64 ident_ino;    /* ... and its inode number */
 };
 
 /* Largest record the kernel can emit: header plus every slot full. */
@@ -84,6 +90,13 @@ struct aw_event {
 #define AW_STAT_FILTERED 3     /* calls the kernel filters decided not to emit (not a loss) */
 #define AW_STAT_FILTERED_EXEC 4 /* of those, executions */
 #define AW_STAT_COUNT 5
+
+/* Key of the `ident_inodes` map: a watched file or directory (bpf/identity.bpf.h). */
+struct aw_ident_key {
+	__u64 ino;
+	__u32 dev; /* MKDEV(major, minor) as the kernel keeps it in super_block.s_dev */
+	__u32 _pad0;
+};
 
 /* Layout of the `config` map's single value; written by the helper on every filter change. */
 struct aw_config {

@@ -19,4 +19,10 @@ static inline __u32 aw_first_bit(__u64 key)
 	return (__u32)((key * 0x9e3779b97f4a7c15ULL) >> 48);
 }
 
+/* Bit of a watched identity (struct aw_ident_key) in aw_ident_bits. */
+static inline __u32 aw_ident_bit(__u64 ino, __u32 dev)
+{
+	return (__u32)(((ino ^ ((__u64)dev << 32)) * 0x9e3779b97f4a7c15ULL) >> 48);
+}
+
 #endif

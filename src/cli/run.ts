@@ -14,7 +14,7 @@ import { startHealthServer, type HealthServer } from '../health/server.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { createAgentMetrics, type AgentMetrics, type MetricSources } from '../metrics/index.ts';
 import { openMonitor, type Monitor } from '../monitor/index.ts';
-import { formatProblem, PolicyStore, UNOBSERVED_CODE, unobservedFields, type PolicyStoreStatus, type ReloadEvent } from '../policy/index.ts';
+import { formatProblem, IdentityWatch, PolicyStore, UNOBSERVED_CODE, unobservedFields, type PolicyStoreStatus, type ReloadEvent } from '../policy/index.ts';
 import { AlertThrottle, noticeMatch, throttleSubject, type ThrottleSettings } from '../policy/throttle.ts';
 import type { ExecEvent, FileEvent, Match, NodeIdentity, Workload } from '../types.ts';
 
@@ -78,6 +78,13 @@ export function policyDetail(st: PolicyStoreStatus): string[] {
   ];
 }
 
+/** The `?verbose` line of the identity watch: how many rule targets are watched by identity, which are not. */
+function identityDetail(w: IdentityWatch): string {
+  const st = w.status();
+  const missing = st.unresolved.length === 0 ? '' : `; ${st.unresolved.length} not resolvable yet (${st.unresolved.slice(0, 5).join(', ')}${st.unresolved.length > 5 ? ', ...' : ''})`;
+  return `host rule targets watched by identity: ${st.watched}${missing}${st.error === null ? '' : `; last update refused: ${st.error}`}`;
+}
+
 /** Why sending the configured headers is a risk: plain http:// to a host that is not this one. */
 export function plainTextHeadersWarning(otlp: RunConfig['otlp']): string | null {
   if (otlp === null || Object.keys(otlp.headers).length === 0) return null;
@@ -105,6 +112,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
   let stopping = false;
   let monitorFailed = false;
   let monitor: Monitor | undefined;
+  let identities: IdentityWatch | undefined;
   const store = new PolicyStore({ paths: config.policies, engine: { defaultFilePosture: config.defaultFilePosture }, kernelFilterCapacity: config.kernelFilterCapacity, logger: log.child({ component: 'policy' }), sources: policySources });
   const sources: MetricSources = {};
   const metrics = createAgentMetrics(config.metrics, config, sources, log.child({ component: 'metrics' }));
@@ -121,7 +129,9 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
         return null;
       },
       ready: () => (stopping ? 'shutting down' : !policiesLoaded ? 'policies not loaded yet' : !attached ? 'eBPF programs not attached yet' : policyReadiness(store.status())),
-      detail: () => [...policyDetail(store.status()), `monitor: ${attached ? `attached; helper last heard ${helperSilentMs()} ms ago` : 'not attached'}`],
+      detail: () => [...policyDetail(store.status()), `monitor: ${attached ? `attached; helper last heard ${helperSilentMs()} ms ago` : 'not attached'}`,
+        ...(monitor === undefined ? [] : [`io_uring opens: ${monitor.uringGap() ?? 'observed (io_uring:io_uring_complete)'}`]),
+        ...(identities === undefined ? [] : [identityDetail(identities)])],
     }, metrics.handler === null ? {} : { routes: { '/metrics': metrics.handler } });
     log.info({ addr: `${config.health.host}:${health.port}`, metrics: metrics.handler !== null }, `health server listening (/healthz, /readyz${metrics.handler === null ? '' : ', /metrics'})`);
   }
@@ -222,7 +232,12 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     attached = true;
     const m = monitor;
     sources.monitor = m.stats;
+    // Files and directories of host policies, watched by identity as well as by path.
+    const ids = new IdentityWatch((list) => m.setIdentities(list), (err: unknown) => log.error({ err }, 'could not update the watched identities; matching by path only for the rules changed since'));
+    identities = ids;
+    await ids.update(store.engine.rules);
     store.onReload((ev) => {
+      void ids.update(ev.engine.rules);
       logReload(log, ev, metrics);
       const none = policyReadiness(store.status());
       if (none !== null) log.warn(`${none}; not ready until a policy is in force`);
@@ -236,6 +251,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
       : undefined;
     await stopped;
     clearInterval(ticker);
+    ids.close();
   } catch (err) {
     if (!(err instanceof StartAborted)) throw err;
     log.info('stopped during start-up');

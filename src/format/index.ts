@@ -3,7 +3,7 @@ export { formatData, formatCallFlags, formatMode, syscallName } from './data.ts'
 export type { DataInput } from './data.ts';
 export { formatResult, strerror, errnoFromName, errnoNames } from './errno.ts';
 export {
-  AT_FDCWD, FlagParseError, formatAtFlags, formatOpenFlags, formatRenameFlags, formatResolveFlags,
+  AT_FDCWD, FlagParseError, formatAtFlags, formatMountFlags, formatMoveMountFlags, formatOpenFlags, formatRenameFlags, formatResolveFlags, MS_SOURCE_IS_PATH,
   openFlagsWrite, parseAtFlags, parseOpenFlags, parseRenameFlags,
 } from './flags.ts';
 export { isoSeconds, rfc3339Nano, splitNs } from './time.ts';

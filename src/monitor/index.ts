@@ -3,12 +3,12 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import type { Logger } from '../log.ts';
-import type { ExecEvent, FileEvent, KernelFilterSpec, ProcessFilterSpec } from '../types.ts';
+import type { ExecEvent, FileEvent, KernelFilterSpec, ProcessFilterSpec, WatchedIdentity } from '../types.ts';
 import { EventDecoder, isExecEvent } from './decode.ts';
 import { MonitorError } from './errors.ts';
 import { FrameReader } from './frames.ts';
 import { FRAME } from './layout.ts';
-import { execFilterCommand, KERNEL_FILTER_CAPACITY_DEFAULT, NO_EXECS, pathFilterCommand, processFilterCommand, wantsExecs } from './filter.ts';
+import { execFilterCommand, identsCommand, KERNEL_FILTER_CAPACITY_DEFAULT, NO_EXECS, pathFilterCommand, processFilterCommand, wantsExecs } from './filter.ts';
 import { defaultHelperPath, preflight } from './preflight.ts';
 
 export { MonitorError } from './errors.ts';
@@ -31,12 +31,22 @@ export interface MonitorStats {
   readonly hook: string;
   /** Hook of sched_process_exec in use: 'tp_btf', 'raw_tracepoint' or 'tracepoint'. */
   readonly execHook: string;
+  /** Hook of io_uring opens: 'tp_btf' (io_uring:io_uring_complete), or 'none' (they are not observed). Optional for callers that build stats by hand. */
+  readonly uringHook?: string;
 }
 
 export interface Monitor {
   /** The path filter and, from `spec.exec`, the execution filter (absent: no execution passes). */
   setPathFilter(spec: KernelFilterSpec): Promise<void>;
   setProcessFilter(spec: ProcessFilterSpec): Promise<void>;
+  /**
+   * The files and directories whose opening passes the kernel filter whatever path they are
+   * opened by (hard links, bind mounts, chroot, other mount namespaces); events name them by
+   * `path` (FileEvent.identityPath). Replaces the previous set.
+   */
+  setIdentities(ids: readonly WatchedIdentity[]): Promise<void>;
+  /** Why io_uring opens are not observed on this kernel, or null when they are. */
+  uringGap(): string | null;
   /** Latest counters (the kernel's are refreshed every statsIntervalMs). */
   stats(): MonitorStats;
   /**
@@ -77,7 +87,7 @@ export interface MonitorOptions {
   readonly statsIntervalMs?: number;
 }
 
-interface KernelCounters { emitted: number; lostRingbuf: number; lostPending: number; filtered: number; filteredExec: number; hook: string; execHook: string; bootToRealtimeNs: string }
+interface KernelCounters { emitted: number; lostRingbuf: number; lostPending: number; filtered: number; filteredExec: number; hook: string; execHook: string; uringHook?: string; bootToRealtimeNs: string }
 
 const STDERR_TAIL = 40;
 
@@ -122,6 +132,10 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
   let offset = 0n;
   let hook = 'none';
   let execHook = 'none';
+  let uringHook = 'none';
+  let uringError = 'not loaded yet';
+  // What the kernel was last told to watch by identity, for naming matches (decoder).
+  let identities = new Map<string, string>();
   let delivered = 0;
   let decodeErrors = 0;
   let kernel: KernelCounters = { emitted: 0, lostRingbuf: 0, lostPending: 0, filtered: 0, filteredExec: 0, hook, execHook, bootToRealtimeNs: '0' };
@@ -133,7 +147,7 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
   const readyPromise = new Promise((resolve, reject) => { ready = { resolve, reject }; });
 
   const snapshot = (): MonitorStats => ({
-    delivered, decodeErrors, hook, execHook,
+    delivered, decodeErrors, hook, execHook, uringHook,
     lostInKernel: kernel.lostRingbuf, lostPending: kernel.lostPending, filteredInKernel: kernel.filtered,
     filteredExecInKernel: kernel.filteredExec,
   });
@@ -143,7 +157,7 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
     return new MonitorError('AW_MONITOR_HELPER_FAILED', `monitor helper ${what}${tail === '' ? '' : `:\n${tail}`}`);
   };
 
-  const decoder = new EventDecoder();
+  const decoder = new EventDecoder((dev, ino) => identities.get(`${dev}:${ino}`));
   const onFrame = (type: number, payload: Buffer): void => {
     switch (type) {
       case FRAME.event:
@@ -167,6 +181,7 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
         return;
       case FRAME.stats: {
         kernel = JSON.parse(payload.toString('utf8')) as KernelCounters;
+        if (kernel.uringHook !== undefined) uringHook = kernel.uringHook;
         offset = BigInt(kernel.bootToRealtimeNs);
         return;
       }
@@ -180,9 +195,11 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
         return;
       }
       case FRAME.ready: {
-        const r = JSON.parse(payload.toString('utf8')) as { hook: string; execHook: string; bootToRealtimeNs: string; tried: unknown; ringbufBytes: number };
+        const r = JSON.parse(payload.toString('utf8')) as { hook: string; execHook: string; uringHook?: string; uringError?: string; bootToRealtimeNs: string; tried: unknown; ringbufBytes: number };
         hook = r.hook;
         execHook = r.execHook;
+        uringHook = r.uringHook ?? 'none';
+        uringError = r.uringError ?? 'the helper did not say';
         offset = BigInt(r.bootToRealtimeNs);
         log.info({ hook, execHook, tried: r.tried, ringBufferBytes: r.ringbufBytes }, 'eBPF programs loaded');
         ready?.resolve(undefined);
@@ -264,7 +281,9 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
     if (!exited) await exitPromise;
     throw err;
   }
-  log.info({ hook, execHook }, 'file monitor attached');
+  log.info({ hook, execHook, uringHook }, 'file monitor attached');
+  const uringGap = (): string | null => (uringHook !== 'none' ? null : `io_uring opens (IORING_OP_OPENAT/OPENAT2) are not observed on this kernel: ${uringError === '' ? 'no hook' : uringError}`);
+  if (uringGap() !== null) log.warn(uringGap());
 
   return {
     setPathFilter: async (spec) => {
@@ -272,6 +291,19 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
       await command(paths, 'set the path filter');
       if (onExec !== undefined) await command(execs, 'set the execution filter');
     },
+    setIdentities: async (ids) => {
+      const line = identsCommand(ids, capacity);
+      const next = new Map(ids.map((id) => [`${id.dev}:${id.ino}`, id.path]));
+      // Named before the kernel may report them, and kept until the kernel has the new set.
+      const both = new Map([...identities, ...next]);
+      identities = both;
+      try {
+        await command(line, 'set the watched identities');
+      } finally {
+        if (identities === both) identities = next;
+      }
+    },
+    uringGap,
     setProcessFilter: (spec) => command(processFilterCommand({ ...spec, excludePids: [...new Set([...spec.excludePids, process.pid])] }), 'set the process filter'),
     stats: snapshot,
     lastFrameAt: () => lastFrameAt,
