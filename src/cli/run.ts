@@ -229,13 +229,14 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     });
     opening.then((m) => { if (stopping) void m.close(); }, () => undefined);
     monitor = await Promise.race([opening, aborted]);
-    attached = true;
     const m = monitor;
     sources.monitor = m.stats;
-    // Files and directories of host policies, watched by identity as well as by path.
+    // Files and directories of host policies, watched by identity as well as by path; ready
+    // only once the kernel has them.
     const ids = new IdentityWatch((list) => m.setIdentities(list), (err: unknown) => log.error({ err }, 'could not update the watched identities; matching by path only for the rules changed since'));
     identities = ids;
     await ids.update(store.engine.rules);
+    attached = true;
     store.onReload((ev) => {
       void ids.update(ev.engine.rules);
       logReload(log, ev, metrics);

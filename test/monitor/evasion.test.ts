@@ -154,3 +154,35 @@ test('files outside the rules stay filtered in the kernel, whichever way they ar
   await c!.waitFor((e) => e.hostPid === cat.pid && e.resolvedPath === secret, 'the marker read');
   assert.deepEqual(c!.events.filter((e) => pids.includes(e.hostPid) && e.resolvedPath === plain).map((e) => e.syscall), []);
 });
+
+// Spellings that were already caught (issue 14's probe), kept proven here against the same narrow filter.
+test('still caught: /proc/self/root/..., /proc/self/fd/N reopened, /proc/self/map_files/..., a dirfd passed over a unix socket, a long path', async (t) => {
+  if (!needsBpf(t)) return;
+  const root = spawnSync('cat', [`/proc/self/root${secret}`]);
+  const viaRoot = await c!.waitFor((e) => e.hostPid === root.pid && e.path.startsWith('/proc/self/root/'), '/proc/self/root spelling');
+  assert.equal(viaRoot.resolvedPath, secret);
+
+  const fd = spawnSync(EVASIONS, ['procfd', secret]);
+  const viaFd = await c!.waitFor((e) => e.hostPid === fd.pid && e.path.startsWith('/proc/self/fd/'), '/proc/self/fd reopen');
+  assert.equal(viaFd.resolvedPath, secret);
+
+  const mapped = spawnSync(EVASIONS, ['mapfiles', secret]);
+  const viaMap = await c!.waitFor((e) => e.hostPid === mapped.pid && e.path.startsWith('/proc/self/map_files/'), '/proc/self/map_files open');
+  assert.equal(viaMap.resolvedPath, secret);
+
+  const scm = spawnSync(EVASIONS, ['scm', join(dir, 'w'), 'secret'], { encoding: 'utf8' });
+  assert.match(scm.stdout, /the secret/, scm.stderr);
+  const viaScm = await c!.waitFor((e) => e.hostPid === scm.pid && e.path === 'secret', 'openat on a received dirfd');
+  assert.ok(viaScm.dirfd >= 0);
+  assert.equal(viaScm.absPath, secret);
+
+  let deep = watched;
+  for (let i = 0; i < 6; i++) deep = join(deep, `${'long-directory-name-'.repeat(3)}${i}`);
+  mkdirSync(deep, { recursive: true });
+  const far = join(deep, 'f');
+  writeFileSync(far, 'far');
+  assert.ok(far.length > 300);
+  const long = spawnSync('cat', [far]);
+  const viaLong = await c!.waitFor((e) => e.hostPid === long.pid && e.resolvedPath === far, 'a path longer than the fast scan');
+  assert.equal(viaLong.absPath, far);
+});

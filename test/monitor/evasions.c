@@ -3,6 +3,10 @@
 //                          prints the result and the first bytes read through the returned fd
 //   evasions handle PATH   name_to_handle_at(PATH), then open_by_handle_at on its mount
 //   evasions cat PATH      a plain open (linked statically, so it runs in a chroot holding only itself)
+//   evasions procfd PATH   open PATH with O_PATH, then open /proc/self/fd/N for reading
+//   evasions mapfiles PATH mmap PATH, then open it again as /proc/self/map_files/<range>
+//   evasions scm DIR NAME  a child opens DIR and passes the descriptor over a unix socket; the
+//                          parent opens NAME relative to it
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <linux/io_uring.h>
@@ -10,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -62,16 +68,79 @@ static int handle_open(const char *path)
 	return open_by_handle_at(mfd, fh, O_RDONLY);
 }
 
+static int procfd_open(const char *path)
+{
+	char link[64];
+	int p = open(path, O_PATH);
+	if (p < 0) { perror(path); return -1; }
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", p);
+	return open(link, O_RDONLY);
+}
+
+static int mapfiles_open(const char *path)
+{
+	int f = open(path, O_RDONLY);
+	if (f < 0) { perror(path); return -1; }
+	void *m = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, f, 0);
+	if (m == MAP_FAILED) { perror("mmap"); return -1; }
+	close(f);
+	char want[4096], line[8192], link[128];
+	snprintf(want, sizeof(want), " %s\n", path);
+	FILE *maps = fopen("/proc/self/maps", "r");
+	while (maps && fgets(line, sizeof(line), maps)) {
+		size_t n = strlen(line), w = strlen(want);
+		if (n < w || strcmp(line + n - w, want))
+			continue;
+		*strchr(line, ' ') = 0; /* "start-end" */
+		snprintf(link, sizeof(link), "/proc/self/map_files/%s", line);
+		return open(link, O_RDONLY);
+	}
+	fprintf(stderr, "%s is not mapped\n", path);
+	return -1;
+}
+
+static int scm_open(const char *dir, const char *name)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) { perror("socketpair"); return -1; }
+	char c = 0;
+	union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u;
+	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	if (fork() == 0) {
+		int d = open(dir, O_RDONLY | O_DIRECTORY);
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &d, sizeof(int));
+		_exit(sendmsg(sv[0], &msg, 0) == 1 ? 0 : 1);
+	}
+	if (recvmsg(sv[1], &msg, 0) != 1) { perror("recvmsg"); return -1; }
+	int d;
+	memcpy(&d, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(int));
+	wait(NULL);
+	return openat(d, name, O_RDONLY);
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 4 && !strcmp(argv[1], "scm")) {
+		int fd = scm_open(argv[2], argv[3]);
+		char buf[64] = { 0 };
+		ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+		printf("%d %s\n", fd, n > 0 ? buf : "");
+		return fd < 0;
+	}
 	if (argc != 3) {
-		fprintf(stderr, "usage: evasions uring|handle|cat PATH\n");
+		fprintf(stderr, "usage: evasions uring|handle|cat|procfd|mapfiles PATH | scm DIR NAME\n");
 		return 2;
 	}
 	int fd = !strcmp(argv[1], "uring") ? uring_open(argv[2]) : !strcmp(argv[1], "handle") ? handle_open(argv[2])
-		 : !strcmp(argv[1], "cat") ? open(argv[2], O_RDONLY) : -2;
+		 : !strcmp(argv[1], "cat") ? open(argv[2], O_RDONLY) : !strcmp(argv[1], "procfd") ? procfd_open(argv[2])
+		 : !strcmp(argv[1], "mapfiles") ? mapfiles_open(argv[2]) : -2;
 	if (fd == -2) {
-		fprintf(stderr, "usage: evasions uring|handle|cat PATH\n");
+		fprintf(stderr, "usage: evasions uring|handle|cat|procfd|mapfiles PATH | scm DIR NAME\n");
 		return 2;
 	}
 	char buf[64] = { 0 };
