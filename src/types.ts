@@ -227,11 +227,8 @@ export type ThrottleNote =
   | { readonly phase: 'ended'; readonly quietMs: number; readonly total: number;
       readonly suppressed: readonly { readonly policy: string; readonly count: number }[] };
 
-/**
- * An alert in KubeArmor's shape (field names as in the seed's Expected Alert), plus armorwatch's
- * extras: what stdout mode prints, rendered from a Match by src/export/kubearmor.ts.
- */
-export interface Alert {
+/** The leading fields of every KubeArmor-shaped line: when, where, and which process (ids). */
+export interface AlertWhere {
   readonly Timestamp: number; // seconds
   readonly UpdatedTime: string; // RFC 3339 with nanoseconds
   readonly ClusterName: string;
@@ -248,6 +245,13 @@ export interface Alert {
   readonly PPID: number;
   readonly PID: number;
   readonly UID: number;
+}
+
+/**
+ * An alert in KubeArmor's shape (field names as in the seed's Expected Alert), plus armorwatch's
+ * extras: what stdout mode prints, rendered from a Match by src/export/kubearmor.ts.
+ */
+export interface Alert extends AlertWhere {
   readonly ParentProcessName: string;
   readonly ProcessName: string;
   readonly PolicyName: string;
@@ -361,4 +365,107 @@ export interface Enricher {
   /** Called with no arguments whenever workload metadata changed (labels, pods), so cached policy selections can be redone. */
   onChange(listener: () => void): void;
   close(): Promise<void>;
+}
+
+/** The shape of a port scan (src/detect): many ports of one host, or one port of many hosts. */
+export type ScanKind = 'vertical' | 'horizontal';
+
+/**
+ * One port-scan episode as the detector (src/detect/portscan.ts) reports it: counts since the
+ * episode began, as of this record. `phase`: `started` when a threshold was crossed, `updated` at
+ * most every --scan-update-interval while attempts go on, `ended` after --scan-quiet without any.
+ * Invariant: attempts >= succeeded + refused + failed (the rest had no result yet: non-blocking
+ * connects whose outcome never came, e.g. to filtered ports).
+ */
+export interface ScanEpisode {
+  /** The same on every record of the episode. */
+  readonly id: string;
+  readonly phase: 'started' | 'updated' | 'ended';
+  /** Which thresholds started it (both: many ports of one host and one port of many hosts). */
+  readonly kinds: readonly ScanKind[];
+  /** Started by the slow window's thresholds (--scan-slow-window), the fast window's were not crossed. */
+  readonly slow: boolean;
+  /** Transports and address families of the attempts (network.transport, network.type). */
+  readonly transports: readonly ('tcp' | 'udp')[];
+  readonly families: readonly ('ipv4' | 'ipv6')[];
+  /** Kernel times (wall clock, ns) of the first and the latest attempt counted. */
+  readonly firstNs: bigint;
+  readonly lastNs: bigint;
+  /** connect() calls counted (repeated status checks — EALREADY, EISCONN — are not attempts). */
+  readonly attempts: number;
+  readonly distinctPorts: number;
+  /** A lower bound when `hostsCapped`. */
+  readonly distinctHosts: number;
+  readonly hostsCapped: boolean;
+  /** Connected (at the call or, non-blocking, at the outcome). */
+  readonly succeeded: number;
+  /** ECONNREFUSED: nothing listened (a closed port). */
+  readonly refused: number;
+  /** Any other error (unreachable, timed out, ...). */
+  readonly failed: number;
+  /** The first hosts attempted (at most 16) and the lowest ports attempted (at most 32). */
+  readonly hosts: readonly string[];
+  readonly ports: readonly number[];
+  /** Ports a connect succeeded to, lowest first (at most 32): what the scan found open. */
+  readonly openPorts: readonly number[];
+}
+
+/**
+ * A detection travelling to the export stage beside the matches: who (the process of the latest
+ * attempt counted), where, and the episode. Rendered by src/export/scan.ts as a KubeArmor-shaped
+ * line (Type `PortScan`) and as an OTLP record (EventName `armorwatch.scan.episode`).
+ */
+export interface ScanDetection {
+  readonly kind: 'scan';
+  readonly event: NetworkEvent;
+  readonly workload: Workload;
+  readonly node: NodeIdentity;
+  readonly scan: ScanEpisode;
+}
+
+/** Everything the export stage renders: policy matches (and throttling notices), and detections. */
+export type Exportable = Match | ScanDetection;
+
+/**
+ * A port-scan record in KubeArmor's alert shape (the fields a KubeArmor consumer reads, with the
+ * same meaning), plus the episode under `Scan`. Rendered from a ScanDetection by src/export/scan.ts.
+ */
+export interface ScanAlert extends AlertWhere {
+  readonly ParentProcessName: string;
+  readonly ProcessName: string;
+  readonly PolicyName: 'armorwatch-port-scan';
+  readonly Severity: string;
+  readonly Tags: string;
+  readonly ATags: readonly string[];
+  readonly Message: string;
+  readonly Type: 'PortScan';
+  readonly Source: string;
+  readonly Resource: string;
+  readonly Operation: 'Network';
+  readonly Action: 'Audit';
+  readonly Data: string;
+  readonly Enforcer: 'eBPF Monitor';
+  readonly Result: 'Passed';
+  readonly Cwd: string;
+  readonly TTY?: string;
+  readonly TimestampNs: string;
+  readonly Scan: {
+    readonly Id: string;
+    readonly Phase: ScanEpisode['phase'];
+    readonly Kinds: readonly ScanKind[];
+    readonly Slow: boolean;
+    readonly Transports: readonly string[];
+    readonly Attempts: number;
+    readonly DistinctPorts: number;
+    readonly DistinctHosts: number;
+    readonly HostsCapped?: true;
+    readonly Succeeded: number;
+    readonly Refused: number;
+    readonly Failed: number;
+    readonly Hosts: readonly string[];
+    readonly Ports: readonly number[];
+    readonly OpenPorts: readonly number[];
+    readonly FirstTime: string;
+    readonly LastTime: string;
+  };
 }

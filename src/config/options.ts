@@ -1,6 +1,7 @@
 // The one table of `armorwatch run` options: the parser reads it, --help is printed from it and
 // docs/CONFIGURATION.md is checked against it. Order of precedence: flag, then the environment
 // variables in the order listed, then the default.
+import { SCAN_OPTIONS } from './scan.ts';
 
 export interface OptionSpec {
   /** Long flag name without dashes. */
@@ -69,6 +70,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     help: 'alert throttling, per container (host processes: the node counts as one): past N alerts in one second, one notice record (Type AlertThreshold) and then none of its alerts for --throttle-sec; what is suppressed is counted per workload and policy, in the notice that ends the quiet period and in the metrics; 0 = no throttling' },
   { name: 'throttle-sec', arg: 'SECONDS', env: ['ARMORWATCH_THROTTLE_SEC'], default: '30',
     help: 'length of a quiet period of alert throttling; 0 = no throttling' },
+  ...SCAN_OPTIONS,
   { name: 'stats-interval', arg: 'DURATION', env: ['ARMORWATCH_STATS_INTERVAL'], default: '60s',
     help: 'how often the kernel, enricher and export counters are logged (also logged at exit); 0 = only at exit' },
   { name: 'health-addr', arg: 'HOST:PORT|off', env: ['ARMORWATCH_HEALTH_ADDR'], default: '0.0.0.0:8787',

@@ -7,6 +7,7 @@ import { RUN_OPTIONS, type OptionSpec } from './options.ts';
 import type { ExporterMode, HealthAddr, MetricsConfig, OtlpConfig, OtlpProtocol, RunConfig } from './types.ts';
 import { bool, duration, headers, hostPort, keyValues, oneOf, nonNegativeInt, positiveInt, size, url, bad, type Raw } from './values.ts';
 import { KERNEL_FILTER_CAPACITY_DEFAULT } from '../monitor/filter.ts';
+import { parseScan } from './scan.ts';
 
 export interface ParseDeps {
   readonly hostname: () => string;
@@ -290,6 +291,7 @@ export function parseRunConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
     shutdownDeadlineMs,
     statsIntervalMs: si === undefined ? 60_000 : duration(si),
     throttle: maxAlertsPerSec === 0 || throttleSec === 0 ? null : Object.freeze({ maxAlertsPerSec, throttleSec }),
+    scan: parseScan(src),
     health,
     metrics: parseMetrics(src, otlpConfig, health !== null),
     serviceName: str('service-name', 'armorwatch'),

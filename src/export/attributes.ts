@@ -11,6 +11,7 @@ import {
   ATTR_K8S_DEPLOYMENT_NAME, ATTR_K8S_JOB_NAME, ATTR_K8S_NAMESPACE_NAME, ATTR_K8S_NODE_NAME, ATTR_K8S_POD_NAME,
   ATTR_K8S_POD_UID, ATTR_K8S_REPLICASET_NAME, ATTR_K8S_STATEFULSET_NAME, ATTR_SERVICE_INSTANCE_ID, ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION,
 } from '@opentelemetry/semantic-conventions';
+import { EVENT_SCAN_EPISODE, SCAN_MAPPING, SCAN_POLICY_NAME, SCAN_TYPE } from './scan-attributes.ts';
 // Incubating semantic-convention names, spelled here rather than imported: the package's incubating
 // entry point holds every experimental name of every domain, megabytes of heap loaded at start-up
 // for these few strings. test/export/attributes.test.ts
@@ -148,10 +149,10 @@ export interface MappingRow {
   readonly where: 'resource' | 'record';
   /** The KubeArmor alert field of the same match (or fields), or a dash for the agent's own facts. */
   readonly from: string;
-  readonly type: 'string' | 'int' | 'string[]' | 'boolean';
+  readonly type: 'string' | 'int' | 'string[]' | 'int[]' | 'boolean';
   readonly note: string;
-  /** Set when only matches of this event kind carry it (file: File and Syscall matches; process: Process matches; network: Network matches; throttle: throttling notices). */
-  readonly only?: 'file' | 'process' | 'network' | 'throttle';
+  /** Set when only matches of this event kind carry it (file: File and Syscall matches; process: Process matches; network: Network matches; throttle: throttling notices; scan: port-scan records). */
+  readonly only?: 'file' | 'process' | 'network' | 'throttle' | 'scan';
 }
 
 /** The documented mapping. docs/OTEL.md's table is rendered from this (test/export/docs.test.ts). */
@@ -175,7 +176,7 @@ export const MAPPING: readonly MappingRow[] = [
     name, where: 'resource', from: 'Owner', type: 'string', note: `Owner.Name when Owner.Ref is ${kind}`,
   })),
   { name: RES.podLabel('<key>'), where: 'resource', from: 'Labels', type: 'string', note: 'one attribute per pod label' },
-  { name: ATTR.eventName, where: 'record', from: '—', type: 'string', note: `deprecated, only with --event-name-attribute: \`${EVENT_POLICY_MATCH}\` (throttling notices: \`${EVENT_ALERT_THROTTLE}\`), the record's EventName again (for backends that drop EventName)` },
+  { name: ATTR.eventName, where: 'record', from: '—', type: 'string', note: `deprecated, only with --event-name-attribute: \`${EVENT_POLICY_MATCH}\` (throttling notices: \`${EVENT_ALERT_THROTTLE}\`, port-scan records: \`${EVENT_SCAN_EPISODE}\`), the record's EventName again (for backends that drop EventName)` },
   { name: ATTR.pid, where: 'record', from: 'HostPID', type: 'int', note: '' },
   { name: ATTR.vpid, where: 'record', from: 'PID', type: 'int', note: "pid inside the container's pid namespace" },
   { name: ATTR.parentPid, where: 'record', from: 'HostPPID', type: 'int', note: '' },
@@ -204,7 +205,7 @@ export const MAPPING: readonly MappingRow[] = [
   { name: ATTR.ruleName, where: 'record', from: 'PolicyName', type: 'string', note: '' },
   { name: ATTR.ruleDescription, where: 'record', from: 'Message', type: 'string', note: 'when the policy has a message' },
   { name: ATTR.rulesetName, where: 'record', from: 'PolicyKind', type: 'string', note: 'KubeArmorPolicy, KubeArmorClusterPolicy, KubeArmorHostPolicy or DefaultPosture' },
-  { name: ATTR.type, where: 'record', from: 'Type', type: 'string', note: 'MatchedPolicy or MatchedHostPolicy; `AlertThreshold` on throttling notices' },
+  { name: ATTR.type, where: 'record', from: 'Type', type: 'string', note: `MatchedPolicy or MatchedHostPolicy; \`AlertThreshold\` on throttling notices; \`${SCAN_TYPE}\` on port-scan records (security_rule.name \`${SCAN_POLICY_NAME}\`)` },
   { name: ATTR.severity, where: 'record', from: 'Severity', type: 'int', note: 'policy severity 1–10 (none for DefaultPosture)' },
   { name: ATTR.tags, where: 'record', from: 'Tags', type: 'string[]', note: "the policy's tags" },
   { name: ATTR.atags, where: 'record', from: 'ATags', type: 'string[]', note: '' },
@@ -226,4 +227,5 @@ export const MAPPING: readonly MappingRow[] = [
   { name: ATTR.throttlePhase, where: 'record', from: 'Throttle.Phase', type: 'string', note: '`started` or `ended`', only: 'throttle' },
   { name: ATTR.throttleSuppressed, where: 'record', from: 'Throttle.SuppressedTotal', type: 'int', note: '`ended` notices: alerts of this container suppressed in the quiet period', only: 'throttle' },
   { name: ATTR.throttleByPolicy, where: 'record', from: 'Throttle.Suppressed', type: 'string[]', note: '`ended` notices: `policy=count` per policy, most first', only: 'throttle' },
+  ...SCAN_MAPPING,
 ];
