@@ -64,6 +64,7 @@ function naiveDecider(engine: PolicyEngine): (e: EnrichedEvent) => unknown {
   const globs = new Map<CompiledRule, RegExp>();
   for (const r of engine.rules) if (r.section === 'matchPatterns') globs.set(r, compileGlob(r.target));
   return (e) => {
+    if (e.event.kind === 'network') return null;
     const p = e.event.absPath;
     let hit: CompiledRule | null = null;
     for (const r of engine.rules) {

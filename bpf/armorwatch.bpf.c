@@ -7,6 +7,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 #include "armorwatch_event.h"
 #include "armorwatch_filter.h"
 #include "path_walk.bpf.h"
@@ -49,6 +50,13 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define NR_umount2 166
 #define NR_move_mount 429
 #define NR_mount_setattr 442
+/* network calls (net.bpf.h) */
+#define NR_socket 41
+#define NR_connect 42
+#define NR_accept 43
+#define NR_bind 49
+#define NR_listen 50
+#define NR_accept4 288
 
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
@@ -602,6 +610,7 @@ static __always_inline int syscall_shape(__u32 nr, struct shape *sh)
 }
 
 static __always_inline int on_enter(long id, const __u64 *args);
+__noinline int aw_net_connect_enter(int fd); /* net.bpf.h */
 
 /* Entry of execve/execveat: keeps where the caller's executable is (its f_path), because once the
  * exec succeeds the old program is gone; the exec hook walks it only if it emits the event. Kept
@@ -636,6 +645,8 @@ static __always_inline int on_enter_regs(struct pt_regs *regs, long id)
 	if (!syscall_shape((__u32)id, &sh)) { /* most calls: leave before reading anything */
 		if (id == NR_execve || id == NR_execveat)
 			return exec_enter(id);
+		if (id == NR_connect)
+			return aw_net_connect_enter((int)BPF_CORE_READ(regs, di));
 		return 0;
 	}
 	if (sh.is_open)
@@ -1195,6 +1206,8 @@ static __always_inline int exec_exit(long nr, long ret)
 	return 0;
 }
 
+#include "net.bpf.h"
+
 /* Exit of every hook. `with_exec`: this program also sees execve/execveat (the tp_btf and raw
  * families; the per-syscall tracepoints have exec programs of their own). */
 static __always_inline int on_exit(long nr, long ret, const int with_exec)
@@ -1209,6 +1222,8 @@ static __always_inline int on_exit(long nr, long ret, const int with_exec)
 	if (nr < 0 || !syscall_shape((__u32)nr, &sh)) {
 		if (with_exec && (nr == NR_execve || nr == NR_execveat))
 			return exec_exit(nr, ret);
+		if (net_bit(nr))
+			return aw_net_exit(nr, ret);
 		return 0;
 	}
 	struct task_struct *bt = bpf_get_current_task_btf();
@@ -1426,6 +1441,20 @@ AW_SYSCALL_TP(move_mount, 5)
 AW_EXEC_TP(execve)
 AW_EXEC_TP(execveat)
 
+/* Network calls: handled at exit alone (net.bpf.h), but connect, whose entry remembers a
+ * non-blocking socket for its outcome. */
+AW_SYSCALL_TP_EXIT(socket)
+AW_SYSCALL_TP_EXIT(accept)
+AW_SYSCALL_TP_EXIT(accept4)
+AW_SYSCALL_TP_EXIT(bind)
+AW_SYSCALL_TP_EXIT(listen)
+AW_SYSCALL_TP_EXIT(connect)
+SEC("tracepoint/syscalls/sys_enter_connect")
+int aw_tp_enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	return aw_net_connect_enter((int)ctx->args[0]);
+}
+
 AW_GEN_TP(umount)
 AW_GEN_TP(pivot_root)
 AW_GEN_TP(mount_setattr)
@@ -1477,6 +1506,27 @@ SEC("tracepoint/sched/sched_process_exec")
 int aw_xtp_exec(struct trace_event_raw_sched_process_exec *ctx)
 {
 	return on_exec((const char *)ctx + (ctx->__data_loc_filename & 0xffff));
+}
+
+/* ---- the outcome of non-blocking connects: sock:inet_sock_set_state (aw_n<kind>_state) ---------
+ * Loaded in the kind of the exec hook that loaded (the same kernel support), attached by the
+ * helper only once network events are asked for: it runs on every TCP state change. */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(aw_nbtf_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+	return on_sock_state((struct sock *)sk, oldstate, newstate);
+}
+
+SEC("raw_tracepoint/inet_sock_set_state")
+int aw_nraw_state(struct bpf_raw_tracepoint_args *ctx)
+{
+	return on_sock_state((struct sock *)ctx->args[0], (int)ctx->args[1], (int)ctx->args[2]);
+}
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int aw_ntp_state(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	return on_sock_state((struct sock *)ctx->skaddr, ctx->oldstate, ctx->newstate);
 }
 
 /* ---- io_uring opens: a hook of their own (bpf/uring.bpf.h, probed by the helper) -------------- */

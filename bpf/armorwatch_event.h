@@ -28,6 +28,11 @@
 #define AW_STR_HOST 11    /* opens: the opened file walked to the root of the task's mount namespace
 			   * (not the task's root: a chroot does not hide it), when that walk was made */
 #define AW_STR_COUNT 12
+/* Network events reuse the two path slots for socket addresses, as the kernel's struct sockaddr
+ * bytes (family first; at most AW_SOCKADDR_MAX bytes): */
+#define AW_STR_REMOTE AW_STR_PATH  /* connect: the address asked for; accept: the peer */
+#define AW_STR_LOCAL AW_STR_PATH2  /* bind: the address bound; listen: its address; accept: the connection's own end */
+#define AW_SOCKADDR_MAX 112        /* sizeof(struct sockaddr_un) rounded up to 8 */
 
 /* Caps on the arguments an execution carries (KubeArmor's): argv[0] and AW_ARGS_MAX more, each cut
  * to AW_ARG_MAX bytes. Anything dropped or cut sets AW_EVF_ARGV_TRUNCATED. */
@@ -42,10 +47,25 @@
 #define AW_EVF_HAS_PATH2 (1u << 3)    /* the call has a second path (rename*) */
 #define AW_EVF_ARGV_TRUNCATED (1u << 4) /* executions: arguments were dropped or cut to the caps */
 #define AW_EVF_DIR_GONE (1u << 5)     /* execveat: the dirfd was closed on exec, its directory is unknown */
-#define AW_EVF_IDENT (1u << 6)        /* opens: the file or an ancestor is a watched identity (ident_*) */
-#define AW_EVF_URING (1u << 7)        /* opens: completed by io_uring (IORING_OP_OPENAT*): no requested path */
+#define AW_EVF_NET_OUTCOME (1u << 6)  /* network: the later result of a connect that returned EINPROGRESS */
+#define AW_EVF_IDENT (1u << 7)        /* opens: the file or an ancestor is a watched identity (ident_*) */
+#define AW_EVF_URING (1u << 8)        /* opens: completed by io_uring (IORING_OP_OPENAT*): no requested path */
 
-/* Executions use the same header: syscall_nr is execve (59) or execveat (322); dirfd is execveat's;
+/* Network calls, one bit each in aw_config.net_calls (the order of src/syscalls.ts' Network rows). */
+#define AW_NET_SOCKET (1u << 0)
+#define AW_NET_CONNECT (1u << 1)
+#define AW_NET_ACCEPT (1u << 2)
+#define AW_NET_ACCEPT4 (1u << 3)
+#define AW_NET_BIND (1u << 4)
+#define AW_NET_LISTEN (1u << 5)
+
+/* Network events (socket, connect, accept, accept4, bind, listen) use the same header too: dirfd is
+ * the socket's fd (socket/accept: the listening or new one as documented in src/types.ts); arg_a the
+ * domain (AF_*), arg_b the type (SOCK_*, without SOCK_NONBLOCK/SOCK_CLOEXEC), mode the protocol
+ * (IPPROTO_*, from the socket itself where it exists); ret the call's result, or with
+ * AW_EVF_NET_OUTCOME the connection's (0 or -errno); addresses in AW_STR_REMOTE / AW_STR_LOCAL.
+ *
+ * Executions use the same header: syscall_nr is execve (59) or execveat (322); dirfd is execveat's;
  * flags its AT_* flags (failed calls only: a successful exec has replaced the registers); ret 0 or
  * -errno; owner_uid the owner of the executed file; the resolved path of a successful exec is the
  * EXE slot (the new program). */
@@ -89,7 +109,9 @@ struct aw_event {
 #define AW_STAT_LOST_PENDING 2 /* calls whose entry state could not be stored (no per-thread slot) */
 #define AW_STAT_FILTERED 3     /* calls the kernel filters decided not to emit (not a loss) */
 #define AW_STAT_FILTERED_EXEC 4 /* of those, executions */
-#define AW_STAT_COUNT 5
+#define AW_STAT_FILTERED_NET 5 /* of those, network calls */
+#define AW_STAT_LOST_NET_PENDING 6 /* non-blocking connects whose outcome could not be tracked (map full) */
+#define AW_STAT_COUNT 7
 
 /* Key of the `ident_inodes` map: a watched file or directory (bpf/identity.bpf.h). */
 struct aw_ident_key {
@@ -105,7 +127,9 @@ struct aw_config {
 	__u32 comm_filter; /* 1: only comms in `comm_allow` pass */
 	__u32 exec_pass_all; /* 1: every execution passes (trace mode) */
 	__u32 armed;       /* 0 until the helper's attach command: the exec hook is attached at load */
-	__u32 _pad0;
+	__u32 net_pass_all; /* 1: every network call passes (trace mode) */
+	__u32 net_calls;   /* AW_NET_* bits of the calls that pass when their protocol does */
+	__u32 net_any_protocol; /* 1: any protocol passes; else only those set in aw_net_protos */
 };
 
 #endif

@@ -3,7 +3,8 @@
  * as length-prefixed frames and applies filter commands read line by line from stdin.
  * It runs as its own process so a crash here cannot take the agent down, and so Node needs no
  * native addon. Protocol (little-endian): frame = u32 payload length, u32 type, payload.
- *   type 1 READY  JSON {hook, execHook, uringHook, uringError, tried[], ringbufBytes, bootToRealtimeNs, pid}  after load, before attach
+ *   type 1 READY  JSON {hook, execHook, outcomeHook, outcomeProblem, uringHook, uringError, tried[], ringbufBytes,
+ *                       bootToRealtimeNs, pid}  after load, before attach
  *   type 2 EVENT  struct aw_event + strings (bpf/armorwatch_event.h)
  *   type 3 STATS  JSON counters, periodically and on request
  *   type 4 ACK    JSON {seq, ok, error?} for each command
@@ -12,6 +13,8 @@
  *           (keys as in bpf/armorwatch_filter.h; '*' or leaving the field out: every first component)
  *           "<seq> execs <passAll 0|1> <exact fnv1a hex,...|-> <prefix fnv1a hex,...|-> <name fnv1a hex,...|->"
  *           "<seq> procs <pid,...|-> <comm hex,...|-> <excluded pid,...|->"
+ *           "<seq> net <passAll 0|1> <calls: AW_NET_* bits, decimal> <protocols: decimal,...|*>"
+ *           (protocols '*': any; the outcome hook is attached the first time connects are asked for)
  *           "<seq> idents <dev hex:inode hex,...|->"  (watched identities: bpf/identity.bpf.h)
  *           "<seq> attach"   "<seq> stats"
  */
@@ -32,6 +35,7 @@
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "armorwatch_event.h"
 #include "armorwatch_filter.h"
@@ -43,6 +47,11 @@ static struct armorwatch_bpf *skel;
 static struct ring_buffer *rb;
 static const char *hook_name = "none";
 static const char *exec_hook_name = "none";
+/* The hook of connect outcomes (sock:inet_sock_set_state), in the kind of the exec hook. */
+static const char *outcome_hook_name = "none";
+static char outcome_problem[256] = "";
+static struct bpf_program *outcome_prog;
+static int attached, net_wanted, outcome_attached;
 /* The io_uring completion hook (bpf/uring.bpf.h): "tp_btf", or "none" and why. */
 static const char *uring_hook_name = "none";
 static char uring_error[256] = "not tried";
@@ -153,12 +162,14 @@ static void put_stats(void)
 	free(vals);
 	put_json(F_STATS,
 		 "{\"emitted\":%llu,\"lostRingbuf\":%llu,\"lostPending\":%llu,\"filtered\":%llu,"
-		 "\"filteredExec\":%llu,\"eventsWritten\":%llu,\"hook\":\"%s\",\"execHook\":\"%s\","
+		 "\"filteredExec\":%llu,\"filteredNet\":%llu,\"lostNetPending\":%llu,\"eventsWritten\":%llu,"
+		 "\"hook\":\"%s\",\"execHook\":\"%s\",\"outcomeHook\":\"%s\",\"outcomeAttached\":%s,"
 		 "\"uringHook\":\"%s\",\"bootToRealtimeNs\":\"%lld\"}",
 		 (unsigned long long)sum[AW_STAT_EMITTED], (unsigned long long)sum[AW_STAT_LOST_RINGBUF],
 		 (unsigned long long)sum[AW_STAT_LOST_PENDING], (unsigned long long)sum[AW_STAT_FILTERED],
-		 (unsigned long long)sum[AW_STAT_FILTERED_EXEC], events_out, hook_name, exec_hook_name,
-		 uring_hook_name, boot_to_realtime_ns());
+		 (unsigned long long)sum[AW_STAT_FILTERED_EXEC], (unsigned long long)sum[AW_STAT_FILTERED_NET],
+		 (unsigned long long)sum[AW_STAT_LOST_NET_PENDING], events_out, hook_name, exec_hook_name,
+		 outcome_hook_name, outcome_attached ? "true" : "false", uring_hook_name, boot_to_realtime_ns());
 }
 
 /* ---- loading: try the better hook first, fall back to the portable one -------------------------- */
@@ -182,12 +193,29 @@ struct exec_hook {
 	const char *name;
 	const char *prog;
 	int needs_tracefs;
+	const char *outcome_prog; /* sock:inet_sock_set_state in the same kind of hook */
 };
 static const struct exec_hook exec_hooks[] = {
-	{ "tp_btf", "aw_xbtf_exec", 0 },
-	{ "raw_tracepoint", "aw_xraw_exec", 0 },
-	{ "tracepoint", "aw_xtp_exec", 1 },
+	{ "tp_btf", "aw_xbtf_exec", 0, "aw_nbtf_state" },
+	{ "raw_tracepoint", "aw_xraw_exec", 0, "aw_nraw_state" },
+	{ "tracepoint", "aw_xtp_exec", 1, "aw_ntp_state" },
 };
+
+/* Whether this kernel has the sock:inet_sock_set_state tracepoint for the hook kind: its BTF type
+ * (tp_btf, raw) or its tracefs directory (classic). Without it, outcomes are not reported, and
+ * READY says why. */
+static int has_sock_state_tp(const struct exec_hook *x)
+{
+	if (x->needs_tracefs)
+		return access("/sys/kernel/tracing/events/sock/inet_sock_set_state", F_OK) == 0 ||
+		       access("/sys/kernel/debug/tracing/events/sock/inet_sock_set_state", F_OK) == 0;
+	struct btf *btf = btf__load_vmlinux_btf();
+	if (!btf)
+		return 0;
+	int found = btf__find_by_name_kind(btf, "btf_trace_inet_sock_set_state", BTF_KIND_TYPEDEF) > 0;
+	btf__free(btf);
+	return found;
+}
 
 /* Per-syscall tracepoints need tracefs. Mount it where the kernel expects it if nobody has (it is
  * not mounted at boot on every distribution). It stays mounted: other tracers may start using it
@@ -237,10 +265,12 @@ static int try_load(const struct hook *h, const struct exec_hook *x, int uring)
 	if (!skel)
 		fail("AW_MONITOR_OPEN", "cannot open the BPF object: %s", strerror(errno));
 	struct bpf_program *prog;
+	int with_outcome = has_sock_state_tp(x);
 	bpf_object__for_each_program(prog, skel->obj)
 		bpf_program__set_autoload(prog, has_prefix(prog, h->prefix) ||
 						(h->tail_prefix && has_prefix(prog, h->tail_prefix)) ||
 						!strcmp(bpf_program__name(prog), x->prog) ||
+						(with_outcome && !strcmp(bpf_program__name(prog), x->outcome_prog)) ||
 						(uring && !strcmp(bpf_program__name(prog), "aw_ubtf_complete")));
 	bpf_map__set_max_entries(skel->maps.heap, (__u32)libbpf_num_possible_cpus());
 	bpf_map__set_max_entries(skel->maps.events, (__u32)ringbuf_bytes);
@@ -264,8 +294,15 @@ static int try_load(const struct hook *h, const struct exec_hook *x, int uring)
 	if (err) {
 		armorwatch_bpf__destroy(skel);
 		skel = NULL;
+		return err;
 	}
-	return err;
+	outcome_prog = with_outcome ? bpf_object__find_program_by_name(skel->obj, x->outcome_prog) : NULL;
+	outcome_hook_name = outcome_prog ? x->name : "none";
+	if (!outcome_prog)
+		snprintf(outcome_problem, sizeof(outcome_problem),
+			 "this kernel has no sock:inet_sock_set_state tracepoint for a %s program: the outcome of "
+			 "non-blocking connects (EINPROGRESS) is not reported", x->name);
+	return 0;
 }
 
 static void load(const char *want, const char *want_exec)
@@ -615,6 +652,63 @@ static int cmd_idents(char *args)
 	return 0;
 }
 
+/* The outcome hook runs on every TCP state change of the node: attached only once connects are
+ * asked for, and then kept (detaching costs a grace period; a later filter may want them again). */
+static int attach_outcome(void)
+{
+	if (outcome_attached || !outcome_prog || !attached || !net_wanted)
+		return 0;
+	if (!bpf_program__attach(outcome_prog)) {
+		int err = -errno;
+		snprintf(outcome_problem, sizeof(outcome_problem), "cannot attach the %s outcome hook: %s",
+			 outcome_hook_name, strerror(-err));
+		fprintf(stderr, "armorwatch-monitor: %s\n", outcome_problem);
+		outcome_prog = NULL;
+		outcome_hook_name = "none";
+		return 0; /* file and network events go on; the stats say the outcomes are missing */
+	}
+	outcome_attached = 1;
+	skel->bss->aw_net_outcome_on = 1;
+	return 0;
+}
+
+static int cmd_net(char *args)
+{
+	char *save = NULL, *pass = strtok_r(args, " ", &save), *calls = strtok_r(NULL, " ", &save),
+	     *protos = strtok_r(NULL, " ", &save);
+	__u32 zero = 0, mask;
+	struct aw_config c;
+	if (!pass || !calls || !protos || parse_u32(calls, &mask) || mask > 0x3f)
+		return -EINVAL;
+	__u64 bits[4] = { 0 };
+	int any = !strcmp(protos, "*");
+	if (!any && strcmp(protos, "-")) {
+		char *copy = strdup(protos), *s2 = NULL;
+		if (!copy)
+			return -ENOMEM;
+		for (char *tok = strtok_r(copy, ",", &s2); tok; tok = strtok_r(NULL, ",", &s2)) {
+			__u32 p;
+			if (parse_u32(tok, &p)) { free(copy); return -EINVAL; }
+			bits[(p & 0xff) >> 6] |= 1ULL << (p & 63);
+		}
+		free(copy);
+	}
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.aw_config), &zero, &c))
+		return -errno;
+	/* Widen first (protocols, then calls), narrow last, as for the path filter. */
+	for (int i = 0; i < 4; i++)
+		skel->bss->aw_net_protos[i] |= bits[i];
+	c.net_pass_all = *pass == '1';
+	c.net_calls = mask;
+	c.net_any_protocol = any;
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.aw_config), &zero, &c, BPF_ANY))
+		return -errno;
+	for (int i = 0; i < 4; i++)
+		skel->bss->aw_net_protos[i] = bits[i];
+	net_wanted = net_wanted || c.net_pass_all || (mask & AW_NET_CONNECT);
+	return attach_outcome();
+}
+
 static int cmd_attach(void)
 {
 	struct bpf_program *prog;
@@ -626,10 +720,13 @@ static int cmd_attach(void)
 			return -errno;
 	}
 	if (want_uring && !bpf_program__attach(skel->progs.aw_ubtf_complete)) {
-		int err = -errno;
-		snprintf(uring_error, sizeof(uring_error), "cannot attach tp_btf/io_uring_complete (%s)", strerror(-err));
+		snprintf(uring_error, sizeof(uring_error), "cannot attach tp_btf/io_uring_complete (%s)", strerror(errno));
 		uring_hook_name = "none";
 	}
+	attached = 1;
+	int err = attach_outcome();
+	if (err)
+		return err;
 	return set_config(-1, -1, -1, -1, 1); /* the exec hook, attached at load, starts reporting */
 }
 
@@ -643,6 +740,7 @@ static void run_command(char *line)
 	if (!strcmp(verb, "paths")) err = cmd_paths(rest);
 	else if (!strcmp(verb, "procs")) err = cmd_procs(rest);
 	else if (!strcmp(verb, "execs")) err = cmd_execs(rest);
+	else if (!strcmp(verb, "net")) err = cmd_net(rest);
 	else if (!strcmp(verb, "idents")) err = cmd_idents(rest);
 	else if (!strcmp(verb, "attach")) err = cmd_attach();
 	else if (!strcmp(verb, "stats")) { put_stats(); err = 0; }
@@ -706,13 +804,19 @@ static void print_layout(void)
 	FIELD(owner_uid); FIELD(ev_flags); FIELD(ret); FIELD(arg_a); FIELD(arg_b); FIELD(str_len); FIELD(comm);
 	FIELD(ident_dev); FIELD(ident_depth); FIELD(ident_ino);
 	printf("},\"slots\":{\"resolved\":%d,\"path\":%d,\"path2\":%d,\"cwd\":%d,\"dir\":%d,\"dir2\":%d,"
-	       "\"exe\":%d,\"pexe\":%d,\"tty\":%d,\"argv\":%d,\"caller\":%d,\"host\":%d},\"evFlags\":{\"ownerValid\":%u,"
-	       "\"pathFault\":%u,\"truncated\":%u,\"hasPath2\":%u,\"argvTruncated\":%u,\"dirGone\":%u,\"ident\":%u,\"uring\":%u},"
-	       "\"argsMax\":%d,\"argMax\":%d}\n",
+	       "\"exe\":%d,\"pexe\":%d,\"tty\":%d,\"argv\":%d,\"caller\":%d,\"host\":%d,\"remote\":%d,\"local\":%d},"
+	       "\"evFlags\":{\"ownerValid\":%u,"
+	       "\"pathFault\":%u,\"truncated\":%u,\"hasPath2\":%u,\"argvTruncated\":%u,\"dirGone\":%u,\"netOutcome\":%u,"
+	       "\"ident\":%u,\"uring\":%u},"
+	       "\"argsMax\":%d,\"argMax\":%d,\"sockaddrMax\":%d,\"netCalls\":{\"socket\":%u,\"connect\":%u,"
+	       "\"accept\":%u,\"accept4\":%u,\"bind\":%u,\"listen\":%u}}\n",
 	       AW_STR_RESOLVED, AW_STR_PATH, AW_STR_PATH2, AW_STR_CWD, AW_STR_DIR, AW_STR_DIR2, AW_STR_EXE,
-	       AW_STR_PEXE, AW_STR_TTY, AW_STR_ARGV, AW_STR_CALLER, AW_STR_HOST, AW_EVF_OWNER_VALID, AW_EVF_PATH_FAULT,
-	       AW_EVF_TRUNCATED, AW_EVF_HAS_PATH2, AW_EVF_ARGV_TRUNCATED, AW_EVF_DIR_GONE, AW_EVF_IDENT, AW_EVF_URING,
-	       AW_ARGS_MAX, AW_ARG_MAX);
+	       AW_STR_PEXE, AW_STR_TTY, AW_STR_ARGV, AW_STR_CALLER, AW_STR_HOST, AW_STR_REMOTE, AW_STR_LOCAL,
+	       AW_EVF_OWNER_VALID, AW_EVF_PATH_FAULT,
+	       AW_EVF_TRUNCATED, AW_EVF_HAS_PATH2, AW_EVF_ARGV_TRUNCATED, AW_EVF_DIR_GONE, AW_EVF_NET_OUTCOME,
+	       AW_EVF_IDENT, AW_EVF_URING,
+	       AW_ARGS_MAX, AW_ARG_MAX, AW_SOCKADDR_MAX, AW_NET_SOCKET, AW_NET_CONNECT, AW_NET_ACCEPT,
+	       AW_NET_ACCEPT4, AW_NET_BIND, AW_NET_LISTEN);
 }
 
 static void usage(void)
@@ -772,10 +876,11 @@ int main(int argc, char **argv)
 	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_record, NULL, NULL);
 	if (!rb)
 		fail("AW_MONITOR_RINGBUF", "cannot map the ring buffer: %s", strerror(errno));
-	char uerr[512];
+	char problem[512], uerr[512];
+	json_escape(problem, sizeof(problem), outcome_problem);
 	json_escape(uerr, sizeof(uerr), uring_error);
-	put_json(F_READY, "{\"hook\":\"%s\",\"execHook\":\"%s\",\"uringHook\":\"%s\",\"uringError\":\"%s\",\"tried\":[%s],\"ringbufBytes\":%lu,\"bootToRealtimeNs\":\"%lld\",\"pid\":%d}",
-		 hook_name, exec_hook_name, uring_hook_name, uerr, tried, ringbuf_bytes, boot_to_realtime_ns(), getpid());
+	put_json(F_READY, "{\"hook\":\"%s\",\"execHook\":\"%s\",\"outcomeHook\":\"%s\",\"outcomeProblem\":\"%s\",\"uringHook\":\"%s\",\"uringError\":\"%s\",\"tried\":[%s],\"ringbufBytes\":%lu,\"bootToRealtimeNs\":\"%lld\",\"pid\":%d}",
+		 hook_name, exec_hook_name, outcome_hook_name, problem, uring_hook_name, uerr, tried, ringbuf_bytes, boot_to_realtime_ns(), getpid());
 	flush_out();
 
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);

@@ -37,6 +37,8 @@ pkgs=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make pkg-config util-l
 [ -n "$(node_downloader)" ] || pkgs+=(curl)
 if [ "$with_test" = 1 ]; then
   pkgs+=(libbpf-tools containerd runc busybox-static iproute2 openssl etcd-server)
+  # nmap: the port-scan tests and the scan benchmark run it as an attacker would (connect scans).
+  pkgs+=(nmap)
   # promtool (Debian package prometheus) checks deploy/prometheus/alert-rules.yaml in the tests. Only
   # the binary is used (no recommended packages); the server is never started.
   command -v promtool >/dev/null 2>&1 || pkgs+=(prometheus)

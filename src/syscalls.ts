@@ -7,16 +7,19 @@
 /** What an argument register holds. `path2`/`newdirfd`: the second path of two-path calls and its dirfd. */
 export type ArgShape =
   | 'dirfd' | 'path' | 'flags' | 'mode' | 'newdirfd' | 'path2' | 'uid' | 'gid' | 'length' | 'how' | 'size'
-  | 'argv' | 'envp' | 'fstype' | 'data' | 'newroot' | 'putold' | 'target' | 'mountfd' | 'handle';
+  | 'argv' | 'envp' | 'fstype' | 'data' | 'newroot' | 'putold' | 'target' | 'mountfd' | 'handle'
+  // Network calls: socket(domain, type, protocol); the socket fd, a sockaddr and its length (or, for
+  // accept, a pointer to the length); listen's backlog.
+  | 'domain' | 'type' | 'protocol' | 'sockfd' | 'sockaddr' | 'addrlen' | 'addrlenp' | 'backlog';
 
 /** How the flags word is spelled: open(2) flags, AT_* flags, RENAME_* flags, MS_* (mount) flags, MOVE_MOUNT_* flags. */
 export type FlagsKind = 'open' | 'at' | 'rename' | 'mount' | 'move_mount';
 
 /** A value the Data field prints (see src/format/data.ts). */
-export type DataValue = 'dirfd' | 'flags' | 'mode' | 'newdirfd' | 'newpath' | 'resolve' | 'length' | 'uid' | 'gid';
+export type DataValue = 'dirfd' | 'flags' | 'mode' | 'newdirfd' | 'newpath' | 'resolve' | 'length' | 'uid' | 'gid' | 'sockfd';
 
 /** KubeArmor's Operation for the events of a call; null: observed only to keep caches right, never reported. */
-export type SyscallOperation = 'File' | 'Process' | null;
+export type SyscallOperation = 'File' | 'Process' | 'Network' | null;
 
 export interface SyscallInfo {
   /** As the kernel spells it (the tracepoint's and `matchSyscalls`' name). */
@@ -55,6 +58,7 @@ const EXECUTED = ['executed', 'execute'] as const;
 const NONE = ['changed', 'change'] as const;
 const LINKED = ['linked', 'link'] as const;
 const MOUNTED = ['mounted', 'mount'] as const;
+const NET_FD = [['fd', 'sockfd']] as const;
 
 const ROWS = [
   { name: 'open', nr: 2, operation: 'File', args: ['path', 'flags', 'mode'], verb: OPENED, flags: 'open', writes: false, data: [['flags', 'flags']] },
@@ -89,6 +93,14 @@ const ROWS = [
   { name: 'move_mount', nr: 429, operation: 'File', args: ['dirfd', 'path', 'newdirfd', 'path2', 'flags'], verb: MOUNTED, flags: 'move_mount', writes: true, data: [['fd', 'dirfd'], ['newfd', 'newdirfd'], ['target', 'newpath'], ['flags', 'flags']] },
   { name: 'execve', nr: 59, operation: 'Process', args: ['path', 'argv', 'envp'], verb: EXECUTED, flags: null, writes: false, data: [] },
   { name: 'execveat', nr: 322, operation: 'Process', args: ['dirfd', 'path', 'argv', 'envp', 'flags'], verb: EXECUTED, flags: 'at', writes: false, data: [] },
+  // Network (issue 11): KubeArmor prints the socket fd after the call (`syscall=SYS_CONNECT fd=3`), nothing for socket().
+  // accept4's flags are SOCK_NONBLOCK/SOCK_CLOEXEC, not open(2) flags: not spelled.
+  { name: 'socket', nr: 41, operation: 'Network', args: ['domain', 'type', 'protocol'], verb: ['created a socket', 'create a socket'], flags: null, writes: false, data: [] },
+  { name: 'connect', nr: 42, operation: 'Network', args: ['sockfd', 'sockaddr', 'addrlen'], verb: ['connected to', 'connect to'], flags: null, writes: false, data: NET_FD },
+  { name: 'accept', nr: 43, operation: 'Network', args: ['sockfd', 'sockaddr', 'addrlenp'], verb: ['accepted', 'accept'], flags: null, writes: false, data: NET_FD },
+  { name: 'accept4', nr: 288, operation: 'Network', args: ['sockfd', 'sockaddr', 'addrlenp', 'flags'], verb: ['accepted', 'accept'], flags: null, writes: false, data: NET_FD },
+  { name: 'bind', nr: 49, operation: 'Network', args: ['sockfd', 'sockaddr', 'addrlen'], verb: ['bound', 'bind'], flags: null, writes: false, data: NET_FD },
+  { name: 'listen', nr: 50, operation: 'Network', args: ['sockfd', 'backlog'], verb: ['listened on', 'listen on'], flags: null, writes: false, data: NET_FD },
   // Not reported: they change which path names a dentry, so the kernel program voids cached verdicts
   // (so do mount and move_mount, which are reported).
   { name: 'pivot_root', nr: 155, operation: null, args: ['newroot', 'putold'], verb: NONE, flags: null, writes: false, data: [] },
@@ -106,6 +118,7 @@ export const SYSCALLS: Readonly<Record<SyscallName, SyscallInfo>> = Object.freez
 type RowOf<Op extends SyscallOperation> = Extract<(typeof ROWS)[number], { readonly operation: Op }>;
 export type FileSyscallName = RowOf<'File'>['name'];
 export type ExecSyscallName = RowOf<'Process'>['name'];
+export type NetworkSyscallName = RowOf<'Network'>['name'];
 
 /** Names of the calls with the given Operation, in table order. */
 function namesOf(op: SyscallOperation): readonly string[] {
@@ -114,6 +127,7 @@ function namesOf(op: SyscallOperation): readonly string[] {
 
 export const FILE_SYSCALL_NAMES = namesOf('File') as readonly FileSyscallName[];
 export const EXEC_SYSCALL_NAMES = namesOf('Process') as readonly ExecSyscallName[];
+export const NETWORK_SYSCALL_NAMES = namesOf('Network') as readonly NetworkSyscallName[];
 
 const BY_NUMBER: ReadonlyMap<number, SyscallInfo> = new Map(Object.values(SYSCALLS).map((s) => [s.nr, s]));
 

@@ -1,7 +1,7 @@
 // The seams of the pipeline: monitor → enrich → policy → export.
 // Each stage owns its folder; these are the only shapes that cross between them.
 
-import { EXEC_SYSCALL_NAMES, FILE_SYSCALL_NAMES } from './syscalls.ts';
+import { EXEC_SYSCALL_NAMES, FILE_SYSCALL_NAMES, NETWORK_SYSCALL_NAMES } from './syscalls.ts';
 
 /** System calls the file monitor covers (Operation `File`), from the one table in src/syscalls.ts. */
 export const FILE_SYSCALLS = FILE_SYSCALL_NAMES;
@@ -131,11 +131,8 @@ export interface ExecEvent extends TaskIdentity {
   readonly argvTruncated: boolean;
 }
 
-/**
- * Network system calls (Operation `Network`). The kernel program and src/syscalls.ts (rows with
- * operation 'Network') must agree with this list; test/syscalls.test.ts checks the table.
- */
-export const NETWORK_SYSCALLS = ['socket', 'connect', 'accept', 'accept4', 'bind', 'listen'] as const;
+/** Network system calls (Operation `Network`), from the one table in src/syscalls.ts. */
+export const NETWORK_SYSCALLS = NETWORK_SYSCALL_NAMES;
 export type NetworkSyscall = (typeof NETWORK_SYSCALLS)[number];
 
 /** A socket address as decoded from the call's sockaddr (IPv4-mapped IPv6 stays 'inet6' with `mappedV4`). */
@@ -165,7 +162,7 @@ export interface NetworkEvent extends TaskIdentity {
   readonly protocol: number;
   /** connect: the address asked for; accept: the peer; else null. */
   readonly remote: SocketAddress | null;
-  /** bind: the address bound; accept/listen: the listening address when known; else null. */
+  /** bind: the address bound; listen: the address listened on; accept: the accepted connection's own end; else null. */
   readonly local: SocketAddress | null;
 }
 
@@ -189,6 +186,8 @@ export interface Workload {
   readonly owner?: Owner;
   /** Value of the namespace's `kubearmor-file-posture` annotation, if known. */
   readonly namespaceFilePosture?: 'audit' | 'block';
+  /** Value of the namespace's `kubearmor-network-posture` annotation, if known. */
+  readonly namespaceNetworkPosture?: 'audit' | 'block';
 }
 
 /** Node facts every alert carries. */
@@ -198,8 +197,8 @@ export interface NodeIdentity {
   readonly labels: Readonly<Record<string, string>>;
 }
 
-/** Every kind of event the monitor hands on (NetworkEvent joins this union when the monitor emits it, issue 11). */
-export type MonitorEvent = FileEvent | ExecEvent;
+/** Every kind of event the monitor hands on. */
+export type MonitorEvent = FileEvent | ExecEvent | NetworkEvent;
 
 export interface EnrichedEvent<E extends MonitorEvent = MonitorEvent> {
   readonly event: E;
@@ -224,7 +223,7 @@ export interface MatchDecision {
   readonly message: string | undefined;
   /** Names of the other policies whose rules matched the same event, sorted. */
   readonly otherPolicies: readonly string[];
-  /** The candidate path that matched (requested, resolved or /proc-folded). */
+  /** The candidate path that matched (requested, resolved or /proc-folded); for a network rule, its protocol in lower case; '' for a network DefaultPosture. */
   readonly matchedPath: string;
 }
 
@@ -252,11 +251,8 @@ export type ThrottleNote =
   | { readonly phase: 'ended'; readonly quietMs: number; readonly total: number;
       readonly suppressed: readonly { readonly policy: string; readonly count: number }[] };
 
-/**
- * An alert in KubeArmor's shape (field names as in the seed's Expected Alert), plus armorwatch's
- * extras: what stdout mode prints, rendered from a Match by src/export/kubearmor.ts.
- */
-export interface Alert {
+/** The leading fields of every KubeArmor-shaped line: when, where, and which process (ids). */
+export interface AlertWhere {
   readonly Timestamp: number; // seconds
   readonly UpdatedTime: string; // RFC 3339 with nanoseconds
   readonly ClusterName: string;
@@ -273,6 +269,13 @@ export interface Alert {
   readonly PPID: number;
   readonly PID: number;
   readonly UID: number;
+}
+
+/**
+ * An alert in KubeArmor's shape (field names as in the seed's Expected Alert), plus armorwatch's
+ * extras: what stdout mode prints, rendered from a Match by src/export/kubearmor.ts.
+ */
+export interface Alert extends AlertWhere {
   readonly ParentProcessName: string;
   readonly ProcessName: string;
   readonly PolicyName: string;
@@ -328,6 +331,21 @@ export interface KernelFilterSpec {
   readonly dirPrefixes: readonly string[];
   /** What the kernel lets through of executions (process rules). Absent: no execution passes. */
   readonly exec?: ExecFilterSpec;
+  /** What the kernel lets through of network calls (network rules, the scan detector). Absent: none passes. */
+  readonly network?: NetworkFilterSpec;
+}
+
+/**
+ * The kernel filter for network calls (src/policy fills it, src/monitor applies it). A call passes
+ * when `passAll`, or when it is one of `calls` and its socket's protocol is one of `protocols`
+ * (IPPROTO_* numbers; an empty list: any protocol). Same invariant as KernelFilterSpec: it may pass
+ * more than the rules need (the kernel keys protocols by their low 8 bits), never less. A connect's
+ * outcome (EINPROGRESS, then connected or refused) passes with the connect.
+ */
+export interface NetworkFilterSpec {
+  readonly passAll: boolean;
+  readonly calls: readonly NetworkSyscall[];
+  readonly protocols: readonly number[];
 }
 
 /**
@@ -371,4 +389,107 @@ export interface Enricher {
   /** Called with no arguments whenever workload metadata changed (labels, pods), so cached policy selections can be redone. */
   onChange(listener: () => void): void;
   close(): Promise<void>;
+}
+
+/** The shape of a port scan (src/detect): many ports of one host, or one port of many hosts. */
+export type ScanKind = 'vertical' | 'horizontal';
+
+/**
+ * One port-scan episode as the detector (src/detect/portscan.ts) reports it: counts since the
+ * episode began, as of this record. `phase`: `started` when a threshold was crossed, `updated` at
+ * most every --scan-update-interval while attempts go on, `ended` after --scan-quiet without any.
+ * Invariant: attempts >= succeeded + refused + failed (the rest had no result yet: non-blocking
+ * connects whose outcome never came, e.g. to filtered ports).
+ */
+export interface ScanEpisode {
+  /** The same on every record of the episode. */
+  readonly id: string;
+  readonly phase: 'started' | 'updated' | 'ended';
+  /** Which thresholds started it (both: many ports of one host and one port of many hosts). */
+  readonly kinds: readonly ScanKind[];
+  /** Started by the slow window's thresholds (--scan-slow-window), the fast window's were not crossed. */
+  readonly slow: boolean;
+  /** Transports and address families of the attempts (network.transport, network.type). */
+  readonly transports: readonly ('tcp' | 'udp')[];
+  readonly families: readonly ('ipv4' | 'ipv6')[];
+  /** Kernel times (wall clock, ns) of the first and the latest attempt counted. */
+  readonly firstNs: bigint;
+  readonly lastNs: bigint;
+  /** connect() calls counted (repeated status checks — EALREADY, EISCONN — are not attempts). */
+  readonly attempts: number;
+  readonly distinctPorts: number;
+  /** A lower bound when `hostsCapped`. */
+  readonly distinctHosts: number;
+  readonly hostsCapped: boolean;
+  /** Connected (at the call or, non-blocking, at the outcome). */
+  readonly succeeded: number;
+  /** ECONNREFUSED: nothing listened (a closed port). */
+  readonly refused: number;
+  /** Any other error (unreachable, timed out, ...). */
+  readonly failed: number;
+  /** The first hosts attempted (at most 16) and the lowest ports attempted (at most 32). */
+  readonly hosts: readonly string[];
+  readonly ports: readonly number[];
+  /** Ports a connect succeeded to, lowest first (at most 32): what the scan found open. */
+  readonly openPorts: readonly number[];
+}
+
+/**
+ * A detection travelling to the export stage beside the matches: who (the process of the latest
+ * attempt counted), where, and the episode. Rendered by src/export/scan.ts as a KubeArmor-shaped
+ * line (Type `PortScan`) and as an OTLP record (EventName `armorwatch.scan.episode`).
+ */
+export interface ScanDetection {
+  readonly kind: 'scan';
+  readonly event: NetworkEvent;
+  readonly workload: Workload;
+  readonly node: NodeIdentity;
+  readonly scan: ScanEpisode;
+}
+
+/** Everything the export stage renders: policy matches (and throttling notices), and detections. */
+export type Exportable = Match | ScanDetection;
+
+/**
+ * A port-scan record in KubeArmor's alert shape (the fields a KubeArmor consumer reads, with the
+ * same meaning), plus the episode under `Scan`. Rendered from a ScanDetection by src/export/scan.ts.
+ */
+export interface ScanAlert extends AlertWhere {
+  readonly ParentProcessName: string;
+  readonly ProcessName: string;
+  readonly PolicyName: 'armorwatch-port-scan';
+  readonly Severity: string;
+  readonly Tags: string;
+  readonly ATags: readonly string[];
+  readonly Message: string;
+  readonly Type: 'PortScan';
+  readonly Source: string;
+  readonly Resource: string;
+  readonly Operation: 'Network';
+  readonly Action: 'Audit';
+  readonly Data: string;
+  readonly Enforcer: 'eBPF Monitor';
+  readonly Result: 'Passed';
+  readonly Cwd: string;
+  readonly TTY?: string;
+  readonly TimestampNs: string;
+  readonly Scan: {
+    readonly Id: string;
+    readonly Phase: ScanEpisode['phase'];
+    readonly Kinds: readonly ScanKind[];
+    readonly Slow: boolean;
+    readonly Transports: readonly string[];
+    readonly Attempts: number;
+    readonly DistinctPorts: number;
+    readonly DistinctHosts: number;
+    readonly HostsCapped?: true;
+    readonly Succeeded: number;
+    readonly Refused: number;
+    readonly Failed: number;
+    readonly Hosts: readonly string[];
+    readonly Ports: readonly number[];
+    readonly OpenPorts: readonly number[];
+    readonly FirstTime: string;
+    readonly LastTime: string;
+  };
 }

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { EXEC_SYSCALL_NAMES, FILE_SYSCALL_NAMES, SYSCALLS, type ArgShape, type SyscallInfo } from '../src/syscalls.ts';
+import { EXEC_SYSCALL_NAMES, FILE_SYSCALL_NAMES, NETWORK_SYSCALL_NAMES, SYSCALLS, syscallByNumber, type ArgShape, type SyscallInfo } from '../src/syscalls.ts';
+import { NETWORK_SYSCALLS } from '../src/types.ts';
 
 // The kernel program and the headers it includes for its own parts (identities, io_uring opens).
 const BPF = ['armorwatch.bpf.c', 'identity.bpf.h', 'uring.bpf.h']
@@ -109,10 +110,32 @@ test('the table itself: unique numbers, SYS_ names, data labels only for argumen
   for (const s of Object.values(SYSCALLS)) {
     assert.equal(s.display, `SYS_${s.name.toUpperCase()}`);
     for (const [, v] of s.data) {
-      const needs: Partial<Record<string, ArgShape>> = { dirfd: 'dirfd', newdirfd: 'newdirfd', newpath: 'path2', uid: 'uid', gid: 'gid', length: 'length', resolve: 'how', mode: 'mode' };
+      const needs: Partial<Record<string, ArgShape>> = { sockfd: 'sockfd', dirfd: 'dirfd', newdirfd: 'newdirfd', newpath: 'path2', uid: 'uid', gid: 'gid', length: 'length', resolve: 'how', mode: 'mode' };
       const arg = needs[v];
       // fchmodat prints a flags word it does not have (KubeArmor's format); everything else is an argument.
       if (arg !== undefined) assert.ok(s.args.includes(arg) || (s.name === 'creat' && v === 'mode'), `${s.name} prints ${v}`);
     }
+  }
+});
+
+test('the network rows: x86_64 numbers, argument shapes, and KubeArmor\'s Data (`fd=N` after the call)', () => {
+  const want: Record<string, [number, readonly ArgShape[]]> = {
+    socket: [41, ['domain', 'type', 'protocol']],
+    connect: [42, ['sockfd', 'sockaddr', 'addrlen']],
+    accept: [43, ['sockfd', 'sockaddr', 'addrlenp']],
+    accept4: [288, ['sockfd', 'sockaddr', 'addrlenp', 'flags']],
+    bind: [49, ['sockfd', 'sockaddr', 'addrlen']],
+    listen: [50, ['sockfd', 'backlog']],
+  };
+  assert.deepEqual([...NETWORK_SYSCALL_NAMES].sort(), Object.keys(want).sort());
+  assert.equal(NETWORK_SYSCALLS, NETWORK_SYSCALL_NAMES, 'types.ts takes the list from the table');
+  for (const [name, [nr, args]] of Object.entries(want)) {
+    const s = info(name);
+    assert.equal(s.operation, 'Network', name);
+    assert.equal(s.nr, nr, name);
+    assert.equal(syscallByNumber(nr)?.name, name);
+    assert.deepEqual(s.args, args, name);
+    assert.equal(s.flags, null, `${name}: no flags word spelled`);
+    assert.deepEqual(s.data, name === 'socket' ? [] : [['fd', 'sockfd']], name);
   }
 });

@@ -4,6 +4,7 @@
 import { parseRunConfig } from '../config/parse.ts';
 import { runHelp } from '../config/options.ts';
 import type { RunConfig } from '../config/types.ts';
+import { createScanStage } from '../detect/index.ts';
 import { createEnricher } from '../enrich/index.ts';
 import { loadKubeConfig } from '../enrich/kube.ts';
 import { UsageError } from '../errors.ts';
@@ -16,7 +17,7 @@ import { createAgentMetrics, type AgentMetrics, type MetricSources } from '../me
 import { openMonitor, type Monitor } from '../monitor/index.ts';
 import { formatProblem, IdentityWatch, PolicyStore, UNOBSERVED_CODE, unobservedFields, type PolicyStoreStatus, type ReloadEvent } from '../policy/index.ts';
 import { AlertThrottle, noticeMatch, throttleSubject, type ThrottleSettings } from '../policy/throttle.ts';
-import type { ExecEvent, FileEvent, Match, NodeIdentity, Workload } from '../types.ts';
+import type { Match, MonitorEvent, NodeIdentity, Workload } from '../types.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const parsed = parseRunConfig(argv);
@@ -113,7 +114,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
   let monitorFailed = false;
   let monitor: Monitor | undefined;
   let identities: IdentityWatch | undefined;
-  const store = new PolicyStore({ paths: config.policies, engine: { defaultFilePosture: config.defaultFilePosture }, kernelFilterCapacity: config.kernelFilterCapacity, logger: log.child({ component: 'policy' }), sources: policySources });
+  const store = new PolicyStore({ paths: config.policies, engine: { defaultFilePosture: config.defaultFilePosture, defaultNetworkPosture: config.defaultNetworkPosture }, kernelFilterCapacity: config.kernelFilterCapacity, logger: log.child({ component: 'policy' }), sources: policySources });
   const sources: MetricSources = {};
   const metrics = createAgentMetrics(config.metrics, config, sources, log.child({ component: 'metrics' }));
   let health: HealthServer | undefined;
@@ -155,6 +156,12 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     if (throttle === null || throttle.admit(throttleSubject(m.workload), m.decision.policyName, m)) exporter.export(m);
   };
   sources.enrich = () => enricher.stats();
+  // Port-scan episodes go straight to export, not through alert throttling: the detector already
+  // sends one record per episode phase, updates at most every --scan-update-interval
+  // (docs/DETECTION.md), so a scan cannot flood the export, and a scan must not be hidden by the
+  // alerts it causes.
+  const scan = config.scan === null ? null : createScanStage(config.scan, (d) => exporter.export(d), log.child({ component: 'detect' }));
+  if (scan !== null) sources.scan = () => scan.stats();
   let stop: () => void = () => {};
   const stopped = new Promise<void>((resolve) => { stop = resolve; });
   // A signal sent to the whole process group also stops the monitor's helper: not a failure then.
@@ -182,7 +189,8 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     node = enricher.node();
     store.state?.engine.clearWorkloadCache();
   });
-  const decide = (event: FileEvent | ExecEvent, workload: Workload): void => {
+  const decide = (event: MonitorEvent, workload: Workload): void => {
+    if (event.kind === 'network') scan?.observe(event, workload, node);
     // One event can raise a File (or Process) alert and a Syscall alert: both are decided.
     const engine = store.engine;
     const input = { event, workload };
@@ -199,7 +207,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
       send({ event, workload, node, decision: bySyscall });
     }
   };
-  const onEvent = (ev: FileEvent | ExecEvent): void => {
+  const onEvent = (ev: MonitorEvent): void => {
     const w = enricher.resolve(ev);
     if (w instanceof Promise) w.then((x) => decide(ev, x), (err: unknown) => log.error({ err }, 'enrich failed'));
     else decide(ev, w);
@@ -220,6 +228,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
       processFilter: { pids: [], comms: [], excludePids: [process.pid] },
       onEvent,
       onExec: onEvent,
+      onNetwork: onEvent,
       onError: (err) => {
         if (signalled) return;
         log.error({ err }, 'file monitor stopped');
@@ -248,7 +257,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     // Kernel and enricher losses are reported on the same schedule as the export counters, so a
     // rising lostInKernel or unattributed count shows up while the agent runs, not only at exit.
     const ticker = config.statsIntervalMs > 0
-      ? setInterval(() => log.info({ monitor: m.stats(), matched, ...(throttle === null ? {} : { throttle: throttle.counters() }), enrich: enricher.stats(), policies: store.status() }, 'pipeline counters'), config.statsIntervalMs).unref()
+      ? setInterval(() => log.info({ monitor: m.stats(), matched, ...(throttle === null ? {} : { throttle: throttle.counters() }), ...(scan === null ? {} : { scan: scan.stats() }), enrich: enricher.stats(), policies: store.status() }, 'pipeline counters'), config.statsIntervalMs).unref()
       : undefined;
     await stopped;
     clearInterval(ticker);
@@ -273,14 +282,16 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     }
     await within(store.close(), 1000);
     clearInterval(throttleSweep);
-    // The quiet periods still running end now: their notices carry what they suppressed.
+    // The quiet periods still running end now: their notices carry what they suppressed; so do
+    // the scan episodes still running, with their final counts.
     throttle?.flush();
+    scan?.close();
     const exportStats = await exporter.shutdown(Math.max(0, left() - margin));
     await detached;
     await within(enricher.close(), Math.max(0, left() - margin / 2));
     await health?.close();
     await within(metrics.shutdown(), Math.max(0, left() - margin / 2));
-    log.info({ monitor: monitorStats, matched, ...(throttle === null ? {} : { throttle: throttle.counters() }), export: exportStats, enrich: enricher.stats(), policies: store.status(), tookMs: Date.now() - since }, 'stopped');
+    log.info({ monitor: monitorStats, matched, ...(throttle === null ? {} : { throttle: throttle.counters() }), ...(scan === null ? {} : { scan: scan.stats() }), export: exportStats, enrich: enricher.stats(), policies: store.status(), tookMs: Date.now() - since }, 'stopped');
   }
   return monitorFailed ? 1 : 0;
 }

@@ -1,4 +1,4 @@
-// `armorwatch trace`: every file event and execution as one JSON object per line on stdout, in
+// `armorwatch trace`: every file event, execution and network call as one JSON object per line on stdout, in
 // KubeArmor's log shape plus armorwatch's extra fields (docs/TRACE.md). No policies: the kernel
 // filter passes all.
 import { readFileSync } from 'node:fs';
@@ -7,16 +7,20 @@ import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.ts';
 import { cgroupPathFromProc, parseCgroupPath } from '../enrich/cgroup-path.ts';
 import { RING_BUFFER_DEFAULT } from '../config/parse.ts';
-import { formatAtFlags, formatCallFlags, formatData, formatResult, isoSeconds, splitNs, syscallName } from '../format/index.ts';
+import {
+  familyName, formatAddress, formatAtFlags, formatCallFlags, formatData, formatResult, isoSeconds, networkResource, protocolName, socketTypeName,
+  splitNs, syscallName,
+} from '../format/index.ts';
 import { createLogger } from '../log.ts';
 import { openMonitor, type Monitor } from '../monitor/index.ts';
-import type { ExecEvent, FileEvent } from '../types.ts';
+import type { ExecEvent, FileEvent, NetworkEvent, SocketAddress } from '../types.ts';
 
 const HELP = `Usage: armorwatch trace [--pid N]... [--comm NAME]...
 
 Streams every file access (open, openat, openat2, creat, unlink, unlinkat, rmdir, rename,
-renameat, renameat2, truncate, chmod, fchmodat, chown, fchownat) and every execution (execve,
-execveat, failed ones included) as JSON lines on stdout.
+renameat, renameat2, truncate, chmod, fchmodat, chown, fchownat), every execution (execve,
+execveat, failed ones included) and every network call (socket, connect, accept, accept4, bind,
+listen, with their addresses, and the outcome of non-blocking connects) as JSON lines on stdout.
 Logs go to stderr. Needs root (or CAP_BPF and CAP_PERFMON). Stop with Ctrl-C.
 
 Options:
@@ -271,6 +275,26 @@ export class TraceLines {
       + `"TimestampNs":"${all}"}`;
   }
 
+  /**
+   * A network call's line: KubeArmor's network log shape (`Operation: Network`, `Resource` the
+   * socket's triple or its address) plus the same extras as the other lines and the call's own
+   * (docs/TRACE.md). One plain string.
+   */
+  networkLine(ev: NetworkEvent, host: string, containerId: string | null): string {
+    const [sec, nanos, all] = splitNs(ev.timestampNs);
+    const sys = syscallName(ev.syscall);
+    return `{"Timestamp":${sec},"UpdatedTime":"${isoSeconds(sec)}.${nanos}Z","HostName":${q(host)},`
+      + (containerId === null ? '' : `"ContainerID":${q(containerId)},`)
+      + `"HostPPID":${ev.hostPpid},"HostPID":${ev.hostPid},"PPID":${ev.ppid},"PID":${ev.pid},"UID":${ev.uid},`
+      + `"ParentProcessName":${q(ev.parentExePath)},"ProcessName":${q(ev.exePath)},"Type":"${containerId === null ? 'HostLog' : 'ContainerLog'}",`
+      + `"Source":${q(ev.exePath)},"Resource":${q(networkResource(ev))},"Operation":"Network","Data":${q(formatData({ syscall: ev.syscall, fd: ev.fd }))},`
+      + `"Result":${q(formatResult(ev.ret))},"Cwd":${q(ev.cwd)},"HostTID":${ev.hostTid},"GID":${ev.gid},"Comm":${q(ev.comm)},`
+      + `"CgroupID":"${ev.cgroupId}","MntNS":${ev.mntNs},"PidNS":${ev.pidNs},"NetNS":${ev.netNs},`
+      + `"EUID":${ev.euid},"TTY":${qn(ev.tty)},"Syscall":"${sys}","Phase":"${ev.phase}","Fd":${ev.fd},"Ret":${ev.ret},`
+      + `"Domain":"${familyName(ev.domain)}","SocketType":"${socketTypeName(ev.type)}","Protocol":"${protocolName(ev.protocol)}",`
+      + `"Remote":${addressJson(ev.remote)},"Local":${addressJson(ev.local)},"TimestampNs":"${all}"}`;
+  }
+
   /** One line as a string, without its newline. */
   line(ev: FileEvent, host: string, containerId: string | null): string {
     let out: Buffer = Buffer.allocUnsafe(4096);
@@ -283,6 +307,14 @@ export class TraceLines {
   }
 }
 
+/** A socket address in trace lines: its family, its text (address, or unix path with `@` for abstract), its port. */
+function addressJson(a: SocketAddress | null): string {
+  if (a === null) return 'null';
+  const port = a.family === 'inet' || a.family === 'inet6' ? `,"Port":${a.port}` : '';
+  const mapped = a.family === 'inet6' && a.mappedV4 !== undefined ? `,"MappedIPv4":${q(a.mappedV4)}` : '';
+  return `{"Family":"${a.family}","Address":${q(formatAddress(a))}${port}${mapped}}`;
+}
+
 const shared = new TraceLines();
 
 /** One trace line as JSON text (see TraceLines). */
@@ -293,6 +325,11 @@ export function traceLine(ev: FileEvent, host: string, containerId: string | nul
 /** One execution's trace line as JSON text (see TraceLines.execLine). */
 export function traceExecLine(ev: ExecEvent, host: string, containerId: string | null): string {
   return shared.execLine(ev, host, containerId);
+}
+
+/** One network call's trace line as JSON text (see TraceLines.networkLine). */
+export function traceNetworkLine(ev: NetworkEvent, host: string, containerId: string | null): string {
+  return shared.networkLine(ev, host, containerId);
 }
 
 /** One trace line as an object (what traceLine writes; kept for readers and tests). */
@@ -341,7 +378,15 @@ export class LineSink {
 
   /** An execution's line (see TraceLines.execLine). */
   pushExec(ev: ExecEvent, host: string, containerId: string | null): void {
-    const line = this.#lines.execLine(ev, host, containerId);
+    this.#pushLine(this.#lines.execLine(ev, host, containerId));
+  }
+
+  /** A network call's line (see TraceLines.networkLine). */
+  pushNetwork(ev: NetworkEvent, host: string, containerId: string | null): void {
+    this.#pushLine(this.#lines.networkLine(ev, host, containerId));
+  }
+
+  #pushLine(line: string): void {
     const need = Buffer.byteLength(line) + 1;
     if (this.#buf.length - this.#used < need) {
       this.flush();
@@ -394,13 +439,19 @@ export async function main(argv: string[]): Promise<number> {
   const monitor = await openMonitor({
     logger,
     ringbufBytes: RING_BUFFER_DEFAULT,
-    pathFilter: { passAll: true, exactPaths: [], dirPrefixes: [], exec: { passAll: true, paths: [], dirs: [], names: [] } },
+    pathFilter: {
+      passAll: true, exactPaths: [], dirPrefixes: [], exec: { passAll: true, paths: [], dirs: [], names: [] },
+      network: { passAll: true, calls: [], protocols: [] },
+    },
     processFilter: { pids: opts.pids, comms: opts.comms, excludePids: [process.pid] },
     onEvent: (ev) => {
       if (!stdoutGone) sink.push(ev, host, containers.lookup(ev));
     },
     onExec: (ev) => {
       if (!stdoutGone) sink.pushExec(ev, host, containers.lookup(ev));
+    },
+    onNetwork: (ev) => {
+      if (!stdoutGone) sink.pushNetwork(ev, host, containers.lookup(ev));
     },
     onError: (err) => {
       logger.error({ err }, 'file monitor stopped');
@@ -419,6 +470,6 @@ export async function main(argv: string[]): Promise<number> {
   await monitor.close();
   sink.flush();
   logger.info({ stats }, 'trace stopped');
-  process.stderr.write(`armorwatch trace: ${stats.delivered} events delivered, ${stats.lostInKernel} lost in the kernel (ring buffer full), ${stats.lostPending} lost (no in-flight slot), ${stats.decodeErrors} undecodable; hook ${stats.hook}, exec hook ${stats.execHook}\n`);
+  process.stderr.write(`armorwatch trace: ${stats.delivered} events delivered, ${stats.lostInKernel} lost in the kernel (ring buffer full), ${stats.lostPending} lost (no in-flight slot), ${stats.decodeErrors} undecodable, ${stats.lostNetPending} connect outcomes untracked; hook ${stats.hook}, exec hook ${stats.execHook}, connect outcome hook ${stats.outcomeHook}${stats.outcomeProblem === '' ? '' : ` (${stats.outcomeProblem})`}\n`);
   return failed ? 1 : 0;
 }

@@ -1,6 +1,7 @@
 // The one table of `armorwatch run` options: the parser reads it, --help is printed from it and
 // docs/CONFIGURATION.md is checked against it. Order of precedence: flag, then the environment
 // variables in the order listed, then the default.
+import { SCAN_OPTIONS } from './scan.ts';
 
 export interface OptionSpec {
   /** Long flag name without dashes. */
@@ -29,6 +30,8 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     help: 'Kubernetes client configuration, for pod labels, owners, namespaces and node labels; without any, container runtime metadata only (docs/KUBERNETES.md)' },
   { name: 'default-file-posture', arg: 'audit|block', env: ['ARMORWATCH_DEFAULT_FILE_POSTURE'], default: 'audit',
     help: 'Action of DefaultPosture alerts where a namespace has no kubearmor-file-posture annotation' },
+  { name: 'default-network-posture', arg: 'audit|block', env: ['ARMORWATCH_DEFAULT_NETWORK_POSTURE'], default: 'audit',
+    help: 'Action of network DefaultPosture alerts (allow-list mode of network rules) where a namespace has no kubearmor-network-posture annotation' },
   { name: 'exporter', arg: 'otlp|stdout|both', env: ['ARMORWATCH_EXPORTER'], default: 'otlp when an OTLP endpoint is set, else stdout',
     help: 'where alerts go: OTLP logs, JSON lines on standard output, or both' },
   { name: 'otlp-endpoint', arg: 'URL', env: OTLP('ENDPOINT'), default: 'none (grpc: http://localhost:4317, http: http://localhost:4318/v1/logs with --exporter otlp)',
@@ -67,6 +70,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
     help: 'alert throttling, per container (host processes: the node counts as one): past N alerts in one second, one notice record (Type AlertThreshold) and then none of its alerts for --throttle-sec; what is suppressed is counted per workload and policy, in the notice that ends the quiet period and in the metrics; 0 = no throttling' },
   { name: 'throttle-sec', arg: 'SECONDS', env: ['ARMORWATCH_THROTTLE_SEC'], default: '30',
     help: 'length of a quiet period of alert throttling; 0 = no throttling' },
+  ...SCAN_OPTIONS,
   { name: 'stats-interval', arg: 'DURATION', env: ['ARMORWATCH_STATS_INTERVAL'], default: '60s',
     help: 'how often the kernel, enricher and export counters are logged (also logged at exit); 0 = only at exit' },
   { name: 'health-addr', arg: 'HOST:PORT|off', env: ['ARMORWATCH_HEALTH_ADDR'], default: '0.0.0.0:8787',

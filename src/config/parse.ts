@@ -7,6 +7,7 @@ import { RUN_OPTIONS, type OptionSpec } from './options.ts';
 import type { ExporterMode, HealthAddr, MetricsConfig, OtlpConfig, OtlpProtocol, RunConfig } from './types.ts';
 import { bool, duration, headers, hostPort, keyValues, oneOf, nonNegativeInt, positiveInt, size, url, bad, type Raw } from './values.ts';
 import { KERNEL_FILTER_CAPACITY_DEFAULT } from '../monitor/filter.ts';
+import { parseScan } from './scan.ts';
 
 export interface ParseDeps {
   readonly hostname: () => string;
@@ -239,6 +240,7 @@ export function parseRunConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
   const endpointSet = src.get('otlp-endpoint') !== undefined;
   const exporter: ExporterMode = exp === undefined ? (endpointSet ? 'otlp' : 'stdout') : oneOf(exp, ['otlp', 'stdout', 'both'] as const);
   const posture = src.get('default-file-posture');
+  const networkPosture = src.get('default-network-posture');
   const qs = src.get('queue-size');
   const qb = src.get('queue-bytes');
   const bs = src.get('batch-size');
@@ -280,6 +282,7 @@ export function parseRunConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
     clusterName: str('cluster-name', 'default'),
     ...(kc === undefined ? {} : { kubeconfig: kc.value.trim() }),
     defaultFilePosture: posture === undefined ? 'audit' : oneOf(posture, ['audit', 'block'] as const),
+    defaultNetworkPosture: networkPosture === undefined ? 'audit' : oneOf(networkPosture, ['audit', 'block'] as const),
     exporter,
     otlp: exporter === 'stdout' ? null : otlpConfig(),
     queue,
@@ -288,6 +291,7 @@ export function parseRunConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
     shutdownDeadlineMs,
     statsIntervalMs: si === undefined ? 60_000 : duration(si),
     throttle: maxAlertsPerSec === 0 || throttleSec === 0 ? null : Object.freeze({ maxAlertsPerSec, throttleSec }),
+    scan: parseScan(src),
     health,
     metrics: parseMetrics(src, otlpConfig, health !== null),
     serviceName: str('service-name', 'armorwatch'),

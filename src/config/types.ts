@@ -39,6 +39,25 @@ export interface MetricsConfig {
   readonly intervalMs: number;
 }
 
+/** Port-scan detection (--scan-*; src/config/scan.ts, docs/DETECTION.md). */
+export interface ScanConfig {
+  /** Fast window: distinct ports of one host (`ports`) or hosts on one port (`hosts`) within it start an episode. */
+  readonly windowMs: number;
+  readonly ports: number;
+  readonly hosts: number;
+  /** Slow window: the same with its own thresholds, for scans spread out in time. */
+  readonly slowWindowMs: number;
+  readonly slowPorts: number;
+  readonly slowHosts: number;
+  /** Least time between two records of one running episode. */
+  readonly updateIntervalMs: number;
+  /** An episode ends after this long without an attempt. */
+  readonly quietMs: number;
+  /** Workloads (pods; host process trees) watched at once, and distinct targets held per workload. */
+  readonly maxKeys: number;
+  readonly maxTargets: number;
+}
+
 export interface RunConfig {
   readonly policies: readonly string[];
   /** Also watch KubeArmor's policy custom resources through the Kubernetes API. */
@@ -48,6 +67,7 @@ export interface RunConfig {
   /** Kubernetes client configuration file; unset: in-cluster service account, else runtime metadata only. */
   readonly kubeconfig?: string;
   readonly defaultFilePosture: 'audit' | 'block';
+  readonly defaultNetworkPosture: 'audit' | 'block';
   readonly exporter: ExporterMode;
   /** Null in stdout mode. */
   readonly otlp: OtlpConfig | null;
@@ -61,6 +81,8 @@ export interface RunConfig {
   readonly statsIntervalMs: number;
   /** Alert throttling (--max-alerts-per-sec, --throttle-sec); null when off (either is 0). */
   readonly throttle: { readonly maxAlertsPerSec: number; readonly throttleSec: number } | null;
+  /** Port-scan detection; null when off (--scan-detection=false). */
+  readonly scan: ScanConfig | null;
   /** Null when the health server is off. */
   readonly health: HealthAddr | null;
   readonly metrics: MetricsConfig;

@@ -237,8 +237,9 @@ export function createEnricher(opts: EnricherOptions): ArmorwatchEnricher {
     const podUid = pod?.uid ?? info?.podUid ?? lookup.identity!.podUid ?? undefined;
     if (podUid !== undefined) w.podUid = podUid;
     if (pod !== undefined && kube !== null) w.owner = kube.owner(pod) satisfies Owner;
-    const posture = namespace === undefined ? undefined : kube?.namespace(namespace)?.posture;
-    if (posture !== undefined) w.namespaceFilePosture = posture;
+    const ns = namespace === undefined ? undefined : kube?.namespace(namespace);
+    if (ns?.posture !== undefined) w.namespaceFilePosture = ns.posture;
+    if (ns?.networkPosture !== undefined) w.namespaceNetworkPosture = ns.networkPosture;
     return Object.freeze(w);
   }
 

@@ -1,5 +1,5 @@
 // Kubernetes metadata for this node: its pods (list+watch, field selector spec.nodeName), the node
-// itself, namespaces (labels and the file-posture annotation), and the ReplicaSets/Jobs that name a
+// itself, namespaces (labels and the file- and network-posture annotations), and the ReplicaSets/Jobs that name a
 // pod's Deployment/CronJob (read on demand). Informers restart after errors; a 410 Gone relists.
 import { createRequire } from 'node:module';
 import type {
@@ -12,6 +12,15 @@ import { podLabelsFrom } from './runtime.ts';
 import { UsageError } from '../errors.ts';
 
 export const POSTURE_ANNOTATION = 'kubearmor-file-posture';
+export const NETWORK_POSTURE_ANNOTATION = 'kubearmor-network-posture';
+
+type Posture = 'audit' | 'block';
+/** What the agent keeps of a namespace. */
+export interface NamespaceInfo {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly posture?: Posture;
+  readonly networkPosture?: Posture;
+}
 
 type K8s = typeof import('@kubernetes/client-node');
 let k8sModule: K8s | undefined;
@@ -93,7 +102,7 @@ export class KubeWatcher {
   readonly #pods = new Map<string, PodInfo>(); // by uid
   readonly #podSig = new Map<string, string>();
   readonly #podByContainer = new Map<string, string>(); // container id → pod uid
-  readonly #namespaces = new Map<string, { labels: Record<string, string>; posture?: 'audit' | 'block' }>();
+  readonly #namespaces = new Map<string, NamespaceInfo>();
   #nodeLabels: Record<string, string> | null = null;
   // ReplicaSet/Job `ns/kind/name` → its own controller (or null when it has none); in flight as a promise.
   readonly #parents = new Map<string, { kind: string; name: string } | null | Promise<void>>();
@@ -126,10 +135,17 @@ export class KubeWatcher {
     const namespaces = new ListWatch<V1Namespace>('/api/v1/namespaces', watch, () => core.listNamespace(), false);
     const nsUpsert = (n: V1Namespace) => {
       const name = n.metadata?.name ?? '';
-      const raw = n.metadata?.annotations?.[POSTURE_ANNOTATION];
-      const next: { labels: Record<string, string>; posture?: 'audit' | 'block' } = { labels: { ...n.metadata?.labels } };
-      if (raw === 'audit' || raw === 'block') next.posture = raw;
-      else if (raw !== undefined) this.#log.warn({ namespace: name, value: raw }, `namespace annotation ${POSTURE_ANNOTATION} is neither audit nor block; ignored`);
+      const posture = (annotation: string): Posture | undefined => {
+        const raw = n.metadata?.annotations?.[annotation];
+        if (raw === 'audit' || raw === 'block') return raw;
+        if (raw !== undefined) this.#log.warn({ namespace: name, value: raw }, `namespace annotation ${annotation} is neither audit nor block; ignored`);
+        return undefined;
+      };
+      const next: { labels: Record<string, string>; posture?: Posture; networkPosture?: Posture } = { labels: { ...n.metadata?.labels } };
+      const file = posture(POSTURE_ANNOTATION);
+      if (file !== undefined) next.posture = file;
+      const network = posture(NETWORK_POSTURE_ANNOTATION);
+      if (network !== undefined) next.networkPosture = network;
       if (signature(next) !== signature(this.#namespaces.get(name))) { this.#namespaces.set(name, next); this.#changed(); }
     };
     namespaces.on('add', nsUpsert);
@@ -165,7 +181,7 @@ export class KubeWatcher {
     return uid === undefined ? undefined : this.#pods.get(uid);
   }
 
-  namespace(name: string): { labels: Readonly<Record<string, string>>; posture?: 'audit' | 'block' } | undefined {
+  namespace(name: string): NamespaceInfo | undefined {
     return this.#namespaces.get(name);
   }
 

@@ -4,11 +4,14 @@
 // under ONE custom namespace, `kubearmor.*`, keeping KubeArmor's meaning.
 // MAPPING below is the table docs/OTEL.md is generated from; a test keeps the two equal.
 import {
+  ATTR_CLIENT_ADDRESS, ATTR_CLIENT_PORT, ATTR_NETWORK_LOCAL_ADDRESS, ATTR_NETWORK_LOCAL_PORT, ATTR_NETWORK_PEER_ADDRESS, ATTR_NETWORK_PEER_PORT,
+  ATTR_NETWORK_TRANSPORT, ATTR_NETWORK_TYPE, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT,
   ATTR_CONTAINER_ID, ATTR_CONTAINER_IMAGE_NAME, ATTR_CONTAINER_IMAGE_REPO_DIGESTS, ATTR_CONTAINER_IMAGE_TAGS,
   ATTR_K8S_CLUSTER_NAME, ATTR_K8S_CONTAINER_NAME, ATTR_K8S_CRONJOB_NAME, ATTR_K8S_DAEMONSET_NAME,
   ATTR_K8S_DEPLOYMENT_NAME, ATTR_K8S_JOB_NAME, ATTR_K8S_NAMESPACE_NAME, ATTR_K8S_NODE_NAME, ATTR_K8S_POD_NAME,
   ATTR_K8S_POD_UID, ATTR_K8S_REPLICASET_NAME, ATTR_K8S_STATEFULSET_NAME, ATTR_SERVICE_INSTANCE_ID, ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION,
 } from '@opentelemetry/semantic-conventions';
+import { EVENT_SCAN_EPISODE, SCAN_MAPPING, SCAN_POLICY_NAME, SCAN_TYPE } from './scan-attributes.ts';
 // Incubating semantic-convention names, spelled here rather than imported: the package's incubating
 // entry point holds every experimental name of every domain, megabytes of heap loaded at start-up
 // for these few strings. test/export/attributes.test.ts
@@ -98,6 +101,16 @@ export const ATTR = {
   realUserId: ATTR_PROCESS_REAL_USER_ID,
   cwd: ATTR_PROCESS_WORKING_DIRECTORY,
   filePath: ATTR_FILE_PATH,
+  networkTransport: ATTR_NETWORK_TRANSPORT,
+  networkType: ATTR_NETWORK_TYPE,
+  peerAddress: ATTR_NETWORK_PEER_ADDRESS,
+  peerPort: ATTR_NETWORK_PEER_PORT,
+  localAddress: ATTR_NETWORK_LOCAL_ADDRESS,
+  localPort: ATTR_NETWORK_LOCAL_PORT,
+  serverAddress: ATTR_SERVER_ADDRESS,
+  serverPort: ATTR_SERVER_PORT,
+  clientAddress: ATTR_CLIENT_ADDRESS,
+  clientPort: ATTR_CLIENT_PORT,
   commandArgs: ATTR_PROCESS_COMMAND_ARGS,
   argsCount: ATTR_PROCESS_ARGS_COUNT,
   ruleName: ATTR_SECURITY_RULE_NAME,
@@ -124,6 +137,10 @@ export const ATTR = {
   hostResource: `${CUSTOM_NAMESPACE}.host_resource`,
   matchedResource: `${CUSTOM_NAMESPACE}.matched_resource`,
   otherPolicies: `${CUSTOM_NAMESPACE}.other_policies`,
+  socketDomain: `${CUSTOM_NAMESPACE}.socket.domain`,
+  socketType: `${CUSTOM_NAMESPACE}.socket.type`,
+  socketProtocol: `${CUSTOM_NAMESPACE}.socket.protocol`,
+  socketFd: `${CUSTOM_NAMESPACE}.socket.fd`,
   throttlePhase: 'armorwatch.throttle.phase',
   throttleSuppressed: 'armorwatch.throttle.suppressed',
   throttleByPolicy: 'armorwatch.throttle.suppressed_by_policy',
@@ -134,10 +151,10 @@ export interface MappingRow {
   readonly where: 'resource' | 'record';
   /** The KubeArmor alert field of the same match (or fields), or a dash for the agent's own facts. */
   readonly from: string;
-  readonly type: 'string' | 'int' | 'string[]' | 'boolean';
+  readonly type: 'string' | 'int' | 'string[]' | 'int[]' | 'boolean';
   readonly note: string;
-  /** Set when only matches of this event kind carry it (file: File and Syscall matches; process: Process matches; throttle: throttling notices). */
-  readonly only?: 'file' | 'process' | 'throttle';
+  /** Set when only matches of this event kind carry it (file: File and Syscall matches; process: Process matches; network: Network matches; throttle: throttling notices; scan: port-scan records). */
+  readonly only?: 'file' | 'process' | 'network' | 'throttle' | 'scan';
 }
 
 /** The documented mapping. docs/OTEL.md's table is rendered from this (test/export/docs.test.ts). */
@@ -161,7 +178,7 @@ export const MAPPING: readonly MappingRow[] = [
     name, where: 'resource', from: 'Owner', type: 'string', note: `Owner.Name when Owner.Ref is ${kind}`,
   })),
   { name: RES.podLabel('<key>'), where: 'resource', from: 'Labels', type: 'string', note: 'one attribute per pod label' },
-  { name: ATTR.eventName, where: 'record', from: '—', type: 'string', note: `deprecated, only with --event-name-attribute: \`${EVENT_POLICY_MATCH}\` (throttling notices: \`${EVENT_ALERT_THROTTLE}\`), the record's EventName again (for backends that drop EventName)` },
+  { name: ATTR.eventName, where: 'record', from: '—', type: 'string', note: `deprecated, only with --event-name-attribute: \`${EVENT_POLICY_MATCH}\` (throttling notices: \`${EVENT_ALERT_THROTTLE}\`, port-scan records: \`${EVENT_SCAN_EPISODE}\`), the record's EventName again (for backends that drop EventName)` },
   { name: ATTR.pid, where: 'record', from: 'HostPID', type: 'int', note: '' },
   { name: ATTR.vpid, where: 'record', from: 'PID', type: 'int', note: "pid inside the container's pid namespace" },
   { name: ATTR.parentPid, where: 'record', from: 'HostPPID', type: 'int', note: '' },
@@ -173,15 +190,29 @@ export const MAPPING: readonly MappingRow[] = [
   { name: ATTR.filePath, where: 'record', from: 'Resource', type: 'string', note: 'the requested path, made absolute', only: 'file' },
   { name: ATTR.commandArgs, where: 'record', from: 'Resource', type: 'string[]', note: 'argv as the program received it, argv[0] first', only: 'process' },
   { name: ATTR.argsCount, where: 'record', from: '—', type: 'int', note: 'number of arguments reported', only: 'process' },
+  { name: ATTR.networkTransport, where: 'record', from: 'Resource (protocol)', type: 'string', note: '`tcp`, `udp`, `unix`, or the IP protocol in lower case (`icmp`, `icmpv6`, `sctp`, `raw`)', only: 'network' },
+  { name: ATTR.networkType, where: 'record', from: 'Resource (domain)', type: 'string', note: '`ipv4` or `ipv6` (an IPv4-mapped IPv6 address is ipv4); IP sockets only', only: 'network' },
+  { name: ATTR.peerAddress, where: 'record', from: 'Resource (remoteip)', type: 'string', note: 'connect: the address connected to; accept: the client; an IPv4-mapped address as IPv4, a unix socket as its path', only: 'network' },
+  { name: ATTR.peerPort, where: 'record', from: 'Resource (port)', type: 'int', note: 'with network.peer.address, IP only', only: 'network' },
+  { name: ATTR.serverAddress, where: 'record', from: 'Resource (remoteip)', type: 'string', note: 'connect: the peer (the process is the client); accept: the listening address, when known', only: 'network' },
+  { name: ATTR.serverPort, where: 'record', from: 'Resource (port)', type: 'int', note: 'with server.address', only: 'network' },
+  { name: ATTR.clientAddress, where: 'record', from: 'Resource (remoteip)', type: 'string', note: 'accept: the peer that connected', only: 'network' },
+  { name: ATTR.clientPort, where: 'record', from: 'Resource (port)', type: 'int', note: 'with client.address', only: 'network' },
+  { name: ATTR.localAddress, where: 'record', from: 'Resource (localip)', type: 'string', note: 'bind: the address bound; listen/accept: the listening address, when known', only: 'network' },
+  { name: ATTR.localPort, where: 'record', from: 'Resource (port)', type: 'int', note: 'with network.local.address', only: 'network' },
+  { name: ATTR.socketDomain, where: 'record', from: 'Resource (domain)', type: 'string', note: 'the socket\'s family, `AF_INET`, `AF_INET6`, `AF_PACKET`, ...', only: 'network' },
+  { name: ATTR.socketType, where: 'record', from: 'Resource (type)', type: 'string', note: '`SOCK_STREAM`, `SOCK_DGRAM`, `SOCK_RAW`, ...', only: 'network' },
+  { name: ATTR.socketProtocol, where: 'record', from: 'Resource (protocol)', type: 'string', note: '`TCP`, `UDP`, `ICMP`, `ICMPv6`, ... as KubeArmor prints it', only: 'network' },
+  { name: ATTR.socketFd, where: 'record', from: 'Data (fd)', type: 'int', note: 'the socket\'s file descriptor (socket(): the one it returned), when known', only: 'network' },
   { name: ATTR.ruleName, where: 'record', from: 'PolicyName', type: 'string', note: '' },
   { name: ATTR.ruleDescription, where: 'record', from: 'Message', type: 'string', note: 'when the policy has a message' },
   { name: ATTR.rulesetName, where: 'record', from: 'PolicyKind', type: 'string', note: 'KubeArmorPolicy, KubeArmorClusterPolicy, KubeArmorHostPolicy or DefaultPosture' },
-  { name: ATTR.type, where: 'record', from: 'Type', type: 'string', note: 'MatchedPolicy or MatchedHostPolicy; `AlertThreshold` on throttling notices' },
+  { name: ATTR.type, where: 'record', from: 'Type', type: 'string', note: `MatchedPolicy or MatchedHostPolicy; \`AlertThreshold\` on throttling notices; \`${SCAN_TYPE}\` on port-scan records (security_rule.name \`${SCAN_POLICY_NAME}\`)` },
   { name: ATTR.severity, where: 'record', from: 'Severity', type: 'int', note: 'policy severity 1–10 (none for DefaultPosture)' },
   { name: ATTR.tags, where: 'record', from: 'Tags', type: 'string[]', note: "the policy's tags" },
   { name: ATTR.atags, where: 'record', from: 'ATags', type: 'string[]', note: '' },
   { name: ATTR.source, where: 'record', from: 'Source', type: 'string', note: 'for an execution: the executable that called exec' },
-  { name: ATTR.operation, where: 'record', from: 'Operation', type: 'string', note: '`File`, `Process` or `Syscall`' },
+  { name: ATTR.operation, where: 'record', from: 'Operation', type: 'string', note: '`File`, `Process`, `Network` or `Syscall`' },
   { name: ATTR.action, where: 'record', from: 'Action', type: 'string', note: '`Audit` or `Audit (Block)`' },
   { name: ATTR.result, where: 'record', from: 'Result', type: 'string', note: '`Passed` or the error text' },
   { name: ATTR.enforcer, where: 'record', from: 'Enforcer', type: 'string', note: '`eBPF Monitor`' },
@@ -200,4 +231,5 @@ export const MAPPING: readonly MappingRow[] = [
   { name: ATTR.throttlePhase, where: 'record', from: 'Throttle.Phase', type: 'string', note: '`started` or `ended`', only: 'throttle' },
   { name: ATTR.throttleSuppressed, where: 'record', from: 'Throttle.SuppressedTotal', type: 'int', note: '`ended` notices: alerts of this container suppressed in the quiet period', only: 'throttle' },
   { name: ATTR.throttleByPolicy, where: 'record', from: 'Throttle.Suppressed', type: 'string[]', note: '`ended` notices: `policy=count` per policy, most first', only: 'throttle' },
+  ...SCAN_MAPPING,
 ];

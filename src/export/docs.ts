@@ -7,7 +7,7 @@ import { SEVERITY_FALLBACK, SEVERITY_TABLE, severityName } from './severity.ts';
 
 export const DOC_PATH = fileURLToPath(new URL('../../docs/OTEL.md', import.meta.url));
 
-const ONLY = { file: 'File and Syscall matches only', process: 'Process matches only', throttle: 'throttling notices (Type `AlertThreshold`) only' } as const;
+const ONLY = { file: 'File and Syscall matches only', process: 'Process matches only', network: 'Network matches only', throttle: 'throttling notices (Type `AlertThreshold`) only', scan: 'port-scan records (Type `PortScan`) only' } as const;
 
 function mappingTable(where: 'resource' | 'record'): string {
   const rows = MAPPING.filter((m) => m.where === where)

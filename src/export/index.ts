@@ -8,7 +8,7 @@ import { hrTime } from '@opentelemetry/core';
 import { LoggerProvider } from '@opentelemetry/sdk-logs';
 import type { ExporterMode, OtlpConfig, QueueConfig } from '../config/types.ts';
 import type { Logger } from '../log.ts';
-import type { Match } from '../types.ts';
+import type { Exportable, Match, ScanDetection } from '../types.ts';
 import { VERSION } from '../version.ts';
 import { createOtlpExporter } from './otlp.ts';
 import { ReliableLogRecordProcessor, type ExportCounters, type ProcessorOptions } from './processor.ts';
@@ -17,6 +17,7 @@ import { alertLine } from './kubearmor.ts';
 import { matchText, type MatchText } from './match.ts';
 import { matchRecordFields, recordAttributes } from './record.ts';
 import { ResourceCache } from './resource.ts';
+import { scanAlertLine, scanAttributes, scanRecordFields } from './scan.ts';
 import type { LogRecordExporter } from './sdk.ts';
 import { StdoutSink, type StdoutCounters } from './stdout.ts';
 
@@ -39,8 +40,8 @@ export interface ExportStats {
 }
 
 export interface AlertExporter {
-  /** Never blocks and never throws: a record that cannot be kept is counted as dropped. */
-  export(match: Match): void;
+  /** A match, a throttling notice or a detection. Never blocks and never throws: a record that cannot be kept is counted as dropped. */
+  export(record: Exportable): void;
   /** Resolves once everything handed in so far was exported or dropped (tests, benchmarks). */
   forceFlush(): Promise<void>;
   /** Flushes for at most `deadlineMs`, counts the rest as dropped{shutdown}, logs the final counters. Idempotent. */
@@ -61,6 +62,7 @@ export function createAlertExporter(settings: ExportSettings, log: Logger, deps:
   const useStdout = settings.exporter !== 'otlp';
   let processor: ReliableLogRecordProcessor | undefined;
   let emitOtlp: ((match: Match, text: MatchText) => void) | undefined;
+  let emitScan: ((d: ScanDetection) => void) | undefined;
   if (useOtlp) {
     const exporter = deps.otlpExporter ?? createOtlpExporter(settings.otlp ?? missingOtlp());
     processor = new ReliableLogRecordProcessor(exporter, log, {
@@ -78,6 +80,7 @@ export function createAlertExporter(settings: ExportSettings, log: Logger, deps:
       (resource) => new LoggerProvider({ resource, processors: [handOff, shared] }).getLogger('armorwatch', VERSION),
     );
     emitOtlp = (m, text) => handOff.emit(loggers.get(m.workload, m.node), matchRecordFields(m, hrTime(), text), recordAttributes(m, text, eventNameAttribute));
+    emitScan = (d) => handOff.emit(loggers.get(d.workload, d.node), scanRecordFields(d, hrTime()), scanAttributes(d, eventNameAttribute));
   }
   const stdout = useStdout ? new StdoutSink(settings.queue.maxBytes, deps.stdout) : undefined;
 
@@ -91,7 +94,13 @@ export function createAlertExporter(settings: ExportSettings, log: Logger, deps:
   let finished: Promise<ExportStats> | undefined;
 
   return {
-    export(match) {
+    export(record) {
+      if ('scan' in record) {
+        emitScan?.(record);
+        stdout?.write(scanAlertLine(record));
+        return;
+      }
+      const match: Match = record;
       const text = matchText(match);
       emitOtlp?.(match, text);
       stdout?.write(alertLine(match, text));

@@ -1,7 +1,7 @@
 // Renderer 1 of a match: the alert in KubeArmor's shape (src/types.ts Alert, field names and order
 // as KubeArmor prints them), plus armorwatch's extras. stdout mode prints it as one JSON line.
 import { isoSeconds, splitNs } from '../format/index.ts';
-import type { Alert, Match, ThrottleNote, Workload } from '../types.ts';
+import type { Alert, AlertWhere, Match, NodeIdentity, TaskIdentity, ThrottleNote, Workload } from '../types.ts';
 import { matchText, type MatchText } from './match.ts';
 
 // The enricher hands out one frozen Workload per container until its metadata changes: the label
@@ -19,11 +19,10 @@ function workloadLabels(w: Workload): string {
   return s;
 }
 
-/** The KubeArmor alert of a match. `text`: the shared spellings, when the caller already has them. */
-export function renderAlert(m: Match, text: MatchText = matchText(m)): Alert {
-  const { event: ev, workload: w, node, decision: d } = m;
+/** The leading fields of a KubeArmor line: the time `ns`, the workload and node, the process ids of `ev`. */
+export function alertWhere(ns: bigint, w: Workload, node: NodeIdentity, ev: TaskIdentity): AlertWhere {
   const container = w.kind === 'container';
-  const [sec, nanos, all] = splitNs(ev.timestampNs);
+  const [sec, nanos] = splitNs(ns);
   const labels = container ? workloadLabels(w) : '';
   return {
     Timestamp: Number(sec),
@@ -42,6 +41,15 @@ export function renderAlert(m: Match, text: MatchText = matchText(m)): Alert {
     PPID: ev.ppid,
     PID: ev.pid,
     UID: ev.uid,
+  };
+}
+
+/** The KubeArmor alert of a match. `text`: the shared spellings, when the caller already has them. */
+export function renderAlert(m: Match, text: MatchText = matchText(m)): Alert {
+  const { event: ev, workload: w, node, decision: d } = m;
+  const all = splitNs(ev.timestampNs)[2];
+  return {
+    ...alertWhere(ev.timestampNs, w, node, ev),
     ParentProcessName: text.parentProcessName,
     ProcessName: text.processName,
     PolicyName: d.policyName,

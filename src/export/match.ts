@@ -1,9 +1,41 @@
 // What both renderers of a match (the KubeArmor JSON line and the OTLP record) say the same way:
 // who acted on what, by which call, with which result. Computed once per match from the typed
 // event; each renderer then only places these values in its own shape.
-import { formatCallFlags, formatData, formatResult } from '../format/index.ts';
+import {
+  AF_INET, AF_INET6, AF_UNIX, defaultProtocol, familyName, formatCallFlags, formatData, formatResult, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE,
+  networkResource, protocolName, socketTypeName,
+} from '../format/index.ts';
 import { hasDirfd, SYSCALLS, type SyscallInfo } from '../syscalls.ts';
-import type { Match } from '../types.ts';
+import type { Match, NetworkEvent, SocketAddress } from '../types.ts';
+
+/** An endpoint of a connection: an IP address and port, or a unix socket's path (no port). */
+export interface Endpoint {
+  readonly address: string;
+  readonly port: number | undefined;
+}
+
+/**
+ * The network facts of a network match, in the terms of OpenTelemetry's network semantic
+ * conventions (docs/OTEL.md): who is the peer, which side is the server, which transport.
+ */
+export interface NetworkText {
+  /** `tcp`, `udp`, `unix`, or the IP protocol's name in lower case (`icmp`, `sctp`); undefined when unknown. */
+  readonly transport: string | undefined;
+  /** `ipv4` or `ipv6` (an IPv4-mapped IPv6 peer is ipv4); undefined outside IP. */
+  readonly type: 'ipv4' | 'ipv6' | undefined;
+  readonly peer: Endpoint | undefined;
+  readonly local: Endpoint | undefined;
+  /** connect: the peer (this process is the client); accept: the listening address, when known. */
+  readonly server: Endpoint | undefined;
+  /** accept: the peer (this process is the server). */
+  readonly client: Endpoint | undefined;
+  /** The socket's triple as KubeArmor names it: `AF_INET`, `SOCK_STREAM`, `TCP`. */
+  readonly domain: string;
+  readonly socketType: string;
+  readonly protocol: string;
+  /** The socket's fd (socket(): the one it returned); undefined when unknown. */
+  readonly fd: number | undefined;
+}
 
 export interface MatchText {
   readonly call: SyscallInfo;
@@ -35,6 +67,48 @@ export interface MatchText {
   /** `Audit` or `Audit (Block)`. */
   readonly action: string;
   readonly type: 'MatchedPolicy' | 'MatchedHostPolicy';
+  /** Network matches only. */
+  readonly network: NetworkText | undefined;
+}
+
+function endpoint(a: SocketAddress | null): Endpoint | undefined {
+  if (a === null) return undefined;
+  switch (a.family) {
+    case 'inet': return { address: a.address, port: a.port };
+    case 'inet6': return { address: a.mappedV4 ?? a.address, port: a.port };
+    case 'unix': return { address: a.abstract ? `@${a.path}` : a.path, port: undefined };
+    default: return undefined;
+  }
+}
+
+function transportOf(ev: NetworkEvent): string | undefined {
+  if (ev.domain === AF_UNIX) return 'unix';
+  if (ev.domain !== AF_INET && ev.domain !== AF_INET6) return undefined;
+  const protocol = defaultProtocol(ev.domain, ev.type, ev.protocol);
+  if (protocol === IPPROTO_TCP) return 'tcp';
+  if (protocol === IPPROTO_UDP || protocol === IPPROTO_UDPLITE) return 'udp';
+  const name = protocolName(protocol);
+  return /^[0-9]+$/.test(name) || protocol === 0 ? undefined : name.toLowerCase();
+}
+
+/** The network facts of a network event (see NetworkText). */
+export function networkText(ev: NetworkEvent): NetworkText {
+  const peer = ev.syscall === 'socket' ? undefined : endpoint(ev.remote);
+  const local = endpoint(ev.local);
+  const accepted = ev.syscall === 'accept' || ev.syscall === 'accept4';
+  const mapped = (ev.remote?.family === 'inet6' && ev.remote.mappedV4 !== undefined) || (ev.local?.family === 'inet6' && ev.local.mappedV4 !== undefined);
+  return {
+    transport: transportOf(ev),
+    type: ev.domain === AF_INET || mapped ? 'ipv4' : ev.domain === AF_INET6 ? 'ipv6' : undefined,
+    peer,
+    local,
+    server: ev.syscall === 'connect' ? peer : accepted ? local : undefined,
+    client: accepted ? peer : undefined,
+    domain: familyName(ev.domain),
+    socketType: socketTypeName(ev.type),
+    protocol: protocolName(ev.protocol),
+    fd: ev.fd >= 0 ? ev.fd : ev.syscall === 'socket' && ev.ret >= 0 ? ev.ret : undefined,
+  };
 }
 
 /** The command line KubeArmor shows as Resource: the executed path, then the arguments after argv[0]. */
@@ -53,13 +127,29 @@ export function matchText(m: Match): MatchText {
     parentProcessName: ev.parentExePath,
     data: formatData(ev, flags),
     flags,
-    dirfd: hasDirfd(call) ? ev.dirfd : undefined,
+    dirfd: ev.kind !== 'network' && hasDirfd(call) ? ev.dirfd : undefined,
     result: formatResult(ev.ret),
     passed: ev.ret >= 0,
     action: m.decision.action === 'Block' ? 'Audit (Block)' : 'Audit',
     type: m.workload.kind === 'container' ? 'MatchedPolicy' : 'MatchedHostPolicy',
     tty: ev.tty ?? undefined,
+    network: ev.kind === 'network' ? networkText(ev) : undefined,
   } as const;
+  if (ev.kind === 'network') {
+    // KubeArmor's network record: the socket's triple or the peer/local address as Resource, `fd=N` in Data.
+    return {
+      ...common,
+      source: ev.exePath,
+      processName: ev.exePath,
+      resource: networkResource(ev),
+      resolvedResource: undefined,
+      hostResource: undefined,
+      matchedResource: undefined,
+      filePath: undefined,
+      commandArgs: undefined,
+      argsTruncated: false,
+    };
+  }
   if (ev.kind === 'process') {
     return {
       ...common,

@@ -15,25 +15,27 @@ export function formatMode(mode: number): string {
   return mode === 0 ? '0' : `0${(mode & 0o7777).toString(8)}`;
 }
 
-/** What Data reads of an event: every kind has the call, its dirfd and flags; file calls have more. */
-export type DataInput = { readonly syscall: SyscallName; readonly dirfd: number; readonly flags: number }
+/** What Data reads of an event: the call, and the arguments its kind has (file calls: dirfd, flags and more; network calls: the socket fd). */
+export type DataInput = { readonly syscall: SyscallName; readonly dirfd?: number; readonly flags?: number; readonly fd?: number }
   & Partial<Pick<FileEvent, 'mode' | 'args' | 'path2' | 'absPath2'>>;
 
 /** The flags word of the call in names (open, AT_, RENAME_), or undefined when the call has none. */
 export function formatCallFlags(ev: DataInput): string | undefined {
+  const f = ev.flags ?? 0;
   switch (SYSCALLS[ev.syscall].flags) {
-    case 'open': return formatOpenFlags(ev.flags);
-    case 'at': return formatAtFlags(ev.flags);
-    case 'rename': return formatRenameFlags(ev.flags);
-    case 'mount': return formatMountFlags(ev.flags);
-    case 'move_mount': return formatMoveMountFlags(ev.flags);
+    case 'open': return formatOpenFlags(f);
+    case 'at': return formatAtFlags(f);
+    case 'rename': return formatRenameFlags(f);
+    case 'mount': return formatMountFlags(f);
+    case 'move_mount': return formatMoveMountFlags(f);
     default: return undefined;
   }
 }
 
 function value(ev: DataInput, v: DataValue, flags: string | undefined): string | number {
   switch (v) {
-    case 'dirfd': return ev.dirfd;
+    case 'dirfd': return ev.dirfd ?? 0;
+    case 'sockfd': return ev.fd ?? -1;
     case 'flags': return flags ?? formatCallFlags(ev) ?? '0';
     case 'mode': return formatMode(ev.mode ?? 0);
     case 'newpath': return ev.absPath2 ?? ev.path2 ?? '';

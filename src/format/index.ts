@@ -7,3 +7,6 @@ export {
   openFlagsWrite, parseAtFlags, parseOpenFlags, parseRenameFlags,
 } from './flags.ts';
 export { isoSeconds, rfc3339Nano, splitNs } from './time.ts';
+export {
+  AF_INET, AF_INET6, AF_UNIX, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE, defaultProtocol, familyName, formatAddress, networkResource, protocolName, socketTypeName,
+} from './net.ts';

@@ -30,7 +30,7 @@ export const METRICS = Object.freeze({
     'Calls the kernel filter did not report because no policy rule can match them (not a loss).'),
   eventsLost: spec('armorwatch.monitor.events.lost', 'counter', '{event}',
     'Events the kernel could not report.', {
-      reason: '`ring_buffer_full` (the agent read too slowly; raise --ring-buffer-size) or `no_pending_slot` (no per-thread slot for the call\'s entry state)',
+      reason: '`ring_buffer_full` (the agent read too slowly; raise --ring-buffer-size), `no_pending_slot` (no per-thread slot for the call\'s entry state) or `connect_outcome_untracked` (a non-blocking connect whose outcome the kernel\'s table had no room to follow)',
     }),
   decodeErrors: spec('armorwatch.monitor.decode.errors', 'counter', '{record}',
     'Records from the monitor helper that did not decode (each is also logged).'),
@@ -70,6 +70,19 @@ export const METRICS = Object.freeze({
   reloads: spec('armorwatch.policy.reloads', 'counter', '{reload}',
     'Policy loads, the first one included.', {
       result: '`ok`, or `rejected` when at least one document was rejected',
+    }),
+  // Detection (port scans, src/detect).
+  scanRecords: spec('armorwatch.detect.scan.records', 'counter', '{record}',
+    'Port-scan records sent: per episode one started, updated ones at most every --scan-update-interval, one ended.', {
+      phase: '`started`, `updated` or `ended`',
+    }),
+  scanKeys: spec('armorwatch.detect.scan.keys', 'gauge', '{key}',
+    'Pods and host process trees port-scan detection holds state for (bounded by --scan-max-keys).', {
+      state: '`watching` (no episode) or `scanning` (an episode runs)',
+    }),
+  scanDropped: spec('armorwatch.detect.scan.dropped', 'counter', '{entry}',
+    'What the bounded memory of port-scan detection forgot (counts may then be short).', {
+      reason: '`keys` (a watched pod or process tree without a running episode, for room: --scan-max-keys), `targets` (a host:port seen before any episode: --scan-max-targets), `hosts` (a host of a running episode past --scan-max-targets, not counted as distinct)',
     }),
   // Export.
   offered: spec('armorwatch.export.records.offered', 'counter', '{record}',

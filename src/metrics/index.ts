@@ -15,6 +15,7 @@ import type { ExportStats } from '../export/index.ts';
 import { grpcTransport, httpAgentOptions } from '../export/otlp.ts';
 import type { Logger } from '../log.ts';
 import type { MonitorStats } from '../monitor/index.ts';
+import type { ScanStats } from '../detect/portscan.ts';
 import { VERSION } from '../version.ts';
 import { METRICS, prometheusBaseName, type MetricId } from './definitions.ts';
 
@@ -34,6 +35,7 @@ export interface MetricSources {
   enrich?: () => EnricherStats;
   export?: () => ExportStats;
   throttle?: () => ThrottleStats;
+  scan?: () => ScanStats;
 }
 
 /** What alert throttling has suppressed so far (src/policy/throttle.ts). */
@@ -136,6 +138,7 @@ export function createAgentMetrics(config: MetricsConfig, id: MetricsIdentity, s
     watchRestarts: counter('watchRestarts'), matches: counter('matches'),
     alertsSuppressed: counter('alertsSuppressed'), throttlePeriods: counter('throttlePeriods'), policiesLoaded: gauge('policiesLoaded'),
     policiesRejected: gauge('policiesRejected'), reloads: counter('reloads'), offered: counter('offered'),
+    scanRecords: counter('scanRecords'), scanKeys: gauge('scanKeys'), scanDropped: counter('scanDropped'),
     accepted: counter('accepted'), exported: counter('exported'), retried: counter('retried'), dropped: counter('dropped'),
     queueRecords: gauge('queueRecords'), queueSize: gauge('queueSize'),
   } satisfies Partial<Record<MetricId, Observable>>;
@@ -155,6 +158,7 @@ export function createAgentMetrics(config: MetricsConfig, id: MetricsIdentity, s
       r.observe(o.eventsFiltered, m.filteredInKernel);
       r.observe(o.eventsLost, m.lostInKernel, { reason: 'ring_buffer_full' });
       r.observe(o.eventsLost, m.lostPending, { reason: 'no_pending_slot' });
+      r.observe(o.eventsLost, m.lostNetPending, { reason: 'connect_outcome_untracked' });
       r.observe(o.decodeErrors, m.decodeErrors);
     }
     const e = sources.enrich?.();
@@ -175,6 +179,13 @@ export function createAgentMetrics(config: MetricsConfig, id: MetricsIdentity, s
     if (th !== undefined) {
       r.observe(o.throttlePeriods, th.periods);
       for (const x of th.suppressedBy) r.observe(o.alertsSuppressed, x.count, { namespace: x.namespace, workload: x.workload, policy: x.policy });
+    }
+    const sc = sources.scan?.();
+    if (sc !== undefined) {
+      for (const [phase, n] of Object.entries(sc.records)) r.observe(o.scanRecords, n, { phase });
+      r.observe(o.scanKeys, sc.keys - sc.active, { state: 'watching' });
+      r.observe(o.scanKeys, sc.active, { state: 'scanning' });
+      for (const [reason, n] of Object.entries(sc.dropped)) r.observe(o.scanDropped, n, { reason });
     }
     if (policyGauges !== undefined) {
       r.observe(o.policiesLoaded, policyGauges.policies);

@@ -1,10 +1,14 @@
-// Kernel record → FileEvent or ExecEvent. Pure: everything it needs is in the record and the clock offset.
-import type { ExecEvent, ExecSyscall, FileEvent, FileSyscall } from '../types.ts';
+// Kernel record → FileEvent, ExecEvent or NetworkEvent. Pure: everything it needs is in the record,
+// the clock offset, and (for a connect's outcome reported away from its process) the strings of
+// that process's earlier records.
+import type { ExecEvent, ExecSyscall, FileEvent, FileSyscall, MonitorEvent, NetworkEvent, NetworkSyscall } from '../types.ts';
+import { defaultProtocol } from '../format/index.ts';
 import { MonitorError } from './errors.ts';
 import { EVENT_FIELDS as F, EVENT_HEADER_SIZE, EV_FLAGS, STR_COUNT, STR_SLOTS } from './layout.ts';
 import { absolutize } from './paths.ts';
 import { MS_SOURCE_IS_PATH } from '../format/index.ts';
-import { EXEC_SYSCALL_NAMES, FILE_SYSCALL_NAMES, SYSCALLS, type SyscallName } from '../syscalls.ts';
+import { EXEC_SYSCALL_NAMES, FILE_SYSCALL_NAMES, NETWORK_SYSCALL_NAMES, SYSCALLS, type SyscallName } from '../syscalls.ts';
+import { decodeSockaddr } from './sockaddr.ts';
 
 const AT_FDCWD = -100;
 
@@ -24,12 +28,23 @@ export const EXEC_SYSCALL_NUMBERS: Readonly<Record<ExecSyscall, number>> = numbe
 const EXEC_BY_NUMBER: ReadonlyMap<number, ExecSyscall> = new Map(
   Object.entries(EXEC_SYSCALL_NUMBERS).map(([name, nr]) => [nr, name as ExecSyscall]),
 );
+const NET_BY_NUMBER: ReadonlyMap<number, NetworkSyscall> = new Map(NETWORK_SYSCALL_NAMES.map((n) => [SYSCALLS[n].nr, n]));
 // What execveat on a dirfd hands the exec hook (bprm->filename): /dev/fd/<dirfd>[/<name>].
 const DEV_FD = /^\/dev\/fd\/\d+(?:\/(.*))?$/s;
 
-/** True for an execution, false for a file event. */
-export function isExecEvent(ev: FileEvent | ExecEvent): ev is ExecEvent {
-  return (ev as Partial<ExecEvent>).kind === 'process';
+/** True for a file event (the decoder leaves `kind` unset on them). */
+export function isFileEvent(ev: MonitorEvent): ev is FileEvent {
+  return ev.kind === undefined || ev.kind === 'file';
+}
+
+/** True for an execution. */
+export function isExecEvent(ev: MonitorEvent): ev is ExecEvent {
+  return ev.kind === 'process';
+}
+
+/** True for a network call or a connect's outcome. */
+export function isNetworkEvent(ev: MonitorEvent): ev is NetworkEvent {
+  return ev.kind === 'network';
 }
 
 // Shared by the calls without other arguments (the field is read-only).
@@ -44,6 +59,24 @@ function extraArgs(syscall: FileSyscall, rec: Buffer, dirfd2: number): Readonly<
     case 'truncate': return { length: Number(rec.readBigUInt64LE(F.arg_a[0])) };
     default: return NO_ARGS;
   }
+}
+
+/** The numeric part of TaskIdentity as the header carries it (executions and network calls; file events read it inline, on the hot path). */
+function taskNumbers(rec: Buffer, bootToRealtimeNs: bigint) {
+  return {
+    timestampNs: rec.readBigUInt64LE(F.ts_boot_ns[0]) + bootToRealtimeNs,
+    hostPid: rec.readUInt32LE(F.host_pid[0]),
+    hostTid: rec.readUInt32LE(F.host_tid[0]),
+    hostPpid: rec.readUInt32LE(F.host_ppid[0]),
+    pid: rec.readUInt32LE(F.ns_pid[0]),
+    ppid: rec.readUInt32LE(F.ns_ppid[0]),
+    uid: rec.readUInt32LE(F.uid[0]),
+    gid: rec.readUInt32LE(F.gid[0]),
+    euid: rec.readUInt32LE(F.euid[0]),
+    mntNs: rec.readUInt32LE(F.mnt_ns[0]),
+    pidNs: rec.readUInt32LE(F.pid_ns[0]),
+    netNs: rec.readUInt32LE(F.net_ns[0]),
+  } as const;
 }
 
 /** A process's strings as last seen: the raw bytes (to check they still hold) and their text. */
@@ -122,7 +155,7 @@ export class EventDecoder {
    * Decodes one record. `bootToRealtimeNs` turns the kernel's boot-time clock into wall-clock time.
    * Throws MonitorError AW_MONITOR_DECODE when the record does not match the layout.
    */
-  decode(rec: Buffer, bootToRealtimeNs: bigint): FileEvent | ExecEvent {
+  decode(rec: Buffer, bootToRealtimeNs: bigint): MonitorEvent {
     if (rec.length < EVENT_HEADER_SIZE) {
       throw new MonitorError('AW_MONITOR_DECODE', `event record of ${rec.length} bytes is shorter than the ${EVENT_HEADER_SIZE}-byte header`);
     }
@@ -131,6 +164,8 @@ export class EventDecoder {
     if (syscall === undefined) {
       const exec = EXEC_BY_NUMBER.get(nr);
       if (exec !== undefined) return this.#exec(rec, bootToRealtimeNs, exec);
+      const net = NET_BY_NUMBER.get(nr);
+      if (net !== undefined) return this.#network(rec, bootToRealtimeNs, net);
       throw new MonitorError('AW_MONITOR_DECODE', `event record has unknown syscall number ${nr}`);
     }
     this.#slots(rec);
@@ -138,28 +173,7 @@ export class EventDecoder {
     const ends = this.#ends;
     const hostPid = rec.readUInt32LE(F.host_pid[0]);
     const p = this.#proc(hostPid);
-    if (!same(rec, ends[STR_SLOTS.exe]!, ends[STR_SLOTS.exe + 1]!, p.exeRaw)) {
-      p.exeRaw = Buffer.from(rec.subarray(ends[STR_SLOTS.exe]!, ends[STR_SLOTS.exe + 1]!));
-      p.exe = this.#str(rec, STR_SLOTS.exe);
-    }
-    if (!same(rec, ends[STR_SLOTS.pexe]!, ends[STR_SLOTS.pexe + 1]!, p.pexeRaw)) {
-      p.pexeRaw = Buffer.from(rec.subarray(ends[STR_SLOTS.pexe]!, ends[STR_SLOTS.pexe + 1]!));
-      p.pexe = this.#str(rec, STR_SLOTS.pexe);
-    }
-    if (!same(rec, ends[STR_SLOTS.cwd]!, ends[STR_SLOTS.cwd + 1]!, p.cwdRaw)) {
-      p.cwdRaw = Buffer.from(rec.subarray(ends[STR_SLOTS.cwd]!, ends[STR_SLOTS.cwd + 1]!));
-      p.cwd = this.#str(rec, STR_SLOTS.cwd);
-    }
-    let commEnd = rec.indexOf(0, F.comm[0]);
-    if (commEnd < 0 || commEnd > F.comm[0] + F.comm[1]) commEnd = F.comm[0] + F.comm[1];
-    if (!same(rec, F.comm[0], commEnd, p.commRaw)) {
-      p.commRaw = Buffer.from(rec.subarray(F.comm[0], commEnd));
-      p.comm = rec.toString('utf8', F.comm[0], commEnd);
-    }
-    if (!same(rec, ends[STR_SLOTS.tty]!, ends[STR_SLOTS.tty + 1]!, p.ttyRaw)) {
-      p.ttyRaw = Buffer.from(rec.subarray(ends[STR_SLOTS.tty]!, ends[STR_SLOTS.tty + 1]!));
-      p.tty = p.ttyRaw.length === 0 ? null : this.#str(rec, STR_SLOTS.tty);
-    }
+    this.#processStrings(rec, p);
 
     const evFlags = rec.readUInt32LE(F.ev_flags[0]);
     const dirfd = rec.readInt32LE(F.dirfd[0]);
@@ -208,13 +222,7 @@ export class EventDecoder {
       if (SYMLINKS.has(syscall) && !path.startsWith('/')) absPath = absolutize(path, dirOf(absPath2));
       else if (syscall === 'mount' && (flags & MS_SOURCE_IS_PATH) === 0) absPath = absPath2;
     }
-    const cgLo = rec.readUInt32LE(F.cgroup_id[0]);
-    const cgHi = rec.readUInt32LE(F.cgroup_id[0] + 4);
-    if (cgLo !== p.cgLo || cgHi !== p.cgHi) {
-      p.cgLo = cgLo;
-      p.cgHi = cgHi;
-      p.cgroupId = rec.readBigUInt64LE(F.cgroup_id[0]);
-    }
+    const cgroupId = this.#cgroup(rec, p);
 
     return {
       timestampNs: rec.readBigUInt64LE(F.ts_boot_ns[0]) + bootToRealtimeNs,
@@ -230,7 +238,7 @@ export class EventDecoder {
       tty: p.tty,
       exePath: p.exe,
       parentExePath: p.pexe,
-      cgroupId: p.cgroupId,
+      cgroupId,
       mntNs: rec.readUInt32LE(F.mnt_ns[0]),
       pidNs: rec.readUInt32LE(F.pid_ns[0]),
       netNs: rec.readUInt32LE(F.net_ns[0]),
@@ -251,6 +259,84 @@ export class EventDecoder {
       absPath2,
       cwd,
       ownerUid: (evFlags & EV_FLAGS.ownerValid) !== 0 ? rec.readUInt32LE(F.owner_uid[0]) : null,
+    };
+  }
+
+  /** Updates the process's cached strings (exe, parent exe, cwd, comm, tty) from a record that carries them. */
+  #processStrings(rec: Buffer, p: ProcStrings): void {
+    const ends = this.#ends;
+    if (!same(rec, ends[STR_SLOTS.exe]!, ends[STR_SLOTS.exe + 1]!, p.exeRaw)) {
+      p.exeRaw = Buffer.from(rec.subarray(ends[STR_SLOTS.exe]!, ends[STR_SLOTS.exe + 1]!));
+      p.exe = this.#str(rec, STR_SLOTS.exe);
+    }
+    if (!same(rec, ends[STR_SLOTS.pexe]!, ends[STR_SLOTS.pexe + 1]!, p.pexeRaw)) {
+      p.pexeRaw = Buffer.from(rec.subarray(ends[STR_SLOTS.pexe]!, ends[STR_SLOTS.pexe + 1]!));
+      p.pexe = this.#str(rec, STR_SLOTS.pexe);
+    }
+    if (!same(rec, ends[STR_SLOTS.cwd]!, ends[STR_SLOTS.cwd + 1]!, p.cwdRaw)) {
+      p.cwdRaw = Buffer.from(rec.subarray(ends[STR_SLOTS.cwd]!, ends[STR_SLOTS.cwd + 1]!));
+      p.cwd = this.#str(rec, STR_SLOTS.cwd);
+    }
+    let commEnd = rec.indexOf(0, F.comm[0]);
+    if (commEnd < 0 || commEnd > F.comm[0] + F.comm[1]) commEnd = F.comm[0] + F.comm[1];
+    if (!same(rec, F.comm[0], commEnd, p.commRaw)) {
+      p.commRaw = Buffer.from(rec.subarray(F.comm[0], commEnd));
+      p.comm = rec.toString('utf8', F.comm[0], commEnd);
+    }
+    if (!same(rec, ends[STR_SLOTS.tty]!, ends[STR_SLOTS.tty + 1]!, p.ttyRaw)) {
+      p.ttyRaw = Buffer.from(rec.subarray(ends[STR_SLOTS.tty]!, ends[STR_SLOTS.tty + 1]!));
+      p.tty = p.ttyRaw.length === 0 ? null : this.#str(rec, STR_SLOTS.tty);
+    }
+
+  }
+
+  /** The cgroup id, decoded again only when its bytes changed. */
+  #cgroup(rec: Buffer, p: ProcStrings): bigint {
+    const cgLo = rec.readUInt32LE(F.cgroup_id[0]);
+    const cgHi = rec.readUInt32LE(F.cgroup_id[0] + 4);
+    if (cgLo !== p.cgLo || cgHi !== p.cgHi) {
+      p.cgLo = cgLo;
+      p.cgHi = cgHi;
+      p.cgroupId = rec.readBigUInt64LE(F.cgroup_id[0]);
+    }
+    return p.cgroupId;
+  }
+
+  /**
+   * A network call, or a connect's outcome. An outcome reported away from the process (softirq)
+   * carries only its address: the process's strings are those of its earlier records (empty when
+   * none was decoded).
+   */
+  #network(rec: Buffer, bootToRealtimeNs: bigint, syscall: NetworkSyscall): NetworkEvent {
+    this.#slots(rec);
+    const ends = this.#ends;
+    const hostPid = rec.readUInt32LE(F.host_pid[0]);
+    const p = this.#proc(hostPid);
+    const outcome = (rec.readUInt32LE(F.ev_flags[0]) & EV_FLAGS.netOutcome) !== 0;
+    if (!outcome || ends[STR_SLOTS.exe + 1]! > ends[STR_SLOTS.exe]!) this.#processStrings(rec, p);
+    const domain = Number(rec.readBigUInt64LE(F.arg_a[0]));
+    const type = Number(rec.readBigUInt64LE(F.arg_b[0]));
+    const at = (slot: number): [number, number] => [ends[slot]!, ends[slot + 1]! - ends[slot]!];
+    const [rs, rl] = at(STR_SLOTS.remote);
+    const [ls, ll] = at(STR_SLOTS.local);
+    return {
+      kind: 'network',
+      ...taskNumbers(rec, bootToRealtimeNs),
+      comm: p.comm,
+      tty: p.tty,
+      exePath: p.exe,
+      parentExePath: p.pexe,
+      cgroupId: this.#cgroup(rec, p),
+      cwd: p.cwd,
+      syscall,
+      phase: outcome ? 'outcome' : 'call',
+      fd: rec.readInt32LE(F.dirfd[0]),
+      ret: rec.readInt32LE(F.ret[0] + 4) * 0x1_0000_0000 + rec.readUInt32LE(F.ret[0]),
+      domain,
+      type,
+      protocol: defaultProtocol(domain, type, rec.readUInt32LE(F.mode[0])),
+      remote: decodeSockaddr(rec, rs, rl),
+      local: decodeSockaddr(rec, ls, ll),
     };
   }
 
@@ -297,23 +383,12 @@ export class EventDecoder {
     const ownExe = str(STR_SLOTS.exe);
     return {
       kind: 'process',
-      timestampNs: rec.readBigUInt64LE(F.ts_boot_ns[0]) + bootToRealtimeNs,
-      hostPid: rec.readUInt32LE(F.host_pid[0]),
-      hostTid: rec.readUInt32LE(F.host_tid[0]),
-      hostPpid: rec.readUInt32LE(F.host_ppid[0]),
-      pid: rec.readUInt32LE(F.ns_pid[0]),
-      ppid: rec.readUInt32LE(F.ns_ppid[0]),
-      uid: rec.readUInt32LE(F.uid[0]),
-      gid: rec.readUInt32LE(F.gid[0]),
-      euid: rec.readUInt32LE(F.euid[0]),
+      ...taskNumbers(rec, bootToRealtimeNs),
       comm: rec.toString('utf8', F.comm[0], commEnd),
       exePath: ok ? (resolved ?? '') : ownExe,
       callerExePath: ok ? str(STR_SLOTS.caller) : ownExe,
       parentExePath: str(STR_SLOTS.pexe),
       cgroupId: rec.readBigUInt64LE(F.cgroup_id[0]),
-      mntNs: rec.readUInt32LE(F.mnt_ns[0]),
-      pidNs: rec.readUInt32LE(F.pid_ns[0]),
-      netNs: rec.readUInt32LE(F.net_ns[0]),
       syscall,
       dirfd,
       flags: rec.readUInt32LE(F.flags[0]),
@@ -331,6 +406,6 @@ export class EventDecoder {
 }
 
 /** Decodes one record without a cache (see EventDecoder). */
-export function decodeEvent(rec: Buffer, bootToRealtimeNs: bigint): FileEvent | ExecEvent {
+export function decodeEvent(rec: Buffer, bootToRealtimeNs: bigint): MonitorEvent {
   return new EventDecoder().decode(rec, bootToRealtimeNs);
 }

@@ -1,8 +1,8 @@
 // KernelFilterSpec / ProcessFilterSpec → the helper's command lines. The kernel keeps 64-bit
 // FNV-1a hashes of paths (a collision only lets an extra event through, which user space drops).
-import type { ExecFilterSpec, KernelFilterSpec, ProcessFilterSpec, WatchedIdentity } from '../types.ts';
-
+import type { ExecFilterSpec, KernelFilterSpec, NetworkFilterSpec, ProcessFilterSpec, WatchedIdentity } from '../types.ts';
 import { MonitorError } from './errors.ts';
+import { NET_CALL_BITS } from './layout.ts';
 
 const FNV_OFFSET = 0xcbf29ce484222325n;
 const FNV_PRIME = 0x100000001b3n;
@@ -114,6 +114,29 @@ export function execFilterCommand(spec: ExecFilterSpec = NO_EXECS): string {
     throw new MonitorError('AW_MONITOR_FILTER', `kernel filter holds more than ${limit} executed-file paths, directories or names`);
   }
   return `execs ${spec.passAll ? 1 : 0} ${hexList(spec.paths)} ${hexList(spec.dirs)} ${hexList(spec.names)}`;
+}
+
+/** No network call passes: the filter of a spec without network needs. */
+export const NO_NETWORK: NetworkFilterSpec = Object.freeze({ passAll: false, calls: [], protocols: [] });
+
+/** True when the filter lets any network call through. */
+export function wantsNetwork(spec: NetworkFilterSpec | undefined): boolean {
+  return spec !== undefined && (spec.passAll || spec.calls.length > 0);
+}
+
+/** `net <passAll> <call bits> <protocols|*>` */
+export function networkFilterCommand(spec: NetworkFilterSpec = NO_NETWORK): string {
+  let bits = 0;
+  for (const c of spec.calls) {
+    const bit = (NET_CALL_BITS as Readonly<Record<string, number>>)[c];
+    if (bit === undefined) throw new MonitorError('AW_MONITOR_FILTER', `kernel filter network call "${c}" is not one the monitor observes (${Object.keys(NET_CALL_BITS).join(', ')})`);
+    bits |= bit;
+  }
+  for (const p of spec.protocols) {
+    if (!Number.isInteger(p) || p < 0 || p > 0xffff) throw new MonitorError('AW_MONITOR_FILTER', `kernel filter protocol ${p} is not an IPPROTO_* number`);
+  }
+  const protocols = spec.protocols.length === 0 ? '*' : [...new Set(spec.protocols)].join(',');
+  return `net ${spec.passAll ? 1 : 0} ${bits} ${protocols}`;
 }
 
 function pidList(pids: readonly number[], what: string): string {

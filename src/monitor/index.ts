@@ -1,18 +1,21 @@
 // The monitor: starts the native helper (build/armorwatch-monitor), applies the filters,
-// attaches, and turns its frames into FileEvents and ExecEvents. See docs/ARCHITECTURE.md ("Monitor").
+// attaches, and turns its frames into FileEvents, ExecEvents and NetworkEvents. See docs/ARCHITECTURE.md ("Monitor").
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import type { Logger } from '../log.ts';
-import type { ExecEvent, FileEvent, KernelFilterSpec, ProcessFilterSpec, WatchedIdentity } from '../types.ts';
-import { EventDecoder, isExecEvent } from './decode.ts';
+import type { ExecEvent, FileEvent, KernelFilterSpec, NetworkEvent, ProcessFilterSpec, WatchedIdentity } from '../types.ts';
+import { EventDecoder, isExecEvent, isNetworkEvent } from './decode.ts';
 import { MonitorError } from './errors.ts';
 import { FrameReader } from './frames.ts';
 import { FRAME } from './layout.ts';
-import { execFilterCommand, identsCommand, KERNEL_FILTER_CAPACITY_DEFAULT, NO_EXECS, pathFilterCommand, processFilterCommand, wantsExecs } from './filter.ts';
+import {
+  execFilterCommand, identsCommand, KERNEL_FILTER_CAPACITY_DEFAULT, networkFilterCommand, NO_EXECS, NO_NETWORK, pathFilterCommand, processFilterCommand,
+  wantsExecs, wantsNetwork,
+} from './filter.ts';
 import { defaultHelperPath, preflight } from './preflight.ts';
 
 export { MonitorError } from './errors.ts';
-export { isExecEvent } from './decode.ts';
+export { isExecEvent, isNetworkEvent } from './decode.ts';
 
 export interface MonitorStats {
   /** Events decoded and handed to onEvent. */
@@ -27,10 +30,20 @@ export interface MonitorStats {
   readonly filteredInKernel: number;
   /** Of those, executions (no process rule could match them). */
   readonly filteredExecInKernel: number;
+  /** Of those, network calls (nothing asked for them). */
+  readonly filteredNetInKernel: number;
+  /** Non-blocking connects whose outcome could not be tracked (the kernel's table was full): a loss. */
+  readonly lostNetPending: number;
   /** Hook family in use: 'syscall_tracepoints', 'tp_btf' or 'raw_tracepoint'. */
   readonly hook: string;
   /** Hook of sched_process_exec in use: 'tp_btf', 'raw_tracepoint' or 'tracepoint'. */
   readonly execHook: string;
+  /** Hook of connect outcomes (sock:inet_sock_set_state), of the exec hook's kind; 'none' when the kernel has none. */
+  readonly outcomeHook: string;
+  /** Whether the outcome hook is attached (only once connects are asked for). */
+  readonly outcomeAttached: boolean;
+  /** Why connect outcomes are not reported, '' when they are (or can be, once asked for). */
+  readonly outcomeProblem: string;
   /** Hook of io_uring opens: 'tp_btf' (io_uring:io_uring_complete), or 'none' (they are not observed). Optional for callers that build stats by hand. */
   readonly uringHook?: string;
 }
@@ -73,6 +86,11 @@ export interface MonitorOptions {
    * `exec` lets any through is refused (AW_MONITOR_FILTER): nothing is collected to be dropped.
    */
   readonly onExec?: (ev: ExecEvent) => void;
+  /**
+   * Receives network calls and connect outcomes. Without it none is asked of the kernel, and a
+   * filter whose `network` lets any through is refused (AW_MONITOR_FILTER).
+   */
+  readonly onNetwork?: (ev: NetworkEvent) => void;
   /** Called if the helper dies after start-up; the monitor is closed by then. Default: log it. */
   readonly onError?: (err: MonitorError) => void;
   readonly helperPath?: string;
@@ -87,22 +105,30 @@ export interface MonitorOptions {
   readonly statsIntervalMs?: number;
 }
 
-interface KernelCounters { emitted: number; lostRingbuf: number; lostPending: number; filtered: number; filteredExec: number; hook: string; execHook: string; uringHook?: string; bootToRealtimeNs: string }
+interface KernelCounters {
+  emitted: number; lostRingbuf: number; lostPending: number; filtered: number; filteredExec: number; filteredNet: number; lostNetPending: number;
+  hook: string; execHook: string; outcomeHook: string; outcomeAttached: boolean; uringHook?: string; bootToRealtimeNs: string;
+}
 
 const STDERR_TAIL = 40;
 
 export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
   const onExec = opts.onExec;
+  const onNetwork = opts.onNetwork;
   const capacity = opts.kernelFilterCapacity ?? KERNEL_FILTER_CAPACITY_DEFAULT;
   if (!Number.isInteger(capacity) || capacity < 1 || capacity > 0x7fffffff) {
     throw new MonitorError('AW_MONITOR_FILTER', `kernel filter capacity ${capacity} is not a positive number of entries`);
   }
   // Checked before anything starts: a filter asking for executions nobody receives is a mistake.
-  const filterCommands = (spec: KernelFilterSpec): [string, string] => {
+  const filterCommands = (spec: KernelFilterSpec): [string, string, string] => {
     if (onExec === undefined && wantsExecs(spec.exec)) {
       throw new MonitorError('AW_MONITOR_FILTER', 'the kernel filter passes executions but the monitor was opened without onExec');
     }
-    return [pathFilterCommand(spec, capacity), execFilterCommand(onExec === undefined ? NO_EXECS : spec.exec)];
+    if (onNetwork === undefined && wantsNetwork(spec.network)) {
+      throw new MonitorError('AW_MONITOR_FILTER', 'the kernel filter passes network calls but the monitor was opened without onNetwork');
+    }
+    return [pathFilterCommand(spec, capacity), execFilterCommand(onExec === undefined ? NO_EXECS : spec.exec),
+      networkFilterCommand(onNetwork === undefined ? NO_NETWORK : spec.network)];
   };
   const firstFilter = filterCommands(opts.pathFilter);
   if (!Number.isInteger(opts.ringbufBytes) || opts.ringbufBytes <= 0) {
@@ -136,9 +162,13 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
   let uringError = 'not loaded yet';
   // What the kernel was last told to watch by identity, for naming matches (decoder).
   let identities = new Map<string, string>();
+  let outcomeProblem = '';
   let delivered = 0;
   let decodeErrors = 0;
-  let kernel: KernelCounters = { emitted: 0, lostRingbuf: 0, lostPending: 0, filtered: 0, filteredExec: 0, hook, execHook, bootToRealtimeNs: '0' };
+  let kernel: KernelCounters = {
+    emitted: 0, lostRingbuf: 0, lostPending: 0, filtered: 0, filteredExec: 0, filteredNet: 0, lostNetPending: 0,
+    hook, execHook, outcomeHook: 'none', outcomeAttached: false, bootToRealtimeNs: '0',
+  };
   let seq = 0;
   let closed = false;
   let exited = false;
@@ -149,7 +179,8 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
   const snapshot = (): MonitorStats => ({
     delivered, decodeErrors, hook, execHook, uringHook,
     lostInKernel: kernel.lostRingbuf, lostPending: kernel.lostPending, filteredInKernel: kernel.filtered,
-    filteredExecInKernel: kernel.filteredExec,
+    filteredExecInKernel: kernel.filteredExec, filteredNetInKernel: kernel.filteredNet, lostNetPending: kernel.lostNetPending,
+    outcomeHook: kernel.outcomeHook, outcomeAttached: kernel.outcomeAttached, outcomeProblem,
   });
 
   const helperFailure = (what: string): MonitorError => {
@@ -163,15 +194,25 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
       case FRAME.event:
         try {
           const ev = decoder.decode(payload, offset);
-          if (!isExecEvent(ev)) {
+          if (isExecEvent(ev)) {
+            if (onExec !== undefined) {
+              delivered++;
+              onExec(ev);
+            } else { // the kernel was told to pass none: a record that breaks the protocol
+              decodeErrors++;
+              log.warn({ syscall: ev.syscall }, 'execution event although no execution was asked for');
+            }
+          } else if (isNetworkEvent(ev)) {
+            if (onNetwork !== undefined) {
+              delivered++;
+              onNetwork(ev);
+            } else {
+              decodeErrors++;
+              log.warn({ syscall: ev.syscall }, 'network event although no network call was asked for');
+            }
+          } else {
             delivered++;
             opts.onEvent(ev);
-          } else if (onExec !== undefined) {
-            delivered++;
-            onExec(ev);
-          } else { // the kernel was told to pass none: a record that breaks the protocol
-            decodeErrors++;
-            log.warn({ syscall: ev.syscall }, 'execution event although no execution was asked for');
           }
         } catch (err) {
           if (!(err instanceof MonitorError)) throw err;
@@ -195,13 +236,19 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
         return;
       }
       case FRAME.ready: {
-        const r = JSON.parse(payload.toString('utf8')) as { hook: string; execHook: string; uringHook?: string; uringError?: string; bootToRealtimeNs: string; tried: unknown; ringbufBytes: number };
+        const r = JSON.parse(payload.toString('utf8')) as {
+          hook: string; execHook: string; outcomeHook: string; outcomeProblem: string; uringHook?: string; uringError?: string; bootToRealtimeNs: string; tried: unknown; ringbufBytes: number;
+        };
         hook = r.hook;
         execHook = r.execHook;
+        outcomeProblem = r.outcomeProblem;
         uringHook = r.uringHook ?? 'none';
         uringError = r.uringError ?? 'the helper did not say';
+        kernel = { ...kernel, outcomeHook: r.outcomeHook };
         offset = BigInt(r.bootToRealtimeNs);
-        log.info({ hook, execHook, tried: r.tried, ringBufferBytes: r.ringbufBytes }, 'eBPF programs loaded');
+        log.info({ hook, execHook, outcomeHook: r.outcomeHook, tried: r.tried, ringBufferBytes: r.ringbufBytes }, 'eBPF programs loaded');
+        // Said at every start, not only when connects are asked for: a later filter may ask.
+        if (outcomeProblem !== '') log.warn({ outcomeHook: r.outcomeHook }, outcomeProblem);
         ready?.resolve(undefined);
         return;
       }
@@ -272,8 +319,9 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
     const self = (spec: ProcessFilterSpec): ProcessFilterSpec => ({ ...spec, excludePids: [...new Set([...spec.excludePids, process.pid])] });
     await command(processFilterCommand(self(opts.processFilter)), 'set the process filter');
     await command(firstFilter[0], 'set the path filter');
-    // Without a receiver the helper's own start (no execution passes) stands.
+    // Without a receiver the helper's own start (no execution, no network call passes) stands.
     if (onExec !== undefined) await command(firstFilter[1], 'set the execution filter');
+    if (onNetwork !== undefined) await command(firstFilter[2], 'set the network filter');
     await command('attach', `attach the ${hook} programs`);
   } catch (err) {
     closed = true;
@@ -287,9 +335,10 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
 
   return {
     setPathFilter: async (spec) => {
-      const [paths, execs] = filterCommands(spec);
+      const [paths, execs, net] = filterCommands(spec);
       await command(paths, 'set the path filter');
       if (onExec !== undefined) await command(execs, 'set the execution filter');
+      if (onNetwork !== undefined) await command(net, 'set the network filter');
     },
     setIdentities: async (ids) => {
       const line = identsCommand(ids, capacity);

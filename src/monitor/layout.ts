@@ -1,5 +1,6 @@
 // Hand-written mirror of struct aw_event in bpf/armorwatch_event.h. test/monitor/layout.test.ts
 // compares it with what the C compiler says (`armorwatch-monitor --print-layout`).
+import { NETWORK_SYSCALL_NAMES, type NetworkSyscallName } from '../syscalls.ts';
 
 /** [offset, size] of every fixed field, in bytes. */
 export const EVENT_FIELDS = {
@@ -37,11 +38,19 @@ export const EVENT_HEADER_SIZE = 168;
 export const PATH_MAX = 4096;
 
 /** Order of the strings after the header (AW_STR_*). */
-export const STR_SLOTS = { resolved: 0, path: 1, path2: 2, cwd: 3, dir: 4, dir2: 5, exe: 6, pexe: 7, tty: 8, argv: 9, caller: 10, host: 11 } as const;
+export const STR_SLOTS = { resolved: 0, path: 1, path2: 2, cwd: 3, dir: 4, dir2: 5, exe: 6, pexe: 7, tty: 8, argv: 9, caller: 10, host: 11, remote: 1, local: 2 } as const;
 export const STR_COUNT = 12;
 
 /** AW_EVF_* bits of ev_flags. */
-export const EV_FLAGS = { ownerValid: 1, pathFault: 2, truncated: 4, hasPath2: 8, argvTruncated: 16, dirGone: 32, ident: 64, uring: 128 } as const;
+export const EV_FLAGS = { ownerValid: 1, pathFault: 2, truncated: 4, hasPath2: 8, argvTruncated: 16, dirGone: 32, netOutcome: 64, ident: 128, uring: 256 } as const;
+
+/** Longest socket address a network event carries (AW_SOCKADDR_MAX). */
+export const SOCKADDR_MAX = 112;
+
+/** AW_NET_* bits of the kernel's network call mask: one per Network row of the syscall table, in its order. */
+export const NET_CALL_BITS: Readonly<Record<NetworkSyscallName, number>> = Object.freeze(
+  Object.fromEntries(NETWORK_SYSCALL_NAMES.map((n, i) => [n, 1 << i])) as Record<NetworkSyscallName, number>,
+);
 
 /** Frame types of the helper's stdout protocol (native/armorwatch-monitor.c). */
 export const FRAME = { ready: 1, event: 2, stats: 3, ack: 4, error: 5 } as const;

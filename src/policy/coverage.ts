@@ -4,6 +4,7 @@
 // policy is accepted and then silently ignored: test/policy/coverage.test.ts walks every field of
 // the three CRD schemas against FIELDS.
 import type { PolicyDocument } from './types.ts';
+import { PROTOCOL_NAMES, protocolBits } from './network-rules.ts';
 import { OBSERVED_SYSCALLS } from './syscall-rules.ts';
 
 /** Stable code of an unobserved-field warning. */
@@ -12,19 +13,27 @@ export const UNOBSERVED_CODE = 'AW_POLICY_UNOBSERVED';
 /** Why a whole section is not observed. */
 export const UNOBSERVED_SECTIONS = {
   capabilities: 'capability rules are not observed on this node: the kernel offers no hook for capability checks (no kprobes; fentry and BPF LSM refused)',
-  network: 'network rules are not observed yet: armorwatch sees file access, executions and the file system calls; network events come with the network work',
   apparmor: 'an AppArmor profile is enforcement; armorwatch only observes and does not load it',
   device: 'device rules are not observed: armorwatch has no device (USB) monitor',
   presets: 'presets are not observed: armorwatch implements no preset rules',
 } as const;
 export type UnobservedSection = keyof typeof UNOBSERVED_SECTIONS;
 
+/** Parts of an observed section that are not observed: where they are, and why. */
+export const UNOBSERVED_PARTS = {
+  dns: {
+    path: 'spec.network.matchDNSQueries',
+    message: 'DNS query rules are not observed: armorwatch sees sockets and connections (matchProtocols), not the names queried over them',
+  },
+} as const;
+export type UnobservedPart = keyof typeof UNOBSERVED_PARTS;
+
 /**
  * Every field of the CRDs' spec (paths as in the schema, `[]` for list items), and what armorwatch
  * does with it: `engine` (decides alerts), `selector` (decides which workloads a policy applies
  * to), or the unobserved section it belongs to.
  */
-export type FieldUse = 'engine' | 'selector' | UnobservedSection;
+export type FieldUse = 'engine' | 'selector' | UnobservedSection | UnobservedPart;
 
 const COMMON = ['action', 'severity', 'message', 'tags[]'] as const;
 
@@ -44,9 +53,9 @@ function fields(): Record<string, FieldUse> {
   for (const m of ['matchSyscalls', 'matchPaths']) {
     set('engine', `spec.syscalls.${m}[]`, ['syscall[]', 'fromSource[].path', 'fromSource[].dir', 'fromSource[].recursive', ...(m === 'matchPaths' ? ['path', 'recursive'] : [])]);
   }
-  set('network', 'spec.network', COMMON);
-  set('network', 'spec.network.matchProtocols[]', [...COMMON, 'protocol', 'fromSource[].path', 'pts']);
-  set('network', 'spec.network.matchDNSQueries[]', [...COMMON, 'domain', 'fromSource[].path']);
+  set('engine', 'spec.network', COMMON);
+  set('engine', 'spec.network.matchProtocols[]', [...COMMON, 'protocol', 'fromSource[].path', 'pts']);
+  set('dns', 'spec.network.matchDNSQueries[]', [...COMMON, 'domain', 'fromSource[].path']);
   set('capabilities', 'spec.capabilities', COMMON);
   set('capabilities', 'spec.capabilities.matchCapabilities[]', [...COMMON, 'capability', 'fromSource[].path']);
   set('device', 'spec.device', COMMON);
@@ -80,6 +89,20 @@ export function unobservedFields(doc: PolicyDocument): Unobserved[] {
   for (const section of Object.keys(UNOBSERVED_SECTIONS) as UnobservedSection[]) {
     if (present(spec[section])) out.push({ path: `spec.${section}`, message: UNOBSERVED_SECTIONS[section], code: UNOBSERVED_CODE });
   }
+  for (const part of Object.values(UNOBSERVED_PARTS)) {
+    const [section, field] = part.path.slice('spec.'.length).split('.') as [string, string];
+    const value = (spec[section] as Readonly<Record<string, unknown>> | null | undefined)?.[field];
+    if (present(value)) out.push({ path: part.path, message: part.message, code: UNOBSERVED_CODE });
+  }
+  (doc.spec.network?.matchProtocols ?? []).forEach((rule, i) => {
+    if (protocolBits(rule.protocol) === undefined) {
+      out.push({
+        path: `spec.network.matchProtocols[${i}].protocol`,
+        message: `"${rule.protocol}" is not a protocol armorwatch knows, so the rule matches nothing (known: ${PROTOCOL_NAMES.join(', ')}, any case)`,
+        code: UNOBSERVED_CODE,
+      });
+    }
+  });
   const sys = doc.spec.syscalls;
   for (const m of ['matchSyscalls', 'matchPaths'] as const) {
     (sys?.[m] ?? []).forEach((rule, i) => {

@@ -1,13 +1,17 @@
 // The compiled policy set: file and process rules indexed by path (rule-index.ts) so that one
 // decision costs a handful of map lookups, never a scan over all rules; syscall rules indexed by
-// call. Built once per (re)load; immutable afterwards.
+// call; network rules by protocol. Built once per (re)load; immutable afterwards.
 import type {
-  EnrichedEvent, ExecEvent, ExecFilterSpec, FileEvent, KernelFilterSpec, MatchDecision, NodeIdentity, Operation, PolicyKind, Workload,
+  EnrichedEvent, ExecEvent, ExecFilterSpec, FileEvent, KernelFilterSpec, MatchDecision, NetworkEvent, NetworkFilterSpec, NodeIdentity, Operation,
+  PolicyKind, Workload,
 } from '../types.ts';
+import { NETWORK_SYSCALLS } from '../types.ts';
 import { openFlagsWrite } from '../format/index.ts';
 import { SYSCALLS } from '../syscalls.ts';
 import { compileGlob, isLiteralPattern, requiredLiteral } from './glob.ts';
-import { buildExecFilter, buildKernelFilter } from './kernel-filter.ts';
+import { buildExecFilter, buildKernelFilter, buildNetworkFilter } from './kernel-filter.ts';
+import { DEFAULT_SEVERITY, pick, sources } from './inherit.ts';
+import { classify, compileNetworkRules, PROTOCOL_BITS, type CompiledNetworkRule } from './network-rules.ts';
 import { candidatePaths } from './paths.ts';
 import { RuleIndex } from './rule-index.ts';
 import { compileSelector, type AppliesTo } from './selector.ts';
@@ -15,10 +19,13 @@ import { compileSyscallRules, syscallRuleMatches, type CompiledSyscallRule } fro
 import type { Action, FromSource, PolicyDocument, RuleCommon, SourceRef } from './types.ts';
 
 export type FilePosture = 'audit' | 'block';
+export type NetworkPosture = 'audit' | 'block';
 
 export interface EngineOptions {
   /** The file posture of namespaces without a `kubearmor-file-posture` annotation (and of the host). */
   readonly defaultFilePosture?: FilePosture;
+  /** The network posture of namespaces without a `kubearmor-network-posture` annotation (and of the host). */
+  readonly defaultNetworkPosture?: NetworkPosture;
 }
 
 export type RuleSection = 'matchPaths' | 'matchDirectories' | 'matchPatterns';
@@ -63,14 +70,16 @@ export interface CompiledRule {
   readonly literal: string;
 }
 
+/** A rule that can be chosen among others (file, process or network): what "which rule wins" reads. */
+type RankedRule = CompiledRule | CompiledNetworkRule;
+
 /** What the engine decided for one event: the match's decision, and the rule behind it. */
 export interface Decision extends MatchDecision {
-  /** The chosen file or process rule; null for DefaultPosture and syscall rules. */
-  readonly rule: CompiledRule | null;
+  /** The chosen file, process or network rule; null for DefaultPosture and syscall rules. */
+  readonly rule: RankedRule | null;
 }
 
-/** Default severity when neither the rule, its section nor the spec sets one (KubeArmor's). */
-export const DEFAULT_SEVERITY = 1;
+export { DEFAULT_SEVERITY };
 
 const DEFAULT_POSTURE: FilePosture = 'audit';
 
@@ -78,21 +87,6 @@ const DEFAULT_POSTURE: FilePosture = 'audit';
 export function isWriteAccess(ev: Pick<FileEvent, 'syscall' | 'flags'>): boolean {
   if (SYSCALLS[ev.syscall].writes) return true;
   return openFlagsWrite(ev.flags);
-}
-
-function pick<T>(...values: Array<T | undefined>): T | undefined {
-  for (const v of values) {
-    if (v === undefined) continue;
-    if (typeof v === 'string' && v === '') continue;
-    if (Array.isArray(v) && v.length === 0) continue;
-    return v;
-  }
-  return undefined;
-}
-
-function sources(list: readonly FromSource[] | undefined): ReadonlySet<string> | null {
-  const paths = (list ?? []).map((s) => s.path).filter((p): p is string => typeof p === 'string' && p !== '');
-  return paths.length === 0 ? null : new Set(paths);
 }
 
 /** Per-workload facts, computed once per workload and policy set. */
@@ -104,6 +98,8 @@ interface Applicability {
   readonly fileAllowMode: boolean;
   /** Allow-list mode for executions: some selecting policy has a process Allow rule. */
   readonly processAllowMode: boolean;
+  /** Allow-list mode for network access: some selecting policy has a network Allow rule. */
+  readonly networkAllowMode: boolean;
 }
 
 /** True when every argument after the program name is allowed (a cut argument list never is). */
@@ -123,10 +119,10 @@ function basename(path: string): string {
  * executable wins over every rule that does not name it (POLICY-SEMANTICS.md, "Which rule wins").
  */
 class Selection {
-  best: CompiledRule | null = null;
+  best: RankedRule | null = null;
   bestPath = '';
   /** The best among rules whose fromSource names the process's own executable. */
-  bestOwn: CompiledRule | null = null;
+  bestOwn: RankedRule | null = null;
   bestOwnPath = '';
   policies: string[] = [];
   ownPolicies: string[] = [];
@@ -144,7 +140,7 @@ class Selection {
     if (own) this.ownAllowed = true;
   }
 
-  offer(r: CompiledRule, path: string, own: boolean): void {
+  offer(r: RankedRule, path: string, own: boolean): void {
     if (!this.policies.includes(r.policy.name)) this.policies.push(r.policy.name);
     if (this.best === null || better(r, this.best)) { this.best = r; this.bestPath = path; }
     if (own) {
@@ -167,6 +163,7 @@ export class PolicyEngine {
   readonly rules: readonly CompiledRule[];
   readonly processRules: readonly CompiledRule[];
   readonly syscallRules: readonly CompiledSyscallRule[];
+  readonly networkRules: readonly CompiledNetworkRule[];
   private readonly options: Required<EngineOptions>;
   private readonly selectors: readonly AppliesTo[];
   private readonly fileIndex = new RuleIndex<CompiledRule>();
@@ -175,26 +172,36 @@ export class PolicyEngine {
   private readonly execnames = new Map<string, CompiledRule[]>();
   /** Syscall rules by call name. */
   private readonly syscallsByCall = new Map<string, CompiledSyscallRule[]>();
+  /** Network rules by protocol bit (networkByBit[i]: rules naming the protocol of bit i), and the rules naming `all`. */
+  private readonly networkByBit: CompiledNetworkRule[][] = Object.values(PROTOCOL_BITS).map(() => []);
+  private readonly networkAll: CompiledNetworkRule[] = [];
   /** Scratch space reused by decide() (single-threaded, not re-entrant). */
   private readonly found: CompiledRule[] = [];
   private readonly paths: string[] = [];
   private readonly selection = new Selection();
+  private readonly netSelection = new Selection();
   /** hasFileAllow[i] / hasProcessAllow[i]: policy i has an Allow rule of that kind, putting the workloads it selects in allow-list mode. */
   private readonly hasFileAllow: readonly boolean[];
   private readonly hasProcessAllow: readonly boolean[];
+  private readonly hasNetworkAllow: readonly boolean[];
   private cache = new WeakMap<Workload, Applicability>();
   private filter: KernelFilterSpec | undefined;
 
   constructor(policies: readonly PolicyDocument[], options: EngineOptions = {}) {
-    this.options = { defaultFilePosture: options.defaultFilePosture ?? DEFAULT_POSTURE };
+    this.options = {
+      defaultFilePosture: options.defaultFilePosture ?? DEFAULT_POSTURE,
+      defaultNetworkPosture: options.defaultNetworkPosture ?? DEFAULT_POSTURE,
+    };
     // A stable order makes the last tie-break (rule order) independent of file discovery order.
     this.policies = [...policies].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     this.selectors = this.policies.map(compileSelector);
     const rules: CompiledRule[] = [];
     const processRules: CompiledRule[] = [];
     const syscallRules: CompiledSyscallRule[] = [];
+    const networkRules: CompiledNetworkRule[] = [];
     const hasFileAllow = this.policies.map(() => false);
     const hasProcessAllow = this.policies.map(() => false);
+    const hasNetworkAllow = this.policies.map(() => false);
     let order = 0;
     this.policies.forEach((p, policyIndex) => {
       const policy: PolicyRef = { name: p.name, kind: p.kind, namespace: p.namespace, source: p.source };
@@ -216,12 +223,28 @@ export class PolicyEngine {
         order++;
         for (const call of r.calls) pushTo(this.syscallsByCall, call, r);
       }
+      for (const r of compileNetworkRules(p, policy, policyIndex, order)) {
+        networkRules.push(r);
+        order++;
+        if (r.action === 'Allow') hasNetworkAllow[policyIndex] = true;
+        this.indexNetworkRule(r);
+      }
     });
     this.rules = rules;
     this.processRules = processRules;
     this.syscallRules = syscallRules;
     this.hasFileAllow = hasFileAllow;
     this.hasProcessAllow = hasProcessAllow;
+    this.networkRules = networkRules;
+    this.hasNetworkAllow = hasNetworkAllow;
+  }
+
+  /** A rule names one protocol (one bit), `all`, or a name armorwatch does not know (indexed nowhere: it matches nothing). */
+  private indexNetworkRule(r: CompiledNetworkRule): void {
+    if (r.bits === 0) return;
+    const bit = Math.log2(r.bits);
+    if (Number.isInteger(bit)) this.networkByBit[bit]!.push(r);
+    else this.networkAll.push(r);
   }
 
   /** Forget cached selections (workload labels changed); a reload builds a new engine instead. */
@@ -235,20 +258,23 @@ export class PolicyEngine {
     const applies = new Uint8Array(this.policies.length);
     let fileAllowMode = false;
     let processAllowMode = false;
+    let networkAllowMode = false;
     for (let i = 0; i < this.policies.length; i++) {
       if (!this.selectors[i]!(w, node)) continue;
       applies[i] = 1;
       if (this.hasFileAllow[i]) fileAllowMode = true;
       if (this.hasProcessAllow[i]) processAllowMode = true;
+      if (this.hasNetworkAllow[i]) networkAllowMode = true;
     }
-    const a: Applicability = { node, applies, fileAllowMode, processAllowMode };
+    const a: Applicability = { node, applies, fileAllowMode, processAllowMode, networkAllowMode };
     this.cache.set(w, a);
     return a;
   }
 
-  /** Decides one event by its file or process rules: the alert to raise, or null when none. Syscall rules: decideSyscall. */
+  /** Decides one event by its file, process or network rules: the alert to raise, or null when none. Syscall rules: decideSyscall. */
   decide(input: EnrichedEvent, node: NodeIdentity): Decision | null {
     const { event: ev, workload } = input;
+    if (ev.kind === 'network') return this.decideNetwork(ev, workload, node);
     if (ev.kind === 'process') return this.decideProcess(ev, workload, node);
     const app = this.applicability(workload, node);
     const paths = candidatePaths(ev, this.paths, workload.kind === 'host');
@@ -298,7 +324,7 @@ export class PolicyEngine {
     }
     if (best !== null) return decisionOf('File', best, bestPath, matchedPolicies ?? []);
     if (!app.fileAllowMode || allowed) return null;
-    return this.posture('File', workload, ev.absPath);
+    return posture('File', workload.namespaceFilePosture ?? this.options.defaultFilePosture, ev.absPath);
   }
 
   /** An execution, by the process rules (POLICY-SEMANTICS.md, "Process rules"). */
@@ -338,24 +364,41 @@ export class PolicyEngine {
     const d = sel.decision('Process');
     if (d !== null || sel.ownAllowed) return d;
     if (!app.processAllowMode || sel.allowed) return null;
-    return this.posture('Process', workload, requested);
+    return posture('Process', workload.namespaceFilePosture ?? this.options.defaultFilePosture, requested);
   }
 
-  /** DefaultPosture: the workload is in allow-list mode and nothing allowed the event. */
-  private posture(operation: Operation, workload: Workload, path: string): Decision {
-    const posture = workload.namespaceFilePosture ?? this.options.defaultFilePosture;
-    return {
-      operation,
-      policyName: 'DefaultPosture',
-      policyKind: 'DefaultPosture',
-      action: posture === 'block' ? 'Block' : 'Audit',
-      severity: undefined,
-      tags: [],
-      message: undefined,
-      matchedPath: path,
-      rule: null,
-      otherPolicies: [],
-    };
+  /**
+   * A network call (socket, connect, accept, bind, listen), by the network rules (POLICY-SEMANTICS.md,
+   * "Network rules"): a rule matches the calls on sockets of its protocol. The later outcome of a
+   * connect (phase 'outcome') is not matched again, and unix/netlink sockets are not network access.
+   */
+  decideNetwork(ev: NetworkEvent, workload: Workload, node: NodeIdentity): Decision | null {
+    if (this.networkRules.length === 0 || ev.phase !== 'call') return null;
+    const bits = classify(ev.domain, ev.type, ev.protocol);
+    if (bits === 0) return null;
+    const app = this.applicability(workload, node);
+    const sel = this.netSelection.reset();
+    const tty = ev.tty !== null;
+    for (let b = 0, rest = bits; rest !== 0; b++, rest >>>= 1) {
+      if ((rest & 1) !== 0) this.offerNetwork(this.networkByBit[b]!, ev, app, tty, sel);
+    }
+    this.offerNetwork(this.networkAll, ev, app, tty, sel);
+    const d = sel.decision('Network');
+    if (d !== null || sel.ownAllowed) return d;
+    if (!app.networkAllowMode || sel.allowed) return null;
+    return posture('Network', workload.namespaceNetworkPosture ?? this.options.defaultNetworkPosture, '');
+  }
+
+  private offerNetwork(rules: readonly CompiledNetworkRule[], ev: NetworkEvent, app: Applicability, tty: boolean, sel: Selection): void {
+    for (const r of rules) {
+      if (app.applies[r.policyIndex] !== 1) continue;
+      if (r.ttyOnly && !tty) continue;
+      // fromSource names the process's own executable (the only one a network rule can name).
+      if (r.fromSource !== null && !r.fromSource.has(ev.exePath)) continue;
+      const own = r.fromSource !== null;
+      if (r.action === 'Allow') sel.allow(own);
+      else sel.offer(r, r.protocol.toLowerCase(), own);
+    }
   }
 
   /**
@@ -366,6 +409,7 @@ export class PolicyEngine {
   decideSyscall(input: EnrichedEvent, node: NodeIdentity): Decision | null {
     if (this.syscallRules.length === 0) return null;
     const { event: ev, workload } = input;
+    if (ev.kind === 'network') return null; // Network calls are not in OBSERVED_SYSCALLS (syscall-rules.ts).
     const rules = this.syscallsByCall.get(ev.syscall);
     if (rules === undefined) return null;
     const app = this.applicability(workload, node);
@@ -412,8 +456,13 @@ export class PolicyEngine {
 
   /** What the kernel must let through for these policies (see KernelFilterSpec's invariant); `exec` when executions are needed. */
   kernelFilter(): KernelFilterSpec {
-    this.filter ??= buildKernelFilter(this.rules, this.syscallRules, this.processRules);
+    this.filter ??= buildKernelFilter(this.rules, this.syscallRules, this.processRules, this.networkFilter());
     return this.filter;
+  }
+
+  /** What the kernel must let through of network calls for the network rules (the `network` part of kernelFilter()). */
+  networkFilter(): NetworkFilterSpec {
+    return buildNetworkFilter(this.networkRules);
   }
 
   /** What the kernel must let through of executions (the `exec` part of kernelFilter(), empty when none). */
@@ -421,11 +470,12 @@ export class PolicyEngine {
     return buildExecFilter(this.processRules, this.syscallRules);
   }
 
-  /** The system calls the loaded policies need observed (file, process and syscall rules), for attaching only the hooks needed. */
+  /** The system calls the loaded policies need observed (file, process, network and syscall rules), for attaching only the hooks needed. */
   requiredSyscalls(): ReadonlySet<string> {
     const out = new Set<string>();
     if (this.rules.length > 0) for (const s of Object.values(SYSCALLS)) if (s.operation === 'File') out.add(s.name);
     if (this.processRules.length > 0) for (const s of Object.values(SYSCALLS)) if (s.operation === 'Process') out.add(s.name);
+    if (this.networkRules.length > 0) for (const c of NETWORK_SYSCALLS) out.add(c);
     for (const r of this.syscallRules) for (const c of r.calls) out.add(c);
     return out;
   }
@@ -437,8 +487,24 @@ function pushTo<K, R>(map: Map<K, R[]>, key: K, rule: R): void {
   else list.push(rule);
 }
 
+/** DefaultPosture: the workload is in allow-list mode and nothing allowed the event. */
+function posture(operation: Operation, value: FilePosture | NetworkPosture, path: string): Decision {
+  return {
+    operation,
+    policyName: 'DefaultPosture',
+    policyKind: 'DefaultPosture',
+    action: value === 'block' ? 'Block' : 'Audit',
+    severity: undefined,
+    tags: [],
+    message: undefined,
+    matchedPath: path,
+    rule: null,
+    otherPolicies: [],
+  };
+}
+
 /** The decision for a chosen rule; `names`: every policy that matched (the chosen one's included). */
-function decisionOf(operation: Operation, best: CompiledRule, path: string, names: readonly string[]): Decision {
+function decisionOf(operation: Operation, best: RankedRule, path: string, names: readonly string[]): Decision {
   return {
     operation,
     policyName: best.policy.name,
@@ -454,7 +520,7 @@ function decisionOf(operation: Operation, best: CompiledRule, path: string, name
 }
 
 /** Block before Audit, then higher severity, then policy name, then rule order. */
-function better(a: CompiledRule, b: CompiledRule): boolean {
+function better(a: RankedRule, b: RankedRule): boolean {
   if (a.action !== b.action) return a.action === 'Block';
   if (a.severity !== b.severity) return a.severity > b.severity;
   if (a.policy.name !== b.policy.name) return a.policy.name < b.policy.name;

@@ -3,9 +3,10 @@
 // directory of each pattern; anything the monitor cannot express as a path or prefix passes all.
 // File events and executions are filtered apart (KernelFilterSpec, ExecFilterSpec).
 import { SYSCALLS } from '../syscalls.ts';
-import type { ExecFilterSpec, KernelFilterSpec } from '../types.ts';
+import { NETWORK_SYSCALLS, type ExecFilterSpec, type KernelFilterSpec, type NetworkFilterSpec } from '../types.ts';
 import type { CompiledRule } from './engine.ts';
 import { literalPrefix } from './glob.ts';
+import { KERNEL_PROTOCOLS, PROTOCOL_BITS, type CompiledNetworkRule } from './network-rules.ts';
 import type { CompiledSyscallRule } from './syscall-rules.ts';
 
 /** The empty filter: nothing passes (no file rules at all). */
@@ -13,6 +14,8 @@ export const EMPTY_FILTER: KernelFilterSpec = Object.freeze({ passAll: false, ex
 export const PASS_ALL_FILTER: KernelFilterSpec = Object.freeze({ passAll: true, exactPaths: [], dirPrefixes: [] });
 export const EMPTY_EXEC_FILTER: ExecFilterSpec = Object.freeze({ passAll: false, paths: [], dirs: [], names: [] });
 const PASS_ALL_EXEC: ExecFilterSpec = Object.freeze({ passAll: true, paths: [], dirs: [], names: [] });
+/** No network call passes (no network rule, no detector). */
+export const EMPTY_NETWORK_FILTER: NetworkFilterSpec = Object.freeze({ passAll: false, calls: [], protocols: [] });
 
 /**
  * Rules on procfs also match `/proc/self/...`, `/proc/thread-self/...` and `/proc/<pid>/...`
@@ -64,11 +67,17 @@ function syscallTargets(rules: readonly CompiledSyscallRule[], operation: 'File'
   return out;
 }
 
-/** The file-event filter (file rules, and syscall rules on file calls), with the execution filter when executions are needed. */
-export function buildKernelFilter(rules: readonly CompiledRule[], syscallRules: readonly CompiledSyscallRule[] = [], processRules: readonly CompiledRule[] = []): KernelFilterSpec {
+/**
+ * The file-event filter (file rules, and syscall rules on file calls), with the execution filter
+ * when executions are needed and the network filter when network calls are.
+ */
+export function buildKernelFilter(rules: readonly CompiledRule[], syscallRules: readonly CompiledSyscallRule[] = [], processRules: readonly CompiledRule[] = [],
+  network: NetworkFilterSpec = EMPTY_NETWORK_FILTER): KernelFilterSpec {
   const files = fileFilter(rules, syscallRules);
   const exec = buildExecFilter(processRules, syscallRules);
-  return exec === EMPTY_EXEC_FILTER ? files : Object.freeze({ ...files, exec });
+  const wantsNetwork = network.passAll || network.calls.length > 0;
+  if (exec === EMPTY_EXEC_FILTER && !wantsNetwork) return files;
+  return Object.freeze({ ...files, ...(exec === EMPTY_EXEC_FILTER ? {} : { exec }), ...(wantsNetwork ? { network } : {}) });
 }
 
 function fileFilter(rules: readonly CompiledRule[], syscallRules: readonly CompiledSyscallRule[]): KernelFilterSpec {
@@ -90,4 +99,26 @@ export function buildExecFilter(rules: readonly CompiledRule[], syscallRules: re
   const names = [...new Set(rules.filter((r) => r.execname).map((r) => r.target))].sort();
   const paths = pathsFor([...rules.filter((r) => !r.execname).map(ruleTarget), ...fromSyscalls]);
   return paths === null ? PASS_ALL_EXEC : Object.freeze({ passAll: false, paths: paths.exactPaths, dirs: paths.dirPrefixes, names });
+}
+
+/**
+ * The network filter for these network rules: every network call (a rule matches socket, connect,
+ * accept, bind and listen alike) on a socket of the protocols the rules name; any protocol when a
+ * rule names a family or a type (raw, packet, stream, all, ...) or when an Allow rule puts
+ * workloads in allow-list mode (then every network call of theirs must be judged).
+ */
+export function buildNetworkFilter(rules: readonly CompiledNetworkRule[]): NetworkFilterSpec {
+  const known = rules.filter((r) => r.bits !== 0);
+  if (known.length === 0 && !rules.some((r) => r.action === 'Allow')) return EMPTY_NETWORK_FILTER;
+  const protocols = new Set<number>();
+  let any = rules.some((r) => r.action === 'Allow');
+  for (const r of known) {
+    for (const [name, bit] of Object.entries(PROTOCOL_BITS) as [keyof typeof PROTOCOL_BITS, number][]) {
+      if ((r.bits & bit) === 0) continue;
+      const list = KERNEL_PROTOCOLS[name];
+      if (list === 'any') any = true;
+      else for (const p of list) protocols.add(p);
+    }
+  }
+  return Object.freeze({ passAll: false, calls: [...NETWORK_SYSCALLS], protocols: any ? [] : [...protocols].sort((a, b) => a - b) });
 }

@@ -6,9 +6,13 @@ import { SYSCALLS } from '../syscalls.ts';
 import type { PolicyRef } from './engine.ts';
 import type { PolicyDocument, SyscallSource } from './types.ts';
 
-/** Calls whose events reach the policy stage today: the file calls and executions. */
+/**
+ * Calls whose events reach the policy stage today: the file calls and executions. Network calls are
+ * not decided by syscall rules yet (the kernel filter does not pass them for syscall rules), so a
+ * matchSyscalls naming one is reported as unobserved.
+ */
 export const OBSERVED_SYSCALLS: ReadonlySet<string> = new Set(
-  Object.values(SYSCALLS).filter((s) => s.operation !== null).map((s) => s.name),
+  Object.values(SYSCALLS).filter((s) => s.operation === 'File' || s.operation === 'Process').map((s) => s.name),
 );
 
 export interface CompiledSyscallRule {

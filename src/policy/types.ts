@@ -1,5 +1,5 @@
 // Shapes of a validated policy document, as far as armorwatch reads them. The sections armorwatch
-// cannot observe (network, capabilities, ...) are validated, kept as plain data, and reported as
+// cannot observe (capabilities, DNS queries, ...) are validated, kept as plain data, and reported as
 // unobserved (coverage.ts).
 import type { PolicyKind } from '../types.ts';
 
@@ -99,6 +99,19 @@ export interface SyscallsSection {
   readonly matchPaths?: readonly SyscallPathMatch[];
 }
 
+export interface NetworkProtocolRule extends RuleCommon {
+  /** A protocol name of the CRD (`tcp`, `UDP`, `icmp`, `raw`, `all`, ...). */
+  readonly protocol: string;
+  readonly fromSource?: readonly FromSource[];
+  readonly pts?: boolean;
+}
+
+export interface NetworkSection extends RuleCommon {
+  readonly matchProtocols?: readonly NetworkProtocolRule[];
+  /** Validated and reported as not observed (coverage.ts). */
+  readonly matchDNSQueries?: readonly unknown[];
+}
+
 export interface MatchExpression {
   readonly key?: 'label' | 'namespace';
   readonly operator?: 'In' | 'NotIn';
@@ -115,6 +128,7 @@ export interface PolicySpec extends RuleCommon {
   readonly nodeSelector?: { readonly matchLabels?: Readonly<Record<string, string>> };
   readonly file?: FileSection;
   readonly process?: ProcessSection;
+  readonly network?: NetworkSection;
   readonly syscalls?: SyscallsSection;
   readonly [section: string]: unknown;
 }

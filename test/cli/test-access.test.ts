@@ -84,3 +84,50 @@ test('invalid policies exit 1 with the problems on stderr; usage errors exit 2',
   }
   assert.equal(run(['--help']).code, 0);
 });
+
+test('network calls: protocol rules, allow-list mode with the network posture, host policies, usage errors', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'aw-test-net-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const ksp = (name: string, body: string) => `apiVersion: security.kubearmor.com/v1\nkind: KubeArmorPolicy\nmetadata:\n  name: ${name}\n  namespace: shop\nspec:\n  selector:\n    matchLabels:\n      app: web\n${body}`;
+  writeFileSync(join(dir, 'allow.yaml'), ksp('ksp-allow-wget', '  network:\n    matchProtocols:\n      - protocol: tcp\n        fromSource:\n          - path: /usr/bin/wget\n  action: Allow\n'));
+  writeFileSync(join(dir, 'icmp.yaml'), ksp('ksp-icmp', '  severity: 8\n  network:\n    matchProtocols:\n      - protocol: ICMP\n  action: Audit\n'));
+  writeFileSync(join(dir, 'hsp.yaml'), 'apiVersion: security.kubearmor.com/v1\nkind: KubeArmorHostPolicy\nmetadata:\n  name: hsp-raw\nspec:\n  nodeSelector:\n    matchLabels:\n      kubearmor.io/hostname: node-a\n  network:\n    matchProtocols:\n      - protocol: raw\n        fromSource:\n          - path: /usr/bin/tcpdump\n  action: Block\n');
+  const pod = ['--policies', dir, '--kind', 'network', '--namespace', 'shop', '--labels', 'app=web'];
+  const alert = (args: string[]): Record<string, unknown> | null => {
+    const r = run([...pod, ...args]);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout) as Record<string, unknown> | null;
+  };
+  assert.equal(alert(['--syscall', 'connect', '--remote', '10.0.0.7:80', '--exe', '/usr/bin/wget']), null, 'the allowed program');
+  const curl = alert(['--syscall', 'connect', '--remote', '10.0.0.7:80', '--exe', '/usr/bin/curl', '--fd', '5', '--result', 'ECONNREFUSED']);
+  assert.deepEqual([curl?.PolicyName, curl?.Action, curl?.Operation, curl?.Resource, curl?.Data, curl?.Result],
+    ['DefaultPosture', 'Audit', 'Network', 'remoteip=10.0.0.7 port=80 protocol=TCP', 'syscall=SYS_CONNECT fd=5', 'Connection refused']);
+  assert.equal(alert(['--syscall', 'connect', '--remote', '10.0.0.7:80', '--exe', '/usr/bin/curl', '--default-network-posture', 'block'])?.Action, 'Audit (Block)');
+  assert.equal(alert(['--syscall', 'connect', '--remote', '10.0.0.7:80', '--exe', '/usr/bin/curl', '--default-posture', 'block'])?.Action, 'Audit', 'the file posture is not the network one');
+  const dns = alert(['--protocol', 'udp', '--syscall', 'connect', '--remote', '[2001:db8::53]:53', '--exe', '/usr/bin/wget']);
+  assert.deepEqual([dns?.PolicyName, dns?.Resource], ['DefaultPosture', 'remoteip=2001:db8::53 port=53 protocol=UDP']);
+  assert.equal(alert(['--protocol', 'tcp', '--domain', 'unix', '--syscall', 'connect', '--remote', '/run/nscd/socket', '--exe', '/usr/bin/curl']), null, 'a unix socket is no network access');
+  const ping = alert(['--protocol', 'icmp', '--type', 'dgram', '--exe', '/usr/bin/ping', '--tty', 'pts0']);
+  assert.deepEqual([ping?.PolicyName, ping?.Severity, ping?.Resource, ping?.Data, ping?.TTY], ['ksp-icmp', '8', 'domain=AF_INET type=SOCK_DGRAM protocol=ICMP', 'syscall=SYS_SOCKET', 'pts0']);
+  const bind = alert(['--protocol', 'tcp', '--syscall', 'bind', '--local', '0.0.0.0:8080', '--exe', '/usr/bin/wget']);
+  assert.equal(bind, null, 'bind on an allowed TCP socket');
+  const host = run(['--policies', dir, '--kind', 'network', '--host', '--hostname', 'node-a', '--protocol', '3', '--domain', 'packet', '--type', 'raw', '--exe', '/usr/bin/tcpdump']);
+  const h = JSON.parse(host.stdout) as Record<string, unknown>;
+  assert.deepEqual([h.PolicyName, h.Type, h.Action, h.Resource], ['hsp-raw', 'MatchedHostPolicy', 'Audit (Block)', 'domain=AF_PACKET type=SOCK_RAW protocol=3']);
+  for (const args of [
+    ['--path', '/x'],
+    ['--protocol', 'carrier-pigeon'],
+    ['--syscall', 'openat'],
+    ['--syscall', 'listen', '--remote', '10.0.0.7:80'],
+    ['--syscall', 'connect', '--remote', '10.0.0.7'],
+    ['--syscall', 'connect', '--remote', '10.0.0.7:70000'],
+    ['--domain', 'AF_NOPE'],
+    ['--flags', 'O_RDONLY'],
+    ['--default-network-posture', 'deny'],
+  ]) {
+    const r = run([...pod, ...args]);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /^armorwatch: test: /);
+  }
+  assert.equal(run(['--policies', dir, '--path', '/x', '--remote', '10.0.0.7:80']).code, 2, '--remote is for --kind network');
+});

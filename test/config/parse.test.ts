@@ -36,6 +36,7 @@ test('defaults', () => {
   assert.equal(c.nodeName, 'node-a');
   assert.equal(c.clusterName, 'default');
   assert.equal(c.defaultFilePosture, 'audit');
+  assert.equal(c.defaultNetworkPosture, 'audit');
   assert.equal(c.exporter, 'stdout', 'no endpoint: alerts go to stdout');
   assert.equal(c.otlp, null);
   assert.deepEqual(c.queue, { maxRecords: 50_000, maxBytes: 32 << 20, batchRecords: 1024, retryMaxElapsedMs: 300_000 });
@@ -50,7 +51,7 @@ test('defaults', () => {
 test('the environment wins over defaults, flags over the environment', () => {
   const env = {
     ARMORWATCH_POLICIES: '/e1:/e2', NODE_NAME: 'node-env', ARMORWATCH_CLUSTER_NAME: 'env-cluster',
-    ARMORWATCH_DEFAULT_FILE_POSTURE: 'block', ARMORWATCH_QUEUE_SIZE: '500', ARMORWATCH_QUEUE_BYTES: '1MiB',
+    ARMORWATCH_DEFAULT_FILE_POSTURE: 'block', ARMORWATCH_DEFAULT_NETWORK_POSTURE: 'block', ARMORWATCH_QUEUE_SIZE: '500', ARMORWATCH_QUEUE_BYTES: '1MiB',
     ARMORWATCH_RETRY_MAX_ELAPSED: '0', ARMORWATCH_SHUTDOWN_DEADLINE: '10s', ARMORWATCH_STATS_INTERVAL: '500ms',
     ARMORWATCH_HEALTH_ADDR: '127.0.0.1:9000', OTEL_SERVICE_NAME: 'otel-svc', ARMORWATCH_LOG_LEVEL: 'debug',
   };
@@ -59,6 +60,7 @@ test('the environment wins over defaults, flags over the environment', () => {
   assert.equal(e.nodeName, 'node-env');
   assert.equal(e.clusterName, 'env-cluster');
   assert.equal(e.defaultFilePosture, 'block');
+  assert.equal(e.defaultNetworkPosture, 'block');
   assert.deepEqual(e.queue, { maxRecords: 500, maxBytes: 1 << 20, batchRecords: 500, retryMaxElapsedMs: 0 });
   assert.equal(e.shutdownDeadlineMs, 10_000);
   assert.equal(e.statsIntervalMs, 500);
@@ -67,12 +69,13 @@ test('the environment wins over defaults, flags over the environment', () => {
   assert.equal(e.logLevel, 'debug');
 
   const f = parse(['--policies', '/f1', '--policies=/f2', '--node-name', 'node-flag', '--cluster-name', 'c',
-    '--default-file-posture', 'audit', '--queue-size', '9', '--queue-bytes', '2KiB', '--retry-max-elapsed', '1m',
+    '--default-file-posture', 'audit', '--default-network-posture', 'audit', '--queue-size', '9', '--queue-bytes', '2KiB', '--retry-max-elapsed', '1m',
     '--shutdown-deadline', '3s', '--stats-interval', '0', '--health-addr', 'off', '--service-name', 'svc', '--log-level', 'warn'], env);
   assert.deepEqual(f.policies, ['/f1', '/f2'], 'repeated --policies, the variable ignored');
   assert.equal(f.nodeName, 'node-flag');
   assert.equal(f.clusterName, 'c');
   assert.equal(f.defaultFilePosture, 'audit');
+  assert.equal(f.defaultNetworkPosture, 'audit');
   assert.deepEqual(f.queue, { maxRecords: 9, maxBytes: 2048, batchRecords: 9, retryMaxElapsedMs: 60_000 });
   assert.equal(f.shutdownDeadlineMs, 3000);
   assert.equal(f.statsIntervalMs, 0);

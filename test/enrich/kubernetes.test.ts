@@ -148,6 +148,10 @@ test('relabelling a pod, a namespace or the node calls onChange and changes what
   await api.patch({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: s.ns } }, { metadata: { annotations: { 'kubearmor-file-posture': 'audit' } } });
   await waitFor('onChange after the namespace annotation', () => calls > before);
   await waitFor('posture audit', async () => (await resolved(s.enricher, s.ev)).namespaceFilePosture === 'audit');
+  assert.equal((await resolved(s.enricher, s.ev)).namespaceNetworkPosture, undefined, 'no network posture annotation yet');
+  await api.patch({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: s.ns } }, { metadata: { annotations: { 'kubearmor-network-posture': 'block' } } });
+  await waitFor('network posture block', async () => (await resolved(s.enricher, s.ev)).namespaceNetworkPosture === 'block');
+  assert.equal((await resolved(s.enricher, s.ev)).namespaceFilePosture, 'audit', 'the file posture is its own annotation');
   await api.patch({ apiVersion: 'v1', kind: 'Node', metadata: { name: NODE } }, { metadata: { labels: { 'armorwatch.test/role': 'edge' } } });
   await waitFor('the new node label', () => s.enricher.node().labels['armorwatch.test/role'] === 'edge');
   // A label removed (merge patch null) is gone from what resolves.

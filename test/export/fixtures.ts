@@ -1,7 +1,7 @@
 // Matches for the export tests: the seed's access (shared/seed/000_f4fcaa6aaeb4368b.txt) as the
 // policy stage hands it on, its Expected Alert as KubeArmor prints it, and variations of it for
 // other workloads.
-import type { Alert, ExecEvent, FileEvent, Match, MatchDecision, NodeIdentity, Workload } from '../../src/types.ts';
+import type { Alert, ExecEvent, FileEvent, Match, MatchDecision, NetworkEvent, NodeIdentity, Workload } from '../../src/types.ts';
 
 /** 2026-11-28T17:00:00.123456789Z: the trailing nanoseconds show whether ns precision survives. */
 export const SEED_NS = '1795885200123456789';
@@ -128,3 +128,22 @@ export const EXEC_MATCH: Match = {
     tags: ['MITRE'], message: 'package manager run', otherPolicies: [], matchedPath: '/usr/bin/apt',
   },
 };
+
+/** curl in the seed's pod connecting to 10.0.0.7:5432 over TCP (fd 3): the event a network rule matched. */
+export const NET_EVENT: NetworkEvent = {
+  kind: 'network', timestampNs: BigInt(SEED_NS), hostPid: 1275600, hostTid: 1275600, hostPpid: 1275441, pid: 360, ppid: 342,
+  uid: 33, gid: 33, euid: 33, comm: 'curl', tty: null, exePath: '/usr/bin/curl', parentExePath: '/bin/bash',
+  cgroupId: 1n, mntNs: 1, pidNs: 1, netNs: 1, cwd: '/var/www/html',
+  syscall: 'connect', phase: 'call', fd: 3, ret: 0, domain: 2, type: 1, protocol: 6,
+  remote: { family: 'inet', address: '10.0.0.7', port: 5432 }, local: null,
+};
+
+export const NET_DECISION: MatchDecision = {
+  operation: 'Network', policyName: 'ksp-audit-tcp', policyKind: 'KubeArmorPolicy', action: 'Audit', severity: 4,
+  tags: ['NETWORK'], message: 'TCP from the web tier', otherPolicies: [], matchedPath: 'tcp',
+};
+
+/** A network match of the seed's pod, the event changed by `over`. */
+export function netMatch(over: Partial<NetworkEvent> = {}, decision: Partial<MatchDecision> = {}): Match {
+  return { event: { ...NET_EVENT, ...over }, workload: SEED_WORKLOAD, node: SEED_NODE, decision: { ...NET_DECISION, ...decision } };
+}

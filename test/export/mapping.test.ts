@@ -8,7 +8,7 @@ import type { Match } from '../../src/types.ts';
 import { silentLogger } from '../../src/log.ts';
 import { VERSION } from '../../src/version.ts';
 import { anyValueKind, startCollector, type Collector } from '../helpers/collector.ts';
-import { EXEC_MATCH, HOST_MATCH, podMatch, SEED_ALERT, SEED_MATCH, SEED_NS, SEED_WORKLOAD } from './fixtures.ts';
+import { EXEC_MATCH, HOST_MATCH, netMatch, podMatch, SEED_ALERT, SEED_MATCH, SEED_NS, SEED_WORKLOAD } from './fixtures.ts';
 
 let collector: Collector;
 before(async () => { collector = await startCollector(); });
@@ -102,15 +102,15 @@ test('records of several workloads travel in one request, one ResourceLogs per w
     'kubearmor.other_policies': ['ksp-other-1', 'ksp-other-2'],
   });
   // Every documented record attribute is there, and nothing undocumented.
-  const documented = MAPPING.filter((m) => m.where === 'record' && m.only !== 'process' && m.only !== 'throttle' && !CONDITIONAL.has(m.name)).map((m) => m.name).sort();
+  const documented = MAPPING.filter((m) => m.where === 'record' && m.only !== 'process' && m.only !== 'network' && m.only !== 'throttle' && m.only !== 'scan' && !CONDITIONAL.has(m.name)).map((m) => m.name).sort();
   assert.deepEqual(Object.keys(seed.attributes).sort(), documented);
 
   // Typed on the wire: ints as intValue, tags as arrays (not strings).
   const raw = rls.flatMap((rl) => rl.scopeLogs ?? []).flatMap((sl) => sl.logRecords ?? [])
     .find((r) => r.attributes?.some((kv) => kv.key === 'process.pid' && Number(kv.value.intValue) === SEED_ALERT.HostPID));
   const kind = (key: string): string => anyValueKind(raw?.attributes?.find((kv) => kv.key === key)?.value);
-  for (const m of MAPPING.filter((x) => x.where === 'record' && x.only !== 'process' && x.only !== 'throttle' && !CONDITIONAL.has(x.name))) {
-    assert.equal(kind(m.name), { int: 'int', string: 'string', 'string[]': 'array', boolean: 'bool' }[m.type], `${m.name} is ${m.type}`);
+  for (const m of MAPPING.filter((x) => x.where === 'record' && x.only !== 'process' && x.only !== 'network' && x.only !== 'throttle' && x.only !== 'scan' && !CONDITIONAL.has(x.name))) {
+    assert.equal(kind(m.name), ({ int: 'int', string: 'string', 'string[]': 'array', 'int[]': 'array', boolean: 'bool' } as const)[m.type], `${m.name} is ${m.type}`);
   }
 
   assert.equal(seed.severityNumber, 13, 'policy severity 3 → WARN');
@@ -194,6 +194,60 @@ test('a process match arrives with its process attributes (command args, execute
   for (const k of [...Object.keys(ok.attributes), ...Object.keys(failed.attributes)]) assert.ok(documented.has(k), `${k} is documented`);
   for (const m of MAPPING.filter((x) => x.where === 'record' && x.only === 'process')) {
     assert.ok(m.name in ok.attributes || m.name in failed.attributes, `${m.name} arrives on process records`);
+  }
+});
+
+test('network records: socket, connect, accept and bind carry the network semantic conventions, typed, and nothing undocumented', async () => {
+  const exp = createAlertExporter(settings(`http://${collector.grpcAddress}`), silentLogger);
+  const start = collector.records().length;
+  exp.export(netMatch({ hostPid: 990_001 }));
+  exp.export(netMatch({ hostPid: 990_002, syscall: 'socket', fd: -1, ret: 5, remote: null, domain: 10, type: 2, protocol: 17 }));
+  exp.export(netMatch({ hostPid: 990_003, syscall: 'accept4', fd: 7, ret: 9, domain: 10,
+    remote: { family: 'inet6', address: '::ffff:10.0.0.9', port: 40_000, mappedV4: '10.0.0.9' }, local: { family: 'inet6', address: '::', port: 8080 } }));
+  exp.export(netMatch({ hostPid: 990_004, syscall: 'bind', fd: 4, remote: null, domain: 10, type: 2, protocol: 17, local: { family: 'inet6', address: 'fd00::1', port: 53 } }, { action: 'Block' }));
+  exp.export(netMatch({ hostPid: 990_005, syscall: 'socket', fd: -1, ret: -13, remote: null, type: 2, protocol: 1 }));
+  await exp.shutdown(5000);
+  const recs = (await collector.waitForRecords(start + 5)).slice(start);
+  const by = (pid: number) => { const r = recs.find((x) => x.attributes['process.pid'] === pid); assert.ok(r, `record of ${pid}`); return r; };
+  const connect = by(990_001);
+  assert.equal(connect.body, 'Audit: /usr/bin/curl connected to remoteip=10.0.0.7 port=5432 protocol=TCP — TCP from the web tier [ksp-audit-tcp]');
+  assert.deepEqual(Object.fromEntries(Object.entries(connect.attributes).filter(([k]) => /^(network|server|client|kubearmor\.(socket|operation|data|syscall))/.test(k))), {
+    'network.transport': 'tcp', 'network.type': 'ipv4', 'network.peer.address': '10.0.0.7', 'network.peer.port': 5432,
+    'server.address': '10.0.0.7', 'server.port': 5432,
+    'kubearmor.socket.domain': 'AF_INET', 'kubearmor.socket.type': 'SOCK_STREAM', 'kubearmor.socket.protocol': 'TCP', 'kubearmor.socket.fd': 3,
+    'kubearmor.operation': 'Network', 'kubearmor.data': 'syscall=SYS_CONNECT fd=3', 'kubearmor.syscall': 'SYS_CONNECT',
+  });
+  assert.equal(connect.attributes['file.path'], undefined, 'a network record names no file');
+  const socket = by(990_002);
+  assert.equal(socket.attributes['network.transport'], 'udp');
+  assert.equal(socket.attributes['network.type'], 'ipv6');
+  assert.equal(socket.attributes['kubearmor.socket.fd'], 5, "socket(): the fd it returned");
+  assert.equal(socket.attributes['network.peer.address'], undefined);
+  assert.equal(socket.attributes['kubearmor.data'], 'syscall=SYS_SOCKET');
+  const accept = by(990_003);
+  assert.equal(accept.attributes['network.type'], 'ipv4', 'an IPv4-mapped peer is IPv4');
+  assert.equal(accept.attributes['client.address'], '10.0.0.9');
+  assert.equal(accept.attributes['client.port'], 40_000);
+  assert.equal(accept.attributes['server.port'], 8080, 'the listening port');
+  assert.equal(accept.attributes['network.local.address'], '::');
+  const bind = by(990_004);
+  assert.equal(bind.attributes['network.local.address'], 'fd00::1');
+  assert.equal(bind.attributes['network.local.port'], 53);
+  assert.equal(bind.attributes['kubearmor.action'], 'Audit (Block)');
+  assert.equal(bind.attributes['server.address'], undefined, 'bind names no server');
+  const ping = by(990_005);
+  assert.equal(ping.attributes['network.transport'], 'icmp', 'a ping socket');
+  assert.equal(ping.attributes['kubearmor.result'], 'Permission denied');
+  assert.match(String(ping.body), /^Audit: \/usr\/bin\/curl tried to create a socket domain=AF_INET type=SOCK_DGRAM protocol=ICMP \(Permission denied\)/);
+  // Every attribute is documented; every network-only one arrives on some record, typed as documented.
+  const documented = new Set(MAPPING.filter((m) => m.where === 'record').map((m) => m.name));
+  for (const r of recs) for (const k of Object.keys(r.attributes)) assert.ok(documented.has(k), `${k} is documented`);
+  const raw = collector.requests().flatMap((q) => q.resourceLogs ?? []).flatMap((rl) => rl.scopeLogs ?? []).flatMap((sl) => sl.logRecords ?? [])
+    .filter((r) => r.attributes?.some((kv) => kv.key === 'kubearmor.operation' && kv.value.stringValue === 'Network'));
+  for (const m of MAPPING.filter((x) => x.where === 'record' && x.only === 'network')) {
+    const v = raw.flatMap((r) => r.attributes ?? []).find((kv) => kv.key === m.name)?.value;
+    assert.ok(v !== undefined, `${m.name} arrives on network records`);
+    assert.equal(anyValueKind(v), ({ int: 'int', string: 'string', 'string[]': 'array', 'int[]': 'array', boolean: 'bool' } as const)[m.type], `${m.name} is ${m.type}`);
   }
 });
 

@@ -10,7 +10,7 @@ import { splitImage } from '../../src/export/resource.ts';
 import { backoffDelay, classifyExportError, DEFAULT_BACKOFF } from '../../src/export/retry.ts';
 import { SEVERITY_TABLE, toSeverityNumber } from '../../src/export/severity.ts';
 import type { Match } from '../../src/types.ts';
-import { EXEC_MATCH, HOST_MATCH, SEED_ALERT, SEED_DECISION, SEED_EVENT, SEED_MATCH } from './fixtures.ts';
+import { EXEC_MATCH, HOST_MATCH, netMatch, SEED_ALERT, SEED_DECISION, SEED_EVENT, SEED_MATCH } from './fixtures.ts';
 
 test("the KubeArmor renderer prints the seed's match as its Expected Alert, byte for byte and in KubeArmor's field order", () => {
   assert.equal(alertLine(SEED_MATCH), `${JSON.stringify(SEED_ALERT)}\n`);
@@ -38,6 +38,32 @@ test('the KubeArmor renderer: a process match reads Operation Process, the comma
   assert.equal(failed.Dirfd, 3);
   assert.equal(failed.ArgsTruncated, true);
   assert.ok(!('ResolvedResource' in failed));
+});
+
+test('the KubeArmor renderer: a network match is the whole KubeArmor network line, in its field order', () => {
+  const line = alertLine(netMatch());
+  assert.equal(line, `${JSON.stringify({
+    Timestamp: 1795885200, UpdatedTime: '2026-11-28T17:00:00.123456789Z', ClusterName: 'default', HostName: 'gke-cluster-1-default-pool-37f4c896-8cn6',
+    NamespaceName: 'wordpress-mysql', Owner: { Ref: 'Deployment', Name: 'wordpress', Namespace: 'wordpress-mysql' }, PodName: 'wordpress-7c966b5d85-wvtln',
+    Labels: 'app=wordpress', ContainerID: '6d09394a988c5cf6b9fe260d28fdd57d6ff281618869a173965ecd94a3efac44', ContainerName: 'wordpress',
+    ContainerImage: 'docker.io/library/wordpress:4.8-apache@sha256:6216f64ab88fc51d311e38c7f69ca3f9aaba621492b4f1fa93ddf63093768845',
+    HostPPID: 1275441, HostPID: 1275600, PPID: 342, PID: 360, UID: 33, ParentProcessName: '/bin/bash', ProcessName: '/usr/bin/curl',
+    PolicyName: 'ksp-audit-tcp', Severity: '4', Tags: 'NETWORK', ATags: ['NETWORK'], Message: 'TCP from the web tier', Type: 'MatchedPolicy',
+    Source: '/usr/bin/curl', Resource: 'remoteip=10.0.0.7 port=5432 protocol=TCP', Operation: 'Network', Action: 'Audit',
+    Data: 'syscall=SYS_CONNECT fd=3', Enforcer: 'eBPF Monitor', Result: 'Passed', Cwd: '/var/www/html',
+    PolicyKind: 'KubeArmorPolicy', Syscall: 'SYS_CONNECT', TimestampNs: '1795885200123456789',
+  })}\n`);
+  const sock = renderAlert(netMatch({ syscall: 'socket', fd: -1, ret: 4, remote: null, domain: 2, type: 3, protocol: 1, tty: 'pts1' }, { action: 'Block' }));
+  assert.deepEqual([sock.Resource, sock.Data, sock.Action, sock.TTY], ['domain=AF_INET type=SOCK_RAW protocol=ICMP', 'syscall=SYS_SOCKET', 'Audit (Block)', 'pts1']);
+  const acc = renderAlert(netMatch({ syscall: 'accept', fd: 7, ret: 8, remote: { family: 'inet6', address: '2001:db8::5', port: 51000 }, local: { family: 'inet6', address: '::', port: 443 }, domain: 10 }));
+  assert.deepEqual([acc.Resource, acc.Data], ['remoteip=2001:db8::5 port=51000 protocol=TCP', 'syscall=SYS_ACCEPT fd=7']);
+  const lis = renderAlert(netMatch({ syscall: 'listen', fd: 7, remote: null, local: { family: 'inet', address: '0.0.0.0', port: 80 } }, { policyName: 'DefaultPosture', policyKind: 'DefaultPosture', severity: undefined, tags: [], message: undefined }));
+  assert.deepEqual([lis.Resource, lis.Data, lis.PolicyName, lis.Severity, 'Tags' in lis], ['localip=0.0.0.0 port=80 protocol=TCP', 'syscall=SYS_LISTEN fd=7', 'DefaultPosture', '', false]);
+  // The same match as an OTLP record: the same facts, typed.
+  const attrs = recordAttributes(netMatch());
+  assert.deepEqual([attrs['network.peer.address'], attrs['network.peer.port'], attrs['network.transport'], attrs['kubearmor.data']], ['10.0.0.7', 5432, 'tcp', 'syscall=SYS_CONNECT fd=3']);
+  assert.equal(matchBody(netMatch(), matchText(netMatch())), 'Audit: /usr/bin/curl connected to remoteip=10.0.0.7 port=5432 protocol=TCP — TCP from the web tier [ksp-audit-tcp]');
+  assert.equal(recordAttributes(SEED_MATCH)['network.transport'], undefined, 'a file record has no network attributes');
 });
 
 test('a syscall-rule match of a file event reads Operation Syscall with the same Data', () => {

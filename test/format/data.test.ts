@@ -29,6 +29,10 @@ test('Data per system call', () => {
     [ev('fchownat', { flags: 0x100, args: { uid: 0, gid: 0 } }), 'syscall=SYS_FCHOWNAT userid=0 group=0 mode=AT_SYMLINK_NOFOLLOW'],
   ];
   for (const [input, text] of table) assert.equal(formatData(input), text);
+  // Network calls print the socket fd (KubeArmor's shape); socket() prints nothing after the call.
+  assert.equal(formatData({ syscall: 'connect', fd: 3 }), 'syscall=SYS_CONNECT fd=3');
+  assert.equal(formatData({ syscall: 'accept4', fd: 5 }), 'syscall=SYS_ACCEPT4 fd=5');
+  assert.equal(formatData({ syscall: 'socket', fd: 4 }), 'syscall=SYS_SOCKET');
   assert.equal(syscallName('fchownat'), 'SYS_FCHOWNAT');
 });
 

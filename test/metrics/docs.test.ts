@@ -17,7 +17,7 @@ test('docs/METRICS.md lists every metric under both names (regenerate: node src/
 test('names follow the conventions: armorwatch.<stage>.…, Prometheus units as suffixes, _total on counters only', () => {
   const seen = new Set<string>();
   for (const m of Object.values(METRICS)) {
-    assert.match(m.name, /^armorwatch\.(monitor|enrich|policy|export)\.[a-z_.]+[a-z]$/, m.name);
+    assert.match(m.name, /^armorwatch\.(monitor|enrich|policy|detect|export)\.[a-z_.]+[a-z]$/, m.name);
     assert.ok(!/(seconds|bytes|total)$/.test(m.name), `${m.name}: the unit belongs in unit, not the OTel name`);
     const [first] = prometheusNames(m);
     assert.ok(!seen.has(first!), `${first} twice`);

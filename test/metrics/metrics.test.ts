@@ -15,6 +15,9 @@ import type { MonitorStats } from '../../src/monitor/index.ts';
 import { AlertThrottle, throttleSubject } from '../../src/policy/throttle.ts';
 import { startCollector, type Collector } from '../helpers/collector.ts';
 import { podMatch } from '../export/fixtures.ts';
+import { PortScanDetector } from '../../src/detect/portscan.ts';
+import { SCAN_DEFAULTS } from '../../src/config/scan.ts';
+import { connect, HOST, NODE } from '../detect/fixtures.ts';
 
 const ID = { serviceName: 'armorwatch', nodeName: 'node-a', clusterName: 'c1' };
 const PROM_ONLY: MetricsConfig = { prometheus: true, otlp: null, intervalMs: 60_000 };
@@ -39,7 +42,8 @@ function parseProm(text: string): Map<string, number> {
 
 const discard = (): Writable => new Writable({ write(_c, _e, cb) { cb(); } });
 
-const MONITOR: MonitorStats = { delivered: 1234, lostInKernel: 7, lostPending: 2, decodeErrors: 1, filteredInKernel: 98_765, filteredExecInKernel: 321, hook: 'tp_btf', execHook: 'tp_btf' };
+const MONITOR: MonitorStats = { delivered: 1234, lostInKernel: 7, lostPending: 2, decodeErrors: 1, filteredInKernel: 98_765, filteredExecInKernel: 321, filteredNetInKernel: 12, lostNetPending: 3,
+  hook: 'tp_btf', execHook: 'tp_btf', outcomeHook: 'tp_btf', outcomeAttached: false, outcomeProblem: '' };
 const ENRICH: EnricherStats = {
   cgroups: 11, containers: 5, images: 3, workloads: 6, pendingLookups: 1, timers: 0, unattributed: 4, lookupFailures: 2, forgotten: 9, suppressedWarnings: 0,
   kubernetes: { pods: 8, containers: 13, namespaces: 4, parents: 2, timers: 0, restarts: 3 },
@@ -59,6 +63,13 @@ test('a scrape of /metrics serves every documented metric with the counts of rea
   const throttle = new AlertThrottle({ enabled: true, maxAlertPerSec: 2, throttleSec: 30 }, () => undefined, () => 1_000_000);
   sources.throttle = () => ({ periods: throttle.counters().periods, suppressedBy: throttle.suppressedBy.values() });
   for (let i = 0; i < 10; i++) throttle.admit(throttleSubject(podMatch(0, i).workload), podMatch(0, i).decision.policyName);
+  // A real port-scan detector (2 keys at most): one ended episode, one still running, a third key dropped for room.
+  const scan = new PortScanDetector({ ...SCAN_DEFAULTS, maxKeys: 2 }, () => undefined);
+  sources.scan = () => scan.stats();
+  for (let p = 1; p <= 25; p++) scan.observe(connect({ host: '10.0.0.2', port: p, ms: p, pid: 10, ppid: 1 }), HOST, NODE, p);
+  scan.sweep(60_000);
+  for (let p = 1; p <= 25; p++) scan.observe(connect({ host: '10.0.0.3', port: p, ms: 60_000 + p, pid: 11, ppid: 1 }), HOST, NODE, 60_000 + p);
+  for (const pid of [12, 13]) scan.observe(connect({ host: '10.0.0.4', port: 80, ms: 60_100, pid, ppid: 1 }), HOST, NODE, 60_100);
   const health = await startHealthServer({ host: '127.0.0.1', port: 0 }, { live: () => null, ready: () => null }, { routes: { '/metrics': metrics.handler! } });
   try {
     const n = 750;
@@ -119,8 +130,16 @@ test('a scrape of /metrics serves every documented metric with the counts of rea
     assert.equal(get('armorwatch_monitor_events_filtered_total{}'), MONITOR.filteredInKernel);
     assert.equal(get('armorwatch_monitor_events_lost_total{reason=ring_buffer_full}'), MONITOR.lostInKernel);
     assert.equal(get('armorwatch_monitor_events_lost_total{reason=no_pending_slot}'), MONITOR.lostPending);
+    assert.equal(get('armorwatch_monitor_events_lost_total{reason=connect_outcome_untracked}'), MONITOR.lostNetPending);
     assert.equal(get('armorwatch_enrich_cache_entries{cache=k8s_pods}'), ENRICH.kubernetes?.pods);
     assert.equal(get('armorwatch_enrich_kubernetes_watch_restarts_total{}'), ENRICH.kubernetes?.restarts);
+    // Port-scan detection: records by phase, keys held, what its bounded memory forgot.
+    assert.equal(get('armorwatch_detect_scan_records_total{phase=started}'), 2);
+    assert.equal(get('armorwatch_detect_scan_records_total{phase=ended}'), 1);
+    assert.equal(get('armorwatch_detect_scan_records_total{phase=updated}'), 0);
+    assert.equal(get('armorwatch_detect_scan_keys{state=scanning}'), 1);
+    assert.equal(get('armorwatch_detect_scan_keys{state=watching}'), 1);
+    assert.equal(get('armorwatch_detect_scan_dropped_total{reason=keys}'), 1);
     // The resource, as Prometheus's target_info.
     assert.match(text, /^target_info\{[^}]*service_name="armorwatch"[^}]*\} 1$/m);
     assert.match(text, /^target_info\{[^}]*k8s_node_name="node-a"[^}]*\} 1$/m);

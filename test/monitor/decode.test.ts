@@ -1,15 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeEvent as decodeAny, EventDecoder, EXEC_SYSCALL_NUMBERS, isExecEvent, SYSCALL_NUMBERS } from '../../src/monitor/decode.ts';
+import { decodeEvent as decodeAny, EventDecoder, EXEC_SYSCALL_NUMBERS, isExecEvent, isFileEvent, isNetworkEvent, SYSCALL_NUMBERS } from '../../src/monitor/decode.ts';
 import { MonitorError } from '../../src/monitor/errors.ts';
 import { EVENT_FIELDS as F, EVENT_HEADER_SIZE, EV_FLAGS, STR_SLOTS } from '../../src/monitor/layout.ts';
-import type { ExecEvent, FileEvent } from '../../src/types.ts';
+import type { ExecEvent, FileEvent, NetworkEvent } from '../../src/types.ts';
+import { SYSCALLS } from '../../src/syscalls.ts';
 
-type Strings = Partial<Record<keyof typeof STR_SLOTS, string>>;
+type Strings = Partial<Record<keyof typeof STR_SLOTS, string | Buffer>>;
 
 function decodeEvent(rec: Buffer, offset: bigint): FileEvent {
   const ev = decodeAny(rec, offset);
-  assert.ok(!isExecEvent(ev), 'a file record decodes to a FileEvent');
+  assert.ok(isFileEvent(ev), 'a file record decodes to a FileEvent');
   return ev;
 }
 
@@ -20,7 +21,7 @@ function decodeExec(rec: Buffer, offset = 0n): ExecEvent {
 }
 
 /** A record as the kernel would write it. */
-function record(fields: { nr: number; ret?: number; dirfd?: number; dirfd2?: number; flags?: number; evFlags?: number; argA?: bigint; argB?: bigint; owner?: number }, strs: Strings): Buffer {
+function record(fields: { nr: number; ret?: number; dirfd?: number; dirfd2?: number; flags?: number; mode?: number; evFlags?: number; argA?: bigint; argB?: bigint; owner?: number }, strs: Strings): Buffer {
   const h = Buffer.alloc(EVENT_HEADER_SIZE);
   h.writeBigUInt64LE(1_000_000_000n, F.ts_boot_ns[0]);
   h.writeBigUInt64LE(77n, F.cgroup_id[0]);
@@ -36,6 +37,7 @@ function record(fields: { nr: number; ret?: number; dirfd?: number; dirfd2?: num
   h.writeInt32LE(fields.dirfd ?? -100, F.dirfd[0]);
   h.writeInt32LE(fields.dirfd2 ?? -100, F.dirfd2[0]);
   h.writeUInt32LE(fields.flags ?? 0, F.flags[0]);
+  h.writeUInt32LE(fields.mode ?? 0, F.mode[0]);
   h.writeUInt32LE(fields.owner ?? 0, F.owner_uid[0]);
   h.writeBigInt64LE(BigInt(fields.ret ?? 3), F.ret[0]);
   h.writeBigUInt64LE(fields.argA ?? 0n, F.arg_a[0]);
@@ -44,7 +46,9 @@ function record(fields: { nr: number; ret?: number; dirfd?: number; dirfd2?: num
   h.write('cat', F.comm[0]);
   const parts: Buffer[] = [h];
   for (const [name, slot] of Object.entries(STR_SLOTS)) {
-    const b = Buffer.from(strs[name as keyof typeof STR_SLOTS] ?? '');
+    const given = strs[name as keyof typeof STR_SLOTS];
+    if (given === undefined && parts[slot + 1] !== undefined) continue; // remote/local name the path slots of network events
+    const b = typeof given === 'object' ? given : Buffer.from(given ?? '');
     h.writeUInt16LE(b.length, F.str_len[0] + 2 * slot);
     parts[slot + 1] = b;
   }
@@ -101,7 +105,8 @@ test('short records, overrunning strings and unknown syscalls are decode errors'
 });
 
 test('a decoder reused across events of one process gives each event its own strings', () => {
-  const d = new EventDecoder();
+  const cached = new EventDecoder();
+  const d = { decode: (rec: Buffer, off: bigint): FileEvent => { const ev = cached.decode(rec, off); assert.ok(isFileEvent(ev)); return ev; } };
   const first = d.decode(record({ nr: SYSCALL_NUMBERS.openat }, { path: 'a', cwd: '/tmp', exe: '/bin/sh', pexe: '/sbin/init' }), 0n);
   const same = d.decode(record({ nr: SYSCALL_NUMBERS.openat }, { path: 'a', cwd: '/tmp', exe: '/bin/sh', pexe: '/sbin/init' }), 0n);
   // Same pid after an execve and a chdir: every cached string must follow the new bytes.
@@ -178,4 +183,67 @@ test('links, symlinks and mounts carry both names; a relative symlink target is 
   assert.deepEqual([bind.absPath, bind.absPath2], ['/etc', '/mnt']);
   const tmpfs = decodeEvent(record({ nr: SYSCALL_NUMBERS.mount, evFlags: EV_FLAGS.hasPath2, ret: 0 }, { path: 'tmpfs', path2: '/mnt', cwd: '/etc' }), 0n);
   assert.deepEqual([tmpfs.path, tmpfs.absPath], ['tmpfs', '/mnt']);
+});
+
+function decodeNet(d: EventDecoder, rec: Buffer): NetworkEvent {
+  const ev = d.decode(rec, 0n);
+  assert.ok(isNetworkEvent(ev), 'a network record decodes to a NetworkEvent');
+  return ev;
+}
+
+/** struct sockaddr bytes as the kernel copies them (family in host order, port and address in network order). */
+function sockaddr(family: number, port: number, addr: number[], len?: number): Buffer {
+  const b = Buffer.alloc(len ?? (family === 10 ? 28 : 16));
+  b.writeUInt16LE(family, 0);
+  b.writeUInt16BE(port, 2);
+  Buffer.from(addr).copy(b, family === 10 ? 8 : 4);
+  return b;
+}
+
+function unixAddr(path: string, abstract: boolean): Buffer {
+  const name = Buffer.from(path);
+  const b = Buffer.alloc(2 + (abstract ? 1 : 0) + name.length + (abstract ? 0 : 1));
+  b.writeUInt16LE(1, 0);
+  name.copy(b, abstract ? 3 : 2);
+  return b;
+}
+
+test('network records decode with the call, socket triple, addresses and the phase', () => {
+  const d = new EventDecoder();
+  const nr = (n: keyof typeof SYSCALLS): number => SYSCALLS[n].nr;
+  const proc = { cwd: '/srv', exe: '/usr/bin/curl', pexe: '/bin/sh' };
+  const connect = decodeNet(d, record({ nr: nr('connect'), dirfd: 3, ret: -115, argA: 2n, argB: 1n, mode: 6 },
+    { ...proc, remote: sockaddr(2, 5432, [10, 0, 0, 7]) }));
+  assert.equal(connect.syscall, 'connect');
+  assert.equal(connect.phase, 'call');
+  assert.deepEqual([connect.fd, connect.ret, connect.domain, connect.type, connect.protocol], [3, -115, 2, 1, 6]);
+  assert.deepEqual(connect.remote, { family: 'inet', address: '10.0.0.7', port: 5432 });
+  assert.equal(connect.local, null);
+  assert.deepEqual([connect.exePath, connect.cwd, connect.parentExePath], ['/usr/bin/curl', '/srv', '/bin/sh']);
+
+  // The outcome reported in softirq carries only its address: the process's strings come from its call.
+  const outcome = decodeNet(d, record({ nr: nr('connect'), dirfd: 3, ret: -111, argA: 2n, argB: 1n, mode: 6, evFlags: EV_FLAGS.netOutcome },
+    { remote: sockaddr(2, 5432, [10, 0, 0, 7]) }));
+  assert.equal(outcome.phase, 'outcome');
+  assert.equal(outcome.ret, -111);
+  assert.deepEqual([outcome.exePath, outcome.cwd], ['/usr/bin/curl', '/srv']);
+
+  const v6 = decodeNet(d, record({ nr: nr('accept4'), dirfd: 4, ret: 5, argA: 10n, argB: 1n, mode: 6 }, {
+    ...proc,
+    remote: sockaddr(10, 40000, [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
+    local: sockaddr(10, 443, [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1]),
+  }));
+  assert.deepEqual(v6.remote, { family: 'inet6', address: '2001:db8::1', port: 40000 });
+  assert.deepEqual(v6.local, { family: 'inet6', address: '::ffff:127.0.0.1', port: 443, mappedV4: '127.0.0.1' });
+
+  const path = decodeNet(d, record({ nr: nr('bind'), dirfd: 5, ret: 0, argA: 1n, argB: 1n }, { ...proc, local: unixAddr('/run/app.sock', false) }));
+  assert.deepEqual(path.local, { family: 'unix', path: '/run/app.sock', abstract: false });
+  const abs = decodeNet(d, record({ nr: nr('connect'), dirfd: 5, ret: -111, argA: 1n, argB: 1n }, { ...proc, remote: unixAddr('x11', true) }));
+  assert.deepEqual(abs.remote, { family: 'unix', path: 'x11', abstract: true });
+  const netlink = decodeNet(d, record({ nr: nr('bind'), dirfd: 6, ret: 0, argA: 16n, argB: 3n }, { ...proc, local: sockaddr(16, 0, [], 12) }));
+  assert.deepEqual(netlink.local, { family: 'other', af: 16 });
+
+  // socket() failed: no fd; protocol 0 of an inet datagram socket is UDP, as the kernel resolves it.
+  const sock = decodeNet(d, record({ nr: nr('socket'), dirfd: -1, ret: -97, argA: 2n, argB: 2n, mode: 0 }, proc));
+  assert.deepEqual([sock.fd, sock.ret, sock.protocol, sock.remote, sock.local], [-1, -97, 17, null, null]);
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { execFilterCommand, firstComponentKey, fnv1a64, kernelFilterEntries, pathFilterCommand, processFilterCommand } from '../../src/monitor/filter.ts';
+import { execFilterCommand, firstComponentKey, fnv1a64, kernelFilterEntries, networkFilterCommand, pathFilterCommand, processFilterCommand, wantsNetwork } from '../../src/monitor/filter.ts';
 import { openMonitor } from '../../src/monitor/index.ts';
 import { silentLogger } from '../../src/log.ts';
 import { MonitorError } from '../../src/monitor/errors.ts';
@@ -86,4 +86,16 @@ test('a monitor opened without onExec refuses a filter that passes executions, b
     pathFilter: { passAll: true, exactPaths: [], dirPrefixes: [], exec: { passAll: true, paths: [], dirs: [], names: [] } },
     processFilter: { pids: [], comms: [], excludePids: [] },
   }), /passes executions but the monitor was opened without onExec/);
+});
+
+test('the network filter command: call bits from the table, protocols or any, refusals for unknown calls', () => {
+  assert.equal(networkFilterCommand(), 'net 0 0 *');
+  assert.equal(networkFilterCommand({ passAll: true, calls: [], protocols: [] }), 'net 1 0 *');
+  assert.equal(networkFilterCommand({ passAll: false, calls: ['connect', 'accept4'], protocols: [6, 17, 6] }), 'net 0 10 6,17');
+  assert.equal(networkFilterCommand({ passAll: false, calls: ['socket', 'listen'], protocols: [] }), 'net 0 33 *');
+  assert.throws(() => networkFilterCommand({ passAll: false, calls: ['sendto' as 'connect'], protocols: [] }), /network call "sendto"/);
+  assert.throws(() => networkFilterCommand({ passAll: false, calls: ['bind'], protocols: [-1] }), /protocol -1/);
+  assert.equal(wantsNetwork(undefined), false);
+  assert.equal(wantsNetwork({ passAll: false, calls: [], protocols: [6] }), false);
+  assert.equal(wantsNetwork({ passAll: false, calls: ['bind'], protocols: [] }), true);
 });

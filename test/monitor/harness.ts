@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { openMonitor, type Monitor, type MonitorOptions } from '../../src/monitor/index.ts';
 import { silentLogger } from '../../src/log.ts';
 import { RING_BUFFER_DEFAULT } from '../../src/config/parse.ts';
-import type { ExecEvent, FileEvent } from '../../src/types.ts';
+import type { ExecEvent, FileEvent, NetworkEvent } from '../../src/types.ts';
 
 export interface Collected {
   readonly monitor: Monitor;
@@ -12,6 +12,9 @@ export interface Collected {
   /** Executions seen (the default filter passes them all). */
   readonly execs: ExecEvent[];
   waitForExec(pred: (e: ExecEvent) => boolean, what: string, ms?: number): Promise<ExecEvent>;
+  /** Network calls seen (only when the filter passes them: `network` in the path filter). */
+  readonly nets: NetworkEvent[];
+  waitForNet(pred: (e: NetworkEvent) => boolean, what: string, ms?: number): Promise<NetworkEvent>;
   /** Resolves with the first event (seen or to come) that matches; rejects after `ms` naming `what`. */
   waitFor(pred: (e: FileEvent) => boolean, what: string, ms?: number): Promise<FileEvent>;
 }
@@ -19,6 +22,7 @@ export interface Collected {
 export async function collect(opts: Partial<MonitorOptions> = {}): Promise<Collected> {
   const files = new Stream<FileEvent>();
   const execs = new Stream<ExecEvent>();
+  const nets = new Stream<NetworkEvent>();
   const monitor = await openMonitor({
     logger: silentLogger,
     ringbufBytes: RING_BUFFER_DEFAULT,
@@ -27,6 +31,7 @@ export async function collect(opts: Partial<MonitorOptions> = {}): Promise<Colle
     ...opts,
     onEvent: (e) => files.push(e),
     onExec: (e) => execs.push(e),
+    onNetwork: (e) => nets.push(e),
   });
   return {
     monitor,
@@ -34,6 +39,8 @@ export async function collect(opts: Partial<MonitorOptions> = {}): Promise<Colle
     execs: execs.seen,
     waitFor: (pred, what, ms) => files.waitFor(pred, what, ms),
     waitForExec: (pred, what, ms) => execs.waitFor(pred, what, ms),
+    nets: nets.seen,
+    waitForNet: (pred, what, ms) => nets.waitFor(pred, what, ms),
   };
 }
 
@@ -64,8 +71,8 @@ class Stream<E> {
 }
 
 /** Runs cmd to its end (stdio ignored) and returns its pid, for matching the events it caused. */
-export function run(cmd: string, args: string[], cwd = '/'): number {
-  const r = spawnSync(cmd, args, { cwd, stdio: 'ignore' });
+export function run(cmd: string, args: string[], cwd = '/', env?: NodeJS.ProcessEnv): number {
+  const r = spawnSync(cmd, args, { cwd, stdio: 'ignore', ...(env === undefined ? {} : { env }) });
   assert.ok(r.pid !== undefined && r.pid > 0, `${cmd} did not start`);
   return r.pid;
 }

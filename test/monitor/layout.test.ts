@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { defaultHelperPath } from '../../src/monitor/preflight.ts';
-import { EVENT_FIELDS, EVENT_HEADER_SIZE, EV_FLAGS, PATH_MAX, STR_COUNT, STR_SLOTS } from '../../src/monitor/layout.ts';
+import { EVENT_FIELDS, EVENT_HEADER_SIZE, EV_FLAGS, NET_CALL_BITS, PATH_MAX, SOCKADDR_MAX, STR_COUNT, STR_SLOTS } from '../../src/monitor/layout.ts';
 import { EXEC_MAX_ARGS, EXEC_MAX_ARG_LEN } from '../../src/types.ts';
 
 interface CLayout {
@@ -14,6 +14,8 @@ interface CLayout {
   evFlags: Record<string, number>;
   argsMax: number;
   argMax: number;
+  sockaddrMax: number;
+  netCalls: Record<string, number>;
 }
 
 function cLayout(): CLayout {
@@ -39,4 +41,10 @@ test('string slots, their count, PATH_MAX and event flag bits agree', () => {
 test('the kernel caps arguments as ExecEvent says (KubeArmor\'s 20 of 104 bytes)', () => {
   const c = cLayout();
   assert.deepEqual([c.argsMax, c.argMax], [EXEC_MAX_ARGS, EXEC_MAX_ARG_LEN]);
+});
+
+test('network events: the socket-address cap and the call bits of the kernel filter agree', () => {
+  const c = cLayout();
+  assert.equal(c.sockaddrMax, SOCKADDR_MAX);
+  assert.deepEqual(c.netCalls, { ...NET_CALL_BITS });
 });

@@ -4,7 +4,7 @@ import { parsePolicyText } from '../../src/policy/load.ts';
 import { renderAlert } from '../../src/export/kubearmor.ts';
 import { compilePolicies, type EngineOptions } from '../../src/policy/engine.ts';
 import type { PolicyDocument } from '../../src/policy/types.ts';
-import type { Alert, ExecEvent, FileEvent, NodeIdentity, Workload } from '../../src/types.ts';
+import type { Alert, ExecEvent, FileEvent, MonitorEvent, NetworkEvent, NodeIdentity, Workload } from '../../src/types.ts';
 
 /** Validated policies from YAML text; fails the test on any problem. */
 export function policies(yaml: string): PolicyDocument[] {
@@ -62,7 +62,7 @@ export const NODE: NodeIdentity = Object.freeze({
 });
 
 /** Decides one access and returns its alert in KubeArmor's shape, or null. */
-export function alertFor(yaml: string, ev: FileEvent | ExecEvent, w: Workload = WEB, node: NodeIdentity = NODE, opts: EngineOptions = {}): Alert | null {
+export function alertFor(yaml: string, ev: MonitorEvent, w: Workload = WEB, node: NodeIdentity = NODE, opts: EngineOptions = {}): Alert | null {
   const engine = compilePolicies(policies(yaml), opts);
   const d = engine.decide({ event: ev, workload: w }, node);
   return d === null ? null : renderAlert({ event: ev, workload: w, node, decision: d });
@@ -87,4 +87,17 @@ export function syscallAlertFor(yaml: string, ev: FileEvent | ExecEvent, w: Work
   const engine = compilePolicies(policies(yaml));
   const d = engine.decideSyscall({ event: ev, workload: w }, node);
   return d === null ? null : renderAlert({ event: ev, workload: w, node, decision: d });
+}
+
+/** A network call: `curl` in the web pod connecting over TCP/IPv4 to 10.0.0.7:5432 on fd 3, no terminal. */
+export function netEvent(over: Partial<NetworkEvent> = {}): NetworkEvent {
+  return {
+    kind: 'network',
+    timestampNs: 1_764_350_978_123_456_789n,
+    hostPid: 1275600, hostTid: 1275600, hostPpid: 1275441, pid: 360, ppid: 342, uid: 0, gid: 0, euid: 0, comm: 'curl', tty: null,
+    exePath: '/usr/bin/curl', parentExePath: '/bin/bash', cgroupId: 1n, mntNs: 1, pidNs: 1, netNs: 1, cwd: '/',
+    syscall: 'connect', phase: 'call', fd: 3, ret: 0, domain: 2, type: 1, protocol: 6,
+    remote: { family: 'inet', address: '10.0.0.7', port: 5432 }, local: null,
+    ...over,
+  };
 }
