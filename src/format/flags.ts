@@ -158,6 +158,8 @@ const OPEN_BY_NAME: ReadonlyMap<string, number> = new Map([
 ]);
 const AT_BY_NAME: ReadonlyMap<string, number> = new Map(AT_FLAGS.map((f) => [f.name, f.bits] as const));
 const RENAME_BY_NAME: ReadonlyMap<string, number> = new Map(RENAME_FLAGS.map((f) => [f.name, f.bits] as const));
+const MOUNT_BY_NAME: ReadonlyMap<string, number> = new Map(MOUNT_FLAGS.map((f) => [f.name, f.bits] as const));
+const MOVE_MOUNT_BY_NAME: ReadonlyMap<string, number> = new Map(MOVE_MOUNT_FLAGS.map((f) => [f.name, f.bits] as const));
 
 /** Thrown by the parse functions; `token` is the part that was not understood. */
 export class FlagParseError extends Error {
@@ -196,6 +198,14 @@ export function parseAtFlags(text: string): number {
 
 export function parseRenameFlags(text: string): number {
   return parseWith(text, RENAME_BY_NAME, 'RENAME_*');
+}
+
+export function parseMountFlags(text: string): number {
+  return parseWith(text, MOUNT_BY_NAME, 'MS_*');
+}
+
+export function parseMoveMountFlags(text: string): number {
+  return parseWith(text, MOVE_MOUNT_BY_NAME, 'MOVE_MOUNT_*');
 }
 
 /** Open flags that can change a file: access mode write/read-write, O_CREAT, O_TRUNC, O_APPEND. */

@@ -4,7 +4,7 @@ export type { DataInput } from './data.ts';
 export { formatResult, strerror, errnoFromName, errnoNames } from './errno.ts';
 export {
   AT_FDCWD, FlagParseError, formatAtFlags, formatMountFlags, formatMoveMountFlags, formatOpenFlags, formatRenameFlags, formatResolveFlags, MS_SOURCE_IS_PATH,
-  openFlagsWrite, parseAtFlags, parseOpenFlags, parseRenameFlags,
+  openFlagsWrite, parseAtFlags, parseMountFlags, parseMoveMountFlags, parseOpenFlags, parseRenameFlags,
 } from './flags.ts';
 export { isoSeconds, rfc3339Nano, splitNs } from './time.ts';
 export {
