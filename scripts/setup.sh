@@ -2,18 +2,23 @@
 # Installs what armorwatch needs on a Debian 12 machine (as root), then builds it. Starts from a
 # minimal Debian 12 (no node, no npm, no curl, no Go). Idempotent: each step checks before it
 # installs, and says what it installs; a step already done prints nothing.
-# Usage: bash scripts/setup.sh [--with-test-deps]
+# Usage: bash scripts/setup.sh [--with-test-deps] [--no-build]
 #   --with-test-deps  also what the tests need: containerd, runc, busybox, opensnoop, the pinned Go
-#                     (scripts/lib/go.sh), kustomize where kubectl is missing, the test Collector.
+#                     (scripts/lib/go.sh), kustomize where kubectl is missing, the test Collector,
+#                     debootstrap and docker.io (the image test, scripts/image.sh).
+#   --no-build        install only; do not run scripts/build.sh (the Dockerfile's dependency layer)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 with_test=0
-case "${1:-}" in
-  --with-test-deps) with_test=1 ;;
-  '') ;;
-  *) echo "usage: bash scripts/setup.sh [--with-test-deps]" >&2; exit 2 ;;
-esac
+build=1
+for arg in "$@"; do
+  case "$arg" in
+    --with-test-deps) with_test=1 ;;
+    --no-build) build=0 ;;
+    *) echo "usage: bash scripts/setup.sh [--with-test-deps] [--no-build]" >&2; exit 2 ;;
+  esac
+done
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 # Runs a command with its progress chatter kept back: shown only if it fails. Stdout passes.
@@ -36,7 +41,7 @@ pkgs=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make pkg-config util-l
 # downloader, and curl is the one to install where neither curl nor wget exists.
 [ -n "$(node_downloader)" ] || pkgs+=(curl)
 if [ "$with_test" = 1 ]; then
-  pkgs+=(libbpf-tools containerd runc busybox-static iproute2 openssl etcd-server)
+  pkgs+=(libbpf-tools containerd runc busybox-static iproute2 openssl etcd-server debootstrap docker.io)
   # nmap: the port-scan tests and the scan benchmark run it as an attacker would (connect scans).
   pkgs+=(nmap)
   # promtool (Debian package prometheus) checks deploy/prometheus/alert-rules.yaml in the tests. Only
@@ -73,8 +78,10 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --no-update-notifier --loglevel=error >&2
 fi
 
-log "building (scripts/build.sh)"
-bash scripts/build.sh
+if [ "$build" = 1 ]; then
+  log "building (scripts/build.sh)"
+  bash scripts/build.sh
+fi
 
 if [ "$with_test" = 1 ]; then
   use_pinned_go

@@ -41,20 +41,22 @@ function parseDockerfile(text: string): { args: Map<string, string>; stages: Sta
   });
   const args = new Map<string, string>();
   const stages: Stage[] = [];
+  // $NAME and ${NAME} of global ARGs, as docker expands them in FROM and in later ARG defaults.
+  const expand = (text: string, ins: Instruction): string => text.replace(/\$\{(\w+)\}|\$(\w+)/g, (_, a: string | undefined, b: string | undefined) => {
+    const v = args.get((a ?? b)!);
+    assert.ok(v !== undefined, `Dockerfile:${ins.line}: ${ins.op} uses undefined ARG ${a ?? b}`);
+    return v;
+  });
   for (const ins of instructions) {
     if (ins.op === 'FROM') {
       const m = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(ins.args);
       assert.ok(m, `Dockerfile:${ins.line}: FROM ${ins.args}`);
-      const from = m[1]!.replace(/\$\{(\w+)\}|\$(\w+)/g, (_, a: string | undefined, b: string | undefined) => {
-        const v = args.get((a ?? b)!);
-        assert.ok(v !== undefined, `Dockerfile:${ins.line}: FROM uses undefined ARG ${a ?? b}`);
-        return v;
-      });
+      const from = expand(m[1]!, ins);
       stages.push({ from, name: m[2] ?? null, body: [] });
     } else if (stages.length === 0) {
       assert.equal(ins.op, 'ARG', `Dockerfile:${ins.line}: only ARG may precede the first FROM`);
       const [k, v = ''] = ins.args.split('=', 2) as [string, string?];
-      args.set(k, v);
+      args.set(k, expand(v, ins));
     } else {
       stages.at(-1)!.body.push(ins);
     }
@@ -150,6 +152,11 @@ test('the build runs the project\'s own scripts, not a copy of their commands', 
     assert.doesNotMatch(r, /\b(make|tsc|clang|bpftool|gcc)\b/, `RUN re-implements the build: ${r}`);
   }
   assert.ok(runs.some((r) => /npm (prune --omit=dev|ci --omit=dev)/.test(r)), 'dev dependencies are not pruned');
+  // Node.js and npm are the pinned ones (scripts/lib/node.sh), not Debian's Node.js 18 and npm 9.
+  for (const r of runs) {
+    assert.doesNotMatch(r, /apt-get install[^&;]*\b(npm|nodejs)\b/, `the build stage installs Debian's Node.js or npm: ${r}`);
+    assert.doesNotMatch(r, /(^|&&|;)\s*npm\b/, `RUN uses whatever npm is on PATH instead of tools/node's: ${r}`);
+  }
 });
 
 test('everything the runtime stage takes from the build stage exists after scripts/build.sh', () => {

@@ -110,6 +110,8 @@ const NEEDED: ReadonlyArray<readonly [string, string, string]> = [
 /** What a node agent must never be able to do. */
 const FORBIDDEN: ReadonlyArray<readonly [string, string, string]> = [
   ['get', '', 'secrets'], ['list', '', 'secrets'], ['list', '', 'configmaps'],
+  // Informers list and watch; nothing reads a pod, node or namespace by name, so no GET on them.
+  ['get', '', 'pods'], ['get', '', 'nodes'], ['get', '', 'namespaces'],
   ['create', '', 'pods'], ['update', '', 'pods'], ['patch', '', 'pods'], ['delete', '', 'pods'], ['create', '', 'pods/exec'],
   ['update', '', 'nodes'], ['patch', '', 'nodes'], ['update', '', 'namespaces'],
   ['list', 'apps', 'replicasets'], ['watch', 'apps', 'replicasets'], ['get', 'apps', 'deployments'], ['get', 'batch', 'cronjobs'],

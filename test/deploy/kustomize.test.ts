@@ -72,7 +72,7 @@ function checkInstall(objs: K8sObject[]): void {
     for (const g of rule.apiGroups) for (const r of rule.resources) granted[`${g === '' ? 'core' : g}/${r}`] = [...rule.verbs].sort().join(',');
   }
   assert.deepEqual(granted, {
-    'core/pods': 'get,list,watch', 'core/nodes': 'get,list,watch', 'core/namespaces': 'get,list,watch',
+    'core/pods': 'list,watch', 'core/nodes': 'list,watch', 'core/namespaces': 'list,watch',
     'apps/replicasets': 'get', 'batch/jobs': 'get',
   });
   const binding = one(objs, 'ClusterRoleBinding', 'armorwatch');
