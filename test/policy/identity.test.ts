@@ -2,11 +2,12 @@
 // the kernel's, how a match is named, and that only host processes are matched by it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compilePolicies } from '../../src/policy/engine.ts';
-import { identityTargets, kernelDev, resolveIdentities } from '../../src/policy/identity.ts';
+import { IdentityWatch, identityTargets, kernelDev, resolveIdentities } from '../../src/policy/identity.ts';
+import type { WatchedIdentity } from '../../src/types.ts';
 import { candidatePaths } from '../../src/policy/paths.ts';
 import { identityPathOf } from '../../src/monitor/decode.ts';
 import { alertFor, event, HOST, ksp, NODE, policies, WEB } from './helpers.ts';
@@ -82,4 +83,34 @@ test('the engine: a host policy matches by identity path; a container policy on 
   assert.equal(hostAlert?.Resource, '/tmp/link', 'Resource stays the path the process used');
   const kspShadow = ksp('ksp-shadow', '  action: Audit\n  file:\n    matchPaths:\n      - path: /etc/shadow');
   assert.equal(alertFor(kspShadow, read, WEB, NODE), null, 'a container\'s /etc/shadow is not the host\'s');
+});
+
+test('the watch hands the kernel the identities on update, again only when they change (a file replaced, a file created), and reports what it cannot resolve', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'aw-idwatch-'));
+  try {
+    const f = join(dir, 'secret');
+    const later = join(dir, 'later');
+    writeFileSync(f, 'x');
+    const yaml = HSP.replace('- path: /etc/shadow', `- path: ${f}\n      - path: ${later}`);
+    const sent: Array<readonly WatchedIdentity[]> = [];
+    const w = new IdentityWatch(async (ids) => { sent.push(ids); }, (err) => { throw err; }, 0);
+    await w.update(compilePolicies(policies(yaml)).rules);
+    assert.equal(sent.length, 1);
+    assert.deepEqual(sent[0]!.filter((i) => i.path.startsWith(dir)).map((i) => i.path), [f]);
+    assert.ok(w.status().unresolved.includes(later));
+    await w.refresh();
+    assert.equal(sent.length, 1, 'nothing changed: nothing sent');
+    // An editor's save: a new file renamed over the old one (a new inode), and the file created later.
+    writeFileSync(`${f}.new`, 'y');
+    renameSync(`${f}.new`, f);
+    writeFileSync(later, 'z');
+    await w.refresh();
+    assert.equal(sent.length, 2);
+    const now = sent[1]!.filter((i) => i.path.startsWith(dir));
+    assert.deepEqual(now.map((i) => [i.path, i.ino]), [[later, statSync(later, { bigint: true }).ino], [f, statSync(f, { bigint: true }).ino]]);
+    assert.ok(!w.status().unresolved.includes(later));
+    w.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
