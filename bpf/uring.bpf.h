@@ -45,8 +45,11 @@ static __always_inline int uring_open_done(void *vreq, struct io_uring_cqe *cqe)
 	struct heap *hp = scratch();
 	if (!hp)
 		return 0;
-	if (!cfg->pass_all) {
-		int r = resolved_passes(&fp, &root, &pos, &walk_flags);
+	__u64 gen = aw_path_gen;
+	asm volatile("" ::: "memory"); /* the generation before the side: see aw_slot */
+	__u32 slot = filter_slot();
+	if (!aw_call_passes(slot, NR_io_uring_enter)) {
+		int r = resolved_passes(&fp, &root, &pos, &walk_flags, gen, slot);
 		if (r <= 0) {
 			if (r == 0)
 				count(AW_STAT_FILTERED);

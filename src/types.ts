@@ -329,6 +329,11 @@ export interface KernelFilterSpec {
   readonly exactPaths: readonly string[];
   /** Directory prefixes ending in '/': a path passes when it starts with one (or equals it without the slash). */
   readonly dirPrefixes: readonly string[];
+  /**
+   * File calls (syscall names, src/syscalls.ts) whose events pass whatever their path: the calls of
+   * syscall rules without a path (matchSyscalls). Absent or empty: none.
+   */
+  readonly passCalls?: readonly string[];
   /** What the kernel lets through of executions (process rules). Absent: no execution passes. */
   readonly exec?: ExecFilterSpec;
   /** What the kernel lets through of network calls (network rules, the scan detector). Absent: none passes. */
@@ -407,7 +412,7 @@ export interface ScanEpisode {
   readonly phase: 'started' | 'updated' | 'ended';
   /** Which thresholds started it (both: many ports of one host and one port of many hosts). */
   readonly kinds: readonly ScanKind[];
-  /** Started by the slow window's thresholds (--scan-slow-window), the fast window's were not crossed. */
+  /** Started by the slow window's thresholds (--scan-slow-window) with targets spread over more than --scan-window. */
   readonly slow: boolean;
   /** Transports and address families of the attempts (network.transport, network.type). */
   readonly transports: readonly ('tcp' | 'udp')[];

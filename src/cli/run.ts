@@ -4,7 +4,7 @@
 import { parseRunConfig } from '../config/parse.ts';
 import { runHelp } from '../config/options.ts';
 import type { RunConfig } from '../config/types.ts';
-import { createScanStage } from '../detect/index.ts';
+import { createScanStage, withScanNeeds } from '../detect/index.ts';
 import { createEnricher } from '../enrich/index.ts';
 import { loadKubeConfig } from '../enrich/kube.ts';
 import { UsageError } from '../errors.ts';
@@ -17,7 +17,7 @@ import { createAgentMetrics, type AgentMetrics, type MetricSources } from '../me
 import { openMonitor, type Monitor } from '../monitor/index.ts';
 import { formatProblem, IdentityWatch, PolicyStore, UNOBSERVED_CODE, unobservedFields, type PolicyStoreStatus, type ReloadEvent } from '../policy/index.ts';
 import { AlertThrottle, noticeMatch, throttleSubject, type ThrottleSettings } from '../policy/throttle.ts';
-import type { Match, MonitorEvent, NodeIdentity, Workload } from '../types.ts';
+import type { KernelFilterSpec, Match, MonitorEvent, NodeIdentity, Workload } from '../types.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const parsed = parseRunConfig(argv);
@@ -76,6 +76,8 @@ export function policyDetail(st: PolicyStoreStatus): string[] {
     `entries passed over: ${skipped === '' ? 'none' : skipped}`,
     `reloads: ${st.reloads}; failed scans: ${st.failedScans}; scan running for ${st.scanRunningMs} ms`,
     ...(st.refusedChange === null ? [] : [`policy change refused, the previous policies stay in force: ${st.refusedChange}`]),
+    `policy changes refused: ${st.refusedChanges.capacity} over the kernel filter capacity; ${st.refusedChanges.kernelFilter} kernel filter switch(es) failed`,
+    `unobserved policy sections: ${unobservedLine(st.unobservedSections)}`,
   ];
 }
 
@@ -84,6 +86,12 @@ function identityDetail(w: IdentityWatch): string {
   const st = w.status();
   const missing = st.unresolved.length === 0 ? '' : `; ${st.unresolved.length} not resolvable yet (${st.unresolved.slice(0, 5).join(', ')}${st.unresolved.length > 5 ? ', ...' : ''})`;
   return `host rule targets watched by identity: ${st.watched}${missing}${st.error === null ? '' : `; last update refused: ${st.error}`}`;
+}
+
+/** `capabilities (2: a, b), network (1: c)`, at most five policies named per section; `none`. */
+function unobservedLine(by: PolicyStoreStatus['unobservedSections']): string {
+  const parts = Object.entries(by).map(([section, keys]) => `${section} (${keys.length}: ${keys.slice(0, 5).join(', ')}${keys.length > 5 ? ', ...' : ''})`);
+  return parts.length === 0 ? 'none' : parts.join('; ');
 }
 
 /** Why sending the configured headers is a risk: plain http:// to a host that is not this one. */
@@ -115,7 +123,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
   let monitor: Monitor | undefined;
   let identities: IdentityWatch | undefined;
   const store = new PolicyStore({ paths: config.policies, engine: { defaultFilePosture: config.defaultFilePosture, defaultNetworkPosture: config.defaultNetworkPosture }, kernelFilterCapacity: config.kernelFilterCapacity, logger: log.child({ component: 'policy' }), sources: policySources });
-  const sources: MetricSources = {};
+  const sources: MetricSources = { policy: () => store.status() };
   const metrics = createAgentMetrics(config.metrics, config, sources, log.child({ component: 'metrics' }));
   let health: HealthServer | undefined;
   if (config.health !== null) {
@@ -162,6 +170,8 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
   // alerts it causes.
   const scan = config.scan === null ? null : createScanStage(config.scan, (d) => exporter.export(d), log.child({ component: 'detect' }));
   if (scan !== null) sources.scan = () => scan.stats();
+  // The kernel filter: what the policies need, and the connects port-scan detection needs.
+  const kernelFilter = (f: KernelFilterSpec): KernelFilterSpec => (scan === null ? f : withScanNeeds(f));
   let stop: () => void = () => {};
   const stopped = new Promise<void>((resolve) => { stop = resolve; });
   // A signal sent to the whole process group also stops the monitor's helper: not a failure then.
@@ -222,7 +232,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     policiesLoaded = true;
     const opening = openMonitor({
       logger: log,
-      pathFilter: first.filter,
+      pathFilter: kernelFilter(first.filter),
       ringbufBytes: config.ringBufferBytes,
       kernelFilterCapacity: config.kernelFilterCapacity,
       processFilter: { pids: [], comms: [], excludePids: [process.pid] },
@@ -240,6 +250,9 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     monitor = await Promise.race([opening, aborted]);
     const m = monitor;
     sources.monitor = m.stats;
+    // A change goes in force in the kernel first, then in the engine; a failed switch keeps both
+    // as they were (the store logs it, counts it, and says it in the health detail).
+    store.useSwitch((ev) => m.setPathFilter(kernelFilter(ev.filter)));
     // Files and directories of host policies, watched by identity as well as by path; ready
     // only once the kernel has them.
     const ids = new IdentityWatch((list) => m.setIdentities(list), (err: unknown) => log.error({ err }, 'could not update the watched identities; matching by path only for the rules changed since'));
@@ -251,7 +264,6 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
       logReload(log, ev, metrics);
       const none = policyReadiness(store.status());
       if (none !== null) log.warn(`${none}; not ready until a policy is in force`);
-      m.setPathFilter(ev.filter).catch((err: unknown) => log.error({ err }, 'could not update the kernel filter; the previous one stays'));
     });
     log.info('ready');
     // Kernel and enricher losses are reported on the same schedule as the export counters, so a

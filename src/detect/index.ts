@@ -6,6 +6,7 @@ import type { NetworkEvent, NodeIdentity, ScanDetection, Workload } from '../typ
 import { PortScanDetector, type ScanStats } from './portscan.ts';
 
 export { PortScanDetector, scanKey, type ScanStats } from './portscan.ts';
+export { withScanNeeds } from './filter.ts';
 
 export interface ScanStage {
   observe(ev: NetworkEvent, workload: Workload, node: NodeIdentity): void;

@@ -317,12 +317,15 @@ export class PortScanDetector {
     const kinds: ScanKind[] = [];
     let slow = false;
     // Before an episode, these sets stay below the slow thresholds: counting them is cheap.
-    if (within(host, fastSince) >= cfg.ports) kinds.push('vertical');
-    if (within(port, fastSince) >= cfg.hosts) kinds.push('horizontal');
+    const fastPorts = within(host, fastSince);
+    const fastHosts = within(port, fastSince);
+    if (fastPorts >= cfg.ports) kinds.push('vertical');
+    if (fastHosts >= cfg.hosts) kinds.push('horizontal');
     if (kinds.length === 0) {
       if ((host?.size ?? 0) >= cfg.slowPorts) kinds.push('vertical');
       if ((port?.size ?? 0) >= cfg.slowHosts) kinds.push('horizontal');
-      slow = kinds.length > 0;
+      // Slow: the targets that crossed the slow threshold were spread over more than the fast window.
+      slow = kinds.length > 0 && fastPorts < cfg.slowPorts && fastHosts < cfg.slowHosts;
     }
     if (kinds.length === 0) return;
     // The episode starts with the targets that made it: that host's ports, that port's hosts.

@@ -217,6 +217,13 @@ test('idle keys are forgotten after the slow window', () => {
   assert.equal(d.stats().keys, 0);
 });
 
+test('a fast scan that crosses a slow threshold set below the fast one is not called slow', () => {
+  const { d, out, feed } = detector({ slowPorts: 12 });
+  for (let p = 1; p <= 30; p++) feed({ host: '10.99.0.2', port: p, ms: p });
+  d.flush();
+  assert.deepEqual(out.map((x) => [x.scan.phase, x.scan.slow, x.scan.distinctPorts]), [['started', false, 12], ['ended', false, 30]]);
+});
+
 test('calls other than connect, and non-IP connects, are ignored', () => {
   const { d } = detector({ ports: 2, slowPorts: 2 });
   const base = connect({ host: '10.0.0.1', port: 1, ms: 0 });
