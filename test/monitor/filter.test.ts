@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { SYSCALLS } from '../../src/syscalls.ts';
 import { execFilterCommand, firstComponentKey, fnv1a64, kernelFilterEntries, networkFilterCommand, pathFilterCommand, processFilterCommand, wantsNetwork } from '../../src/monitor/filter.ts';
 import { openMonitor } from '../../src/monitor/index.ts';
 import { silentLogger } from '../../src/log.ts';
@@ -23,6 +24,16 @@ test('path filter command carries pass-all and the hashes of every entry', () =>
   const cmd = pathFilterCommand({ passAll: false, exactPaths: ['/etc/hostname'], dirPrefixes: ['/etc/network/'] });
   assert.equal(cmd, `paths 0 ${fnv1a64('/etc/hostname').toString(16)} ${fnv1a64('/etc/network/').toString(16)} 637465 -`); // "etc", byte i at bits 8i
   assert.equal(pathFilterCommand({ passAll: true, exactPaths: [], dirPrefixes: [] }), 'paths 1 - - - -');
+});
+
+test('every file call of the syscall table has a bit of its own in the kernel\'s call mask', () => {
+  const src = readFileSync(new URL('../../bpf/armorwatch_filter.h', import.meta.url), 'utf8');
+  const body = src.slice(src.indexOf('aw_call_bit(long nr)'));
+  const bits = new Map([...body.slice(0, body.indexOf('return 0;')).matchAll(/case (\d+): return 1u << (\d+);/g)].map(([, nr, bit]) => [Number(nr), Number(bit)]));
+  const fileCalls = Object.values(SYSCALLS).filter((c) => c.operation === 'File').map((c) => c.nr).sort((a, b) => a - b);
+  assert.deepEqual([...bits.keys()].sort((a, b) => a - b), fileCalls);
+  assert.equal(new Set(bits.values()).size, bits.size, 'two calls share a bit');
+  assert.ok(Math.max(...bits.values()) < 32);
 });
 
 test('calls that pass whatever their path go by their x86_64 numbers; a call that is not a file call is refused', () => {
