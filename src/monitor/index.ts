@@ -34,6 +34,8 @@ export interface MonitorStats {
   readonly filteredNetInKernel: number;
   /** Non-blocking connects whose outcome could not be tracked (the kernel's table was full): a loss. */
   readonly lostNetPending: number;
+  /** Connects the port-scan gate counted instead of reporting: repeats of a target within its window (not a loss). */
+  readonly gatedNetInKernel: number;
   /** Hook family in use: 'syscall_tracepoints', 'tp_btf' or 'raw_tracepoint'. */
   readonly hook: string;
   /** Hook of sched_process_exec in use: 'tp_btf', 'raw_tracepoint' or 'tracepoint'. */
@@ -96,7 +98,7 @@ export interface MonitorOptions {
 }
 
 interface KernelCounters {
-  emitted: number; lostRingbuf: number; lostPending: number; filtered: number; filteredExec: number; filteredNet: number; lostNetPending: number;
+  emitted: number; lostRingbuf: number; lostPending: number; filtered: number; filteredExec: number; filteredNet: number; lostNetPending: number; gatedNet: number;
   hook: string; execHook: string; outcomeHook: string; outcomeAttached: boolean; bootToRealtimeNs: string;
 }
 
@@ -152,7 +154,7 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
   let delivered = 0;
   let decodeErrors = 0;
   let kernel: KernelCounters = {
-    emitted: 0, lostRingbuf: 0, lostPending: 0, filtered: 0, filteredExec: 0, filteredNet: 0, lostNetPending: 0,
+    emitted: 0, lostRingbuf: 0, lostPending: 0, filtered: 0, filteredExec: 0, filteredNet: 0, lostNetPending: 0, gatedNet: 0,
     hook, execHook, outcomeHook: 'none', outcomeAttached: false, bootToRealtimeNs: '0',
   };
   let seq = 0;
@@ -165,7 +167,7 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
   const snapshot = (): MonitorStats => ({
     delivered, decodeErrors, hook, execHook,
     lostInKernel: kernel.lostRingbuf, lostPending: kernel.lostPending, filteredInKernel: kernel.filtered,
-    filteredExecInKernel: kernel.filteredExec, filteredNetInKernel: kernel.filteredNet, lostNetPending: kernel.lostNetPending,
+    filteredExecInKernel: kernel.filteredExec, filteredNetInKernel: kernel.filteredNet, lostNetPending: kernel.lostNetPending, gatedNetInKernel: kernel.gatedNet,
     outcomeHook: kernel.outcomeHook, outcomeAttached: kernel.outcomeAttached, outcomeProblem,
   });
 
