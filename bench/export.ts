@@ -1,4 +1,9 @@
-// npm run bench:export [-- --part cost|stage|agent|both --seconds 10 --rates 10000,20000,30000 --records 200000]
+// npm run bench:export [-- --part cost|stage|agent|both|side --seconds 10 --rates 10000,20000,30000 --records 200000 --rounds 1]
+// Part "side": metrics and throttling on the hot path, side by side in one run: the whole agent at
+// each rate, a fresh agent per variant (metrics off + throttling off; metrics on and scraped +
+// throttling on but never reached; metrics on + throttling at its defaults, where the storm is
+// throttled), variants alternating order per round; CPU per 10k matches and its ratio to the first
+// variant, and the accounting: matched = sent + suppressed, offered = arrived + dropped.
 // Part "stage": the export stage alone, side by side in one run against the same real Collector:
 // the SDK's BatchLogRecordProcessor vs armorwatch's ReliableLogRecordProcessor, each fed the same
 // alerts of 20 workloads as fast as one process can build them; arrivals counted by the Collector.
@@ -27,13 +32,15 @@ import { createAlertExporter } from '../src/export/index.ts';
 import { AttributeHandOff } from '../src/export/handoff.ts';
 import { alertLine } from '../src/export/kubearmor.ts';
 import { matchText, type MatchText } from '../src/export/match.ts';
-import { matchRecordFields, matchToLogRecord, recordAttributes } from '../src/export/record.ts';
+import { matchRecordFields, matchToLogRecord, recordAttributes, RecordShape } from '../src/export/record.ts';
 import { ResourceCache } from '../src/export/resource.ts';
 import { silentLogger } from '../src/log.ts';
+import { createAgentMetrics } from '../src/metrics/index.ts';
+import { AlertThrottle, throttleSubject } from '../src/policy/throttle.ts';
 import type { Match } from '../src/types.ts';
 import { VERSION } from '../src/version.ts';
 import { podMatch } from '../test/export/fixtures.ts';
-import { freePort, startCollector } from '../test/helpers/collector.ts';
+import { freePort, startCollector, type Collector } from '../test/helpers/collector.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const OPENLOOP = join(root, 'build/openloop');
@@ -43,6 +50,7 @@ const { values } = parseArgs({ options: {
   // Extra Node.js flags for the agent (e.g. --cpu-prof; `;` separates flag sets to compare), and `src` to run the TypeScript sources
   // through type stripping instead of the compiled JavaScript that ships (bin/armorwatch → dist/).
   'agent-flags': { type: 'string', default: 'bin;' }, 'agent-from': { type: 'string', default: 'dist' },
+  rounds: { type: 'string', default: '1' },
 } });
 const SECONDS = Number(values.seconds);
 const RATES = values.rates.split(',').map(Number);
@@ -127,6 +135,10 @@ function costBench(matches: readonly Match[]): void {
     }
   };
   let sink = 0;
+  const metrics = createAgentMetrics({ prometheus: true, otlp: null, intervalMs: 60_000 }, { serviceName: 'armorwatch', nodeName: 'n', clusterName: 'c' }, {}, silentLogger);
+  const open = new AlertThrottle<Match>({ enabled: true, maxAlertPerSec: Number.MAX_SAFE_INTEGER, throttleSec: 30 }, () => {});
+  const quiet = new AlertThrottle<Match>({ enabled: true, maxAlertPerSec: 10, throttleSec: 30 }, () => {});
+  const datadog = new RecordShape({ eventNameAttribute: false, datadog: { source: 'kubearmor', tags: ['team:security'], attributes: true } });
   const rows: Array<[string, () => void]> = [
     ['build the SDK LogRecord, previous attributes (object literal)', build(literalAttributes)],
     ['build the SDK LogRecord, fixed-shape attributes copied by the SDK', build(recordAttributes)],
@@ -144,8 +156,25 @@ function costBench(matches: readonly Match[]): void {
         handOff.emit(cache.get(m.workload, m.node), matchRecordFields(m, hrTime(), t), recordAttributes(m, t));
       }
     }],
+    ['from the decision: build the SDK LogRecord with --datadog-attributes --datadog-source --datadog-tags', () => {
+      for (let i = 0; i < N; i++) {
+        const m = matches[i % matches.length] as Match;
+        const t = matchText(m);
+        handOff.emit(cache.get(m.workload, m.node), matchRecordFields(m, hrTime(), t), recordAttributes(m, t, datadog));
+      }
+    }],
     ['from the decision: the KubeArmor JSON line (stdout)', () => {
       for (let i = 0; i < N; i++) sink += alertLine(matches[i % matches.length] as Match).length;
+    }],
+    // The hot-path additions of issue 12, per match, before the record is built (src/cli/run.ts's decide/send).
+    ['count the match for the metrics (AgentMetrics.countMatch)', () => {
+      for (let i = 0; i < N; i++) { const d = (matches[i % matches.length] as Match).decision; metrics.countMatch(d.policyName, d.action); }
+    }],
+    ['throttle decision, never reached (AlertThrottle.admit, 20 containers)', () => {
+      for (let i = 0; i < N; i++) { const m = matches[i % matches.length] as Match; sink += open.admit(throttleSubject(m.workload), m.decision.policyName, m) ? 1 : 0; }
+    }],
+    ['throttle decision, throttled (AlertThrottle.admit, suppressed and counted)', () => {
+      for (let i = 0; i < N; i++) { const m = matches[i % matches.length] as Match; sink += quiet.admit(throttleSubject(m.workload), m.decision.policyName, m) ? 1 : 0; }
     }],
     ['estimate its size (ReliableLogRecordProcessor)', () => { for (let i = 0; i < N; i++) sink += estimateRecordBytes(held[i % held.length] as ReadableLogRecord); }],
     ['serialize to OTLP protobuf (the exporters\' ProtobufLogsSerializer, batches of 1024)', () => {
@@ -162,10 +191,11 @@ function costBench(matches: readonly Match[]): void {
   console.log('|---|---|');
   for (const [name, f] of rows) {
     const runs = Array.from({ length: 5 }, () => cpuUs(f)).sort((x, y) => x - y);
-    console.log(`| ${name} | ${(runs[2] as number).toFixed(1)} |`);
+    console.log(`| ${name} | ${(runs[2] as number).toFixed(2)} |`);
   }
   console.log('');
   if (sink < 0) console.log(sink);
+  void metrics.shutdown();
 }
 
 async function stageBench(): Promise<void> {
@@ -265,14 +295,8 @@ async function nodeFloor(main: string): Promise<{ bare: number; loaded: number }
   };
 }
 
-async function agentBench(flags: string): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'armorwatch-bench-export-'));
-  const fromSrc = values['agent-from'] === 'src';
-  const MAIN = fromSrc ? join(root, 'src/cli/main.ts') : compiledMain(dir);
-  // `bin`: through bin/armorwatch, with the V8 flags it ships with; otherwise node [flags] main.
-  const viaBin = flags === 'bin';
-  const agentFlags = viaBin ? [] : flags.split(' ').filter(Boolean);
-  const command = viaBin ? [fromSrc ? join(root, 'bin/armorwatch') : join(MAIN, '../../../bin/armorwatch')] : [process.execPath, ...agentFlags, MAIN];
+/** The benchmark's host policy (dir/policies) over a target folder (returned) the load opens a file in. */
+function writeBenchPolicy(dir: string): string {
   const target = join(dir, 'target');
   mkdirSync(join(dir, 'policies'));
   mkdirSync(target);
@@ -294,6 +318,39 @@ spec:
         recursive: true
   action: Audit
 `);
+  return target;
+}
+
+/** Polls /readyz until the agent is ready; throws with its log when it exits or takes over 2 minutes. */
+async function waitAgentReady(agent: ChildProcess, healthPort: number, log: () => string): Promise<void> {
+  for (let i = 0; ; i++) {
+    try { if ((await fetch(`http://127.0.0.1:${healthPort}/readyz`)).status === 200) return; } catch { /* not yet */ }
+    if (i > 1200 || agent.exitCode !== null) throw new Error(`agent not ready:\n${log()}`);
+    await sleep(100);
+  }
+}
+
+/** Waits until `count` records arrived at the Collector since `before`, or none arrived for `quietMs`; returns how many and when the last came. */
+async function drain(collector: Collector, metricsPort: number, before: number, count: number, quietMs = 5000): Promise<{ arrived: number; lastArrival: number }> {
+  let arrived = 0;
+  let lastChange = Date.now();
+  for (;;) {
+    const now = (await collector.acceptedRecords(metricsPort)) - before;
+    if (now !== arrived) { arrived = now; lastChange = Date.now(); }
+    if (arrived >= count || Date.now() - lastChange > quietMs) return { arrived, lastArrival: lastChange };
+    await sleep(100);
+  }
+}
+
+async function agentBench(flags: string): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'armorwatch-bench-export-'));
+  const fromSrc = values['agent-from'] === 'src';
+  const MAIN = fromSrc ? join(root, 'src/cli/main.ts') : compiledMain(dir);
+  // `bin`: through bin/armorwatch, with the V8 flags it ships with; otherwise node [flags] main.
+  const viaBin = flags === 'bin';
+  const agentFlags = viaBin ? [] : flags.split(' ').filter(Boolean);
+  const command = viaBin ? [fromSrc ? join(root, 'bin/armorwatch') : join(MAIN, '../../../bin/armorwatch')] : [process.execPath, ...agentFlags, MAIN];
+  const target = writeBenchPolicy(dir);
 
   const metricsPort = await freePort();
   const collector = await startCollector({ sink: 'debug', batch: true, metricsPort });
@@ -307,11 +364,7 @@ spec:
       '--stats-interval', '0', '--max-alerts-per-sec', '0', '--otlp-endpoint', `http://${collector.grpcAddress}`], { stdio: ['ignore', 'ignore', 'pipe'], env: fromSrc ? { ...process.env, ARMORWATCH_FROM_SOURCE: '1' } : process.env });
     agent.stderr?.setEncoding('utf8').on('data', (s: string) => { agentErr = (agentErr + s).slice(-20_000); });
     const pid = agent.pid as number;
-    for (let i = 0; ; i++) {
-      try { if ((await fetch(`http://127.0.0.1:${healthPort}/readyz`)).status === 200) break; } catch { /* not yet */ }
-      if (i > 1200 || agent.exitCode !== null) throw new Error(`agent not ready:\n${agentErr}`);
-      await sleep(100);
-    }
+    await waitAgentReady(agent, healthPort, () => agentErr);
     await sleep(3000);
     const idle = rssMb(pid);
     const idleKinds = rssKinds(pid);
@@ -335,15 +388,7 @@ spec:
       await new Promise((r) => load.once('exit', r));
       const loadSeconds = (Date.now() - t0) / 1000;
       // Drain: wait until every record arrived, or nothing more arrives for 5 s.
-      let arrived = 0;
-      let lastChange = Date.now();
-      let lastArrival = Date.now();
-      for (;;) {
-        const now = (await collector.acceptedRecords(metricsPort)) - before;
-        if (now !== arrived) { arrived = now; lastChange = Date.now(); lastArrival = lastChange; }
-        if (arrived >= count || Date.now() - lastChange > 5000) break;
-        await sleep(100);
-      }
+      const { arrived, lastArrival } = await drain(collector, metricsPort, before, count);
       clearInterval(sampler);
       const cpu1 = cpuSplit(pid);
       const cpuNode = cpu1.node - cpu0.node;
@@ -380,8 +425,103 @@ spec:
   }
 }
 
-if (values.part === 'cost') costBench(Array.from({ length: 1000 }, (_, i) => podMatch(i % 20, i)));
+interface Variant { readonly name: string; readonly args: readonly string[]; readonly scrape: boolean }
+
+/** The hot-path configurations compared by `--part side`; the first is the baseline of the ratios. */
+const VARIANTS: readonly Variant[] = [
+  { name: 'metrics off, throttling off', args: ['--metrics-exporter', 'none', '--max-alerts-per-sec', '0'], scrape: false },
+  { name: 'metrics on (scraped + pushed every 1 s), throttling on, limit never reached', scrape: true,
+    args: ['--metrics-exporter', 'prometheus,otlp', '--metrics-interval', '1s', '--max-alerts-per-sec', String(Number.MAX_SAFE_INTEGER)] },
+  { name: 'metrics on (scraped + pushed every 1 s), throttling at its defaults (10/s, 30 s)', scrape: true,
+    args: ['--metrics-exporter', 'prometheus,otlp', '--metrics-interval', '1s'] },
+];
+
+interface SideRow { variant: number; rate: number; round: number; opened: number; matched: number; lostInKernel: number; suppressed: number; offered: number; arrived: number; dropped: number; cpuPer10k: number; exit: number | null }
+
+/** One fresh agent at one rate with one variant; the counts come from its final `stopped` log line. */
+async function sideRun(main: string, dir: string, target: string, v: Variant, rate: number): Promise<Omit<SideRow, 'variant' | 'rate' | 'round'>> {
+  const metricsPort = await freePort();
+  const collector = await startCollector({ sink: 'debug', batch: true, metricsPort });
+  const healthPort = await freePort();
+  let agentErr = '';
+  const agent = spawn(join(main, '../../../bin/armorwatch'), ['run', '--policies', join(dir, 'policies'), '--health-addr', `127.0.0.1:${healthPort}`,
+    '--stats-interval', '0', '--otlp-endpoint', `http://${collector.grpcAddress}`, ...v.args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let scraper: NodeJS.Timeout | undefined;
+  try {
+    agent.stderr?.setEncoding('utf8').on('data', (x: string) => { agentErr = (agentErr + x).slice(-50_000); });
+    const pid = agent.pid as number;
+    await waitAgentReady(agent, healthPort, () => agentErr);
+    await sleep(2000);
+    // As a Prometheus would, every second (ten times its usual pace).
+    if (v.scrape) scraper = setInterval(() => { fetch(`http://127.0.0.1:${healthPort}/metrics`).then((r) => r.text(), () => '').catch(() => ''); }, 1000);
+    const count = rate * SECONDS;
+    const cpu0 = cpuSeconds(pid);
+    const load = spawn(OPENLOOP, [join(target, 'secret'), String(count), String(rate)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let loadOut = '';
+    load.stdout?.setEncoding('utf8').on('data', (x: string) => { loadOut += x; });
+    await new Promise((r) => load.once('exit', r));
+    await drain(collector, metricsPort, 0, count);
+    const cpu = cpuSeconds(pid) - cpu0;
+    clearInterval(scraper);
+    const exit = await new Promise<number | null>((resolve) => { agent.once('exit', resolve); agent.kill('SIGTERM'); });
+    // Throttling's closing notices go out at shutdown: count arrivals once the agent is gone.
+    const { arrived } = await drain(collector, metricsPort, 0, Number.MAX_SAFE_INTEGER, 2000);
+    const stopped = agentErr.split('\n').filter((l) => l.includes('"msg":"stopped"')).pop();
+    if (stopped === undefined) throw new Error(`no final counters in the agent's log:\n${agentErr}`);
+    const f = JSON.parse(stopped) as { monitor: { lostInKernel: number; lostPending: number }; matched: number; throttle?: { suppressed: number };
+      export: { otlp: { offered: number; dropped: Record<string, number> } } };
+    const matched = f.matched;
+    return {
+      opened: (JSON.parse(loadOut) as { count: number }).count, matched, lostInKernel: f.monitor.lostInKernel + f.monitor.lostPending,
+      suppressed: f.throttle?.suppressed ?? 0, offered: f.export.otlp.offered, arrived,
+      dropped: Object.values(f.export.otlp.dropped).reduce((a, b) => a + b, 0), cpuPer10k: cpu / matched * 10_000, exit,
+    };
+  } finally {
+    clearInterval(scraper);
+    if (agent.exitCode === null) agent.kill('SIGKILL');
+    await collector.dispose();
+  }
+}
+
+async function sideBench(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'armorwatch-bench-side-'));
+  try {
+    const main = compiledMain(dir);
+    const target = writeBenchPolicy(dir);
+    const rounds = Number(values.rounds);
+    const rows: SideRow[] = [];
+    for (let round = 0; round < rounds; round++) {
+      for (const rate of RATES) {
+        // Alternate the order per round, so a machine getting busier or quieter does not favour one.
+        const order = VARIANTS.map((_, i) => i);
+        if (round % 2 === 1) order.reverse();
+        for (const variant of order) rows.push({ variant, rate, round, ...await sideRun(main, dir, target, VARIANTS[variant] as Variant, rate) });
+      }
+    }
+    const median = (xs: number[]): number => { const a = [...xs].sort((x, y) => x - y); return a[Math.floor((a.length - 1) / 2)] as number; };
+    console.log(`metrics and throttling on the hot path, side by side: the whole agent (bin/armorwatch, compiled), ${SECONDS} s per rate, ${rounds} round(s), a fresh agent and Collector per run`);
+    console.log('');
+    console.log('| rate/s | variant | opened | matched | lost in kernel (counted) | suppressed (counted) | sent = matched − suppressed | offered (sent + notices) | arrived | dropped (counted) | uncounted: offered − arrived − dropped | CPU-s per 10k matches (median) | ratio to the first |');
+    console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const rate of RATES) {
+      const base = median(rows.filter((r) => r.rate === rate && r.variant === 0).map((r) => r.cpuPer10k));
+      VARIANTS.forEach((v, variant) => {
+        const mine = rows.filter((r) => r.rate === rate && r.variant === variant);
+        const last = mine[mine.length - 1] as SideRow;
+        const cpu = median(mine.map((r) => r.cpuPer10k));
+        console.log(`| ${rate} | ${v.name} | ${last.opened} | ${last.matched} | ${last.lostInKernel} | ${last.suppressed} | ${last.matched - last.suppressed} | ${last.offered} | ${last.arrived} | ${last.dropped} | ${last.offered - last.arrived - last.dropped} | ${cpu.toFixed(3)} (${mine.map((r) => r.cpuPer10k.toFixed(3)).join(', ')}) | ${(cpu / base).toFixed(3)} |`);
+      });
+    }
+    console.log('');
+    console.log('counts are of the last round; exits: ' + rows.map((r) => r.exit).join(','));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (values.part === 'side') await sideBench();
+else if (values.part === 'cost') costBench(Array.from({ length: 1000 }, (_, i) => podMatch(i % 20, i)));
 else if (values.part !== 'agent') await stageBench();
 // `--agent-flags 'A;B'` runs the whole-agent part once per flag set, one after the other (side by
 // side); the default compares bin/armorwatch (as shipped, with its V8 flags) with plain node.
-if (values.part !== 'stage' && values.part !== 'cost') for (const flags of values['agent-flags'].split(';')) await agentBench(flags.trim());
+if (values.part !== 'stage' && values.part !== 'cost' && values.part !== 'side') for (const flags of values['agent-flags'].split(';')) await agentBench(flags.trim());

@@ -14,6 +14,12 @@
 // 100 such file rules), and with the floor build (the same hooks, empty programs); interleaved in
 // each cycle with no-agent runs around each; per configuration the median ratio and BPF ns per exec.
 // --exec-count N: iterations per exec run (default 3000).
+// --connect: the connect row alone. A socket+connect+close loop to a listener on 127.0.0.1
+// (build/connectloop) with no agent, with armorwatch holding a network need that the loop does not
+// match (connect and socket, UDP only: the loop is TCP), and with the floor build; interleaved as
+// the exec row; per configuration the median ratio and BPF ns per connect (the time of the
+// network programs during the run ÷ connects; the accepting thread's and the state changes' time
+// included). --connect-count N: connects per run (default 20000).
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
@@ -33,7 +39,7 @@ let OPENLOOP = BUILT_LOOP;
 const COMM = 'awbench-loop';
 const BIN = join(root, 'bin/armorwatch');
 const FLOOR = join(root, 'build/armorwatch-monitor-floor');
-const { values } = parseArgs({ options: { count: { type: 'string', default: '300000' }, reps: { type: 'string', default: '3' }, cycles: { type: 'string', default: '7' }, helpers: { type: 'string' }, exec: { type: 'boolean' }, 'exec-count': { type: 'string', default: '3000' } } });
+const { values } = parseArgs({ options: { count: { type: 'string', default: '300000' }, reps: { type: 'string', default: '3' }, cycles: { type: 'string', default: '7' }, helpers: { type: 'string' }, exec: { type: 'boolean' }, 'exec-count': { type: 'string', default: '3000' }, connect: { type: 'boolean' }, 'connect-count': { type: 'string', default: '20000' } } });
 const COUNT = Number(values.count);
 const REPS = Number(values.reps);
 
@@ -338,6 +344,82 @@ async function execRow(): Promise<string> {
   return lines.join('\n');
 }
 
+const CONNECTLOOP = join(root, 'build/connectloop');
+
+async function connectLoop(count: number, port: number): Promise<Loop> {
+  const p = spawn(CONNECTLOOP, [String(port), String(count)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  p.stdout.setEncoding('utf8').on('data', (s: string) => { out += s; });
+  p.stderr.setEncoding('utf8').on('data', (s: string) => { err += s; });
+  const [code] = await once(p, 'exit') as [number | null];
+  if (code !== 0) throw new Error(`connectloop failed: ${err}`);
+  return JSON.parse(out) as Loop;
+}
+
+// The programs on the connect path in the syscall_tracepoints family (names as bpftool shows them,
+// cut to 15 bytes): the network calls' entry and exits (the builder they tail-call is accounted to
+// them) and the outcome hook. With tp_btf or raw_tracepoint the shared sys_enter/sys_exit programs
+// also run for everyone else's calls, so their time is not the connect's alone: not counted.
+const CONNECT_PROGRAMS = /^aw_tp_(enter|exit)_(sock|conn|con|acce|bind|list)|^aw_n(btf|raw|tp)_sta/;
+
+/** Total run time of our connect-path programs not in `old`. */
+function connectRunTime(old: Set<number>): number {
+  let ns = 0;
+  for (const p of programs()) if (!old.has(p.id) && CONNECT_PROGRAMS.test(p.name)) ns += p.run_time_ns ?? 0;
+  return ns;
+}
+
+/** The connect row: no agent, armorwatch with a network need the loop does not match, the floor (see --connect). */
+async function connectRow(): Promise<string> {
+  const count = Number(values['connect-count']);
+  if (!existsSync(CONNECTLOOP)) throw new Error(`${CONNECTLOOP} is not built: run make -C native`);
+  const builds = [{ name: 'armorwatch, network need not matching (connect+socket, UDP only)', helper: undefined as string | undefined }, { name: 'floor: the same hooks, empty programs', helper: FLOOR }];
+  const ratios: number[][] = builds.map(() => []);
+  const perOp: number[][] = builds.map(() => []);
+  const bpfNs: number[][] = builds.map(() => []);
+  const bases: number[] = [];
+  let delivered = 0;
+  let filteredNet = 0;
+  let hooks = '';
+  let port = 20000 + (process.pid % 20000);
+  for (let i = 0; i < CYCLES; i++) {
+    let base = await connectLoop(count, port++);
+    bases.push(base.nsPerOp);
+    const order = i % 2 === 0 ? [0, 1] : [1, 0];
+    for (const j of order) {
+      const before = new Set(programs().map((p) => p.id));
+      const m = await openMonitor({
+        logger: silentLogger, ringbufBytes: RING_BUFFER_DEFAULT, ...(builds[j]!.helper === undefined ? {} : { helperPath: builds[j]!.helper }),
+        pathFilter: { passAll: false, exactPaths: [], dirPrefixes: [], network: { passAll: false, calls: ['connect', 'socket'], protocols: [17] } },
+        processFilter: { pids: [], comms: [], excludePids: [] },
+        onEvent: () => {},
+        onNetwork: (e) => { if (e.comm === 'connectloop') delivered++; },
+      });
+      const ns0 = connectRunTime(before);
+      const l = await connectLoop(count, port++);
+      const ns1 = connectRunTime(before);
+      const st = await m.refreshStats();
+      if (j === 0) { filteredNet += st.filteredNetInKernel; hooks = `hook ${st.hook}, connect outcome hook ${st.outcomeHook} (attached: ${st.outcomeAttached})`; }
+      await m.close();
+      const after = await connectLoop(count, port++);
+      bases.push(after.nsPerOp);
+      ratios[j]!.push(l.nsPerOp / ((base.nsPerOp + after.nsPerOp) / 2));
+      perOp[j]!.push(l.nsPerOp);
+      bpfNs[j]!.push((ns1 - ns0) / count);
+      base = after;
+    }
+  }
+  const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+  const lines = [`socket+connect+close to 127.0.0.1 (build/connectloop), ${count} per run, ${CYCLES} cycles; ${hooks}; kernel ${execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim()}`, '',
+    '| row | CPU ns per socket+connect+close (median) | × no agent (median of pairs) | pair ratios (run order) | BPF ns per connect (median) |', '|---|---:|---:|---|---:|',
+    `| no agent | ${med(bases).toFixed(0)} | 1.00 | – | – |`];
+  builds.forEach((b, j) => lines.push(`| ${b.name} | ${med(perOp[j]!).toFixed(0)} | ${med(ratios[j]!).toFixed(3)} | ${ratios[j]!.map((x) => x.toFixed(3)).join(' ')} | ${med(bpfNs[j]!).toFixed(0)} |`));
+  lines.push('', `armorwatch ÷ floor, CPU per connect: ${(med(perOp[0]!) / med(perOp[1]!)).toFixed(3)}`);
+  lines.push(`network events of the loop delivered: ${delivered} (expected 0); network calls filtered in the kernel: ${filteredNet}`);
+  return lines.join('\n');
+}
+
 interface Row { name: string; loop: Loop; base: Loop; ratio?: number; delivered: number | null; lost: number | null }
 
 /** A measured row with no-agent runs right before and after it, against which its ratio is taken. */
@@ -362,6 +444,17 @@ async function main(): Promise<void> {
     writeFileSync('/proc/sys/kernel/bpf_stats_enabled', '1');
     try {
       process.stdout.write(`${await execRow()}\n`);
+    } finally {
+      writeFileSync('/proc/sys/kernel/bpf_stats_enabled', statsWas);
+      rmSync(dir, { recursive: true, force: true });
+    }
+    return;
+  }
+  if (values.connect === true) {
+    const statsWas = readFileSync('/proc/sys/kernel/bpf_stats_enabled', 'utf8').trim();
+    writeFileSync('/proc/sys/kernel/bpf_stats_enabled', '1');
+    try {
+      process.stdout.write(`${await connectRow()}\n`);
     } finally {
       writeFileSync('/proc/sys/kernel/bpf_stats_enabled', statsWas);
       rmSync(dir, { recursive: true, force: true });

@@ -89,6 +89,7 @@ struct scan {
 	__u32 alt_on;
 	__u32 hit;
 	__u32 unclean;  /* empty, "." or ".." component: the hash would not be of the folded path */
+	__u32 slot;     /* the filter's side in force when the scan began (aw_slot) */
 };
 
 /* An execution's arguments being copied (put_argv): in the map value, like the scan state. */
@@ -158,41 +159,26 @@ struct {
 	__type(value, struct aw_config);
 } aw_config SEC(".maps");            /* filter switches, written by the helper */
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536); /* the helper sets the agent's size (--kernel-filter-capacity) before load */
-	__type(key, __u64);
-	__type(value, __u32);
-} exact_paths SEC(".maps");          /* fnv1a(path) -> generation */
+/* The filter maps hold two sides, the one in force (aw_slot) and the one the helper builds for the
+ * next switch: a key is the entry's fnv1a hash xor aw_slot_salt(side) (armorwatch_filter.h), its
+ * value the side. The helper sets max_entries to twice --kernel-filter-capacity before load, so a
+ * full new side fits beside a full old one; entries are allocated as inserted (no prealloc), so an
+ * idle side costs nothing. */
+#define AW_FILTER_MAP(name)                                                                      \
+	struct {                                                                                 \
+		__uint(type, BPF_MAP_TYPE_HASH);                                                 \
+		__uint(map_flags, BPF_F_NO_PREALLOC);                                            \
+		__uint(max_entries, 2 * 65536);                                                  \
+		__type(key, __u64);                                                              \
+		__type(value, __u32);                                                            \
+	} name SEC(".maps")
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536); /* set with exact_paths */
-	__type(key, __u64);
-	__type(value, __u32);
-} dir_prefixes SEC(".maps");         /* fnv1a(prefix ending in '/') -> generation */
-
+AW_FILTER_MAP(exact_paths);  /* fnv1a(path) */
+AW_FILTER_MAP(dir_prefixes); /* fnv1a(prefix ending in '/') */
 /* The process-rule filter (executions): the same hashes as the path filter, in maps of their own. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
-	__type(value, __u32);
-} exec_exact SEC(".maps");           /* fnv1a(executed file's path) -> generation */
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
-	__type(value, __u32);
-} exec_prefix SEC(".maps");          /* fnv1a(directory ending in '/') -> generation */
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
-	__type(value, __u32);
-} exec_names SEC(".maps");           /* fnv1a(base name) -> generation (matchPaths execname) */
+AW_FILTER_MAP(exec_exact);   /* fnv1a(executed file's path) */
+AW_FILTER_MAP(exec_prefix);  /* fnv1a(directory ending in '/') */
+AW_FILTER_MAP(exec_names);   /* fnv1a(base name) (matchPaths execname) */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -215,18 +201,26 @@ struct {
 	__type(value, __u32);
 } pid_deny SEC(".maps");             /* tgids that never pass (the agent and the helper) */
 
-/* One bit per (hash & 0xffff) of every key in exact_paths / dir_prefixes, kept by the helper as a
- * superset of the map's keys. A clear bit answers "not in the map" with one load instead of a
+/* Per side of the filter: one bit per (hash & 0xffff) of every entry of that side in exact_paths /
+ * dir_prefixes (unsalted hash). A clear bit answers "not in the map" with one load instead of a
  * hash-table lookup, which is what keeps non-matching paths cheap. */
-__u64 aw_exact_bits[AW_BITMAP_WORDS];
-__u64 aw_prefix_bits[AW_BITMAP_WORDS];
-__u64 aw_deny_bits[AW_BITMAP_WORDS]; /* the same for pid_deny, by tgid */
-__u64 aw_xexact_bits[AW_BITMAP_WORDS];  /* the same for exec_exact, exec_prefix, exec_names */
-__u64 aw_xprefix_bits[AW_BITMAP_WORDS];
-__u64 aw_xname_bits[AW_BITMAP_WORDS];
+__u64 aw_exact_bits[2][AW_BITMAP_WORDS];
+__u64 aw_prefix_bits[2][AW_BITMAP_WORDS];
+__u64 aw_xexact_bits[2][AW_BITMAP_WORDS];  /* the same for exec_exact, exec_prefix, exec_names */
+__u64 aw_xprefix_bits[2][AW_BITMAP_WORDS];
+__u64 aw_xname_bits[2][AW_BITMAP_WORDS];
 /* One bit per aw_first_bit() of the first component of every entry (armorwatch_filter.h); all
  * bits set when an entry is "/" itself. */
-__u64 aw_first_bits[AW_BITMAP_WORDS];
+__u64 aw_first_bits[2][AW_BITMAP_WORDS];
+__u64 aw_deny_bits[AW_BITMAP_WORDS]; /* the same as aw_exact_bits for pid_deny, by tgid */
+
+/* The switches of each side (struct aw_filter_side) and the side in force. The helper fills the
+ * other side in full, then stores its index here: every program reads aw_slot once and judges its
+ * call by that side alone, so at each instant the old filter or the new one applies, never a mix.
+ * A program reads aw_path_gen before aw_slot; the helper stores aw_slot before bumping
+ * aw_path_gen, so a verdict cached under the new generation was judged by the new side. */
+struct aw_filter_side aw_sides[2];
+__u32 aw_slot;
 
 /* Paths can change under a file only through rename, the mount calls, or another root (part of the
  * key). Every successful one of those calls, and every filter update, bumps this generation, which
@@ -298,18 +292,35 @@ static __always_inline struct heap *scratch(void)
 #define H_DOT 0xaf63a34c86018bb1ULL              /* fnv1a(".") */
 #define H_DOTDOT 0x07da1a07b4a03f2dULL           /* fnv1a("..") */
 
-static __always_inline int probe(void *map, __u64 *bits, __u64 h)
+static __always_inline int probe(void *map, __u64 *bits, __u64 h, __u32 slot)
 {
 	__u32 b = h & 0xffff;
 	if (!(bits[(b >> 6) & (AW_BITMAP_WORDS - 1)] & (1ULL << (b & 63))))
 		return 0;
-	return bpf_map_lookup_elem(map, &h) != NULL;
+	__u64 k = h ^ aw_slot_salt(slot);
+	return bpf_map_lookup_elem(map, &k) != NULL;
 }
-#define IN_EXACT(h) probe(&exact_paths, aw_exact_bits, (h))
-#define IN_PREFIX(h) probe(&dir_prefixes, aw_prefix_bits, (h))
-#define IN_XEXACT(h) probe(&exec_exact, aw_xexact_bits, (h))
-#define IN_XPREFIX(h) probe(&exec_prefix, aw_xprefix_bits, (h))
-#define IN_XNAME(h) probe(&exec_names, aw_xname_bits, (h))
+#define IN_EXACT(h, s) probe(&exact_paths, aw_exact_bits[(s) & 1], (h), (s))
+#define IN_PREFIX(h, s) probe(&dir_prefixes, aw_prefix_bits[(s) & 1], (h), (s))
+#define IN_XEXACT(h, s) probe(&exec_exact, aw_xexact_bits[(s) & 1], (h), (s))
+#define IN_XPREFIX(h, s) probe(&exec_prefix, aw_xprefix_bits[(s) & 1], (h), (s))
+#define IN_XNAME(h, s) probe(&exec_names, aw_xname_bits[(s) & 1], (h), (s))
+
+/* The side in force; see aw_slot. */
+static __always_inline __u32 filter_slot(void)
+{
+	__u32 slot = *(volatile __u32 *)&aw_slot;
+	return slot & 1;
+}
+
+/* 1 when every file event of call `nr` passes on side `slot`, whatever its path (trace mode, or a
+ * syscall rule without a path on that call). A global function: the verifier checks it once, and
+ * its callers do not fork into one state per call's bit. */
+__noinline int aw_call_passes(__u32 slot, long nr)
+{
+	struct aw_filter_side *side = &aw_sides[slot & 1];
+	return side->pass_all || (side->pass_calls & aw_call_bit(nr)) != 0;
+}
 
 /* Ends the component that precedes a '/' (or the end of the string). */
 static __always_inline void end_component(struct scan *s)
@@ -337,11 +348,11 @@ static __always_inline int scan_char(struct scan *s, __u8 c)
 	if (c == '/') {
 		end_component(s);
 		s->h = FNV_STEP(s->h, '/');
-		if (IN_PREFIX(s->h))
+		if (IN_PREFIX(s->h, s->slot))
 			return 1;
 		if (s->alt_on) {
 			s->alt = FNV_STEP(s->alt, '/');
-			if (IN_PREFIX(s->alt))
+			if (IN_PREFIX(s->alt, s->slot))
 				return 1;
 		}
 		return 0;
@@ -362,16 +373,17 @@ static __always_inline int scan_end(struct scan *s)
 	end_component(s);
 	if (s->unclean)
 		return 1;
-	if (IN_EXACT(s->h) || IN_PREFIX(FNV_STEP(s->h, '/')))
+	if (IN_EXACT(s->h, s->slot) || IN_PREFIX(FNV_STEP(s->h, '/'), s->slot))
 		return 1;
-	if (s->alt_on && (IN_EXACT(s->alt) || IN_PREFIX(FNV_STEP(s->alt, '/'))))
+	if (s->alt_on && (IN_EXACT(s->alt, s->slot) || IN_PREFIX(FNV_STEP(s->alt, '/'), s->slot)))
 		return 1;
 	return 0;
 }
 
-static __always_inline void scan_init(struct scan *s, __u32 start, __u32 end)
+static __always_inline void scan_init(struct scan *s, __u32 start, __u32 end, __u32 slot)
 {
 	__builtin_memset(s, 0, sizeof(*s));
+	s->slot = slot;
 	s->start = start;
 	s->end = end;
 	s->h = FNV_OFFSET;
@@ -408,7 +420,7 @@ static __always_inline int unclean_tail(__u32 w)
 
 /* The common case in a plain loop whose state is two numbers. A global function: the verifier
  * checks it once, apart from its callers, instead of once per call site. */
-__noinline int aw_path_passes_fast(struct heap *hp, __u32 start, __u32 end)
+__noinline int aw_path_passes_fast(struct heap *hp, __u32 start, __u32 end, __u32 slot)
 {
 	__u64 h = FNV_OFFSET;
 	__u32 w = 0;
@@ -425,13 +437,13 @@ __noinline int aw_path_passes_fast(struct heap *hp, __u32 start, __u32 end)
 		if (c == '/') {
 			if (i > 0 && unclean_tail(w))
 				return 1;
-			if (IN_PREFIX(h))
+			if (IN_PREFIX(h, slot))
 				return 1;
 		}
 	}
 	if (unclean_tail((w << 8) | '/') && end - start > 1)
 		return 1;
-	return IN_EXACT(h) || IN_PREFIX(FNV_STEP(h, '/'));
+	return IN_EXACT(h, slot) || IN_PREFIX(FNV_STEP(h, '/'), slot);
 }
 
 static __always_inline int starts_with_proc(struct heap *hp, __u32 start, __u32 end)
@@ -446,7 +458,7 @@ static __always_inline int starts_with_proc(struct heap *hp, __u32 start, __u32 
  * executed-file entry, lies under a directory entry, or its base name is a name entry, or when
  * it cannot be judged from its spelling (relative, unfolded, longer than AW_FAST_SCAN, /proc).
  * A global function, verified once. */
-__noinline int aw_exec_path_passes(struct heap *hp, __u32 start, __u32 end)
+__noinline int aw_exec_path_passes(struct heap *hp, __u32 start, __u32 end, __u32 slot)
 {
 	__u64 h = FNV_OFFSET, name = FNV_OFFSET;
 	__u32 w = 0;
@@ -465,7 +477,7 @@ __noinline int aw_exec_path_passes(struct heap *hp, __u32 start, __u32 end)
 		if (c == '/') {
 			if (i > 0 && unclean_tail(w))
 				return 1;
-			if (IN_XPREFIX(h))
+			if (IN_XPREFIX(h, slot))
 				return 1;
 			name = FNV_OFFSET;
 		} else {
@@ -474,12 +486,12 @@ __noinline int aw_exec_path_passes(struct heap *hp, __u32 start, __u32 end)
 	}
 	if (unclean_tail((w << 8) | '/') && end - start > 1)
 		return 1;
-	return IN_XEXACT(h) || IN_XPREFIX(FNV_STEP(h, '/')) || IN_XNAME(name);
+	return IN_XEXACT(h, slot) || IN_XPREFIX(FNV_STEP(h, '/'), slot) || IN_XNAME(name, slot);
 }
 
 /* 0 when the first component of the absolute path p[0..len) (p[0] is '/') is one that no filter
  * entry starts with: then nothing after it can make the path pass. Reads at most 9 bytes. */
-static __always_inline int first_may_pass(const __u8 *p, __u32 len)
+static __always_inline int first_may_pass(const __u8 *p, __u32 len, __u32 slot)
 {
 	__u64 k = 0;
 #pragma unroll
@@ -491,20 +503,20 @@ static __always_inline int first_may_pass(const __u8 *p, __u32 len)
 	if (k == 0 || k == AW_FIRST_KEY_DOT || k == AW_FIRST_KEY_DOTDOT)
 		return 1; /* "/", "//x", "/./x", "/../x": the full scan passes them as unclean or exact */
 	__u32 b = aw_first_bit(k);
-	return (aw_first_bits[(b >> 6) & (AW_BITMAP_WORDS - 1)] >> (b & 63)) & 1;
+	return (aw_first_bits[slot & 1][(b >> 6) & (AW_BITMAP_WORDS - 1)] >> (b & 63)) & 1;
 }
 
 /* 1 when the absolute path in hp->tmp[start..end) passes the path filter, or cannot be judged
  * from its spelling (relative, unfolded) and so must pass. /proc paths and long ones go through
  * bpf_loop with the state in the map value, which also tries the /proc/<pid|self>/ aliases. */
-static __always_inline int path_passes(struct heap *hp, __u32 start, __u32 end)
+static __always_inline int path_passes(struct heap *hp, __u32 start, __u32 end, __u32 slot)
 {
 	if (start >= end || end > AW_PATH_MAX || hp->tmp[bounded(start, AW_PATH_MAX - 1)] != '/')
 		return 1;
 	if (end - start <= AW_FAST_SCAN && !starts_with_proc(hp, start, end))
-		return aw_path_passes_fast(hp, start, end);
+		return aw_path_passes_fast(hp, start, end, slot);
 	struct scan_ctx ctx = { .hp = hp };
-	scan_init(&hp->sc, start, end);
+	scan_init(&hp->sc, start, end, slot);
 	bpf_loop(AW_PATH_MAX, scan_step, &ctx, 0);
 	if (hp->sc.hit)
 		return 1;
@@ -547,7 +559,7 @@ static __always_inline int maybe_unfolded(struct heap *hp, __u32 len)
 /* Checks a user path; any doubt (fault, relative, no scratch) passes. A short absolute path in
  * folded form is screened by its first component before it is hashed: one outside every rule's
  * first component is rejected without the per-byte scan. */
-static __always_inline int user_path_passes(const char *upath)
+static __always_inline int user_path_passes(const char *upath, __u32 slot)
 {
 	struct heap *hp = scratch();
 	if (!hp)
@@ -560,9 +572,9 @@ static __always_inline int user_path_passes(const char *upath)
 	if (n <= 1 || hp->tmp[0] != '/')
 		return 1;
 	__u32 len = (__u32)(n - 1);
-	if (len < AW_FAST_SCAN && !maybe_unfolded(hp, len) && !first_may_pass(hp->tmp, len))
+	if (len < AW_FAST_SCAN && !maybe_unfolded(hp, len) && !first_may_pass(hp->tmp, len, slot))
 		return 0;
-	return path_passes(hp, 0, len);
+	return path_passes(hp, 0, len, slot);
 }
 
 /* ---- sys_enter ------------------------------------------------------------------------------- */
@@ -603,7 +615,7 @@ static __always_inline int exec_enter(long id)
 	return 0;
 #endif
 	struct aw_config *cfg = bpf_map_lookup_elem(&aw_config, &zero);
-	if (!cfg || !cfg->armed)
+	if (!cfg || !cfg->armed || !aw_sides[filter_slot()].execs)
 		return 0;
 	struct task_struct *bt = bpf_get_current_task_btf();
 	struct file *exe = bt->mm->exe_file;
@@ -679,25 +691,26 @@ static __always_inline int on_enter(long id, const __u64 *args)
 	p.args[0] = args[0]; p.args[1] = args[1]; p.args[2] = args[2];
 	p.args[3] = args[3]; p.args[4] = args[4]; p.args[5] = args[5];
 
-	if (!cfg->pass_all) {
+	__u32 slot = filter_slot();
+	if (!aw_call_passes(slot, id)) {
 		int dir_rel = sh.dirfd >= 0 && (int)p.args[sh.dirfd] != AT_FDCWD;
-		int pass = dir_rel || user_path_passes((const char *)p.args[sh.path & 7]);
+		int pass = dir_rel || user_path_passes((const char *)p.args[sh.path & 7], slot);
 		if (!pass && sh.path2 >= 0)
 			pass = (int)p.args[sh.dirfd2 & 7] != AT_FDCWD ||
-			       user_path_passes((const char *)p.args[sh.path2 & 7]);
+			       user_path_passes((const char *)p.args[sh.path2 & 7], slot);
 		if (!pass) {
 			count(AW_STAT_FILTERED);
 			return 0;
 		}
 	}
-	struct pending *slot = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
-						    BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!slot) {
+	struct pending *ps = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
+						  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!ps) {
 		count(AW_STAT_LOST_PENDING);
 		return 0;
 	}
 	p.live = 1;
-	*slot = p;
+	*ps = p;
 	return 0;
 }
 
@@ -850,13 +863,12 @@ static __always_inline struct file *aw_fd_file_btf(struct task_struct *task, int
  * nothing could have moved it since, else by walking its dentries. 1 = passes, 0 = filtered,
  * -1 = no scratch space (the caller drops the call as before). */
 static __always_inline int resolved_passes(struct path *fp, struct path *root, int *pos,
-					   __u32 *walk_flags)
+					   __u32 *walk_flags, __u64 gen, __u32 slot)
 {
 	struct verdict_key k = { (__u64)fp->dentry, (__u64)fp->mnt, (__u64)root->dentry, (__u64)root->mnt };
 	struct dentry *d = AW_CAST(fp->dentry, struct dentry);
 	__u64 inode = (__u64)d->d_inode;
 	__u64 parent = (__u64)d->d_parent;
-	__u64 gen = aw_path_gen;
 	struct heap *hp = scratch();
 	if (!hp)
 		return -1;
@@ -874,8 +886,8 @@ static __always_inline int resolved_passes(struct path *fp, struct path *root, i
 		/* a walked path is in folded form: the first-component screen applies, unless the
 		 * walk was cut and the path starts somewhere below its real first component */
 		nv.pass = ((*walk_flags & AW_EVF_TRUNCATED) ||
-			   first_may_pass(hp->tmp + bounded(*pos, AW_PATH_MAX - 1), AW_PATH_MAX - *pos)) &&
-			  path_passes(hp, *pos, AW_PATH_MAX);
+			   first_may_pass(hp->tmp + bounded(*pos, AW_PATH_MAX - 1), AW_PATH_MAX - *pos, slot)) &&
+			  path_passes(hp, *pos, AW_PATH_MAX, slot);
 		if (aw_path_gen != gen) /* something moved during the walk: cache nothing */
 			return nv.pass;
 		bpf_map_update_elem(&verdicts, &k, &nv, BPF_ANY);
@@ -893,7 +905,7 @@ static __always_inline int resolved_passes(struct path *fp, struct path *root, i
  * (ts 0: the event takes its time at exit) and decides from the requested path whether it is a
  * candidate, or can pass only by the path of the file it opened. */
 static __always_inline int open_at_exit(long nr, struct shape *sh, struct task_struct *bt,
-					struct pending *p)
+					struct pending *p, __u32 slot)
 {
 	__u32 zero = 0;
 	struct aw_config *cfg = bpf_map_lookup_elem(&aw_config, &zero);
@@ -907,8 +919,9 @@ static __always_inline int open_at_exit(long nr, struct shape *sh, struct task_s
 	p->candidate = 1;
 	p->args[0] = regs->di; p->args[1] = regs->si; p->args[2] = regs->dx;
 	p->args[3] = regs->r10; p->args[4] = regs->r8; p->args[5] = regs->r9;
-	if (!cfg->pass_all && !(sh->dirfd >= 0 && (int)p->args[sh->dirfd & 7] != AT_FDCWD) &&
-	    !user_path_passes((const char *)p->args[sh->path & 7]))
+	if (!aw_call_passes(slot, nr) &&
+	    !(sh->dirfd >= 0 && (int)p->args[sh->dirfd & 7] != AT_FDCWD) &&
+	    !user_path_passes((const char *)p->args[sh->path & 7], slot))
 		p->candidate = 0; /* the opened file may still pass under its resolved path */
 	return 1;
 }
@@ -1038,6 +1051,12 @@ static __always_inline int on_exec(const char *kfilename)
 	struct aw_config *cfg = bpf_map_lookup_elem(&aw_config, &zero);
 	if (!cfg || !cfg->armed)
 		return 0;
+	__u64 gen = aw_path_gen;
+	asm volatile("" ::: "memory"); /* the generation before the side: see aw_slot */
+	__u32 slot = filter_slot();
+	struct aw_filter_side *side = &aw_sides[slot];
+	if (!side->execs)
+		return 0;
 	struct task_struct *bt = bpf_get_current_task_btf();
 	struct path caller = {};
 	/* The call is known from its entry (the registers are the new program's by now). Without
@@ -1058,8 +1077,8 @@ static __always_inline int on_exec(const char *kfilename)
 	if (n == AW_FAST_SCAN)
 		n = bpf_probe_read_kernel_str(hp->tmp, AW_PATH_MAX, kfilename);
 	int dirfd = nr == NR_execveat ? fd_of_devfd(hp->tmp, n) : AT_FDCWD;
-	int pass = cfg->exec_pass_all || dirfd != AT_FDCWD || n <= 1 ||
-		   aw_exec_path_passes(hp, 0, (__u32)(n - 1));
+	int pass = side->exec_pass_all || dirfd != AT_FDCWD || n <= 1 ||
+		   aw_exec_path_passes(hp, 0, (__u32)(n - 1), slot);
 
 	struct path root = { .dentry = bt->fs->root.dentry, .mnt = bt->fs->root.mnt };
 	struct file *exe = bt->mm->exe_file;
@@ -1068,7 +1087,7 @@ static __always_inline int on_exec(const char *kfilename)
 	 * same program run again, the usual case, is judged without walking its path. */
 	struct verdict_key vk = { (__u64)fp.dentry, (__u64)fp.mnt, (__u64)root.dentry, (__u64)root.mnt };
 	struct dentry *d = fp.dentry;
-	struct verdict nv = { .inode = (__u64)d->d_inode, .parent = (__u64)d->d_parent, .gen = aw_path_gen };
+	struct verdict nv = { .inode = (__u64)d->d_inode, .parent = (__u64)d->d_parent, .gen = gen };
 	if (!pass) {
 		struct verdict *v = bpf_map_lookup_elem(&exec_verdicts, &vk);
 		if (v && v->gen == nv.gen && v->inode == nv.inode && v->parent == nv.parent && !v->pass) {
@@ -1080,7 +1099,7 @@ static __always_inline int on_exec(const char *kfilename)
 	__u32 walk_flags = 0;
 	int pos = aw_walk(&hp->wk, hp->tmp, &fp, &root, &walk_flags);
 	if (!pass) {
-		nv.pass = (walk_flags & AW_EVF_TRUNCATED) || aw_exec_path_passes(hp, (__u32)pos, AW_PATH_MAX);
+		nv.pass = (walk_flags & AW_EVF_TRUNCATED) || aw_exec_path_passes(hp, (__u32)pos, AW_PATH_MAX, slot);
 		if (aw_path_gen == nv.gen) /* nothing moved during the walk */
 			bpf_map_update_elem(&exec_verdicts, &vk, &nv, BPF_ANY);
 		if (!nv.pass) {
@@ -1135,7 +1154,9 @@ static __always_inline int exec_exit(long nr, long ret)
 	struct path caller;
 	take_caller(&caller); /* drops the entry's record; the caller is the task itself */
 	struct aw_config *cfg = bpf_map_lookup_elem(&aw_config, &zero);
-	if (!cfg || !cfg->armed || !process_passes(cfg, bpf_get_current_pid_tgid() >> 32))
+	__u32 slot = filter_slot();
+	struct aw_filter_side *side = &aw_sides[slot];
+	if (!cfg || !cfg->armed || !side->execs || !process_passes(cfg, bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bt);
 	if (!regs)
@@ -1148,10 +1169,10 @@ static __always_inline int exec_exit(long nr, long ret)
 	struct heap *hp = scratch();
 	if (!hp)
 		return 0;
-	if (!cfg->exec_pass_all) {
+	if (!side->exec_pass_all) {
 		long n = bpf_probe_read_user_str(hp->tmp, AW_PATH_MAX, (const void *)upath);
 		int judged = n > 1 && !(dirfd != AT_FDCWD && hp->tmp[0] != '/');
-		if (judged && !aw_exec_path_passes(hp, 0, (__u32)(n - 1))) {
+		if (judged && !aw_exec_path_passes(hp, 0, (__u32)(n - 1), slot)) {
 			count(AW_STAT_FILTERED);
 			count(AW_STAT_FILTERED_EXEC);
 			return 0;
@@ -1203,8 +1224,11 @@ static __always_inline int on_exit(long nr, long ret, const int with_exec)
 	}
 	struct task_struct *bt = bpf_get_current_task_btf();
 	struct pending p;
+	__u64 gen = aw_path_gen;
+	asm volatile("" ::: "memory"); /* the generation before the side: see aw_slot */
+	__u32 slot = filter_slot();
 	if (sh.is_open) {
-		if (!open_at_exit(nr, &sh, bt, &p))
+		if (!open_at_exit(nr, &sh, bt, &p, slot))
 			return 0;
 	} else {
 		struct pending *pp = bpf_task_storage_get(&inflight, bt, 0, 0);
@@ -1229,7 +1253,7 @@ static __always_inline int on_exit(long nr, long ret, const int with_exec)
 		struct path fp = { .dentry = (struct dentry *)(__u64)of->f_path.dentry,
 				   .mnt = (struct vfsmount *)(__u64)of->f_path.mnt };
 		if (!p.candidate) {
-			int r = resolved_passes(&fp, &root, &pos, &walk_flags);
+			int r = resolved_passes(&fp, &root, &pos, &walk_flags, gen, slot);
 			if (r <= 0) {
 				if (r == 0)
 					count(AW_STAT_FILTERED);

@@ -19,4 +19,43 @@ static inline __u32 aw_first_bit(__u64 key)
 	return (__u32)((key * 0x9e3779b97f4a7c15ULL) >> 48);
 }
 
+/* The filter is double-buffered: two sides in the same maps, one in force (aw_slot), the other
+ * built for the next switch. An entry's key is its hash xor the salt of its side. */
+static inline __u64 aw_slot_salt(__u32 slot)
+{
+	return slot & 1 ? 0x5bd1e9955bd1e995ULL : 0;
+}
+
+/* The switches of one side of the filter. */
+struct aw_filter_side {
+	__u32 pass_all;      /* every file event passes (trace mode, a rule on "/") */
+	__u32 pass_calls;    /* file calls (aw_call_bit) whose events pass whatever their path: syscall rules without a path */
+	__u32 exec_pass_all; /* every execution passes */
+	__u32 execs;         /* any execution can pass: the execution hooks run only then */
+};
+
+/* A file call's bit in pass_calls, by its x86_64 number (the table is src/syscalls.ts; the helper
+ * receives numbers); 0 for a call that has none. */
+static inline __u32 aw_call_bit(long nr)
+{
+	switch (nr) {
+	case 2: return 1u << 0;    /* open */
+	case 257: return 1u << 1;  /* openat */
+	case 437: return 1u << 2;  /* openat2 */
+	case 85: return 1u << 3;   /* creat */
+	case 87: return 1u << 4;   /* unlink */
+	case 263: return 1u << 5;  /* unlinkat */
+	case 84: return 1u << 6;   /* rmdir */
+	case 82: return 1u << 7;   /* rename */
+	case 264: return 1u << 8;  /* renameat */
+	case 316: return 1u << 9;  /* renameat2 */
+	case 76: return 1u << 10;  /* truncate */
+	case 90: return 1u << 11;  /* chmod */
+	case 268: return 1u << 12; /* fchmodat */
+	case 92: return 1u << 13;  /* chown */
+	case 260: return 1u << 14; /* fchownat */
+	}
+	return 0;
+}
+
 #endif

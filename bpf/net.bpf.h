@@ -116,11 +116,22 @@ static __always_inline struct sock *fd_sock(struct task_struct *bt, int fd, __u3
 	struct file *f = aw_fd_file_btf(bt, fd);
 	if (!f)
 		return NULL;
-	if ((BPF_CORE_READ(f, f_inode, i_mode) & AW_S_IFMT) != AW_S_IFSOCK)
+	/* Plain loads through typed views, not a helper call per field: this runs on every call asked for. */
+	struct file *tf = AW_CAST(f, struct file);
+	if ((tf->f_inode->i_mode & AW_S_IFMT) != AW_S_IFSOCK)
 		return NULL;
-	*f_flags = BPF_CORE_READ(f, f_flags);
-	struct socket *so = (struct socket *)BPF_CORE_READ(f, private_data);
-	return BPF_CORE_READ(so, sk);
+	*f_flags = tf->f_flags;
+	struct socket *so = AW_CAST(tf->private_data, struct socket);
+	return so->sk;
+}
+
+/* The socket's domain, type and protocol. */
+static __always_inline void sock_triple(struct sock *sk, __u32 *domain, __u32 *type, __u32 *protocol)
+{
+	struct sock *s = AW_CAST(sk, struct sock);
+	*domain = s->__sk_common.skc_family;
+	*type = s->sk_type;
+	*protocol = s->sk_protocol;
 }
 
 /* socket()'s own arguments when there is no socket to read: protocol 0 as the kernel resolves it. */
@@ -206,7 +217,11 @@ __noinline int aw_net_connect_enter(int fd)
 		return 0;
 	struct task_struct *bt = bpf_get_current_task_btf();
 	struct sock *sk = fd_sock(bt, fd, &f_flags);
-	if (!sk || !(f_flags & AW_O_NONBLOCK) || BPF_CORE_READ(sk, sk_protocol) != AW_IPPROTO_TCP)
+	__u32 domain, type, protocol;
+	if (!sk || !(f_flags & AW_O_NONBLOCK))
+		return 0;
+	sock_triple(sk, &domain, &type, &protocol);
+	if (protocol != AW_IPPROTO_TCP)
 		return 0;
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bt);
 	struct net_pend *pe = bpf_map_lookup_elem(&net_scratch, &zero);
@@ -217,8 +232,8 @@ __noinline int aw_net_connect_enter(int fd)
 	pe->state = AW_PEND_INFLIGHT;
 	pe->e.dirfd = fd;
 	pe->e.dirfd2 = AT_FDCWD;
-	pe->e.arg_a = BPF_CORE_READ(sk, __sk_common.skc_family);
-	pe->e.arg_b = BPF_CORE_READ(sk, sk_type);
+	pe->e.arg_a = domain;
+	pe->e.arg_b = type;
 	pe->e.mode = AW_IPPROTO_TCP;
 	pe->e.ev_flags = AW_EVF_NET_OUTCOME;
 	__u32 rlen = at_most((__u32)regs->dx, AW_SOCKADDR_MAX);
@@ -349,7 +364,14 @@ __noinline int aw_net_exit(long nr, long ret)
 #endif
 	__u32 bit = net_bit(nr);
 	struct aw_config *cfg = bpf_map_lookup_elem(&aw_config, &zero);
-	if (!bit || !cfg || !process_passes(cfg, bpf_get_current_pid_tgid() >> 32))
+	if (!bit || !cfg)
+		return 0;
+	if (!cfg->net_pass_all && !(cfg->net_calls & bit)) { /* a call nothing asks for: no socket read */
+		count(AW_STAT_FILTERED);
+		count(AW_STAT_FILTERED_NET);
+		return 0;
+	}
+	if (!process_passes(cfg, bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	struct task_struct *bt = bpf_get_current_task_btf();
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bt);
@@ -363,9 +385,7 @@ __noinline int aw_net_exit(long nr, long ret)
 	struct sock *sk = sfd >= 0 ? fd_sock(bt, sfd, &f_flags) : NULL;
 	__u32 domain, type, protocol;
 	if (sk) {
-		domain = BPF_CORE_READ(sk, __sk_common.skc_family);
-		type = BPF_CORE_READ(sk, sk_type);
-		protocol = BPF_CORE_READ(sk, sk_protocol);
+		sock_triple(sk, &domain, &type, &protocol);
 	} else if (nr == NR_socket) {
 		domain = (__u32)a0;
 		type = (__u32)a1 & AW_SOCK_TYPE_MASK;

@@ -8,13 +8,17 @@
  *   type 3 STATS  JSON counters, periodically and on request
  *   type 4 ACK    JSON {seq, ok, error?} for each command
  *   type 5 ERROR  JSON {code, message} then exit(1)
- * Commands: "<seq> paths <passAll 0|1> <exact fnv1a hex,...|-> <prefix fnv1a hex,...|-> [<first-component keys hex,...|-|*>]"
- *           (keys as in bpf/armorwatch_filter.h; '*' or leaving the field out: every first component)
+ * Commands: "<seq> begin"   starts building the filter's other side (see aw_slot in the BPF program)
+ *           "<seq> paths <passAll 0|1> <exact fnv1a hex,...|-> <prefix fnv1a hex,...|-> <first-component keys hex,...|-|*> <calls nr,...|->"
+ *           (keys as in bpf/armorwatch_filter.h, '*': every first component; calls: file calls whose
+ *           events pass whatever their path)
  *           "<seq> execs <passAll 0|1> <exact fnv1a hex,...|-> <prefix fnv1a hex,...|-> <name fnv1a hex,...|->"
+ *           "<seq> switch"  puts the side built in force at once (paths and execs are built into it)
  *           "<seq> procs <pid,...|-> <comm hex,...|-> <excluded pid,...|->"
  *           "<seq> net <passAll 0|1> <calls: AW_NET_* bits, decimal> <protocols: decimal,...|*>"
  *           (protocols '*': any; the outcome hook is attached the first time connects are asked for)
  *           "<seq> attach"   "<seq> stats"
+ * A refused begin/paths/execs/switch leaves the side in force untouched.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -31,6 +35,8 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <linux/membarrier.h>
 #include <sys/timerfd.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -51,9 +57,11 @@ static char outcome_problem[256] = "";
 static struct bpf_program *outcome_prog;
 static int attached, net_wanted, outcome_attached;
 static char tried[2048] = "";
-static unsigned long filter_capacity = 65536; /* entries of exact_paths and dir_prefixes (--filter-capacity) */
+static unsigned long filter_capacity = 65536; /* entries of each filter map, per side (--filter-capacity) */
 static unsigned long ringbuf_bytes; /* from the agent (--ringbuf-bytes): src/config owns the default */
 static __u32 generation;
+static struct bpf_link *exec_link;  /* the exec hook's link while attached (sync_exec_hook) */
+static struct bpf_program *exec_prog;
 static unsigned long long frames_out, events_out;
 
 /* ---- output: one big buffer, flushed after each ring-buffer batch ---------------------------- */
@@ -157,13 +165,14 @@ static void put_stats(void)
 	put_json(F_STATS,
 		 "{\"emitted\":%llu,\"lostRingbuf\":%llu,\"lostPending\":%llu,\"filtered\":%llu,"
 		 "\"filteredExec\":%llu,\"filteredNet\":%llu,\"lostNetPending\":%llu,\"gatedNet\":%llu,\"eventsWritten\":%llu,"
-		 "\"hook\":\"%s\",\"execHook\":\"%s\",\"outcomeHook\":\"%s\",\"outcomeAttached\":%s,"
+		 "\"hook\":\"%s\",\"execHook\":\"%s\",\"execHookAttached\":%s,\"outcomeHook\":\"%s\",\"outcomeAttached\":%s,"
 		 "\"bootToRealtimeNs\":\"%lld\"}",
 		 (unsigned long long)sum[AW_STAT_EMITTED], (unsigned long long)sum[AW_STAT_LOST_RINGBUF],
 		 (unsigned long long)sum[AW_STAT_LOST_PENDING], (unsigned long long)sum[AW_STAT_FILTERED],
 		 (unsigned long long)sum[AW_STAT_FILTERED_EXEC], (unsigned long long)sum[AW_STAT_FILTERED_NET],
 		 (unsigned long long)sum[AW_STAT_LOST_NET_PENDING], (unsigned long long)sum[AW_STAT_GATED_NET], events_out, hook_name, exec_hook_name,
-		 outcome_hook_name, outcome_attached ? "true" : "false", boot_to_realtime_ns());
+		 attached && exec_link ? "true" : "false", outcome_hook_name, outcome_attached ? "true" : "false",
+		 boot_to_realtime_ns());
 }
 
 /* ---- loading: try the better hook first, fall back to the portable one -------------------------- */
@@ -249,8 +258,8 @@ static int libbpf_out(enum libbpf_print_level level, const char *fmt, va_list ap
 
 /* Loads the syscall family `h` with the exec hook `x`. The exec program is attached at once: that
  * is the probe (a raw or classic tracepoint is refused only at attach). It does nothing until the
- * attach command arms it (aw_config.armed), so no event is seen before the filters are set. */
-static struct bpf_link *exec_link;
+ * attach command arms it (aw_config.armed), so no event is seen before the filters are set; from
+ * then on it stays attached only while the filter in force lets executions through (sync_exec_hook). */
 
 static int try_load(const struct hook *h, const struct exec_hook *x)
 {
@@ -267,8 +276,11 @@ static int try_load(const struct hook *h, const struct exec_hook *x)
 						(with_outcome && !strcmp(bpf_program__name(prog), x->outcome_prog)));
 	bpf_map__set_max_entries(skel->maps.heap, (__u32)libbpf_num_possible_cpus());
 	bpf_map__set_max_entries(skel->maps.events, (__u32)ringbuf_bytes);
-	bpf_map__set_max_entries(skel->maps.exact_paths, (__u32)filter_capacity);
-	bpf_map__set_max_entries(skel->maps.dir_prefixes, (__u32)filter_capacity);
+	/* Two sides of the filter per map: the one in force and the next one, each up to the capacity. */
+	struct bpf_map *filter_maps[] = { skel->maps.exact_paths, skel->maps.dir_prefixes, skel->maps.exec_exact,
+					  skel->maps.exec_prefix, skel->maps.exec_names };
+	for (size_t i = 0; i < sizeof(filter_maps) / sizeof(filter_maps[0]); i++)
+		bpf_map__set_max_entries(filter_maps[i], (__u32)(2 * filter_capacity));
 	err = armorwatch_bpf__load(skel);
 	if (!err && h->tail_prefix) {
 		__u32 key[2] = { 0, 1 };
@@ -279,6 +291,7 @@ static int try_load(const struct hook *h, const struct exec_hook *x)
 	}
 	if (!err) {
 		struct bpf_program *xp = bpf_object__find_program_by_name(skel->obj, x->prog);
+		exec_prog = xp;
 		exec_link = xp ? bpf_program__attach(xp) : NULL;
 		if (!exec_link)
 			err = errno ? -errno : -ENOENT;
@@ -334,9 +347,12 @@ static void load(const char *want, const char *want_exec)
 
 /* ---- commands -------------------------------------------------------------------------------------- */
 
+/* Why the last command failed, when strerror() would not say it (empty otherwise). */
+static char cmd_err[256];
+
 /* Sets every key in list (comma-separated, '-' for none) to the current generation, then removes
- * the keys of older generations. Adding before removing means a rule present in both the old and
- * the new set never stops passing while the update runs. */
+ * the keys of older generations. Adding before removing means a key present in both the old and
+ * the new set never stops passing while the update runs. Used for the process filter. */
 static int parse_hex64(const char *s, void *out);
 
 static int replace_set(int fd, const char *list, size_t key_size, int (*parse)(const char *, void *))
@@ -406,53 +422,16 @@ static int parse_comm_hex(const char *s, void *out)
 }
 
 /* Each switch: 0 or 1 sets it, -1 leaves it. */
-static int set_config(int pass_all, int pid_filter, int comm_filter, int exec_pass_all, int armed)
+static int set_config(int pid_filter, int comm_filter, int armed)
 {
 	__u32 zero = 0;
 	struct aw_config c;
 	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.aw_config), &zero, &c))
 		return -errno;
-	if (pass_all >= 0) c.pass_all = (__u32)pass_all;
 	if (pid_filter >= 0) c.pid_filter = (__u32)pid_filter;
 	if (comm_filter >= 0) c.comm_filter = (__u32)comm_filter;
-	if (exec_pass_all >= 0) c.exec_pass_all = (__u32)exec_pass_all;
 	if (armed >= 0) c.armed = (__u32)armed;
 	return bpf_map_update_elem(bpf_map__fd(skel->maps.aw_config), &zero, &c, BPF_ANY) ? -errno : 0;
-}
-
-/* The bitmap of a comma-separated list of hashes ('-' for none); see aw_exact_bits in the BPF program. */
-static int hash_bits(const char *list, __u64 *bits)
-{
-	char *copy = strdup(list), *save = NULL;
-	int err = 0;
-	if (!copy)
-		return -ENOMEM;
-	memset(bits, 0, sizeof(__u64) * AW_BITMAP_WORDS);
-	if (strcmp(copy, "-"))
-		for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-			__u64 h;
-			if (parse_hex64(tok, &h)) { err = -EINVAL; break; }
-			bits[(h & 0xffff) >> 6] |= 1ULL << (h & 63);
-		}
-	free(copy);
-	return err;
-}
-
-/* Keys are only added under bits already set and bits only cleared once their keys are gone, so
- * the kernel's bitmap is a superset of the map's keys at every moment. */
-static int replace_hashes(int fd, volatile __u64 *live, const char *list)
-{
-	static __u64 next[AW_BITMAP_WORDS];
-	int err = hash_bits(list, next);
-	if (err)
-		return err;
-	for (int i = 0; i < AW_BITMAP_WORDS; i++)
-		live[i] |= next[i];
-	if ((err = replace_set(fd, list, 8, parse_hex64)))
-		return err;
-	for (int i = 0; i < AW_BITMAP_WORDS; i++)
-		live[i] = next[i];
-	return 0;
 }
 
 /* The bitmap of first-component keys ('-' none, '*' all); see aw_first_bits in the BPF program. */
@@ -476,55 +455,180 @@ static int first_bits(const char *list, __u64 *bits)
 	return err;
 }
 
-static int cmd_paths(char *args)
+/* ---- the double-buffered filter: begin, paths, execs, switch ----------------------------------- */
+
+static int building;      /* begin was accepted: paths and execs go to the side not in force */
+
+static __u32 side_in_force(void)
 {
-	char *save = NULL, *pass = strtok_r(args, " ", &save), *ex = strtok_r(NULL, " ", &save),
-	     *px = strtok_r(NULL, " ", &save), *fc = strtok_r(NULL, " ", &save);
-	static __u64 firsts[AW_BITMAP_WORDS];
-	volatile __u64 *live = skel->bss->aw_first_bits;
-	int err;
-	if (!pass || !ex || !px)
-		return -EINVAL;
-	if ((err = first_bits(fc ? fc : "*", firsts)))
-		return err;
-	generation++;
-	if (*pass == '1' && (err = set_config(1, -1, -1, -1, -1))) /* widen first */
-		return err;
-	/* The first-component screen, like the other bitmaps, widens before the maps change and
-	 * narrows after, so no entry in both the old and the new set stops passing meanwhile. */
-	for (int i = 0; i < AW_BITMAP_WORDS; i++)
-		live[i] |= firsts[i];
-	if ((err = replace_hashes(bpf_map__fd(skel->maps.exact_paths), skel->bss->aw_exact_bits, ex)) ||
-	    (err = replace_hashes(bpf_map__fd(skel->maps.dir_prefixes), skel->bss->aw_prefix_bits, px)))
-		return err;
-	for (int i = 0; i < AW_BITMAP_WORDS; i++)
-		live[i] = firsts[i];
-	if (*pass != '1' && (err = set_config(0, -1, -1, -1, -1))) /* narrow last */
-		return err;
-	/* Verdicts cached under the old filter are void; done last so none is cached from a half-update. */
-	__atomic_fetch_add(&skel->bss->aw_path_gen, 1, __ATOMIC_SEQ_CST);
+	return __atomic_load_n(&skel->bss->aw_slot, __ATOMIC_SEQ_CST) & 1;
+}
+
+static int filter_map_fds(int fds[5])
+{
+	fds[0] = bpf_map__fd(skel->maps.exact_paths);
+	fds[1] = bpf_map__fd(skel->maps.dir_prefixes);
+	fds[2] = bpf_map__fd(skel->maps.exec_exact);
+	fds[3] = bpf_map__fd(skel->maps.exec_prefix);
+	fds[4] = bpf_map__fd(skel->maps.exec_names);
+	return 5;
+}
+
+/* Removes every entry of side `slot` from the filter maps. */
+static void purge_side(__u32 slot)
+{
+	int fds[5], n = filter_map_fds(fds);
+	for (int i = 0; i < n; i++) {
+		__u64 key, next;
+		void *prev = NULL;
+		while (bpf_map_get_next_key(fds[i], prev, &next) == 0) {
+			__u32 v;
+			if (bpf_map_lookup_elem(fds[i], &next, &v) == 0 && v == slot) {
+				bpf_map_delete_elem(fds[i], &next);
+				continue; /* from the same previous key: the deleted one is gone */
+			}
+			key = next;
+			prev = &key;
+		}
+	}
+}
+
+/* Puts the hashes of `list` (comma-separated, '-' for none) into side `slot` of map `fd`, and
+ * their bits into `bits`; refused as a whole beyond the capacity. */
+static int fill_side(int fd, const char *list, __u32 slot, __u64 *bits, const char *what)
+{
+	memset(bits, 0, sizeof(__u64) * AW_BITMAP_WORDS);
+	if (!strcmp(list, "-"))
+		return 0;
+	size_t n = 1;
+	for (const char *c = list; *c; c++)
+		n += *c == ',';
+	if (n > filter_capacity) {
+		snprintf(cmd_err, sizeof(cmd_err), "%zu %s, over the capacity of %lu per map (--kernel-filter-capacity)",
+			 n, what, filter_capacity);
+		return -E2BIG;
+	}
+	char *copy = strdup(list), *save = NULL;
+	int err = 0;
+	if (!copy)
+		return -ENOMEM;
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		__u64 h;
+		if (parse_hex64(tok, &h)) { err = -EINVAL; break; }
+		__u64 k = h ^ aw_slot_salt(slot);
+		if (bpf_map_update_elem(fd, &k, &slot, BPF_ANY)) {
+			err = -errno;
+			snprintf(cmd_err, sizeof(cmd_err), "cannot add %s: %s", what, strerror(errno));
+			break;
+		}
+		bits[(h & 0xffff) >> 6] |= 1ULL << (h & 63);
+	}
+	free(copy);
+	return err;
+}
+
+/* Starts building the side not in force: whatever an unfinished build left there goes. */
+static int cmd_begin(void)
+{
+	__u32 next = !side_in_force();
+	purge_side(next);
+	memset(&skel->bss->aw_sides[next], 0, sizeof(skel->bss->aw_sides[next]));
+	building = 1;
 	return 0;
 }
 
-/* The process-rule filter: executed files, directories, base names; widened before, narrowed after. */
+static int cmd_paths(char *args)
+{
+	char *save = NULL, *pass = strtok_r(args, " ", &save), *ex = strtok_r(NULL, " ", &save),
+	     *px = strtok_r(NULL, " ", &save), *fc = strtok_r(NULL, " ", &save), *calls = strtok_r(NULL, " ", &save);
+	__u32 next = !side_in_force();
+	struct aw_filter_side *side = &skel->bss->aw_sides[next];
+	int err;
+	if (!building || !pass || !ex || !px || !fc || !calls)
+		return -EINVAL;
+	__u32 mask = 0;
+	if (strcmp(calls, "-")) {
+		char *copy = strdup(calls), *s2 = NULL;
+		if (!copy)
+			return -ENOMEM;
+		for (char *tok = strtok_r(copy, ",", &s2); tok; tok = strtok_r(NULL, ",", &s2)) {
+			__u32 nr;
+			if (parse_u32(tok, &nr) || !aw_call_bit(nr)) {
+				snprintf(cmd_err, sizeof(cmd_err), "\"%s\" is not a file call the kernel filter knows", tok);
+				free(copy);
+				return -EINVAL;
+			}
+			mask |= aw_call_bit(nr);
+		}
+		free(copy);
+	}
+	if ((err = first_bits(fc, skel->bss->aw_first_bits[next])) ||
+	    (err = fill_side(bpf_map__fd(skel->maps.exact_paths), ex, next, skel->bss->aw_exact_bits[next], "exact paths")) ||
+	    (err = fill_side(bpf_map__fd(skel->maps.dir_prefixes), px, next, skel->bss->aw_prefix_bits[next], "directory prefixes")))
+		return err;
+	side->pass_all = *pass == '1';
+	side->pass_calls = mask;
+	return 0;
+}
+
+/* The process-rule filter: executed files, directories, base names. */
 static int cmd_execs(char *args)
 {
 	char *save = NULL, *pass = strtok_r(args, " ", &save), *ex = strtok_r(NULL, " ", &save),
 	     *px = strtok_r(NULL, " ", &save), *nm = strtok_r(NULL, " ", &save);
+	__u32 next = !side_in_force();
+	struct aw_filter_side *side = &skel->bss->aw_sides[next];
 	int err;
-	if (!pass || !ex || !px || !nm)
+	if (!building || !pass || !ex || !px || !nm)
 		return -EINVAL;
-	generation++;
-	if (*pass == '1' && (err = set_config(-1, -1, -1, 1, -1)))
+	if ((err = fill_side(bpf_map__fd(skel->maps.exec_exact), ex, next, skel->bss->aw_xexact_bits[next], "executed-file paths")) ||
+	    (err = fill_side(bpf_map__fd(skel->maps.exec_prefix), px, next, skel->bss->aw_xprefix_bits[next], "executable directories")) ||
+	    (err = fill_side(bpf_map__fd(skel->maps.exec_names), nm, next, skel->bss->aw_xname_bits[next], "executable names")))
 		return err;
-	if ((err = replace_hashes(bpf_map__fd(skel->maps.exec_exact), skel->bss->aw_xexact_bits, ex)) ||
-	    (err = replace_hashes(bpf_map__fd(skel->maps.exec_prefix), skel->bss->aw_xprefix_bits, px)) ||
-	    (err = replace_hashes(bpf_map__fd(skel->maps.exec_names), skel->bss->aw_xname_bits, nm)))
+	side->exec_pass_all = *pass == '1';
+	side->execs = *pass == '1' || strcmp(ex, "-") || strcmp(px, "-") || strcmp(nm, "-");
+	return 0;
+}
+
+/* The exec hook (sched_process_exec) is attached only while the filter in force lets executions
+ * through; before the attach command it stays as loaded (attached, not armed). */
+static int sync_exec_hook(int want)
+{
+	if (!attached)
+		return 0;
+	if (want && !exec_link) {
+		exec_link = bpf_program__attach(exec_prog);
+		if (!exec_link) {
+			int err = errno ? -errno : -ENOENT;
+			snprintf(cmd_err, sizeof(cmd_err), "cannot attach the exec hook: %s", strerror(-err));
+			return err;
+		}
+	} else if (!want && exec_link) {
+		bpf_link__destroy(exec_link);
+		exec_link = NULL;
+	}
+	return 0;
+}
+
+/* Puts the side built in force with one store. Once no program can still be running with the old
+ * side (an RCU grace period: the BPF programs run under rcu_read_lock), its entries are removed;
+ * if that wait is not available they go at the next begin. */
+static int cmd_switch(void)
+{
+	__u32 old = side_in_force(), next = !old;
+	int want = skel->bss->aw_sides[next].execs, err;
+	if (!building)
+		return -EINVAL;
+	if (want && (err = sync_exec_hook(1))) /* before the switch: no execution of the new rules is missed */
 		return err;
-	if (*pass != '1' && (err = set_config(-1, -1, -1, 0, -1)))
-		return err;
-	/* Cached verdicts of executed files are void, as for the path filter. */
+	__atomic_store_n(&skel->bss->aw_slot, next, __ATOMIC_SEQ_CST);
+	/* Verdicts cached under the old side are void (see aw_slot for the order). */
 	__atomic_fetch_add(&skel->bss->aw_path_gen, 1, __ATOMIC_SEQ_CST);
+	building = 0;
+	if (!want)
+		sync_exec_hook(0);
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) == 0)
+		purge_side(old);
 	return 0;
 }
 
@@ -568,7 +672,7 @@ static int cmd_procs(char *args)
 	if (err || (err = replace_set(bpf_map__fd(skel->maps.pid_allow), pids, 4, parse_u32)) ||
 	    (err = replace_set(bpf_map__fd(skel->maps.comm_allow), comms, AW_COMM_LEN, parse_comm_hex)))
 		return err;
-	return set_config(-1, strcmp(pids, "-") != 0, strcmp(comms, "-") != 0, -1, -1);
+	return set_config(strcmp(pids, "-") != 0, strcmp(comms, "-") != 0, -1);
 }
 
 /* The outcome hook runs on every TCP state change of the node: attached only once connects are
@@ -616,7 +720,11 @@ static int cmd_net(char *args)
 	}
 	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.aw_config), &zero, &c))
 		return -errno;
-	/* Widen first (protocols, then calls), narrow last, as for the path filter. */
+	/* Widen first (protocols, then calls), narrow last, as for the path filter. The scan gate
+	 * (repeats not reported) narrows when it turns on or grows, widens when it turns off. */
+	__u64 repeat_ns = (__u64)repeat_ms * 1000000ULL;
+	if (repeat_ns < skel->bss->aw_scan_repeat_ns)
+		skel->bss->aw_scan_repeat_ns = repeat_ns;
 	for (int i = 0; i < 4; i++)
 		skel->bss->aw_net_protos[i] |= bits[i];
 	c.net_pass_all = *pass == '1';
@@ -626,7 +734,7 @@ static int cmd_net(char *args)
 		return -errno;
 	for (int i = 0; i < 4; i++)
 		skel->bss->aw_net_protos[i] = bits[i];
-	skel->bss->aw_scan_repeat_ns = (__u64)repeat_ms * 1000000ULL;
+	skel->bss->aw_scan_repeat_ns = repeat_ns;
 	net_wanted = net_wanted || c.net_pass_all || (mask & AW_NET_CONNECT);
 	return attach_outcome();
 }
@@ -642,10 +750,11 @@ static int cmd_attach(void)
 			return -errno;
 	}
 	attached = 1;
+	/* The exec hook, attached at load, reports from now on if the filter in force wants it. */
 	int err = attach_outcome();
-	if (err)
+	if (err || (err = sync_exec_hook(skel->bss->aw_sides[side_in_force()].execs)))
 		return err;
-	return set_config(-1, -1, -1, -1, 1); /* the exec hook, attached at load, starts reporting */
+	return set_config(-1, -1, 1);
 }
 
 static void run_command(char *line)
@@ -655,15 +764,21 @@ static void run_command(char *line)
 	int err;
 	if (!seq || !verb)
 		return;
-	if (!strcmp(verb, "paths")) err = cmd_paths(rest);
+	cmd_err[0] = 0;
+	if (!strcmp(verb, "begin")) err = cmd_begin();
+	else if (!strcmp(verb, "paths")) err = cmd_paths(rest);
+	else if (!strcmp(verb, "switch")) err = cmd_switch();
 	else if (!strcmp(verb, "procs")) err = cmd_procs(rest);
 	else if (!strcmp(verb, "execs")) err = cmd_execs(rest);
 	else if (!strcmp(verb, "net")) err = cmd_net(rest);
 	else if (!strcmp(verb, "attach")) err = cmd_attach();
 	else if (!strcmp(verb, "stats")) { put_stats(); err = 0; }
 	else err = -ENOSYS;
-	if (err)
-		put_json(F_ACK, "{\"seq\":%s,\"ok\":false,\"error\":\"%s: %s\"}", seq, verb, strerror(-err));
+	if (err) {
+		char esc[512];
+		json_escape(esc, sizeof(esc), cmd_err[0] ? cmd_err : strerror(-err));
+		put_json(F_ACK, "{\"seq\":%s,\"ok\":false,\"error\":\"%s: %s\"}", seq, verb, esc);
+	}
 	else
 		put_json(F_ACK, "{\"seq\":%s,\"ok\":true}", seq);
 	flush_out();
@@ -755,7 +870,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--stats-ms") && i + 1 < argc) stats_ms = strtol(argv[++i], NULL, 0);
 		else { usage(); return 2; }
 	}
-	if (!filter_capacity || filter_capacity > 0x7fffffff) {
+	if (!filter_capacity || filter_capacity > 0x3fffffff) {
 		usage();
 		return 2;
 	}

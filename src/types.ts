@@ -305,6 +305,11 @@ export interface KernelFilterSpec {
   readonly exactPaths: readonly string[];
   /** Directory prefixes ending in '/': a path passes when it starts with one (or equals it without the slash). */
   readonly dirPrefixes: readonly string[];
+  /**
+   * File calls (syscall names, src/syscalls.ts) whose events pass whatever their path: the calls of
+   * syscall rules without a path (matchSyscalls). Absent or empty: none.
+   */
+  readonly passCalls?: readonly string[];
   /** What the kernel lets through of executions (process rules). Absent: no execution passes. */
   readonly exec?: ExecFilterSpec;
   /** What the kernel lets through of network calls (network rules, the scan detector). Absent: none passes. */

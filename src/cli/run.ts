@@ -76,7 +76,15 @@ export function policyDetail(st: PolicyStoreStatus): string[] {
     `entries passed over: ${skipped === '' ? 'none' : skipped}`,
     `reloads: ${st.reloads}; failed scans: ${st.failedScans}; scan running for ${st.scanRunningMs} ms`,
     ...(st.refusedChange === null ? [] : [`policy change refused, the previous policies stay in force: ${st.refusedChange}`]),
+    `policy changes refused: ${st.refusedChanges.capacity} over the kernel filter capacity; ${st.refusedChanges.kernelFilter} kernel filter switch(es) failed`,
+    `unobserved policy sections: ${unobservedLine(st.unobservedSections)}`,
   ];
+}
+
+/** `capabilities (2: a, b), network (1: c)`, at most five policies named per section; `none`. */
+function unobservedLine(by: PolicyStoreStatus['unobservedSections']): string {
+  const parts = Object.entries(by).map(([section, keys]) => `${section} (${keys.length}: ${keys.slice(0, 5).join(', ')}${keys.length > 5 ? ', ...' : ''})`);
+  return parts.length === 0 ? 'none' : parts.join('; ');
 }
 
 /** Why sending the configured headers is a risk: plain http:// to a host that is not this one. */
@@ -107,7 +115,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
   let monitorFailed = false;
   let monitor: Monitor | undefined;
   const store = new PolicyStore({ paths: config.policies, engine: { defaultFilePosture: config.defaultFilePosture, defaultNetworkPosture: config.defaultNetworkPosture }, kernelFilterCapacity: config.kernelFilterCapacity, logger: log.child({ component: 'policy' }), sources: policySources });
-  const sources: MetricSources = {};
+  const sources: MetricSources = { policy: () => store.status() };
   const metrics = createAgentMetrics(config.metrics, config, sources, log.child({ component: 'metrics' }));
   let health: HealthServer | undefined;
   if (config.health !== null) {
@@ -233,11 +241,13 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     attached = true;
     const m = monitor;
     sources.monitor = m.stats;
+    // A change goes in force in the kernel first, then in the engine; a failed switch keeps both
+    // as they were (the store logs it, counts it, and says it in the health detail).
+    store.useSwitch((ev) => m.setPathFilter(kernelFilter(ev.filter)));
     store.onReload((ev) => {
       logReload(log, ev, metrics);
       const none = policyReadiness(store.status());
       if (none !== null) log.warn(`${none}; not ready until a policy is in force`);
-      m.setPathFilter(kernelFilter(ev.filter)).catch((err: unknown) => log.error({ err }, 'could not update the kernel filter; the previous one stays'));
     });
     log.info('ready');
     // Kernel and enricher losses are reported on the same schedule as the export counters, so a

@@ -7,6 +7,7 @@ import { RUN_OPTIONS, type OptionSpec } from './options.ts';
 import type { ExporterMode, HealthAddr, MetricsConfig, OtlpConfig, OtlpProtocol, RunConfig } from './types.ts';
 import { bool, duration, headers, hostPort, keyValues, oneOf, nonNegativeInt, positiveInt, size, url, bad, type Raw } from './values.ts';
 import { KERNEL_FILTER_CAPACITY_DEFAULT } from '../monitor/filter.ts';
+import { SOURCE_NAME, STATIC_TAG, type DatadogSettings } from '../export/datadog.ts';
 import { parseScan } from './scan.ts';
 
 export interface ParseDeps {
@@ -213,6 +214,28 @@ export function kernelFilterCapacity(raw: Raw): number {
   return n;
 }
 
+/** --datadog-attributes, --datadog-source, --datadog-tags; null when all three are off. */
+function parseDatadog(src: Sources): DatadogSettings | null {
+  const attrs = src.get('datadog-attributes');
+  const sourceRaw = src.get('datadog-source');
+  const tagsRaw = src.get('datadog-tags');
+  const attributes = attrs === undefined ? false : bool(attrs);
+  let source: string | undefined;
+  if (sourceRaw !== undefined) {
+    source = sourceRaw.value.trim();
+    if (!SOURCE_NAME.test(source)) throw bad(sourceRaw, 'expected a source name: letters, digits, `_`, `.`, `-` (e.g. kubearmor)');
+  }
+  const tags: string[] = [];
+  if (tagsRaw !== undefined) {
+    for (const t of tagsRaw.value.split(',').map((x) => x.trim())) {
+      if (!STATIC_TAG.test(t)) throw bad(tagsRaw, `"${t}" is not a Datadog tag: a letter first, then letters, digits and _-:./ (at most 200), tags separated by commas`);
+      tags.push(t);
+    }
+  }
+  if (!attributes && source === undefined && tags.length === 0) return null;
+  return Object.freeze({ ...(source === undefined ? {} : { source }), tags: Object.freeze(tags), attributes });
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export function parseRunConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, deps: ParseDeps = DEFAULT_DEPS): ParseResult {
@@ -298,6 +321,7 @@ export function parseRunConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
     // Merged like the headers: the OTel variable, then ours, then the flags, later ones winning per key.
     resourceAttributes: Object.freeze(Object.assign({}, ...[...src.envValues('resource-attributes').reverse(), ...src.flagValues('resource-attributes')].map(keyValues)) as Record<string, string>),
     eventNameAttribute: eventNameAttr === undefined ? false : bool(eventNameAttr),
+    datadog: parseDatadog(src),
     logLevel: ll === undefined ? 'info' : oneOf(ll, LOG_LEVELS),
   };
   return { help: false, config: Object.freeze(config) };

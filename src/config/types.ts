@@ -1,4 +1,5 @@
 // The merged, validated run configuration. Built once by parseRunConfig, frozen, passed down.
+import type { DatadogSettings } from '../export/datadog.ts';
 
 export type OtlpProtocol = 'grpc' | 'http/protobuf';
 export type ExporterMode = 'otlp' | 'stdout' | 'both';
@@ -91,5 +92,7 @@ export interface RunConfig {
   readonly resourceAttributes: Readonly<Record<string, string>>;
   /** Copy EventName into the deprecated `event.name` record attribute (--event-name-attribute). */
   readonly eventNameAttribute: boolean;
+  /** What Datadog needs on each record (--datadog-attributes, --datadog-source, --datadog-tags); null when all are off. */
+  readonly datadog: DatadogSettings | null;
   readonly logLevel: string;
 }

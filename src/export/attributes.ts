@@ -23,6 +23,7 @@ export const INCUBATING = {
   ATTR_HOST_NAME: 'host.name',
   ATTR_PROCESS_ARGS_COUNT: 'process.args_count',
   ATTR_PROCESS_COMMAND_ARGS: 'process.command_args',
+  ATTR_PROCESS_COMMAND_LINE: 'process.command_line',
   ATTR_PROCESS_EXECUTABLE_NAME: 'process.executable.name',
   ATTR_PROCESS_EXECUTABLE_PATH: 'process.executable.path',
   ATTR_PROCESS_PARENT_PID: 'process.parent_pid',
@@ -38,7 +39,7 @@ export const INCUBATING = {
 /** k8s.pod.label.<key> (incubating ATTR_K8S_POD_LABEL). */
 export const ATTR_K8S_POD_LABEL = (key: string): string => `k8s.pod.label.${key}`;
 const {
-  ATTR_CONTAINER_RUNTIME_NAME, ATTR_EVENT_NAME, ATTR_FILE_PATH, ATTR_HOST_NAME, ATTR_PROCESS_ARGS_COUNT, ATTR_PROCESS_COMMAND_ARGS, ATTR_PROCESS_EXECUTABLE_NAME, ATTR_PROCESS_EXECUTABLE_PATH,
+  ATTR_CONTAINER_RUNTIME_NAME, ATTR_EVENT_NAME, ATTR_FILE_PATH, ATTR_HOST_NAME, ATTR_PROCESS_ARGS_COUNT, ATTR_PROCESS_COMMAND_ARGS, ATTR_PROCESS_COMMAND_LINE, ATTR_PROCESS_EXECUTABLE_NAME, ATTR_PROCESS_EXECUTABLE_PATH,
   ATTR_PROCESS_PARENT_PID, ATTR_PROCESS_PID, ATTR_PROCESS_REAL_USER_ID, ATTR_PROCESS_USER_ID, ATTR_PROCESS_VPID, ATTR_PROCESS_WORKING_DIRECTORY,
   ATTR_SECURITY_RULE_DESCRIPTION, ATTR_SECURITY_RULE_NAME, ATTR_SECURITY_RULE_RULESET_NAME,
 } = INCUBATING;
@@ -142,6 +143,15 @@ export const ATTR = {
   throttlePhase: 'armorwatch.throttle.phase',
   throttleSuppressed: 'armorwatch.throttle.suppressed',
   throttleByPolicy: 'armorwatch.throttle.suppressed_by_policy',
+  // Datadog's (src/export/datadog.ts), only with --datadog-attributes / --datadog-source / --datadog-tags.
+  commandLine: ATTR_PROCESS_COMMAND_LINE,
+  tagsJoined: `${CUSTOM_NAMESPACE}.tags_joined`,
+  atagsJoined: `${CUSTOM_NAMESPACE}.atags_joined`,
+  otherPoliciesJoined: `${CUSTOM_NAMESPACE}.other_policies_joined`,
+  throttleByPolicyJoined: 'armorwatch.throttle.suppressed_by_policy_joined',
+  ddtags: 'ddtags',
+  ddsource: 'ddsource',
+  datadogLogSource: 'datadog.log.source',
 } as const;
 
 export interface MappingRow {
@@ -153,6 +163,8 @@ export interface MappingRow {
   readonly note: string;
   /** Set when only matches of this event kind carry it (file: File and Syscall matches; process: Process matches; network: Network matches; throttle: throttling notices; scan: port-scan records). */
   readonly only?: 'file' | 'process' | 'network' | 'throttle' | 'scan';
+  /** Set when only this option (or these) puts it on the record; off by default. */
+  readonly option?: string;
 }
 
 /** The documented mapping. docs/OTEL.md's table is rendered from this (test/export/docs.test.ts). */
@@ -227,5 +239,13 @@ export const MAPPING: readonly MappingRow[] = [
   { name: ATTR.throttlePhase, where: 'record', from: 'Throttle.Phase', type: 'string', note: '`started` or `ended`', only: 'throttle' },
   { name: ATTR.throttleSuppressed, where: 'record', from: 'Throttle.SuppressedTotal', type: 'int', note: '`ended` notices: alerts of this container suppressed in the quiet period', only: 'throttle' },
   { name: ATTR.throttleByPolicy, where: 'record', from: 'Throttle.Suppressed', type: 'string[]', note: '`ended` notices: `policy=count` per policy, most first', only: 'throttle' },
+  { name: ATTR.commandLine, where: 'record', from: 'Resource', type: 'string', note: '`process.command_args` joined by spaces (Datadog shows arrays as JSON text)', only: 'process', option: '--datadog-attributes' },
+  { name: ATTR.tagsJoined, where: 'record', from: 'Tags', type: 'string', note: '`kubearmor.tags` joined by commas', option: '--datadog-attributes' },
+  { name: ATTR.atagsJoined, where: 'record', from: 'ATags', type: 'string', note: '`kubearmor.atags` joined by commas', option: '--datadog-attributes' },
+  { name: ATTR.otherPoliciesJoined, where: 'record', from: 'OtherPolicies', type: 'string', note: '`kubearmor.other_policies` joined by commas', option: '--datadog-attributes' },
+  { name: ATTR.throttleByPolicyJoined, where: 'record', from: 'Throttle.Suppressed', type: 'string', note: '`armorwatch.throttle.suppressed_by_policy` joined by commas', only: 'throttle', option: '--datadog-attributes' },
+  { name: ATTR.ddtags, where: 'record', from: 'Tags', type: 'string', note: 'Datadog tags, comma-separated: the --datadog-tags, then with --datadog-attributes one `kubearmor_tag:<tag>` per policy tag (lower case, other characters than letters, digits and `_-:./` as `_`); Datadog adds them to the log\'s tags', option: '--datadog-tags or --datadog-attributes' },
+  { name: ATTR.ddsource, where: 'record', from: '—', type: 'string', note: 'the --datadog-source; the datadog exporter sends it as the log\'s source', option: '--datadog-source' },
+  { name: ATTR.datadogLogSource, where: 'record', from: '—', type: 'string', note: 'the --datadog-source; the Datadog Agent\'s OTLP intake reads the log\'s source from it', option: '--datadog-source' },
   ...SCAN_MAPPING,
 ];

@@ -11,7 +11,7 @@ const ONLY = { file: 'File and Syscall matches only', process: 'Process matches 
 
 function mappingTable(where: 'resource' | 'record'): string {
   const rows = MAPPING.filter((m) => m.where === where)
-    .map((m) => `| \`${m.name}\` | ${m.from} | ${m.type} | ${m.only === undefined ? m.note : `${m.note}; ${ONLY[m.only]}`} |`);
+    .map((m) => `| \`${m.name}\` | ${m.from} | ${m.type} | ${[m.note, m.only === undefined ? '' : ONLY[m.only], m.option === undefined ? '' : `only with ${m.option}`].filter((x) => x !== '').join('; ')} |`);
   return ['| attribute | KubeArmor field of the same match | type | notes |', '|---|---|---|---|', ...rows].join('\n');
 }
 

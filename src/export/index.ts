@@ -15,7 +15,8 @@ import { ReliableLogRecordProcessor, type ExportCounters, type ProcessorOptions 
 import { AttributeHandOff } from './handoff.ts';
 import { alertLine } from './kubearmor.ts';
 import { matchText, type MatchText } from './match.ts';
-import { matchRecordFields, recordAttributes } from './record.ts';
+import type { DatadogSettings } from './datadog.ts';
+import { matchRecordFields, recordAttributes, RecordShape } from './record.ts';
 import { ResourceCache } from './resource.ts';
 import { scanAlertLine, scanAttributes, scanRecordFields } from './scan.ts';
 import type { LogRecordExporter } from './sdk.ts';
@@ -30,6 +31,8 @@ export interface ExportSettings {
   readonly resourceAttributes?: Readonly<Record<string, string>>;
   /** Copy EventName into the deprecated `event.name` record attribute; off by default. */
   readonly eventNameAttribute?: boolean;
+  /** What Datadog needs on each record (--datadog-*); null or absent: nothing. */
+  readonly datadog?: DatadogSettings | null;
   /** 0 = counters logged only at shutdown. */
   readonly statsIntervalMs: number;
 }
@@ -73,14 +76,14 @@ export function createAlertExporter(settings: ExportSettings, log: Logger, deps:
       ...deps.processor,
     });
     const shared = processor;
-    const eventNameAttribute = settings.eventNameAttribute ?? false;
+    const shape = new RecordShape({ eventNameAttribute: settings.eventNameAttribute ?? false, datadog: settings.datadog ?? null });
     const handOff = new AttributeHandOff();
     const loggers = new ResourceCache<OtelLogger>(
       { serviceName: settings.serviceName, serviceVersion: VERSION, extra: settings.resourceAttributes ?? {} },
       (resource) => new LoggerProvider({ resource, processors: [handOff, shared] }).getLogger('armorwatch', VERSION),
     );
-    emitOtlp = (m, text) => handOff.emit(loggers.get(m.workload, m.node), matchRecordFields(m, hrTime(), text), recordAttributes(m, text, eventNameAttribute));
-    emitScan = (d) => handOff.emit(loggers.get(d.workload, d.node), scanRecordFields(d, hrTime()), scanAttributes(d, eventNameAttribute));
+    emitOtlp = (m, text) => handOff.emit(loggers.get(m.workload, m.node), matchRecordFields(m, hrTime(), text), recordAttributes(m, text, shape));
+    emitScan = (d) => handOff.emit(loggers.get(d.workload, d.node), scanRecordFields(d, hrTime()), scanAttributes(d, shape.eventNameAttribute, shape));
   }
   const stdout = useStdout ? new StdoutSink(settings.queue.maxBytes, deps.stdout) : undefined;
 

@@ -4,6 +4,7 @@
 import type { AttributeValue, Attributes, HrTime, LogRecord, SeverityNumber } from '@opentelemetry/api';
 import type { Match } from '../types.ts';
 import { ATTR, EVENT_ALERT_THROTTLE, EVENT_POLICY_MATCH } from './attributes.ts';
+import { DdTags, joined, type DatadogSettings } from './datadog.ts';
 import { matchText, type MatchText } from './match.ts';
 import { severityName, toSeverityNumber } from './severity.ts';
 
@@ -43,6 +44,30 @@ function list(values: readonly string[] | undefined): string[] | undefined {
 }
 
 const A = ATTR;
+
+/** What the configuration adds to every record (--event-name-attribute, the --datadog-* options). */
+export interface RecordOptions {
+  readonly eventNameAttribute: boolean;
+  readonly datadog: DatadogSettings | null;
+}
+
+/** RecordOptions prepared once per exporter: the Datadog tags cache lives here. */
+export class RecordShape {
+  readonly eventNameAttribute: boolean;
+  readonly ddtags: DdTags | null;
+  readonly ddsource: string | undefined;
+  readonly scalars: boolean;
+
+  constructor(opts: RecordOptions) {
+    this.eventNameAttribute = opts.eventNameAttribute;
+    const dd = opts.datadog;
+    this.ddtags = dd !== null && (dd.tags.length > 0 || dd.attributes) ? new DdTags(dd) : null;
+    this.ddsource = dd?.source;
+    this.scalars = dd?.attributes ?? false;
+  }
+}
+
+const PLAIN = new RecordShape({ eventNameAttribute: false, datadog: null });
 
 /**
  * Record attributes, as an object of ONE fixed shape: every key always present, absent optional
@@ -103,13 +128,21 @@ export class RecordAttributes {
   [A.throttlePhase]!: string | undefined;
   [A.throttleSuppressed]!: number | undefined;
   [A.throttleByPolicy]!: string[] | undefined;
+  [A.commandLine]!: string | undefined;
+  [A.tagsJoined]!: string | undefined;
+  [A.atagsJoined]!: string | undefined;
+  [A.otherPoliciesJoined]!: string | undefined;
+  [A.throttleByPolicyJoined]!: string | undefined;
+  [A.ddtags]!: string | undefined;
+  [A.ddsource]!: string | undefined;
+  [A.datadogLogSource]!: string | undefined;
   [key: string]: AttributeValue | undefined;
 
-  constructor(m: Match, text: MatchText, eventNameAttribute: boolean) {
+  constructor(m: Match, text: MatchText, shape: RecordShape = PLAIN) {
     const ev = m.event;
     const d = m.decision;
     const t = m.throttle;
-    this[A.eventName] = !eventNameAttribute ? undefined : t === undefined ? EVENT_POLICY_MATCH : EVENT_ALERT_THROTTLE;
+    this[A.eventName] = !shape.eventNameAttribute ? undefined : t === undefined ? EVENT_POLICY_MATCH : EVENT_ALERT_THROTTLE;
     this[A.pid] = ev.hostPid;
     this[A.vpid] = ev.pid;
     this[A.parentPid] = ev.hostPpid;
@@ -161,15 +194,24 @@ export class RecordAttributes {
     this[A.throttlePhase] = t?.phase;
     this[A.throttleSuppressed] = t?.phase === 'ended' ? t.total : undefined;
     this[A.throttleByPolicy] = t?.phase === 'ended' ? t.suppressed.map((x) => `${x.policy}=${x.count}`) : undefined;
+    const scalars = shape.scalars;
+    this[A.commandLine] = scalars ? joined(text.commandArgs, ' ') : undefined;
+    this[A.tagsJoined] = scalars ? joined(d.tags) : undefined;
+    this[A.atagsJoined] = scalars ? joined(d.tags) : undefined;
+    this[A.otherPoliciesJoined] = scalars ? joined(d.otherPolicies) : undefined;
+    this[A.throttleByPolicyJoined] = scalars ? joined(this[A.throttleByPolicy]) : undefined;
+    this[A.ddtags] = shape.ddtags?.of(d);
+    this[A.ddsource] = shape.ddsource;
+    this[A.datadogLogSource] = shape.ddsource;
   }
 }
 
 /**
  * Record attributes; optional fields that are absent are left out (undefined) rather than sent empty.
- * `eventNameAttribute` copies EventName into the deprecated `event.name` attribute (--event-name-attribute).
+ * `shape` adds what the configuration asks for (the deprecated `event.name`, Datadog's attributes).
  */
-export function recordAttributes(m: Match, text: MatchText = matchText(m), eventNameAttribute = false): Attributes {
-  return new RecordAttributes(m, text, eventNameAttribute);
+export function recordAttributes(m: Match, text: MatchText = matchText(m), shape: RecordShape = PLAIN): Attributes {
+  return new RecordAttributes(m, text, shape);
 }
 
 /** The LogRecord to emit for a match, attributes left out (they travel apart, see handoff.ts). */

@@ -90,6 +90,18 @@ export function resourceAttributes(agent: AgentIdentity, workload: Workload, nod
   return a;
 }
 
+/** The one Resource builder: alerts' Resources (one per workload) and the metrics' (the host workload's). */
+export function workloadResource(agent: AgentIdentity, workload: Workload, node: NodeIdentity): Resource {
+  return resourceFromAttributes(resourceAttributes(agent, workload, node), { schemaUrl: SCHEMA_URL });
+}
+
+/** The agent's own Resource (its metrics): what host-process alerts carry, the same service.instance.id and schema_url. */
+export function agentResource(agent: AgentIdentity, node: Pick<NodeIdentity, 'clusterName' | 'hostName'>): Resource {
+  return workloadResource(agent, HOST, { ...node, labels: {} });
+}
+
+const HOST: Workload = Object.freeze({ kind: 'host', labels: Object.freeze({}) });
+
 // The enricher hands out one frozen Workload object per container until its metadata changes, and
 // one NodeIdentity until the node's labels change: the key is computed once per pair of objects.
 const workloadKeys = new WeakMap<Workload, { readonly node: NodeIdentity; readonly key: string }>();
@@ -131,7 +143,7 @@ export class ResourceCache<T> {
         const oldest = this.#entries.keys().next().value;
         if (oldest !== undefined) this.#entries.delete(oldest);
       }
-      entry = this.#make(resourceFromAttributes(resourceAttributes(this.#agent, workload, node), { schemaUrl: SCHEMA_URL }));
+      entry = this.#make(workloadResource(this.#agent, workload, node));
       this.#entries.set(key, entry);
     }
     return entry;

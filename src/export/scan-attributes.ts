@@ -42,6 +42,11 @@ export const SCAN = {
   openPorts: `${NS}.open_ports`,
   firstTime: `${NS}.first_time`,
   lastTime: `${NS}.last_time`,
+  // String copies of the arrays, only with --datadog-attributes (src/export/datadog.ts).
+  kindsJoined: `${NS}.kinds_joined`,
+  hostsJoined: `${NS}.hosts_joined`,
+  portsJoined: `${NS}.ports_joined`,
+  openPortsJoined: `${NS}.open_ports_joined`,
 } as const;
 
 const row = (name: string, from: string, type: MappingRow['type'], note: string): MappingRow => ({ name, where: 'record', from, type, note, only: 'scan' });
@@ -70,4 +75,6 @@ export const SCAN_MAPPING: readonly MappingRow[] = [
   row(SCAN.openPorts, 'Scan.OpenPorts', 'int[]', 'ports a TCP connect succeeded to (at most 32), when any'),
   row(SCAN.firstTime, 'Scan.FirstTime', 'string', 'RFC 3339 time of the first attempt counted'),
   row(SCAN.lastTime, 'Scan.LastTime', 'string', 'RFC 3339 time of the latest attempt counted'),
+  ...([[SCAN.kindsJoined, SCAN.kinds, 'Scan.Kinds'], [SCAN.hostsJoined, SCAN.hosts, 'Scan.Hosts'], [SCAN.portsJoined, SCAN.ports, 'Scan.Ports'], [SCAN.openPortsJoined, SCAN.openPorts, 'Scan.OpenPorts']] as const)
+    .map(([name, of, from]): MappingRow => ({ ...row(name, from, 'string', `\`${of}\` joined by commas`), option: '--datadog-attributes' })),
 ];

@@ -6,7 +6,8 @@ import type { Attributes, HrTime, LogRecord, SeverityNumber } from '@opentelemet
 import { rfc3339Nano, splitNs } from '../format/index.ts';
 import type { ScanAlert, ScanDetection, ScanEpisode } from '../types.ts';
 import { alertWhere } from './kubearmor.ts';
-import { nsToHrTime } from './record.ts';
+import { joined } from './datadog.ts';
+import { nsToHrTime, type RecordShape } from './record.ts';
 import { EVENT_SCAN_EPISODE, SCAN, SCAN_MESSAGE, SCAN_POLICY_NAME, SCAN_SEVERITY, SCAN_TAGS, SCAN_TYPE } from './scan-attributes.ts';
 import { severityName, toSeverityNumber } from './severity.ts';
 import { ATTR } from './attributes.ts';
@@ -108,7 +109,25 @@ export function scanAlertLine(d: ScanDetection): string {
 const basename = (p: string): string => p.slice(p.lastIndexOf('/') + 1);
 
 /** Renderer 2: the attributes of the OTLP record (absent facts left undefined, as record.ts does). */
-export function scanAttributes(d: ScanDetection, eventNameAttribute = false): Attributes {
+export function scanAttributes(d: ScanDetection, eventNameAttribute = false, datadog?: RecordShape): Attributes {
+  const a = episodeAttributes(d, eventNameAttribute);
+  if (datadog === undefined) return a;
+  // What --datadog-* add, as on policy matches (record.ts): the detector's tags are its policy tags.
+  const s = d.scan;
+  const joinedOn = (values: readonly (string | number)[]): string | undefined => (datadog.scalars ? joined(values.map(String)) : undefined);
+  a[ATTR.ddtags] = datadog.ddtags?.ofTags(SCAN_TAGS);
+  a[ATTR.ddsource] = datadog.ddsource;
+  a[ATTR.datadogLogSource] = datadog.ddsource;
+  a[ATTR.tagsJoined] = joinedOn(SCAN_TAGS);
+  a[ATTR.atagsJoined] = joinedOn(SCAN_TAGS);
+  a[SCAN.kindsJoined] = joinedOn(s.kinds);
+  a[SCAN.hostsJoined] = joinedOn(s.hosts);
+  a[SCAN.portsJoined] = joinedOn(s.ports);
+  a[SCAN.openPortsJoined] = joinedOn(s.openPorts);
+  return a;
+}
+
+function episodeAttributes(d: ScanDetection, eventNameAttribute: boolean): Attributes {
   const { event: ev, scan: s } = d;
   const oneHost = s.distinctHosts === 1 && !s.hostsCapped ? s.hosts[0] : undefined;
   const onePort = s.distinctPorts === 1 ? s.ports[0] : undefined;

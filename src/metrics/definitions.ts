@@ -73,6 +73,14 @@ export const METRICS = Object.freeze({
     'Policy loads, the first one included.', {
       result: '`ok`, or `rejected` when at least one document was rejected',
     }),
+  changesRefused: spec('armorwatch.policy.changes.refused', 'counter', '{change}',
+    'Policy changes refused as a whole: the policies in force stay, engine and kernel filter alike, and the change is tried again at the next full scan.', {
+      reason: '`capacity` (the kernel filter would need more than --kernel-filter-capacity entries) or `kernel_filter` (the kernel filter could not be switched)',
+    }),
+  unobservedSections: spec('armorwatch.policy.unobserved.sections', 'gauge', '{policy}',
+    'Policies in force with a section, or values of one, that this node does not observe (validate and the load log say which).', {
+      section: 'the section of the spec: `capabilities`, `network`, `apparmor`, `device`, `presets` or `syscalls` (calls not observed)',
+    }),
   // Detection (port scans, src/detect).
   scanRecords: spec('armorwatch.detect.scan.records', 'counter', '{record}',
     'Port-scan records sent: per episode one started, updated ones at most every --scan-update-interval, one ended.', {

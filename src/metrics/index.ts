@@ -7,12 +7,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { Attributes, BatchObservableResult, Histogram, Observable } from '@opentelemetry/api';
 import type { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
-import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { MeterProvider, MetricReader, PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { MetricsConfig, OtlpConfig } from '../config/types.ts';
 import type { EnricherStats } from '../enrich/index.ts';
 import type { ExportStats } from '../export/index.ts';
 import { grpcTransport, httpAgentOptions } from '../export/otlp.ts';
+import { agentResource } from '../export/resource.ts';
 import type { Logger } from '../log.ts';
 import type { MonitorStats } from '../monitor/index.ts';
 import type { ScanStats } from '../detect/portscan.ts';
@@ -36,6 +36,13 @@ export interface MetricSources {
   export?: () => ExportStats;
   throttle?: () => ThrottleStats;
   scan?: () => ScanStats;
+  policy?: () => PolicyStats;
+}
+
+/** What the policy store reports of refused changes and unobserved sections (src/policy/watch.ts's status). */
+export interface PolicyStats {
+  readonly refusedChanges: { readonly capacity: number; readonly kernelFilter: number };
+  readonly unobservedSections: Readonly<Record<string, readonly string[]>>;
 }
 
 /** What alert throttling has suppressed so far (src/policy/throttle.ts). */
@@ -121,10 +128,11 @@ export function createAgentMetrics(config: MetricsConfig, id: MetricsIdentity, s
     }));
   }
   const provider: MeterProvider = new sdk.MeterProvider({
-    resource: resourceFromAttributes({
-      ...id.resourceAttributes,
-      'service.name': id.serviceName, 'service.version': VERSION, 'k8s.node.name': id.nodeName, 'k8s.cluster.name': id.clusterName,
-    }),
+    // The Resource of the agent's host-process alerts: same service.instance.id and schema_url.
+    resource: agentResource(
+      { serviceName: id.serviceName, serviceVersion: VERSION, extra: id.resourceAttributes ?? {} },
+      { clusterName: id.clusterName, hostName: id.nodeName },
+    ),
     readers,
   });
   const meter = provider.getMeter('armorwatch', VERSION);
@@ -137,7 +145,8 @@ export function createAgentMetrics(config: MetricsConfig, id: MetricsIdentity, s
     unattributed: counter('unattributed'), lookupFailures: counter('lookupFailures'), forgotten: counter('forgotten'),
     watchRestarts: counter('watchRestarts'), matches: counter('matches'),
     alertsSuppressed: counter('alertsSuppressed'), throttlePeriods: counter('throttlePeriods'), policiesLoaded: gauge('policiesLoaded'),
-    policiesRejected: gauge('policiesRejected'), reloads: counter('reloads'), offered: counter('offered'),
+    policiesRejected: gauge('policiesRejected'), reloads: counter('reloads'), changesRefused: counter('changesRefused'),
+    unobservedSections: gauge('unobservedSections'), offered: counter('offered'),
     scanRecords: counter('scanRecords'), scanKeys: gauge('scanKeys'), scanDropped: counter('scanDropped'),
     accepted: counter('accepted'), exported: counter('exported'), retried: counter('retried'), dropped: counter('dropped'),
     queueRecords: gauge('queueRecords'), queueSize: gauge('queueSize'),
@@ -193,6 +202,12 @@ export function createAgentMetrics(config: MetricsConfig, id: MetricsIdentity, s
       r.observe(o.policiesRejected, policyGauges.rejected);
       r.observe(o.reloads, reloads.ok, { result: 'ok' });
       r.observe(o.reloads, reloads.rejected, { result: 'rejected' });
+    }
+    const ps = sources.policy?.();
+    if (ps !== undefined) {
+      r.observe(o.changesRefused, ps.refusedChanges.capacity, { reason: 'capacity' });
+      r.observe(o.changesRefused, ps.refusedChanges.kernelFilter, { reason: 'kernel_filter' });
+      for (const [section, keys] of Object.entries(ps.unobservedSections)) r.observe(o.unobservedSections, keys.length, { section });
     }
     const x = sources.export?.();
     if (x?.otlp !== undefined) {

@@ -1,5 +1,6 @@
 // KernelFilterSpec / ProcessFilterSpec → the helper's command lines. The kernel keeps 64-bit
 // FNV-1a hashes of paths (a collision only lets an extra event through, which user space drops).
+import { SYSCALLS } from '../syscalls.ts';
 import type { ExecFilterSpec, KernelFilterSpec, NetworkFilterSpec, ProcessFilterSpec } from '../types.ts';
 import { MonitorError } from './errors.ts';
 import { NET_CALL_BITS } from './layout.ts';
@@ -66,11 +67,31 @@ export function kernelFilterEntries(spec: KernelFilterSpec): { readonly exactPat
   return { exactPaths: withProcForm(spec.exactPaths).length, dirPrefixes: withProcForm(spec.dirPrefixes).length };
 }
 
-/** Entries each path map holds when nothing else is asked (--kernel-filter-capacity). */
+/** Entries each kernel filter map holds when nothing else is asked (--kernel-filter-capacity). */
 export const KERNEL_FILTER_CAPACITY_DEFAULT = 65536;
 
-/** `paths <passAll> <exact hashes> <prefix hashes> <first-component keys>`; refused when a map would hold more than `capacity`. */
-export function pathFilterCommand(spec: KernelFilterSpec, capacity = KERNEL_FILTER_CAPACITY_DEFAULT): string {
+/** The entries an execution filter puts in each of its kernel maps (exec_exact, exec_prefix, exec_names). */
+export function execFilterEntries(spec: ExecFilterSpec | undefined): { readonly paths: number; readonly dirs: number; readonly names: number } {
+  if (spec === undefined || spec.passAll) return { paths: 0, dirs: 0, names: 0 };
+  return { paths: spec.paths.length, dirs: spec.dirs.length, names: spec.names.length };
+}
+
+/** The x86_64 numbers of passCalls, checked against the one syscall table. */
+function callList(calls: readonly string[] | undefined): string {
+  if (calls === undefined || calls.length === 0) return '-';
+  return calls.map((c) => {
+    const info = Object.hasOwn(SYSCALLS, c) ? SYSCALLS[c as keyof typeof SYSCALLS] : undefined;
+    if (info === undefined || info.operation !== 'File') throw new MonitorError('AW_MONITOR_FILTER', `kernel filter call "${c}" is not a file call armorwatch observes`);
+    return String(info.nr);
+  }).join(',');
+}
+
+/**
+ * `paths <passAll> <exact hashes> <prefix hashes> <first-component keys> <call numbers>`. The helper
+ * refuses a side holding more than its capacity (the one check of the kernel maps' size; the policy
+ * stage checks the same limit beforehand and names the policies).
+ */
+export function pathFilterCommand(spec: KernelFilterSpec): string {
   for (const p of spec.exactPaths) {
     if (!p.startsWith('/')) throw new MonitorError('AW_MONITOR_FILTER', `kernel filter exact path "${p}" is not absolute`);
   }
@@ -79,13 +100,9 @@ export function pathFilterCommand(spec: KernelFilterSpec, capacity = KERNEL_FILT
       throw new MonitorError('AW_MONITOR_FILTER', `kernel filter directory prefix "${p}" must start and end with "/"`);
     }
   }
-  const n = kernelFilterEntries(spec);
-  if (n.exactPaths > capacity || n.dirPrefixes > capacity) {
-    throw new MonitorError('AW_MONITOR_FILTER', `the kernel filter needs ${n.exactPaths} exact paths and ${n.dirPrefixes} prefixes; each map holds ${capacity} (--kernel-filter-capacity)`);
-  }
   const exact = withProcForm(spec.exactPaths);
   const prefixes = withProcForm(spec.dirPrefixes);
-  return `paths ${spec.passAll ? 1 : 0} ${hexList(exact)} ${hexList(prefixes)} ${firstComponentList([...exact, ...prefixes])}`;
+  return `paths ${spec.passAll ? 1 : 0} ${hexList(exact)} ${hexList(prefixes)} ${firstComponentList([...exact, ...prefixes])} ${callList(spec.passCalls)}`;
 }
 
 /** No execution passes: the filter of a spec without process rules. */
@@ -108,10 +125,6 @@ export function execFilterCommand(spec: ExecFilterSpec = NO_EXECS): string {
   }
   for (const n of spec.names) {
     if (n === '' || n.includes('/')) throw new MonitorError('AW_MONITOR_FILTER', `kernel filter executable name "${n}" must be a base name (no "/")`);
-  }
-  const limit = 16384;
-  if (spec.paths.length > limit || spec.dirs.length > limit || spec.names.length > limit) {
-    throw new MonitorError('AW_MONITOR_FILTER', `kernel filter holds more than ${limit} executed-file paths, directories or names`);
   }
   return `execs ${spec.passAll ? 1 : 0} ${hexList(spec.paths)} ${hexList(spec.dirs)} ${hexList(spec.names)}`;
 }

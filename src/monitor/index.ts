@@ -40,6 +40,8 @@ export interface MonitorStats {
   readonly hook: string;
   /** Hook of sched_process_exec in use: 'tp_btf', 'raw_tracepoint' or 'tracepoint'. */
   readonly execHook: string;
+  /** The exec hook is attached: only while the filter in force lets executions through. */
+  readonly execHookAttached: boolean;
   /** Hook of connect outcomes (sock:inet_sock_set_state), of the exec hook's kind; 'none' when the kernel has none. */
   readonly outcomeHook: string;
   /** Whether the outcome hook is attached (only once connects are asked for). */
@@ -49,7 +51,12 @@ export interface MonitorStats {
 }
 
 export interface Monitor {
-  /** The path filter and, from `spec.exec`, the execution filter (absent: no execution passes). */
+  /**
+   * Puts the path filter and, from `spec.exec`, the execution filter (absent: no execution passes)
+   * in force at once: the helper builds them beside the filter in force and switches in one store.
+   * When it rejects (AW_MONITOR_FILTER, AW_MONITOR_HELPER_FAILED) the previous filter stays in force,
+   * whole. Switches never overlap.
+   */
   setPathFilter(spec: KernelFilterSpec): Promise<void>;
   setProcessFilter(spec: ProcessFilterSpec): Promise<void>;
   /** Latest counters (the kernel's are refreshed every statsIntervalMs). */
@@ -88,7 +95,11 @@ export interface MonitorOptions {
   readonly helperPath?: string;
   /** Ring buffer size in bytes (rounded up to a power of two by the helper); src/config owns the default. */
   readonly ringbufBytes: number;
-  /** Entries of each kernel path map (exact paths, prefixes); default KERNEL_FILTER_CAPACITY_DEFAULT. src/config owns the option. */
+  /**
+   * Entries each kernel filter map (exact paths, prefixes, executed files, their directories and
+   * names) holds for one filter; the maps hold two (the one in force and the next). Default
+   * KERNEL_FILTER_CAPACITY_DEFAULT; src/config owns the option.
+   */
   readonly kernelFilterCapacity?: number;
   /** 'auto' (default) tries syscall_tracepoints, then tp_btf, then raw_tracepoint. */
   readonly hook?: 'auto' | 'syscall_tracepoints' | 'tp_btf' | 'raw_tracepoint';
@@ -99,7 +110,7 @@ export interface MonitorOptions {
 
 interface KernelCounters {
   emitted: number; lostRingbuf: number; lostPending: number; filtered: number; filteredExec: number; filteredNet: number; lostNetPending: number; gatedNet: number;
-  hook: string; execHook: string; outcomeHook: string; outcomeAttached: boolean; bootToRealtimeNs: string;
+  hook: string; execHook: string; execHookAttached: boolean; outcomeHook: string; outcomeAttached: boolean; bootToRealtimeNs: string;
 }
 
 const STDERR_TAIL = 40;
@@ -108,7 +119,7 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
   const onExec = opts.onExec;
   const onNetwork = opts.onNetwork;
   const capacity = opts.kernelFilterCapacity ?? KERNEL_FILTER_CAPACITY_DEFAULT;
-  if (!Number.isInteger(capacity) || capacity < 1 || capacity > 0x7fffffff) {
+  if (!Number.isInteger(capacity) || capacity < 1 || capacity > 0x3fffffff) {
     throw new MonitorError('AW_MONITOR_FILTER', `kernel filter capacity ${capacity} is not a positive number of entries`);
   }
   // Checked before anything starts: a filter asking for executions nobody receives is a mistake.
@@ -119,7 +130,7 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
     if (onNetwork === undefined && wantsNetwork(spec.network)) {
       throw new MonitorError('AW_MONITOR_FILTER', 'the kernel filter passes network calls but the monitor was opened without onNetwork');
     }
-    return [pathFilterCommand(spec, capacity), execFilterCommand(onExec === undefined ? NO_EXECS : spec.exec),
+    return [pathFilterCommand(spec), execFilterCommand(onExec === undefined ? NO_EXECS : spec.exec),
       networkFilterCommand(onNetwork === undefined ? NO_NETWORK : spec.network)];
   };
   const firstFilter = filterCommands(opts.pathFilter);
@@ -155,7 +166,7 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
   let decodeErrors = 0;
   let kernel: KernelCounters = {
     emitted: 0, lostRingbuf: 0, lostPending: 0, filtered: 0, filteredExec: 0, filteredNet: 0, lostNetPending: 0, gatedNet: 0,
-    hook, execHook, outcomeHook: 'none', outcomeAttached: false, bootToRealtimeNs: '0',
+    hook, execHook, execHookAttached: false, outcomeHook: 'none', outcomeAttached: false, bootToRealtimeNs: '0',
   };
   let seq = 0;
   let closed = false;
@@ -167,7 +178,8 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
   const snapshot = (): MonitorStats => ({
     delivered, decodeErrors, hook, execHook,
     lostInKernel: kernel.lostRingbuf, lostPending: kernel.lostPending, filteredInKernel: kernel.filtered,
-    filteredExecInKernel: kernel.filteredExec, filteredNetInKernel: kernel.filteredNet, lostNetPending: kernel.lostNetPending, gatedNetInKernel: kernel.gatedNet,
+    filteredExecInKernel: kernel.filteredExec, execHookAttached: kernel.execHookAttached === true,
+    filteredNetInKernel: kernel.filteredNet, lostNetPending: kernel.lostNetPending, gatedNetInKernel: kernel.gatedNet,
     outcomeHook: kernel.outcomeHook, outcomeAttached: kernel.outcomeAttached, outcomeProblem,
   });
 
@@ -299,14 +311,28 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
     }
   };
 
+  // One filter switch at a time: build the side not in force, then switch to it. A refused step
+  // leaves the side in force as it was (the next begin clears what was built).
+  let switching: Promise<void> = Promise.resolve();
+  // The network filter (aw_config) is not double-buffered: it follows the switch, so that a refused
+  // path or execution filter leaves every part as it was.
+  const switchFilter = ([paths, execs, net]: [string, string, string]): Promise<void> => {
+    const run = switching.then(async () => {
+      await command('begin', 'start a kernel filter');
+      await command(paths, 'build the path filter');
+      await command(execs, 'build the execution filter');
+      await command('switch', 'switch to the new kernel filter');
+      if (onNetwork !== undefined) await command(net, 'set the network filter');
+    });
+    switching = run.catch(() => undefined);
+    return run;
+  };
+
   try {
     await readyPromise;
     const self = (spec: ProcessFilterSpec): ProcessFilterSpec => ({ ...spec, excludePids: [...new Set([...spec.excludePids, process.pid])] });
     await command(processFilterCommand(self(opts.processFilter)), 'set the process filter');
-    await command(firstFilter[0], 'set the path filter');
-    // Without a receiver the helper's own start (no execution, no network call passes) stands.
-    if (onExec !== undefined) await command(firstFilter[1], 'set the execution filter');
-    if (onNetwork !== undefined) await command(firstFilter[2], 'set the network filter');
+    await switchFilter(firstFilter);
     await command('attach', `attach the ${hook} programs`);
   } catch (err) {
     closed = true;
@@ -317,11 +343,10 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
   log.info({ hook, execHook }, 'file monitor attached');
 
   return {
-    setPathFilter: async (spec) => {
-      const [paths, execs, net] = filterCommands(spec);
-      await command(paths, 'set the path filter');
-      if (onExec !== undefined) await command(execs, 'set the execution filter');
-      if (onNetwork !== undefined) await command(net, 'set the network filter');
+    setPathFilter: (spec) => {
+      let cmds: [string, string, string];
+      try { cmds = filterCommands(spec); } catch (err) { return Promise.reject(err); }
+      return switchFilter(cmds);
     },
     setProcessFilter: (spec) => command(processFilterCommand({ ...spec, excludePids: [...new Set([...spec.excludePids, process.pid])] }), 'set the process filter'),
     stats: snapshot,

@@ -125,6 +125,21 @@ export function unobservedFields(doc: PolicyDocument): Unobserved[] {
 }
 
 /**
+ * The policies (keys, sorted) with each unobserved part, by section of the spec (`capabilities`,
+ * `network`, `apparmor`, `device`, `presets`, `syscalls`): what health and metrics report.
+ */
+export function unobservedSections(docs: Iterable<PolicyDocument>): Record<string, string[]> {
+  const out: Record<string, Set<string>> = {};
+  for (const doc of docs) {
+    for (const u of unobservedFields(doc)) {
+      const section = /^spec\.([A-Za-z]+)/.exec(u.path)?.[1] ?? u.path;
+      (out[section] ??= new Set()).add(doc.key);
+    }
+  }
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, [...v].sort()]));
+}
+
+/**
  * The one warning line of a document with unobserved parts, as validate prints it (the line is the
  * document's first): `file:line: warning: kind/namespace/name: not observed: path (why); path (why)`.
  */

@@ -56,15 +56,20 @@ function ruleTarget(r: CompiledRule): Target {
   return { exact: r.target };
 }
 
-/** Syscall rules on calls of this Operation: null when one needs every such event (matchSyscalls), else their paths. */
-function syscallTargets(rules: readonly CompiledSyscallRule[], operation: 'File' | 'Process'): Target[] | null {
-  const out: Target[] = [];
+/**
+ * Syscall rules on calls of this Operation: the paths of those with one (matchPaths), and the calls
+ * of those without (matchSyscalls), which need every event of those calls.
+ */
+function syscallTargets(rules: readonly CompiledSyscallRule[], operation: 'File' | 'Process'): { targets: Target[]; anyPath: Set<string> } {
+  const targets: Target[] = [];
+  const anyPath = new Set<string>();
   for (const r of rules) {
-    if (!r.calls.some((c) => SYSCALLS[c as keyof typeof SYSCALLS]?.operation === operation)) continue;
-    if (r.target === null) return null;
-    out.push(r.target.endsWith('/') ? { prefix: r.target } : { exact: r.target });
+    const calls = r.calls.filter((c) => SYSCALLS[c as keyof typeof SYSCALLS]?.operation === operation);
+    if (calls.length === 0) continue;
+    if (r.target === null) for (const c of calls) anyPath.add(c);
+    else targets.push(r.target.endsWith('/') ? { prefix: r.target } : { exact: r.target });
   }
-  return out;
+  return { targets, anyPath };
 }
 
 /**
@@ -80,20 +85,21 @@ export function buildKernelFilter(rules: readonly CompiledRule[], syscallRules: 
   return Object.freeze({ ...files, ...(exec === EMPTY_EXEC_FILTER ? {} : { exec }), ...(wantsNetwork ? { network } : {}) });
 }
 
+/** The file-event filter; a syscall rule without a path passes every event of its calls, and only of those (passCalls). */
 function fileFilter(rules: readonly CompiledRule[], syscallRules: readonly CompiledSyscallRule[]): KernelFilterSpec {
-  const fromSyscalls = syscallTargets(syscallRules, 'File');
-  if (fromSyscalls === null) return PASS_ALL_FILTER;
-  if (rules.length === 0 && fromSyscalls.length === 0) return EMPTY_FILTER;
+  const { targets, anyPath } = syscallTargets(syscallRules, 'File');
+  if (rules.length === 0 && targets.length === 0 && anyPath.size === 0) return EMPTY_FILTER;
   // Allow-list mode must see every access of the workloads it selects.
   if (rules.some((r) => r.action === 'Allow')) return PASS_ALL_FILTER;
-  const paths = pathsFor([...rules.map(ruleTarget), ...fromSyscalls]);
-  return paths === null ? PASS_ALL_FILTER : Object.freeze({ passAll: false, ...paths });
+  const paths = pathsFor([...rules.map(ruleTarget), ...targets]);
+  if (paths === null) return PASS_ALL_FILTER;
+  return Object.freeze({ passAll: false, ...paths, ...(anyPath.size === 0 ? {} : { passCalls: [...anyPath].sort() }) });
 }
 
 /** The execution filter: process rules (paths, directories, patterns, base names), and syscall rules on execve/execveat. */
 export function buildExecFilter(rules: readonly CompiledRule[], syscallRules: readonly CompiledSyscallRule[] = []): ExecFilterSpec {
-  const fromSyscalls = syscallTargets(syscallRules, 'Process');
-  if (fromSyscalls === null) return PASS_ALL_EXEC;
+  const { targets: fromSyscalls, anyPath } = syscallTargets(syscallRules, 'Process');
+  if (anyPath.size > 0) return PASS_ALL_EXEC; // execve/execveat are the only Process calls: every execution
   if (rules.length === 0 && fromSyscalls.length === 0) return EMPTY_EXEC_FILTER;
   if (rules.some((r) => r.action === 'Allow')) return PASS_ALL_EXEC;
   const names = [...new Set(rules.filter((r) => r.execname).map((r) => r.target))].sort();

@@ -12,6 +12,7 @@ import type { KernelFilterSpec } from '../types.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { KERNEL_FILTER_CAPACITY_DEFAULT } from '../monitor/filter.ts';
 import { checkFilterCapacity } from './capacity.ts';
+import { unobservedSections } from './coverage.ts';
 import { discoverPolicyFiles, type Discovery, type PolicyFile } from './discover.ts';
 import { compilePolicies, type EngineOptions, type PolicyEngine } from './engine.ts';
 import { DEFAULT_LOAD_LIMITS, mapLimit, parsePolicyText, readPolicyBytes, type FileResult, type LoadLimits } from './load.ts';
@@ -61,9 +62,19 @@ export interface PolicyStoreStatus {
   readonly failedScans: number;
   /** Milliseconds the scan in progress has been running, 0 when none is. */
   readonly scanRunningMs: number;
-  /** Why the last change was refused as a whole (the kernel filter's capacity), null when the last change was taken. */
+  /** Why the last change was refused as a whole (the kernel filter's capacity, or its switch failed), null when the last change was taken. */
   readonly refusedChange: string | null;
+  /** Changes refused as a whole since start, by reason. */
+  readonly refusedChanges: { readonly capacity: number; readonly kernelFilter: number };
+  /** The policies in force with parts this node does not observe, by section (src/policy/coverage.ts). */
+  readonly unobservedSections: Readonly<Record<string, readonly string[]>>;
 }
+
+/**
+ * Puts a new state's kernel filter in force before the store takes it (src/monitor's switch). When
+ * it rejects, the store keeps the state in force, engine and filter alike.
+ */
+export type FilterSwitch = (next: ReloadEvent) => Promise<void>;
 
 export interface RejectedDocument {
   readonly key: string | undefined;
@@ -137,6 +148,9 @@ export class PolicyStore {
   private closed = false;
   private generation = 0;
   private refused: string | null = null;
+  private readonly refusedBy = { capacity: 0, kernelFilter: 0 };
+  private unobserved: Record<string, string[]> = {};
+  private switcher: FilterSwitch | undefined;
 
   constructor(options: PolicyStoreOptions) {
     this.opts = {
@@ -165,6 +179,14 @@ export class PolicyStore {
 
   onReload(listener: (ev: ReloadEvent) => void): void {
     this.listeners.push(listener);
+  }
+
+  /**
+   * From now on every change is put in force through `fn` first: the engine switches only when the
+   * kernel filter did, so the two never disagree for longer than the switch takes.
+   */
+  useSwitch(fn: FilterSwitch): void {
+    this.switcher = fn;
   }
 
   /** Loads the policies once and starts watching. Throws PolicyPathError when a path does not exist. */
@@ -196,6 +218,8 @@ export class PolicyStore {
       failedScans: this.failedScans,
       scanRunningMs: this.scanStartedAt === 0 ? 0 : Date.now() - this.scanStartedAt,
       refusedChange: this.refused,
+      refusedChanges: { ...this.refusedBy },
+      unobservedSections: this.unobserved,
     };
   }
 
@@ -326,7 +350,7 @@ export class PolicyStore {
     if (this.closed) return null;
     if (!changed && this.current !== undefined) { this.files = next; return null; }
     this.lastRejected = rejected.length;
-    return this.commit(next, rejected);
+    return await this.commit(next, rejected);
   }
 
   /**
@@ -385,7 +409,16 @@ export class PolicyStore {
     this.reported = now;
   }
 
-  private commit(next: Map<string, FileState>, rejected: RejectedDocument[]): ReloadEvent | null {
+  /** Refuses a change as a whole: the state in force stays, and the change is tried again at the next full scan. */
+  private refuse(reason: keyof PolicyStore['refusedBy'], message: string, fields: Record<string, unknown>): null {
+    this.refused = message;
+    this.refusedBy[reason]++;
+    this.failedScans++;
+    this.log.error(fields, `policy change refused, the policies in force stay: ${message}`);
+    return null;
+  }
+
+  private async commit(next: Map<string, FileState>, rejected: RejectedDocument[]): Promise<ReloadEvent | null> {
     const before = new Map<string, string>();
     for (const st of this.files.values()) for (const d of st.byIndex.values()) before.set(d.key, d.hash);
     const policies: PolicyDocument[] = [];
@@ -401,20 +434,28 @@ export class PolicyStore {
       // Refused as a whole: the first load fails start(); later, the set in force stays, engine and
       // kernel filter alike, and the change is tried again at the next scan.
       if (this.current === undefined) throw overflow;
-      this.refused = overflow.message;
-      this.failedScans++;
-      this.log.error({ code: overflow.code, needed: overflow.needed, capacity: overflow.capacity, contributors: overflow.contributors.slice(0, 5) },
-        `policy change refused, the policies in force stay: ${overflow.message}`);
-      return null;
+      return this.refuse('capacity', overflow.message, { code: overflow.code, needed: overflow.needed, capacity: overflow.capacity, contributors: overflow.contributors.slice(0, 5) });
+    }
+    const ev: ReloadEvent = {
+      generation: this.generation + 1, engine, filter, policies: policies.length,
+      added, updated, removed, rejected,
+    };
+    if (this.switcher !== undefined && this.current !== undefined) {
+      try {
+        await this.switcher(ev);
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        return this.refuse('kernelFilter', `the kernel filter could not be switched: ${err instanceof Error ? err.message : String(err)}`,
+          { code: typeof code === 'string' ? code : 'AW_MONITOR_FILTER', err: String(err) });
+      }
+      if (this.closed) return null;
     }
     this.refused = null;
     this.files = next;
     this.reloads++;
-    const ev: ReloadEvent = {
-      generation: ++this.generation, engine, filter, policies: policies.length,
-      added, updated, removed, rejected,
-    };
+    this.generation = ev.generation;
     this.current = ev;
+    this.unobserved = unobservedSections(policies);
     for (const r of rejected) {
       for (const p of r.problems) this.log.warn({ file: p.file, line: p.line, col: p.col, field: p.path, code: p.code }, formatProblem(p));
     }

@@ -1,6 +1,8 @@
 // `armorwatch run` and the kernel filter's capacity (--kernel-filter-capacity): a policy set needing
 // more entries is refused at start naming its biggest policies; on a reload it is refused as a whole
-// and the set in force keeps raising alerts from the real eBPF monitor.
+// and the set in force keeps raising alerts from the real eBPF monitor, the refusal counted in
+// /metrics and told in the readiness detail, and a later valid change is taken. The detail and
+// /metrics also list the policies whose sections this node does not observe.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -63,6 +65,22 @@ test('a reload over the capacity is refused as a whole: the old filter and rules
   for (const f of [a, b, c, d]) writeFileSync(f, 'x');
   // Three exact paths: exactly the capacity, so the kernel map must really hold three.
   writeFileSync(join(policies, 'old.yaml'), hostPolicy('hsp-old', [a, b, c]));
+  // No kernel filter entry; a section this node does not observe.
+  writeFileSync(join(policies, 'caps.yaml'), `apiVersion: security.kubearmor.com/v1
+kind: KubeArmorHostPolicy
+metadata:
+  name: hsp-caps
+spec:
+  nodeSelector:
+    matchLabels:
+      kubernetes.io/hostname: ${hostname()}
+  capabilities:
+    matchCapabilities:
+      - capability: net_raw
+        fromSource:
+          - path: /bin/ping
+  action: Audit
+`);
   let agent: ChildProcess | undefined;
   let stderr = '';
   let stdout = '';
@@ -94,6 +112,12 @@ test('a reload over the capacity is refused as a whole: the old filter and rules
     assert.match(refused, /new\.yaml: KubeArmorHostPolicy\/[^ ]*hsp-new \(1\)/);
     const detail = await (await fetch(`http://127.0.0.1:${healthPort}/readyz?verbose`)).text();
     assert.match(detail, /policy change refused, the previous policies stay in force: .*hsp-new/);
+    assert.match(detail, /^policy changes refused: 1 over the kernel filter capacity; 0 kernel filter switch\(es\) failed$/m);
+    assert.match(detail, /^unobserved policy sections: capabilities \(1: KubeArmorHostPolicy\/[^ ]*hsp-caps\)$/m);
+    const metrics = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
+    assert.match(metrics, /^armorwatch_policy_changes_refused_total\{reason="capacity",[^}]*\} 1$/m);
+    assert.match(metrics, /^armorwatch_policy_changes_refused_total\{reason="kernel_filter",[^}]*\} 0$/m);
+    assert.match(metrics, /^armorwatch_policy_unobserved_sections\{section="capabilities",[^}]*\} 1$/m);
 
     const old = spawnSync('/bin/cat', [a]);
     const seen = await waitFor('an alert of the old rules after the refusal', 20_000, () => alertFor(old.pid as number, a));
@@ -102,7 +126,20 @@ test('a reload over the capacity is refused as a whole: the old filter and rules
     const marker = spawnSync('/bin/cat', [b]);
     await waitFor('the alert opened after the refused path', 20_000, () => alertFor(marker.pid as number, b));
     assert.equal(alertFor(refusedOpen.pid as number, d), undefined, 'the refused policy raised no alert');
-    assert.doesNotMatch(stderr, /could not update the kernel filter/, 'no half-updated kernel map was attempted');
+    assert.doesNotMatch(stderr, /could not be switched/, 'no kernel switch was attempted');
+
+    // A later valid change: the new rule alerts, the old ones no longer.
+    rmSync(join(policies, 'new.yaml'));
+    writeFileSync(join(policies, 'old.yaml'), hostPolicy('hsp-old', [d]));
+    await waitFor('the valid change in force', 30_000, async () => {
+      const t = await (await fetch(`http://127.0.0.1:${healthPort}/readyz?verbose`)).text();
+      return /previous policies stay in force/.test(t) ? undefined : true;
+    });
+    const gone = spawnSync('/bin/cat', [a]);
+    const now = spawnSync('/bin/cat', [d]);
+    const taken = await waitFor('the alert of the new rule', 20_000, () => alertFor(now.pid as number, d));
+    assert.match(String(taken.PolicyName), /hsp-old/);
+    assert.equal(alertFor(gone.pid as number, a), undefined, 'a rule no longer in force raised an alert');
   } finally {
     if (agent !== undefined && agent.exitCode === null) {
       const exited = new Promise((r) => agent!.once('exit', r));

@@ -2,36 +2,13 @@
 // it were the node's Datadog Agent route), which forwards over gRPC to the loki example, which
 // sends OTLP/HTTP with the tenant header to a Collector standing in for Loki. Only the endpoints
 // come from the environment, as the examples' READMEs document.
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { collectorBinary, freePort, startCollector } from '../helpers/collector.ts';
+import { freePort, runExample, startCollector } from '../helpers/collector.ts';
 import { needsBpf } from '../helpers/privileges.ts';
 import { HOST_POLICY, startAgent, waitReady, writeHostPolicy } from '../deploy/agent.ts';
-import { root } from '../deploy/render.ts';
 import { defer } from '../helpers/cleanup.ts';
-
-/** Runs otel-collector/examples/<name>/config.yaml with `env`; resolves once it is ready. */
-async function runExample(t: TestContext, name: string, env: Record<string, string>): Promise<void> {
-  // Several Collectors on one machine: turn off their own metrics server (one fixed port, 8888).
-  const proc = spawn(collectorBinary(), ['--config', `file:${join(root, 'otel-collector/examples', name, 'config.yaml')}`,
-    '--set=service::telemetry::metrics::level=none'], {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  t.after(() => { if (proc.exitCode === null) proc.kill('SIGKILL'); });
-  let stderr = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} not ready after 30 s:\n${stderr}`)), 30_000);
-    proc.stderr!.setEncoding('utf8');
-    proc.stderr!.on('data', (chunk: string) => {
-      stderr += chunk;
-      if (stderr.includes('Everything is ready')) { clearTimeout(timer); resolve(); }
-    });
-    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`${name} exited with ${code}:\n${stderr}`)); });
-  });
-}
 
 test('an alert travels agent → datadog-agent example → loki example → Loki stand-in', { timeout: 5 * 60_000 }, async (t) => {
   if (!needsBpf(t)) return;

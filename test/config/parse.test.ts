@@ -238,6 +238,21 @@ test('resource attributes: OTEL_RESOURCE_ATTRIBUTES, then ARMORWATCH_RESOURCE_AT
   usage([...P, '--resource-attributes', 'a=%zz'], {}, /^--resource-attributes: invalid value "a=%zz": the value of "a" is not valid URL encoding$/);
 });
 
+test('the Datadog options: all off by default; flags win over the variables; a bad tag or source names its option', () => {
+  assert.equal(parse(P).datadog, null);
+  assert.deepEqual(parse([...P, '--datadog-attributes']).datadog, { tags: [], attributes: true });
+  const env = { ARMORWATCH_DATADOG_SOURCE: 'kubearmor', ARMORWATCH_DATADOG_TAGS: 'team:security, env:prod', ARMORWATCH_DATADOG_ATTRIBUTES: 'true' };
+  assert.deepEqual(parse(P, env).datadog, { source: 'kubearmor', tags: ['team:security', 'env:prod'], attributes: true });
+  assert.deepEqual(parse([...P, '--datadog-source', 'armorwatch', '--datadog-tags', 'owner:sec', '--datadog-attributes=false'], env).datadog,
+    { source: 'armorwatch', tags: ['owner:sec'], attributes: false });
+  assert.ok(Object.isFrozen(parse(P, env).datadog) && Object.isFrozen(parse(P, env).datadog?.tags));
+  usage([...P, '--datadog-tags', 'team:security,,env:prod'], {}, /^--datadog-tags: invalid value "team:security,,env:prod": "" is not a Datadog tag/);
+  usage(P, { ARMORWATCH_DATADOG_TAGS: '1team:x' }, /^ARMORWATCH_DATADOG_TAGS: invalid value "1team:x": "1team:x" is not a Datadog tag/);
+  usage(P, { ARMORWATCH_DATADOG_TAGS: 'team:a b' }, /"team:a b" is not a Datadog tag/);
+  usage([...P, '--datadog-source', 'kube armor'], {}, /^--datadog-source: invalid value "kube armor": expected a source name/);
+  usage(P, { ARMORWATCH_DATADOG_ATTRIBUTES: 'sometimes' }, /^ARMORWATCH_DATADOG_ATTRIBUTES: invalid value "sometimes"/);
+});
+
 test('--event-name-attribute and ARMORWATCH_EVENT_NAME_ATTRIBUTE: off by default, the flag wins, a bad value is a UsageError', () => {
   assert.equal(parse(P).eventNameAttribute, false);
   assert.equal(parse([...P, '--event-name-attribute']).eventNameAttribute, true);

@@ -6,6 +6,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { RUN_OPTIONS } from '../../src/config/options.ts';
 import { MAPPING } from '../../src/export/attributes.ts';
+import { POLICY_TAG_KEY } from '../../src/export/datadog.ts';
 import { root } from './render.ts';
 
 const read = (p: string): string => readFileSync(join(root, p), 'utf8');
@@ -41,7 +42,8 @@ test('every agent setting the operations docs mention is one armorwatch run read
 });
 
 test('every attribute the query cookbook uses is one armorwatch exports', () => {
-  const otel = new Set(MAPPING.map((r) => r.name));
+  // kubearmor_tag is the Datadog tag key armorwatch puts in `ddtags` (--datadog-attributes).
+  const otel = new Set([...MAPPING.map((r) => r.name), POLICY_TAG_KEY]);
   const loki = new Set([...otel].map((n) => n.replaceAll('.', '_')));
   const text = read('docs/QUERIES.md');
   const used = text.matchAll(/\b(?:kubearmor|security_rule|file|process|k8s|container|event|service)[._][a-z][a-z_.]*[a-z]\b/g);

@@ -113,9 +113,12 @@ describe('deploy/helm/armorwatch', () => {
       { name: 'HOST_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } },
       { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: 'http://$(HOST_IP):4317' },
       { name: 'OTEL_EXPORTER_OTLP_PROTOCOL', value: 'grpc' },
+      { name: 'ARMORWATCH_DATADOG_ATTRIBUTES', value: 'true' },
+      { name: 'ARMORWATCH_DATADOG_SOURCE', value: 'kubearmor' },
     ] });
     assertSameObjects(datadog, render('deploy/overlays/datadog-agent'));
     assert.equal(parsedConfig(datadog).otlp?.endpoint, 'http://10.0.0.7:4317');
+    assert.deepEqual(parsedConfig(datadog).datadog, { source: 'kubearmor', tags: [], attributes: true });
   });
 
   test('image, OTEL_* variables, resources, tolerations, nodeSelector, containerd socket (k3s)', () => {

@@ -233,5 +233,8 @@ describe('overlay endpoints', () => {
     const env = c.env as Array<{ name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }>;
     assert.equal(env.find((e) => e.name === 'HOST_IP')?.valueFrom?.fieldRef?.fieldPath, 'status.hostIP');
     assert.equal(env.find((e) => e.name === 'OTEL_EXPORTER_OTLP_ENDPOINT')?.value, 'http://$(HOST_IP):4317');
+    // What the cookbook's Datadog searches need (docs/QUERIES.md).
+    assert.equal(env.find((e) => e.name === 'ARMORWATCH_DATADOG_ATTRIBUTES')?.value, 'true');
+    assert.equal(env.find((e) => e.name === 'ARMORWATCH_DATADOG_SOURCE')?.value, 'kubearmor');
   });
 });

@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { defer, killOnExit, type HasAfter } from './cleanup.ts';
 
 const BUILD_SH = fileURLToPath(new URL('../../otel-collector/build.sh', import.meta.url));
 
@@ -67,10 +68,12 @@ export interface CollectedRecord {
 export interface OtlpJsonRequest {
   resourceLogs?: Array<{
     resource?: { attributes?: KeyValue[] };
+    schemaUrl?: string;
     scopeLogs?: Array<{ logRecords?: JsonLogRecord[] }>;
   }>;
   resourceMetrics?: Array<{
     resource?: { attributes?: KeyValue[] };
+    schemaUrl?: string;
     scopeMetrics?: Array<{ metrics?: JsonMetric[] }>;
   }>;
 }
@@ -338,4 +341,29 @@ export async function startCollector(opts: CollectorOptions = {}): Promise<Colle
   const c = new Collector(dir, opts.grpcPort ?? await freePort(), opts.httpPort ?? await freePort(), opts);
   await c.start();
   return c;
+}
+
+const EXAMPLES = fileURLToPath(new URL('../../otel-collector/examples/', import.meta.url));
+
+/**
+ * Runs otel-collector/examples/<name>/config.yaml as shipped, with `env` as its only environment
+ * (the examples take their endpoints from variables); resolves once it is ready. `after` kills it.
+ */
+export async function runExample(t: HasAfter, name: string, env: Record<string, string>): Promise<void> {
+  // Several Collectors on one machine: turn off their own metrics server (one fixed port, 8888).
+  const proc = killOnExit(spawn(collectorBinary(), ['--config', `file:${join(EXAMPLES, name, 'config.yaml')}`,
+    '--set=service::telemetry::metrics::level=none'], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: ['ignore', 'ignore', 'pipe'],
+  }));
+  defer(t, `stop the ${name} example`, () => { if (proc.exitCode === null) proc.kill('SIGKILL'); });
+  let stderr = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} not ready after 30 s:\n${stderr}`)), 30_000);
+    proc.stderr!.setEncoding('utf8');
+    proc.stderr!.on('data', (chunk: string) => {
+      stderr += chunk;
+      if (stderr.includes('Everything is ready')) { clearTimeout(timer); resolve(); }
+    });
+    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`${name} exited with ${code}:\n${stderr}`)); });
+  });
 }

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { defer } from '../helpers/cleanup.ts';
 import { freePort, startCollector } from '../helpers/collector.ts';
-import { SOCKET, containerdUnavailableReason, randomContainerId } from '../helpers/containerd.ts';
+import { SOCKET, containerdUnavailableReason, randomContainerId, startContainerd } from '../helpers/containerd.ts';
 import { REQUIRE_BPF, bpfUnavailableReason } from '../helpers/privileges.ts';
 
 const run = promisify(execFile);
@@ -89,6 +89,8 @@ test('the image built from the Dockerfile runs with the DaemonSet\'s security co
     t.skip(why);
     return;
   }
+  const containerd = await startContainerd();
+  defer(t, 'stop containerd if this test started it', () => containerd.stop());
   const ds = daemonSet();
   const work = mkdtempSync(join(tmpdir(), 'aw-image-test-'));
   defer(t, 'remove the work folder', () => rmSync(work, { recursive: true, force: true }));
@@ -100,7 +102,10 @@ test('the image built from the Dockerfile runs with the DaemonSet\'s security co
   assert.equal(built.status, 0, `scripts/image.sh failed:\n${built.stderr.slice(-4000)}`);
   for (const l of built.stderr.split('\n').filter((l) => l.startsWith('image: '))) t.diagnostic(l);
   await ctr('images', 'import', archive);
-  defer(t, 'remove the image from containerd', () => ctr('images', 'rm', ds.image).catch(() => undefined));
+  defer(t, 'remove the image from containerd', async () => {
+    await ctr('images', 'rm', '--sync', ds.image).catch(() => undefined);
+    await run('ctr', ['--address', SOCKET, 'namespaces', 'rm', NS]).catch(() => undefined);
+  });
   const size = (await ctr('images', 'ls')).split('\n').find((l) => l.startsWith(`${ds.image} `));
   t.diagnostic(`in containerd: ${size?.replace(/\s+/g, ' ')}`);
 
@@ -195,9 +200,7 @@ spec:
   const id = `armorwatch-${randomContainerId().slice(0, 12)}`;
   const pidFile = join(work, 'pid');
   const logFile = join(work, 'agent.log');
-  const started = process.hrtime.bigint();
-  await ctr('run', '-d', '--pid-file', pidFile, '--log-uri', `file://${logFile}`, ...flags, ds.image, id);
-  const runMs = Number(process.hrtime.bigint() - started) / 1e6;
+  // Registered first: a failed `ctr run` can leave the container behind.
   defer(t, 'stop and remove the container', async () => {
     await ctr('task', 'kill', '-s', 'SIGTERM', id).catch(() => undefined);
     await waitFor('the agent to exit on SIGTERM', 30_000, async () =>
@@ -206,6 +209,9 @@ spec:
     await ctr('task', 'rm', '-f', id).catch(() => undefined);
     await ctr('containers', 'rm', id).catch(() => undefined);
   });
+  const started = process.hrtime.bigint();
+  await ctr('run', '-d', '--pid-file', pidFile, '--log-uri', `file://${logFile}`, ...flags, ds.image, id);
+  const runMs = Number(process.hrtime.bigint() - started) / 1e6;
   const log = (): string => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
   await waitFor('/readyz 200', 90_000, async () => {
     try { return (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).status === 200 ? true : undefined; } catch { return undefined; }

@@ -14,12 +14,14 @@ import { createAgentMetrics, type MetricSources } from '../../src/metrics/index.
 import type { MonitorStats } from '../../src/monitor/index.ts';
 import { AlertThrottle, throttleSubject } from '../../src/policy/throttle.ts';
 import { startCollector, type Collector } from '../helpers/collector.ts';
-import { podMatch } from '../export/fixtures.ts';
+import { HOST_MATCH, podMatch } from '../export/fixtures.ts';
+import { SCHEMA_URL } from '../../src/export/attributes.ts';
+import { uuidV5 } from '../../src/export/resource.ts';
 import { PortScanDetector } from '../../src/detect/portscan.ts';
 import { SCAN_DEFAULTS } from '../../src/config/scan.ts';
 import { connect, HOST, NODE } from '../detect/fixtures.ts';
 
-const ID = { serviceName: 'armorwatch', nodeName: 'node-a', clusterName: 'c1' };
+const ID = { serviceName: 'armorwatch', nodeName: 'node-a', clusterName: 'c1', resourceAttributes: { 'deployment.environment.name': 'prod' } };
 const PROM_ONLY: MetricsConfig = { prometheus: true, otlp: null, intervalMs: 60_000 };
 
 function grpc(c: Collector): OtlpConfig {
@@ -43,7 +45,8 @@ function parseProm(text: string): Map<string, number> {
 const discard = (): Writable => new Writable({ write(_c, _e, cb) { cb(); } });
 
 const MONITOR: MonitorStats = { delivered: 1234, lostInKernel: 7, lostPending: 2, decodeErrors: 1, filteredInKernel: 98_765, filteredExecInKernel: 321, filteredNetInKernel: 12, lostNetPending: 3, gatedNetInKernel: 77,
-  hook: 'tp_btf', execHook: 'tp_btf', outcomeHook: 'tp_btf', outcomeAttached: false, outcomeProblem: '' };
+  hook: 'tp_btf', execHook: 'tp_btf', execHookAttached: true, outcomeHook: 'tp_btf', outcomeAttached: false, outcomeProblem: '' };
+const POLICY = { refusedChanges: { capacity: 2, kernelFilter: 1 }, unobservedSections: { capabilities: ['KubeArmorPolicy/a/cap1', 'KubeArmorPolicy/a/cap2'], apparmor: ['KubeArmorPolicy/a/aa'] } };
 const ENRICH: EnricherStats = {
   cgroups: 11, containers: 5, images: 3, workloads: 6, pendingLookups: 1, timers: 0, unattributed: 4, lookupFailures: 2, forgotten: 9, suppressedWarnings: 0,
   kubernetes: { pods: 8, containers: 13, namespaces: 4, parents: 2, timers: 0, restarts: 3 },
@@ -51,7 +54,7 @@ const ENRICH: EnricherStats = {
 
 test('a scrape of /metrics serves every documented metric with the counts of real exports to the Collector', async () => {
   const c = await startCollector();
-  const sources: MetricSources = { monitor: () => MONITOR, enrich: () => ENRICH };
+  const sources: MetricSources = { monitor: () => MONITOR, enrich: () => ENRICH, policy: () => POLICY };
   const metrics = createAgentMetrics(PROM_ONLY, ID, sources, silentLogger);
   const settings: ExportSettings = {
     exporter: 'both', otlp: grpc(c), serviceName: 'armorwatch', statsIntervalMs: 0,
@@ -125,6 +128,11 @@ test('a scrape of /metrics serves every documented metric with the counts of rea
     assert.equal(get('armorwatch_policy_rejected{}'), 2);
     assert.equal(get('armorwatch_policy_reloads_total{result=ok}'), 1);
     assert.equal(get('armorwatch_policy_reloads_total{result=rejected}'), 1);
+    // Refused changes by reason, and the policies in force with unobserved sections, by section.
+    assert.equal(get('armorwatch_policy_changes_refused_total{reason=capacity}'), 2);
+    assert.equal(get('armorwatch_policy_changes_refused_total{reason=kernel_filter}'), 1);
+    assert.equal(get('armorwatch_policy_unobserved_sections{section=capabilities}'), 2);
+    assert.equal(get('armorwatch_policy_unobserved_sections{section=apparmor}'), 1);
     // Monitor and enricher counters pass through under their names and labels.
     assert.equal(get('armorwatch_monitor_events_delivered_total{}'), MONITOR.delivered);
     assert.equal(get('armorwatch_monitor_events_filtered_total{}'), MONITOR.filteredInKernel);
@@ -144,6 +152,8 @@ test('a scrape of /metrics serves every documented metric with the counts of rea
     // The resource, as Prometheus's target_info.
     assert.match(text, /^target_info\{[^}]*service_name="armorwatch"[^}]*\} 1$/m);
     assert.match(text, /^target_info\{[^}]*k8s_node_name="node-a"[^}]*\} 1$/m);
+    assert.match(text, new RegExp(`^target_info\\{[^}]*service_instance_id="${uuidV5('c1/node-a/armorwatch')}"[^}]*\\} 1$`, 'm'));
+    assert.match(text, /^target_info\{[^}]*deployment_environment_name="prod"[^}]*\} 1$/m);
 
     assert.equal((await fetch(`http://127.0.0.1:${health.port}/metrics`, { method: 'HEAD' })).status, 200);
     assert.equal((await fetch(`http://127.0.0.1:${health.port}/metrics`, { method: 'POST' })).status, 405);
@@ -217,6 +227,20 @@ for (const protocol of ['grpc', 'http/protobuf'] as const) {
       assert.equal(p?.unit, '{event}');
       assert.equal(p?.resource['service.name'], 'armorwatch');
       assert.equal(p?.resource['k8s.cluster.name'], 'c1');
+      // The metrics' Resource is the one the agent's host-process alerts carry: same attributes
+      // (service.instance.id included) and the same schema_url.
+      const alerts = createAlertExporter({
+        exporter: 'otlp', otlp: parsed.config.otlp, queue: parsed.config.queue, serviceName: ID.serviceName,
+        resourceAttributes: ID.resourceAttributes, statsIntervalMs: 0,
+      }, silentLogger);
+      alerts.export({ ...HOST_MATCH, node: { clusterName: ID.clusterName, hostName: ID.nodeName, labels: {} } });
+      await alerts.shutdown(5000);
+      const host = (await c.waitForRecords(1))[0];
+      assert.deepEqual(p?.resource, host?.resource);
+      assert.equal(p?.resource['service.instance.id'], uuidV5('c1/node-a/armorwatch'));
+      assert.equal(p?.resource['deployment.environment.name'], 'prod');
+      const schemaUrls = c.requests().flatMap((q) => [...(q.resourceMetrics ?? []), ...(q.resourceLogs ?? [])]).map((r) => r.schemaUrl);
+      assert.ok(schemaUrls.length >= 2 && schemaUrls.every((u) => u === SCHEMA_URL), `every Resource (metrics and alerts) names ${SCHEMA_URL}: ${schemaUrls.join(', ')}`);
     } finally {
       await metrics.shutdown();
       await c.dispose();

@@ -21,8 +21,14 @@ test('the hash constants in the kernel program are the hashes their comments nam
 
 test('path filter command carries pass-all and the hashes of every entry', () => {
   const cmd = pathFilterCommand({ passAll: false, exactPaths: ['/etc/hostname'], dirPrefixes: ['/etc/network/'] });
-  assert.equal(cmd, `paths 0 ${fnv1a64('/etc/hostname').toString(16)} ${fnv1a64('/etc/network/').toString(16)} 637465`); // "etc", byte i at bits 8i
-  assert.equal(pathFilterCommand({ passAll: true, exactPaths: [], dirPrefixes: [] }), 'paths 1 - - -');
+  assert.equal(cmd, `paths 0 ${fnv1a64('/etc/hostname').toString(16)} ${fnv1a64('/etc/network/').toString(16)} 637465 -`); // "etc", byte i at bits 8i
+  assert.equal(pathFilterCommand({ passAll: true, exactPaths: [], dirPrefixes: [] }), 'paths 1 - - - -');
+});
+
+test('calls that pass whatever their path go by their x86_64 numbers; a call that is not a file call is refused', () => {
+  assert.match(pathFilterCommand({ passAll: false, exactPaths: [], dirPrefixes: [], passCalls: ['unlink', 'unlinkat'] }), / 87,263$/);
+  assert.throws(() => pathFilterCommand({ passAll: false, exactPaths: [], dirPrefixes: [], passCalls: ['execve'] }), /"execve" is not a file call/);
+  assert.throws(() => pathFilterCommand({ passAll: false, exactPaths: [], dirPrefixes: [], passCalls: ['toString'] }), /"toString" is not a file call/);
 });
 
 test('first-component keys: the first 8 bytes of the first component, byte i at bits 8i', () => {
@@ -48,11 +54,10 @@ test('a /proc/self or /proc/<pid> entry is also added in its /proc form', () => 
   assert.deepEqual(prefixes!.split(','), [fnv1a64('/proc/1/fd/'), fnv1a64('/proc/fd/')].map((h) => h.toString(16)));
 });
 
-test('entries counted as inserted (a /proc/<pid> path twice); a filter over the capacity is refused', () => {
+test('entries counted as inserted (a /proc/<pid> path twice)', () => {
   const spec = { passAll: false, exactPaths: ['/proc/self/environ', '/etc/a'], dirPrefixes: ['/run/'] };
   assert.deepEqual(kernelFilterEntries(spec), { exactPaths: 3, dirPrefixes: 1 });
-  assert.equal(pathFilterCommand(spec, 3).split(' ')[2]!.split(',').length, 3);
-  assert.throws(() => pathFilterCommand(spec, 2), /needs 3 exact paths and 1 prefixes; each map holds 2 \(--kernel-filter-capacity\)/);
+  assert.equal(pathFilterCommand(spec).split(' ')[2]!.split(',').length, 3);
   assert.deepEqual(kernelFilterEntries({ ...spec, passAll: true }), { exactPaths: 0, dirPrefixes: 0 });
 });
 
