@@ -35,6 +35,12 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define NR_fchmodat 268
 #define NR_renameat2 316
 #define NR_openat2 437
+#define NR_open_by_handle_at 304
+/* calls that give a file another name: reported, matched on both names */
+#define NR_link 86
+#define NR_symlink 88
+#define NR_linkat 265
+#define NR_symlinkat 266
 /* executions */
 #define NR_execve 59
 #define NR_execveat 322
@@ -314,12 +320,20 @@ static __always_inline __u32 filter_slot(void)
 }
 
 /* 1 when every file event of call `nr` passes on side `slot`, whatever its path (trace mode, or a
- * syscall rule without a path on that call). A global function: the verifier checks it once, and
- * its callers do not fork into one state per call's bit. */
-__noinline int aw_call_passes(__u32 slot, long nr)
+ * syscall rule without a path on that call). The bit's test is a global function: the verifier
+ * checks it once, and its callers do not fork into one state per call's bit. */
+__noinline int aw_call_bit_passes(__u32 slot, long nr)
+{
+	return (aw_sides[slot & 1].pass_calls & aw_call_bit(nr)) != 0;
+}
+
+/* The common cases (no syscall rule without a path) without the call. */
+static __always_inline int aw_call_passes(__u32 slot, long nr)
 {
 	struct aw_filter_side *side = &aw_sides[slot & 1];
-	return side->pass_all || (side->pass_calls & aw_call_bit(nr)) != 0;
+	if (side->pass_all)
+		return 1;
+	return side->pass_calls && aw_call_bit_passes(slot, nr);
 }
 
 /* Ends the component that precedes a '/' (or the end of the string). */
@@ -585,6 +599,20 @@ struct shape {
 	int is_open;
 };
 
+/* The calls of issue 14 part 5: other names for a file (link*, symlink*), mounts, and the open that
+ * takes no path (open_by_handle_at: judged by the file it opened alone). */
+static __always_inline int evasion_shape(__u32 nr, struct shape *sh)
+{
+	switch (nr) {
+	case NR_open_by_handle_at: sh->is_open = 1; return 1;
+	case NR_link: case NR_symlink: case NR_mount: sh->path = 0; sh->path2 = 1; return 1;
+	case NR_linkat: case NR_move_mount:
+		sh->dirfd = 0; sh->path = 1; sh->dirfd2 = 2; sh->path2 = 3; return 1;
+	case NR_symlinkat: sh->path = 0; sh->dirfd2 = 1; sh->path2 = 2; return 1;
+	}
+	return 0;
+}
+
 static __always_inline int syscall_shape(__u32 nr, struct shape *sh)
 {
 	sh->path = -1; sh->path2 = -1; sh->dirfd = -1; sh->dirfd2 = -1; sh->is_open = 0;
@@ -598,7 +626,7 @@ static __always_inline int syscall_shape(__u32 nr, struct shape *sh)
 	case NR_renameat: case NR_renameat2:
 		sh->dirfd = 0; sh->path = 1; sh->dirfd2 = 2; sh->path2 = 3; return 1;
 	}
-	return 0;
+	return evasion_shape(nr, sh);
 }
 
 static __always_inline int on_enter(long id, const __u64 *args);
@@ -715,6 +743,8 @@ static __always_inline int on_enter(long id, const __u64 *args)
 }
 
 /* ---- sys_exit -------------------------------------------------------------------------------- */
+
+#include "identity.bpf.h"
 
 /* Appends the path walked into tmp[pos..AW_PATH_MAX) as string slot `slot`. */
 static __always_inline __u32 put_walked(struct heap *hp, __u32 off, int pos, int slot)
@@ -885,9 +915,10 @@ static __always_inline int resolved_passes(struct path *fp, struct path *root, i
 		*pos = aw_walk(&hp->wk, hp->tmp, fp, root, walk_flags);
 		/* a walked path is in folded form: the first-component screen applies, unless the
 		 * walk was cut and the path starts somewhere below its real first component */
-		nv.pass = ((*walk_flags & AW_EVF_TRUNCATED) ||
-			   first_may_pass(hp->tmp + bounded(*pos, AW_PATH_MAX - 1), AW_PATH_MAX - *pos, slot)) &&
-			  path_passes(hp, *pos, AW_PATH_MAX, slot);
+		nv.pass = (((*walk_flags & AW_EVF_TRUNCATED) ||
+			    first_may_pass(hp->tmp + bounded(*pos, AW_PATH_MAX - 1), AW_PATH_MAX - *pos, slot)) &&
+			   path_passes(hp, *pos, AW_PATH_MAX, slot)) ||
+			  aw_ident_passes(fp);
 		if (aw_path_gen != gen) /* something moved during the walk: cache nothing */
 			return nv.pass;
 		bpf_map_update_elem(&verdicts, &k, &nv, BPF_ANY);
@@ -919,7 +950,9 @@ static __always_inline int open_at_exit(long nr, struct shape *sh, struct task_s
 	p->candidate = 1;
 	p->args[0] = regs->di; p->args[1] = regs->si; p->args[2] = regs->dx;
 	p->args[3] = regs->r10; p->args[4] = regs->r8; p->args[5] = regs->r9;
-	if (!aw_call_passes(slot, nr) &&
+	if (sh->path < 0) /* open_by_handle_at: no path asked for, only the file opened can pass */
+		p->candidate = aw_call_passes(slot, nr);
+	else if (!aw_call_passes(slot, nr) &&
 	    !(sh->dirfd >= 0 && (int)p->args[sh->dirfd & 7] != AT_FDCWD) &&
 	    !user_path_passes((const char *)p->args[sh->path & 7], slot))
 		p->candidate = 0; /* the opened file may still pass under its resolved path */
@@ -1307,9 +1340,14 @@ static __always_inline int on_exit(long nr, long ret, const int with_exec)
 	case NR_fchownat: e->arg_a = (__u32)p.args[2]; e->arg_b = (__u32)p.args[3]; e->flags = p.args[4]; break;
 	case NR_renameat2: e->flags = p.args[4]; break;
 	case NR_truncate: e->arg_a = p.args[1]; break;
+	case NR_open_by_handle_at: e->flags = p.args[2]; break;
+	case NR_linkat: e->flags = p.args[4]; break;
+	case NR_mount: e->flags = p.args[3]; break;
+	case NR_move_mount: e->flags = p.args[4]; break;
 	}
 
-	off = put_user(hp, off, p.args[sh.path & 7], AW_STR_PATH);
+	if (sh.path >= 0)
+		off = put_user(hp, off, p.args[sh.path & 7], AW_STR_PATH);
 	if (sh.path2 >= 0) {
 		e->ev_flags |= AW_EVF_HAS_PATH2;
 		off = put_user(hp, off, p.args[sh.path2 & 7], AW_STR_PATH2);
@@ -1323,6 +1361,10 @@ static __always_inline int on_exit(long nr, long ret, const int with_exec)
 	struct path exe = BPF_CORE_READ(task, mm, exe_file, f_path);
 	off = put_path(hp, off, &exe, &root, AW_STR_EXE);
 	off = put_parent_tty(hp, off, task, &root);
+	if (opened) {
+		struct path fp = BPF_CORE_READ(opened, f_path);
+		off = put_host(hp, off, task, &fp, &root);
+	}
 	send(hp, off);
 	return 0;
 }
@@ -1393,6 +1435,14 @@ AW_SYSCALL_TP(chmod, 2)
 AW_SYSCALL_TP(fchmodat, 3)
 AW_SYSCALL_TP(chown, 3)
 AW_SYSCALL_TP(fchownat, 5)
+AW_SYSCALL_TP_EXIT(open_by_handle_at)
+AW_SYSCALL_TP(link, 2)
+AW_SYSCALL_TP(linkat, 5)
+AW_SYSCALL_TP(symlink, 2)
+AW_SYSCALL_TP(symlinkat, 3)
+/* Reported, and they void cached verdicts (on_exit bumps aw_path_gen for them). */
+AW_SYSCALL_TP(mount, 5)
+AW_SYSCALL_TP(move_mount, 5)
 
 /* Exit only: these calls are not reported, they only void cached verdicts (aw_path_gen). */
 #define AW_GEN_TP(name)                                                                          \
@@ -1437,10 +1487,8 @@ int aw_tp_enter_connect(struct trace_event_raw_sys_enter *ctx)
 	return aw_net_connect_enter((int)ctx->args[0]);
 }
 
-AW_GEN_TP(mount)
 AW_GEN_TP(umount)
 AW_GEN_TP(pivot_root)
-AW_GEN_TP(move_mount)
 AW_GEN_TP(mount_setattr)
 
 SEC("tp_btf/sys_enter")
@@ -1512,3 +1560,6 @@ int aw_ntp_state(struct trace_event_raw_inet_sock_set_state *ctx)
 {
 	return on_sock_state((struct sock *)ctx->skaddr, ctx->oldstate, ctx->newstate);
 }
+
+/* ---- io_uring opens: a hook of their own (bpf/uring.bpf.h, probed by the helper) -------------- */
+#include "uring.bpf.h"

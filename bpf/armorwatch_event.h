@@ -25,7 +25,9 @@
 #define AW_STR_TTY 8      /* name of the controlling terminal (signal->tty->name: "pts0"), empty if none */
 #define AW_STR_ARGV 9     /* executions: argv, each argument cut to AW_ARG_MAX bytes and NUL-terminated */
 #define AW_STR_CALLER 10  /* executions: the executable of the process before it called exec */
-#define AW_STR_COUNT 11
+#define AW_STR_HOST 11    /* opens: the opened file walked to the root of the task's mount namespace
+			   * (not the task's root: a chroot does not hide it), when that walk was made */
+#define AW_STR_COUNT 12
 /* Network events reuse the two path slots for socket addresses, as the kernel's struct sockaddr
  * bytes (family first; at most AW_SOCKADDR_MAX bytes): */
 #define AW_STR_REMOTE AW_STR_PATH  /* connect: the address asked for; accept: the peer */
@@ -46,6 +48,8 @@
 #define AW_EVF_ARGV_TRUNCATED (1u << 4) /* executions: arguments were dropped or cut to the caps */
 #define AW_EVF_DIR_GONE (1u << 5)     /* execveat: the dirfd was closed on exec, its directory is unknown */
 #define AW_EVF_NET_OUTCOME (1u << 6)  /* network: the later result of a connect that returned EINPROGRESS */
+#define AW_EVF_IDENT (1u << 7)        /* opens: the file or an ancestor is a watched identity (ident_*) */
+#define AW_EVF_URING (1u << 8)        /* opens: completed by io_uring (IORING_OP_OPENAT*): no requested path */
 
 /* Network calls, one bit each in aw_config.net_calls (the order of src/syscalls.ts' Network rows). */
 #define AW_NET_SOCKET (1u << 0)
@@ -91,7 +95,9 @@ struct aw_event {
 	__u64 arg_b;        /* chown gid */
 	__u16 str_len[AW_STR_COUNT];
 	char comm[AW_COMM_LEN];
-	__u16 _pad0;
+	__u32 ident_dev;    /* AW_EVF_IDENT: the watched identity's device (the kernel's s_dev) ... */
+	__u32 ident_depth;  /* ... how many components of the HOST path lie below it (0: the file itself) */
+	__u64 ident_ino;    /* ... and its inode number */
 };
 
 /* Largest record the kernel can emit: header plus every slot full. */
@@ -107,6 +113,13 @@ struct aw_event {
 #define AW_STAT_LOST_NET_PENDING 6 /* non-blocking connects whose outcome could not be tracked (map full) */
 #define AW_STAT_GATED_NET 7    /* connects not emitted: a repeat of the same target by the same process tree within the scan gate's window (not a loss) */
 #define AW_STAT_COUNT 8
+
+/* Key of the `ident_inodes` map: a watched file or directory (bpf/identity.bpf.h). */
+struct aw_ident_key {
+	__u64 ino;
+	__u32 dev; /* MKDEV(major, minor) as the kernel keeps it in super_block.s_dev */
+	__u32 _pad0;
+};
 
 /* Layout of the `config` map's single value; written by the helper on every filter change. */
 struct aw_config {

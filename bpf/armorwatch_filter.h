@@ -19,6 +19,12 @@ static inline __u32 aw_first_bit(__u64 key)
 	return (__u32)((key * 0x9e3779b97f4a7c15ULL) >> 48);
 }
 
+/* Bit of a watched identity (struct aw_ident_key) in aw_ident_bits. */
+static inline __u32 aw_ident_bit(__u64 ino, __u32 dev)
+{
+	return (__u32)(((ino ^ ((__u64)dev << 32)) * 0x9e3779b97f4a7c15ULL) >> 48);
+}
+
 /* The filter is double-buffered: two sides in the same maps, one in force (aw_slot), the other
  * built for the next switch. An entry's key is its hash xor the salt of its side. */
 static inline __u64 aw_slot_salt(__u32 slot)
@@ -54,6 +60,14 @@ static inline __u32 aw_call_bit(long nr)
 	case 268: return 1u << 12; /* fchmodat */
 	case 92: return 1u << 13;  /* chown */
 	case 260: return 1u << 14; /* fchownat */
+	case 304: return 1u << 15; /* open_by_handle_at */
+	case 86: return 1u << 16;  /* link */
+	case 265: return 1u << 17; /* linkat */
+	case 88: return 1u << 18;  /* symlink */
+	case 266: return 1u << 19; /* symlinkat */
+	case 165: return 1u << 20; /* mount */
+	case 429: return 1u << 21; /* move_mount */
+	case 426: return 1u << 22; /* io_uring_enter: io_uring opens (bpf/uring.bpf.h) */
 	}
 	return 0;
 }

@@ -22,6 +22,21 @@ struct aw_walk_ctx {
 	__u8 *tmp; /* AW_TMP_SIZE bytes */
 };
 
+/* At the root of a mount (or of its file system): steps to the mount point in the parent mount
+ * and returns 0, or returns 1 at the root of the mount tree. -1 when dentry is no such root. */
+static __always_inline int aw_mount_up(struct dentry *dentry, struct dentry *parent, struct mount *mnt,
+				       __u64 *next_dentry, __u64 *next_mnt)
+{
+	if (dentry != BPF_CORE_READ(mnt, mnt.mnt_root) && dentry != parent)
+		return -1;
+	struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+	if (up == mnt || !up)
+		return 1;
+	*next_dentry = (__u64)BPF_CORE_READ(mnt, mnt_mountpoint);
+	*next_mnt = (__u64)up;
+	return 0;
+}
+
 static long aw_walk_step(__u32 i, void *ctx)
 {
 	struct aw_walk_state *ws = ((struct aw_walk_ctx *)ctx)->ws;
@@ -31,16 +46,11 @@ static long aw_walk_step(__u32 i, void *ctx)
 
 	if (ws->dentry == ws->root_d && (__u64)&mnt->mnt == ws->root_m)
 		return 1;
-	struct dentry *mnt_root = BPF_CORE_READ(mnt, mnt.mnt_root);
 	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
-	if (dentry == mnt_root || dentry == parent) {
-		struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
-		if (up == mnt || !up)
-			return 1; /* the global root: the task's root lies outside it (or is it) */
-		ws->dentry = (__u64)BPF_CORE_READ(mnt, mnt_mountpoint);
-		ws->mnt = (__u64)up;
-		return 0;
-	}
+	int up = aw_mount_up(dentry, parent, mnt, &ws->dentry, &ws->mnt);
+	if (up >= 0)
+		return up; /* crossed to the parent mount, or at the global root: the task's root lies
+			    * outside it (or is it) */
 	struct qstr name = BPF_CORE_READ(dentry, d_name);
 	__u32 len = name.len;
 	if (len > AW_NAME_MAX)

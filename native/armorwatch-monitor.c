@@ -3,7 +3,8 @@
  * as length-prefixed frames and applies filter commands read line by line from stdin.
  * It runs as its own process so a crash here cannot take the agent down, and so Node needs no
  * native addon. Protocol (little-endian): frame = u32 payload length, u32 type, payload.
- *   type 1 READY  JSON {hook, execHook, outcomeHook, outcomeProblem, tried[], ringbufBytes, bootToRealtimeNs, pid}  after load, before attach
+ *   type 1 READY  JSON {hook, execHook, outcomeHook, outcomeProblem, uringHook, uringError, tried[], ringbufBytes,
+ *                       bootToRealtimeNs, pid}  after load, before attach
  *   type 2 EVENT  struct aw_event + strings (bpf/armorwatch_event.h)
  *   type 3 STATS  JSON counters, periodically and on request
  *   type 4 ACK    JSON {seq, ok, error?} for each command
@@ -17,6 +18,7 @@
  *           "<seq> procs <pid,...|-> <comm hex,...|-> <excluded pid,...|->"
  *           "<seq> net <passAll 0|1> <calls: AW_NET_* bits, decimal> <protocols: decimal,...|*>"
  *           (protocols '*': any; the outcome hook is attached the first time connects are asked for)
+ *           "<seq> idents <dev hex:inode hex,...|->"  (watched identities: bpf/identity.bpf.h)
  *           "<seq> attach"   "<seq> stats"
  * A refused begin/paths/execs/switch leaves the side in force untouched.
  */
@@ -56,6 +58,10 @@ static const char *outcome_hook_name = "none";
 static char outcome_problem[256] = "";
 static struct bpf_program *outcome_prog;
 static int attached, net_wanted, outcome_attached;
+/* The io_uring completion hook (bpf/uring.bpf.h): "tp_btf", or "none" and why. */
+static const char *uring_hook_name = "none";
+static char uring_error[256] = "not tried";
+static int want_uring = 1;
 static char tried[2048] = "";
 static unsigned long filter_capacity = 65536; /* entries of each filter map, per side (--filter-capacity) */
 static unsigned long ringbuf_bytes; /* from the agent (--ringbuf-bytes): src/config owns the default */
@@ -166,13 +172,13 @@ static void put_stats(void)
 		 "{\"emitted\":%llu,\"lostRingbuf\":%llu,\"lostPending\":%llu,\"filtered\":%llu,"
 		 "\"filteredExec\":%llu,\"filteredNet\":%llu,\"lostNetPending\":%llu,\"gatedNet\":%llu,\"eventsWritten\":%llu,"
 		 "\"hook\":\"%s\",\"execHook\":\"%s\",\"execHookAttached\":%s,\"outcomeHook\":\"%s\",\"outcomeAttached\":%s,"
-		 "\"bootToRealtimeNs\":\"%lld\"}",
+		 "\"uringHook\":\"%s\",\"bootToRealtimeNs\":\"%lld\"}",
 		 (unsigned long long)sum[AW_STAT_EMITTED], (unsigned long long)sum[AW_STAT_LOST_RINGBUF],
 		 (unsigned long long)sum[AW_STAT_LOST_PENDING], (unsigned long long)sum[AW_STAT_FILTERED],
 		 (unsigned long long)sum[AW_STAT_FILTERED_EXEC], (unsigned long long)sum[AW_STAT_FILTERED_NET],
 		 (unsigned long long)sum[AW_STAT_LOST_NET_PENDING], (unsigned long long)sum[AW_STAT_GATED_NET], events_out, hook_name, exec_hook_name,
 		 attached && exec_link ? "true" : "false", outcome_hook_name, outcome_attached ? "true" : "false",
-		 boot_to_realtime_ns());
+		 uring_hook_name, boot_to_realtime_ns());
 }
 
 /* ---- loading: try the better hook first, fall back to the portable one -------------------------- */
@@ -261,7 +267,7 @@ static int libbpf_out(enum libbpf_print_level level, const char *fmt, va_list ap
  * attach command arms it (aw_config.armed), so no event is seen before the filters are set; from
  * then on it stays attached only while the filter in force lets executions through (sync_exec_hook). */
 
-static int try_load(const struct hook *h, const struct exec_hook *x)
+static int try_load(const struct hook *h, const struct exec_hook *x, int uring)
 {
 	int err;
 	skel = armorwatch_bpf__open();
@@ -273,7 +279,8 @@ static int try_load(const struct hook *h, const struct exec_hook *x)
 		bpf_program__set_autoload(prog, has_prefix(prog, h->prefix) ||
 						(h->tail_prefix && has_prefix(prog, h->tail_prefix)) ||
 						!strcmp(bpf_program__name(prog), x->prog) ||
-						(with_outcome && !strcmp(bpf_program__name(prog), x->outcome_prog)));
+						(with_outcome && !strcmp(bpf_program__name(prog), x->outcome_prog)) ||
+						(uring && !strcmp(bpf_program__name(prog), "aw_ubtf_complete")));
 	bpf_map__set_max_entries(skel->maps.heap, (__u32)libbpf_num_possible_cpus());
 	bpf_map__set_max_entries(skel->maps.events, (__u32)ringbuf_bytes);
 	/* Two sides of the filter per map: the one in force and the next one, each up to the capacity. */
@@ -281,6 +288,7 @@ static int try_load(const struct hook *h, const struct exec_hook *x)
 					  skel->maps.exec_prefix, skel->maps.exec_names };
 	for (size_t i = 0; i < sizeof(filter_maps) / sizeof(filter_maps[0]); i++)
 		bpf_map__set_max_entries(filter_maps[i], (__u32)(2 * filter_capacity));
+	bpf_map__set_max_entries(skel->maps.ident_inodes, (__u32)filter_capacity);
 	err = armorwatch_bpf__load(skel);
 	if (!err && h->tail_prefix) {
 		__u32 key[2] = { 0, 1 };
@@ -321,12 +329,25 @@ static void load(const char *want, const char *want_exec)
 			const struct exec_hook *x = &exec_hooks[j];
 			if (strcmp(want_exec, "auto") && strcmp(want_exec, x->name))
 				continue;
-			int err = (h->needs_tracefs || x->needs_tracefs) && !tracefs_ready() ? -ENOENT : try_load(h, x);
+			int err = (h->needs_tracefs || x->needs_tracefs) && !tracefs_ready() ? -ENOENT : try_load(h, x, want_uring);
+			if (err && err != -ENOENT && want_uring) {
+				/* The io_uring hook is optional: without it, the rest may still load. */
+				int again = try_load(h, x, 0);
+				if (!again) {
+					snprintf(uring_error, sizeof(uring_error), "the kernel refused tp_btf/io_uring_complete (%s)", strerror(-err));
+					want_uring = 0;
+				}
+				err = again;
+			}
 			size_t l = strlen(tried);
 			snprintf(tried + l, sizeof(tried) - l, "%s{\"hook\":\"%s\",\"execHook\":\"%s\",\"error\":%s%s%s}",
 				 l ? "," : "", h->name, x->name, err ? "\"" : "", err ? strerror(-err) : "null",
 				 err ? "\"" : "");
 			if (!err) {
+				if (want_uring) {
+					uring_hook_name = "tp_btf";
+					uring_error[0] = 0;
+				}
 				chosen = h;
 				hook_name = h->name;
 				exec_hook_name = x->name;
@@ -675,6 +696,66 @@ static int cmd_procs(char *args)
 	return set_config(strcmp(pids, "-") != 0, strcmp(comms, "-") != 0, -1);
 }
 
+/* "<dev hex>:<inode hex>" -> struct aw_ident_key */
+static int parse_ident(const char *s, void *out)
+{
+	char *end;
+	struct aw_ident_key k = { 0 };
+	errno = 0;
+	unsigned long dev = strtoul(s, &end, 16);
+	if (errno || *end != ':' || end == s || dev > 0xffffffffUL)
+		return -1;
+	const char *i = end + 1;
+	unsigned long long ino = strtoull(i, &end, 16);
+	if (errno || *end || end == i)
+		return -1;
+	k.dev = (__u32)dev;
+	k.ino = ino;
+	memcpy(out, &k, sizeof(k));
+	return 0;
+}
+
+/* The watched identities (bpf/identity.bpf.h): bits and count widen before the map changes and
+ * narrow after, like the path filter's; cached verdicts are voided last. */
+static int cmd_idents(char *args)
+{
+	static __u64 next[AW_BITMAP_WORDS];
+	char *save = NULL, *list = strtok_r(args, " ", &save);
+	unsigned long n = 0;
+	int err;
+	if (!list)
+		return -EINVAL;
+	memset(next, 0, sizeof(next));
+	if (strcmp(list, "-")) {
+		char *copy = strdup(list), *save = NULL;
+		if (!copy)
+			return -ENOMEM;
+		for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			struct aw_ident_key k;
+			if (parse_ident(tok, &k)) { free(copy); return -EINVAL; }
+			__u32 b = aw_ident_bit(k.ino, k.dev);
+			next[b >> 6] |= 1ULL << (b & 63);
+			n++;
+		}
+		free(copy);
+	}
+	if (n > filter_capacity)
+		return -E2BIG;
+	generation++;
+	volatile __u64 *live = skel->bss->aw_ident_bits;
+	for (int i = 0; i < AW_BITMAP_WORDS; i++)
+		live[i] |= next[i];
+	if (n)
+		skel->bss->aw_ident_count = (__u32)n;
+	if ((err = replace_set(bpf_map__fd(skel->maps.ident_inodes), list, sizeof(struct aw_ident_key), parse_ident)))
+		return err;
+	for (int i = 0; i < AW_BITMAP_WORDS; i++)
+		live[i] = next[i];
+	skel->bss->aw_ident_count = (__u32)n;
+	__atomic_fetch_add(&skel->bss->aw_path_gen, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
 /* The outcome hook runs on every TCP state change of the node: attached only once connects are
  * asked for, and then kept (detaching costs a grace period; a later filter may want them again). */
 static int attach_outcome(void)
@@ -749,6 +830,10 @@ static int cmd_attach(void)
 		if (!bpf_program__attach(prog))
 			return -errno;
 	}
+	if (want_uring && !bpf_program__attach(skel->progs.aw_ubtf_complete)) {
+		snprintf(uring_error, sizeof(uring_error), "cannot attach tp_btf/io_uring_complete (%s)", strerror(errno));
+		uring_hook_name = "none";
+	}
 	attached = 1;
 	/* The exec hook, attached at load, reports from now on if the filter in force wants it. */
 	int err = attach_outcome();
@@ -771,6 +856,7 @@ static void run_command(char *line)
 	else if (!strcmp(verb, "procs")) err = cmd_procs(rest);
 	else if (!strcmp(verb, "execs")) err = cmd_execs(rest);
 	else if (!strcmp(verb, "net")) err = cmd_net(rest);
+	else if (!strcmp(verb, "idents")) err = cmd_idents(rest);
 	else if (!strcmp(verb, "attach")) err = cmd_attach();
 	else if (!strcmp(verb, "stats")) { put_stats(); err = 0; }
 	else err = -ENOSYS;
@@ -834,16 +920,19 @@ static void print_layout(void)
 	FIELD(ns_pid); FIELD(ns_ppid); FIELD(uid); FIELD(gid); FIELD(euid); FIELD(mnt_ns); FIELD(pid_ns);
 	FIELD(net_ns); FIELD(syscall_nr); FIELD(dirfd); FIELD(dirfd2); FIELD(flags); FIELD(mode);
 	FIELD(owner_uid); FIELD(ev_flags); FIELD(ret); FIELD(arg_a); FIELD(arg_b); FIELD(str_len); FIELD(comm);
+	FIELD(ident_dev); FIELD(ident_depth); FIELD(ident_ino);
 	printf("},\"slots\":{\"resolved\":%d,\"path\":%d,\"path2\":%d,\"cwd\":%d,\"dir\":%d,\"dir2\":%d,"
-	       "\"exe\":%d,\"pexe\":%d,\"tty\":%d,\"argv\":%d,\"caller\":%d,\"remote\":%d,\"local\":%d},"
+	       "\"exe\":%d,\"pexe\":%d,\"tty\":%d,\"argv\":%d,\"caller\":%d,\"host\":%d,\"remote\":%d,\"local\":%d},"
 	       "\"evFlags\":{\"ownerValid\":%u,"
-	       "\"pathFault\":%u,\"truncated\":%u,\"hasPath2\":%u,\"argvTruncated\":%u,\"dirGone\":%u,\"netOutcome\":%u},"
+	       "\"pathFault\":%u,\"truncated\":%u,\"hasPath2\":%u,\"argvTruncated\":%u,\"dirGone\":%u,\"netOutcome\":%u,"
+	       "\"ident\":%u,\"uring\":%u},"
 	       "\"argsMax\":%d,\"argMax\":%d,\"sockaddrMax\":%d,\"netCalls\":{\"socket\":%u,\"connect\":%u,"
 	       "\"accept\":%u,\"accept4\":%u,\"bind\":%u,\"listen\":%u}}\n",
 	       AW_STR_RESOLVED, AW_STR_PATH, AW_STR_PATH2, AW_STR_CWD, AW_STR_DIR, AW_STR_DIR2, AW_STR_EXE,
-	       AW_STR_PEXE, AW_STR_TTY, AW_STR_ARGV, AW_STR_CALLER, AW_STR_REMOTE, AW_STR_LOCAL,
+	       AW_STR_PEXE, AW_STR_TTY, AW_STR_ARGV, AW_STR_CALLER, AW_STR_HOST, AW_STR_REMOTE, AW_STR_LOCAL,
 	       AW_EVF_OWNER_VALID, AW_EVF_PATH_FAULT,
 	       AW_EVF_TRUNCATED, AW_EVF_HAS_PATH2, AW_EVF_ARGV_TRUNCATED, AW_EVF_DIR_GONE, AW_EVF_NET_OUTCOME,
+	       AW_EVF_IDENT, AW_EVF_URING,
 	       AW_ARGS_MAX, AW_ARG_MAX, AW_SOCKADDR_MAX, AW_NET_SOCKET, AW_NET_CONNECT, AW_NET_ACCEPT,
 	       AW_NET_ACCEPT4, AW_NET_BIND, AW_NET_LISTEN);
 }
@@ -905,10 +994,11 @@ int main(int argc, char **argv)
 	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_record, NULL, NULL);
 	if (!rb)
 		fail("AW_MONITOR_RINGBUF", "cannot map the ring buffer: %s", strerror(errno));
-	char problem[512];
+	char problem[512], uerr[512];
 	json_escape(problem, sizeof(problem), outcome_problem);
-	put_json(F_READY, "{\"hook\":\"%s\",\"execHook\":\"%s\",\"outcomeHook\":\"%s\",\"outcomeProblem\":\"%s\",\"tried\":[%s],\"ringbufBytes\":%lu,\"bootToRealtimeNs\":\"%lld\",\"pid\":%d}",
-		 hook_name, exec_hook_name, outcome_hook_name, problem, tried, ringbuf_bytes, boot_to_realtime_ns(), getpid());
+	json_escape(uerr, sizeof(uerr), uring_error);
+	put_json(F_READY, "{\"hook\":\"%s\",\"execHook\":\"%s\",\"outcomeHook\":\"%s\",\"outcomeProblem\":\"%s\",\"uringHook\":\"%s\",\"uringError\":\"%s\",\"tried\":[%s],\"ringbufBytes\":%lu,\"bootToRealtimeNs\":\"%lld\",\"pid\":%d}",
+		 hook_name, exec_hook_name, outcome_hook_name, problem, uring_hook_name, uerr, tried, ringbuf_bytes, boot_to_realtime_ns(), getpid());
 	flush_out();
 
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);

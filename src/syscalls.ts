@@ -7,13 +7,13 @@
 /** What an argument register holds. `path2`/`newdirfd`: the second path of two-path calls and its dirfd. */
 export type ArgShape =
   | 'dirfd' | 'path' | 'flags' | 'mode' | 'newdirfd' | 'path2' | 'uid' | 'gid' | 'length' | 'how' | 'size'
-  | 'argv' | 'envp' | 'fsname' | 'target' | 'fstype' | 'data' | 'newroot' | 'putold' | 'fromdirfd' | 'todirfd'
+  | 'argv' | 'envp' | 'fstype' | 'data' | 'newroot' | 'putold' | 'target' | 'mountfd' | 'handle'
   // Network calls: socket(domain, type, protocol); the socket fd, a sockaddr and its length (or, for
   // accept, a pointer to the length); listen's backlog.
   | 'domain' | 'type' | 'protocol' | 'sockfd' | 'sockaddr' | 'addrlen' | 'addrlenp' | 'backlog';
 
-/** How the flags word is spelled: open(2) flags, AT_* flags, RENAME_* flags. */
-export type FlagsKind = 'open' | 'at' | 'rename';
+/** How the flags word is spelled: open(2) flags, AT_* flags, RENAME_* flags, MS_* (mount) flags, MOVE_MOUNT_* flags. */
+export type FlagsKind = 'open' | 'at' | 'rename' | 'mount' | 'move_mount';
 
 /** A value the Data field prints (see src/format/data.ts). */
 export type DataValue = 'dirfd' | 'flags' | 'mode' | 'newdirfd' | 'newpath' | 'resolve' | 'length' | 'uid' | 'gid' | 'sockfd';
@@ -39,6 +39,12 @@ export interface SyscallInfo {
   readonly writes: boolean;
   /** `label=value` pairs of the Data field after `syscall=SYS_X`, in order. */
   readonly data: ReadonlyArray<readonly [label: string, value: DataValue]>;
+  /**
+   * How the kernel program sees the call: 'syscall' (default) on its own entry/exit hooks;
+   * 'io_uring' for an operation submitted through io_uring, seen on io_uring's completion hook
+   * (bpf/uring.bpf.h) and reported under this call's number.
+   */
+  readonly via?: 'syscall' | 'io_uring';
 }
 
 type Row = Omit<SyscallInfo, 'display'>;
@@ -50,6 +56,8 @@ const MODE = ['changed the mode of', 'change the mode of'] as const;
 const OWNER = ['changed the owner of', 'change the owner of'] as const;
 const EXECUTED = ['executed', 'execute'] as const;
 const NONE = ['changed', 'change'] as const;
+const LINKED = ['linked', 'link'] as const;
+const MOUNTED = ['mounted', 'mount'] as const;
 const NET_FD = [['fd', 'sockfd']] as const;
 
 const ROWS = [
@@ -70,6 +78,19 @@ const ROWS = [
   { name: 'chown', nr: 92, operation: 'File', args: ['path', 'uid', 'gid'], verb: OWNER, flags: null, writes: true, data: [['userid', 'uid'], ['group', 'gid']] },
   // KubeArmor's wording: fchownat's AT_* flags word is printed under the name `mode`.
   { name: 'fchownat', nr: 260, operation: 'File', args: ['dirfd', 'path', 'uid', 'gid', 'flags'], verb: OWNER, flags: 'at', writes: true, data: [['userid', 'uid'], ['group', 'gid'], ['mode', 'flags']] },
+  // Another way to open, with no path: the file opened is all there is to match.
+  { name: 'open_by_handle_at', nr: 304, operation: 'File', args: ['mountfd', 'handle', 'flags'], verb: OPENED, flags: 'open', writes: false, data: [['flags', 'flags']] },
+  // io_uring's IORING_OP_OPENAT/OPENAT2, seen when they complete (no requested path by then).
+  // `args` here are the operation's (the SQE's fd, addr, open_flags, len), not io_uring_enter's own.
+  { name: 'io_uring_enter', nr: 426, operation: 'File', args: ['dirfd', 'path', 'flags', 'mode'], verb: OPENED, flags: 'open', writes: false, data: [['fd', 'dirfd'], ['flags', 'flags']], via: 'io_uring' },
+  // New names for a file: matched on both names (the existing one and the new one), like rename.
+  { name: 'link', nr: 86, operation: 'File', args: ['path', 'path2'], verb: LINKED, flags: null, writes: true, data: [['newpath', 'newpath']] },
+  { name: 'linkat', nr: 265, operation: 'File', args: ['dirfd', 'path', 'newdirfd', 'path2', 'flags'], verb: LINKED, flags: 'at', writes: true, data: [['fd', 'dirfd'], ['newfd', 'newdirfd'], ['newpath', 'newpath'], ['flags', 'flags']] },
+  { name: 'symlink', nr: 88, operation: 'File', args: ['path', 'path2'], verb: LINKED, flags: null, writes: true, data: [['newpath', 'newpath']] },
+  { name: 'symlinkat', nr: 266, operation: 'File', args: ['path', 'newdirfd', 'path2'], verb: LINKED, flags: null, writes: true, data: [['newfd', 'newdirfd'], ['newpath', 'newpath']] },
+  // Mounts show a file under another path: matched on the source (bind and move mounts) and the target.
+  { name: 'mount', nr: 165, operation: 'File', args: ['path', 'path2', 'fstype', 'flags', 'data'], verb: MOUNTED, flags: 'mount', writes: true, data: [['target', 'newpath'], ['flags', 'flags']] },
+  { name: 'move_mount', nr: 429, operation: 'File', args: ['dirfd', 'path', 'newdirfd', 'path2', 'flags'], verb: MOUNTED, flags: 'move_mount', writes: true, data: [['fd', 'dirfd'], ['newfd', 'newdirfd'], ['target', 'newpath'], ['flags', 'flags']] },
   { name: 'execve', nr: 59, operation: 'Process', args: ['path', 'argv', 'envp'], verb: EXECUTED, flags: null, writes: false, data: [] },
   { name: 'execveat', nr: 322, operation: 'Process', args: ['dirfd', 'path', 'argv', 'envp', 'flags'], verb: EXECUTED, flags: 'at', writes: false, data: [] },
   // Network (issue 11): KubeArmor prints the socket fd after the call (`syscall=SYS_CONNECT fd=3`), nothing for socket().
@@ -80,11 +101,10 @@ const ROWS = [
   { name: 'accept4', nr: 288, operation: 'Network', args: ['sockfd', 'sockaddr', 'addrlenp', 'flags'], verb: ['accepted', 'accept'], flags: null, writes: false, data: NET_FD },
   { name: 'bind', nr: 49, operation: 'Network', args: ['sockfd', 'sockaddr', 'addrlen'], verb: ['bound', 'bind'], flags: null, writes: false, data: NET_FD },
   { name: 'listen', nr: 50, operation: 'Network', args: ['sockfd', 'backlog'], verb: ['listened on', 'listen on'], flags: null, writes: false, data: NET_FD },
-  // Not reported: they change which path names a dentry, so the kernel program voids cached verdicts.
+  // Not reported: they change which path names a dentry, so the kernel program voids cached verdicts
+  // (so do mount and move_mount, which are reported).
   { name: 'pivot_root', nr: 155, operation: null, args: ['newroot', 'putold'], verb: NONE, flags: null, writes: false, data: [] },
-  { name: 'mount', nr: 165, operation: null, args: ['fsname', 'target', 'fstype', 'flags', 'data'], verb: NONE, flags: null, writes: false, data: [] },
   { name: 'umount2', nr: 166, operation: null, args: ['target', 'flags'], verb: NONE, flags: null, writes: false, data: [] },
-  { name: 'move_mount', nr: 429, operation: null, args: ['fromdirfd', 'path', 'todirfd', 'target', 'flags'], verb: NONE, flags: null, writes: false, data: [] },
   { name: 'mount_setattr', nr: 442, operation: null, args: ['dirfd', 'path', 'flags', 'how', 'size'], verb: NONE, flags: null, writes: false, data: [] },
 ] as const satisfies readonly Row[];
 

@@ -63,11 +63,35 @@ export interface FileEvent extends TaskIdentity {
   readonly absPath: string;
   /** Path of the file the kernel actually opened (symlinks resolved), from the process's root; null if none. */
   readonly resolvedPath: string | null;
+  /**
+   * The opened file as the host sees it: its path from the root of the process's mount namespace
+   * rather than from the process's own root (they differ under chroot); null when nothing was
+   * opened. Optional: absent where the event did not come from the kernel (test-access).
+   */
+  readonly hostPath?: string | null;
+  /**
+   * When the opened file, or a directory above it, is a file or directory a host policy names
+   * (matched by device and inode, src/policy/identity.ts): that rule path with the components
+   * below it, e.g. `/etc/secret/key` opened through a hard link, a bind mount, a chroot or a
+   * private mount namespace. null otherwise.
+   */
+  readonly identityPath?: string | null;
   /** Second path of two-path calls (rename*: the new name), as requested / made absolute; null otherwise. */
   readonly path2: string | null;
   readonly absPath2: string | null;
   /** uid of the file's owner where it could be read, else null. */
   readonly ownerUid: number | null;
+}
+
+/**
+ * A file or directory a host policy's rule names, by identity (src/policy/identity.ts): the
+ * device as the kernel keeps it (MKDEV(major, minor), super_block.s_dev), the inode number, and
+ * the rule's path for it. The monitor hands the kernel these, and names matches by `path`.
+ */
+export interface WatchedIdentity {
+  readonly dev: number;
+  readonly ino: bigint;
+  readonly path: string;
 }
 
 /** Calls of an execution (Operation `Process`), from the one table in src/syscalls.ts. */

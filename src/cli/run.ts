@@ -15,7 +15,7 @@ import { startHealthServer, type HealthServer } from '../health/server.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { createAgentMetrics, type AgentMetrics, type MetricSources } from '../metrics/index.ts';
 import { openMonitor, type Monitor } from '../monitor/index.ts';
-import { formatProblem, PolicyStore, UNOBSERVED_CODE, unobservedFields, type PolicyStoreStatus, type ReloadEvent } from '../policy/index.ts';
+import { formatProblem, IdentityWatch, PolicyStore, UNOBSERVED_CODE, unobservedFields, type PolicyStoreStatus, type ReloadEvent } from '../policy/index.ts';
 import { AlertThrottle, noticeMatch, throttleSubject, type ThrottleSettings } from '../policy/throttle.ts';
 import type { KernelFilterSpec, Match, MonitorEvent, NodeIdentity, Workload } from '../types.ts';
 
@@ -81,6 +81,13 @@ export function policyDetail(st: PolicyStoreStatus): string[] {
   ];
 }
 
+/** The `?verbose` line of the identity watch: how many rule targets are watched by identity, which are not. */
+function identityDetail(w: IdentityWatch): string {
+  const st = w.status();
+  const missing = st.unresolved.length === 0 ? '' : `; ${st.unresolved.length} not resolvable yet (${st.unresolved.slice(0, 5).join(', ')}${st.unresolved.length > 5 ? ', ...' : ''})`;
+  return `host rule targets watched by identity: ${st.watched}${missing}${st.error === null ? '' : `; last update refused: ${st.error}`}`;
+}
+
 /** `capabilities (2: a, b), network (1: c)`, at most five policies named per section; `none`. */
 function unobservedLine(by: PolicyStoreStatus['unobservedSections']): string {
   const parts = Object.entries(by).map(([section, keys]) => `${section} (${keys.length}: ${keys.slice(0, 5).join(', ')}${keys.length > 5 ? ', ...' : ''})`);
@@ -114,6 +121,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
   let stopping = false;
   let monitorFailed = false;
   let monitor: Monitor | undefined;
+  let identities: IdentityWatch | undefined;
   const store = new PolicyStore({ paths: config.policies, engine: { defaultFilePosture: config.defaultFilePosture, defaultNetworkPosture: config.defaultNetworkPosture }, kernelFilterCapacity: config.kernelFilterCapacity, logger: log.child({ component: 'policy' }), sources: policySources });
   const sources: MetricSources = { policy: () => store.status() };
   const metrics = createAgentMetrics(config.metrics, config, sources, log.child({ component: 'metrics' }));
@@ -130,7 +138,9 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
         return null;
       },
       ready: () => (stopping ? 'shutting down' : !policiesLoaded ? 'policies not loaded yet' : !attached ? 'eBPF programs not attached yet' : policyReadiness(store.status())),
-      detail: () => [...policyDetail(store.status()), `monitor: ${attached ? `attached; helper last heard ${helperSilentMs()} ms ago` : 'not attached'}`],
+      detail: () => [...policyDetail(store.status()), `monitor: ${attached ? `attached; helper last heard ${helperSilentMs()} ms ago` : 'not attached'}`,
+        ...(monitor === undefined ? [] : [`io_uring opens: ${monitor.uringGap() ?? 'observed (io_uring:io_uring_complete)'}`]),
+        ...(identities === undefined ? [] : [identityDetail(identities)])],
     }, metrics.handler === null ? {} : { routes: { '/metrics': metrics.handler } });
     log.info({ addr: `${config.health.host}:${health.port}`, metrics: metrics.handler !== null }, `health server listening (/healthz, /readyz${metrics.handler === null ? '' : ', /metrics'})`);
   }
@@ -238,13 +248,19 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     });
     opening.then((m) => { if (stopping) void m.close(); }, () => undefined);
     monitor = await Promise.race([opening, aborted]);
-    attached = true;
     const m = monitor;
     sources.monitor = m.stats;
     // A change goes in force in the kernel first, then in the engine; a failed switch keeps both
     // as they were (the store logs it, counts it, and says it in the health detail).
     store.useSwitch((ev) => m.setPathFilter(kernelFilter(ev.filter)));
+    // Files and directories of host policies, watched by identity as well as by path; ready
+    // only once the kernel has them.
+    const ids = new IdentityWatch((list) => m.setIdentities(list), (err: unknown) => log.error({ err }, 'could not update the watched identities; matching by path only for the rules changed since'));
+    identities = ids;
+    await ids.update(store.engine.rules);
+    attached = true;
     store.onReload((ev) => {
+      void ids.update(ev.engine.rules);
       logReload(log, ev, metrics);
       const none = policyReadiness(store.status());
       if (none !== null) log.warn(`${none}; not ready until a policy is in force`);
@@ -257,6 +273,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
       : undefined;
     await stopped;
     clearInterval(ticker);
+    ids.close();
   } catch (err) {
     if (!(err instanceof StartAborted)) throw err;
     log.info('stopped during start-up');

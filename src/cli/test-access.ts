@@ -5,7 +5,7 @@ import { basename, isAbsolute, posix } from 'node:path';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.ts';
-import { errnoFromName, FlagParseError, parseAtFlags, parseOpenFlags, parseRenameFlags } from '../format/index.ts';
+import { errnoFromName, FlagParseError, parseAtFlags, parseMountFlags, parseMoveMountFlags, parseOpenFlags, parseRenameFlags } from '../format/index.ts';
 import { renderAlert } from '../export/kubearmor.ts';
 import { compilePolicies } from '../policy/engine.ts';
 import { loadPolicies, PolicyPathError } from '../policy/load.ts';
@@ -164,6 +164,8 @@ function parseFlags(text: string | undefined, syscall: FileSyscall): number {
     switch (SYSCALLS[syscall].flags) {
       case 'at': return parseAtFlags(text);
       case 'rename': return parseRenameFlags(text);
+      case 'mount': return parseMountFlags(text);
+      case 'move_mount': return parseMoveMountFlags(text);
       default: return parseOpenFlags(text);
     }
   } catch (err) {

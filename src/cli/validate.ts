@@ -25,7 +25,7 @@ are not UTF-8.
 Options:
   -q, --quiet   print only the summary line
   --kernel-filter-capacity ENTRIES
-                entries each kernel path map holds, as for \`armorwatch run\`
+                entries each kernel filter map holds, as for \`armorwatch run\`
                 (default 65536; or ARMORWATCH_KERNEL_FILTER_CAPACITY): valid policies
                 needing more are an error naming the policies that contribute most
   -h, --help    show this help

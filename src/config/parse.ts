@@ -207,7 +207,7 @@ function ringBufferSize(raw: Raw): number {
   return bytes;
 }
 
-/** Entries per kernel path map: a hash map's max_entries (the kernel takes up to 2^31 - 1; memory grows with it). */
+/** Entries per kernel filter map for one policy set; the helper makes each map twice that (the double buffer), memory grows with the entries present. */
 export function kernelFilterCapacity(raw: Raw): number {
   const n = positiveInt(raw);
   if (n > 16 * 1024 * 1024) throw bad(raw, 'expected a number of entries from 1 to 16777216');

@@ -75,7 +75,7 @@ export interface RunConfig {
   readonly queue: QueueConfig;
   /** Size of the kernel ring buffer, a power of two. */
   readonly ringBufferBytes: number;
-  /** Entries each kernel path map holds (--kernel-filter-capacity). */
+  /** Entries each kernel filter map holds for one policy set (--kernel-filter-capacity). */
   readonly kernelFilterCapacity: number;
   readonly shutdownDeadlineMs: number;
   /** 0 = counters are logged only at exit. */

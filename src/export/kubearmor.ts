@@ -68,6 +68,8 @@ export function renderAlert(m: Match, text: MatchText = matchText(m)): Alert {
     ...(text.tty !== undefined ? { TTY: text.tty } : {}),
     PolicyKind: d.policyKind,
     ...(text.resolvedResource !== undefined ? { ResolvedResource: text.resolvedResource } : {}),
+    ...(text.hostResource !== undefined ? { HostResource: text.hostResource } : {}),
+    ...(text.matchedResource !== undefined ? { MatchedResource: text.matchedResource } : {}),
     ...(d.otherPolicies.length > 0 ? { OtherPolicies: [...d.otherPolicies] } : {}),
     Syscall: text.call.display,
     ...(text.dirfd !== undefined ? { Dirfd: text.dirfd } : {}),

@@ -49,6 +49,10 @@ export interface MatchText {
   readonly resource: string;
   /** The path the kernel really used when it differs from the requested one, else undefined. */
   readonly resolvedResource: string | undefined;
+  /** The opened file's path from the root of the process's mount namespace, when it differs from the path it opened (chroot). */
+  readonly hostResource: string | undefined;
+  /** The rule path the opened file was matched under by identity (hard link, bind mount, ...), when it is none of the paths above. */
+  readonly matchedResource: string | undefined;
   /** The accessed file (file and syscall matches), undefined for an exec. */
   readonly filePath: string | undefined;
   /** argv of an exec, undefined otherwise. */
@@ -139,6 +143,8 @@ export function matchText(m: Match): MatchText {
       processName: ev.exePath,
       resource: networkResource(ev),
       resolvedResource: undefined,
+      hostResource: undefined,
+      matchedResource: undefined,
       filePath: undefined,
       commandArgs: undefined,
       argsTruncated: false,
@@ -151,6 +157,8 @@ export function matchText(m: Match): MatchText {
       processName: ev.absPath,
       resource: commandLine(ev.absPath, ev.argv),
       resolvedResource: ev.resolvedPath !== null && ev.resolvedPath !== ev.absPath ? ev.resolvedPath : undefined,
+      hostResource: undefined,
+      matchedResource: undefined,
       filePath: undefined,
       commandArgs: ev.argv,
       argsTruncated: ev.argvTruncated,
@@ -162,6 +170,9 @@ export function matchText(m: Match): MatchText {
     processName: ev.exePath,
     resource: ev.absPath,
     resolvedResource: ev.resolvedPath !== null && ev.resolvedPath !== ev.absPath ? ev.resolvedPath : undefined,
+    hostResource: ev.hostPath !== undefined && ev.hostPath !== null && ev.hostPath !== (ev.resolvedPath ?? ev.absPath) ? ev.hostPath : undefined,
+    matchedResource: ev.identityPath !== undefined && ev.identityPath !== null && ev.identityPath === m.decision.matchedPath
+      && ev.identityPath !== ev.absPath && ev.identityPath !== ev.resolvedPath && ev.identityPath !== ev.hostPath ? ev.identityPath : undefined,
     filePath: ev.absPath,
     commandArgs: undefined,
     argsTruncated: false,

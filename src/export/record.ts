@@ -124,6 +124,8 @@ export class RecordAttributes {
   [A.dirfd]!: number | undefined;
   [A.flags]!: string | undefined;
   [A.resolvedResource]!: string | undefined;
+  [A.hostResource]!: string | undefined;
+  [A.matchedResource]!: string | undefined;
   [A.otherPolicies]!: string[] | undefined;
   [A.throttlePhase]!: string | undefined;
   [A.throttleSuppressed]!: number | undefined;
@@ -190,6 +192,8 @@ export class RecordAttributes {
     this[A.dirfd] = text.dirfd;
     this[A.flags] = text.flags !== undefined && text.flags !== '' ? text.flags : undefined;
     this[A.resolvedResource] = text.resolvedResource;
+    this[A.hostResource] = text.hostResource;
+    this[A.matchedResource] = text.matchedResource;
     this[A.otherPolicies] = list(d.otherPolicies);
     this[A.throttlePhase] = t?.phase;
     this[A.throttleSuppressed] = t?.phase === 'ended' ? t.total : undefined;

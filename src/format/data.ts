@@ -3,7 +3,7 @@
 // the exact format of every call is documented in docs/POLICIES.md ("Data field").
 import { SYSCALLS, type DataValue, type SyscallName } from '../syscalls.ts';
 import type { FileEvent } from '../types.ts';
-import { formatAtFlags, formatOpenFlags, formatRenameFlags, formatResolveFlags } from './flags.ts';
+import { formatAtFlags, formatMountFlags, formatMoveMountFlags, formatOpenFlags, formatRenameFlags, formatResolveFlags } from './flags.ts';
 
 /** `openat` → `SYS_OPENAT`. */
 export function syscallName(syscall: SyscallName): string {
@@ -26,6 +26,8 @@ export function formatCallFlags(ev: DataInput): string | undefined {
     case 'open': return formatOpenFlags(f);
     case 'at': return formatAtFlags(f);
     case 'rename': return formatRenameFlags(f);
+    case 'mount': return formatMountFlags(f);
+    case 'move_mount': return formatMoveMountFlags(f);
     default: return undefined;
   }
 }

@@ -66,6 +66,33 @@ const RESOLVE_FLAGS: readonly FlagName[] = [
   { name: 'RESOLVE_CACHED', bits: 0x20 },
 ];
 
+// mount(2) MS_* flags (the ones that say what a mount does; others print as a number).
+const MOUNT_FLAGS: readonly FlagName[] = [
+  { name: 'MS_RDONLY', bits: 0x1 },
+  { name: 'MS_NOSUID', bits: 0x2 },
+  { name: 'MS_NODEV', bits: 0x4 },
+  { name: 'MS_NOEXEC', bits: 0x8 },
+  { name: 'MS_REMOUNT', bits: 0x20 },
+  { name: 'MS_BIND', bits: 0x1000 },
+  { name: 'MS_MOVE', bits: 0x2000 },
+  { name: 'MS_REC', bits: 0x4000 },
+  { name: 'MS_PRIVATE', bits: 0x40000 },
+  { name: 'MS_SLAVE', bits: 0x80000 },
+  { name: 'MS_SHARED', bits: 0x100000 },
+];
+
+/** MS_BIND | MS_MOVE: the mount's source is a path (its own files under a new name). */
+export const MS_SOURCE_IS_PATH = 0x1000 | 0x2000;
+
+const MOVE_MOUNT_FLAGS: readonly FlagName[] = [
+  { name: 'MOVE_MOUNT_F_SYMLINKS', bits: 0x1 },
+  { name: 'MOVE_MOUNT_F_AUTOMOUNTS', bits: 0x2 },
+  { name: 'MOVE_MOUNT_F_EMPTY_PATH', bits: 0x4 },
+  { name: 'MOVE_MOUNT_T_SYMLINKS', bits: 0x10 },
+  { name: 'MOVE_MOUNT_T_AUTOMOUNTS', bits: 0x20 },
+  { name: 'MOVE_MOUNT_T_EMPTY_PATH', bits: 0x40 },
+];
+
 function joinNames(value: number, table: readonly FlagName[], first: string[]): string[] {
   const v = value >>> 0;
   // A composite that is fully present hides its component, whatever the printing order.
@@ -107,6 +134,18 @@ export function formatRenameFlags(flags: number): string {
   return names.length === 0 ? '0' : names.join('|');
 }
 
+/** MS_* flags of mount(2) joined by `|`, or `0` when none. */
+export function formatMountFlags(flags: number): string {
+  const names = joinNames(flags, MOUNT_FLAGS, []);
+  return names.length === 0 ? '0' : names.join('|');
+}
+
+/** MOVE_MOUNT_* flags joined by `|`, or `0` when none. */
+export function formatMoveMountFlags(flags: number): string {
+  const names = joinNames(flags, MOVE_MOUNT_FLAGS, []);
+  return names.length === 0 ? '0' : names.join('|');
+}
+
 /** RESOLVE_* flags of openat2 joined by `|`, or `0` when none. */
 export function formatResolveFlags(flags: number): string {
   const names = joinNames(flags, RESOLVE_FLAGS, []);
@@ -119,6 +158,8 @@ const OPEN_BY_NAME: ReadonlyMap<string, number> = new Map([
 ]);
 const AT_BY_NAME: ReadonlyMap<string, number> = new Map(AT_FLAGS.map((f) => [f.name, f.bits] as const));
 const RENAME_BY_NAME: ReadonlyMap<string, number> = new Map(RENAME_FLAGS.map((f) => [f.name, f.bits] as const));
+const MOUNT_BY_NAME: ReadonlyMap<string, number> = new Map(MOUNT_FLAGS.map((f) => [f.name, f.bits] as const));
+const MOVE_MOUNT_BY_NAME: ReadonlyMap<string, number> = new Map(MOVE_MOUNT_FLAGS.map((f) => [f.name, f.bits] as const));
 
 /** Thrown by the parse functions; `token` is the part that was not understood. */
 export class FlagParseError extends Error {
@@ -157,6 +198,14 @@ export function parseAtFlags(text: string): number {
 
 export function parseRenameFlags(text: string): number {
   return parseWith(text, RENAME_BY_NAME, 'RENAME_*');
+}
+
+export function parseMountFlags(text: string): number {
+  return parseWith(text, MOUNT_BY_NAME, 'MS_*');
+}
+
+export function parseMoveMountFlags(text: string): number {
+  return parseWith(text, MOVE_MOUNT_BY_NAME, 'MOVE_MOUNT_*');
 }
 
 /** Open flags that can change a file: access mode write/read-write, O_CREAT, O_TRUNC, O_APPEND. */

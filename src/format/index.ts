@@ -3,8 +3,8 @@ export { formatData, formatCallFlags, formatMode, syscallName } from './data.ts'
 export type { DataInput } from './data.ts';
 export { formatResult, strerror, errnoFromName, errnoNames } from './errno.ts';
 export {
-  AT_FDCWD, FlagParseError, formatAtFlags, formatOpenFlags, formatRenameFlags, formatResolveFlags,
-  openFlagsWrite, parseAtFlags, parseOpenFlags, parseRenameFlags,
+  AT_FDCWD, FlagParseError, formatAtFlags, formatMountFlags, formatMoveMountFlags, formatOpenFlags, formatRenameFlags, formatResolveFlags, MS_SOURCE_IS_PATH,
+  openFlagsWrite, parseAtFlags, parseMountFlags, parseMoveMountFlags, parseOpenFlags, parseRenameFlags,
 } from './flags.ts';
 export { isoSeconds, rfc3339Nano, splitNs } from './time.ts';
 export {

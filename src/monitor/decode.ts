@@ -6,6 +6,7 @@ import { defaultProtocol } from '../format/index.ts';
 import { MonitorError } from './errors.ts';
 import { EVENT_FIELDS as F, EVENT_HEADER_SIZE, EV_FLAGS, STR_COUNT, STR_SLOTS } from './layout.ts';
 import { absolutize } from './paths.ts';
+import { MS_SOURCE_IS_PATH } from '../format/index.ts';
 import { EXEC_SYSCALL_NAMES, FILE_SYSCALL_NAMES, NETWORK_SYSCALL_NAMES, SYSCALLS, type SyscallName } from '../syscalls.ts';
 import { decodeSockaddr } from './sockaddr.ts';
 
@@ -20,7 +21,8 @@ export const SYSCALL_NUMBERS: Readonly<Record<FileSyscall, number>> = numbersOf(
 const BY_NUMBER: ReadonlyMap<number, FileSyscall> = new Map(
   Object.entries(SYSCALL_NUMBERS).map(([name, nr]) => [nr, name as FileSyscall]),
 );
-const OPENS: ReadonlySet<FileSyscall> = new Set(['open', 'openat', 'openat2', 'creat']);
+const OPENS: ReadonlySet<FileSyscall> = new Set(['open', 'openat', 'openat2', 'creat', 'open_by_handle_at', 'io_uring_enter']);
+const SYMLINKS: ReadonlySet<FileSyscall> = new Set(['symlink', 'symlinkat']);
 /** x86_64 numbers of the execution calls, from the same table. */
 export const EXEC_SYSCALL_NUMBERS: Readonly<Record<ExecSyscall, number>> = numbersOf(EXEC_SYSCALL_NAMES);
 const EXEC_BY_NUMBER: ReadonlyMap<number, ExecSyscall> = new Map(
@@ -53,7 +55,7 @@ function extraArgs(syscall: FileSyscall, rec: Buffer, dirfd2: number): Readonly<
   switch (syscall) {
     case 'chown': case 'fchownat': return { uid: Number(rec.readBigUInt64LE(F.arg_a[0])), gid: Number(rec.readBigUInt64LE(F.arg_b[0])) };
     case 'openat2': return { resolve: Number(rec.readBigUInt64LE(F.arg_a[0])) };
-    case 'renameat': case 'renameat2': return { newdirfd: dirfd2 };
+    case 'renameat': case 'renameat2': case 'linkat': case 'symlinkat': case 'move_mount': return { newdirfd: dirfd2 };
     case 'truncate': return { length: Number(rec.readBigUInt64LE(F.arg_a[0])) };
     default: return NO_ARGS;
   }
@@ -101,6 +103,26 @@ function same(rec: Buffer, start: number, end: number, raw: Buffer): boolean {
   return true;
 }
 
+/** The rule path of a watched identity (device as the kernel keeps it, inode), or undefined. */
+export type IdentityLookup = (dev: number, ino: bigint) => string | undefined;
+
+/**
+ * `rulePath` with the last `depth` components of `hostPath` below it: the file a rule names, or the
+ * file under a directory a rule names, under the name the rule gives it.
+ */
+export function identityPathOf(rulePath: string, depth: number, hostPath: string): string {
+  if (depth === 0) return rulePath;
+  let at = hostPath.length;
+  for (let i = 0; i < depth && at > 0; i++) at = hostPath.lastIndexOf('/', at - 1);
+  const tail = hostPath.slice(Math.max(at, 0));
+  return rulePath === '/' ? tail : `${rulePath.replace(/\/+$/, '')}${tail}`;
+}
+
+function dirOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '/' : path.slice(0, i);
+}
+
 /**
  * Decodes records. The strings that belong to a process (exe, parent exe, cwd, comm) repeat in
  * nearly every event of that process; they are decoded once and reused while their bytes match.
@@ -108,6 +130,12 @@ function same(rec: Buffer, start: number, end: number, raw: Buffer): boolean {
 export class EventDecoder {
   readonly #procs = new Map<number, ProcStrings>();
   readonly #ends = new Int32Array(STR_COUNT + 1);
+  readonly #identities: IdentityLookup | undefined;
+
+  /** `identities`: the watched identities' rule paths (src/monitor/index.ts keeps what it told the kernel). */
+  constructor(identities?: IdentityLookup) {
+    this.#identities = identities;
+  }
 
   #str(rec: Buffer, slot: number): string {
     return rec.toString('utf8', this.#ends[slot]!, this.#ends[slot + 1]!);
@@ -164,6 +192,7 @@ export class EventDecoder {
     const path = p.path;
     const hasPath2 = (evFlags & EV_FLAGS.hasPath2) !== 0;
     const path2 = hasPath2 ? this.#str(rec, STR_SLOTS.path2) : null;
+    const absPath2 = path2 === null ? null : absolutize(path2, dirfd2 === AT_FDCWD ? cwd : this.#str(rec, STR_SLOTS.dir2));
     const rs = ends[STR_SLOTS.resolved]!;
     const re = ends[STR_SLOTS.resolved + 1]!;
     if (!same(rec, rs, re, p.resolvedRaw)) {
@@ -171,11 +200,27 @@ export class EventDecoder {
       p.resolved = this.#str(rec, STR_SLOTS.resolved);
     }
     const resolved = p.resolved;
+    const opened = OPENS.has(syscall) && ret >= 0 && resolved !== '';
+    const host = ends[STR_SLOTS.host + 1]! > ends[STR_SLOTS.host]! ? this.#str(rec, STR_SLOTS.host) : null;
+    const hostPath = opened ? (host ?? resolved) : null;
+    let identityPath: string | null = null;
+    if ((evFlags & EV_FLAGS.ident) !== 0 && hostPath !== null && this.#identities !== undefined) {
+      const rule = this.#identities(rec.readUInt32LE(F.ident_dev[0]), rec.readBigUInt64LE(F.ident_ino[0]));
+      if (rule !== undefined) identityPath = identityPathOf(rule, rec.readUInt32LE(F.ident_depth[0]), hostPath);
+    }
     // A dirfd that names no open directory leaves its slot empty; the call then failed with EBADF.
     const base = dirfd === AT_FDCWD ? cwd : this.#str(rec, STR_SLOTS.dir);
     if (p.base !== base || p.absPath === '') {
       p.base = base;
       p.absPath = absolutize(path, base);
+    }
+    const flags = rec.readUInt32LE(F.flags[0]);
+    let absPath = path === '' && resolved !== '' ? resolved : p.absPath;
+    // A symlink's relative target is relative to the link's directory; a mount's source is a path
+    // only for bind and move mounts (else a device or a name: the target is what the call names).
+    if (path2 !== null && absPath2 !== null && path !== '') {
+      if (SYMLINKS.has(syscall) && !path.startsWith('/')) absPath = absolutize(path, dirOf(absPath2));
+      else if (syscall === 'mount' && (flags & MS_SOURCE_IS_PATH) === 0) absPath = absPath2;
     }
     const cgroupId = this.#cgroup(rec, p);
 
@@ -199,16 +244,19 @@ export class EventDecoder {
       netNs: rec.readUInt32LE(F.net_ns[0]),
       syscall,
       dirfd,
-      flags: rec.readUInt32LE(F.flags[0]),
+      flags,
       mode: rec.readUInt32LE(F.mode[0]),
       args: extraArgs(syscall, rec, dirfd2),
       ret,
       path,
-      // An unreadable path (a page the kernel could not fault in) leaves only what the kernel opened.
-      absPath: path === '' && resolved !== '' ? resolved : p.absPath,
-      resolvedPath: OPENS.has(syscall) && ret >= 0 && resolved !== '' ? resolved : null,
+      // An unreadable path (a page the kernel could not fault in), or none (open_by_handle_at,
+      // io_uring), leaves only what the kernel opened.
+      absPath,
+      resolvedPath: opened ? resolved : null,
+      hostPath,
+      identityPath,
       path2,
-      absPath2: path2 === null ? null : absolutize(path2, dirfd2 === AT_FDCWD ? cwd : this.#str(rec, STR_SLOTS.dir2)),
+      absPath2,
       cwd,
       ownerUid: (evFlags & EV_FLAGS.ownerValid) !== 0 ? rec.readUInt32LE(F.owner_uid[0]) : null,
     };

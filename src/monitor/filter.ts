@@ -1,7 +1,7 @@
 // KernelFilterSpec / ProcessFilterSpec → the helper's command lines. The kernel keeps 64-bit
 // FNV-1a hashes of paths (a collision only lets an extra event through, which user space drops).
 import { SYSCALLS } from '../syscalls.ts';
-import type { ExecFilterSpec, KernelFilterSpec, NetworkFilterSpec, ProcessFilterSpec } from '../types.ts';
+import type { ExecFilterSpec, KernelFilterSpec, NetworkFilterSpec, ProcessFilterSpec, WatchedIdentity } from '../types.ts';
 import { MonitorError } from './errors.ts';
 import { NET_CALL_BITS } from './layout.ts';
 
@@ -173,4 +173,19 @@ export function processFilterCommand(spec: ProcessFilterSpec): string {
   }
   const comms = spec.comms.length === 0 ? '-' : spec.comms.map((c) => commKey(c).toString('hex')).join(',');
   return `procs ${pidList(spec.pids, 'process filter pid')} ${comms} ${pidList(spec.excludePids, 'excluded pid')}`;
+}
+
+/** `idents <dev hex>:<inode hex>,...` (or `-`): the identities the kernel checks opened files and their directories against. */
+export function identsCommand(ids: readonly WatchedIdentity[], capacity = KERNEL_FILTER_CAPACITY_DEFAULT): string {
+  const keys = new Set<string>();
+  for (const id of ids) {
+    if (!Number.isInteger(id.dev) || id.dev < 0 || id.dev > 0xffffffff || id.ino < 0n) {
+      throw new MonitorError('AW_MONITOR_FILTER', `watched identity of ${id.path} (device ${id.dev}, inode ${id.ino}) is not a device and inode number`);
+    }
+    keys.add(`${id.dev.toString(16)}:${id.ino.toString(16)}`);
+  }
+  if (keys.size > capacity) {
+    throw new MonitorError('AW_MONITOR_FILTER', `the kernel filter needs ${keys.size} watched identities; the map holds ${capacity} (--kernel-filter-capacity)`);
+  }
+  return `idents ${keys.size === 0 ? '-' : [...keys].join(',')}`;
 }

@@ -3,13 +3,13 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import type { Logger } from '../log.ts';
-import type { ExecEvent, FileEvent, KernelFilterSpec, NetworkEvent, ProcessFilterSpec } from '../types.ts';
+import type { ExecEvent, FileEvent, KernelFilterSpec, NetworkEvent, ProcessFilterSpec, WatchedIdentity } from '../types.ts';
 import { EventDecoder, isExecEvent, isNetworkEvent } from './decode.ts';
 import { MonitorError } from './errors.ts';
 import { FrameReader } from './frames.ts';
 import { FRAME } from './layout.ts';
 import {
-  execFilterCommand, KERNEL_FILTER_CAPACITY_DEFAULT, networkFilterCommand, NO_EXECS, NO_NETWORK, pathFilterCommand, processFilterCommand,
+  execFilterCommand, identsCommand, KERNEL_FILTER_CAPACITY_DEFAULT, networkFilterCommand, NO_EXECS, NO_NETWORK, pathFilterCommand, processFilterCommand,
   wantsExecs, wantsNetwork,
 } from './filter.ts';
 import { defaultHelperPath, preflight } from './preflight.ts';
@@ -48,6 +48,8 @@ export interface MonitorStats {
   readonly outcomeAttached: boolean;
   /** Why connect outcomes are not reported, '' when they are (or can be, once asked for). */
   readonly outcomeProblem: string;
+  /** Hook of io_uring opens: 'tp_btf' (io_uring:io_uring_complete), or 'none' (they are not observed). Optional for callers that build stats by hand. */
+  readonly uringHook?: string;
 }
 
 export interface Monitor {
@@ -59,6 +61,14 @@ export interface Monitor {
    */
   setPathFilter(spec: KernelFilterSpec): Promise<void>;
   setProcessFilter(spec: ProcessFilterSpec): Promise<void>;
+  /**
+   * The files and directories whose opening passes the kernel filter whatever path they are
+   * opened by (hard links, bind mounts, chroot, other mount namespaces); events name them by
+   * `path` (FileEvent.identityPath). Replaces the previous set.
+   */
+  setIdentities(ids: readonly WatchedIdentity[]): Promise<void>;
+  /** Why io_uring opens are not observed on this kernel, or null when they are. */
+  uringGap(): string | null;
   /** Latest counters (the kernel's are refreshed every statsIntervalMs). */
   stats(): MonitorStats;
   /**
@@ -110,7 +120,7 @@ export interface MonitorOptions {
 
 interface KernelCounters {
   emitted: number; lostRingbuf: number; lostPending: number; filtered: number; filteredExec: number; filteredNet: number; lostNetPending: number; gatedNet: number;
-  hook: string; execHook: string; execHookAttached: boolean; outcomeHook: string; outcomeAttached: boolean; bootToRealtimeNs: string;
+  hook: string; execHook: string; execHookAttached: boolean; outcomeHook: string; outcomeAttached: boolean; uringHook?: string; bootToRealtimeNs: string;
 }
 
 const STDERR_TAIL = 40;
@@ -161,6 +171,10 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
   let offset = 0n;
   let hook = 'none';
   let execHook = 'none';
+  let uringHook = 'none';
+  let uringError = 'not loaded yet';
+  // What the kernel was last told to watch by identity, for naming matches (decoder).
+  let identities = new Map<string, string>();
   let outcomeProblem = '';
   let delivered = 0;
   let decodeErrors = 0;
@@ -176,7 +190,7 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
   const readyPromise = new Promise((resolve, reject) => { ready = { resolve, reject }; });
 
   const snapshot = (): MonitorStats => ({
-    delivered, decodeErrors, hook, execHook,
+    delivered, decodeErrors, hook, execHook, uringHook,
     lostInKernel: kernel.lostRingbuf, lostPending: kernel.lostPending, filteredInKernel: kernel.filtered,
     filteredExecInKernel: kernel.filteredExec, execHookAttached: kernel.execHookAttached === true,
     filteredNetInKernel: kernel.filteredNet, lostNetPending: kernel.lostNetPending, gatedNetInKernel: kernel.gatedNet,
@@ -188,7 +202,7 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
     return new MonitorError('AW_MONITOR_HELPER_FAILED', `monitor helper ${what}${tail === '' ? '' : `:\n${tail}`}`);
   };
 
-  const decoder = new EventDecoder();
+  const decoder = new EventDecoder((dev, ino) => identities.get(`${dev}:${ino}`));
   const onFrame = (type: number, payload: Buffer): void => {
     switch (type) {
       case FRAME.event:
@@ -222,6 +236,7 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
         return;
       case FRAME.stats: {
         kernel = JSON.parse(payload.toString('utf8')) as KernelCounters;
+        if (kernel.uringHook !== undefined) uringHook = kernel.uringHook;
         offset = BigInt(kernel.bootToRealtimeNs);
         return;
       }
@@ -236,11 +251,13 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
       }
       case FRAME.ready: {
         const r = JSON.parse(payload.toString('utf8')) as {
-          hook: string; execHook: string; outcomeHook: string; outcomeProblem: string; bootToRealtimeNs: string; tried: unknown; ringbufBytes: number;
+          hook: string; execHook: string; outcomeHook: string; outcomeProblem: string; uringHook?: string; uringError?: string; bootToRealtimeNs: string; tried: unknown; ringbufBytes: number;
         };
         hook = r.hook;
         execHook = r.execHook;
         outcomeProblem = r.outcomeProblem;
+        uringHook = r.uringHook ?? 'none';
+        uringError = r.uringError ?? 'the helper did not say';
         kernel = { ...kernel, outcomeHook: r.outcomeHook };
         offset = BigInt(r.bootToRealtimeNs);
         log.info({ hook, execHook, outcomeHook: r.outcomeHook, tried: r.tried, ringBufferBytes: r.ringbufBytes }, 'eBPF programs loaded');
@@ -340,7 +357,9 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
     if (!exited) await exitPromise;
     throw err;
   }
-  log.info({ hook, execHook }, 'file monitor attached');
+  log.info({ hook, execHook, uringHook }, 'file monitor attached');
+  const uringGap = (): string | null => (uringHook !== 'none' ? null : `io_uring opens (IORING_OP_OPENAT/OPENAT2) are not observed on this kernel: ${uringError === '' ? 'no hook' : uringError}`);
+  if (uringGap() !== null) log.warn(uringGap());
 
   return {
     setPathFilter: (spec) => {
@@ -348,6 +367,19 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
       try { cmds = filterCommands(spec); } catch (err) { return Promise.reject(err); }
       return switchFilter(cmds);
     },
+    setIdentities: async (ids) => {
+      const line = identsCommand(ids, capacity);
+      const next = new Map(ids.map((id) => [`${id.dev}:${id.ino}`, id.path]));
+      // Named before the kernel may report them, and kept until the kernel has the new set.
+      const both = new Map([...identities, ...next]);
+      identities = both;
+      try {
+        await command(line, 'set the watched identities');
+      } finally {
+        if (identities === both) identities = next;
+      }
+    },
+    uringGap,
     setProcessFilter: (spec) => command(processFilterCommand({ ...spec, excludePids: [...new Set([...spec.excludePids, process.pid])] }), 'set the process filter'),
     stats: snapshot,
     lastFrameAt: () => lastFrameAt,

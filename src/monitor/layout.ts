@@ -27,19 +27,22 @@ export const EVENT_FIELDS = {
   ret: [88, 8],
   arg_a: [96, 8],
   arg_b: [104, 8],
-  str_len: [112, 22],
-  comm: [134, 16],
+  str_len: [112, 24],
+  comm: [136, 16],
+  ident_dev: [152, 4],
+  ident_depth: [156, 4],
+  ident_ino: [160, 8],
 } as const satisfies Record<string, readonly [number, number]>;
 
-export const EVENT_HEADER_SIZE = 152;
+export const EVENT_HEADER_SIZE = 168;
 export const PATH_MAX = 4096;
 
 /** Order of the strings after the header (AW_STR_*). */
-export const STR_SLOTS = { resolved: 0, path: 1, path2: 2, cwd: 3, dir: 4, dir2: 5, exe: 6, pexe: 7, tty: 8, argv: 9, caller: 10, remote: 1, local: 2 } as const;
-export const STR_COUNT = 11;
+export const STR_SLOTS = { resolved: 0, path: 1, path2: 2, cwd: 3, dir: 4, dir2: 5, exe: 6, pexe: 7, tty: 8, argv: 9, caller: 10, host: 11, remote: 1, local: 2 } as const;
+export const STR_COUNT = 12;
 
 /** AW_EVF_* bits of ev_flags. */
-export const EV_FLAGS = { ownerValid: 1, pathFault: 2, truncated: 4, hasPath2: 8, argvTruncated: 16, dirGone: 32, netOutcome: 64 } as const;
+export const EV_FLAGS = { ownerValid: 1, pathFault: 2, truncated: 4, hasPath2: 8, argvTruncated: 16, dirGone: 32, netOutcome: 64, ident: 128, uring: 256 } as const;
 
 /** Longest socket address a network event carries (AW_SOCKADDR_MAX). */
 export const SOCKADDR_MAX = 112;

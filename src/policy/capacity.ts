@@ -1,5 +1,6 @@
-// The kernel filter's capacity (--kernel-filter-capacity): each of its path maps (exact paths,
-// directory prefixes) holds at most that many entries. One check, used by `validate` and by the
+// The kernel filter's capacity (--kernel-filter-capacity): each of its maps (exact paths,
+// directory prefixes, executed files, their directories, base names) holds at most that many
+// entries of one policy set (twice that in the kernel: the set in force and the next one). One check, used by `validate` and by the
 // agent at start-up and on every reload: a set needing more is refused as a whole, naming the
 // policies that contribute most entries.
 import { ArmorwatchError } from '../errors.ts';

@@ -132,7 +132,8 @@ export function unobservedSections(docs: Iterable<PolicyDocument>): Record<strin
   const out: Record<string, Set<string>> = {};
   for (const doc of docs) {
     for (const u of unobservedFields(doc)) {
-      const section = /^spec\.([A-Za-z]+)/.exec(u.path)?.[1] ?? u.path;
+      // The network section is observed; only its parts can be unobserved (`network.matchDNSQueries`).
+      const section = /^spec\.(network\.[A-Za-z]+|[A-Za-z]+)/.exec(u.path)?.[1] ?? u.path;
       (out[section] ??= new Set()).add(doc.key);
     }
   }

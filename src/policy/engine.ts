@@ -277,7 +277,7 @@ export class PolicyEngine {
     if (ev.kind === 'network') return this.decideNetwork(ev, workload, node);
     if (ev.kind === 'process') return this.decideProcess(ev, workload, node);
     const app = this.applicability(workload, node);
-    const paths = candidatePaths(ev, this.paths);
+    const paths = candidatePaths(ev, this.paths, workload.kind === 'host');
     // The file path is the hot one: the choice is kept in locals (the Selection object serves executions).
     let best: CompiledRule | null = null;
     let bestPath = '';
@@ -413,7 +413,7 @@ export class PolicyEngine {
     const rules = this.syscallsByCall.get(ev.syscall);
     if (rules === undefined) return null;
     const app = this.applicability(workload, node);
-    const paths = ev.kind === 'process' ? [ev.absPath, ...(ev.resolvedPath === null ? [] : [ev.resolvedPath])] : candidatePaths(ev, this.paths);
+    const paths = ev.kind === 'process' ? [ev.absPath, ...(ev.resolvedPath === null ? [] : [ev.resolvedPath])] : candidatePaths(ev, this.paths, workload.kind === 'host');
     const exe = ev.kind === 'process' ? ev.callerExePath : ev.exePath;
     let best: CompiledSyscallRule | null = null;
     let bestPath = ev.absPath;

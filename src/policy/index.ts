@@ -15,3 +15,5 @@ export { FIELDS, formatUnobserved, unobservedFields, UNOBSERVED_CODE, UNOBSERVED
 export type { FieldUse, Unobserved } from './coverage.ts';
 export { OBSERVED_SYSCALLS } from './syscall-rules.ts';
 export { checkFilterCapacity, FilterCapacityError, type FilterContributor } from './capacity.ts';
+export { identityTargets, resolveIdentities, sameIdentities, kernelDev, IdentityWatch, IDENTITY_REFRESH_MS } from './identity.ts';
+export type { IdentityWatchStatus, ResolvedIdentities } from './identity.ts';

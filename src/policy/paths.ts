@@ -13,8 +13,13 @@ export function foldProcPath(path: string): string {
   return rest === '' ? '/proc' : `/proc${rest}`;
 }
 
-/** The distinct paths an access is matched under, requested path first; written into `out` when given. */
-export function candidatePaths(ev: Pick<FileEvent, 'absPath' | 'resolvedPath' | 'absPath2'>, out: string[] = []): string[] {
+/**
+ * The distinct paths an access is matched under, requested path first; written into `out` when given.
+ * `host`: the access is a host process's, whose policies name host paths: the opened file's path
+ * from the root of its mount namespace (not only from its own root, which a chroot moves) and the
+ * rule path its identity matched (a hard link, a bind mount, another mount namespace) count too.
+ */
+export function candidatePaths(ev: Pick<FileEvent, 'absPath' | 'resolvedPath' | 'absPath2' | 'hostPath' | 'identityPath'>, out: string[] = [], host = false): string[] {
   out.length = 0;
   const add = (p: string | null): void => {
     if (p === null || p === '') return;
@@ -25,5 +30,9 @@ export function candidatePaths(ev: Pick<FileEvent, 'absPath' | 'resolvedPath' | 
   add(ev.absPath);
   add(ev.resolvedPath);
   add(ev.absPath2);
+  if (host) {
+    add(ev.hostPath ?? null);
+    add(ev.identityPath ?? null);
+  }
   return out;
 }

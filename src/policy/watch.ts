@@ -33,7 +33,7 @@ export interface PolicyStoreOptions {
   readonly limits?: LoadLimits;
   /** Documents from elsewhere (KubeArmor's custom resources), validated and kept like files' documents. */
   readonly sources?: readonly PolicySource[];
-  /** Entries each kernel path map holds (--kernel-filter-capacity): a set needing more is refused. */
+  /** Entries each kernel filter map holds for one policy set (--kernel-filter-capacity): a set needing more is refused. */
   readonly kernelFilterCapacity?: number;
 }
 

@@ -9,11 +9,11 @@ import { needsBpf } from '../helpers/privileges.ts';
 import { readableCopy } from '../helpers/readable-copy.ts';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { LineSink, TraceLines, traceExecLine, traceLine } from '../../src/cli/trace.ts';
+import { LineSink, TraceLines, traceExecLine, traceLine, traceNetworkLine } from '../../src/cli/trace.ts';
 import { PassThrough } from 'node:stream';
 import { formatCallFlags, formatData, formatResult, syscallName } from '../../src/format/index.ts';
 import { SYSCALL_NUMBERS } from '../../src/monitor/decode.ts';
-import type { ExecEvent, FileEvent } from '../../src/types.ts';
+import type { ExecEvent, FileEvent, NetworkEvent } from '../../src/types.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/armorwatch', import.meta.url));
 const ENV = { ...process.env, ARMORWATCH_FROM_SOURCE: '1', ARMORWATCH_LOG_LEVEL: 'info' };
@@ -246,4 +246,27 @@ test('an execution line is valid JSON with its strings escaped, execveat with it
   const doc = readFileSync(new URL('../../docs/TRACE.md', import.meta.url), 'utf8').split('\n').find((l) => l.includes('"Operation":"Process"'))!;
   const host = JSON.parse(traceExecLine({ ...ev, syscall: 'execve', dirfd: -100 }, 'vm', null)) as Record<string, unknown>;
   assert.deepEqual(Object.keys(host), Object.keys(JSON.parse(doc) as Record<string, unknown>));
+});
+
+test('a network line: Operation Network, KubeArmor\'s Resource and Data, the phase, the socket triple and both addresses', () => {
+  const ev: NetworkEvent = {
+    kind: 'network', timestampNs: 1_700_000_000_000_000_002n, hostPid: 5, hostTid: 6, hostPpid: 4, pid: 2, ppid: 1, uid: 1000, gid: 1000, euid: 1000,
+    comm: 'curl', exePath: '/usr/bin/curl', parentExePath: '/bin/bash', cgroupId: 9n, mntNs: 1, pidNs: 2, netNs: 3, tty: null, cwd: '/root',
+    syscall: 'connect', phase: 'outcome', fd: 5, ret: -111, domain: 10, type: 1, protocol: 6,
+    remote: { family: 'inet6', address: '::ffff:10.0.0.7', port: 5432, mappedV4: '10.0.0.7' }, local: null,
+  };
+  const rec = JSON.parse(traceNetworkLine(ev, 'vm', null)) as Record<string, unknown>;
+  assert.equal(rec.Operation, 'Network');
+  assert.equal(rec.Resource, 'remoteip=::ffff:10.0.0.7 port=5432 protocol=TCP');
+  assert.equal(rec.Data, 'syscall=SYS_CONNECT fd=5');
+  assert.equal(rec.Result, 'Connection refused');
+  assert.deepEqual([rec.Phase, rec.Fd, rec.Ret, rec.Domain, rec.SocketType, rec.Protocol], ['outcome', 5, -111, 'AF_INET6', 'SOCK_STREAM', 'TCP']);
+  assert.deepEqual(rec.Remote, { Family: 'inet6', Address: '::ffff:10.0.0.7', Port: 5432, MappedIPv4: '10.0.0.7' });
+  assert.equal(rec.Local, null);
+  const unix = JSON.parse(traceNetworkLine({ ...ev, syscall: 'bind', phase: 'call', ret: 0, domain: 1, protocol: 0, remote: null, local: { family: 'unix', path: 'x11', abstract: true } }, 'vm', null)) as Record<string, unknown>;
+  assert.equal(unix.Resource, 'localpath=@x11 protocol=IP');
+  assert.deepEqual(unix.Local, { Family: 'unix', Address: '@x11' });
+  // docs/TRACE.md's example network line has exactly these fields, in this order.
+  const doc = readFileSync(new URL('../../docs/TRACE.md', import.meta.url), 'utf8').split('\n').find((l) => l.includes('"Operation":"Network"'))!;
+  assert.deepEqual(Object.keys(rec), Object.keys(JSON.parse(doc) as Record<string, unknown>));
 });

@@ -157,6 +157,34 @@ test('execveat on a dirfd: the name is joined to the directory; without name or 
   assert.deepEqual([failed.path, failed.absPath, failed.resolvedPath], ['x', '/srv/x', null]);
 });
 
+test('an open matched by identity: the host path from its slot, the rule path from the lookup and the depth', () => {
+  const rec = record({ nr: SYSCALL_NUMBERS.openat, evFlags: EV_FLAGS.ident },
+    { path: '/x/inner', cwd: '/', resolved: '/x/inner', host: '/jail/x/inner' });
+  rec.writeUInt32LE(253 << 20, F.ident_dev[0]);
+  rec.writeUInt32LE(1, F.ident_depth[0]);
+  rec.writeBigUInt64LE(1234n, F.ident_ino[0]);
+  const seen: Array<[number, bigint]> = [];
+  const ev = new EventDecoder((dev, ino) => { seen.push([dev, ino]); return '/etc/ssh'; }).decode(rec, 0n) as FileEvent;
+  assert.deepEqual(seen, [[253 << 20, 1234n]]);
+  assert.equal(ev.absPath, '/x/inner');
+  assert.equal(ev.hostPath, '/jail/x/inner');
+  assert.equal(ev.identityPath, '/etc/ssh/inner');
+  const plain = decodeEvent(record({ nr: SYSCALL_NUMBERS.openat }, { path: '/etc/hostname', cwd: '/', resolved: '/etc/hostname' }), 0n);
+  assert.equal(plain.hostPath, '/etc/hostname', 'no host slot: the host path is the resolved one');
+  assert.equal(plain.identityPath, null);
+});
+
+test('links, symlinks and mounts carry both names; a relative symlink target is relative to the link; a non-bind mount is its target', () => {
+  const ln = decodeEvent(record({ nr: SYSCALL_NUMBERS.linkat, evFlags: EV_FLAGS.hasPath2, ret: 0 }, { path: 'secret', path2: '/tmp/l', cwd: '/etc' }), 0n);
+  assert.deepEqual([ln.absPath, ln.absPath2, ln.resolvedPath], ['/etc/secret', '/tmp/l', null]);
+  const sym = decodeEvent(record({ nr: SYSCALL_NUMBERS.symlink, evFlags: EV_FLAGS.hasPath2, ret: 0 }, { path: '../etc/shadow', path2: '/tmp/a/l', cwd: '/root' }), 0n);
+  assert.deepEqual([sym.absPath, sym.absPath2], ['/tmp/etc/shadow', '/tmp/a/l']);
+  const bind = decodeEvent(record({ nr: SYSCALL_NUMBERS.mount, evFlags: EV_FLAGS.hasPath2, ret: 0, flags: 0x1000 }, { path: '/etc', path2: '/mnt', cwd: '/' }), 0n);
+  assert.deepEqual([bind.absPath, bind.absPath2], ['/etc', '/mnt']);
+  const tmpfs = decodeEvent(record({ nr: SYSCALL_NUMBERS.mount, evFlags: EV_FLAGS.hasPath2, ret: 0 }, { path: 'tmpfs', path2: '/mnt', cwd: '/etc' }), 0n);
+  assert.deepEqual([tmpfs.path, tmpfs.absPath], ['tmpfs', '/mnt']);
+});
+
 function decodeNet(d: EventDecoder, rec: Buffer): NetworkEvent {
   const ev = d.decode(rec, 0n);
   assert.ok(isNetworkEvent(ev), 'a network record decodes to a NetworkEvent');

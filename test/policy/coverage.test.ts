@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
-import { FIELDS, unobservedFields, UNOBSERVED_PARTS, UNOBSERVED_SECTIONS, type FieldUse } from '../../src/policy/coverage.ts';
+import { FIELDS, unobservedFields, unobservedSections, UNOBSERVED_PARTS, UNOBSERVED_SECTIONS, type FieldUse } from '../../src/policy/coverage.ts';
 import { compilePolicies } from '../../src/policy/engine.ts';
 import { loadPolicies, parsePolicyText } from '../../src/policy/load.ts';
 import type { PolicyDocument } from '../../src/policy/types.ts';
@@ -228,4 +228,11 @@ test('the public corpus network policies: every matchProtocols rule is compiled 
   const warnings = r.stdout.split('\n').filter((l) => l.includes('warning:'));
   assert.deepEqual(warnings.filter((l) => /spec\.network(?!\.matchDNSQueries)/.test(l)), [], 'no network protocol rule is reported unobserved');
   assert.equal(warnings.filter((l) => l.includes('spec.network.matchDNSQueries (DNS query rules are not observed')).length, 1, 'the one DNS policy says its DNS rules are not observed');
+});
+
+test('unobserved sections by name, for metrics and health: a DNS rule is `network.matchDNSQueries`, protocol rules are no section', () => {
+  const dns = doc('KubeArmorPolicy', { network: { matchProtocols: [{ protocol: 'tcp' }], matchDNSQueries: [{ domain: 'example.com' }] } });
+  const odd = { ...doc('KubeArmorPolicy', { network: { matchProtocols: [{ protocol: 'xtcp' }] } }), key: 'KubeArmorPolicy/shop/odd' };
+  const tcp = { ...doc('KubeArmorPolicy', { network: { matchProtocols: [{ protocol: 'udp' }] } }), key: 'KubeArmorPolicy/shop/udp' };
+  assert.deepEqual(unobservedSections([dns, odd, tcp]), { 'network.matchDNSQueries': ['KubeArmorPolicy/shop/cov'], 'network.matchProtocols': ['KubeArmorPolicy/shop/odd'] });
 });
