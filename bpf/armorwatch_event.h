@@ -111,7 +111,8 @@ struct aw_event {
 #define AW_STAT_FILTERED_EXEC 4 /* of those, executions */
 #define AW_STAT_FILTERED_NET 5 /* of those, network calls */
 #define AW_STAT_LOST_NET_PENDING 6 /* non-blocking connects whose outcome could not be tracked (map full) */
-#define AW_STAT_COUNT 7
+#define AW_STAT_GATED_NET 7    /* connects not emitted: a repeat of the same target by the same process tree within the scan gate's window (not a loss) */
+#define AW_STAT_COUNT 8
 
 /* Key of the `ident_inodes` map: a watched file or directory (bpf/identity.bpf.h). */
 struct aw_ident_key {

@@ -29,6 +29,28 @@
 /* Set by the helper once the outcome hook is attached: without it nothing is remembered. */
 __u32 aw_net_outcome_on;
 
+/* Port-scan gate (docs/DETECTION.md): when non-zero, connects pass only for the scan detector,
+ * which needs each distinct target once per window: a connect of the same process tree (cgroup and
+ * parent tgid) to the same family, address and port within this many ns of the one emitted is
+ * counted (AW_STAT_GATED_NET) and not emitted, nor is its outcome. 0: every connect that passes is emitted. */
+__u64 aw_scan_repeat_ns;
+
+struct scan_target {
+	__u64 cgroup;
+	__u32 ptgid;
+	__u16 family;
+	__u16 port;
+	__u8 addr[16];
+};
+
+/* An LRU map: an entry pushed out only lets the next repeat through (an extra event, never a missed one). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct scan_target);
+	__type(value, __u64);
+} scan_seen SEC(".maps");            /* (process tree, target) -> when its connect was last emitted */
+
 /* The protocols that pass when aw_config.net_any_protocol is 0: one bit per (protocol & 0xff). */
 __u64 aw_net_protos[4];
 
@@ -300,6 +322,39 @@ static __always_inline void connect_exit_pending(struct heap *hp, __u32 off, str
 		bpf_map_delete_elem(&net_pending, &key);
 }
 
+/* The port-scan gate at a connect's exit: true (counted, its outcome forgotten) when the same process
+ * tree connected to the same target within aw_scan_repeat_ns; else the target is remembered. */
+static __always_inline int scan_repeat(struct task_struct *bt, struct sock *sk, __u32 domain, __u32 type, __u64 uaddr, __u64 ulen)
+{
+	__u64 window = aw_scan_repeat_ns;
+	if (!window || (domain != AW_AF_INET && domain != AW_AF_INET6) || (type != AW_SOCK_STREAM && type != AW_SOCK_DGRAM))
+		return 0;
+	struct { __u16 family; __be16 port; __u32 flow; __u8 addr[16]; } a = {};
+	if (bpf_probe_read_user(&a, at_most((__u32)ulen, sizeof(a)), (void *)uaddr))
+		return 0;
+	struct scan_target k = {};
+	k.cgroup = bpf_get_current_cgroup_id();
+	k.ptgid = BPF_CORE_READ(bt, real_parent, tgid);
+	k.family = a.family;
+	k.port = a.port;
+	if (a.family == AW_AF_INET)
+		__builtin_memcpy(k.addr, &a.flow, 4);
+	else if (a.family == AW_AF_INET6)
+		__builtin_memcpy(k.addr, a.addr, 16);
+	else
+		return 0;
+	__u64 now = bpf_ktime_get_boot_ns();
+	__u64 *last = bpf_map_lookup_elem(&scan_seen, &k);
+	if (last && now - *last < window) {
+		count(AW_STAT_GATED_NET);
+		__u64 key = (__u64)sk;
+		bpf_map_delete_elem(&net_pending, &key);
+		return 1;
+	}
+	bpf_map_update_elem(&scan_seen, &k, &now, BPF_ANY);
+	return 0;
+}
+
 /* Exit of every network call. A global function: verified once, apart from the hooks. */
 __noinline int aw_net_exit(long nr, long ret)
 {
@@ -345,6 +400,9 @@ __noinline int aw_net_exit(long nr, long ret)
 			connect_exit_pending(NULL, 0, sk, ret, 0);
 		return 0;
 	}
+
+	if (nr == NR_connect && sk && scan_repeat(bt, sk, domain, type, a1, a2))
+		return 0;
 
 	struct heap *hp = scratch();
 	if (!hp)

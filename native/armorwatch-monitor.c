@@ -170,13 +170,13 @@ static void put_stats(void)
 	free(vals);
 	put_json(F_STATS,
 		 "{\"emitted\":%llu,\"lostRingbuf\":%llu,\"lostPending\":%llu,\"filtered\":%llu,"
-		 "\"filteredExec\":%llu,\"filteredNet\":%llu,\"lostNetPending\":%llu,\"eventsWritten\":%llu,"
+		 "\"filteredExec\":%llu,\"filteredNet\":%llu,\"lostNetPending\":%llu,\"gatedNet\":%llu,\"eventsWritten\":%llu,"
 		 "\"hook\":\"%s\",\"execHook\":\"%s\",\"execHookAttached\":%s,\"outcomeHook\":\"%s\",\"outcomeAttached\":%s,"
 		 "\"uringHook\":\"%s\",\"bootToRealtimeNs\":\"%lld\"}",
 		 (unsigned long long)sum[AW_STAT_EMITTED], (unsigned long long)sum[AW_STAT_LOST_RINGBUF],
 		 (unsigned long long)sum[AW_STAT_LOST_PENDING], (unsigned long long)sum[AW_STAT_FILTERED],
 		 (unsigned long long)sum[AW_STAT_FILTERED_EXEC], (unsigned long long)sum[AW_STAT_FILTERED_NET],
-		 (unsigned long long)sum[AW_STAT_LOST_NET_PENDING], events_out, hook_name, exec_hook_name,
+		 (unsigned long long)sum[AW_STAT_LOST_NET_PENDING], (unsigned long long)sum[AW_STAT_GATED_NET], events_out, hook_name, exec_hook_name,
 		 attached && exec_link ? "true" : "false", outcome_hook_name, outcome_attached ? "true" : "false",
 		 uring_hook_name, boot_to_realtime_ns());
 }
@@ -779,8 +779,10 @@ static int attach_outcome(void)
 static int cmd_net(char *args)
 {
 	char *save = NULL, *pass = strtok_r(args, " ", &save), *calls = strtok_r(NULL, " ", &save),
-	     *protos = strtok_r(NULL, " ", &save);
-	__u32 zero = 0, mask;
+	     *protos = strtok_r(NULL, " ", &save), *repeat = strtok_r(NULL, " ", &save);
+	__u32 zero = 0, mask, repeat_ms = 0;
+	if (repeat && parse_u32(repeat, &repeat_ms))
+		return -EINVAL;
 	struct aw_config c;
 	if (!pass || !calls || !protos || parse_u32(calls, &mask) || mask > 0x3f)
 		return -EINVAL;
@@ -799,7 +801,11 @@ static int cmd_net(char *args)
 	}
 	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.aw_config), &zero, &c))
 		return -errno;
-	/* Widen first (protocols, then calls), narrow last, as for the path filter. */
+	/* Widen first (protocols, then calls), narrow last, as for the path filter. The scan gate
+	 * (repeats not reported) narrows when it turns on or grows, widens when it turns off. */
+	__u64 repeat_ns = (__u64)repeat_ms * 1000000ULL;
+	if (repeat_ns < skel->bss->aw_scan_repeat_ns)
+		skel->bss->aw_scan_repeat_ns = repeat_ns;
 	for (int i = 0; i < 4; i++)
 		skel->bss->aw_net_protos[i] |= bits[i];
 	c.net_pass_all = *pass == '1';
@@ -809,6 +815,7 @@ static int cmd_net(char *args)
 		return -errno;
 	for (int i = 0; i < 4; i++)
 		skel->bss->aw_net_protos[i] = bits[i];
+	skel->bss->aw_scan_repeat_ns = repeat_ns;
 	net_wanted = net_wanted || c.net_pass_all || (mask & AW_NET_CONNECT);
 	return attach_outcome();
 }

@@ -351,6 +351,12 @@ export interface NetworkFilterSpec {
   readonly passAll: boolean;
   readonly calls: readonly NetworkSyscall[];
   readonly protocols: readonly number[];
+  /**
+   * The port-scan gate (src/detect/filter.ts sets it when connects pass for the scan detector alone):
+   * a connect of the same process tree to the same address and port within this many ms of the one
+   * reported is counted in the kernel, not reported (nor its outcome). Absent or 0: every connect that passes is reported.
+   */
+  readonly repeatWindowMs?: number;
 }
 
 /**

@@ -171,7 +171,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
   const scan = config.scan === null ? null : createScanStage(config.scan, (d) => exporter.export(d), log.child({ component: 'detect' }));
   if (scan !== null) sources.scan = () => scan.stats();
   // The kernel filter: what the policies need, and the connects port-scan detection needs.
-  const kernelFilter = (f: KernelFilterSpec): KernelFilterSpec => (scan === null ? f : withScanNeeds(f));
+  const kernelFilter = (f: KernelFilterSpec): KernelFilterSpec => (config.scan === null ? f : withScanNeeds(f, config.scan.windowMs));
   let stop: () => void = () => {};
   const stopped = new Promise<void>((resolve) => { stop = resolve; });
   // A signal sent to the whole process group also stops the monitor's helper: not a failure then.

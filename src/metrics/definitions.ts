@@ -28,6 +28,8 @@ export const METRICS = Object.freeze({
     'File events read from the kernel ring buffer, decoded and handed to the pipeline.'),
   eventsFiltered: spec('armorwatch.monitor.events.filtered', 'counter', '{event}',
     'Calls the kernel filter did not report because no policy rule can match them (not a loss).'),
+  eventsGated: spec('armorwatch.monitor.events.gated', 'counter', '{event}',
+    'Connects the port-scan gate counted in the kernel instead of reporting: the same process tree connecting to the same address and port again within --scan-window (not a loss: the detector counts distinct targets).'),
   eventsLost: spec('armorwatch.monitor.events.lost', 'counter', '{event}',
     'Events the kernel could not report.', {
       reason: '`ring_buffer_full` (the agent read too slowly; raise --ring-buffer-size), `no_pending_slot` (no per-thread slot for the call\'s entry state) or `connect_outcome_untracked` (a non-blocking connect whose outcome the kernel\'s table had no room to follow)',

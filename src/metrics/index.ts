@@ -140,7 +140,7 @@ export function createAgentMetrics(config: MetricsConfig, id: MetricsIdentity, s
   const counter = (k: MetricId): Observable => meter.createObservableCounter(METRICS[k].name, opts(k));
   const gauge = (k: MetricId): Observable => meter.createObservableGauge(METRICS[k].name, opts(k));
   const o = {
-    eventsDelivered: counter('eventsDelivered'), eventsFiltered: counter('eventsFiltered'), eventsLost: counter('eventsLost'),
+    eventsDelivered: counter('eventsDelivered'), eventsFiltered: counter('eventsFiltered'), eventsGated: counter('eventsGated'), eventsLost: counter('eventsLost'),
     decodeErrors: counter('decodeErrors'), cacheEntries: gauge('cacheEntries'), lookupsPending: gauge('lookupsPending'),
     unattributed: counter('unattributed'), lookupFailures: counter('lookupFailures'), forgotten: counter('forgotten'),
     watchRestarts: counter('watchRestarts'), matches: counter('matches'),
@@ -165,6 +165,7 @@ export function createAgentMetrics(config: MetricsConfig, id: MetricsIdentity, s
     if (m !== undefined) {
       r.observe(o.eventsDelivered, m.delivered);
       r.observe(o.eventsFiltered, m.filteredInKernel);
+      r.observe(o.eventsGated, m.gatedNetInKernel);
       r.observe(o.eventsLost, m.lostInKernel, { reason: 'ring_buffer_full' });
       r.observe(o.eventsLost, m.lostPending, { reason: 'no_pending_slot' });
       r.observe(o.eventsLost, m.lostNetPending, { reason: 'connect_outcome_untracked' });

@@ -137,7 +137,7 @@ export function wantsNetwork(spec: NetworkFilterSpec | undefined): boolean {
   return spec !== undefined && (spec.passAll || spec.calls.length > 0);
 }
 
-/** `net <passAll> <call bits> <protocols|*>` */
+/** `net <passAll> <call bits> <protocols|*> [<repeat window ms>]` */
 export function networkFilterCommand(spec: NetworkFilterSpec = NO_NETWORK): string {
   let bits = 0;
   for (const c of spec.calls) {
@@ -149,7 +149,9 @@ export function networkFilterCommand(spec: NetworkFilterSpec = NO_NETWORK): stri
     if (!Number.isInteger(p) || p < 0 || p > 0xffff) throw new MonitorError('AW_MONITOR_FILTER', `kernel filter protocol ${p} is not an IPPROTO_* number`);
   }
   const protocols = spec.protocols.length === 0 ? '*' : [...new Set(spec.protocols)].join(',');
-  return `net ${spec.passAll ? 1 : 0} ${bits} ${protocols}`;
+  const repeat = spec.repeatWindowMs ?? 0;
+  if (!Number.isInteger(repeat) || repeat < 0 || repeat > 0xffffffff) throw new MonitorError('AW_MONITOR_FILTER', `kernel filter repeat window ${repeat} ms is not a whole number of milliseconds`);
+  return `net ${spec.passAll ? 1 : 0} ${bits} ${protocols}${repeat > 0 ? ` ${repeat}` : ''}`;
 }
 
 function pidList(pids: readonly number[], what: string): string {

@@ -34,6 +34,8 @@ export interface MonitorStats {
   readonly filteredNetInKernel: number;
   /** Non-blocking connects whose outcome could not be tracked (the kernel's table was full): a loss. */
   readonly lostNetPending: number;
+  /** Connects the port-scan gate counted instead of reporting: repeats of a target within its window (not a loss). */
+  readonly gatedNetInKernel: number;
   /** Hook family in use: 'syscall_tracepoints', 'tp_btf' or 'raw_tracepoint'. */
   readonly hook: string;
   /** Hook of sched_process_exec in use: 'tp_btf', 'raw_tracepoint' or 'tracepoint'. */
@@ -117,7 +119,7 @@ export interface MonitorOptions {
 }
 
 interface KernelCounters {
-  emitted: number; lostRingbuf: number; lostPending: number; filtered: number; filteredExec: number; filteredNet: number; lostNetPending: number;
+  emitted: number; lostRingbuf: number; lostPending: number; filtered: number; filteredExec: number; filteredNet: number; lostNetPending: number; gatedNet: number;
   hook: string; execHook: string; execHookAttached: boolean; outcomeHook: string; outcomeAttached: boolean; uringHook?: string; bootToRealtimeNs: string;
 }
 
@@ -177,7 +179,7 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
   let delivered = 0;
   let decodeErrors = 0;
   let kernel: KernelCounters = {
-    emitted: 0, lostRingbuf: 0, lostPending: 0, filtered: 0, filteredExec: 0, filteredNet: 0, lostNetPending: 0,
+    emitted: 0, lostRingbuf: 0, lostPending: 0, filtered: 0, filteredExec: 0, filteredNet: 0, lostNetPending: 0, gatedNet: 0,
     hook, execHook, execHookAttached: false, outcomeHook: 'none', outcomeAttached: false, bootToRealtimeNs: '0',
   };
   let seq = 0;
@@ -191,7 +193,7 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
     delivered, decodeErrors, hook, execHook, uringHook,
     lostInKernel: kernel.lostRingbuf, lostPending: kernel.lostPending, filteredInKernel: kernel.filtered,
     filteredExecInKernel: kernel.filteredExec, execHookAttached: kernel.execHookAttached === true,
-    filteredNetInKernel: kernel.filteredNet, lostNetPending: kernel.lostNetPending,
+    filteredNetInKernel: kernel.filteredNet, lostNetPending: kernel.lostNetPending, gatedNetInKernel: kernel.gatedNet,
     outcomeHook: kernel.outcomeHook, outcomeAttached: kernel.outcomeAttached, outcomeProblem,
   });
 

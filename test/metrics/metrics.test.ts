@@ -44,7 +44,7 @@ function parseProm(text: string): Map<string, number> {
 
 const discard = (): Writable => new Writable({ write(_c, _e, cb) { cb(); } });
 
-const MONITOR: MonitorStats = { delivered: 1234, lostInKernel: 7, lostPending: 2, decodeErrors: 1, filteredInKernel: 98_765, filteredExecInKernel: 321, filteredNetInKernel: 12, lostNetPending: 3,
+const MONITOR: MonitorStats = { delivered: 1234, lostInKernel: 7, lostPending: 2, decodeErrors: 1, filteredInKernel: 98_765, filteredExecInKernel: 321, filteredNetInKernel: 12, lostNetPending: 3, gatedNetInKernel: 77,
   hook: 'tp_btf', execHook: 'tp_btf', execHookAttached: true, outcomeHook: 'tp_btf', outcomeAttached: false, outcomeProblem: '' };
 const POLICY = { refusedChanges: { capacity: 2, kernelFilter: 1 }, unobservedSections: { capabilities: ['KubeArmorPolicy/a/cap1', 'KubeArmorPolicy/a/cap2'], apparmor: ['KubeArmorPolicy/a/aa'] } };
 const ENRICH: EnricherStats = {
@@ -136,6 +136,7 @@ test('a scrape of /metrics serves every documented metric with the counts of rea
     // Monitor and enricher counters pass through under their names and labels.
     assert.equal(get('armorwatch_monitor_events_delivered_total{}'), MONITOR.delivered);
     assert.equal(get('armorwatch_monitor_events_filtered_total{}'), MONITOR.filteredInKernel);
+    assert.equal(get('armorwatch_monitor_events_gated_total{}'), MONITOR.gatedNetInKernel);
     assert.equal(get('armorwatch_monitor_events_lost_total{reason=ring_buffer_full}'), MONITOR.lostInKernel);
     assert.equal(get('armorwatch_monitor_events_lost_total{reason=no_pending_slot}'), MONITOR.lostPending);
     assert.equal(get('armorwatch_monitor_events_lost_total{reason=connect_outcome_untracked}'), MONITOR.lostNetPending);
