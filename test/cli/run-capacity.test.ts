@@ -11,23 +11,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { needsBpf } from '../helpers/privileges.ts';
+import { hostAuditPolicy as hostPolicy } from '../helpers/policies.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
-function hostPolicy(name: string, paths: readonly string[]): string {
-  return `apiVersion: security.kubearmor.com/v1
-kind: KubeArmorHostPolicy
-metadata:
-  name: ${name}
-spec:
-  nodeSelector:
-    matchLabels:
-      kubernetes.io/hostname: ${hostname()}
-  file:
-    matchPaths:
-${paths.map((p) => `      - path: ${p}\n`).join('')}  action: Audit
-`;
-}
 
 async function waitFor<T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
   for (const until = Date.now() + timeoutMs; Date.now() < until; await new Promise((r) => setTimeout(r, 100))) {

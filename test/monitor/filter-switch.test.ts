@@ -7,11 +7,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PolicyStore } from '../../src/policy/watch.ts';
 import type { KernelFilterSpec } from '../../src/types.ts';
 import { bpfUnavailableReason, needsBpf } from '../helpers/privileges.ts';
+import { hostAuditPolicy as hostPolicy } from '../helpers/policies.ts';
 import { collect, run, type Collected } from './harness.ts';
 
 const CAPACITY = 20_000;
@@ -92,20 +93,6 @@ test('the exec hook is detached while no execution can pass, and attached when a
   assert.ok(judged.filteredExecInKernel - on.filteredExecInKernel >= 5, `executions judged: ${judged.filteredExecInKernel - on.filteredExecInKernel}, expected at least 5`);
 });
 
-function hostPolicy(name: string, paths: readonly string[]): string {
-  return `apiVersion: security.kubearmor.com/v1
-kind: KubeArmorHostPolicy
-metadata:
-  name: ${name}
-spec:
-  nodeSelector:
-    matchLabels:
-      kubernetes.io/hostname: ${hostname()}
-  file:
-    matchPaths:
-${paths.map((x) => `      - path: ${x}\n`).join('')}  action: Audit
-`;
-}
 
 test('a change the kernel refuses keeps the engine and the kernel filter in force, and says so', async (t) => {
   if (!needsBpf(t)) return;
