@@ -38,6 +38,7 @@ struct aw_filter_side {
 	__u32 pass_calls;    /* file calls (aw_call_bit) whose events pass whatever their path: syscall rules without a path */
 	__u32 exec_pass_all; /* every execution passes */
 	__u32 execs;         /* any execution can pass: the execution hooks run only then */
+	__u32 files;         /* any file event can pass by its path or call: the file hooks run only then (helper only) */
 };
 
 /* A file call's bit in pass_calls, by its x86_64 number (the table is src/syscalls.ts; the helper
