@@ -12,6 +12,7 @@
  *   type 5 ERROR  JSON {code, message} then exit(1)
  * Commands: "<seq> begin"   starts building the filter's other side (see aw_slot in the BPF program)
  *           "<seq> paths <passAll 0|1> <exact fnv1a hex,...|-> <prefix fnv1a hex,...|-> <first-component keys hex,...|-|*> <calls nr,...|->"
+ *           (an exact or prefix hash may end in "=<nr>.<nr>...": that entry passes only those calls)
  *           (keys as in bpf/armorwatch_filter.h, '*': every first component; calls: file calls whose
  *           events pass whatever their path)
  *           "<seq> execs <passAll 0|1> <exact fnv1a hex,...|-> <prefix fnv1a hex,...|-> <name fnv1a hex,...|->"
@@ -548,8 +549,8 @@ static void purge_side(__u32 slot)
 		__u64 key, next;
 		void *prev = NULL;
 		while (bpf_map_get_next_key(fds[i], prev, &next) == 0) {
-			__u32 v;
-			if (bpf_map_lookup_elem(fds[i], &next, &v) == 0 && v == slot) {
+			union { __u32 side; struct aw_path_entry entry; } v; /* the side comes first in both kinds */
+			if (bpf_map_lookup_elem(fds[i], &next, &v) == 0 && v.side == slot) {
 				bpf_map_delete_elem(fds[i], &next);
 				continue; /* from the same previous key: the deleted one is gone */
 			}
@@ -559,9 +560,31 @@ static void purge_side(__u32 slot)
 	}
 }
 
+/* "<call nr>.<call nr>..." -> their aw_call_bit()s. */
+static int parse_calls(const char *s, __u32 *mask, char sep)
+{
+	char buf[512];
+	*mask = 0;
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	char *save = NULL, seps[2] = { sep, 0 };
+	for (char *tok = strtok_r(buf, seps, &save); tok; tok = strtok_r(NULL, seps, &save)) {
+		__u32 nr;
+		if (parse_u32(tok, &nr) || !aw_call_bit(nr)) {
+			snprintf(cmd_err, sizeof(cmd_err), "\"%s\" is not a file call the kernel filter knows", tok);
+			return -EINVAL;
+		}
+		*mask |= aw_call_bit(nr);
+	}
+	return *mask ? 0 : -EINVAL;
+}
+
 /* Puts the hashes of `list` (comma-separated, '-' for none) into side `slot` of map `fd`, and
- * their bits into `bits`; refused as a whole beyond the capacity. */
-static int fill_side(int fd, const char *list, __u32 slot, __u64 *bits, const char *what)
+ * their bits into `bits`; refused as a whole beyond the capacity. In the path maps (`entries`) a
+ * hash may end in "=<call nr>.<call nr>...": the entry lets only those calls through
+ * (struct aw_path_entry); without it, every call. */
+static int fill_side(int fd, const char *list, __u32 slot, __u64 *bits, const char *what, int entries)
 {
 	memset(bits, 0, sizeof(__u64) * AW_BITMAP_WORDS);
 	if (!strcmp(list, "-"))
@@ -580,9 +603,16 @@ static int fill_side(int fd, const char *list, __u32 slot, __u64 *bits, const ch
 		return -ENOMEM;
 	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		__u64 h;
+		struct aw_path_entry entry = { .side = slot, .calls = AW_CALLS_ALL };
+		char *calls = entries ? strchr(tok, '=') : NULL;
+		if (calls) {
+			*calls++ = 0;
+			if ((err = parse_calls(calls, &entry.calls, '.')))
+				break;
+		}
 		if (parse_hex64(tok, &h)) { err = -EINVAL; break; }
 		__u64 k = h ^ aw_slot_salt(slot);
-		if (bpf_map_update_elem(fd, &k, &slot, BPF_ANY)) {
+		if (bpf_map_update_elem(fd, &k, entries ? (void *)&entry : (void *)&slot, BPF_ANY)) {
 			err = -errno;
 			snprintf(cmd_err, sizeof(cmd_err), "cannot add %s: %s", what, strerror(errno));
 			break;
@@ -613,24 +643,11 @@ static int cmd_paths(char *args)
 	if (!building || !pass || !ex || !px || !fc || !calls)
 		return -EINVAL;
 	__u32 mask = 0;
-	if (strcmp(calls, "-")) {
-		char *copy = strdup(calls), *s2 = NULL;
-		if (!copy)
-			return -ENOMEM;
-		for (char *tok = strtok_r(copy, ",", &s2); tok; tok = strtok_r(NULL, ",", &s2)) {
-			__u32 nr;
-			if (parse_u32(tok, &nr) || !aw_call_bit(nr)) {
-				snprintf(cmd_err, sizeof(cmd_err), "\"%s\" is not a file call the kernel filter knows", tok);
-				free(copy);
-				return -EINVAL;
-			}
-			mask |= aw_call_bit(nr);
-		}
-		free(copy);
-	}
+	if (strcmp(calls, "-") && (err = parse_calls(calls, &mask, ',')))
+		return err;
 	if ((err = first_bits(fc, skel->bss->aw_first_bits[next])) ||
-	    (err = fill_side(bpf_map__fd(skel->maps.exact_paths), ex, next, skel->bss->aw_exact_bits[next], "exact paths")) ||
-	    (err = fill_side(bpf_map__fd(skel->maps.dir_prefixes), px, next, skel->bss->aw_prefix_bits[next], "directory prefixes")))
+	    (err = fill_side(bpf_map__fd(skel->maps.exact_paths), ex, next, skel->bss->aw_exact_bits[next], "exact paths", 1)) ||
+	    (err = fill_side(bpf_map__fd(skel->maps.dir_prefixes), px, next, skel->bss->aw_prefix_bits[next], "directory prefixes", 1)))
 		return err;
 	side->pass_all = *pass == '1';
 	side->pass_calls = mask;
@@ -648,9 +665,9 @@ static int cmd_execs(char *args)
 	int err;
 	if (!building || !pass || !ex || !px || !nm)
 		return -EINVAL;
-	if ((err = fill_side(bpf_map__fd(skel->maps.exec_exact), ex, next, skel->bss->aw_xexact_bits[next], "executed-file paths")) ||
-	    (err = fill_side(bpf_map__fd(skel->maps.exec_prefix), px, next, skel->bss->aw_xprefix_bits[next], "executable directories")) ||
-	    (err = fill_side(bpf_map__fd(skel->maps.exec_names), nm, next, skel->bss->aw_xname_bits[next], "executable names")))
+	if ((err = fill_side(bpf_map__fd(skel->maps.exec_exact), ex, next, skel->bss->aw_xexact_bits[next], "executed-file paths", 0)) ||
+	    (err = fill_side(bpf_map__fd(skel->maps.exec_prefix), px, next, skel->bss->aw_xprefix_bits[next], "executable directories", 0)) ||
+	    (err = fill_side(bpf_map__fd(skel->maps.exec_names), nm, next, skel->bss->aw_xname_bits[next], "executable names", 0)))
 		return err;
 	side->exec_pass_all = *pass == '1';
 	side->execs = *pass == '1' || strcmp(ex, "-") || strcmp(px, "-") || strcmp(nm, "-");
