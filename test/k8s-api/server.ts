@@ -5,8 +5,9 @@
 // a burst the real server spreads over 50 HTTP round trips, unless they are sent at once). Nothing
 // they check was found to need the stand-in; they have not been moved yet. It serves the part of the
 // real HTTP protocol that @kubernetes/client-node's informers and readers use — lists with
-// metadata.resourceVersion, single-object GETs, watch streams (JSON lines of ADDED/MODIFIED/DELETED/ERROR), field and label selectors, and 410 Gone
-// (reason Expired) for resource versions older than the compacted history. Plain HTTP on loopback.
+// metadata.resourceVersion, single-object GETs, watch streams (JSON lines of ADDED/MODIFIED/
+// DELETED/ERROR), field and label selectors, and 410 Gone (reason Expired) for resource versions
+// older than the compacted history. Plain HTTP on loopback.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
