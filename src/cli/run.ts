@@ -15,7 +15,7 @@ import { startHealthServer, type HealthServer } from '../health/server.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { createAgentMetrics, type AgentMetrics, type MetricSources } from '../metrics/index.ts';
 import { openMonitor, type Monitor } from '../monitor/index.ts';
-import { formatProblem, IdentityWatch, PolicyStore, UNOBSERVED_CODE, unobservedFields, type PolicyStoreStatus, type ReloadEvent } from '../policy/index.ts';
+import { formatProblem, IDENTITY_REFRESH_MS, IdentityWatch, PolicyStore, UNOBSERVED_CODE, unobservedFields, type PolicyStoreStatus, type ReloadEvent } from '../policy/index.ts';
 import { AlertThrottle, noticeMatch, throttleSubject, type ThrottleSettings } from '../policy/throttle.ts';
 import type { KernelFilterSpec, Match, MonitorEvent, NodeIdentity, Workload } from '../types.ts';
 
@@ -85,7 +85,9 @@ export function policyDetail(st: PolicyStoreStatus): string[] {
 function identityDetail(w: IdentityWatch): string {
   const st = w.status();
   const missing = st.unresolved.length === 0 ? '' : `; ${st.unresolved.length} not resolvable yet (${st.unresolved.slice(0, 5).join(', ')}${st.unresolved.length > 5 ? ', ...' : ''})`;
-  return `host rule targets watched by identity: ${st.watched}${missing}${st.error === null ? '' : `; last update refused: ${st.error}`}`;
+  const containers = `; container rule targets watched by identity: ${st.containerWatched} in ${st.containers} containers${st.containerUnresolved === 0 ? '' : ` (${st.containerUnresolved} not resolvable there)`}`;
+  const linked = st.linked === 0 ? '' : `; hard links out of watched directories: ${st.linked}`;
+  return `host rule targets watched by identity: ${st.watched}${missing}${containers}${linked}${st.error === null ? '' : `; last update refused: ${st.error}`}`;
 }
 
 /** `capabilities (2: a, b), network (1: c)`, at most five policies named per section; `none`. */
@@ -219,8 +221,8 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
   };
   const onEvent = (ev: MonitorEvent): void => {
     const w = enricher.resolve(ev);
-    if (w instanceof Promise) w.then((x) => decide(ev, x), (err: unknown) => log.error({ err }, 'enrich failed'));
-    else decide(ev, w);
+    if (w instanceof Promise) w.then((x) => { decide(ev, x); if (ev.kind === 'file') identities?.touched(ev, x); }, (err: unknown) => log.error({ err }, 'enrich failed'));
+    else { decide(ev, w); if (ev.kind === 'file') identities?.touched(ev, w); }
   };
 
   try {
@@ -253,14 +255,17 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     // A change goes in force in the kernel first, then in the engine; a failed switch keeps both
     // as they were (the store logs it, counts it, and says it in the health detail).
     store.useSwitch((ev) => m.setPathFilter(kernelFilter(ev.filter)));
-    // Files and directories of host policies, watched by identity as well as by path; ready
-    // only once the kernel has them.
-    const ids = new IdentityWatch((list) => m.setIdentities(list), (err: unknown) => log.error({ err }, 'could not update the watched identities; matching by path only for the rules changed since'));
+    // Files and directories of policies, watched by identity as well as by path (host policies'
+    // on the host, container policies' in each selected container's root); ready only once the
+    // kernel has them.
+    const ids = new IdentityWatch((list) => m.setIdentities(list), (err: unknown) => log.error({ err }, 'could not update the watched identities; matching by path only for the rules changed since'),
+      IDENTITY_REFRESH_MS, { running: () => enricher.running(), node: () => node });
     identities = ids;
-    await ids.update(store.engine.rules);
+    enricher.onContainerStart(() => { void ids.refresh(); });
+    await ids.update(store.engine);
     attached = true;
     store.onReload((ev) => {
-      void ids.update(ev.engine.rules);
+      void ids.update(ev.engine);
       logReload(log, ev, metrics);
       const none = policyReadiness(store.status());
       if (none !== null) log.warn(`${none}; not ready until a policy is in force`);
