@@ -81,13 +81,13 @@ export function policyDetail(st: PolicyStoreStatus): string[] {
   ];
 }
 
-/** The `?verbose` line of the identity watch: how many rule targets are watched by identity, which are not. */
-function identityDetail(w: IdentityWatch): string {
+/** The `?verbose` lines of the identity watch: how many rule targets are watched by identity (host, containers), which are not. */
+function identityDetail(w: IdentityWatch): string[] {
   const st = w.status();
   const missing = st.unresolved.length === 0 ? '' : `; ${st.unresolved.length} not resolvable yet (${st.unresolved.slice(0, 5).join(', ')}${st.unresolved.length > 5 ? ', ...' : ''})`;
-  const containers = `; container rule targets watched by identity: ${st.containerWatched} in ${st.containers} containers${st.containerUnresolved === 0 ? '' : ` (${st.containerUnresolved} not resolvable there)`}`;
   const linked = st.linked === 0 ? '' : `; hard links out of watched directories: ${st.linked}`;
-  return `host rule targets watched by identity: ${st.watched}${missing}${containers}${linked}${st.error === null ? '' : `; last update refused: ${st.error}`}`;
+  return [`host rule targets watched by identity: ${st.watched}${missing}${linked}${st.error === null ? '' : `; last update refused: ${st.error}`}`,
+    `container rule targets watched by identity: ${st.containerWatched} in ${st.containers} containers${st.containerUnresolved === 0 ? '' : `; ${st.containerUnresolved} not resolvable there`}`];
 }
 
 /** `capabilities (2: a, b), network (1: c)`, at most five policies named per section; `none`. */
@@ -142,7 +142,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
       ready: () => (stopping ? 'shutting down' : !policiesLoaded ? 'policies not loaded yet' : !attached ? 'eBPF programs not attached yet' : policyReadiness(store.status())),
       detail: () => [...policyDetail(store.status()), `monitor: ${attached ? `attached; helper last heard ${helperSilentMs()} ms ago` : 'not attached'}`,
         ...(monitor === undefined ? [] : [`io_uring opens: ${monitor.uringGap() ?? 'observed (io_uring:io_uring_complete)'}`]),
-        ...(identities === undefined ? [] : [identityDetail(identities)])],
+        ...(identities === undefined ? [] : identityDetail(identities))],
     }, metrics.handler === null ? {} : { routes: { '/metrics': metrics.handler } });
     log.info({ addr: `${config.health.host}:${health.port}`, metrics: metrics.handler !== null }, `health server listening (/healthz, /readyz${metrics.handler === null ? '' : ', /metrics'})`);
   }
@@ -219,10 +219,14 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
       send({ event, workload, node, decision: bySyscall });
     }
   };
+  // A file event may change what a watched name leads to: the identity watch resolves again.
+  const touched = (ev: MonitorEvent, w: Workload): void => {
+    if (ev.kind !== 'process' && ev.kind !== 'network') identities?.touched(ev, w);
+  };
   const onEvent = (ev: MonitorEvent): void => {
     const w = enricher.resolve(ev);
-    if (w instanceof Promise) w.then((x) => { decide(ev, x); if (ev.kind === 'file') identities?.touched(ev, x); }, (err: unknown) => log.error({ err }, 'enrich failed'));
-    else { decide(ev, w); if (ev.kind === 'file') identities?.touched(ev, w); }
+    if (w instanceof Promise) w.then((x) => { decide(ev, x); touched(ev, x); }, (err: unknown) => log.error({ err }, 'enrich failed'));
+    else { decide(ev, w); touched(ev, w); }
   };
 
   try {
