@@ -155,6 +155,13 @@ interface LinkedName {
   readonly rulePath: string;
 }
 
+/** The targets and every directory above them: a change of any of these names may change what a target is. */
+function namesAbove(targets: readonly string[]): Set<string> {
+  const out = new Set<string>();
+  for (const t of targets) for (let p = t; p.length > 1 && !out.has(p); p = p.slice(0, Math.max(p.lastIndexOf('/'), 1))) out.add(p);
+  return out;
+}
+
 /** Calls after which a watched name may lead to another file, or a file to a watched one. */
 const NAME_CHANGES: ReadonlySet<string> = new Set(['creat', 'unlink', 'unlinkat', 'rmdir', 'rename', 'renameat', 'renameat2', 'link', 'linkat', 'symlink', 'symlinkat', 'mount', 'move_mount']);
 const LINKS: ReadonlySet<string> = new Set(['link', 'linkat']);
@@ -178,6 +185,12 @@ export class IdentityWatch {
   #engine: IdentityRules = { rules: [], fileRulesFor: () => [] };
   #targets: string[] = [];
   #anyContainerRule = false;
+  /** Names whose change concerns a target, by scope (host, containers): the targets and every directory above them. */
+  #hostNames = new Set<string>();
+  #containerNames = new Set<string>();
+  /** The containers of the last listing; a name change resolves again in them without listing /proc again. */
+  #listed: readonly RunningContainer[] = [];
+  #relist = true;
   #sent: readonly WatchedIdentity[] | null = null;
   #unresolved: readonly string[] = [];
   #hostWatched = 0;
@@ -205,7 +218,10 @@ export class IdentityWatch {
   update(engine: IdentityRules | readonly CompiledRule[]): Promise<void> {
     this.#engine = Array.isArray(engine) ? { rules: engine as readonly CompiledRule[], fileRulesFor: () => [] } : engine as IdentityRules;
     this.#targets = identityTargets(this.#engine.rules, 'host');
-    this.#anyContainerRule = identityTargets(this.#engine.rules, 'container').length > 0;
+    const inContainers = identityTargets(this.#engine.rules, 'container');
+    this.#anyContainerRule = inContainers.length > 0;
+    this.#hostNames = namesAbove(this.#targets);
+    this.#containerNames = namesAbove(inContainers);
     return this.refresh();
   }
 
@@ -219,24 +235,35 @@ export class IdentityWatch {
     if (ev.ret < 0) return;
     const opensToCreate = (ev.syscall === 'open' || ev.syscall === 'openat' || ev.syscall === 'openat2') && (ev.flags & O_CREAT) !== 0;
     if (!opensToCreate && !NAME_CHANGES.has(ev.syscall)) return;
-    if (LINKS.has(ev.syscall) && ev.absPath2 !== null) this.#linkedOut(ev.absPath, ev.absPath2, w);
+    const linked = LINKS.has(ev.syscall) && ev.absPath2 !== null && this.#linkedOut(ev.absPath, ev.absPath2, w);
+    // Only a change of a target's name or of a directory's above one.
+    const names = w.kind === 'host' ? this.#hostNames : this.#containerNames;
+    if (!linked && !names.has(ev.absPath) && !(ev.absPath2 !== null && names.has(ev.absPath2))) return;
     if (this.#soon !== undefined) return;
-    this.#soon = setTimeout(() => { this.#soon = undefined; void this.refresh(); }, TOUCH_DELAY_MS);
+    this.#soon = setTimeout(() => { this.#soon = undefined; void this.#refresh(false); }, TOUCH_DELAY_MS);
     this.#soon.unref();
   }
 
-  #linkedOut(from: string, to: string, w: Workload): void {
+  /** Records a hard link made to a file under a watched directory; true when it was recorded. */
+  #linkedOut(from: string, to: string, w: Workload): boolean {
     const scope = w.kind === 'host' ? '' : w.containerId;
-    if (scope === undefined) return;
+    if (scope === undefined) return false;
     const dirs = scope === '' ? this.#targets : identityTargets(this.#containers === undefined ? [] : this.#engine.fileRulesFor(w, this.#containers.node()), 'container');
-    if (!dirs.some((d) => from.startsWith(`${d}/`))) return;
+    if (!dirs.some((d) => from.startsWith(`${d}/`))) return false;
     const key = `${scope}\0${to}`;
-    if (!this.#linked.has(key) && this.#linked.size >= MAX_LINKED_NAMES) return;
+    if (!this.#linked.has(key) && this.#linked.size >= MAX_LINKED_NAMES) return false;
     this.#linked.set(key, { scope, linkPath: to, rulePath: from });
+    return true;
   }
 
   /** Resolves the current targets again (files replaced or created since, containers started or gone). */
   refresh(): Promise<void> {
+    return this.#refresh(true);
+  }
+
+  /** `relist`: list the running containers again (else the last listing serves: a name changed). */
+  #refresh(relist: boolean): Promise<void> {
+    if (relist) this.#relist = true;
     if (this.#running !== null) {
       this.#again = true;
       return this.#running;
@@ -270,7 +297,11 @@ export class IdentityWatch {
     const roots = new Map<string, string>();
     if (this.#containers !== undefined && (this.#anyContainerRule || this.#linked.size > 0)) {
       const node = this.#containers.node();
-      for (const c of await this.#containers.running()) {
+      if (this.#relist) {
+        this.#relist = false;
+        this.#listed = await this.#containers.running();
+      }
+      for (const c of this.#listed) {
         const id = c.workload.containerId;
         if (id === undefined) continue;
         const root = `/proc/${c.pid}/root`;

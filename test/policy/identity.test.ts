@@ -141,7 +141,7 @@ test('the watch resolves container policies\' targets in each selected container
   }
 });
 
-test('a name change resolves again at once: a file renamed over a watched one is watched within TOUCH_DELAY_MS, with no periodic refresh', async () => {
+test('a name change resolves again at once: a file renamed over a watched one is watched within TOUCH_DELAY_MS, with no periodic refresh; reads, failed calls and other names do not', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'aw-idt-'));
   try {
     const f = join(dir, 'secret');
@@ -152,8 +152,13 @@ test('a name change resolves again at once: a file renamed over a watched one is
     writeFileSync(`${f}.new`, 'y');
     renameSync(`${f}.new`, f);
     const ino = statSync(f, { bigint: true }).ino;
+    const before = sent.length;
+    w.touched(event({ syscall: 'openat', absPath: f, flags: 0, ret: 3 }), HOST); // a plain read changes nothing
+    w.touched(event({ syscall: 'rename', path: `${dir}/a`, absPath: `${dir}/a`, path2: `${dir}/b`, absPath2: `${dir}/b`, ret: 0 }), HOST); // nor a rename of other names
+    w.touched(event({ syscall: 'rename', path: `${f}.new`, absPath: `${f}.new`, path2: f, absPath2: f, ret: -2 }), HOST); // nor a failed one
+    await new Promise((r) => setTimeout(r, TOUCH_DELAY_MS + 200));
+    assert.equal(sent.length, before, 'nothing resolved again');
     w.touched(event({ syscall: 'rename', path: `${f}.new`, absPath: `${f}.new`, path2: f, absPath2: f, ret: 0 }), HOST);
-    w.touched(event({ syscall: 'openat', absPath: `${dir}/other`, flags: 0, ret: 3 }), HOST); // a plain read changes nothing
     await new Promise((r) => setTimeout(r, TOUCH_DELAY_MS + 200));
     assert.equal(sent.at(-1)!.find((i) => i.path === f)?.ino, ino, 'the new inode is watched');
     w.close();
