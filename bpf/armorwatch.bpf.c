@@ -192,8 +192,18 @@ struct {
 		__type(value, __u32);                                                            \
 	} name SEC(".maps")
 
-AW_FILTER_MAP(exact_paths);  /* fnv1a(path) */
-AW_FILTER_MAP(dir_prefixes); /* fnv1a(prefix ending in '/') */
+/* The path maps hold struct aw_path_entry: the side, and the calls the entry lets through. */
+#define AW_PATH_MAP(name)                                                                        \
+	struct {                                                                                 \
+		__uint(type, BPF_MAP_TYPE_HASH);                                                 \
+		__uint(map_flags, BPF_F_NO_PREALLOC);                                            \
+		__uint(max_entries, 2 * 65536);                                                  \
+		__type(key, __u64);                                                              \
+		__type(value, struct aw_path_entry);                                             \
+	} name SEC(".maps")
+
+AW_PATH_MAP(exact_paths);  /* fnv1a(path) */
+AW_PATH_MAP(dir_prefixes); /* fnv1a(prefix ending in '/') */
 /* The process-rule filter (executions): the same hashes as the path filter, in maps of their own. */
 AW_FILTER_MAP(exec_exact);   /* fnv1a(executed file's path) */
 AW_FILTER_MAP(exec_prefix);  /* fnv1a(directory ending in '/') */
@@ -319,8 +329,18 @@ static __always_inline int probe(void *map, __u64 *bits, __u64 h, __u32 slot)
 	__u64 k = h ^ aw_slot_salt(slot);
 	return bpf_map_lookup_elem(map, &k) != NULL;
 }
-#define IN_EXACT(h, s) probe(&exact_paths, aw_exact_bits[(s) & 1], (h), (s))
-#define IN_PREFIX(h, s) probe(&dir_prefixes, aw_prefix_bits[(s) & 1], (h), (s))
+/* The path maps: the entry must also name the call of the view (aw_view). */
+static __always_inline int probe_calls(void *map, __u64 *bits, __u64 h, __u32 view)
+{
+	__u32 b = h & 0xffff;
+	if (!(bits[(b >> 6) & (AW_BITMAP_WORDS - 1)] & (1ULL << (b & 63))))
+		return 0;
+	__u64 k = h ^ aw_slot_salt(view);
+	struct aw_path_entry *e = bpf_map_lookup_elem(map, &k);
+	return e && aw_entry_passes(e, view);
+}
+#define IN_EXACT(h, v) probe_calls(&exact_paths, aw_exact_bits[(v) & 1], (h), (v))
+#define IN_PREFIX(h, v) probe_calls(&dir_prefixes, aw_prefix_bits[(v) & 1], (h), (v))
 #define IN_XEXACT(h, s) probe(&exec_exact, aw_xexact_bits[(s) & 1], (h), (s))
 #define IN_XPREFIX(h, s) probe(&exec_prefix, aw_xprefix_bits[(s) & 1], (h), (s))
 #define IN_XNAME(h, s) probe(&exec_names, aw_xname_bits[(s) & 1], (h), (s))
@@ -338,6 +358,13 @@ static __always_inline __u32 filter_slot(void)
 __noinline int aw_call_bit_passes(__u32 slot, long nr)
 {
 	return (aw_sides[slot & 1].pass_calls & aw_call_bit(nr)) != 0;
+}
+
+/* The view of side `slot` for judging the path of call `nr` (aw_view): a global function, like
+ * aw_call_bit_passes, so that the call's bit does not fork the verifier's states. */
+__noinline __u32 aw_call_view(__u32 slot, long nr)
+{
+	return aw_view(slot, aw_call_bit(nr));
 }
 
 /* The common cases (no syscall rule without a path) without the call. */
@@ -741,11 +768,12 @@ static __always_inline int on_enter(long id, const __u64 *args)
 
 	__u32 slot = filter_slot();
 	if (!aw_call_passes(slot, id)) {
+		__u32 view = aw_call_view(slot, id);
 		int dir_rel = sh.dirfd >= 0 && (int)p.args[sh.dirfd] != AT_FDCWD;
-		int pass = dir_rel || user_path_passes((const char *)p.args[sh.path & 7], slot);
+		int pass = dir_rel || user_path_passes((const char *)p.args[sh.path & 7], view);
 		if (!pass && sh.path2 >= 0)
 			pass = (int)p.args[sh.dirfd2 & 7] != AT_FDCWD ||
-			       user_path_passes((const char *)p.args[sh.path2 & 7], slot);
+			       user_path_passes((const char *)p.args[sh.path2 & 7], view);
 		if (!pass) {
 			count(AW_STAT_FILTERED);
 			return 0;
@@ -1284,7 +1312,7 @@ static __always_inline int on_exit(long nr, long ret, const int with_exec)
 	struct pending p;
 	__u64 gen = aw_path_gen;
 	asm volatile("" ::: "memory"); /* the generation before the side: see aw_slot */
-	__u32 slot = filter_slot();
+	__u32 slot = aw_view(filter_slot(), AW_OPEN_CALLS); /* only opens judge paths here */
 	if (sh.is_open) {
 		if (!open_at_exit(nr, &sh, bt, &p, slot))
 			return 0;

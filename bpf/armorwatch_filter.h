@@ -38,7 +38,31 @@ struct aw_filter_side {
 	__u32 pass_calls;    /* file calls (aw_call_bit) whose events pass whatever their path: syscall rules without a path */
 	__u32 exec_pass_all; /* every execution passes */
 	__u32 execs;         /* any execution can pass: the execution hooks run only then */
+	__u32 files;         /* any file event can pass by its path or call: the file hooks run only then (helper only) */
 };
+
+/* The value of an entry in the path maps (exact_paths, dir_prefixes): the side it belongs to, and
+ * the file calls (aw_call_bit) whose events it lets through: AW_CALLS_ALL for a file rule's entry,
+ * the rule's calls for a syscall rule with a path (matchPaths). */
+struct aw_path_entry {
+	__u32 side;
+	__u32 calls;
+};
+#define AW_CALLS_ALL 0xffffffffu
+
+/* The path checks get a "view" of the filter: the side in bit 0, the bits of the call being
+ * judged above it, so that an entry lets through only the calls it names. Every open-like call is
+ * judged with the bits of all of them (AW_OPEN_CALLS): an entry naming one open passes every
+ * open, so that an opened file's cached verdict holds whichever call opened it. */
+static inline __u32 aw_view(__u32 side, __u32 call_bits)
+{
+	return (side & 1) | (call_bits << 1);
+}
+
+static inline int aw_entry_passes(const struct aw_path_entry *e, __u32 view)
+{
+	return (e->calls & (view >> 1)) != 0;
+}
 
 /* A file call's bit in pass_calls, by its x86_64 number (the table is src/syscalls.ts; the helper
  * receives numbers); 0 for a call that has none. */
@@ -71,5 +95,8 @@ static inline __u32 aw_call_bit(long nr)
 	}
 	return 0;
 }
+
+/* open, openat, openat2, creat, open_by_handle_at, io_uring opens */
+#define AW_OPEN_CALLS ((1u << 0) | (1u << 1) | (1u << 2) | (1u << 3) | (1u << 15) | (1u << 22))
 
 #endif

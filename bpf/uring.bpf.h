@@ -47,7 +47,7 @@ static __always_inline int uring_open_done(void *vreq, struct io_uring_cqe *cqe)
 		return 0;
 	__u64 gen = aw_path_gen;
 	asm volatile("" ::: "memory"); /* the generation before the side: see aw_slot */
-	__u32 slot = filter_slot();
+	__u32 slot = aw_view(filter_slot(), AW_OPEN_CALLS);
 	if (!aw_call_passes(slot, NR_io_uring_enter)) {
 		int r = resolved_passes(&fp, &root, &pos, &walk_flags, gen, slot);
 		if (r <= 0) {

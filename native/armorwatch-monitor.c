@@ -6,11 +6,13 @@
  *   type 1 READY  JSON {hook, execHook, outcomeHook, outcomeProblem, uringHook, uringError, tried[], ringbufBytes,
  *                       bootToRealtimeNs, pid}  after load, before attach
  *   type 2 EVENT  struct aw_event + strings (bpf/armorwatch_event.h)
- *   type 3 STATS  JSON counters, periodically and on request
+ *   type 3 STATS  JSON counters, periodically and on request, and which hook groups are attached
+ *                 (hooks: file, exec, network, outcome; each only while the filter in force needs it)
  *   type 4 ACK    JSON {seq, ok, error?} for each command
  *   type 5 ERROR  JSON {code, message} then exit(1)
  * Commands: "<seq> begin"   starts building the filter's other side (see aw_slot in the BPF program)
  *           "<seq> paths <passAll 0|1> <exact fnv1a hex,...|-> <prefix fnv1a hex,...|-> <first-component keys hex,...|-|*> <calls nr,...|->"
+ *           (an exact or prefix hash may end in "=<nr>.<nr>...": that entry passes only those calls)
  *           (keys as in bpf/armorwatch_filter.h, '*': every first component; calls: file calls whose
  *           events pass whatever their path)
  *           "<seq> execs <passAll 0|1> <exact fnv1a hex,...|-> <prefix fnv1a hex,...|-> <name fnv1a hex,...|->"
@@ -57,7 +59,7 @@ static const char *exec_hook_name = "none";
 static const char *outcome_hook_name = "none";
 static char outcome_problem[256] = "";
 static struct bpf_program *outcome_prog;
-static int attached, net_wanted, outcome_attached;
+static int attached;
 /* The io_uring completion hook (bpf/uring.bpf.h): "tp_btf", or "none" and why. */
 static const char *uring_hook_name = "none";
 static char uring_error[256] = "not tried";
@@ -66,9 +68,50 @@ static char tried[2048] = "";
 static unsigned long filter_capacity = 65536; /* entries of each filter map, per side (--filter-capacity) */
 static unsigned long ringbuf_bytes; /* from the agent (--ringbuf-bytes): src/config owns the default */
 static __u32 generation;
-static struct bpf_link *exec_link;  /* the exec hook's link while attached (sync_exec_hook) */
+static struct bpf_link *exec_probe; /* the exec hook's link from the load-time probe, until the attach command */
 static struct bpf_program *exec_prog;
 static unsigned long long frames_out, events_out;
+
+/* ---- hooks on demand: every attached program belongs to the part of the monitor that needs it ---
+ * A group is attached only while the filter in force (or the network filter, or the watched
+ * identities) can let one of its events through, and detached when none can: a hook nobody needs
+ * costs nothing. Widen before a change takes effect, narrow after (sync_hooks). */
+enum {
+	G_FILE,    /* the file calls, the calls that void cached verdicts, io_uring completions */
+	G_EXEC,    /* execve/execveat and the exec hook (sched_process_exec) */
+	G_NET,     /* socket, connect, accept, accept4, bind, listen */
+	G_OUTCOME, /* sock:inet_sock_set_state: the outcome of non-blocking connects */
+	G_SHARED,  /* sys_enter/sys_exit of the tp_btf and raw families: every part goes through them */
+	G_COUNT
+};
+static const char *const group_names[G_COUNT] = { "file", "exec", "network", "outcome", "syscalls" };
+#define G_BIT(g) (1u << (g))
+struct hooked {
+	struct bpf_program *prog;
+	struct bpf_link *link; /* NULL while detached */
+	int group;
+	int optional;          /* failing to attach it is reported, not fatal (io_uring, outcome) */
+};
+static struct hooked hooked[96];
+static int nhooked;
+static unsigned int groups_wanted; /* G_BIT()s of the groups the state in force needs */
+static unsigned long long attaches, detaches;
+
+static int group_attached(int g)
+{
+	for (int i = 0; i < nhooked; i++)
+		if (hooked[i].group == g && hooked[i].link)
+			return 1;
+	return 0;
+}
+
+static int links_attached(void)
+{
+	int n = 0;
+	for (int i = 0; i < nhooked; i++)
+		n += hooked[i].link != NULL;
+	return n;
+}
 
 /* ---- output: one big buffer, flushed after each ring-buffer batch ---------------------------- */
 
@@ -172,13 +215,16 @@ static void put_stats(void)
 		 "{\"emitted\":%llu,\"lostRingbuf\":%llu,\"lostPending\":%llu,\"filtered\":%llu,"
 		 "\"filteredExec\":%llu,\"filteredNet\":%llu,\"lostNetPending\":%llu,\"gatedNet\":%llu,\"eventsWritten\":%llu,"
 		 "\"hook\":\"%s\",\"execHook\":\"%s\",\"execHookAttached\":%s,\"outcomeHook\":\"%s\",\"outcomeAttached\":%s,"
+		 "\"hooks\":{\"file\":%s,\"exec\":%s,\"network\":%s,\"outcome\":%s,\"links\":%d,\"attaches\":%llu,\"detaches\":%llu},"
 		 "\"uringHook\":\"%s\",\"bootToRealtimeNs\":\"%lld\"}",
 		 (unsigned long long)sum[AW_STAT_EMITTED], (unsigned long long)sum[AW_STAT_LOST_RINGBUF],
 		 (unsigned long long)sum[AW_STAT_LOST_PENDING], (unsigned long long)sum[AW_STAT_FILTERED],
 		 (unsigned long long)sum[AW_STAT_FILTERED_EXEC], (unsigned long long)sum[AW_STAT_FILTERED_NET],
 		 (unsigned long long)sum[AW_STAT_LOST_NET_PENDING], (unsigned long long)sum[AW_STAT_GATED_NET], events_out, hook_name, exec_hook_name,
-		 attached && exec_link ? "true" : "false", outcome_hook_name, outcome_attached ? "true" : "false",
-		 uring_hook_name, boot_to_realtime_ns());
+		 attached && group_attached(G_EXEC) ? "true" : "false", outcome_hook_name, group_attached(G_OUTCOME) ? "true" : "false",
+		 group_attached(G_FILE) ? "true" : "false", attached && group_attached(G_EXEC) ? "true" : "false",
+		 group_attached(G_NET) ? "true" : "false", group_attached(G_OUTCOME) ? "true" : "false",
+		 links_attached(), attaches, detaches, uring_hook_name, boot_to_realtime_ns());
 }
 
 /* ---- loading: try the better hook first, fall back to the portable one -------------------------- */
@@ -265,7 +311,7 @@ static int libbpf_out(enum libbpf_print_level level, const char *fmt, va_list ap
 /* Loads the syscall family `h` with the exec hook `x`. The exec program is attached at once: that
  * is the probe (a raw or classic tracepoint is refused only at attach). It does nothing until the
  * attach command arms it (aw_config.armed), so no event is seen before the filters are set; from
- * then on it stays attached only while the filter in force lets executions through (sync_exec_hook). */
+ * then on it stays attached only while the filter in force lets executions through (hooks_narrow). */
 
 static int try_load(const struct hook *h, const struct exec_hook *x, int uring)
 {
@@ -300,8 +346,8 @@ static int try_load(const struct hook *h, const struct exec_hook *x, int uring)
 	if (!err) {
 		struct bpf_program *xp = bpf_object__find_program_by_name(skel->obj, x->prog);
 		exec_prog = xp;
-		exec_link = xp ? bpf_program__attach(xp) : NULL;
-		if (!exec_link)
+		exec_probe = xp ? bpf_program__attach(xp) : NULL;
+		if (!exec_probe)
 			err = errno ? -errno : -ENOENT;
 	}
 	if (err) {
@@ -503,8 +549,8 @@ static void purge_side(__u32 slot)
 		__u64 key, next;
 		void *prev = NULL;
 		while (bpf_map_get_next_key(fds[i], prev, &next) == 0) {
-			__u32 v;
-			if (bpf_map_lookup_elem(fds[i], &next, &v) == 0 && v == slot) {
+			union { __u32 side; struct aw_path_entry entry; } v; /* the side comes first in both kinds */
+			if (bpf_map_lookup_elem(fds[i], &next, &v) == 0 && v.side == slot) {
 				bpf_map_delete_elem(fds[i], &next);
 				continue; /* from the same previous key: the deleted one is gone */
 			}
@@ -514,9 +560,31 @@ static void purge_side(__u32 slot)
 	}
 }
 
+/* "<call nr>.<call nr>..." -> their aw_call_bit()s. */
+static int parse_calls(const char *s, __u32 *mask, char sep)
+{
+	char buf[512];
+	*mask = 0;
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	char *save = NULL, seps[2] = { sep, 0 };
+	for (char *tok = strtok_r(buf, seps, &save); tok; tok = strtok_r(NULL, seps, &save)) {
+		__u32 nr;
+		if (parse_u32(tok, &nr) || !aw_call_bit(nr)) {
+			snprintf(cmd_err, sizeof(cmd_err), "\"%s\" is not a file call the kernel filter knows", tok);
+			return -EINVAL;
+		}
+		*mask |= aw_call_bit(nr);
+	}
+	return *mask ? 0 : -EINVAL;
+}
+
 /* Puts the hashes of `list` (comma-separated, '-' for none) into side `slot` of map `fd`, and
- * their bits into `bits`; refused as a whole beyond the capacity. */
-static int fill_side(int fd, const char *list, __u32 slot, __u64 *bits, const char *what)
+ * their bits into `bits`; refused as a whole beyond the capacity. In the path maps (`entries`) a
+ * hash may end in "=<call nr>.<call nr>...": the entry lets only those calls through
+ * (struct aw_path_entry); without it, every call. */
+static int fill_side(int fd, const char *list, __u32 slot, __u64 *bits, const char *what, int entries)
 {
 	memset(bits, 0, sizeof(__u64) * AW_BITMAP_WORDS);
 	if (!strcmp(list, "-"))
@@ -535,9 +603,16 @@ static int fill_side(int fd, const char *list, __u32 slot, __u64 *bits, const ch
 		return -ENOMEM;
 	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		__u64 h;
+		struct aw_path_entry entry = { .side = slot, .calls = AW_CALLS_ALL };
+		char *calls = entries ? strchr(tok, '=') : NULL;
+		if (calls) {
+			*calls++ = 0;
+			if ((err = parse_calls(calls, &entry.calls, '.')))
+				break;
+		}
 		if (parse_hex64(tok, &h)) { err = -EINVAL; break; }
 		__u64 k = h ^ aw_slot_salt(slot);
-		if (bpf_map_update_elem(fd, &k, &slot, BPF_ANY)) {
+		if (bpf_map_update_elem(fd, &k, entries ? (void *)&entry : (void *)&slot, BPF_ANY)) {
 			err = -errno;
 			snprintf(cmd_err, sizeof(cmd_err), "cannot add %s: %s", what, strerror(errno));
 			break;
@@ -568,27 +643,15 @@ static int cmd_paths(char *args)
 	if (!building || !pass || !ex || !px || !fc || !calls)
 		return -EINVAL;
 	__u32 mask = 0;
-	if (strcmp(calls, "-")) {
-		char *copy = strdup(calls), *s2 = NULL;
-		if (!copy)
-			return -ENOMEM;
-		for (char *tok = strtok_r(copy, ",", &s2); tok; tok = strtok_r(NULL, ",", &s2)) {
-			__u32 nr;
-			if (parse_u32(tok, &nr) || !aw_call_bit(nr)) {
-				snprintf(cmd_err, sizeof(cmd_err), "\"%s\" is not a file call the kernel filter knows", tok);
-				free(copy);
-				return -EINVAL;
-			}
-			mask |= aw_call_bit(nr);
-		}
-		free(copy);
-	}
+	if (strcmp(calls, "-") && (err = parse_calls(calls, &mask, ',')))
+		return err;
 	if ((err = first_bits(fc, skel->bss->aw_first_bits[next])) ||
-	    (err = fill_side(bpf_map__fd(skel->maps.exact_paths), ex, next, skel->bss->aw_exact_bits[next], "exact paths")) ||
-	    (err = fill_side(bpf_map__fd(skel->maps.dir_prefixes), px, next, skel->bss->aw_prefix_bits[next], "directory prefixes")))
+	    (err = fill_side(bpf_map__fd(skel->maps.exact_paths), ex, next, skel->bss->aw_exact_bits[next], "exact paths", 1)) ||
+	    (err = fill_side(bpf_map__fd(skel->maps.dir_prefixes), px, next, skel->bss->aw_prefix_bits[next], "directory prefixes", 1)))
 		return err;
 	side->pass_all = *pass == '1';
 	side->pass_calls = mask;
+	side->files = side->pass_all || mask || strcmp(ex, "-") || strcmp(px, "-");
 	return 0;
 }
 
@@ -602,32 +665,138 @@ static int cmd_execs(char *args)
 	int err;
 	if (!building || !pass || !ex || !px || !nm)
 		return -EINVAL;
-	if ((err = fill_side(bpf_map__fd(skel->maps.exec_exact), ex, next, skel->bss->aw_xexact_bits[next], "executed-file paths")) ||
-	    (err = fill_side(bpf_map__fd(skel->maps.exec_prefix), px, next, skel->bss->aw_xprefix_bits[next], "executable directories")) ||
-	    (err = fill_side(bpf_map__fd(skel->maps.exec_names), nm, next, skel->bss->aw_xname_bits[next], "executable names")))
+	if ((err = fill_side(bpf_map__fd(skel->maps.exec_exact), ex, next, skel->bss->aw_xexact_bits[next], "executed-file paths", 0)) ||
+	    (err = fill_side(bpf_map__fd(skel->maps.exec_prefix), px, next, skel->bss->aw_xprefix_bits[next], "executable directories", 0)) ||
+	    (err = fill_side(bpf_map__fd(skel->maps.exec_names), nm, next, skel->bss->aw_xname_bits[next], "executable names", 0)))
 		return err;
 	side->exec_pass_all = *pass == '1';
 	side->execs = *pass == '1' || strcmp(ex, "-") || strcmp(px, "-") || strcmp(nm, "-");
 	return 0;
 }
 
-/* The exec hook (sched_process_exec) is attached only while the filter in force lets executions
- * through; before the attach command it stays as loaded (attached, not armed). */
-static int sync_exec_hook(int want)
+/* The group of a program, by its name (bpf/armorwatch.bpf.c: aw_tp_enter_<call>, aw_tp_exit_<call>). */
+static int group_of(struct bpf_program *p)
+{
+	static const char *const net[] = { "socket", "connect", "accept", "accept4", "bind", "listen" };
+	const char *n = bpf_program__name(p);
+	if (p == exec_prog)
+		return G_EXEC;
+	if (p == outcome_prog)
+		return G_OUTCOME;
+	if (!strcmp(n, "aw_ubtf_complete"))
+		return G_FILE;
+	if (strncmp(n, "aw_tp_", 6))
+		return G_SHARED; /* aw_btf_enter/exit, aw_raw_enter/exit */
+	const char *call = strncmp(n, "aw_tp_enter_", 12) ? n + strlen("aw_tp_exit_") : n + strlen("aw_tp_enter_");
+	if (!strcmp(call, "execve") || !strcmp(call, "execveat"))
+		return G_EXEC;
+	for (size_t i = 0; i < sizeof(net) / sizeof(net[0]); i++)
+		if (!strcmp(call, net[i]))
+			return G_NET;
+	return G_FILE;
+}
+
+/* The groups needed by a filter side, the network filter and the watched identities. */
+static unsigned int groups_for(const struct aw_filter_side *side, const struct aw_config *c, __u32 idents)
+{
+	unsigned int g = 0;
+	if (side->files || idents)
+		g |= G_BIT(G_FILE);
+	if (side->execs)
+		g |= G_BIT(G_EXEC);
+	if (c->net_pass_all || c->net_calls)
+		g |= G_BIT(G_NET);
+	if (c->net_pass_all || (c->net_calls & AW_NET_CONNECT))
+		g |= G_BIT(G_OUTCOME);
+	if (g & (G_BIT(G_FILE) | G_BIT(G_EXEC) | G_BIT(G_NET)))
+		g |= G_BIT(G_SHARED);
+	return g;
+}
+
+static int read_config(struct aw_config *c)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(bpf_map__fd(skel->maps.aw_config), &zero, c) ? -errno : 0;
+}
+
+/* An optional hook that would not attach: its part is reported missing, the rest goes on. */
+static void optional_failed(struct hooked *h, int err)
+{
+	if (h->prog == outcome_prog) {
+		snprintf(outcome_problem, sizeof(outcome_problem), "cannot attach the %s outcome hook: %s",
+			 outcome_hook_name, strerror(-err));
+		fprintf(stderr, "armorwatch-monitor: %s\n", outcome_problem);
+		outcome_hook_name = "none";
+	} else {
+		snprintf(uring_error, sizeof(uring_error), "cannot attach tp_btf/io_uring_complete (%s)", strerror(-err));
+		uring_hook_name = "none";
+	}
+	h->prog = NULL;
+}
+
+/* Attaches every group in `want` that is not: before a change takes effect, so that no event it
+ * lets through is missed. A required program that will not attach fails the command. */
+static int hooks_widen(unsigned int want)
 {
 	if (!attached)
 		return 0;
-	if (want && !exec_link) {
-		exec_link = bpf_program__attach(exec_prog);
-		if (!exec_link) {
+	int file_was = group_attached(G_FILE);
+	for (int i = 0; i < nhooked; i++) {
+		struct hooked *h = &hooked[i];
+		if (!h->prog || h->link || !(want & G_BIT(h->group)))
+			continue;
+		h->link = bpf_program__attach(h->prog);
+		if (!h->link) {
 			int err = errno ? -errno : -ENOENT;
-			snprintf(cmd_err, sizeof(cmd_err), "cannot attach the exec hook: %s", strerror(-err));
+			if (h->optional) {
+				optional_failed(h, err);
+				continue;
+			}
+			snprintf(cmd_err, sizeof(cmd_err), "cannot attach %s (the %s hooks): %s",
+				 bpf_program__name(h->prog), group_names[h->group], strerror(-err));
 			return err;
 		}
-	} else if (!want && exec_link) {
-		bpf_link__destroy(exec_link);
-		exec_link = NULL;
+		attaches++;
 	}
+	if (group_attached(G_OUTCOME))
+		skel->bss->aw_net_outcome_on = 1;
+	/* Renames and mounts went unseen while the file hooks were off: cached verdicts are void. */
+	if (!file_was && group_attached(G_FILE))
+		__atomic_fetch_add(&skel->bss->aw_path_gen, 1, __ATOMIC_SEQ_CST);
+	groups_wanted |= want;
+	return 0;
+}
+
+/* Detaches every group not in `want`: after a change took effect. Each detach waits for the
+ * kernel (about a grace period per tracepoint), so a whole group takes a moment. */
+static void hooks_narrow(unsigned int want)
+{
+	if (!attached)
+		return;
+	if (!(want & G_BIT(G_OUTCOME)))
+		skel->bss->aw_net_outcome_on = 0; /* nothing new is remembered for an outcome no hook will see */
+	for (int i = 0; i < nhooked; i++) {
+		struct hooked *h = &hooked[i];
+		if (h->link && !(want & G_BIT(h->group))) {
+			bpf_link__destroy(h->link);
+			h->link = NULL;
+			detaches++;
+		}
+	}
+	groups_wanted = want;
+}
+
+/* The groups the state in force needs, with `side` in place of the side in force when given. */
+static int groups_now(const struct aw_filter_side *side, const struct aw_config *c, unsigned int *want)
+{
+	struct aw_config cur;
+	int err;
+	if (!c) {
+		if ((err = read_config(&cur)))
+			return err;
+		c = &cur;
+	}
+	*want = groups_for(side ? side : &skel->bss->aw_sides[side_in_force()], c, skel->bss->aw_ident_count);
 	return 0;
 }
 
@@ -637,17 +806,17 @@ static int sync_exec_hook(int want)
 static int cmd_switch(void)
 {
 	__u32 old = side_in_force(), next = !old;
-	int want = skel->bss->aw_sides[next].execs, err;
+	unsigned int want;
+	int err;
 	if (!building)
 		return -EINVAL;
-	if (want && (err = sync_exec_hook(1))) /* before the switch: no execution of the new rules is missed */
+	if ((err = groups_now(&skel->bss->aw_sides[next], NULL, &want)) || (err = hooks_widen(want)))
 		return err;
 	__atomic_store_n(&skel->bss->aw_slot, next, __ATOMIC_SEQ_CST);
 	/* Verdicts cached under the old side are void (see aw_slot for the order). */
 	__atomic_fetch_add(&skel->bss->aw_path_gen, 1, __ATOMIC_SEQ_CST);
 	building = 0;
-	if (!want)
-		sync_exec_hook(0);
+	hooks_narrow(want);
 	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) == 0)
 		purge_side(old);
 	return 0;
@@ -741,6 +910,13 @@ static int cmd_idents(char *args)
 	}
 	if (n > filter_capacity)
 		return -E2BIG;
+	struct aw_config c;
+	unsigned int want;
+	if ((err = read_config(&c)))
+		return err;
+	want = groups_for(&skel->bss->aw_sides[side_in_force()], &c, (__u32)n);
+	if ((err = hooks_widen(want)))
+		return err;
 	generation++;
 	volatile __u64 *live = skel->bss->aw_ident_bits;
 	for (int i = 0; i < AW_BITMAP_WORDS; i++)
@@ -753,26 +929,7 @@ static int cmd_idents(char *args)
 		live[i] = next[i];
 	skel->bss->aw_ident_count = (__u32)n;
 	__atomic_fetch_add(&skel->bss->aw_path_gen, 1, __ATOMIC_SEQ_CST);
-	return 0;
-}
-
-/* The outcome hook runs on every TCP state change of the node: attached only once connects are
- * asked for, and then kept (detaching costs a grace period; a later filter may want them again). */
-static int attach_outcome(void)
-{
-	if (outcome_attached || !outcome_prog || !attached || !net_wanted)
-		return 0;
-	if (!bpf_program__attach(outcome_prog)) {
-		int err = -errno;
-		snprintf(outcome_problem, sizeof(outcome_problem), "cannot attach the %s outcome hook: %s",
-			 outcome_hook_name, strerror(-err));
-		fprintf(stderr, "armorwatch-monitor: %s\n", outcome_problem);
-		outcome_prog = NULL;
-		outcome_hook_name = "none";
-		return 0; /* file and network events go on; the stats say the outcomes are missing */
-	}
-	outcome_attached = 1;
-	skel->bss->aw_net_outcome_on = 1;
+	hooks_narrow(want);
 	return 0;
 }
 
@@ -801,6 +958,16 @@ static int cmd_net(char *args)
 	}
 	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.aw_config), &zero, &c))
 		return -errno;
+	struct aw_config was = c;
+	c.net_pass_all = *pass == '1';
+	c.net_calls = mask;
+	c.net_any_protocol = any;
+	/* The hooks of the new filter are attached before it takes effect, those it no longer needs
+	 * detached after: the outcome hook runs on every TCP state change of the node. */
+	unsigned int want;
+	int err = groups_now(NULL, &c, &want);
+	if (err || (err = hooks_widen(want)))
+		return err;
 	/* Widen first (protocols, then calls), narrow last, as for the path filter. The scan gate
 	 * (repeats not reported) narrows when it turns on or grows, widens when it turns off. */
 	__u64 repeat_ns = (__u64)repeat_ms * 1000000ULL;
@@ -808,37 +975,44 @@ static int cmd_net(char *args)
 		skel->bss->aw_scan_repeat_ns = repeat_ns;
 	for (int i = 0; i < 4; i++)
 		skel->bss->aw_net_protos[i] |= bits[i];
-	c.net_pass_all = *pass == '1';
-	c.net_calls = mask;
-	c.net_any_protocol = any;
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.aw_config), &zero, &c, BPF_ANY))
-		return -errno;
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.aw_config), &zero, &c, BPF_ANY)) {
+		err = -errno;
+		groups_now(NULL, &was, &want);
+		hooks_narrow(want);
+		return err;
+	}
 	for (int i = 0; i < 4; i++)
 		skel->bss->aw_net_protos[i] = bits[i];
 	skel->bss->aw_scan_repeat_ns = repeat_ns;
-	net_wanted = net_wanted || c.net_pass_all || (mask & AW_NET_CONNECT);
-	return attach_outcome();
+	hooks_narrow(want);
+	return 0;
 }
 
+/* Lists the programs to attach, by group, then attaches those the state in force needs; the
+ * others are attached when a filter needs them (hooks_widen). */
 static int cmd_attach(void)
 {
 	struct bpf_program *prog;
+	unsigned int want;
+	int err;
+	if (attached)
+		return 0;
+	nhooked = 0;
 	bpf_object__for_each_program(prog, skel->obj) {
-		if (!has_prefix(prog, chosen->prefix))
+		int uring = !strcmp(bpf_program__name(prog), "aw_ubtf_complete");
+		if (!has_prefix(prog, chosen->prefix) && prog != exec_prog && prog != outcome_prog && !(uring && want_uring))
 			continue;
-		/* Links live until exit; the kernel detaches them when the process ends. */
-		if (!bpf_program__attach(prog))
-			return -errno;
+		if (nhooked == (int)(sizeof(hooked) / sizeof(hooked[0])))
+			return -E2BIG;
+		hooked[nhooked++] = (struct hooked){ .prog = prog, .group = group_of(prog),
+						     .optional = uring || prog == outcome_prog,
+						     .link = prog == exec_prog ? exec_probe : NULL };
 	}
-	if (want_uring && !bpf_program__attach(skel->progs.aw_ubtf_complete)) {
-		snprintf(uring_error, sizeof(uring_error), "cannot attach tp_btf/io_uring_complete (%s)", strerror(errno));
-		uring_hook_name = "none";
-	}
+	exec_probe = NULL;
 	attached = 1;
-	/* The exec hook, attached at load, reports from now on if the filter in force wants it. */
-	int err = attach_outcome();
-	if (err || (err = sync_exec_hook(skel->bss->aw_sides[side_in_force()].execs)))
+	if ((err = groups_now(NULL, NULL, &want)) || (err = hooks_widen(want)))
 		return err;
+	hooks_narrow(want); /* the exec hook's probe link goes unless executions are wanted */
 	return set_config(-1, -1, 1);
 }
 

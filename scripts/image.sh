@@ -71,7 +71,9 @@ stop_dockerd() {
 }
 if ! docker version >/dev/null 2>&1; then
   command -v dockerd >/dev/null || { log "dockerd not found: apt-get install docker.io (or bash scripts/setup.sh --with-test-deps)"; exit 1; }
-  run=/run/armorwatch-docker
+  # One daemon per cache directory: its run directory is named after the cache, so a run with a
+  # cache of its own (a cold CI run beside the shared cache) never shares a socket or pidfile.
+  run=/run/armorwatch-docker-$(printf '%s' "$cache" | sha256sum | cut -c1-8)
   mkdir -p "$run"
   export DOCKER_HOST="unix://$run/docker.sock"
   log "starting dockerd on $DOCKER_HOST (data: $cache/docker, log: $run/dockerd.log)"

@@ -5,7 +5,8 @@
 # Usage: bash scripts/setup.sh [--with-test-deps] [--no-build]
 #   --with-test-deps  also what the tests need: containerd, runc, busybox, opensnoop, the pinned Go
 #                     (scripts/lib/go.sh), kustomize where kubectl is missing, the test Collector,
-#                     debootstrap and docker.io (the image test, scripts/image.sh).
+#                     debootstrap and docker.io (the image test, scripts/image.sh), kube-apiserver
+#                     and the Prometheus Operator's CRDs (k8s/).
 #   --no-build        install only; do not run scripts/build.sh (the Dockerfile's dependency layer)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -107,5 +108,8 @@ if [ "$with_test" = 1 ]; then
   bash k8s/build.sh --cached >/dev/null 2>&1 \
     || log "building kube-apiserver from the k8s.io/kubernetes Go module (once; about 8 minutes on 2 cores)"
   log "kube-apiserver: $(quietly bash k8s/build.sh)"
+  # The Prometheus Operator's CRDs (its pinned Go module, in Go's module cache): the API server
+  # checks deploy/overlays/prometheus-operator's PodMonitor and PrometheusRule against them.
+  log "Prometheus Operator CRDs: $(quietly bash k8s/prometheus-operator-crds.sh)"
 fi
 log "done. Run the agent: bin/armorwatch run --policies examples/policies"

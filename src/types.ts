@@ -334,6 +334,12 @@ export interface KernelFilterSpec {
    * syscall rules without a path (matchSyscalls). Absent or empty: none.
    */
   readonly passCalls?: readonly string[];
+  /**
+   * Entries of exactPaths or dirPrefixes that let only these file calls through (syscall rules with
+   * a path: matchPaths path + syscall). An entry not named here lets every call through. The kernel
+   * judges every open-like call alike: an entry naming one open passes them all.
+   */
+  readonly pathCalls?: Readonly<Record<string, readonly string[]>>;
   /** What the kernel lets through of executions (process rules). Absent: no execution passes. */
   readonly exec?: ExecFilterSpec;
   /** What the kernel lets through of network calls (network rules, the scan detector). Absent: none passes. */

@@ -14,7 +14,7 @@ import { createAlertExporter } from '../export/index.ts';
 import { startHealthServer, type HealthServer } from '../health/server.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { createAgentMetrics, type AgentMetrics, type MetricSources } from '../metrics/index.ts';
-import { openMonitor, type Monitor } from '../monitor/index.ts';
+import { openMonitor, type HookState, type Monitor } from '../monitor/index.ts';
 import { formatProblem, IdentityWatch, PolicyStore, UNOBSERVED_CODE, unobservedFields, type PolicyStoreStatus, type ReloadEvent } from '../policy/index.ts';
 import { AlertThrottle, noticeMatch, throttleSubject, type ThrottleSettings } from '../policy/throttle.ts';
 import type { KernelFilterSpec, Match, MonitorEvent, NodeIdentity, Workload } from '../types.ts';
@@ -82,6 +82,12 @@ export function policyDetail(st: PolicyStoreStatus): string[] {
 }
 
 /** The `?verbose` line of the identity watch: how many rule targets are watched by identity, which are not. */
+/** The health detail's line of kernel hooks: each group is attached only while something loaded needs it. */
+export function hooksDetail(h: HookState): string {
+  const on = (name: string, attached: boolean): string => `${name} ${attached ? 'attached' : 'detached'}`;
+  return `kernel hooks: ${[on('file', h.file), on('exec', h.exec), on('network', h.network), on('connect outcome', h.outcome)].join(', ')} (${h.links} links)`;
+}
+
 function identityDetail(w: IdentityWatch): string {
   const st = w.status();
   const missing = st.unresolved.length === 0 ? '' : `; ${st.unresolved.length} not resolvable yet (${st.unresolved.slice(0, 5).join(', ')}${st.unresolved.length > 5 ? ', ...' : ''})`;
@@ -139,7 +145,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
       },
       ready: () => (stopping ? 'shutting down' : !policiesLoaded ? 'policies not loaded yet' : !attached ? 'eBPF programs not attached yet' : policyReadiness(store.status())),
       detail: () => [...policyDetail(store.status()), `monitor: ${attached ? `attached; helper last heard ${helperSilentMs()} ms ago` : 'not attached'}`,
-        ...(monitor === undefined ? [] : [`io_uring opens: ${monitor.uringGap() ?? 'observed (io_uring:io_uring_complete)'}`]),
+        ...(monitor === undefined ? [] : [`io_uring opens: ${monitor.uringGap() ?? 'observed (io_uring:io_uring_complete)'}`, hooksDetail(monitor.stats().hooks)]),
         ...(identities === undefined ? [] : [identityDetail(identities)])],
     }, metrics.handler === null ? {} : { routes: { '/metrics': metrics.handler } });
     log.info({ addr: `${config.health.host}:${health.port}`, metrics: metrics.handler !== null }, `health server listening (/healthz, /readyz${metrics.handler === null ? '' : ', /metrics'})`);

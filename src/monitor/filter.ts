@@ -21,13 +21,18 @@ export function fnv1a64(s: string): bigint {
 const PROC_ALIAS = /^\/proc\/(?:self|thread-self|\d+)(\/.*)$/;
 
 function withProcForm(paths: readonly string[]): string[] {
-  const out = new Set<string>();
+  return [...procForms(paths).keys()];
+}
+
+/** Each entry, and its /proc/... form, with the entry it comes from. */
+function procForms(paths: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
   for (const p of paths) {
-    out.add(p);
+    out.set(p, p);
     const m = PROC_ALIAS.exec(p);
-    if (m !== null) out.add(`/proc${m[1]}`);
+    if (m !== null && !out.has(`/proc${m[1]}`)) out.set(`/proc${m[1]}`, p);
   }
-  return [...out];
+  return out;
 }
 
 /**
@@ -76,13 +81,27 @@ export function execFilterEntries(spec: ExecFilterSpec | undefined): { readonly 
   return { paths: spec.paths.length, dirs: spec.dirs.length, names: spec.names.length };
 }
 
-/** The x86_64 numbers of passCalls, checked against the one syscall table. */
-function callList(calls: readonly string[] | undefined): string {
-  if (calls === undefined || calls.length === 0) return '-';
+/** The x86_64 numbers of file calls, checked against the one syscall table. */
+function callNumbers(calls: readonly string[]): string[] {
   return calls.map((c) => {
     const info = Object.hasOwn(SYSCALLS, c) ? SYSCALLS[c as keyof typeof SYSCALLS] : undefined;
     if (info === undefined || info.operation !== 'File') throw new MonitorError('AW_MONITOR_FILTER', `kernel filter call "${c}" is not a file call armorwatch observes`);
     return String(info.nr);
+  });
+}
+
+function callList(calls: readonly string[] | undefined): string {
+  return calls === undefined || calls.length === 0 ? '-' : callNumbers(calls).join(',');
+}
+
+/** Path entries as hashes, each followed by "=<nr>.<nr>..." when it lets only some calls through. */
+function entryList(paths: readonly string[], pathCalls: KernelFilterSpec['pathCalls']): string {
+  const forms = procForms(paths);
+  if (forms.size === 0) return '-';
+  return [...forms].map(([p, from]) => {
+    const calls = pathCalls !== undefined && Object.hasOwn(pathCalls, from) ? pathCalls[from]! : undefined;
+    if (calls !== undefined && calls.length === 0) throw new MonitorError('AW_MONITOR_FILTER', `kernel filter entry "${from}" lets no call through`);
+    return `${fnv1a64(p).toString(16)}${calls === undefined ? '' : `=${callNumbers(calls).join('.')}`}`;
   }).join(',');
 }
 
@@ -100,9 +119,12 @@ export function pathFilterCommand(spec: KernelFilterSpec): string {
       throw new MonitorError('AW_MONITOR_FILTER', `kernel filter directory prefix "${p}" must start and end with "/"`);
     }
   }
+  for (const p of Object.keys(spec.pathCalls ?? {})) {
+    if (!spec.exactPaths.includes(p) && !spec.dirPrefixes.includes(p)) throw new MonitorError('AW_MONITOR_FILTER', `kernel filter calls given for "${p}", which is not one of its paths`);
+  }
   const exact = withProcForm(spec.exactPaths);
   const prefixes = withProcForm(spec.dirPrefixes);
-  return `paths ${spec.passAll ? 1 : 0} ${hexList(exact)} ${hexList(prefixes)} ${firstComponentList([...exact, ...prefixes])} ${callList(spec.passCalls)}`;
+  return `paths ${spec.passAll ? 1 : 0} ${entryList(spec.exactPaths, spec.pathCalls)} ${entryList(spec.dirPrefixes, spec.pathCalls)} ${firstComponentList([...exact, ...prefixes])} ${callList(spec.passCalls)}`;
 }
 
 /** No execution passes: the filter of a spec without process rules. */

@@ -17,6 +17,28 @@ import { defaultHelperPath, preflight } from './preflight.ts';
 export { MonitorError } from './errors.ts';
 export { isExecEvent, isNetworkEvent } from './decode.ts';
 
+/**
+ * Which groups of kernel hooks are attached now. Each is attached only while the filter in force
+ * (policies, detectors, trace) can let one of its events through, and detached when none can.
+ */
+export interface HookState {
+  /** The file calls (and io_uring completions). */
+  readonly file: boolean;
+  /** execve/execveat and the exec hook. */
+  readonly exec: boolean;
+  /** socket, connect, accept, accept4, bind, listen. */
+  readonly network: boolean;
+  /** The connect-outcome hook (sock:inet_sock_set_state). */
+  readonly outcome: boolean;
+  /** BPF links the helper holds now. */
+  readonly links: number;
+  /** Program attaches and detaches since start. */
+  readonly attaches: number;
+  readonly detaches: number;
+}
+
+export const NO_HOOKS: HookState = Object.freeze({ file: false, exec: false, network: false, outcome: false, links: 0, attaches: 0, detaches: 0 });
+
 export interface MonitorStats {
   /** Events decoded and handed to onEvent. */
   readonly delivered: number;
@@ -50,6 +72,8 @@ export interface MonitorStats {
   readonly outcomeProblem: string;
   /** Hook of io_uring opens: 'tp_btf' (io_uring:io_uring_complete), or 'none' (they are not observed). Optional for callers that build stats by hand. */
   readonly uringHook?: string;
+  /** Which hook groups are attached now. */
+  readonly hooks: HookState;
 }
 
 export interface Monitor {
@@ -121,6 +145,7 @@ export interface MonitorOptions {
 interface KernelCounters {
   emitted: number; lostRingbuf: number; lostPending: number; filtered: number; filteredExec: number; filteredNet: number; lostNetPending: number; gatedNet: number;
   hook: string; execHook: string; execHookAttached: boolean; outcomeHook: string; outcomeAttached: boolean; uringHook?: string; bootToRealtimeNs: string;
+  hooks?: HookState;
 }
 
 const STDERR_TAIL = 40;
@@ -195,6 +220,7 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
     filteredExecInKernel: kernel.filteredExec, execHookAttached: kernel.execHookAttached === true,
     filteredNetInKernel: kernel.filteredNet, lostNetPending: kernel.lostNetPending, gatedNetInKernel: kernel.gatedNet,
     outcomeHook: kernel.outcomeHook, outcomeAttached: kernel.outcomeAttached, outcomeProblem,
+    hooks: kernel.hooks ?? NO_HOOKS,
   });
 
   const helperFailure = (what: string): MonitorError => {

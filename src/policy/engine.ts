@@ -15,7 +15,7 @@ import { classify, compileNetworkRules, PROTOCOL_BITS, type CompiledNetworkRule 
 import { candidatePaths } from './paths.ts';
 import { RuleIndex } from './rule-index.ts';
 import { compileSelector, type AppliesTo } from './selector.ts';
-import { compileSyscallRules, syscallRuleMatches, type CompiledSyscallRule } from './syscall-rules.ts';
+import { compileSyscallRules, networkPaths, syscallRuleMatches, type CompiledSyscallRule } from './syscall-rules.ts';
 import type { Action, FromSource, PolicyDocument, RuleCommon, SourceRef } from './types.ts';
 
 export type FilePosture = 'audit' | 'block';
@@ -409,14 +409,15 @@ export class PolicyEngine {
   decideSyscall(input: EnrichedEvent, node: NodeIdentity): Decision | null {
     if (this.syscallRules.length === 0) return null;
     const { event: ev, workload } = input;
-    if (ev.kind === 'network') return null; // Network calls are not in OBSERVED_SYSCALLS (syscall-rules.ts).
+    if (ev.kind === 'network' && ev.phase !== 'call') return null; // a connect's outcome is not a call of its own
     const rules = this.syscallsByCall.get(ev.syscall);
     if (rules === undefined) return null;
     const app = this.applicability(workload, node);
-    const paths = ev.kind === 'process' ? [ev.absPath, ...(ev.resolvedPath === null ? [] : [ev.resolvedPath])] : candidatePaths(ev, this.paths, workload.kind === 'host');
+    const paths = ev.kind === 'process' ? [ev.absPath, ...(ev.resolvedPath === null ? [] : [ev.resolvedPath])]
+      : ev.kind === 'network' ? networkPaths(ev) : candidatePaths(ev, this.paths, workload.kind === 'host');
     const exe = ev.kind === 'process' ? ev.callerExePath : ev.exePath;
     let best: CompiledSyscallRule | null = null;
-    let bestPath = ev.absPath;
+    let bestPath = ev.kind === 'network' ? '' : ev.absPath;
     const names: string[] = [];
     for (const r of rules) {
       if (app.applies[r.policyIndex] !== 1) continue;
@@ -462,7 +463,7 @@ export class PolicyEngine {
 
   /** What the kernel must let through of network calls for the network rules (the `network` part of kernelFilter()). */
   networkFilter(): NetworkFilterSpec {
-    return buildNetworkFilter(this.networkRules);
+    return buildNetworkFilter(this.networkRules, this.syscallRules);
   }
 
   /** What the kernel must let through of executions (the `exec` part of kernelFilter(), empty when none). */

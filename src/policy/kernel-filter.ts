@@ -7,7 +7,7 @@ import { NETWORK_SYSCALLS, type ExecFilterSpec, type KernelFilterSpec, type Netw
 import type { CompiledRule } from './engine.ts';
 import { literalPrefix } from './glob.ts';
 import { KERNEL_PROTOCOLS, PROTOCOL_BITS, type CompiledNetworkRule } from './network-rules.ts';
-import type { CompiledSyscallRule } from './syscall-rules.ts';
+import { syscallRuleNetworkCalls, type CompiledSyscallRule } from './syscall-rules.ts';
 
 /** The empty filter: nothing passes (no file rules at all). */
 export const EMPTY_FILTER: KernelFilterSpec = Object.freeze({ passAll: false, exactPaths: [], dirPrefixes: [] });
@@ -23,31 +23,55 @@ export const EMPTY_NETWORK_FILTER: NetworkFilterSpec = Object.freeze({ passAll: 
  */
 const PROC = '/proc/';
 
-/** A path part of a rule: an exact path, a directory prefix (ending in '/'), or a pattern. */
-type Target = { readonly exact: string } | { readonly prefix: string } | { readonly pattern: string };
+/** A path part of a rule: an exact path, a directory prefix (ending in '/'), or a pattern; with the calls it is for (absent: every call). */
+type Target = ({ readonly exact: string } | { readonly prefix: string } | { readonly pattern: string }) & { readonly calls?: readonly string[] };
 
-/** Exact paths and prefixes for these targets, or null when everything must pass. */
-function pathsFor(targets: Iterable<Target>): { exactPaths: string[]; dirPrefixes: string[] } | null {
-  const exact = new Set<string>();
-  const prefixes = new Set<string>();
+/** The calls of an entry: null for every call. */
+type Calls = ReadonlySet<string> | null;
+
+function mergeCalls(a: Calls | undefined, b: Calls): Calls {
+  if (a === undefined) return b;
+  if (a === null || b === null) return null;
+  return new Set([...a, ...b]);
+}
+
+/** An entry for calls `inner` is covered by one for `outer` when outer lets through all of them. */
+function coversCalls(outer: Calls, inner: Calls): boolean {
+  return outer === null || (inner !== null && [...inner].every((c) => outer.has(c)));
+}
+
+/** Exact paths and prefixes for these targets (and the calls of those only some calls need), or null when everything must pass. */
+function pathsFor(targets: Iterable<Target>): { exactPaths: string[]; dirPrefixes: string[]; pathCalls: Record<string, string[]> } | null {
+  const exact = new Map<string, Calls>();
+  const prefixes = new Map<string, Calls>();
   for (const t of targets) {
+    const calls: Calls = t.calls === undefined ? null : new Set(t.calls);
     let target: string;
-    if ('prefix' in t) { prefixes.add(t.prefix); target = t.prefix; }
+    if ('prefix' in t) { prefixes.set(t.prefix, mergeCalls(prefixes.get(t.prefix), calls)); target = t.prefix; }
     else if ('pattern' in t) {
       const prefix = literalPrefix(t.pattern);
       if (prefix === '' || prefix === '/') return null;
-      prefixes.add(prefix);
+      prefixes.set(prefix, mergeCalls(prefixes.get(prefix), calls));
       target = t.pattern;
-    } else { exact.add(t.exact); target = t.exact; }
-    if (target === '/proc' || target.startsWith(PROC)) prefixes.add(PROC);
+    } else { exact.set(t.exact, mergeCalls(exact.get(t.exact), calls)); target = t.exact; }
+    if (target === '/proc' || target.startsWith(PROC)) prefixes.set(PROC, mergeCalls(prefixes.get(PROC), calls));
   }
-  if (prefixes.has('/')) return null;
-  // Drop what a shorter prefix already covers.
-  const sorted = [...prefixes].sort((a, b) => a.length - b.length || (a < b ? -1 : 1));
+  if (prefixes.has('/') && prefixes.get('/') === null) return null;
+  // Drop what a shorter prefix already covers (for every call the longer one is for).
+  const sorted = [...prefixes.keys()].sort((a, b) => a.length - b.length || (a < b ? -1 : 1));
   const kept: string[] = [];
-  for (const p of sorted) if (!kept.some((k) => p.startsWith(k))) kept.push(p);
-  const covered = (path: string): boolean => kept.some((k) => path.startsWith(k) || `${path}/` === k);
-  return { exactPaths: [...exact].filter((p) => !covered(p)).sort(), dirPrefixes: kept.sort() };
+  for (const p of sorted) if (!kept.some((k) => p.startsWith(k) && coversCalls(prefixes.get(k)!, prefixes.get(p)!))) kept.push(p);
+  const covered = (path: string, calls: Calls): boolean => kept.some((k) => (path.startsWith(k) || `${path}/` === k) && coversCalls(prefixes.get(k)!, calls));
+  const exactPaths = [...exact.keys()].filter((p) => !covered(p, exact.get(p)!)).sort();
+  const dirPrefixes = kept.sort();
+  const pathCalls: Record<string, string[]> = {};
+  for (const [list, from] of [[exactPaths, exact], [dirPrefixes, prefixes]] as const) {
+    for (const p of list) {
+      const calls = from.get(p)!;
+      if (calls !== null) pathCalls[p] = [...calls].sort();
+    }
+  }
+  return { exactPaths, dirPrefixes, pathCalls };
 }
 
 function ruleTarget(r: CompiledRule): Target {
@@ -67,6 +91,7 @@ function syscallTargets(rules: readonly CompiledSyscallRule[], operation: 'File'
     const calls = r.calls.filter((c) => SYSCALLS[c as keyof typeof SYSCALLS]?.operation === operation);
     if (calls.length === 0) continue;
     if (r.target === null) for (const c of calls) anyPath.add(c);
+    else if (operation === 'File') targets.push(r.target.endsWith('/') ? { prefix: r.target, calls } : { exact: r.target, calls });
     else targets.push(r.target.endsWith('/') ? { prefix: r.target } : { exact: r.target });
   }
   return { targets, anyPath };
@@ -91,9 +116,14 @@ function fileFilter(rules: readonly CompiledRule[], syscallRules: readonly Compi
   if (rules.length === 0 && targets.length === 0 && anyPath.size === 0) return EMPTY_FILTER;
   // Allow-list mode must see every access of the workloads it selects.
   if (rules.some((r) => r.action === 'Allow')) return PASS_ALL_FILTER;
-  const paths = pathsFor([...rules.map(ruleTarget), ...targets]);
-  if (paths === null) return PASS_ALL_FILTER;
-  return Object.freeze({ passAll: false, ...paths, ...(anyPath.size === 0 ? {} : { passCalls: [...anyPath].sort() }) });
+  const found = pathsFor([...rules.map(ruleTarget), ...targets]);
+  if (found === null) return PASS_ALL_FILTER;
+  const { pathCalls, ...paths } = found;
+  return Object.freeze({
+    passAll: false, ...paths,
+    ...(anyPath.size === 0 ? {} : { passCalls: [...anyPath].sort() }),
+    ...(Object.keys(pathCalls).length === 0 ? {} : { pathCalls }),
+  });
 }
 
 /** The execution filter: process rules (paths, directories, patterns, base names), and syscall rules on execve/execveat. */
@@ -111,13 +141,18 @@ export function buildExecFilter(rules: readonly CompiledRule[], syscallRules: re
  * The network filter for these network rules: every network call (a rule matches socket, connect,
  * accept, bind and listen alike) on a socket of the protocols the rules name; any protocol when a
  * rule names a family or a type (raw, packet, stream, all, ...) or when an Allow rule puts
- * workloads in allow-list mode (then every network call of theirs must be judged).
+ * workloads in allow-list mode (then every network call of theirs must be judged), or when a
+ * syscall rule names a network call (then that call passes on any protocol).
  */
-export function buildNetworkFilter(rules: readonly CompiledNetworkRule[]): NetworkFilterSpec {
+export function buildNetworkFilter(rules: readonly CompiledNetworkRule[], syscallRules: readonly CompiledSyscallRule[] = []): NetworkFilterSpec {
   const known = rules.filter((r) => r.bits !== 0);
-  if (known.length === 0 && !rules.some((r) => r.action === 'Allow')) return EMPTY_NETWORK_FILTER;
+  // Syscall rules on network calls need every event of those calls, on any protocol.
+  const bySyscall = syscallRuleNetworkCalls(syscallRules);
+  if (known.length === 0 && !rules.some((r) => r.action === 'Allow')) {
+    return bySyscall.length === 0 ? EMPTY_NETWORK_FILTER : Object.freeze({ passAll: false, calls: NETWORK_SYSCALLS.filter((c) => bySyscall.includes(c)), protocols: [] });
+  }
   const protocols = new Set<number>();
-  let any = rules.some((r) => r.action === 'Allow');
+  let any = rules.some((r) => r.action === 'Allow') || bySyscall.length > 0;
   for (const r of known) {
     for (const [name, bit] of Object.entries(PROTOCOL_BITS) as [keyof typeof PROTOCOL_BITS, number][]) {
       if ((r.bits & bit) === 0) continue;

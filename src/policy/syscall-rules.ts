@@ -1,19 +1,38 @@
 // Syscall rules (`spec.syscalls`, POLICY-SEMANTICS.md "Syscall rules"): matchSyscalls lists calls,
 // matchPaths lists calls on a path (a file, or a directory ending in '/' with `recursive`); both
 // optionally narrowed by fromSource (an executable path, or a directory with `recursive`). Only
-// Audit applies. Calls the monitor does not observe are left out here and reported by coverage.ts.
+// Audit applies. Network calls are matched on their call events (not on a connect's later
+// outcome); a matchPaths path on them is the file of a unix socket. Calls the monitor does not observe are left out here and reported by coverage.ts.
 import { SYSCALLS } from '../syscalls.ts';
+import type { NetworkEvent, NetworkSyscall } from '../types.ts';
 import type { PolicyRef } from './engine.ts';
 import type { PolicyDocument, SyscallSource } from './types.ts';
 
 /**
- * Calls whose events reach the policy stage today: the file calls and executions. Network calls are
- * not decided by syscall rules yet (the kernel filter does not pass them for syscall rules), so a
- * matchSyscalls naming one is reported as unobserved.
+ * Calls whose events reach the policy stage: the file calls, executions and the network calls
+ * (socket, connect, accept, accept4, bind, listen). Any other call a rule names is reported as
+ * unobserved (coverage.ts).
  */
 export const OBSERVED_SYSCALLS: ReadonlySet<string> = new Set(
-  Object.values(SYSCALLS).filter((s) => s.operation === 'File' || s.operation === 'Process').map((s) => s.name),
+  Object.values(SYSCALLS).filter((s) => s.operation === 'File' || s.operation === 'Process' || s.operation === 'Network').map((s) => s.name),
 );
+
+/** The observed network calls a syscall rule names: the kernel must pass them, on any protocol. */
+export function syscallRuleNetworkCalls(rules: readonly CompiledSyscallRule[]): NetworkSyscall[] {
+  const out = new Set<NetworkSyscall>();
+  for (const r of rules) for (const c of r.calls) if (SYSCALLS[c as keyof typeof SYSCALLS]?.operation === 'Network') out.add(c as NetworkSyscall);
+  return [...out];
+}
+
+/**
+ * The paths of a network call for matchPaths: the file of a unix socket (not an abstract name),
+ * the one asked for or bound, then the peer's.
+ */
+export function networkPaths(ev: NetworkEvent): string[] {
+  const out: string[] = [];
+  for (const a of [ev.remote, ev.local]) if (a !== null && a.family === 'unix' && !a.abstract && a.path !== '' && !out.includes(a.path)) out.push(a.path);
+  return out;
+}
 
 export interface CompiledSyscallRule {
   readonly policy: PolicyRef;

@@ -14,7 +14,7 @@ export interface ThrottleSettings {
 
 /** Who a container belongs to, for the notices and the per-workload counts. */
 export interface ThrottleSubject {
-  /** The container id, or '' for host processes. */
+  /** The container id; '' for host processes; UNNAMED_CONTAINER_KEY for a container the runtime could not name. */
   readonly key: string;
   readonly namespace: string;
   /** The owning workload (e.g. Deployment name), else the pod name, else the container name. */
@@ -140,12 +140,19 @@ export class AlertThrottle<T = undefined> {
 const subjects = new WeakMap<Workload, ThrottleSubject>();
 
 /** The throttling subject of a workload: its container, or the node's host processes (cached per frozen Workload). */
+/**
+ * The bucket of containers the runtime could not name (enrich's unattributed events): one bucket of
+ * their own, so that their alerts never spend the host's budget nor the host's theirs. It cannot be an
+ * id: a container id is hex, so this never collides with one.
+ */
+export const UNNAMED_CONTAINER_KEY = 'unnamed container';
+
 export function throttleSubject(w: Workload): ThrottleSubject {
   let s = subjects.get(w);
   if (s === undefined) {
-    s = w.kind === 'container'
-      ? { key: w.containerId ?? '', namespace: w.namespace ?? '', workload: w.owner?.name ?? w.podName ?? w.containerName ?? w.containerId ?? '' }
-      : { key: '', namespace: '', workload: 'host' };
+    s = w.kind === 'host' ? { key: '', namespace: '', workload: 'host' }
+      : w.containerId === undefined ? { key: UNNAMED_CONTAINER_KEY, namespace: w.namespace ?? '', workload: UNNAMED_CONTAINER_KEY }
+      : { key: w.containerId, namespace: w.namespace ?? '', workload: w.owner?.name ?? w.podName ?? w.containerName ?? w.containerId };
     subjects.set(w, s);
   }
   return s;

@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { freePort, startCollector, type CollectedRecord, type Collector } from '../helpers/collector.ts';
 import { needsBpf } from '../helpers/privileges.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
@@ -30,14 +31,6 @@ spec:
         recursive: true
   action: Audit
 `;
-}
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  for (const until = Date.now() + timeoutMs; Date.now() < until; await new Promise((r) => setTimeout(r, 100))) {
-    const v = await probe();
-    if (v !== undefined) return v;
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 function recordFor(c: Collector, pid: number, path: string): CollectedRecord | undefined {

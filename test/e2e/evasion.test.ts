@@ -13,6 +13,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { freePort, startCollector, type CollectedRecord, type Collector } from '../helpers/collector.ts';
 import { bpfUnavailableReason, needsBpf } from '../helpers/privileges.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const EVASIONS = fileURLToPath(new URL('../../build/evasions', import.meta.url));
@@ -25,6 +26,7 @@ let inner = '';
 let collector: Collector | null = null;
 let agent: ChildProcess | undefined;
 let stderr = '';
+const agentLog = (): string => `agent log tail:\n${stderr.slice(-1500)}`;
 const mounts: string[] = [];
 
 function policy(file: string, directory: string): string {
@@ -47,17 +49,9 @@ spec:
 `;
 }
 
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  for (const until = Date.now() + timeoutMs; Date.now() < until; await new Promise((r) => setTimeout(r, 100))) {
-    const v = await probe();
-    if (v !== undefined) return v;
-  }
-  throw new Error(`timed out waiting for ${what}; agent log tail:\n${stderr.slice(-1500)}`);
-}
-
 /** The policy's record for a process (by host pid, or by the predicate), once it has arrived. */
 function recordOf(what: string, pred: (r: CollectedRecord) => boolean): Promise<CollectedRecord> {
-  return waitFor(what, 20_000, () => collector!.records().find((r) => r.attributes['security_rule.name'] === POLICY && pred(r)));
+  return waitFor(what, 20_000, () => collector!.records().find((r) => r.attributes['security_rule.name'] === POLICY && pred(r)), { detail: agentLog });
 }
 
 function bind(from: string, to: string): number {
@@ -89,7 +83,7 @@ before(async () => {
   agent.stderr?.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
   await waitFor('/readyz', 60_000, async () => {
     try { return (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).status === 200 ? true : undefined; } catch { return undefined; }
-  });
+  }, { detail: agentLog });
   const detail = await (await fetch(`http://127.0.0.1:${healthPort}/readyz?verbose`)).text();
   assert.match(detail, /host rule targets watched by identity: 2\n/, detail);
   assert.match(detail, /io_uring opens: observed/, detail);

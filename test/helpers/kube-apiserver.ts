@@ -35,6 +35,14 @@ export function needsControlPlane(t: TestContext): boolean {
   return false;
 }
 
+const PROMETHEUS_OPERATOR_CRDS_SH = fileURLToPath(new URL('../../k8s/prometheus-operator-crds.sh', import.meta.url));
+let promCrdDir: string | undefined;
+/** Folder of the Prometheus Operator's CRD files (the pinned Go module, fetched once into Go's module cache). */
+export function prometheusOperatorCrdDir(): string {
+  promCrdDir ??= execFileSync('bash', [PROMETHEUS_OPERATOR_CRDS_SH], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  return promCrdDir;
+}
+
 let binDir: string | undefined;
 /** Folder holding kube-apiserver and kube-controller-manager; builds them on first use (minutes, cold). */
 export function kubeBinaries(): string {

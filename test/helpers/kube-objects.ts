@@ -98,9 +98,14 @@ export async function agentIdentity(cp: ControlPlane): Promise<AgentIdentity> {
 
 /** Installs KubeArmor's CRDs (shared/policies/crd, as KubeArmor ships them) and waits until each is Established. */
 export async function installKubeArmorCrds(cp: ControlPlane, crdDir: string): Promise<string[]> {
+  return installCrds(cp, readdirSync(crdDir).filter((n) => n.endsWith('.yaml')).sort().map((f) => join(crdDir, f)));
+}
+
+/** Installs the CRDs in `files` (YAML, one or more documents each) and waits until each is Established. */
+export async function installCrds(cp: ControlPlane, files: readonly string[]): Promise<string[]> {
   const names: string[] = [];
-  for (const f of readdirSync(crdDir).filter((n) => n.endsWith('.yaml')).sort()) {
-    for (const doc of parseAllDocuments(readFileSync(join(crdDir, f), 'utf8'))) {
+  for (const f of files) {
+    for (const doc of parseAllDocuments(readFileSync(f, 'utf8'))) {
       const crd = doc.toJS() as KubeObject | null;
       if (crd === null) continue;
       const res = await cp.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { body: crd });

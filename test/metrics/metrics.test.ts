@@ -11,7 +11,7 @@ import { startHealthServer } from '../../src/health/server.ts';
 import { silentLogger } from '../../src/log.ts';
 import { METRICS, prometheusNames } from '../../src/metrics/definitions.ts';
 import { createAgentMetrics, type MetricSources } from '../../src/metrics/index.ts';
-import type { MonitorStats } from '../../src/monitor/index.ts';
+import { NO_HOOKS, type MonitorStats } from '../../src/monitor/index.ts';
 import { AlertThrottle, throttleSubject } from '../../src/policy/throttle.ts';
 import { startCollector, type Collector } from '../helpers/collector.ts';
 import { HOST_MATCH, podMatch } from '../export/fixtures.ts';
@@ -45,7 +45,7 @@ function parseProm(text: string): Map<string, number> {
 const discard = (): Writable => new Writable({ write(_c, _e, cb) { cb(); } });
 
 const MONITOR: MonitorStats = { delivered: 1234, lostInKernel: 7, lostPending: 2, decodeErrors: 1, filteredInKernel: 98_765, filteredExecInKernel: 321, filteredNetInKernel: 12, lostNetPending: 3, gatedNetInKernel: 77,
-  hook: 'tp_btf', execHook: 'tp_btf', execHookAttached: true, outcomeHook: 'tp_btf', outcomeAttached: false, outcomeProblem: '' };
+  hook: 'tp_btf', execHook: 'tp_btf', execHookAttached: true, outcomeHook: 'tp_btf', outcomeAttached: false, outcomeProblem: '', hooks: NO_HOOKS };
 const POLICY = { refusedChanges: { capacity: 2, kernelFilter: 1 }, unobservedSections: { capabilities: ['KubeArmorPolicy/a/cap1', 'KubeArmorPolicy/a/cap2'], apparmor: ['KubeArmorPolicy/a/aa'] } };
 const ENRICH: EnricherStats = {
   cgroups: 11, containers: 5, images: 3, workloads: 6, pendingLookups: 1, timers: 0, unattributed: 4, lookupFailures: 2, forgotten: 9, suppressedWarnings: 0,

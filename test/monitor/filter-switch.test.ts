@@ -1,7 +1,8 @@
 // Real eBPF: the kernel filter switches whole. A large filter replaced by a different large one
 // (both near the capacity: the two sides are full at once) passes the new rules and not the old; a
 // filter over the capacity is refused and the one in force stays; a syscall rule without a path
-// passes its calls and not the other calls on the same file; the exec hook runs only while the
+// passes its calls and not the other calls on the same file, and one with a path passes its calls
+// on that path alone; the exec hook runs only while the
 // filter lets executions through; and a policy store whose change the kernel refuses keeps its
 // engine. Absence is shown by ordering: an event that would have come before a marker did not.
 import { test, before, after } from 'node:test';
@@ -72,6 +73,25 @@ test('a syscall rule without a path passes its calls, and not the other calls on
   assert.equal(c!.events.some((e) => e.hostPid === catPid && e.absPath === target), false, 'the open of d reached user space');
   const after = (await c!.monitor.refreshStats()).filteredInKernel;
   assert.ok(after > before, `the filtered counter did not rise (${before} -> ${after})`);
+});
+
+test('a syscall rule with a path passes its calls on that path, and not the other calls there', async (t) => {
+  if (!needsBpf(t)) return;
+  const target = p('e');
+  writeFileSync(target, 'x');
+  await c!.monitor.setPathFilter(files([target, p('marker')], { pathCalls: { [target]: ['chmod', 'fchmodat'] } }));
+  const before = (await c!.monitor.refreshStats()).filteredInKernel;
+  const catPid = run('/bin/cat', [target]);
+  const chmodPid = run('/bin/chmod', ['600', target]);
+  const ch = await c!.waitFor((e) => e.hostPid === chmodPid && (e.syscall === 'fchmodat' || e.syscall === 'chmod'), 'the chmod of e');
+  assert.equal(ch.absPath, target);
+  const rmPid = run('/bin/rm', ['-f', target]);
+  const marker = run('/bin/cat', [p('marker')]);
+  await c!.waitFor(opened(marker, p('marker')), 'the marker, a file rule\'s entry: every call');
+  assert.equal(c!.events.some((e) => e.hostPid === catPid && e.absPath === target), false, 'the open of e reached user space');
+  assert.equal(c!.events.some((e) => e.hostPid === rmPid && e.absPath === target), false, 'the unlink of e reached user space');
+  const after = (await c!.monitor.refreshStats()).filteredInKernel;
+  assert.ok(after - before >= 2, `the open and the unlink of e were not counted as filtered (${before} -> ${after})`);
 });
 
 test('the exec hook is detached while no execution can pass, and attached when a process rule comes', async (t) => {

@@ -33,7 +33,23 @@ test('every file call of the syscall table has a bit of its own in the kernel\'s
   const fileCalls = Object.values(SYSCALLS).filter((c) => c.operation === 'File').map((c) => c.nr).sort((a, b) => a - b);
   assert.deepEqual([...bits.keys()].sort((a, b) => a - b), fileCalls);
   assert.equal(new Set(bits.values()).size, bits.size, 'two calls share a bit');
-  assert.ok(Math.max(...bits.values()) < 32);
+  assert.ok(Math.max(...bits.values()) < 31, 'a view (aw_view) holds the side in bit 0 and the call bits above it');
+  // The open-like calls share their verdicts: AW_OPEN_CALLS holds the bits of every call with open(2) flags.
+  const open = /#define AW_OPEN_CALLS \(([^\n]*)\)\n/.exec(src)?.[1] ?? '';
+  const openBits = [...open.matchAll(/1u << (\d+)/g)].map(([, b]) => Number(b)).sort((a, b) => a - b);
+  const opens = Object.values(SYSCALLS).filter((c) => c.operation === 'File' && c.flags === 'open').map((c) => bits.get(c.nr)!).sort((a, b) => a - b);
+  assert.deepEqual(openBits, opens);
+});
+
+test('an entry for some calls carries their numbers; other entries pass every call', () => {
+  const cmd = pathFilterCommand({ passAll: false, exactPaths: ['/etc/shadow', '/proc/self/status'], dirPrefixes: ['/etc/ssh/'],
+    pathCalls: { '/etc/shadow': ['chmod', 'fchmodat'], '/proc/self/status': ['unlink'] } });
+  const [, , exact, prefixes] = cmd.split(' ');
+  assert.deepEqual(exact!.split(','), [`${fnv1a64('/etc/shadow').toString(16)}=90.268`, `${fnv1a64('/proc/self/status').toString(16)}=87`, `${fnv1a64('/proc/status').toString(16)}=87`],
+    'the /proc/... form of an entry lets the same calls through');
+  assert.equal(prefixes, fnv1a64('/etc/ssh/').toString(16));
+  assert.throws(() => pathFilterCommand({ passAll: false, exactPaths: ['/a'], dirPrefixes: [], pathCalls: { '/a': ['connect'] } }), /"connect" is not a file call/);
+  assert.throws(() => pathFilterCommand({ passAll: false, exactPaths: ['/a'], dirPrefixes: [], pathCalls: { '/b': ['chmod'] } }), /"\/b", which is not one of its paths/);
 });
 
 test('calls that pass whatever their path go by their x86_64 numbers; a call that is not a file call is refused', () => {

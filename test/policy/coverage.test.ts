@@ -156,9 +156,10 @@ test('each unobserved field is reported, for every kind that has it', () => {
   }
   const sys = unobservedFields(doc('KubeArmorPolicy', { syscalls: { matchSyscalls: [{ syscall: ['unlink', 'ptrace'] }], matchPaths: [{ path: '/etc/x' }] } }));
   assert.deepEqual(sys.map((x) => x.path), ['spec.syscalls.matchSyscalls[0].syscall[1]', 'spec.syscalls.matchPaths[0]']);
-  // Network calls are in the syscall table but syscall rules do not decide them yet: still reported.
-  const net = unobservedFields(doc('KubeArmorPolicy', { syscalls: { matchSyscalls: [{ syscall: ['connect', 'unlink'] }] } }));
-  assert.deepEqual(net.map((x) => x.path), ['spec.syscalls.matchSyscalls[0].syscall[0]']);
+  // The network calls are observed through their events; a call outside the table is still reported, naming the observed ones.
+  const net = unobservedFields(doc('KubeArmorPolicy', { syscalls: { matchSyscalls: [{ syscall: ['connect', 'bind', 'setuid', 'accept4'] }] } }));
+  assert.deepEqual(net.map((x) => x.path), ['spec.syscalls.matchSyscalls[0].syscall[2]']);
+  assert.match(net[0]!.message, /^setuid is not observed: armorwatch sees .*\bconnect\b.*\blisten\b/);
   assert.deepEqual(unobservedFields(doc('KubeArmorPolicy', { file: { matchPaths: [{ path: '/etc/x', pts: false }] }, process: { matchPaths: [{ execname: 'apt' }] } })), []);
   assert.deepEqual(unobservedFields(doc('KubeArmorPolicy', { network: { matchProtocols: [{ protocol: 'TCP', pts: false }, { protocol: 'icmpv6' }, { protocol: 'all' }] } })), [], 'network protocol rules are observed, in either case');
   // The CRD's pattern is anchored only at the end, so a name ending in a known one passes the schema: the rule matches nothing, and says so.

@@ -83,7 +83,7 @@ export function execEvent(over: Partial<ExecEvent> = {}): ExecEvent {
 }
 
 /** Decides one event by the syscall rules and returns the alert, or null. */
-export function syscallAlertFor(yaml: string, ev: FileEvent | ExecEvent, w: Workload = WEB, node: NodeIdentity = NODE): Alert | null {
+export function syscallAlertFor(yaml: string, ev: MonitorEvent, w: Workload = WEB, node: NodeIdentity = NODE): Alert | null {
   const engine = compilePolicies(policies(yaml));
   const d = engine.decideSyscall({ event: ev, workload: w }, node);
   return d === null ? null : renderAlert({ event: ev, workload: w, node, decision: d });

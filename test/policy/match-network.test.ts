@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { compilePolicies } from '../../src/policy/engine.ts';
 import type { NetworkEvent } from '../../src/types.ts';
-import { alertFor, event, HOST, ksp, netEvent, NODE, policies, WEB, workload } from './helpers.ts';
+import { alertFor, event, HOST, ksp, netEvent, NODE, policies, syscallAlertFor, WEB, workload } from './helpers.ts';
 
 const AF_UNIX = 1, AF_INET = 2, AF_INET6 = 10, AF_NETLINK = 16, AF_PACKET = 17, AF_TIPC = 30;
 const STREAM = 1, DGRAM = 2, RAW = 3, RDM = 4, SEQPACKET = 5, DCCP = 6;
@@ -226,5 +226,50 @@ spec:
     assert.equal(alertFor(allow, { ...dig, exePath: '/usr/bin/dig' }, HOST), null);
     const other = alertFor(allow, netEvent(), HOST, NODE, { defaultNetworkPosture: 'block' });
     assert.deepEqual([other?.PolicyName, other?.Action, other?.Type], ['DefaultPosture', 'Audit (Block)', 'MatchedHostPolicy']);
+  });
+});
+
+describe('syscall rules on network calls (Operation Syscall)', () => {
+  const sys = ksp('ksp-netcalls', `  severity: 6
+  syscalls:
+    matchSyscalls:
+      - syscall: [connect, bind]
+        fromSource:
+          - path: /usr/bin/curl
+    matchPaths:
+      - syscall: [connect]
+        path: /run/nscd/socket`);
+
+  test('a listed network call alerts in KubeArmor\'s shape; other calls, other programs and connect outcomes do not', () => {
+    const a = syscallAlertFor(sys, netEvent());
+    assert.ok(a);
+    assert.equal(a.Operation, 'Syscall');
+    assert.equal(a.Action, 'Audit');
+    assert.equal(a.Severity, '6');
+    assert.equal(a.Syscall, 'SYS_CONNECT');
+    assert.match(a.Data, /^syscall=SYS_CONNECT\b/);
+    assert.equal(a.PolicyName, 'ksp-netcalls');
+    assert.ok(syscallAlertFor(sys, netEvent({ syscall: 'bind', remote: null, local: { family: 'inet', address: '0.0.0.0', port: 80 } })));
+    assert.equal(syscallAlertFor(sys, netEvent({ syscall: 'listen', remote: null })), null, 'listen is not listed');
+    assert.equal(syscallAlertFor(sys, netEvent({ exePath: '/usr/bin/wget' })), null, 'fromSource names curl');
+    assert.equal(syscallAlertFor(sys, netEvent({ phase: 'outcome', ret: -111 })), null, 'the outcome is not a call of its own');
+  });
+
+  test('matchPaths on a network call matches the file of a unix socket', () => {
+    const unix = (path: string, abstract = false): NetworkEvent => netEvent({ exePath: '/usr/bin/getent', domain: 1, protocol: 0, remote: { family: 'unix', path, abstract } });
+    const a = syscallAlertFor(sys, unix('/run/nscd/socket'));
+    assert.equal(a?.Operation, 'Syscall');
+    assert.equal(syscallAlertFor(sys, unix('/run/other')), null);
+    assert.equal(syscallAlertFor(sys, unix('/run/nscd/socket', true)), null, 'an abstract name is no file');
+    assert.equal(syscallAlertFor(sys, netEvent({ exePath: '/usr/bin/getent' })), null, 'an inet connect has no path');
+  });
+
+  test('the kernel passes the listed network calls on any protocol, and needs their hooks', () => {
+    const engine = compilePolicies(policies(sys));
+    assert.deepEqual(engine.kernelFilter().network, { passAll: false, calls: ['connect', 'bind'], protocols: [] });
+    assert.deepEqual(engine.kernelFilter().exactPaths, [], 'a unix socket path is no file event');
+    const withTcp = compilePolicies(policies(`${sys}${ksp('ksp-tcp', '  network:\n    matchProtocols:\n      - protocol: tcp')}`));
+    assert.deepEqual(withTcp.kernelFilter().network?.protocols, [], 'a protocol rule beside them: any protocol, so the syscall rule misses nothing');
+    assert.ok(['connect', 'bind'].every((c) => engine.requiredSyscalls().has(c)));
   });
 });

@@ -208,10 +208,15 @@ test('syscall rules: listed calls (narrowed by fromSource directory), and calls 
 
 test('the kernel filters and the hooks the policies need follow the rules', () => {
   const f = (yaml: string) => compilePolicies(policies(yaml));
-  assert.deepEqual(f(sys).kernelFilter(), { passAll: false, exactPaths: [], dirPrefixes: ['/etc/'], passCalls: ['unlink', 'unlinkat'] },
-    'a listed file call without a path needs every event of that call, and only of that call');
+  assert.deepEqual(f(sys).kernelFilter(), { passAll: false, exactPaths: [], dirPrefixes: ['/etc/'], passCalls: ['unlink', 'unlinkat'], pathCalls: { '/etc/': ['chmod', 'fchmodat'] } },
+    'a listed file call without a path needs every event of that call, and only of that call; a call on a path, that call on that path');
   const onPath = f(ksp('p', '  syscalls:\n    matchPaths:\n      - syscall: [chmod]\n        path: /etc/shadow'));
-  assert.deepEqual(onPath.kernelFilter(), { passAll: false, exactPaths: ['/etc/shadow'], dirPrefixes: [] });
+  assert.deepEqual(onPath.kernelFilter(), { passAll: false, exactPaths: ['/etc/shadow'], dirPrefixes: [], pathCalls: { '/etc/shadow': ['chmod'] } });
+  // A file rule on the same path needs every call there; a prefix covers an entry only for the calls it lets through.
+  const mixed = f(`${ksp('p', '  syscalls:\n    matchPaths:\n      - syscall: [chmod]\n        path: /etc/shadow\n      - syscall: [unlink]\n        path: /etc/\n        recursive: true')}${ksp('q', '  file:\n    matchPaths:\n      - path: /etc/shadow\n      - path: /etc/passwd\n  action: Audit')}`);
+  assert.deepEqual(mixed.kernelFilter(), { passAll: false, exactPaths: ['/etc/passwd', '/etc/shadow'], dirPrefixes: ['/etc/'], pathCalls: { '/etc/': ['unlink'] } });
+  const narrower = f(ksp('p', '  syscalls:\n    matchPaths:\n      - syscall: [chmod, unlink]\n        path: /etc/\n        recursive: true\n      - syscall: [unlink]\n        path: /etc/x'));
+  assert.deepEqual(narrower.kernelFilter(), { passAll: false, exactPaths: [], dirPrefixes: ['/etc/'], pathCalls: { '/etc/': ['chmod', 'unlink'] } }, 'covered by the directory for its calls');
   assert.deepEqual([...onPath.requiredSyscalls()], ['chmod']);
   const e = f(`${apt}${ksp('q', '  process:\n    matchDirectories:\n      - dir: /tmp/\n    matchPaths:\n      - path: /bin/nc')}`);
   assert.deepEqual(e.execFilter(), { passAll: false, paths: ['/bin/nc'], dirs: ['/tmp/'], names: ['apt'] });

@@ -145,3 +145,14 @@ test('the notices travel as records of the alert they concern: Type AlertThresho
   assert.equal(plain.attributes?.['armorwatch.throttle.phase'], undefined);
   assert.equal(renderAlert(SEED_MATCH).Throttle, undefined);
 });
+
+test('a container the runtime could not name is throttled in a bucket of its own, never the host\'s', () => {
+  const { t, notices } = setup(3, 5);
+  const unnamed = throttleSubject({ kind: 'container', labels: {} });
+  const host = throttleSubject(HOST_MATCH.workload);
+  assert.notEqual(unnamed.key, host.key);
+  assert.equal(unnamed.workload, 'unnamed container', 'the notices say whose alerts were held back');
+  for (let i = 0; i < 20; i++) t.admit(unnamed, 'ksp-any');
+  assert.equal(notices.length, 1, 'the unnamed container is throttled');
+  assert.equal(t.admit(host, 'hsp-any'), true, 'the host still has its whole budget');
+});
