@@ -116,11 +116,9 @@ struct heap {
 	struct argv_state av;
 };
 
-/* What a filtered open touches, apart from `heap`: the start of the requested path and the last
- * filtered file. A per-CPU array of a few hundred bytes is plain kernel memory; `heap`, far larger,
- * is vmalloc'ed, and copying user memory into vmalloc'ed memory (or the stack) costs about three
- * times the whole filtered open on this machine's kernel (hardened usercopy checks on every copy,
- * measured, BENCHMARKS.md "fileperf"). */
+/* All a filtered open writes: the start of the requested path and the last filtered file, in a
+ * per-CPU value of a few hundred bytes. `heap` (tens of KiB, vmalloc'ed) is reached only when the
+ * call may pass: fewer pages touched per open (BENCHMARKS.md, "fileperf"). */
 struct hot {
 	__u8 path[AW_FAST_SCAN];
 	struct last_filtered last;
