@@ -75,7 +75,7 @@ export function policyDetail(st: PolicyStoreStatus): string[] {
     `policy folders: ${st.unreadableFolders.length} unreadable${st.unreadableFolders.length > 0 ? ` (${st.unreadableFolders.join('; ')})` : ''}; ${st.emptyFolders.length} empty${st.emptyFolders.length > 0 ? ` (${st.emptyFolders.join(', ')})` : ''}`,
     `entries passed over: ${skipped === '' ? 'none' : skipped}`,
     `reloads: ${st.reloads}; failed scans: ${st.failedScans}; scan running for ${st.scanRunningMs} ms`,
-    ...(st.refusedChange === null ? [] : [`policy change refused, the previous policies stay in force: ${st.refusedChange}`]),
+    ...(st.refusedChange === null ? [] : [`policy change refused, the previous policies stay in force: ${st.refusedChange}${st.refusedRetryInMs === null ? '' : `; tried again in ${Math.ceil(st.refusedRetryInMs / 1000)} s`}`]),
     `policy changes refused: ${st.refusedChanges.capacity} over the kernel filter capacity; ${st.refusedChanges.kernelFilter} kernel filter switch(es) failed`,
     `unobserved policy sections: ${unobservedLine(st.unobservedSections)}`,
   ];
