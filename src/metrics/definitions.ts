@@ -74,7 +74,7 @@ export const METRICS = Object.freeze({
       result: '`ok`, or `rejected` when at least one document was rejected',
     }),
   changesRefused: spec('armorwatch.policy.changes.refused', 'counter', '{change}',
-    'Policy changes refused as a whole: the policies in force stay, engine and kernel filter alike, and the change is tried again at the next full scan.', {
+    'Policy changes refused as a whole: the policies in force stay, engine and kernel filter alike, and the change is tried again: over the capacity at the next full scan, a failed switch after 1 s, 2 s, 4 s, ... up to the rescan period.', {
       reason: '`capacity` (the kernel filter would need more than --kernel-filter-capacity entries) or `kernel_filter` (the kernel filter could not be switched)',
     }),
   unobservedSections: spec('armorwatch.policy.unobserved.sections', 'gauge', '{policy}',
