@@ -82,6 +82,8 @@ struct last_filtered {
 
 /* ---- path filter ---------------------------------------------------------------------------- */
 
+#define AW_FAST_SCAN 256 /* paths up to this long, outside /proc, take the plain loop */
+
 /* State of one scan over a NUL-free string in heap.tmp[start..end). It lives in the map value,
  * not on the stack, so the verifier does not track it as constants and checks the callback once. */
 struct scan {
@@ -112,8 +114,15 @@ struct heap {
 	__u8 tmp[AW_TMP_SIZE];
 	struct scan sc;
 	struct aw_walk_state wk;
-	struct last_filtered last;
 	struct argv_state av;
+};
+
+/* All a filtered open writes: the start of the requested path and the last filtered file, in a
+ * per-CPU value of a few hundred bytes. `heap` (tens of KiB, vmalloc'ed) is reached only when the
+ * call may pass: fewer pages touched per open (BENCHMARKS.md, "fileperf"). */
+struct hot {
+	__u8 path[AW_FAST_SCAN];
+	struct last_filtered last;
 };
 
 struct {
@@ -130,20 +139,33 @@ struct {
 
 /* What an execve/execveat entry keeps for the exec hook: the call and the caller's executable. By
  * tgid, not thread: a thread that execs becomes the group leader and takes the tgid as its id.
- * The hook or the failed call's exit removes it; a record left by an exec that never returned is
- * overwritten by the next exec of that tgid. */
+ * The hook or the failed call's exit clears it; a record left by an exec that never returned is
+ * overwritten by the next exec of that tgid. An array slot per tgid modulo its size, not a hash
+ * entry: a fork+exec then costs two plain stores and a load instead of a hash insert and delete
+ * (those were most of a filtered exec's time). Two execs in flight at once whose tgids share a
+ * slot: the later one's record wins, and `check` (over every field) keeps a record torn between
+ * two writers from being read; the other exec is reported without its caller, as one the entry
+ * program did not see. */
 struct exec_start {
 	__u64 dentry, mnt; /* f_path of the caller's mm->exe_file */
+	__u64 check;       /* exec_start_check() of the fields below and above */
+	__u32 tgid;        /* 0: the slot is free */
 	__u32 nr;
-	__u32 _pad0;
 };
 
+#define AW_EXEC_SLOTS 32768 /* a power of two: the default pid_max */
+
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, AW_EXEC_SLOTS);
 	__type(key, __u32);
 	__type(value, struct exec_start);
-} exec_starts SEC(".maps");          /* tgid -> exec in progress (preallocated: no allocation per exec) */
+} exec_starts SEC(".maps");          /* tgid % AW_EXEC_SLOTS -> exec in progress */
+
+static __always_inline __u64 exec_start_check(__u64 dentry, __u64 mnt, __u32 tgid, __u32 nr)
+{
+	return (dentry ^ (mnt * 0x9e3779b97f4a7c15ULL) ^ (((__u64)tgid << 32) | nr)) * 0xff51afd7ed558ccdULL;
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -151,6 +173,13 @@ struct {
 	__type(key, __u32);
 	__type(value, struct heap);
 } heap SEC(".maps");                 /* cpu -> scratch */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hot);
+} hot SEC(".maps");                  /* the filtered open's own state */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -302,6 +331,12 @@ static __always_inline struct heap *scratch(void)
 	return bpf_map_lookup_elem(&heap, &cpu);
 }
 
+static __always_inline struct hot *hot_state(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&hot, &zero);
+}
+
 #define FNV_STEP(h, c) (((h) ^ (__u64)(c)) * FNV_PRIME)
 #define H_COMP_PROC 0x85729b0e3537bc61ULL        /* fnv1a("proc") */
 #define H_COMP_SELF 0x2d19e518d40792b7ULL        /* fnv1a("self") */
@@ -448,7 +483,6 @@ static long scan_step(__u32 i, void *ctx)
 	return s->hit ? 1 : 0;
 }
 
-#define AW_FAST_SCAN 256 /* paths up to this long, outside /proc, take the plain loop */
 #define W2(a, b) (((__u32)(a) << 8) | (b))
 #define W3(a, b, c) (((__u32)(a) << 16) | W2(b, c))
 #define W4(a, b, c, d) (((__u32)(a) << 24) | W3(b, c, d))
@@ -580,13 +614,13 @@ static __always_inline __u64 bytes_eq(__u64 w, __u64 rep)
  * takes the full scan, which passes it as before. ("/etc/../tmp/x" is "/tmp/x": a ".." can lead
  * to another first component.) Eight bytes at a time; hidden files ("/.x") count too, which only
  * costs them the full scan. */
-static __always_inline int maybe_unfolded(struct heap *hp, __u32 len)
+static __always_inline int maybe_unfolded(const __u8 *buf, __u32 len)
 {
 	__u64 carry = 0;
 	for (__u32 i = 0; i < AW_SCREEN_WORDS; i++) {
 		if (i * 8 > len) /* the word holding the NUL at tmp[len] was the last */
 			break;
-		__u64 w = *(__u64 *)(hp->tmp + bounded(i * 8, AW_FAST_SCAN - 8));
+		__u64 w = *(const __u64 *)(buf + bounded(i * 8, AW_FAST_SCAN - 8));
 		if (i * 8 + 8 > len + 1) /* bytes after the NUL are stale: read them as NULs */
 			w &= ~0ULL >> (8 * (i * 8 + 8 - (len + 1)));
 		__u64 slash = bytes_eq(w, 0x2f2f2f2f2f2f2f2fULL);
@@ -603,20 +637,25 @@ static __always_inline int maybe_unfolded(struct heap *hp, __u32 len)
  * first component is rejected without the per-byte scan. */
 static __always_inline int user_path_passes(const char *upath, __u32 slot)
 {
+	struct hot *ht = hot_state();
+	if (!ht)
+		return 1;
+	/* A read sized for the common case, into the small per-CPU buffer (see struct hot); the
+	 * helper's cost also grows with the size asked (measured, BENCHMARKS.md). */
+	long n = bpf_probe_read_user_str(ht->path, AW_FAST_SCAN, upath);
+	if (n <= 1 || ht->path[0] != '/')
+		return 1;
+	__u32 len = (__u32)(n - 1);
+	if (len < AW_FAST_SCAN - 1 && !maybe_unfolded(ht->path, len) && !first_may_pass(ht->path, len, slot))
+		return 0;
+	/* The full scan works in heap.tmp: the path read again there, in full when it was cut. */
 	struct heap *hp = scratch();
 	if (!hp)
 		return 1;
-	/* A read sized for the common case: the helper's cost grows with the size asked, not only
-	 * with the bytes copied (measured, BENCHMARKS.md). Read again in full when it was cut. */
-	long n = bpf_probe_read_user_str(hp->tmp, AW_FAST_SCAN, upath);
-	if (n == AW_FAST_SCAN)
-		n = bpf_probe_read_user_str(hp->tmp, AW_PATH_MAX, upath);
+	n = bpf_probe_read_user_str(hp->tmp, AW_PATH_MAX, upath);
 	if (n <= 1 || hp->tmp[0] != '/')
 		return 1;
-	__u32 len = (__u32)(n - 1);
-	if (len < AW_FAST_SCAN && !maybe_unfolded(hp, len) && !first_may_pass(hp->tmp, len, slot))
-		return 0;
-	return path_passes(hp, 0, len, slot);
+	return path_passes(hp, 0, (__u32)(n - 1), slot);
 }
 
 /* ---- sys_enter ------------------------------------------------------------------------------- */
@@ -679,10 +718,17 @@ static __always_inline int exec_enter(long id)
 		return 0;
 	struct task_struct *bt = bpf_get_current_task_btf();
 	struct file *exe = bt->mm->exe_file;
-	struct exec_start st = { .dentry = (__u64)exe->f_path.dentry, .mnt = (__u64)exe->f_path.mnt, .nr = (__u32)id };
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	if (bpf_map_update_elem(&exec_starts, &tgid, &st, BPF_ANY))
-		count(AW_STAT_LOST_PENDING);
+	__u32 idx = tgid & (AW_EXEC_SLOTS - 1);
+	struct exec_start *st = bpf_map_lookup_elem(&exec_starts, &idx);
+	if (!st)
+		return 0;
+	st->dentry = (__u64)exe->f_path.dentry;
+	st->mnt = (__u64)exe->f_path.mnt;
+	st->nr = (__u32)id;
+	st->tgid = tgid;
+	/* from the stored words: pointers themselves take no arithmetic */
+	st->check = exec_start_check(*(volatile __u64 *)&st->dentry, *(volatile __u64 *)&st->mnt, tgid, (__u32)id);
 	return 0;
 }
 
@@ -932,10 +978,10 @@ static __always_inline int resolved_passes(struct path *fp, struct path *root, i
 	struct dentry *d = AW_CAST(fp->dentry, struct dentry);
 	__u64 inode = (__u64)d->d_inode;
 	__u64 parent = (__u64)d->d_parent;
-	struct heap *hp = scratch();
-	if (!hp)
+	struct hot *ht = hot_state();
+	if (!ht)
 		return -1;
-	struct last_filtered *last = &hp->last;
+	struct last_filtered *last = &ht->last;
 
 	if (last->gen == gen && last->dentry == k.dentry && last->mnt == k.mnt &&
 	    last->inode == inode && last->parent == parent && last->root_d == k.root_d &&
@@ -944,6 +990,9 @@ static __always_inline int resolved_passes(struct path *fp, struct path *root, i
 	struct verdict *v = bpf_map_lookup_elem(&verdicts, &k);
 	struct verdict nv = { .inode = inode, .parent = parent, .gen = gen };
 	if (!(v && v->gen == gen && v->inode == inode && v->parent == parent && !v->pass)) {
+		struct heap *hp = scratch();
+		if (!hp)
+			return -1;
 		/* a cached pass still needs the walk: the event carries the path */
 		*pos = aw_walk(&hp->wk, hp->tmp, fp, root, walk_flags);
 		/* a walked path is in folded form: the first-component screen applies, unless the
@@ -965,16 +1014,13 @@ static __always_inline int resolved_passes(struct path *fp, struct path *root, i
 /* An open needs no entry program: at exit its arguments are still in the registers the task
  * entered the kernel with, and the path it asked for is read from user memory here, as the entry
  * program would have. Skipping the entry hook and the per-thread hand-over is most of what a
- * filtered open used to cost. Returns 0 when the process filter drops the call; fills `p`
- * (ts 0: the event takes its time at exit) and decides from the requested path whether it is a
- * candidate, or can pass only by the path of the file it opened. */
+ * filtered open used to cost. Fills `p` (ts 0: the event takes its time at exit) and decides from
+ * the requested path whether it is a candidate, or can pass only by the path of the file it
+ * opened. The process filter is left to open_process_passes, once the path has not dropped the
+ * call: it only ever drops more, and a filtered open then never reads it. */
 static __always_inline int open_at_exit(long nr, struct shape *sh, struct task_struct *bt,
 					struct pending *p, __u32 slot)
 {
-	__u32 zero = 0;
-	struct aw_config *cfg = bpf_map_lookup_elem(&aw_config, &zero);
-	if (!cfg || !process_passes(cfg, bpf_get_current_pid_tgid() >> 32))
-		return 0;
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bt);
 	if (!regs)
 		return 0;
@@ -990,6 +1036,14 @@ static __always_inline int open_at_exit(long nr, struct shape *sh, struct task_s
 	    !user_path_passes((const char *)p->args[sh->path & 7], slot))
 		p->candidate = 0; /* the opened file may still pass under its resolved path */
 	return 1;
+}
+
+/* The process filter for an open the path filter let through. */
+static __always_inline int open_process_passes(void)
+{
+	__u32 zero = 0;
+	struct aw_config *cfg = bpf_map_lookup_elem(&aw_config, &zero);
+	return cfg && process_passes(cfg, bpf_get_current_pid_tgid() >> 32);
 }
 
 /* ---- executions ------------------------------------------------------------------------------ */
@@ -1089,18 +1143,23 @@ static __always_inline int fd_of_devfd(const __u8 *p, long n)
 	return digits ? fd : AT_FDCWD;
 }
 
-/* What exec_enter kept in this thread's slot: the call's number (0 when nothing was kept) and the
+/* What exec_enter kept in this process's slot: the call's number (0 when nothing was kept) and the
  * caller's executable. The slot is freed. */
 static __always_inline long take_caller(struct path *caller)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct exec_start *st = bpf_map_lookup_elem(&exec_starts, &tgid);
-	if (!st)
+	__u32 idx = tgid & (AW_EXEC_SLOTS - 1);
+	struct exec_start *st = bpf_map_lookup_elem(&exec_starts, &idx);
+	if (!st || st->tgid != tgid)
 		return 0;
-	long nr = st->nr;
-	caller->dentry = (struct dentry *)st->dentry;
-	caller->mnt = (struct vfsmount *)st->mnt;
-	bpf_map_delete_elem(&exec_starts, &tgid);
+	__u64 dentry = st->dentry, mnt = st->mnt;
+	__u32 nr = st->nr;
+	int whole = st->check == exec_start_check(dentry, mnt, tgid, nr);
+	st->tgid = 0;
+	if (!whole)
+		return 0;
+	caller->dentry = (struct dentry *)dentry;
+	caller->mnt = (struct vfsmount *)mnt;
 	return nr;
 }
 
@@ -1330,6 +1389,8 @@ static __always_inline int on_exit(long nr, long ret, const int with_exec)
 		count(AW_STAT_FILTERED);
 		return 0;
 	}
+	if (sh.is_open && !open_process_passes())
+		return 0;
 
 	struct heap *hp = scratch();
 	if (!hp)
