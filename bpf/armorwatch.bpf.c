@@ -50,6 +50,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define NR_umount2 166
 #define NR_move_mount 429
 #define NR_mount_setattr 442
+#define NR_open_tree 428
 /* network calls (net.bpf.h) */
 #define NR_socket 41
 #define NR_connect 42
@@ -675,6 +676,10 @@ static __always_inline int evasion_shape(__u32 nr, struct shape *sh)
 	case NR_linkat: case NR_move_mount:
 		sh->dirfd = 0; sh->path = 1; sh->dirfd2 = 2; sh->path2 = 3; return 1;
 	case NR_symlinkat: sh->path = 0; sh->dirfd2 = 1; sh->path2 = 2; return 1;
+	/* The rest of the mount family with paths: a detached copy of a tree (open_tree, made a mount
+	 * by move_mount), a mount's attributes changed (mount_setattr), the root swapped (pivot_root). */
+	case NR_open_tree: case NR_mount_setattr: sh->dirfd = 0; sh->path = 1; return 1;
+	case NR_pivot_root: sh->path = 0; sh->path2 = 1; return 1;
 	}
 	return 0;
 }
@@ -1433,6 +1438,7 @@ static __always_inline int on_exit(long nr, long ret, const int with_exec)
 	case NR_linkat: e->flags = p.args[4]; break;
 	case NR_mount: e->flags = p.args[3]; break;
 	case NR_move_mount: e->flags = p.args[4]; break;
+	case NR_open_tree: case NR_mount_setattr: e->flags = p.args[2]; break;
 	}
 
 	if (sh.path >= 0)
@@ -1532,6 +1538,9 @@ AW_SYSCALL_TP(symlinkat, 3)
 /* Reported, and they void cached verdicts (on_exit bumps aw_path_gen for them). */
 AW_SYSCALL_TP(mount, 5)
 AW_SYSCALL_TP(move_mount, 5)
+AW_SYSCALL_TP(open_tree, 3)
+AW_SYSCALL_TP(mount_setattr, 5)
+AW_SYSCALL_TP(pivot_root, 2)
 
 /* Exit only: these calls are not reported, they only void cached verdicts (aw_path_gen). */
 #define AW_GEN_TP(name)                                                                          \
@@ -1577,8 +1586,6 @@ int aw_tp_enter_connect(struct trace_event_raw_sys_enter *ctx)
 }
 
 AW_GEN_TP(umount)
-AW_GEN_TP(pivot_root)
-AW_GEN_TP(mount_setattr)
 
 SEC("tp_btf/sys_enter")
 int BPF_PROG(aw_btf_enter, struct pt_regs *regs, long id)
