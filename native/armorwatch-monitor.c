@@ -19,7 +19,7 @@
  *           "<seq> switch"  puts the side built in force at once (paths and execs are built into it)
  *           "<seq> procs <pid,...|-> <comm hex,...|-> <excluded pid,...|->"
  *           "<seq> net <passAll 0|1> <calls: AW_NET_* bits, decimal> <protocols: decimal,...|*>"
- *           (protocols '*': any; the outcome hook is attached the first time connects are asked for)
+ *           (protocols '*': any; the outcome hook is attached while connects are asked for)
  *           "<seq> idents <dev hex:inode hex,...|->"  (watched identities: bpf/identity.bpf.h)
  *           "<seq> attach"   "<seq> stats"
  * A refused begin/paths/execs/switch leaves the side in force untouched.
