@@ -12,7 +12,8 @@
 // --exec: the exec row alone. A fork+exec loop of a tiny static program (build/execloop running
 // build/exectiny) with no agent, with armorwatch holding 100 process rules that never match (and
 // 100 such file rules), and with the floor build (the same hooks, empty programs); interleaved in
-// each cycle with no-agent runs around each; per configuration the median ratio and BPF ns per exec.
+// each cycle with no-agent runs around each; per configuration the median ratio and BPF ns per exec
+// (in all and by program). With --helpers A,B[,C...]: those builds of the helper side by side instead.
 // --exec-count N: iterations per exec run (default 3000).
 // --connect: the connect row alone. A socket+connect+close loop to a listener on 127.0.0.1
 // (build/connectloop) with no agent, with armorwatch holding a network need that the loop does not
@@ -280,13 +281,13 @@ async function execLoop(count: number): Promise<Loop> {
   return JSON.parse(out) as Loop;
 }
 
-/** [total run time of the exec-path programs not in `old`, runs of the exec hook]. */
-function execRunTime(old: Set<number>): [number, number] {
-  let ns = 0;
+/** [run time of each exec-path program not in `old`, by name; runs of the exec hook]. */
+function execRunTime(old: Set<number>): [Map<string, number>, number] {
+  const ns = new Map<string, number>();
   let runs = 0;
   for (const p of programs()) {
     if (old.has(p.id) || !EXEC_PROGRAMS.test(p.name)) continue;
-    ns += p.run_time_ns ?? 0;
+    ns.set(p.name, (ns.get(p.name) ?? 0) + (p.run_time_ns ?? 0));
     if (EXEC_HOOK_PROGRAM.test(p.name)) runs += p.run_cnt ?? 0;
   }
   return [ns, runs];
@@ -297,10 +298,14 @@ async function execRow(): Promise<string> {
   const count = Number(values['exec-count']);
   const ruleFiles = Array.from({ length: 100 }, (_, i) => `/var/lib/armorwatch-bench/rule-${i}`);
   const ruleExecs = Array.from({ length: 100 }, (_, i) => `/opt/armorwatch-bench/bin/rule-${i}`);
-  const builds = [{ name: 'armorwatch, 100 process rules, none matching', helper: undefined as string | undefined }, { name: 'floor: the same hooks, empty programs', helper: FLOOR }];
+  // --helpers: builds of the helper side by side instead (an old and a new build, the floor).
+  const builds = values.helpers === undefined
+    ? [{ name: 'armorwatch, 100 process rules, none matching', helper: undefined as string | undefined }, { name: 'floor: the same hooks, empty programs', helper: FLOOR }]
+    : values.helpers.split(',').map((h) => ({ name: h, helper: h as string | undefined }));
   const ratios: number[][] = builds.map(() => []);
   const perExec: number[][] = builds.map(() => []);
   const bpfNs: number[][] = builds.map(() => []);
+  const perProgram: Map<string, number[]>[] = builds.map(() => new Map());
   const bases: number[] = [];
   let delivered = 0;
   let filteredExec = 0;
@@ -308,7 +313,8 @@ async function execRow(): Promise<string> {
   for (let i = 0; i < CYCLES; i++) {
     let base = await execLoop(count);
     bases.push(base.nsPerOp);
-    const order = i % 2 === 0 ? [0, 1] : [1, 0];
+    const order = builds.map((_, j) => j);
+    if (i % 2 === 1) order.reverse();
     for (const j of order) {
       const before = new Set(programs().map((p) => p.id));
       const m = await openMonitor({
@@ -328,7 +334,15 @@ async function execRow(): Promise<string> {
       bases.push(after.nsPerOp);
       ratios[j]!.push(l.nsPerOp / ((base.nsPerOp + after.nsPerOp) / 2));
       perExec[j]!.push(l.nsPerOp);
-      if (runs1 > runs0) bpfNs[j]!.push((ns1 - ns0) / (runs1 - runs0));
+      if (runs1 > runs0) {
+        let total = 0;
+        for (const [name, t1] of ns1) {
+          const per = (t1 - (ns0.get(name) ?? 0)) / (runs1 - runs0);
+          total += per;
+          perProgram[j]!.set(name, [...perProgram[j]!.get(name) ?? [], per]);
+        }
+        bpfNs[j]!.push(total);
+      }
       base = after;
     }
   }
@@ -337,10 +351,12 @@ async function execRow(): Promise<string> {
     '| row | CPU ns per fork+exec (median) | × no agent (median of pairs) | pair ratios (run order) | BPF ns per exec (median) |', '|---|---:|---:|---|---:|',
     `| no agent | ${med(bases).toFixed(0)} | 1.00 | – | – |`];
   builds.forEach((b, j) => lines.push(`| ${b.name} | ${med(perExec[j]!).toFixed(0)} | ${med(ratios[j]!).toFixed(3)} | ${ratios[j]!.map((x) => x.toFixed(3)).join(' ')} | ${med(bpfNs[j]!).toFixed(0)} |`));
-  const overAgent = med(perExec[0]!) - med(bases);
-  const overFloor = med(perExec[1]!) - med(bases);
-  lines.push('', `armorwatch ÷ floor, CPU per fork+exec: ${(med(perExec[0]!) / med(perExec[1]!)).toFixed(3)}; above no agent: armorwatch ${overAgent.toFixed(0)} ns, floor ${overFloor.toFixed(0)} ns`);
+  if (builds.length >= 2) {
+    const [first, second] = values.helpers === undefined ? ['armorwatch', 'floor'] : ['first', 'second'];
+    lines.push('', `${first} ÷ ${second}, CPU per fork+exec: ${(med(perExec[0]!) / med(perExec[1]!)).toFixed(3)}; BPF ns per exec: ${(med(bpfNs[0]!) / med(bpfNs[1]!)).toFixed(2)}; above no agent: ${first} ${(med(perExec[0]!) - med(bases)).toFixed(0)} ns, ${second} ${(med(perExec[1]!) - med(bases)).toFixed(0)} ns`);
+  }
   lines.push(`executions of the rule-less program delivered: ${delivered} (expected 0); executions filtered in the kernel: ${filteredExec}`);
+  builds.forEach((b, j) => lines.push(`BPF ns per exec by program (median), ${b.name}: ${[...perProgram[j]!].map(([n, xs]) => `${n} ${med(xs).toFixed(0)}`).join(', ')}`));
   return lines.join('\n');
 }
 

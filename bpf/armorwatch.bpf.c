@@ -129,20 +129,33 @@ struct {
 
 /* What an execve/execveat entry keeps for the exec hook: the call and the caller's executable. By
  * tgid, not thread: a thread that execs becomes the group leader and takes the tgid as its id.
- * The hook or the failed call's exit removes it; a record left by an exec that never returned is
- * overwritten by the next exec of that tgid. */
+ * The hook or the failed call's exit clears it; a record left by an exec that never returned is
+ * overwritten by the next exec of that tgid. An array slot per tgid modulo its size, not a hash
+ * entry: a fork+exec then costs two plain stores and a load instead of a hash insert and delete
+ * (those were most of a filtered exec's time). Two execs in flight at once whose tgids share a
+ * slot: the later one's record wins, and `check` (over every field) keeps a record torn between
+ * two writers from being read; the other exec is reported without its caller, as one the entry
+ * program did not see. */
 struct exec_start {
 	__u64 dentry, mnt; /* f_path of the caller's mm->exe_file */
+	__u64 check;       /* exec_start_check() of the fields below and above */
+	__u32 tgid;        /* 0: the slot is free */
 	__u32 nr;
-	__u32 _pad0;
 };
 
+#define AW_EXEC_SLOTS 32768 /* a power of two: the default pid_max */
+
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, AW_EXEC_SLOTS);
 	__type(key, __u32);
 	__type(value, struct exec_start);
-} exec_starts SEC(".maps");          /* tgid -> exec in progress (preallocated: no allocation per exec) */
+} exec_starts SEC(".maps");          /* tgid % AW_EXEC_SLOTS -> exec in progress */
+
+static __always_inline __u64 exec_start_check(__u64 dentry, __u64 mnt, __u32 tgid, __u32 nr)
+{
+	return (dentry ^ (mnt * 0x9e3779b97f4a7c15ULL) ^ (((__u64)tgid << 32) | nr)) * 0xff51afd7ed558ccdULL;
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -674,10 +687,17 @@ static __always_inline int exec_enter(long id)
 		return 0;
 	struct task_struct *bt = bpf_get_current_task_btf();
 	struct file *exe = bt->mm->exe_file;
-	struct exec_start st = { .dentry = (__u64)exe->f_path.dentry, .mnt = (__u64)exe->f_path.mnt, .nr = (__u32)id };
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	if (bpf_map_update_elem(&exec_starts, &tgid, &st, BPF_ANY))
-		count(AW_STAT_LOST_PENDING);
+	__u32 idx = tgid & (AW_EXEC_SLOTS - 1);
+	struct exec_start *st = bpf_map_lookup_elem(&exec_starts, &idx);
+	if (!st)
+		return 0;
+	st->dentry = (__u64)exe->f_path.dentry;
+	st->mnt = (__u64)exe->f_path.mnt;
+	st->nr = (__u32)id;
+	st->tgid = tgid;
+	/* from the stored words: pointers themselves take no arithmetic */
+	st->check = exec_start_check(*(volatile __u64 *)&st->dentry, *(volatile __u64 *)&st->mnt, tgid, (__u32)id);
 	return 0;
 }
 
@@ -1084,18 +1104,23 @@ static __always_inline int fd_of_devfd(const __u8 *p, long n)
 	return digits ? fd : AT_FDCWD;
 }
 
-/* What exec_enter kept in this thread's slot: the call's number (0 when nothing was kept) and the
+/* What exec_enter kept in this process's slot: the call's number (0 when nothing was kept) and the
  * caller's executable. The slot is freed. */
 static __always_inline long take_caller(struct path *caller)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct exec_start *st = bpf_map_lookup_elem(&exec_starts, &tgid);
-	if (!st)
+	__u32 idx = tgid & (AW_EXEC_SLOTS - 1);
+	struct exec_start *st = bpf_map_lookup_elem(&exec_starts, &idx);
+	if (!st || st->tgid != tgid)
 		return 0;
-	long nr = st->nr;
-	caller->dentry = (struct dentry *)st->dentry;
-	caller->mnt = (struct vfsmount *)st->mnt;
-	bpf_map_delete_elem(&exec_starts, &tgid);
+	__u64 dentry = st->dentry, mnt = st->mnt;
+	__u32 nr = st->nr;
+	int whole = st->check == exec_start_check(dentry, mnt, tgid, nr);
+	st->tgid = 0;
+	if (!whole)
+		return 0;
+	caller->dentry = (struct dentry *)dentry;
+	caller->mnt = (struct vfsmount *)mnt;
 	return nr;
 }
 

@@ -70,12 +70,13 @@ export interface FileEvent extends TaskIdentity {
    */
   readonly hostPath?: string | null;
   /**
-   * When the opened file, or a directory above it, is a file or directory a host policy names
-   * (matched by device and inode, src/policy/identity.ts): that rule path with the components
-   * below it, e.g. `/etc/secret/key` opened through a hard link, a bind mount, a chroot or a
-   * private mount namespace. null otherwise.
+   * When the opened file, or a directory above it, is a file or directory a policy names (matched
+   * by device and inode, src/policy/identity.ts): that rule path with the components below it,
+   * e.g. `/etc/secret/key` opened through a hard link, a bind mount, a chroot or a private mount
+   * namespace; one entry per scope that watches the identity (the host's, or a container's, where
+   * the rule path was resolved in that container's root). null or absent otherwise.
    */
-  readonly identityPath?: string | null;
+  readonly identityPaths?: readonly IdentityPath[] | null;
   /** Second path of two-path calls (rename*: the new name), as requested / made absolute; null otherwise. */
   readonly path2: string | null;
   readonly absPath2: string | null;
@@ -84,17 +85,24 @@ export interface FileEvent extends TaskIdentity {
 }
 
 /**
- * A file or directory a host policy's rule names, by identity (src/policy/identity.ts): the
- * device as the kernel keeps it (MKDEV(major, minor), super_block.s_dev), the inode number, and
- * the rule's path for it. The monitor hands the kernel these, and names matches by `path`.
+ * A file or directory a policy's rule names, by identity (src/policy/identity.ts): the device as
+ * the kernel keeps it (MKDEV(major, minor), super_block.s_dev), the inode number, the rule's path
+ * for it, and whose path it is: the host's (containerId absent), or a container's (the path was
+ * resolved in that container's root). The monitor hands the kernel these, and names matches by `path`.
  */
 export interface WatchedIdentity {
   readonly dev: number;
   readonly ino: bigint;
   readonly path: string;
+  readonly containerId?: string;
 }
 
-/** Calls of an execution (Operation `Process`), from the one table in src/syscalls.ts. */
+/** A rule path an opened file was matched under by identity, and for whom: null for the host, else the container's id. */
+export interface IdentityPath {
+  readonly path: string;
+  readonly containerId: string | null;
+}
+
 export const EXEC_SYSCALLS = EXEC_SYSCALL_NAMES;
 export type ExecSyscall = (typeof EXEC_SYSCALLS)[number];
 

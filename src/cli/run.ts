@@ -15,7 +15,7 @@ import { startHealthServer, type HealthServer } from '../health/server.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { createAgentMetrics, type AgentMetrics, type MetricSources } from '../metrics/index.ts';
 import { openMonitor, type HookState, type Monitor } from '../monitor/index.ts';
-import { formatProblem, IdentityWatch, PolicyStore, UNOBSERVED_CODE, unobservedFields, type PolicyStoreStatus, type ReloadEvent } from '../policy/index.ts';
+import { formatProblem, IDENTITY_REFRESH_MS, IdentityWatch, PolicyStore, UNOBSERVED_CODE, unobservedFields, type PolicyStoreStatus, type ReloadEvent } from '../policy/index.ts';
 import { AlertThrottle, noticeMatch, throttleSubject, type ThrottleSettings } from '../policy/throttle.ts';
 import type { KernelFilterSpec, Match, MonitorEvent, NodeIdentity, Workload } from '../types.ts';
 
@@ -81,17 +81,19 @@ export function policyDetail(st: PolicyStoreStatus): string[] {
   ];
 }
 
-/** The `?verbose` line of the identity watch: how many rule targets are watched by identity, which are not. */
 /** The health detail's line of kernel hooks: each group is attached only while something loaded needs it. */
 export function hooksDetail(h: HookState): string {
   const on = (name: string, attached: boolean): string => `${name} ${attached ? 'attached' : 'detached'}`;
   return `kernel hooks: ${[on('file', h.file), on('exec', h.exec), on('network', h.network), on('connect outcome', h.outcome)].join(', ')} (${h.links} links)`;
 }
 
-function identityDetail(w: IdentityWatch): string {
+/** The `?verbose` lines of the identity watch: how many rule targets are watched by identity (host, containers), which are not. */
+function identityDetail(w: IdentityWatch): string[] {
   const st = w.status();
   const missing = st.unresolved.length === 0 ? '' : `; ${st.unresolved.length} not resolvable yet (${st.unresolved.slice(0, 5).join(', ')}${st.unresolved.length > 5 ? ', ...' : ''})`;
-  return `host rule targets watched by identity: ${st.watched}${missing}${st.error === null ? '' : `; last update refused: ${st.error}`}`;
+  const linked = st.linked === 0 ? '' : `; hard links out of watched directories: ${st.linked}`;
+  return [`host rule targets watched by identity: ${st.watched}${missing}${linked}${st.error === null ? '' : `; last update refused: ${st.error}`}`,
+    `container rule targets watched by identity: ${st.containerWatched} in ${st.containers} containers${st.containerUnresolved === 0 ? '' : `; ${st.containerUnresolved} not resolvable there`}`];
 }
 
 /** `capabilities (2: a, b), network (1: c)`, at most five policies named per section; `none`. */
@@ -146,7 +148,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
       ready: () => (stopping ? 'shutting down' : !policiesLoaded ? 'policies not loaded yet' : !attached ? 'eBPF programs not attached yet' : policyReadiness(store.status())),
       detail: () => [...policyDetail(store.status()), `monitor: ${attached ? `attached; helper last heard ${helperSilentMs()} ms ago` : 'not attached'}`,
         ...(monitor === undefined ? [] : [`io_uring opens: ${monitor.uringGap() ?? 'observed (io_uring:io_uring_complete)'}`, hooksDetail(monitor.stats().hooks)]),
-        ...(identities === undefined ? [] : [identityDetail(identities)])],
+        ...(identities === undefined ? [] : identityDetail(identities))],
     }, metrics.handler === null ? {} : { routes: { '/metrics': metrics.handler } });
     log.info({ addr: `${config.health.host}:${health.port}`, metrics: metrics.handler !== null }, `health server listening (/healthz, /readyz${metrics.handler === null ? '' : ', /metrics'})`);
   }
@@ -223,10 +225,14 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
       send({ event, workload, node, decision: bySyscall });
     }
   };
+  // A file event may change what a watched name leads to: the identity watch resolves again.
+  const touched = (ev: MonitorEvent, w: Workload): void => {
+    if (ev.kind !== 'process' && ev.kind !== 'network') identities?.touched(ev, w);
+  };
   const onEvent = (ev: MonitorEvent): void => {
     const w = enricher.resolve(ev);
-    if (w instanceof Promise) w.then((x) => decide(ev, x), (err: unknown) => log.error({ err }, 'enrich failed'));
-    else decide(ev, w);
+    if (w instanceof Promise) w.then((x) => { decide(ev, x); touched(ev, x); }, (err: unknown) => log.error({ err }, 'enrich failed'));
+    else { decide(ev, w); touched(ev, w); }
   };
 
   try {
@@ -259,14 +265,17 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     // A change goes in force in the kernel first, then in the engine; a failed switch keeps both
     // as they were (the store logs it, counts it, and says it in the health detail).
     store.useSwitch((ev) => m.setPathFilter(kernelFilter(ev.filter)));
-    // Files and directories of host policies, watched by identity as well as by path; ready
-    // only once the kernel has them.
-    const ids = new IdentityWatch((list) => m.setIdentities(list), (err: unknown) => log.error({ err }, 'could not update the watched identities; matching by path only for the rules changed since'));
+    // Files and directories of policies, watched by identity as well as by path (host policies'
+    // on the host, container policies' in each selected container's root); ready only once the
+    // kernel has them.
+    const ids = new IdentityWatch((list) => m.setIdentities(list), (err: unknown) => log.error({ err }, 'could not update the watched identities; matching by path only for the rules changed since'),
+      IDENTITY_REFRESH_MS, { running: () => enricher.running(), node: () => node });
     identities = ids;
-    await ids.update(store.engine.rules);
+    enricher.onContainerStart(() => { void ids.refresh(); });
+    await ids.update(store.engine);
     attached = true;
     store.onReload((ev) => {
-      void ids.update(ev.engine.rules);
+      void ids.update(ev.engine);
       logReload(log, ev, metrics);
       const none = policyReadiness(store.status());
       if (none !== null) log.warn(`${none}; not ready until a policy is in force`);

@@ -3,7 +3,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import type { Logger } from '../log.ts';
-import type { ExecEvent, FileEvent, KernelFilterSpec, NetworkEvent, ProcessFilterSpec, WatchedIdentity } from '../types.ts';
+import type { ExecEvent, FileEvent, IdentityPath, KernelFilterSpec, NetworkEvent, ProcessFilterSpec, WatchedIdentity } from '../types.ts';
 import { EventDecoder, isExecEvent, isNetworkEvent } from './decode.ts';
 import { MonitorError } from './errors.ts';
 import { FrameReader } from './frames.ts';
@@ -88,7 +88,7 @@ export interface Monitor {
   /**
    * The files and directories whose opening passes the kernel filter whatever path they are
    * opened by (hard links, bind mounts, chroot, other mount namespaces); events name them by
-   * `path` (FileEvent.identityPath). Replaces the previous set.
+   * `path` for their scope (FileEvent.identityPaths). Replaces the previous set.
    */
   setIdentities(ids: readonly WatchedIdentity[]): Promise<void>;
   /** Why io_uring opens are not observed on this kernel, or null when they are. */
@@ -198,8 +198,9 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
   let execHook = 'none';
   let uringHook = 'none';
   let uringError = 'not loaded yet';
-  // What the kernel was last told to watch by identity, for naming matches (decoder).
-  let identities = new Map<string, string>();
+  // What the kernel was last told to watch by identity, for naming matches (decoder): the rule
+  // paths of each (device, inode), one per scope (the host, a container) that watches it.
+  let identities = new Map<string, IdentityPath[]>();
   let outcomeProblem = '';
   let delivered = 0;
   let decodeErrors = 0;
@@ -395,9 +396,10 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
     },
     setIdentities: async (ids) => {
       const line = identsCommand(ids, capacity);
-      const next = new Map(ids.map((id) => [`${id.dev}:${id.ino}`, id.path]));
+      const next = identityNames(ids);
       // Named before the kernel may report them, and kept until the kernel has the new set.
-      const both = new Map([...identities, ...next]);
+      const both = new Map(identities);
+      for (const [k, v] of next) both.set(k, [...(both.get(k) ?? []).filter((o) => !v.some((n) => n.containerId === o.containerId)), ...v]);
       identities = both;
       try {
         await command(line, 'set the watched identities');
@@ -418,4 +420,17 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
     resume: () => { if (!closed) child.stdout.resume(); },
     close,
   };
+}
+
+/** The rule paths of each watched (device, inode), one per scope: the first path a scope gives it. */
+export function identityNames(ids: readonly WatchedIdentity[]): Map<string, IdentityPath[]> {
+  const out = new Map<string, IdentityPath[]>();
+  for (const id of ids) {
+    const key = `${id.dev}:${id.ino}`;
+    const containerId = id.containerId ?? null;
+    const list = out.get(key);
+    if (list === undefined) out.set(key, [{ path: id.path, containerId }]);
+    else if (!list.some((p) => p.containerId === containerId)) list.push({ path: id.path, containerId });
+  }
+  return out;
 }
