@@ -159,7 +159,14 @@ export type SocketAddress =
 export interface NetworkEvent extends TaskIdentity {
   readonly kind: 'network';
   readonly syscall: NetworkSyscall;
-  readonly phase: 'call' | 'outcome';
+  /**
+   * `call`: the call at its exit; `outcome`: the later result of a connect that returned EINPROGRESS.
+   * From the port-scan gate (connects no rule needs, src/detect only): `gate` the connect that opened
+   * its key's gate (not an attempt by itself: it is in the `handover` records that follow, which carry
+   * no process strings); `handover` a target held back, its counts in `gated`; `attempt` a
+   * non-blocking connect and its result in one record (`ret` is the result).
+   */
+  readonly phase: 'call' | 'outcome' | 'gate' | 'handover' | 'attempt';
   /** The socket's fd: connect/bind/listen/accept's argument, socket()'s return; -1 when unknown (outcomes). */
   readonly fd: number;
   /** >= 0 success (socket/accept: the new fd), negative errno on failure. */
@@ -172,6 +179,18 @@ export interface NetworkEvent extends TaskIdentity {
   readonly remote: SocketAddress | null;
   /** bind: the address bound; listen: the address listened on; accept: the accepted connection's own end; else null. */
   readonly local: SocketAddress | null;
+  /** Phase `handover`: what the gate counted for this target (timestampNs is its latest attempt). */
+  readonly gated?: GatedTarget;
+}
+
+/** A target the port-scan gate held back, as the kernel counted it. */
+export interface GatedTarget {
+  readonly attempts: number;
+  readonly succeeded: number;
+  readonly refused: number;
+  readonly failed: number;
+  /** Wall-clock ns of its first attempt. */
+  readonly firstNs: bigint;
 }
 
 /** Who owns a pod, as KubeArmor's `Owner` field prints it. */
@@ -365,12 +384,27 @@ export interface NetworkFilterSpec {
   readonly passAll: boolean;
   readonly calls: readonly NetworkSyscall[];
   readonly protocols: readonly number[];
-  /**
-   * The port-scan gate (src/detect/filter.ts sets it when connects pass for the scan detector alone):
-   * a connect of the same process tree to the same address and port within this many ms of the one
-   * reported is counted in the kernel, not reported (nor its outcome). Absent or 0: every connect that passes is reported.
-   */
-  readonly repeatWindowMs?: number;
+  /** The port-scan gate (src/detect/filter.ts sets it for connects no rule needs). Absent: off. */
+  readonly scanGate?: ScanGateSpec;
+}
+
+/**
+ * The port-scan gate in the kernel (bpf/net.bpf.h, docs/DETECTION.md). Per key (ScanGateSpec.hostNetNs)
+ * the kernel counts distinct ports and hosts attempted within `windowMs` and reports nothing while
+ * both stay below `ports` and `hosts`; crossing one hands the held-back targets over with their
+ * counts (NetworkEvent phases `gate` and `handover`), then the key's connects stream until `quietMs`
+ * pass without one.
+ */
+export interface ScanGateSpec {
+  /** Which connects the gate may hold back: those of no network rule. */
+  readonly tcp: boolean;
+  readonly udp: boolean;
+  readonly windowMs: number;
+  readonly quietMs: number;
+  readonly ports: number;
+  readonly hosts: number;
+  /** Inode of the host's network namespace: processes there are keyed by process tree, others by namespace (a pod). 0: all by process tree. */
+  readonly hostNetNs: number;
 }
 
 /**

@@ -4,7 +4,7 @@
 import { parseRunConfig } from '../config/parse.ts';
 import { runHelp } from '../config/options.ts';
 import type { RunConfig } from '../config/types.ts';
-import { createScanStage, withScanNeeds } from '../detect/index.ts';
+import { createScanStage, hostNetNs, withScanNeeds } from '../detect/index.ts';
 import { createEnricher } from '../enrich/index.ts';
 import { loadKubeConfig } from '../enrich/kube.ts';
 import { UsageError } from '../errors.ts';
@@ -75,7 +75,7 @@ export function policyDetail(st: PolicyStoreStatus): string[] {
     `policy folders: ${st.unreadableFolders.length} unreadable${st.unreadableFolders.length > 0 ? ` (${st.unreadableFolders.join('; ')})` : ''}; ${st.emptyFolders.length} empty${st.emptyFolders.length > 0 ? ` (${st.emptyFolders.join(', ')})` : ''}`,
     `entries passed over: ${skipped === '' ? 'none' : skipped}`,
     `reloads: ${st.reloads}; failed scans: ${st.failedScans}; scan running for ${st.scanRunningMs} ms`,
-    ...(st.refusedChange === null ? [] : [`policy change refused, the previous policies stay in force: ${st.refusedChange}`]),
+    ...(st.refusedChange === null ? [] : [`policy change refused, the previous policies stay in force: ${st.refusedChange}${st.refusedRetryInMs === null ? '' : `; tried again in ${Math.ceil(st.refusedRetryInMs / 1000)} s`}`]),
     `policy changes refused: ${st.refusedChanges.capacity} over the kernel filter capacity; ${st.refusedChanges.kernelFilter} kernel filter switch(es) failed`,
     `unobserved policy sections: ${unobservedLine(st.unobservedSections)}`,
   ];
@@ -176,10 +176,12 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
   // sends one record per episode phase, updates at most every --scan-update-interval
   // (docs/DETECTION.md), so a scan cannot flood the export, and a scan must not be hidden by the
   // alerts it causes.
-  const scan = config.scan === null ? null : createScanStage(config.scan, (d) => exporter.export(d), log.child({ component: 'detect' }));
+  // The detector and the kernel's gate key host processes by process tree, others by network namespace.
+  const netNs = hostNetNs();
+  const scan = config.scan === null ? null : createScanStage(config.scan, netNs, (d) => exporter.export(d), log.child({ component: 'detect' }));
   if (scan !== null) sources.scan = () => scan.stats();
   // The kernel filter: what the policies need, and the connects port-scan detection needs.
-  const kernelFilter = (f: KernelFilterSpec): KernelFilterSpec => (config.scan === null ? f : withScanNeeds(f, config.scan.windowMs));
+  const kernelFilter = (f: KernelFilterSpec): KernelFilterSpec => (config.scan === null ? f : withScanNeeds(f, config.scan, netNs));
   let stop: () => void = () => {};
   const stopped = new Promise<void>((resolve) => { stop = resolve; });
   // A signal sent to the whole process group also stops the monitor's helper: not a failure then.
@@ -208,7 +210,11 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     store.state?.engine.clearWorkloadCache();
   });
   const decide = (event: MonitorEvent, workload: Workload): void => {
-    if (event.kind === 'network') scan?.observe(event, workload, node);
+    if (event.kind === 'network') {
+      scan?.observe(event, workload, node);
+      // The gate's records are the detector's alone: they only exist for connects no rule needs.
+      if (event.phase === 'gate' || event.phase === 'handover' || event.phase === 'attempt') return;
+    }
     // One event can raise a File (or Process) alert and a Syscall alert: both are decided.
     const engine = store.engine;
     const input = { event, workload };

@@ -315,8 +315,11 @@ export class EventDecoder {
     const ends = this.#ends;
     const hostPid = rec.readUInt32LE(F.host_pid[0]);
     const p = this.#proc(hostPid);
-    const outcome = (rec.readUInt32LE(F.ev_flags[0]) & EV_FLAGS.netOutcome) !== 0;
-    if (!outcome || ends[STR_SLOTS.exe + 1]! > ends[STR_SLOTS.exe]!) this.#processStrings(rec, p);
+    const evFlags = rec.readUInt32LE(F.ev_flags[0]);
+    const outcome = (evFlags & EV_FLAGS.netOutcome) !== 0;
+    const handover = (evFlags & EV_FLAGS.netHandover) !== 0;
+    // Outcomes and handovers carry no process strings: those of the process's latest event stand.
+    if ((!outcome && !handover) || ends[STR_SLOTS.exe + 1]! > ends[STR_SLOTS.exe]!) this.#processStrings(rec, p);
     const domain = Number(rec.readBigUInt64LE(F.arg_a[0]));
     const type = Number(rec.readBigUInt64LE(F.arg_b[0]));
     const at = (slot: number): [number, number] => [ends[slot]!, ends[slot + 1]! - ends[slot]!];
@@ -332,14 +335,20 @@ export class EventDecoder {
       cgroupId: this.#cgroup(rec, p),
       cwd: p.cwd,
       syscall,
-      phase: outcome ? 'outcome' : 'call',
-      fd: rec.readInt32LE(F.dirfd[0]),
+      phase: handover ? 'handover' : outcome ? ((evFlags & EV_FLAGS.netAttempt) !== 0 ? 'attempt' : 'outcome')
+        : (evFlags & EV_FLAGS.netGateOpen) !== 0 ? 'gate' : 'call',
+      fd: handover ? -1 : rec.readInt32LE(F.dirfd[0]),
       ret: rec.readInt32LE(F.ret[0] + 4) * 0x1_0000_0000 + rec.readUInt32LE(F.ret[0]),
       domain,
       type,
       protocol: defaultProtocol(domain, type, rec.readUInt32LE(F.mode[0])),
       remote: decodeSockaddr(rec, rs, rl),
       local: decodeSockaddr(rec, ls, ll),
+      ...(handover ? { gated: {
+        attempts: rec.readUInt32LE(F.flags[0]), succeeded: rec.readUInt32LE(F.owner_uid[0]),
+        refused: rec.readUInt32LE(F.dirfd[0]), failed: rec.readUInt32LE(F.dirfd2[0]),
+        firstNs: rec.readBigUInt64LE(F.ident_ino[0]) + bootToRealtimeNs,
+      } } : {}),
     };
   }
 

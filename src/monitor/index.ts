@@ -56,8 +56,10 @@ export interface MonitorStats {
   readonly filteredNetInKernel: number;
   /** Non-blocking connects whose outcome could not be tracked (the kernel's table was full): a loss. */
   readonly lostNetPending: number;
-  /** Connects the port-scan gate counted instead of reporting: repeats of a target within its window (not a loss). */
+  /** Connects the port-scan gate counted in the kernel instead of reporting (not a loss). */
   readonly gatedNetInKernel: number;
+  /** Targets the gate held back and lost from its table before handing them over: a loss. */
+  readonly lostGateTargets: number;
   /** Hook family in use: 'syscall_tracepoints', 'tp_btf' or 'raw_tracepoint'. */
   readonly hook: string;
   /** Hook of sched_process_exec in use: 'tp_btf', 'raw_tracepoint' or 'tracepoint'. */
@@ -143,7 +145,7 @@ export interface MonitorOptions {
 }
 
 interface KernelCounters {
-  emitted: number; lostRingbuf: number; lostPending: number; filtered: number; filteredExec: number; filteredNet: number; lostNetPending: number; gatedNet: number;
+  emitted: number; lostRingbuf: number; lostPending: number; filtered: number; filteredExec: number; filteredNet: number; lostNetPending: number; gatedNet: number; lostGate?: number;
   hook: string; execHook: string; execHookAttached: boolean; outcomeHook: string; outcomeAttached: boolean; uringHook?: string; bootToRealtimeNs: string;
   hooks?: HookState;
 }
@@ -220,6 +222,7 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
     lostInKernel: kernel.lostRingbuf, lostPending: kernel.lostPending, filteredInKernel: kernel.filtered,
     filteredExecInKernel: kernel.filteredExec, execHookAttached: kernel.execHookAttached === true,
     filteredNetInKernel: kernel.filteredNet, lostNetPending: kernel.lostNetPending, gatedNetInKernel: kernel.gatedNet,
+    lostGateTargets: kernel.lostGate ?? 0,
     outcomeHook: kernel.outcomeHook, outcomeAttached: kernel.outcomeAttached, outcomeProblem,
     hooks: kernel.hooks ?? NO_HOOKS,
   });

@@ -5,7 +5,7 @@
 // 100 addresses, a slow scan. Each must arrive as exactly one episode (one `started` and one `ended`
 // record, the same id) with the counts nmap's probes really had. Busy honest clients (1,000
 // connections to one port, 5 backends, DNS lookups to 3 resolvers) must raise no record, and their
-// repeated connects are counted in the kernel (the port-scan gate) instead of reported one by one.
+// connects are counted in the kernel (the port-scan gate) instead of reported.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
@@ -158,10 +158,10 @@ const net = require('node:net'); const hosts = ${targets};
   await new Promise((r) => setTimeout(r, QUIET_MS + 2000));
   const delivered = (await counter('armorwatch_monitor_events_delivered_total')) - deliveredBefore;
   const gated = (await counter('armorwatch_monitor_events_gated_total')) - gatedBefore;
-  // 1,500 TCP connects and 20 lookups to 3 resolvers, to 1 + 5 + 3 targets: the kernel reports each
-  // target once (per --scan-window) and counts the repeats — the negative is not vacuous, and
-  // honest traffic costs a handful of ring-buffer records, not one per connect.
-  assert.ok(gated >= 1450, `the kernel gated the repeats (${gated} gated, ${delivered} events delivered)`);
+  // 1,500 TCP connects and 20 lookups to 3 resolvers, to 1 + 5 + 3 targets: far below the gate's
+  // thresholds, so the kernel counts every one of them and reports none — the negative is not
+  // vacuous (every connect was seen), and honest traffic costs no ring-buffer record.
+  assert.ok(gated >= 1500, `the kernel held back every TCP connect (${gated} gated, ${delivered} events delivered)`);
   assert.ok(gated + delivered >= 1500, `every connect was seen: ${gated} gated + ${delivered} delivered`);
   const raised = scanRecords(s.collector).slice(before);
   assert.deepEqual(raised.map((r) => [r.attributes['process.pid'], r.body]), [], `no port-scan record (clients ${pids.join(', ')}, client address ${CLIENT_IP})`);
