@@ -21,7 +21,7 @@
  *           "<seq> net <passAll 0|1> <calls: AW_NET_* bits, decimal> <protocols: decimal,...|*>
  *                 [gate <protocols: 1 TCP|2 UDP> <window ms> <quiet ms> <ports> <hosts> <host netns inode>]"
  *           (the port-scan gate: aw_gate_* in bpf/net.bpf.h; without it the gate is off)
- *           (protocols '*': any; the outcome hook is attached the first time connects are asked for)
+ *           (protocols '*': any; the outcome hook is attached while connects are asked for)
  *           "<seq> idents <dev hex:inode hex,...|->"  (watched identities: bpf/identity.bpf.h)
  *           "<seq> attach"   "<seq> stats"
  * A refused begin/paths/execs/switch leaves the side in force untouched.
