@@ -13,6 +13,8 @@ work=${1:-$(mktemp -d /tmp/armorwatch-cold-ci.XXXXXX)}
 mkdir -p "$work"
 [ ! -e "$work/clone" ] || { echo "cold.sh: $work/clone exists; give an empty folder" >&2; exit 2; }
 git clone -q "$root" "$work/clone"
+# The tests read ../shared beside the repository (corpus, CRDs, seed): the same folder, beside the clone.
+[ ! -d "$root/../shared" ] || ln -s "$(cd "$root/../shared" && pwd)" "$work/shared"
 git -C "$work/clone" checkout -q "$(git -C "$root" rev-parse HEAD)"
 mkdir -p "$work/home"
 
