@@ -79,6 +79,20 @@ struct last_filtered {
 	__u64 inode, parent, gen;          /* as in struct verdict */
 };
 
+#define AW_FAST_SCAN_MEMO 256 /* = AW_FAST_SCAN: requested paths shorter than this are memoized */
+
+/* The last execution on this CPU that the process-rule filter dropped: its requested path (as the
+ * caller spelt it) and its file, as in struct last_filtered. The same program run again the same
+ * way, the usual case of a filtered exec, is then judged by comparing a few words, without hashing
+ * the path or looking up the file's cached verdict. */
+struct exec_memo {
+	__u64 dentry, mnt, root_d, root_m; /* as in struct verdict_key */
+	__u64 inode, parent, gen;          /* as in struct verdict */
+	__u32 len;                         /* bytes of req, its NUL included; 0: no memo */
+	__u32 slot;                        /* the filter's side that judged it */
+	__u8 req[AW_FAST_SCAN_MEMO];
+};
+
 /* ---- path filter ---------------------------------------------------------------------------- */
 
 /* State of one scan over a NUL-free string in heap.tmp[start..end). It lives in the map value,
@@ -113,6 +127,7 @@ struct heap {
 	struct aw_walk_state wk;
 	struct last_filtered last;
 	struct argv_state av;
+	struct exec_memo xmemo;
 };
 
 struct {
@@ -461,6 +476,7 @@ static long scan_step(__u32 i, void *ctx)
 }
 
 #define AW_FAST_SCAN 256 /* paths up to this long, outside /proc, take the plain loop */
+_Static_assert(AW_FAST_SCAN_MEMO == AW_FAST_SCAN, "the exec memo holds a path the plain loop takes");
 #define W2(a, b) (((__u32)(a) << 8) | (b))
 #define W3(a, b, c) (((__u32)(a) << 16) | W2(b, c))
 #define W4(a, b, c, d) (((__u32)(a) << 24) | W3(b, c, d))
@@ -1124,6 +1140,48 @@ static __always_inline long take_caller(struct path *caller)
 	return nr;
 }
 
+/* 1 when the memo is of this requested path (len bytes in p, its NUL included; len < AW_FAST_SCAN),
+ * this file, this side and this generation. */
+static __always_inline int exec_memo_holds(struct exec_memo *xm, const __u8 *p, __u32 len,
+					   struct verdict_key *k, struct verdict *v, __u32 slot)
+{
+	if (xm->len != len || xm->gen != v->gen || xm->slot != slot || xm->dentry != k->dentry ||
+	    xm->mnt != k->mnt || xm->root_d != k->root_d || xm->root_m != k->root_m ||
+	    xm->inode != v->inode || xm->parent != v->parent)
+		return 0;
+	/* word by word; the last word's bytes past the NUL are not the path's */
+	for (__u32 i = 0; i < AW_FAST_SCAN / 8; i++) {
+		__u32 at = i * 8;
+		if (at >= len)
+			break;
+		__u64 a = *(__u64 *)(p + at), b = *(__u64 *)(xm->req + at);
+		__u32 rest = len - at;
+		if (rest < 8)
+			a = (a ^ b) & ((1ULL << (8 * rest)) - 1);
+		else
+			a ^= b;
+		if (a)
+			return 0;
+	}
+	return 1;
+}
+
+/* Copies a requested path that the filter did not pass into the memo, not yet valid. */
+static __always_inline void exec_memo_stage(struct exec_memo *xm, const __u8 *p, __u32 len)
+{
+	xm->len = 0;
+	bpf_probe_read_kernel(xm->req, at_most(len, AW_FAST_SCAN - 1) + 1, p);
+}
+
+/* Makes the staged memo valid: its execution was dropped. */
+static __always_inline void exec_memo_seal(struct exec_memo *xm, __u32 len, struct verdict_key *k,
+					   struct verdict *v, __u32 slot)
+{
+	xm->dentry = k->dentry; xm->mnt = k->mnt; xm->root_d = k->root_d; xm->root_m = k->root_m;
+	xm->inode = v->inode; xm->parent = v->parent; xm->gen = v->gen; xm->slot = slot;
+	xm->len = len;
+}
+
 /* A successful execution, from sched_process_exec: the task already runs the new program.
  * `kfilename` is bprm->filename, the path as the caller asked for it. The executed file is the
  * task's new mm->exe_file (bprm->file: for a script, its interpreter). The filter judges the
@@ -1163,8 +1221,8 @@ static __always_inline int on_exec(const char *kfilename)
 	if (n == AW_FAST_SCAN)
 		n = bpf_probe_read_kernel_str(hp->tmp, AW_PATH_MAX, kfilename);
 	int dirfd = nr == NR_execveat ? fd_of_devfd(hp->tmp, n) : AT_FDCWD;
-	int pass = side->exec_pass_all || dirfd != AT_FDCWD || n <= 1 ||
-		   aw_exec_path_passes(hp, 0, (__u32)(n - 1), slot);
+	/* The requested path is judged, and may be memoized, unless it passes whatever it is. */
+	int judged = !side->exec_pass_all && dirfd == AT_FDCWD && n > 1;
 
 	struct path root = { .dentry = bt->fs->root.dentry, .mnt = bt->fs->root.mnt };
 	struct file *exe = bt->mm->exe_file;
@@ -1174,9 +1232,21 @@ static __always_inline int on_exec(const char *kfilename)
 	struct verdict_key vk = { (__u64)fp.dentry, (__u64)fp.mnt, (__u64)root.dentry, (__u64)root.mnt };
 	struct dentry *d = fp.dentry;
 	struct verdict nv = { .inode = (__u64)d->d_inode, .parent = (__u64)d->d_parent, .gen = gen };
+	struct exec_memo *xm = &hp->xmemo;
+	int memo = judged && n < AW_FAST_SCAN;
+	if (memo && exec_memo_holds(xm, hp->tmp, (__u32)n, &vk, &nv, slot)) {
+		count(AW_STAT_FILTERED);
+		count(AW_STAT_FILTERED_EXEC);
+		return 0;
+	}
+	int pass = !judged || aw_exec_path_passes(hp, 0, (__u32)(n - 1), slot);
+	if (!pass && memo) /* kept now: the walk below may overwrite tmp */
+		exec_memo_stage(xm, hp->tmp, (__u32)n);
 	if (!pass) {
 		struct verdict *v = bpf_map_lookup_elem(&exec_verdicts, &vk);
 		if (v && v->gen == nv.gen && v->inode == nv.inode && v->parent == nv.parent && !v->pass) {
+			if (memo)
+				exec_memo_seal(xm, (__u32)n, &vk, &nv, slot);
 			count(AW_STAT_FILTERED);
 			count(AW_STAT_FILTERED_EXEC);
 			return 0;
@@ -1189,6 +1259,8 @@ static __always_inline int on_exec(const char *kfilename)
 		if (aw_path_gen == nv.gen) /* nothing moved during the walk */
 			bpf_map_update_elem(&exec_verdicts, &vk, &nv, BPF_ANY);
 		if (!nv.pass) {
+			if (memo && aw_path_gen == nv.gen)
+				exec_memo_seal(xm, (__u32)n, &vk, &nv, slot);
 			count(AW_STAT_FILTERED);
 			count(AW_STAT_FILTERED_EXEC);
 			return 0;
