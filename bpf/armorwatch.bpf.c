@@ -1182,6 +1182,33 @@ static __always_inline void exec_memo_seal(struct exec_memo *xm, __u32 len, stru
 	xm->len = len;
 }
 
+#define AW_KNAME_BULK 128 /* bytes of the requested path copied at once (a multiple of 8) */
+
+/* The requested path of an execution into tmp; its length, NUL included, as
+ * bpf_probe_read_kernel_str. A string read goes byte by byte and was most of a filtered exec's
+ * time: a fixed-size copy goes a word at a time, and the NUL is then found in it. The bytes past
+ * the NUL are another part of the same buffer (bprm->filename is a names_cache buffer, or a
+ * kmalloc'd "/dev/fd/N/name") and are never used; should the copy fault, or the path be longer,
+ * the string read does it as before. */
+static __always_inline long read_kname(struct heap *hp, const char *k)
+{
+	if (!bpf_probe_read_kernel(hp->tmp, AW_KNAME_BULK, k)) {
+		for (__u32 i = 0; i < AW_KNAME_BULK / 8; i++) {
+			__u64 w = *(__u64 *)(hp->tmp + 8 * i);
+			if (!((w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL))
+				continue; /* no zero byte in this word */
+			for (__u32 j = 0; j < 8; j++)
+				if (!((w >> (8 * j)) & 0xff))
+					return 8 * i + j + 1;
+		}
+	}
+	/* Sized for the common case, as for user paths: the read costs by the size asked. */
+	long n = bpf_probe_read_kernel_str(hp->tmp, AW_FAST_SCAN, k);
+	if (n == AW_FAST_SCAN)
+		n = bpf_probe_read_kernel_str(hp->tmp, AW_PATH_MAX, k);
+	return n;
+}
+
 /* A successful execution, from sched_process_exec: the task already runs the new program.
  * `kfilename` is bprm->filename, the path as the caller asked for it. The executed file is the
  * task's new mm->exe_file (bprm->file: for a script, its interpreter). The filter judges the
@@ -1216,10 +1243,7 @@ static __always_inline int on_exec(const char *kfilename)
 	if (!hp)
 		return 0;
 
-	/* Sized for the common case, as for user paths: the read costs by the size asked. */
-	long n = bpf_probe_read_kernel_str(hp->tmp, AW_FAST_SCAN, kfilename);
-	if (n == AW_FAST_SCAN)
-		n = bpf_probe_read_kernel_str(hp->tmp, AW_PATH_MAX, kfilename);
+	long n = read_kname(hp, kfilename);
 	int dirfd = nr == NR_execveat ? fd_of_devfd(hp->tmp, n) : AT_FDCWD;
 	/* The requested path is judged, and may be memoized, unless it passes whatever it is. */
 	int judged = !side->exec_pass_all && dirfd == AT_FDCWD && n > 1;
