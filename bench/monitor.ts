@@ -9,6 +9,10 @@
 // build/armorwatch-monitor, and build/armorwatch-monitor-floor: the same hooks with empty programs):
 // each cycle runs the loop under each helper in turn (the order swapped every cycle), with a no-agent
 // run before and after each; per helper the median ratio and BPF ns per open.
+// BPF ns per open (filtered row, --helpers): the run time ÷ runs of the openat programs our helper
+// loaded (their ids fixed once it attached, so another agent loaded later on the machine does not
+// count), over every openat on the machine while the loop ran: the opens of other processes are
+// in it, and their number is printed beside it.
 // --exec: the exec row alone. A fork+exec loop of a tiny static program (build/execloop running
 // build/exectiny) with no agent, with armorwatch holding 100 process rules that never match (and
 // 100 such file rules), and with the floor build (the same hooks, empty programs); interleaved in
@@ -31,6 +35,9 @@ import { parseArgs } from 'node:util';
 import { openMonitor } from '../src/monitor/index.ts';
 import { silentLogger } from '../src/log.ts';
 import { RING_BUFFER_DEFAULT } from '../src/config/parse.ts';
+import { SCAN_DEFAULTS } from '../src/config/scan.ts';
+import { hostNetNs, withScanNeeds } from '../src/detect/filter.ts';
+import type { KernelFilterSpec } from '../src/types.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const BUILT_LOOP = join(root, 'build/openloop');
@@ -153,10 +160,19 @@ function programs(): Prog[] {
   return r.status === 0 ? JSON.parse(r.stdout) as Prog[] : [];
 }
 
-/** Total [run time, runs] of the openat enter (if any: newer builds have none) and exit programs not in `old` (ours). */
-function openatRunTime(old: Set<number>): [number, number] {
-  const [enter, exit, runs] = openatSplit(old);
+/** Total [run time, runs] of the openat enter (if any: newer builds have none) and exit programs in `ours`. */
+function openatRunTime(ours: Set<number>): [number, number] {
+  const [enter, exit, runs] = openatSplit(ours);
   return [enter + exit, runs];
+}
+
+/**
+ * The ids of the programs that appeared while our helper started (`before`: the ids listed just
+ * before). Fixed once attached: a program another agent loads later on this machine (another
+ * benchmark's helper on the same openat hook) must not add its time and runs to ours.
+ */
+function ourPrograms(before: Set<number>): Set<number> {
+  return new Set(programs().filter((p) => !before.has(p.id)).map((p) => p.id));
 }
 
 /**
@@ -164,9 +180,10 @@ function openatRunTime(old: Set<number>): [number, number] {
  * The ratio of each adjacent pair is taken and the median reported, so load from other work on the
  * machine, which drifts over seconds, cancels out of each pair.
  */
-async function filtered(file: string, helperPath?: string): Promise<{ loop: Loop; base: Loop; ratio: number; ratios: number[]; clean: number[]; bpfNsPerOpen: number; delivered: number; lost: number }> {
+async function filtered(file: string, helperPath?: string): Promise<{ loop: Loop; base: Loop; ratio: number; ratios: number[]; clean: number[]; bpfNsPerOpen: number; otherOpens: number; delivered: number; lost: number }> {
   let delivered = 0;
   const bpfNs: number[] = [];
+  const otherOpens: number[] = [];
   let lost = 0;
   const exactPaths = Array.from({ length: 100 }, (_, i) => `/var/lib/armorwatch-bench/rule-${i}`);
   const pairs: Array<{ base: Loop; loop: Loop; clean: boolean }> = [];
@@ -183,10 +200,12 @@ async function filtered(file: string, helperPath?: string): Promise<{ loop: Loop
       processFilter: { pids: [], comms: [], excludePids: [] },
       onEvent: (e) => { if (e.comm === COMM) delivered++; },
     });
-    const [ns0, runs0] = openatRunTime(before);
+    const ours = ourPrograms(before);
+    const [ns0, runs0] = openatRunTime(ours);
     const l = await loop(file);
-    const [ns1, runs1] = openatRunTime(before);
+    const [ns1, runs1] = openatRunTime(ours);
     if (runs1 > runs0) bpfNs.push((ns1 - ns0) / (runs1 - runs0));
+    otherOpens.push(Math.max(0, runs1 - runs0 - COUNT));
     const foreignDuring = tracingPrograms(before);
     lost += (await m.refreshStats()).lostInKernel;
     await m.close();
@@ -200,14 +219,15 @@ async function filtered(file: string, helperPath?: string): Promise<{ loop: Loop
     loop: median(pairs.map((p) => p.loop)), base: median(pairs.map((p) => p.base)),
     ratio: use[Math.floor(use.length / 2)]!, ratios, clean, delivered, lost,
     bpfNsPerOpen: bpfNs.sort((x, y) => x - y)[Math.floor(bpfNs.length / 2)] ?? NaN,
+    otherOpens: otherOpens.sort((x, y) => x - y)[Math.floor(otherOpens.length / 2)] ?? NaN,
   };
 }
 
-/** [run time of the openat enter program, of the exit program, runs of the exit program] for programs not in `old`. */
-function openatSplit(old: Set<number>): [number, number, number] {
+/** [run time of the openat enter program, of the exit program, runs of the exit program] for the programs in `ours`. */
+function openatSplit(ours: Set<number>): [number, number, number] {
   const r: [number, number, number] = [0, 0, 0];
   for (const p of programs()) {
-    if (old.has(p.id)) continue;
+    if (!ours.has(p.id)) continue;
     if (p.name === 'aw_tp_enter_openat') r[0] += p.run_time_ns ?? 0;
     if (p.name === 'aw_tp_exit_openat') { r[1] += p.run_time_ns ?? 0; r[2] += p.run_cnt ?? 0; }
   }
@@ -220,6 +240,7 @@ async function compareHelpers(file: string, helpers: string[]): Promise<string> 
   const ratios: number[][] = helpers.map(() => []);
   const bpfNs: number[][] = helpers.map(() => []);
   const split: Array<Array<[number, number]>> = helpers.map(() => []);
+  const others: number[][] = helpers.map(() => []);
   const foreign: number[] = [];
   for (let i = 0; i < CYCLES; i++) {
     // No-agent runs before and after each helper's run: its ratio is against their mean, so a
@@ -235,9 +256,11 @@ async function compareHelpers(file: string, helpers: string[]): Promise<string> 
         processFilter: { pids: [], comms: [], excludePids: [] },
         onEvent: () => {},
       });
-      const [en0, ex0, runs0] = openatSplit(before);
+      const ours = ourPrograms(before);
+      const [en0, ex0, runs0] = openatSplit(ours);
       const l = await loop(file);
-      const [en1, ex1, runs1] = openatSplit(before);
+      const [en1, ex1, runs1] = openatSplit(ours);
+      others[j]!.push(Math.max(0, runs1 - runs0 - COUNT));
       foreign.push(tracingPrograms(before));
       await m.close();
       const after = await loop(file);
@@ -260,6 +283,7 @@ async function compareHelpers(file: string, helpers: string[]): Promise<string> 
     const exits = split[1]!.map((x, i) => x[1] / split[0]![i]![1]);
     lines.push('', `second ÷ first, same cycle: BPF ns per open median ${med(per).toFixed(2)} (${per.map((x) => x.toFixed(2)).join(' ')}); exit program alone median ${med(exits).toFixed(2)}`);
   }
+  lines.push(`opens of other processes in the BPF figure (each run's runs beyond the loop's ${COUNT}), median per helper: ${helpers.map((_, j) => med(others[j]!).toFixed(0)).join(', ')}`);
   return lines.join('\n');
 }
 
@@ -390,32 +414,44 @@ function connectRunTime(old: Set<number>): number {
 async function connectRow(): Promise<string> {
   const count = Number(values['connect-count']);
   if (!existsSync(CONNECTLOOP)) throw new Error(`${CONNECTLOOP} is not built: run make -C native`);
-  const builds = [{ name: 'armorwatch, network need not matching (connect+socket, UDP only)', helper: undefined as string | undefined }, { name: 'floor: the same hooks, empty programs', helper: FLOOR }];
+  const udpOnly: KernelFilterSpec = { passAll: false, exactPaths: [], dirPrefixes: [], network: { passAll: false, calls: ['connect', 'socket'], protocols: [17] } };
+  // Port-scan detection alone (the default, with no network rule): TCP connects pass to the kernel's
+  // gate, which holds this loop's one target back (a fresh monitor per run: nothing from earlier
+  // runs is in its sketch). Not with udpOnly's need: the kernel's protocol set is shared by the
+  // calls, so detection's TCP would let the loop's socket() calls through as well.
+  const gated = withScanNeeds({ passAll: false, exactPaths: [], dirPrefixes: [] }, SCAN_DEFAULTS, hostNetNs());
+  const builds = [
+    { name: 'armorwatch, network need not matching (connect+socket, UDP only)', helper: undefined as string | undefined, filter: udpOnly },
+    { name: 'floor: the same hooks, empty programs', helper: FLOOR, filter: udpOnly },
+    { name: 'armorwatch, no network rule, port-scan detection on (the gate holds every connect back)', helper: undefined, filter: gated },
+  ];
   const ratios: number[][] = builds.map(() => []);
   const perOp: number[][] = builds.map(() => []);
   const bpfNs: number[][] = builds.map(() => []);
   const bases: number[] = [];
   let delivered = 0;
   let filteredNet = 0;
+  let gatedNet = 0;
   let hooks = '';
   let port = 20000 + (process.pid % 20000);
   for (let i = 0; i < CYCLES; i++) {
     let base = await connectLoop(count, port++);
     bases.push(base.nsPerOp);
-    const order = i % 2 === 0 ? [0, 1] : [1, 0];
+    const order = i % 2 === 0 ? [0, 1, 2] : [2, 1, 0];
     for (const j of order) {
       const before = new Set(programs().map((p) => p.id));
       const m = await openMonitor({
         logger: silentLogger, ringbufBytes: RING_BUFFER_DEFAULT, ...(builds[j]!.helper === undefined ? {} : { helperPath: builds[j]!.helper }),
-        pathFilter: { passAll: false, exactPaths: [], dirPrefixes: [], network: { passAll: false, calls: ['connect', 'socket'], protocols: [17] } },
+        pathFilter: builds[j]!.filter,
         processFilter: { pids: [], comms: [], excludePids: [] },
         onEvent: () => {},
-        onNetwork: (e) => { if (e.comm === 'connectloop') delivered++; },
+        onNetwork: (e) => { if (e.comm === 'connectloop' || e.phase === 'handover') delivered++; },
       });
       const ns0 = connectRunTime(before);
       const l = await connectLoop(count, port++);
       const ns1 = connectRunTime(before);
       const st = await m.refreshStats();
+      if (j === 2) gatedNet += st.gatedNetInKernel;
       if (j === 0) { filteredNet += st.filteredNetInKernel; hooks = `hook ${st.hook}, connect outcome hook ${st.outcomeHook} (attached: ${st.outcomeAttached})`; }
       await m.close();
       const after = await connectLoop(count, port++);
@@ -432,7 +468,8 @@ async function connectRow(): Promise<string> {
     `| no agent | ${med(bases).toFixed(0)} | 1.00 | – | – |`];
   builds.forEach((b, j) => lines.push(`| ${b.name} | ${med(perOp[j]!).toFixed(0)} | ${med(ratios[j]!).toFixed(3)} | ${ratios[j]!.map((x) => x.toFixed(3)).join(' ')} | ${med(bpfNs[j]!).toFixed(0)} |`));
   lines.push('', `armorwatch ÷ floor, CPU per connect: ${(med(perOp[0]!) / med(perOp[1]!)).toFixed(3)}`);
-  lines.push(`network events of the loop delivered: ${delivered} (expected 0); network calls filtered in the kernel: ${filteredNet}`);
+  lines.push(`armorwatch with the gate ÷ floor, CPU per connect: ${(med(perOp[2]!) / med(perOp[1]!)).toFixed(3)}; BPF ns per connect above the row without detection: ${(med(bpfNs[2]!) - med(bpfNs[0]!)).toFixed(0)}`);
+  lines.push(`network events of the loop delivered: ${delivered} (expected 0); network calls filtered in the kernel: ${filteredNet}; connects held back by the gate: ${gatedNet} (expected ${CYCLES * count})`);
   return lines.join('\n');
 }
 
@@ -524,7 +561,7 @@ async function main(): Promise<void> {
         return `| ${r.name} | ${r.loop.nsPerOp.toFixed(0)} | ${r.base.nsPerOp.toFixed(0)} | ${(r.ratio ?? r.loop.nsPerOp / r.base.nsPerOp).toFixed(2)} | ${r.loop.wallNsPerOp.toFixed(0)} | ${d ?? '–'} | ${d === null ? '–' : Math.round(d / secs)} | ${r.lost ?? '–'} |`;
       }),
     ];
-    out.push('', `filtered: time in the openat enter+exit programs per open (kernel.bpf_stats_enabled, median of cycles): ${f.bpfNsPerOpen.toFixed(0)} ns`);
+    out.push('', `filtered: time in the openat enter+exit programs per open (kernel.bpf_stats_enabled, median of cycles): ${f.bpfNsPerOpen.toFixed(0)} ns; opens of other processes among the runs: median ${f.otherOpens.toFixed(0)} per run of ${COUNT}`);
     out.push(`filtered pair ratios, sorted: all ${f.ratios.map((x) => x.toFixed(2)).join(' ')}; clean (no other tracing programs loaded) ${f.clean.map((x) => x.toFixed(2)).join(' ') || 'none'}`);
     if (floor !== null) {
       out.push(`floor: time in the (empty) openat programs per open: ${floor.bpfNsPerOpen.toFixed(0)} ns; pair ratios, sorted: all ${floor.ratios.map((x) => x.toFixed(2)).join(' ')}; clean ${floor.clean.map((x) => x.toFixed(2)).join(' ') || 'none'}`);

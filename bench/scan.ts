@@ -3,8 +3,10 @@
 // nmap makes a full-speed connect scan (nmap -sT) of a server network namespace over a veth pair
 // (test/helpers/netns.ts; listeners on 22, 80, 443). Reports: whether the episode was detected
 // (its ended record and counts), the agent's CPU seconds (node + its helper) per 10,000 connects,
-// the scan's duration with and without the agent, and every loss counter of the agent (kernel ring
-// buffer, pending-slot, export, detector memory), which must be zero or counted.
+// the scan's duration with and without the agent, every loss counter of the agent (kernel ring
+// buffer, pending-slot, export, detector memory), which must be zero or counted, and the records the
+// kernel delivered per 10,000 connects: for the scan, and for an honest client first (10,000
+// connects round-robin to port 80 of 10 addresses: below the port-scan gate, docs/DETECTION.md).
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +14,7 @@ import { hostname, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { NetnsPair, serverScript, SERVER_IP } from '../test/helpers/netns.ts';
+import { NetnsPair, serverScript, SERVER_IP, SWEEP_NET } from '../test/helpers/netns.ts';
 import { freePort } from '../test/helpers/collector.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -76,6 +78,28 @@ spec:
     const idleT0 = Date.now();
     await sleep(5000);
     const idlePerSec = (agentCpu(agent.pid!) - idle0) / ((Date.now() - idleT0) / 1000);
+    const metric = async (name: string): Promise<number> => {
+      const text = await (await fetch(`http://127.0.0.1:${health}/metrics`)).text();
+      const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(text);
+      return m === null ? 0 : Number(m[1]);
+    };
+    const delivered = (): Promise<number> => metric('armorwatch_monitor_events_delivered_total');
+    const gated = (): Promise<number> => metric('armorwatch_monitor_events_gated_total');
+    // The honest client: 10,000 connects to 10 targets, each completed and closed.
+    const HONEST = 10_000;
+    const d0 = await delivered();
+    const g0 = await gated();
+    const [hcmd, ...hargs] = net.inClient([process.execPath, '-e', `
+const net = require('node:net'); const hosts = ${JSON.stringify(Array.from({ length: 10 }, (_, i) => `${SWEEP_NET}.${i + 1}`))};
+(async () => { for (let i = 0; i < ${HONEST}; i++) await new Promise((ok, no) => {
+  const c = net.connect(80, hosts[i % hosts.length], () => { c.destroy(); ok(); }); c.on('error', no); }); })().catch((e) => { console.error(e); process.exit(1); });`]);
+    const honest = spawn(hcmd!, hargs, { stdio: 'inherit' });
+    const [hcode] = await once(honest, 'exit') as [number | null];
+    if (hcode !== 0) throw new Error(`the honest client exited ${hcode}`);
+    await sleep(1000);
+    const honestDelivered = (await delivered()) - d0;
+    const honestGated = (await gated()) - g0;
+    const d1 = await delivered();
     const cpu0 = agentCpu(agent.pid!);
     const t0 = Date.now();
     const scan = await nmap(net);
@@ -83,6 +107,7 @@ spec:
     for (let i = 0; i < 200 && !out.includes('"Phase":"ended"'); i++) await sleep(100);
     const spent = agentCpu(agent.pid!) - cpu0;
     const cpu = spent - idlePerSec * ((Date.now() - t0) / 1000);
+    const scanDelivered = (await delivered()) - d1;
     agent.kill('SIGTERM');
     await once(agent, 'exit');
     const lines = out.split('\n').filter((l) => l.includes('"Type":"PortScan"')).map((l) => JSON.parse(l) as { Scan: { Phase: string; Attempts: number; DistinctPorts: number; Refused: number; Succeeded: number; Id: string } });
@@ -93,6 +118,7 @@ spec:
     console.log(`agent: nmap took ${scan.seconds.toFixed(2)} s; records ${lines.map((l) => l.Scan.Phase).join(',')} (${new Set(lines.map((l) => l.Scan.Id)).size} episode)`);
     console.log(`episode: ${ended === undefined ? 'NOT DETECTED' : `attempts ${ended.Scan.Attempts}, distinct ports ${ended.Scan.DistinctPorts}, refused ${ended.Scan.Refused}, succeeded ${ended.Scan.Succeeded}`}`);
     console.log(`agent CPU: ${spent.toFixed(2)} s from the scan's start to its ended record, ${cpu.toFixed(2)} s without the idle rate (${idlePerSec.toFixed(3)} CPU-s/s) = ${attempts > 0 ? (cpu / attempts * 10_000).toFixed(3) : '?'} CPU-s per 10,000 connects (${attempts > 0 ? (spent / attempts * 10_000).toFixed(3) : '?'} with the idle rate)`);
+    console.log(`records delivered by the kernel (every kind, the host's other activity included): honest client ${honestDelivered} for ${HONEST} connects = ${(honestDelivered / HONEST * 10_000).toFixed(0)} per 10,000 (${honestGated} held back by the gate); scan ${scanDelivered} for ${attempts} connects = ${attempts > 0 ? (scanDelivered / attempts * 10_000).toFixed(0) : '?'} per 10,000`);
     console.log(`losses: monitor ${JSON.stringify(final.monitor ?? {})}`);
     console.log(`        export ${JSON.stringify(final.export ?? {})}`);
     console.log(`        scan ${JSON.stringify(final.scan ?? {})}`);

@@ -50,6 +50,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define NR_umount2 166
 #define NR_move_mount 429
 #define NR_mount_setattr 442
+#define NR_open_tree 428
 /* network calls (net.bpf.h) */
 #define NR_socket 41
 #define NR_connect 42
@@ -95,6 +96,9 @@ struct exec_memo {
 
 /* ---- path filter ---------------------------------------------------------------------------- */
 
+#define AW_FAST_SCAN 256 /* paths up to this long, outside /proc, take the plain loop */
+_Static_assert(AW_FAST_SCAN_MEMO == AW_FAST_SCAN, "the exec memo holds a path the plain loop takes");
+
 /* State of one scan over a NUL-free string in heap.tmp[start..end). It lives in the map value,
  * not on the stack, so the verifier does not track it as constants and checks the callback once. */
 struct scan {
@@ -125,9 +129,16 @@ struct heap {
 	__u8 tmp[AW_TMP_SIZE];
 	struct scan sc;
 	struct aw_walk_state wk;
-	struct last_filtered last;
 	struct argv_state av;
 	struct exec_memo xmemo;
+};
+
+/* All a filtered open writes: the start of the requested path and the last filtered file, in a
+ * per-CPU value of a few hundred bytes. `heap` (tens of KiB, vmalloc'ed) is reached only when the
+ * call may pass: fewer pages touched per open (BENCHMARKS.md, "fileperf"). */
+struct hot {
+	__u8 path[AW_FAST_SCAN];
+	struct last_filtered last;
 };
 
 struct {
@@ -178,6 +189,13 @@ struct {
 	__type(key, __u32);
 	__type(value, struct heap);
 } heap SEC(".maps");                 /* cpu -> scratch */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hot);
+} hot SEC(".maps");                  /* the filtered open's own state */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -329,6 +347,12 @@ static __always_inline struct heap *scratch(void)
 	return bpf_map_lookup_elem(&heap, &cpu);
 }
 
+static __always_inline struct hot *hot_state(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&hot, &zero);
+}
+
 #define FNV_STEP(h, c) (((h) ^ (__u64)(c)) * FNV_PRIME)
 #define H_COMP_PROC 0x85729b0e3537bc61ULL        /* fnv1a("proc") */
 #define H_COMP_SELF 0x2d19e518d40792b7ULL        /* fnv1a("self") */
@@ -475,8 +499,6 @@ static long scan_step(__u32 i, void *ctx)
 	return s->hit ? 1 : 0;
 }
 
-#define AW_FAST_SCAN 256 /* paths up to this long, outside /proc, take the plain loop */
-_Static_assert(AW_FAST_SCAN_MEMO == AW_FAST_SCAN, "the exec memo holds a path the plain loop takes");
 #define W2(a, b) (((__u32)(a) << 8) | (b))
 #define W3(a, b, c) (((__u32)(a) << 16) | W2(b, c))
 #define W4(a, b, c, d) (((__u32)(a) << 24) | W3(b, c, d))
@@ -608,13 +630,13 @@ static __always_inline __u64 bytes_eq(__u64 w, __u64 rep)
  * takes the full scan, which passes it as before. ("/etc/../tmp/x" is "/tmp/x": a ".." can lead
  * to another first component.) Eight bytes at a time; hidden files ("/.x") count too, which only
  * costs them the full scan. */
-static __always_inline int maybe_unfolded(struct heap *hp, __u32 len)
+static __always_inline int maybe_unfolded(const __u8 *buf, __u32 len)
 {
 	__u64 carry = 0;
 	for (__u32 i = 0; i < AW_SCREEN_WORDS; i++) {
 		if (i * 8 > len) /* the word holding the NUL at tmp[len] was the last */
 			break;
-		__u64 w = *(__u64 *)(hp->tmp + bounded(i * 8, AW_FAST_SCAN - 8));
+		__u64 w = *(const __u64 *)(buf + bounded(i * 8, AW_FAST_SCAN - 8));
 		if (i * 8 + 8 > len + 1) /* bytes after the NUL are stale: read them as NULs */
 			w &= ~0ULL >> (8 * (i * 8 + 8 - (len + 1)));
 		__u64 slash = bytes_eq(w, 0x2f2f2f2f2f2f2f2fULL);
@@ -631,20 +653,25 @@ static __always_inline int maybe_unfolded(struct heap *hp, __u32 len)
  * first component is rejected without the per-byte scan. */
 static __always_inline int user_path_passes(const char *upath, __u32 slot)
 {
+	struct hot *ht = hot_state();
+	if (!ht)
+		return 1;
+	/* A read sized for the common case, into the small per-CPU buffer (see struct hot); the
+	 * helper's cost also grows with the size asked (measured, BENCHMARKS.md). */
+	long n = bpf_probe_read_user_str(ht->path, AW_FAST_SCAN, upath);
+	if (n <= 1 || ht->path[0] != '/')
+		return 1;
+	__u32 len = (__u32)(n - 1);
+	if (len < AW_FAST_SCAN - 1 && !maybe_unfolded(ht->path, len) && !first_may_pass(ht->path, len, slot))
+		return 0;
+	/* The full scan works in heap.tmp: the path read again there, in full when it was cut. */
 	struct heap *hp = scratch();
 	if (!hp)
 		return 1;
-	/* A read sized for the common case: the helper's cost grows with the size asked, not only
-	 * with the bytes copied (measured, BENCHMARKS.md). Read again in full when it was cut. */
-	long n = bpf_probe_read_user_str(hp->tmp, AW_FAST_SCAN, upath);
-	if (n == AW_FAST_SCAN)
-		n = bpf_probe_read_user_str(hp->tmp, AW_PATH_MAX, upath);
+	n = bpf_probe_read_user_str(hp->tmp, AW_PATH_MAX, upath);
 	if (n <= 1 || hp->tmp[0] != '/')
 		return 1;
-	__u32 len = (__u32)(n - 1);
-	if (len < AW_FAST_SCAN && !maybe_unfolded(hp, len) && !first_may_pass(hp->tmp, len, slot))
-		return 0;
-	return path_passes(hp, 0, len, slot);
+	return path_passes(hp, 0, (__u32)(n - 1), slot);
 }
 
 /* ---- sys_enter ------------------------------------------------------------------------------- */
@@ -665,6 +692,10 @@ static __always_inline int evasion_shape(__u32 nr, struct shape *sh)
 	case NR_linkat: case NR_move_mount:
 		sh->dirfd = 0; sh->path = 1; sh->dirfd2 = 2; sh->path2 = 3; return 1;
 	case NR_symlinkat: sh->path = 0; sh->dirfd2 = 1; sh->path2 = 2; return 1;
+	/* The rest of the mount family with paths: a detached copy of a tree (open_tree, made a mount
+	 * by move_mount), a mount's attributes changed (mount_setattr), the root swapped (pivot_root). */
+	case NR_open_tree: case NR_mount_setattr: sh->dirfd = 0; sh->path = 1; return 1;
+	case NR_pivot_root: sh->path = 0; sh->path2 = 1; return 1;
 	}
 	return 0;
 }
@@ -963,10 +994,10 @@ static __always_inline int resolved_passes(struct path *fp, struct path *root, i
 	struct dentry *d = AW_CAST(fp->dentry, struct dentry);
 	__u64 inode = (__u64)d->d_inode;
 	__u64 parent = (__u64)d->d_parent;
-	struct heap *hp = scratch();
-	if (!hp)
+	struct hot *ht = hot_state();
+	if (!ht)
 		return -1;
-	struct last_filtered *last = &hp->last;
+	struct last_filtered *last = &ht->last;
 
 	if (last->gen == gen && last->dentry == k.dentry && last->mnt == k.mnt &&
 	    last->inode == inode && last->parent == parent && last->root_d == k.root_d &&
@@ -975,6 +1006,9 @@ static __always_inline int resolved_passes(struct path *fp, struct path *root, i
 	struct verdict *v = bpf_map_lookup_elem(&verdicts, &k);
 	struct verdict nv = { .inode = inode, .parent = parent, .gen = gen };
 	if (!(v && v->gen == gen && v->inode == inode && v->parent == parent && !v->pass)) {
+		struct heap *hp = scratch();
+		if (!hp)
+			return -1;
 		/* a cached pass still needs the walk: the event carries the path */
 		*pos = aw_walk(&hp->wk, hp->tmp, fp, root, walk_flags);
 		/* a walked path is in folded form: the first-component screen applies, unless the
@@ -996,16 +1030,13 @@ static __always_inline int resolved_passes(struct path *fp, struct path *root, i
 /* An open needs no entry program: at exit its arguments are still in the registers the task
  * entered the kernel with, and the path it asked for is read from user memory here, as the entry
  * program would have. Skipping the entry hook and the per-thread hand-over is most of what a
- * filtered open used to cost. Returns 0 when the process filter drops the call; fills `p`
- * (ts 0: the event takes its time at exit) and decides from the requested path whether it is a
- * candidate, or can pass only by the path of the file it opened. */
+ * filtered open used to cost. Fills `p` (ts 0: the event takes its time at exit) and decides from
+ * the requested path whether it is a candidate, or can pass only by the path of the file it
+ * opened. The process filter is left to open_process_passes, once the path has not dropped the
+ * call: it only ever drops more, and a filtered open then never reads it. */
 static __always_inline int open_at_exit(long nr, struct shape *sh, struct task_struct *bt,
 					struct pending *p, __u32 slot)
 {
-	__u32 zero = 0;
-	struct aw_config *cfg = bpf_map_lookup_elem(&aw_config, &zero);
-	if (!cfg || !process_passes(cfg, bpf_get_current_pid_tgid() >> 32))
-		return 0;
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bt);
 	if (!regs)
 		return 0;
@@ -1021,6 +1052,14 @@ static __always_inline int open_at_exit(long nr, struct shape *sh, struct task_s
 	    !user_path_passes((const char *)p->args[sh->path & 7], slot))
 		p->candidate = 0; /* the opened file may still pass under its resolved path */
 	return 1;
+}
+
+/* The process filter for an open the path filter let through. */
+static __always_inline int open_process_passes(void)
+{
+	__u32 zero = 0;
+	struct aw_config *cfg = bpf_map_lookup_elem(&aw_config, &zero);
+	return cfg && process_passes(cfg, bpf_get_current_pid_tgid() >> 32);
 }
 
 /* ---- executions ------------------------------------------------------------------------------ */
@@ -1446,6 +1485,8 @@ static __always_inline int on_exit(long nr, long ret, const int with_exec)
 		count(AW_STAT_FILTERED);
 		return 0;
 	}
+	if (sh.is_open && !open_process_passes())
+		return 0;
 
 	struct heap *hp = scratch();
 	if (!hp)
@@ -1493,6 +1534,7 @@ static __always_inline int on_exit(long nr, long ret, const int with_exec)
 	case NR_linkat: e->flags = p.args[4]; break;
 	case NR_mount: e->flags = p.args[3]; break;
 	case NR_move_mount: e->flags = p.args[4]; break;
+	case NR_open_tree: case NR_mount_setattr: e->flags = p.args[2]; break;
 	}
 
 	if (sh.path >= 0)
@@ -1592,6 +1634,9 @@ AW_SYSCALL_TP(symlinkat, 3)
 /* Reported, and they void cached verdicts (on_exit bumps aw_path_gen for them). */
 AW_SYSCALL_TP(mount, 5)
 AW_SYSCALL_TP(move_mount, 5)
+AW_SYSCALL_TP(open_tree, 3)
+AW_SYSCALL_TP(mount_setattr, 5)
+AW_SYSCALL_TP(pivot_root, 2)
 
 /* Exit only: these calls are not reported, they only void cached verdicts (aw_path_gen). */
 #define AW_GEN_TP(name)                                                                          \
@@ -1637,8 +1682,6 @@ int aw_tp_enter_connect(struct trace_event_raw_sys_enter *ctx)
 }
 
 AW_GEN_TP(umount)
-AW_GEN_TP(pivot_root)
-AW_GEN_TP(mount_setattr)
 
 SEC("tp_btf/sys_enter")
 int BPF_PROG(aw_btf_enter, struct pt_regs *regs, long id)

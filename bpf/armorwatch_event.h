@@ -50,6 +50,14 @@
 #define AW_EVF_NET_OUTCOME (1u << 6)  /* network: the later result of a connect that returned EINPROGRESS */
 #define AW_EVF_IDENT (1u << 7)        /* opens: the file or an ancestor is a watched identity (ident_*) */
 #define AW_EVF_URING (1u << 8)        /* opens: completed by io_uring (IORING_OP_OPENAT*): no requested path */
+/* The port-scan gate (bpf/net.bpf.h, docs/DETECTION.md): */
+#define AW_EVF_NET_GATE_OPEN (1u << 9) /* connect: it opened its key's gate; not an attempt by itself (it is
+					* in the AW_EVF_NET_HANDOVER records that follow) */
+#define AW_EVF_NET_HANDOVER (1u << 10) /* connect: a target the gate held back, with its counts: flags =
+					* attempts, owner_uid = succeeded, dirfd = refused, dirfd2 = failed,
+					* ident_ino = first attempt (boot ns), ts_boot_ns = latest; no process strings */
+#define AW_EVF_NET_ATTEMPT (1u << 11)  /* with AW_EVF_NET_OUTCOME: an open gate did not send the call; this
+					* record is the attempt and its result */
 
 /* Network calls, one bit each in aw_config.net_calls (the order of src/syscalls.ts' Network rows). */
 #define AW_NET_SOCKET (1u << 0)
@@ -111,8 +119,9 @@ struct aw_event {
 #define AW_STAT_FILTERED_EXEC 4 /* of those, executions */
 #define AW_STAT_FILTERED_NET 5 /* of those, network calls */
 #define AW_STAT_LOST_NET_PENDING 6 /* non-blocking connects whose outcome could not be tracked (map full) */
-#define AW_STAT_GATED_NET 7    /* connects not emitted: a repeat of the same target by the same process tree within the scan gate's window (not a loss) */
-#define AW_STAT_COUNT 8
+#define AW_STAT_GATED_NET 7    /* connects the scan gate counted in the kernel instead of emitting (not a loss) */
+#define AW_STAT_LOST_GATE 8    /* targets held back by the gate and pushed out of its map before the handover */
+#define AW_STAT_COUNT 9
 
 /* Key of the `ident_inodes` map: a watched file or directory (bpf/identity.bpf.h). */
 struct aw_ident_key {

@@ -21,6 +21,9 @@
 #define AW_O_NONBLOCK 04000
 #define AW_EINPROGRESS 115
 #define AW_ECONNABORTED 103
+#define AW_ECONNREFUSED 111
+#define AW_EALREADY 114
+#define AW_EISCONN 106
 #define AW_TCP_ESTABLISHED 1
 #define AW_TCP_SYN_SENT 2
 #define AW_TCP_CLOSE 7
@@ -29,27 +32,85 @@
 /* Set by the helper once the outcome hook is attached: without it nothing is remembered. */
 __u32 aw_net_outcome_on;
 
-/* Port-scan gate (docs/DETECTION.md): when non-zero, connects pass only for the scan detector,
- * which needs each distinct target once per window: a connect of the same process tree (cgroup and
- * parent tgid) to the same family, address and port within this many ns of the one emitted is
- * counted (AW_STAT_GATED_NET) and not emitted, nor is its outcome. 0: every connect that passes is emitted. */
-__u64 aw_scan_repeat_ns;
+/* The port-scan gate (docs/DETECTION.md, "What it costs in the kernel"). Set by the helper with the
+ * network filter; aw_gate_protos 0: off, every connect that passes is emitted. Per KEY (the
+ * detector's: a network namespace other than the host's -- a pod --, else the process tree: the
+ * parent tgid, or the process itself when its parent is init) the kernel keeps a sketch of the
+ * distinct ports and hosts attempted (two epochs of aw_gate_window_ns: at least one full window is
+ * always covered) and, per distinct target, its attempts and results. While the sketch stays below
+ * aw_gate_ports distinct ports and aw_gate_hosts distinct hosts, connects are counted there and
+ * nothing is emitted (AW_STAT_GATED_NET). The connect that crosses either is emitted as the gate's
+ * summary (AW_EVF_NET_GATE_OPEN), followed by one record per target held back
+ * (AW_EVF_NET_HANDOVER, with its counts); from then on the key's connects stream (one record per
+ * attempt: a non-blocking connect's call and outcome are folded into its outcome record) until
+ * aw_gate_quiet_ns pass without a connect, when the gate closes and counting starts afresh. */
+__u32 aw_gate_protos;      /* bit 0: TCP connects pass to the gate and may be held back, bit 1: UDP (no rule needs them) */
+__u32 aw_gate_ports;       /* distinct ports that open the gate */
+__u32 aw_gate_hosts;       /* distinct hosts that open the gate */
+__u32 aw_gate_host_netns;  /* the host's network namespace: processes in it are keyed by process tree */
+__u64 aw_gate_window_ns;   /* epoch of the sketch: the detector's longest window */
+__u64 aw_gate_quiet_ns;    /* an open gate closes after this long without a connect */
 
-struct scan_target {
-	__u64 cgroup;
-	__u32 ptgid;
-	__u16 family;
-	__u16 port;
-	__u8 addr[16];
+#define AW_GATE_WORDS 16   /* 1024 bits per sketch and epoch */
+#define AW_GATE_KIND_NETNS 1
+#define AW_GATE_KIND_TREE 2
+
+struct scan_key {
+	__u64 id;    /* network namespace inode, or tgid */
+	__u32 kind;  /* AW_GATE_KIND_* */
+	__u32 _pad;
 };
 
-/* An LRU map: an entry pushed out only lets the next repeat through (an extra event, never a missed one). */
+struct scan_gate {
+	__u64 epoch_ns;   /* start of the current epoch */
+	__u64 last_ns;    /* latest connect */
+	__u32 gen;        /* targets of other generations are stale */
+	__u32 open;
+	__u32 cur;        /* the current epoch's index */
+	__u32 nports;     /* bits set in either epoch's port sketch */
+	__u32 nhosts;
+	__u32 listed;     /* targets of this generation remembered */
+	__u64 ports[2][AW_GATE_WORDS];
+	__u64 hosts[2][AW_GATE_WORDS];
+};
+
+struct scan_tkey {
+	struct scan_key k;
+	__u8 addr[16];
+	__u16 family;
+	__be16 port;
+	__u32 udp;
+};
+
+struct scan_tval {
+	__u64 first_ns;
+	__u64 last_ns;
+	__u32 gen;
+	__u32 attempts;
+	__u32 succeeded;
+	__u32 refused;
+	__u32 failed;
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct scan_key);
+	__type(value, struct scan_gate);
+} scan_gates SEC(".maps");           /* key -> its sketch and gate */
+
+/* An LRU map: a target pushed out before its gate opened is missing from the handover, counted as
+ * AW_STAT_LOST_GATE (listed - handed over). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
-	__type(key, struct scan_target);
-	__type(value, __u64);
-} scan_seen SEC(".maps");            /* (process tree, target) -> when its connect was last emitted */
+	__type(key, struct scan_tkey);
+	__type(value, struct scan_tval);
+} scan_targets SEC(".maps");         /* (key, target) -> attempts and results held back */
+
+static struct scan_gate aw_gate_zero;       /* never written: the value a new key starts from */
+
 
 /* The protocols that pass when aw_config.net_any_protocol is 0: one bit per (protocol & 0xff). */
 __u64 aw_net_protos[4];
@@ -64,6 +125,9 @@ struct net_pend {
 	__u32 raddr_len;
 	__s64 ret;             /* the outcome, when DONE */
 	__u64 ts;
+	__u32 gated;           /* held back by a closed gate: the outcome is counted on its target ... */
+	__u32 gen;             /* ... while the gate's generation is this one */
+	struct scan_tkey tk;
 	struct aw_event e;     /* identity at entry: the outcome may come in softirq, not the process */
 	__u8 raddr[AW_SOCKADDR_MAX];
 };
@@ -85,6 +149,13 @@ struct {
 	__type(value, struct net_pend);
 } net_scratch SEC(".maps");          /* cpu -> a net_pend being built (too large for the stack) */
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct net_pend);
+} gate_scratch SEC(".maps");         /* cpu -> the handover's template (0) and the record being sent (1) */
+
 static __always_inline __u32 net_bit(long nr)
 {
 	switch (nr) {
@@ -105,6 +176,11 @@ static __always_inline int net_passes(struct aw_config *cfg, __u32 bit, __u32 pr
 	if (!(cfg->net_calls & bit))
 		return 0;
 	if (cfg->net_any_protocol)
+		return 1;
+	/* The gate's connects pass by the gate's own protocols, not aw_net_protos: those are shared by
+	 * every call, and TCP there would let every TCP socket(), bind()... through as well. */
+	if (bit == AW_NET_CONNECT && ((protocol == AW_IPPROTO_TCP && (aw_gate_protos & 1)) ||
+				      (protocol == AW_IPPROTO_UDP && (aw_gate_protos & 2))))
 		return 1;
 	__u32 b = protocol & 0xff;
 	return (aw_net_protos[(b >> 6) & 3] >> (b & 63)) & 1;
@@ -230,6 +306,7 @@ __noinline int aw_net_connect_enter(int fd)
 	__builtin_memset(&pe->e, 0, sizeof(pe->e));
 	put_identity(&pe->e, (struct task_struct *)bpf_get_current_task(), NR_connect, 0);
 	pe->state = AW_PEND_INFLIGHT;
+	pe->gated = 0;
 	pe->e.dirfd = fd;
 	pe->e.dirfd2 = AT_FDCWD;
 	pe->e.arg_a = domain;
@@ -268,6 +345,35 @@ static __always_inline void send_outcome(struct net_pend *pe, __u64 ts, __s64 re
 		count(AW_STAT_EMITTED);
 }
 
+/* A connect's result as the detector counts it (src/detect/portscan.ts resultOf). */
+static __always_inline void gate_count(struct scan_tval *tv, __s64 ret, __u32 udp)
+{
+	if (ret == -AW_EINPROGRESS || (udp && ret >= 0))
+		return; /* no result yet; a UDP connect sends nothing */
+	if (ret >= 0)
+		tv->succeeded++;
+	else if (ret == -AW_ECONNREFUSED)
+		tv->refused++;
+	else
+		tv->failed++;
+}
+
+/* The outcome of a connect the gate held back: counted on its target while its gate is still
+ * closed (0); true when the gate has opened since (its target was handed over): then the outcome is
+ * reported like any other. A stale generation is dropped. */
+static __always_inline int gate_outcome(struct net_pend *pe, __s64 ret)
+{
+	struct scan_gate *g = bpf_map_lookup_elem(&scan_gates, &pe->tk.k);
+	if (!g || g->gen != pe->gen)
+		return 0;
+	if (g->open)
+		return 1;
+	struct scan_tval *tv = bpf_map_lookup_elem(&scan_targets, &pe->tk);
+	if (tv && tv->gen == pe->gen)
+		gate_count(tv, ret, pe->tk.udp);
+	return 0;
+}
+
 /* sock:inet_sock_set_state: a remembered socket leaves SYN_SENT. Inside the connect call itself
  * (loopback: the handshake runs before the call returns) the exit reports it after the call's own
  * event; anywhere else it is reported here. */
@@ -294,14 +400,16 @@ static __always_inline int on_sock_state(struct sock *sk, int oldstate, int news
 		pe->state = AW_PEND_DONE;
 		return 0;
 	}
-	send_outcome(pe, ts, ret);
+	if (!pe->gated || gate_outcome(pe, ret))
+		send_outcome(pe, ts, ret);
 	bpf_map_delete_elem(&net_pending, &key);
 	return 0;
 }
 
 /* A remembered connect at its exit: reported now if its outcome came during the call, else left
- * for the state change (EINPROGRESS), or forgotten (the call's own result is the outcome). */
-static __always_inline void connect_exit_pending(struct heap *hp, __u32 off, struct sock *sk, long ret, int emitted)
+ * for the state change (EINPROGRESS), or forgotten (the call's own result is the outcome). `fold`
+ * (an open scan gate): the call was not sent; its outcome record stands for the attempt. */
+static __always_inline void connect_exit_pending(struct heap *hp, __u32 off, struct sock *sk, long ret, int emitted, int fold)
 {
 	__u64 key = (__u64)sk;
 	struct net_pend *pe = bpf_map_lookup_elem(&net_pending, &key);
@@ -309,50 +417,285 @@ static __always_inline void connect_exit_pending(struct heap *hp, __u32 off, str
 		return;
 	if (ret == -AW_EINPROGRESS && pe->state == AW_PEND_INFLIGHT) {
 		pe->state = AW_PEND_WAITING;
+		if (fold)
+			pe->e.ev_flags |= AW_EVF_NET_ATTEMPT;
 		return;
 	}
 	if (ret == -AW_EINPROGRESS && pe->state == AW_PEND_DONE && emitted) {
 		struct aw_event *e = (void *)hp->ev; /* the call's event, sent again as its outcome */
 		e->ts_boot_ns = pe->ts;
 		e->ret = pe->ret;
-		e->ev_flags |= AW_EVF_NET_OUTCOME;
+		e->ev_flags |= AW_EVF_NET_OUTCOME | (fold ? AW_EVF_NET_ATTEMPT : 0);
 		send(hp, off);
 	}
 	if (pe->state != AW_PEND_WAITING)
 		bpf_map_delete_elem(&net_pending, &key);
 }
 
-/* The port-scan gate at a connect's exit: true (counted, its outcome forgotten) when the same process
- * tree connected to the same target within aw_scan_repeat_ns; else the target is remembered. */
-static __always_inline int scan_repeat(struct task_struct *bt, struct sock *sk, __u32 domain, __u32 type, __u64 uaddr, __u64 ulen)
+/* Whether an open gate's non-blocking connect will have an outcome record to stand for it. */
+static __always_inline int outcome_will_fold(struct sock *sk, long ret)
 {
-	__u64 window = aw_scan_repeat_ns;
-	if (!window || (domain != AW_AF_INET && domain != AW_AF_INET6) || (type != AW_SOCK_STREAM && type != AW_SOCK_DGRAM))
+	__u64 key = (__u64)sk;
+	if (ret != -AW_EINPROGRESS)
 		return 0;
+	struct net_pend *pe = bpf_map_lookup_elem(&net_pending, &key);
+	return pe && (pe->state == AW_PEND_INFLIGHT || pe->state == AW_PEND_DONE);
+}
+
+#define AW_GATE_PASS 0    /* not gated: emitted as usual */
+#define AW_GATE_HELD 1    /* counted in the kernel, nothing emitted */
+#define AW_GATE_OPENED 2  /* crossed a threshold: the summary, then the handover */
+#define AW_GATE_STREAM 3  /* the gate is open: emitted, a non-blocking call folded into its outcome */
+
+/* The detector's key (src/detect/portscan.ts scanKey). */
+static __always_inline void gate_key(struct task_struct *bt, struct scan_key *k)
+{
+	__u32 netns = bt->nsproxy->net_ns->ns.inum;
+	__u32 host = aw_gate_host_netns;
+	k->_pad = 0;
+	if (host && netns != host) {
+		k->id = netns;
+		k->kind = AW_GATE_KIND_NETNS;
+		return;
+	}
+	__u32 pp = bt->real_parent->tgid;
+	k->id = pp > 1 ? pp : (__u32)bt->tgid;
+	k->kind = AW_GATE_KIND_TREE;
+}
+
+static __always_inline __u32 gate_bit(__u32 x)
+{
+	return (x * 2654435761u) >> 22; /* 10 bits: AW_GATE_WORDS * 64 */
+}
+
+static __always_inline __u32 popcount64(__u64 x)
+{
+	x = x - ((x >> 1) & 0x5555555555555555ULL);
+	x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+	return (__u32)((x * 0x0101010101010101ULL) >> 56);
+}
+
+/* A new epoch once the current one is a window old: the older epoch is cleared and becomes the
+ * current one, so the two together always cover at least the last window. */
+static __always_inline void gate_rotate(struct scan_gate *g, __u64 now)
+{
+	__u64 w = aw_gate_window_ns;
+	if (now - g->epoch_ns < w)
+		return;
+	int keep = now - g->epoch_ns < 2 * w;
+	__u32 nc = (g->cur ^ 1) & 1, np = 0, nh = 0;
+	for (int i = 0; i < AW_GATE_WORDS; i++) {
+		g->ports[nc][i] = 0;
+		g->hosts[nc][i] = 0;
+		if (keep) {
+			np += popcount64(g->ports[nc ^ 1][i]);
+			nh += popcount64(g->hosts[nc ^ 1][i]);
+		} else {
+			g->ports[nc ^ 1][i] = 0;
+			g->hosts[nc ^ 1][i] = 0;
+		}
+	}
+	g->cur = nc;
+	g->epoch_ns = now;
+	g->nports = np;
+	g->nhosts = nh;
+}
+
+static __always_inline void gate_reset(struct scan_gate *g, __u64 now)
+{
+	for (int i = 0; i < AW_GATE_WORDS; i++) {
+		g->ports[0][i] = 0;
+		g->ports[1][i] = 0;
+		g->hosts[0][i] = 0;
+		g->hosts[1][i] = 0;
+	}
+	g->open = 0;
+	g->gen++;
+	g->cur = 0;
+	g->epoch_ns = now;
+	g->nports = g->nhosts = g->listed = 0;
+}
+
+/* Sets bit `bit` of the current epoch; true when neither epoch had it (one more distinct value). */
+static __always_inline int gate_set(__u64 (*m)[AW_GATE_WORDS], __u32 cur, __u32 bit)
+{
+	__u32 w = (bit >> 6) & (AW_GATE_WORDS - 1);
+	__u64 b = 1ULL << (bit & 63);
+	if (m[cur & 1][w] & b)
+		return 0;
+	m[cur & 1][w] |= b;
+	return !(m[(cur ^ 1) & 1][w] & b);
+}
+
+/* The port-scan gate at a connect's exit (see aw_gate_protos). `key`: filled for AW_GATE_OPENED. */
+static __always_inline int scan_gate(struct task_struct *bt, struct sock *sk, __u32 domain, __u32 type, __u32 protocol,
+				     __u64 uaddr, __u64 ulen, long ret, struct scan_key *key, __u32 *gen)
+{
+	__u32 protos = aw_gate_protos, udp = type == AW_SOCK_DGRAM;
+	if (!protos || (domain != AW_AF_INET && domain != AW_AF_INET6) || (type != AW_SOCK_STREAM && type != AW_SOCK_DGRAM))
+		return AW_GATE_PASS;
+	if (!(protos & (udp ? 2 : 1)) || protocol != (udp ? AW_IPPROTO_UDP : AW_IPPROTO_TCP))
+		return AW_GATE_PASS;
 	struct { __u16 family; __be16 port; __u32 flow; __u8 addr[16]; } a = {};
 	if (bpf_probe_read_user(&a, at_most((__u32)ulen, sizeof(a)), (void *)uaddr))
-		return 0;
-	struct scan_target k = {};
-	k.cgroup = bpf_get_current_cgroup_id();
-	k.ptgid = BPF_CORE_READ(bt, real_parent, tgid);
-	k.family = a.family;
-	k.port = a.port;
-	if (a.family == AW_AF_INET)
-		__builtin_memcpy(k.addr, &a.flow, 4);
-	else if (a.family == AW_AF_INET6)
-		__builtin_memcpy(k.addr, a.addr, 16);
-	else
-		return 0;
-	__u64 now = bpf_ktime_get_boot_ns();
-	__u64 *last = bpf_map_lookup_elem(&scan_seen, &k);
-	if (last && now - *last < window) {
+		return AW_GATE_PASS;
+	/* What the detector does not count (a status check on a socket already connecting, a UDP
+	 * disconnect, another family) is held back uncounted by the sketch. */
+	if (ret == -AW_EALREADY || ret == -AW_EISCONN || (a.family != AW_AF_INET && a.family != AW_AF_INET6)) {
 		count(AW_STAT_GATED_NET);
-		__u64 key = (__u64)sk;
-		bpf_map_delete_elem(&net_pending, &key);
-		return 1;
+		return AW_GATE_HELD;
 	}
-	bpf_map_update_elem(&scan_seen, &k, &now, BPF_ANY);
+	gate_key(bt, key);
+	__u64 now = bpf_ktime_get_boot_ns();
+	struct scan_gate *g = bpf_map_lookup_elem(&scan_gates, key);
+	if (!g) {
+		bpf_map_update_elem(&scan_gates, key, &aw_gate_zero, BPF_NOEXIST);
+		g = bpf_map_lookup_elem(&scan_gates, key);
+		if (!g)
+			return AW_GATE_PASS;
+		if (!g->epoch_ns)
+			g->epoch_ns = now;
+	}
+	if (g->open) {
+		if (now - g->last_ns < aw_gate_quiet_ns) {
+			g->last_ns = now;
+			return AW_GATE_STREAM;
+		}
+		gate_reset(g, now); /* quiet since: the episode is over, count afresh */
+	}
+	gate_rotate(g, now);
+	__u32 w0, w1, w2, w3;
+	if (a.family == AW_AF_INET) {
+		w0 = a.flow;
+		w1 = w2 = w3 = 0;
+	} else {
+		__builtin_memcpy(&w0, a.addr, 4);
+		__builtin_memcpy(&w1, a.addr + 4, 4);
+		__builtin_memcpy(&w2, a.addr + 8, 4);
+		__builtin_memcpy(&w3, a.addr + 12, 4);
+	}
+	__u32 cur = g->cur & 1;
+	if (gate_set(g->ports, cur, gate_bit(bpf_ntohs(a.port) + 1)))
+		g->nports++;
+	if (gate_set(g->hosts, cur, gate_bit(w0 ^ (w1 * 0x85ebca77u) ^ (w2 * 0xc2b2ae3du) ^ (w3 * 0x27d4eb2fu))))
+		g->nhosts++;
+	g->last_ns = now;
+	*gen = g->gen;
+
+	struct scan_tkey tk = {};
+	tk.k = *key;
+	tk.family = a.family;
+	tk.port = a.port;
+	tk.udp = udp;
+	if (a.family == AW_AF_INET)
+		__builtin_memcpy(tk.addr, &a.flow, 4);
+	else
+		__builtin_memcpy(tk.addr, a.addr, 16);
+	struct scan_tval *tv = bpf_map_lookup_elem(&scan_targets, &tk);
+	if (!tv || tv->gen != g->gen) {
+		struct scan_tval nv = {};
+		nv.gen = g->gen;
+		nv.first_ns = now;
+		bpf_map_update_elem(&scan_targets, &tk, &nv, BPF_ANY);
+		tv = bpf_map_lookup_elem(&scan_targets, &tk);
+		__sync_fetch_and_add(&g->listed, 1);
+	}
+	if (tv) {
+		__sync_fetch_and_add(&tv->attempts, 1);
+		tv->last_ns = now;
+	}
+	/* Its result: now, from the outcome that came during the call, or later (gate_outcome). */
+	__u64 skey = (__u64)sk;
+	struct net_pend *pe = bpf_map_lookup_elem(&net_pending, &skey);
+	__s64 res = ret;
+	if (pe && ret == -AW_EINPROGRESS && pe->state == AW_PEND_INFLIGHT) {
+		pe->state = AW_PEND_WAITING;
+		pe->gated = 1;
+		pe->gen = g->gen;
+		__builtin_memcpy(&pe->tk, &tk, sizeof(tk));
+	} else if (pe && pe->state != AW_PEND_WAITING) {
+		if (ret == -AW_EINPROGRESS && pe->state == AW_PEND_DONE)
+			res = pe->ret;
+		bpf_map_delete_elem(&net_pending, &skey);
+	}
+	if (tv)
+		gate_count(tv, res, udp);
+	if (g->nports >= aw_gate_ports || g->nhosts >= aw_gate_hosts) {
+		g->open = 1;
+		return AW_GATE_OPENED;
+	}
+	count(AW_STAT_GATED_NET);
+	return AW_GATE_HELD;
+}
+
+struct gate_ctx {
+	struct scan_key k;
+	__u32 gen;
+	__u32 sent;
+};
+
+/* One target held back, as a record: the address, its counts, its first and latest attempt. */
+static long gate_handover_one(struct bpf_map *map, struct scan_tkey *tk, struct scan_tval *tv, struct gate_ctx *c)
+{
+	__u32 zero = 0, one = 1;
+	if (tv->gen != c->gen || tk->k.id != c->k.id || tk->k.kind != c->k.kind)
+		return 0;
+	struct net_pend *tpl = bpf_map_lookup_elem(&gate_scratch, &zero);
+	struct net_pend *out = bpf_map_lookup_elem(&gate_scratch, &one);
+	if (!tpl || !out)
+		return 1;
+	__builtin_memcpy(&out->e, &tpl->e, sizeof(out->e));
+	__builtin_memset(out->raddr, 0, 32);
+	__builtin_memcpy(out->raddr, &tk->family, 2);
+	__builtin_memcpy(out->raddr + 2, &tk->port, 2);
+	__u32 len;
+	if (tk->family == AW_AF_INET) {
+		__builtin_memcpy(out->raddr + 4, tk->addr, 4);
+		len = 16;
+	} else {
+		__builtin_memcpy(out->raddr + 8, tk->addr, 16);
+		len = 28;
+	}
+	__builtin_memset(out->e.str_len, 0, sizeof(out->e.str_len));
+	out->e.str_len[AW_STR_REMOTE] = len;
+	out->e.ts_boot_ns = tv->last_ns;
+	out->e.ident_ino = tv->first_ns;
+	out->e.flags = tv->attempts;
+	out->e.owner_uid = tv->succeeded;
+	out->e.dirfd = (__s32)tv->refused;
+	out->e.dirfd2 = (__s32)tv->failed;
+	out->e.ret = 0;
+	out->e.ev_flags = AW_EVF_NET_HANDOVER;
+	out->e.arg_a = tk->family;
+	out->e.arg_b = tk->udp ? AW_SOCK_DGRAM : AW_SOCK_STREAM;
+	out->e.mode = tk->udp ? AW_IPPROTO_UDP : AW_IPPROTO_TCP;
+	if (bpf_ringbuf_output(&events, &out->e, sizeof(struct aw_event) + len, 0))
+		count(AW_STAT_LOST_RINGBUF);
+	else
+		count(AW_STAT_EMITTED);
+	c->sent++;
 	return 0;
+}
+
+/* After the summary record in hp: every target of the key's generation, then what was missing. */
+static __always_inline void gate_handover(struct heap *hp, struct scan_key *key, __u32 gen)
+{
+	__u32 zero = 0;
+	struct net_pend *tpl = bpf_map_lookup_elem(&gate_scratch, &zero);
+	struct scan_gate *g = bpf_map_lookup_elem(&scan_gates, key);
+	if (!tpl || !g)
+		return;
+	__builtin_memcpy(&tpl->e, hp->ev, sizeof(tpl->e));
+	struct gate_ctx c = { .k = *key, .gen = gen, .sent = 0 };
+	bpf_for_each_map_elem(&scan_targets, gate_handover_one, &c, 0);
+	__u32 listed = g->listed;
+	if (listed > c.sent) {
+		__u32 idx = AW_STAT_LOST_GATE;
+		__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+		if (v)
+			*v += listed - c.sent;
+	}
 }
 
 /* Exit of every network call. A global function: verified once, apart from the hooks. */
@@ -397,12 +740,17 @@ __noinline int aw_net_exit(long nr, long ret)
 		count(AW_STAT_FILTERED);
 		count(AW_STAT_FILTERED_NET);
 		if (nr == NR_connect && sk)
-			connect_exit_pending(NULL, 0, sk, ret, 0);
+			connect_exit_pending(NULL, 0, sk, ret, 0, 0);
 		return 0;
 	}
 
-	if (nr == NR_connect && sk && scan_repeat(bt, sk, domain, type, a1, a2))
+	struct scan_key gkey = {};
+	__u32 ggen = 0;
+	int gate = nr == NR_connect && sk ? scan_gate(bt, sk, domain, type, protocol, a1, a2, ret, &gkey, &ggen) : AW_GATE_PASS;
+	if (gate == AW_GATE_HELD)
 		return 0;
+	/* An open gate: a non-blocking connect whose outcome will be reported is reported by it alone. */
+	int fold = gate == AW_GATE_STREAM && outcome_will_fold(sk, ret);
 
 	struct heap *hp = scratch();
 	if (!hp)
@@ -440,9 +788,16 @@ __noinline int aw_net_exit(long nr, long ret)
 	struct path exe = BPF_CORE_READ(task, mm, exe_file, f_path);
 	off = put_path(hp, off, &exe, &root, AW_STR_EXE);
 	off = put_parent_tty(hp, off, task, &root);
-	send(hp, off);
+	if (gate == AW_GATE_OPENED) {
+		e->ev_flags |= AW_EVF_NET_GATE_OPEN;
+		send(hp, off);
+		gate_handover(hp, &gkey, ggen);
+		return 0;
+	}
+	if (!fold)
+		send(hp, off);
 	if (nr == NR_connect && sk)
-		connect_exit_pending(hp, off, sk, ret, 1);
+		connect_exit_pending(hp, off, sk, ret, 1, fold);
 	return 0;
 }
 

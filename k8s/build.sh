@@ -36,7 +36,10 @@ export GOFLAGS=-mod=mod GOTOOLCHAIN=local
 
 # k8s.io/kubernetes replaces its staging modules (k8s.io/api, k8s.io/client-go, ...) with folders of
 # its own tree; outside that tree each one is the published module at v0.<minor>.<patch>.
-gomod=$("$go" mod download -json "k8s.io/kubernetes@$version" | sed -n 's/^\s*"GoMod": "\(.*\)",\?$/\1/p')
+info=$("$go" mod download -json "k8s.io/kubernetes@$version") || {
+  log "could not download k8s.io/kubernetes@$version:"; printf '%s\n' "$info" >&2; exit 1
+}
+gomod=$(printf '%s\n' "$info" | sed -n 's/^\s*"GoMod": "\(.*\)",\?$/\1/p')
 [ -f "$gomod" ] || { log "could not download k8s.io/kubernetes@$version's go.mod"; exit 1; }
 staging_version="v0.${version#v1.}"
 n=0

@@ -18,8 +18,10 @@
  *           "<seq> execs <passAll 0|1> <exact fnv1a hex,...|-> <prefix fnv1a hex,...|-> <name fnv1a hex,...|->"
  *           "<seq> switch"  puts the side built in force at once (paths and execs are built into it)
  *           "<seq> procs <pid,...|-> <comm hex,...|-> <excluded pid,...|->"
- *           "<seq> net <passAll 0|1> <calls: AW_NET_* bits, decimal> <protocols: decimal,...|*>"
- *           (protocols '*': any; the outcome hook is attached the first time connects are asked for)
+ *           "<seq> net <passAll 0|1> <calls: AW_NET_* bits, decimal> <protocols: decimal,...|*>
+ *                 [gate <protocols: 1 TCP|2 UDP> <window ms> <quiet ms> <ports> <hosts> <host netns inode>]"
+ *           (the port-scan gate: aw_gate_* in bpf/net.bpf.h; without it the gate is off)
+ *           (protocols '*': any; the outcome hook is attached while connects are asked for)
  *           "<seq> idents <dev hex:inode hex,...|->"  (watched identities: bpf/identity.bpf.h)
  *           "<seq> attach"   "<seq> stats"
  * A refused begin/paths/execs/switch leaves the side in force untouched.
@@ -213,14 +215,15 @@ static void put_stats(void)
 	free(vals);
 	put_json(F_STATS,
 		 "{\"emitted\":%llu,\"lostRingbuf\":%llu,\"lostPending\":%llu,\"filtered\":%llu,"
-		 "\"filteredExec\":%llu,\"filteredNet\":%llu,\"lostNetPending\":%llu,\"gatedNet\":%llu,\"eventsWritten\":%llu,"
+		 "\"filteredExec\":%llu,\"filteredNet\":%llu,\"lostNetPending\":%llu,\"gatedNet\":%llu,\"lostGate\":%llu,\"eventsWritten\":%llu,"
 		 "\"hook\":\"%s\",\"execHook\":\"%s\",\"execHookAttached\":%s,\"outcomeHook\":\"%s\",\"outcomeAttached\":%s,"
 		 "\"hooks\":{\"file\":%s,\"exec\":%s,\"network\":%s,\"outcome\":%s,\"links\":%d,\"attaches\":%llu,\"detaches\":%llu},"
 		 "\"uringHook\":\"%s\",\"bootToRealtimeNs\":\"%lld\"}",
 		 (unsigned long long)sum[AW_STAT_EMITTED], (unsigned long long)sum[AW_STAT_LOST_RINGBUF],
 		 (unsigned long long)sum[AW_STAT_LOST_PENDING], (unsigned long long)sum[AW_STAT_FILTERED],
 		 (unsigned long long)sum[AW_STAT_FILTERED_EXEC], (unsigned long long)sum[AW_STAT_FILTERED_NET],
-		 (unsigned long long)sum[AW_STAT_LOST_NET_PENDING], (unsigned long long)sum[AW_STAT_GATED_NET], events_out, hook_name, exec_hook_name,
+		 (unsigned long long)sum[AW_STAT_LOST_NET_PENDING], (unsigned long long)sum[AW_STAT_GATED_NET],
+		 (unsigned long long)sum[AW_STAT_LOST_GATE], events_out, hook_name, exec_hook_name,
 		 attached && group_attached(G_EXEC) ? "true" : "false", outcome_hook_name, group_attached(G_OUTCOME) ? "true" : "false",
 		 group_attached(G_FILE) ? "true" : "false", attached && group_attached(G_EXEC) ? "true" : "false",
 		 group_attached(G_NET) ? "true" : "false", group_attached(G_OUTCOME) ? "true" : "false",
@@ -936,10 +939,19 @@ static int cmd_idents(char *args)
 static int cmd_net(char *args)
 {
 	char *save = NULL, *pass = strtok_r(args, " ", &save), *calls = strtok_r(NULL, " ", &save),
-	     *protos = strtok_r(NULL, " ", &save), *repeat = strtok_r(NULL, " ", &save);
-	__u32 zero = 0, mask, repeat_ms = 0;
-	if (repeat && parse_u32(repeat, &repeat_ms))
-		return -EINVAL;
+	     *protos = strtok_r(NULL, " ", &save), *gate = strtok_r(NULL, " ", &save);
+	__u32 zero = 0, mask, g[6] = { 0 }; /* gate: protocol bits, window ms, quiet ms, ports, hosts, host netns */
+	if (gate) {
+		if (strcmp(gate, "gate"))
+			return -EINVAL;
+		for (int i = 0; i < 6; i++) {
+			char *tok = strtok_r(NULL, " ", &save);
+			if (!tok || parse_u32(tok, &g[i]))
+				return -EINVAL;
+		}
+		if (g[0] > 3 || !g[3] || !g[4])
+			return -EINVAL;
+	}
 	struct aw_config c;
 	if (!pass || !calls || !protos || parse_u32(calls, &mask) || mask > 0x3f)
 		return -EINVAL;
@@ -968,22 +980,26 @@ static int cmd_net(char *args)
 	int err = groups_now(NULL, &c, &want);
 	if (err || (err = hooks_widen(want)))
 		return err;
-	/* Widen first (protocols, then calls), narrow last, as for the path filter. The scan gate
-	 * (repeats not reported) narrows when it turns on or grows, widens when it turns off. */
-	__u64 repeat_ns = (__u64)repeat_ms * 1000000ULL;
-	if (repeat_ns < skel->bss->aw_scan_repeat_ns)
-		skel->bss->aw_scan_repeat_ns = repeat_ns;
+	/* Widen first (protocols, then calls), narrow last, as for the path filter. The scan gate's
+	 * protocols (connects that pass to be held back) narrow to those it keeps once the rules'
+	 * protocols have widened, and take the new set before the rules' protocols narrow. */
 	for (int i = 0; i < 4; i++)
 		skel->bss->aw_net_protos[i] |= bits[i];
+	skel->bss->aw_gate_protos &= g[0];
+	skel->bss->aw_gate_window_ns = (__u64)g[1] * 1000000ULL;
+	skel->bss->aw_gate_quiet_ns = (__u64)g[2] * 1000000ULL;
+	skel->bss->aw_gate_ports = g[3];
+	skel->bss->aw_gate_hosts = g[4];
+	skel->bss->aw_gate_host_netns = g[5];
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.aw_config), &zero, &c, BPF_ANY)) {
 		err = -errno;
 		groups_now(NULL, &was, &want);
 		hooks_narrow(want);
 		return err;
 	}
+	skel->bss->aw_gate_protos = g[0];
 	for (int i = 0; i < 4; i++)
 		skel->bss->aw_net_protos[i] = bits[i];
-	skel->bss->aw_scan_repeat_ns = repeat_ns;
 	hooks_narrow(want);
 	return 0;
 }
@@ -1099,14 +1115,14 @@ static void print_layout(void)
 	       "\"exe\":%d,\"pexe\":%d,\"tty\":%d,\"argv\":%d,\"caller\":%d,\"host\":%d,\"remote\":%d,\"local\":%d},"
 	       "\"evFlags\":{\"ownerValid\":%u,"
 	       "\"pathFault\":%u,\"truncated\":%u,\"hasPath2\":%u,\"argvTruncated\":%u,\"dirGone\":%u,\"netOutcome\":%u,"
-	       "\"ident\":%u,\"uring\":%u},"
+	       "\"ident\":%u,\"uring\":%u,\"netGateOpen\":%u,\"netHandover\":%u,\"netAttempt\":%u},"
 	       "\"argsMax\":%d,\"argMax\":%d,\"sockaddrMax\":%d,\"netCalls\":{\"socket\":%u,\"connect\":%u,"
 	       "\"accept\":%u,\"accept4\":%u,\"bind\":%u,\"listen\":%u}}\n",
 	       AW_STR_RESOLVED, AW_STR_PATH, AW_STR_PATH2, AW_STR_CWD, AW_STR_DIR, AW_STR_DIR2, AW_STR_EXE,
 	       AW_STR_PEXE, AW_STR_TTY, AW_STR_ARGV, AW_STR_CALLER, AW_STR_HOST, AW_STR_REMOTE, AW_STR_LOCAL,
 	       AW_EVF_OWNER_VALID, AW_EVF_PATH_FAULT,
 	       AW_EVF_TRUNCATED, AW_EVF_HAS_PATH2, AW_EVF_ARGV_TRUNCATED, AW_EVF_DIR_GONE, AW_EVF_NET_OUTCOME,
-	       AW_EVF_IDENT, AW_EVF_URING,
+	       AW_EVF_IDENT, AW_EVF_URING, AW_EVF_NET_GATE_OPEN, AW_EVF_NET_HANDOVER, AW_EVF_NET_ATTEMPT,
 	       AW_ARGS_MAX, AW_ARG_MAX, AW_SOCKADDR_MAX, AW_NET_SOCKET, AW_NET_CONNECT, AW_NET_ACCEPT,
 	       AW_NET_ACCEPT4, AW_NET_BIND, AW_NET_LISTEN);
 }

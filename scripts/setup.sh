@@ -97,17 +97,35 @@ if [ "$with_test" = 1 ]; then
       GOBIN="$gobin" quietly go install "sigs.k8s.io/kustomize/kustomize/v5@$kustomize_version"
     fi
   fi
-  # The OpenTelemetry Collector the export tests and benchmarks send to (cached by manifest hash).
-  bash otel-collector/build.sh --cached >/dev/null \
-    || log "building the OpenTelemetry Collector from its Go modules (once; several minutes on 2 cores)"
-  log "OpenTelemetry Collector: $(quietly bash otel-collector/build.sh)"
-  bash deploy/helm/build.sh --cached >/dev/null 2>&1 \
-    || log "building Helm from its Go module (once; a few minutes on 2 cores)"
-  log "Helm: $(quietly bash deploy/helm/build.sh)"
-  # kube-apiserver for the tests' real control plane (test/helpers/kube-apiserver.ts), cached by version.
-  bash k8s/build.sh --cached >/dev/null 2>&1 \
-    || log "building kube-apiserver from the k8s.io/kubernetes Go module (once; about 8 minutes on 2 cores)"
-  log "kube-apiserver: $(quietly bash k8s/build.sh)"
+  # Go tools built from their pinned modules and cached (each build.sh caches by version):
+  #   the OpenTelemetry Collector the export tests and benchmarks send to, Helm for the chart's
+  #   tests, and kube-apiserver for the tests' real control plane (test/helpers/kube-apiserver.ts).
+  # The builds are independent, so they run side by side: one's module downloads and one-threaded
+  # link overlap another's compiling. Each one's output is shown only if it fails.
+  go_tools=(
+    "OpenTelemetry Collector|otel-collector/build.sh|several minutes on 2 cores"
+    "Helm|deploy/helm/build.sh|a few minutes on 2 cores"
+    "kube-apiserver|k8s/build.sh|about 8 minutes on 2 cores"
+  )
+  tool_dir=$(mktemp -d)
+  tool_pids=()
+  for i in "${!go_tools[@]}"; do
+    IFS='|' read -r name script took <<<"${go_tools[$i]}"
+    bash "$script" --cached >/dev/null 2>&1 || log "building $name from its Go module (once; $took)"
+    bash "$script" >"$tool_dir/$i.out" 2>"$tool_dir/$i.err" &
+    tool_pids+=("$!")
+  done
+  tools_failed=0
+  for i in "${!go_tools[@]}"; do
+    IFS='|' read -r name script _ <<<"${go_tools[$i]}"
+    if wait "${tool_pids[$i]}"; then
+      log "$name: $(cat "$tool_dir/$i.out")"
+    else
+      cat "$tool_dir/$i.err" >&2; log "failed: bash $script"; tools_failed=1
+    fi
+  done
+  rm -rf "$tool_dir"
+  [ "$tools_failed" = 0 ] || exit 1
   # The Prometheus Operator's CRDs (its pinned Go module, in Go's module cache): the API server
   # checks deploy/overlays/prometheus-operator's PodMonitor and PrometheusRule against them.
   log "Prometheus Operator CRDs: $(quietly bash k8s/prometheus-operator-crds.sh)"

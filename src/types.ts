@@ -70,12 +70,13 @@ export interface FileEvent extends TaskIdentity {
    */
   readonly hostPath?: string | null;
   /**
-   * When the opened file, or a directory above it, is a file or directory a host policy names
-   * (matched by device and inode, src/policy/identity.ts): that rule path with the components
-   * below it, e.g. `/etc/secret/key` opened through a hard link, a bind mount, a chroot or a
-   * private mount namespace. null otherwise.
+   * When the opened file, or a directory above it, is a file or directory a policy names (matched
+   * by device and inode, src/policy/identity.ts): that rule path with the components below it,
+   * e.g. `/etc/secret/key` opened through a hard link, a bind mount, a chroot or a private mount
+   * namespace; one entry per scope that watches the identity (the host's, or a container's, where
+   * the rule path was resolved in that container's root). null or absent otherwise.
    */
-  readonly identityPath?: string | null;
+  readonly identityPaths?: readonly IdentityPath[] | null;
   /** Second path of two-path calls (rename*: the new name), as requested / made absolute; null otherwise. */
   readonly path2: string | null;
   readonly absPath2: string | null;
@@ -84,17 +85,24 @@ export interface FileEvent extends TaskIdentity {
 }
 
 /**
- * A file or directory a host policy's rule names, by identity (src/policy/identity.ts): the
- * device as the kernel keeps it (MKDEV(major, minor), super_block.s_dev), the inode number, and
- * the rule's path for it. The monitor hands the kernel these, and names matches by `path`.
+ * A file or directory a policy's rule names, by identity (src/policy/identity.ts): the device as
+ * the kernel keeps it (MKDEV(major, minor), super_block.s_dev), the inode number, the rule's path
+ * for it, and whose path it is: the host's (containerId absent), or a container's (the path was
+ * resolved in that container's root). The monitor hands the kernel these, and names matches by `path`.
  */
 export interface WatchedIdentity {
   readonly dev: number;
   readonly ino: bigint;
   readonly path: string;
+  readonly containerId?: string;
 }
 
-/** Calls of an execution (Operation `Process`), from the one table in src/syscalls.ts. */
+/** A rule path an opened file was matched under by identity, and for whom: null for the host, else the container's id. */
+export interface IdentityPath {
+  readonly path: string;
+  readonly containerId: string | null;
+}
+
 export const EXEC_SYSCALLS = EXEC_SYSCALL_NAMES;
 export type ExecSyscall = (typeof EXEC_SYSCALLS)[number];
 
@@ -151,7 +159,14 @@ export type SocketAddress =
 export interface NetworkEvent extends TaskIdentity {
   readonly kind: 'network';
   readonly syscall: NetworkSyscall;
-  readonly phase: 'call' | 'outcome';
+  /**
+   * `call`: the call at its exit; `outcome`: the later result of a connect that returned EINPROGRESS.
+   * From the port-scan gate (connects no rule needs, src/detect only): `gate` the connect that opened
+   * its key's gate (not an attempt by itself: it is in the `handover` records that follow, which carry
+   * no process strings); `handover` a target held back, its counts in `gated`; `attempt` a
+   * non-blocking connect and its result in one record (`ret` is the result).
+   */
+  readonly phase: 'call' | 'outcome' | 'gate' | 'handover' | 'attempt';
   /** The socket's fd: connect/bind/listen/accept's argument, socket()'s return; -1 when unknown (outcomes). */
   readonly fd: number;
   /** >= 0 success (socket/accept: the new fd), negative errno on failure. */
@@ -164,6 +179,18 @@ export interface NetworkEvent extends TaskIdentity {
   readonly remote: SocketAddress | null;
   /** bind: the address bound; listen: the address listened on; accept: the accepted connection's own end; else null. */
   readonly local: SocketAddress | null;
+  /** Phase `handover`: what the gate counted for this target (timestampNs is its latest attempt). */
+  readonly gated?: GatedTarget;
+}
+
+/** A target the port-scan gate held back, as the kernel counted it. */
+export interface GatedTarget {
+  readonly attempts: number;
+  readonly succeeded: number;
+  readonly refused: number;
+  readonly failed: number;
+  /** Wall-clock ns of its first attempt. */
+  readonly firstNs: bigint;
 }
 
 /** Who owns a pod, as KubeArmor's `Owner` field prints it. */
@@ -358,11 +385,29 @@ export interface NetworkFilterSpec {
   readonly calls: readonly NetworkSyscall[];
   readonly protocols: readonly number[];
   /**
-   * The port-scan gate (src/detect/filter.ts sets it when connects pass for the scan detector alone):
-   * a connect of the same process tree to the same address and port within this many ms of the one
-   * reported is counted in the kernel, not reported (nor its outcome). Absent or 0: every connect that passes is reported.
+   * The port-scan gate (src/detect/filter.ts sets it for connects no rule needs). Absent: off. A
+   * connect of a protocol it takes (TCP, UDP) passes whatever `protocols` says.
    */
-  readonly repeatWindowMs?: number;
+  readonly scanGate?: ScanGateSpec;
+}
+
+/**
+ * The port-scan gate in the kernel (bpf/net.bpf.h, docs/DETECTION.md). Per key (ScanGateSpec.hostNetNs)
+ * the kernel counts distinct ports and hosts attempted within `windowMs` and reports nothing while
+ * both stay below `ports` and `hosts`; crossing one hands the held-back targets over with their
+ * counts (NetworkEvent phases `gate` and `handover`), then the key's connects stream until `quietMs`
+ * pass without one.
+ */
+export interface ScanGateSpec {
+  /** Which connects the gate may hold back: those of no network rule. */
+  readonly tcp: boolean;
+  readonly udp: boolean;
+  readonly windowMs: number;
+  readonly quietMs: number;
+  readonly ports: number;
+  readonly hosts: number;
+  /** Inode of the host's network namespace: processes there are keyed by process tree, others by namespace (a pod). 0: all by process tree. */
+  readonly hostNetNs: number;
 }
 
 /**

@@ -4,7 +4,7 @@
 import { parseRunConfig } from '../config/parse.ts';
 import { runHelp } from '../config/options.ts';
 import type { RunConfig } from '../config/types.ts';
-import { createScanStage, withScanNeeds } from '../detect/index.ts';
+import { createScanStage, hostNetNs, withScanNeeds } from '../detect/index.ts';
 import { createEnricher } from '../enrich/index.ts';
 import { loadKubeConfig } from '../enrich/kube.ts';
 import { UsageError } from '../errors.ts';
@@ -15,7 +15,7 @@ import { startHealthServer, type HealthServer } from '../health/server.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { createAgentMetrics, type AgentMetrics, type MetricSources } from '../metrics/index.ts';
 import { openMonitor, type HookState, type Monitor } from '../monitor/index.ts';
-import { formatProblem, IdentityWatch, PolicyStore, UNOBSERVED_CODE, unobservedFields, type PolicyStoreStatus, type ReloadEvent } from '../policy/index.ts';
+import { formatProblem, IDENTITY_REFRESH_MS, IdentityWatch, PolicyStore, UNOBSERVED_CODE, unobservedFields, type PolicyStoreStatus, type ReloadEvent } from '../policy/index.ts';
 import { AlertThrottle, noticeMatch, throttleSubject, type ThrottleSettings } from '../policy/throttle.ts';
 import type { KernelFilterSpec, Match, MonitorEvent, NodeIdentity, Workload } from '../types.ts';
 
@@ -75,23 +75,25 @@ export function policyDetail(st: PolicyStoreStatus): string[] {
     `policy folders: ${st.unreadableFolders.length} unreadable${st.unreadableFolders.length > 0 ? ` (${st.unreadableFolders.join('; ')})` : ''}; ${st.emptyFolders.length} empty${st.emptyFolders.length > 0 ? ` (${st.emptyFolders.join(', ')})` : ''}`,
     `entries passed over: ${skipped === '' ? 'none' : skipped}`,
     `reloads: ${st.reloads}; failed scans: ${st.failedScans}; scan running for ${st.scanRunningMs} ms`,
-    ...(st.refusedChange === null ? [] : [`policy change refused, the previous policies stay in force: ${st.refusedChange}`]),
+    ...(st.refusedChange === null ? [] : [`policy change refused, the previous policies stay in force: ${st.refusedChange}${st.refusedRetryInMs === null ? '' : `; tried again in ${Math.ceil(st.refusedRetryInMs / 1000)} s`}`]),
     `policy changes refused: ${st.refusedChanges.capacity} over the kernel filter capacity; ${st.refusedChanges.kernelFilter} kernel filter switch(es) failed`,
     `unobserved policy sections: ${unobservedLine(st.unobservedSections)}`,
   ];
 }
 
-/** The `?verbose` line of the identity watch: how many rule targets are watched by identity, which are not. */
 /** The health detail's line of kernel hooks: each group is attached only while something loaded needs it. */
 export function hooksDetail(h: HookState): string {
   const on = (name: string, attached: boolean): string => `${name} ${attached ? 'attached' : 'detached'}`;
   return `kernel hooks: ${[on('file', h.file), on('exec', h.exec), on('network', h.network), on('connect outcome', h.outcome)].join(', ')} (${h.links} links)`;
 }
 
-function identityDetail(w: IdentityWatch): string {
+/** The `?verbose` lines of the identity watch: how many rule targets are watched by identity (host, containers), which are not. */
+function identityDetail(w: IdentityWatch): string[] {
   const st = w.status();
   const missing = st.unresolved.length === 0 ? '' : `; ${st.unresolved.length} not resolvable yet (${st.unresolved.slice(0, 5).join(', ')}${st.unresolved.length > 5 ? ', ...' : ''})`;
-  return `host rule targets watched by identity: ${st.watched}${missing}${st.error === null ? '' : `; last update refused: ${st.error}`}`;
+  const linked = st.linked === 0 ? '' : `; hard links out of watched directories: ${st.linked}`;
+  return [`host rule targets watched by identity: ${st.watched}${missing}${linked}${st.error === null ? '' : `; last update refused: ${st.error}`}`,
+    `container rule targets watched by identity: ${st.containerWatched} in ${st.containers} containers${st.containerUnresolved === 0 ? '' : `; ${st.containerUnresolved} not resolvable there`}`];
 }
 
 /** `capabilities (2: a, b), network (1: c)`, at most five policies named per section; `none`. */
@@ -146,7 +148,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
       ready: () => (stopping ? 'shutting down' : !policiesLoaded ? 'policies not loaded yet' : !attached ? 'eBPF programs not attached yet' : policyReadiness(store.status())),
       detail: () => [...policyDetail(store.status()), `monitor: ${attached ? `attached; helper last heard ${helperSilentMs()} ms ago` : 'not attached'}`,
         ...(monitor === undefined ? [] : [`io_uring opens: ${monitor.uringGap() ?? 'observed (io_uring:io_uring_complete)'}`, hooksDetail(monitor.stats().hooks)]),
-        ...(identities === undefined ? [] : [identityDetail(identities)])],
+        ...(identities === undefined ? [] : identityDetail(identities))],
     }, metrics.handler === null ? {} : { routes: { '/metrics': metrics.handler } });
     log.info({ addr: `${config.health.host}:${health.port}`, metrics: metrics.handler !== null }, `health server listening (/healthz, /readyz${metrics.handler === null ? '' : ', /metrics'})`);
   }
@@ -174,10 +176,12 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
   // sends one record per episode phase, updates at most every --scan-update-interval
   // (docs/DETECTION.md), so a scan cannot flood the export, and a scan must not be hidden by the
   // alerts it causes.
-  const scan = config.scan === null ? null : createScanStage(config.scan, (d) => exporter.export(d), log.child({ component: 'detect' }));
+  // The detector and the kernel's gate key host processes by process tree, others by network namespace.
+  const netNs = hostNetNs();
+  const scan = config.scan === null ? null : createScanStage(config.scan, netNs, (d) => exporter.export(d), log.child({ component: 'detect' }));
   if (scan !== null) sources.scan = () => scan.stats();
   // The kernel filter: what the policies need, and the connects port-scan detection needs.
-  const kernelFilter = (f: KernelFilterSpec): KernelFilterSpec => (config.scan === null ? f : withScanNeeds(f, config.scan.windowMs));
+  const kernelFilter = (f: KernelFilterSpec): KernelFilterSpec => (config.scan === null ? f : withScanNeeds(f, config.scan, netNs));
   let stop: () => void = () => {};
   const stopped = new Promise<void>((resolve) => { stop = resolve; });
   // A signal sent to the whole process group also stops the monitor's helper: not a failure then.
@@ -206,7 +210,11 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     store.state?.engine.clearWorkloadCache();
   });
   const decide = (event: MonitorEvent, workload: Workload): void => {
-    if (event.kind === 'network') scan?.observe(event, workload, node);
+    if (event.kind === 'network') {
+      scan?.observe(event, workload, node);
+      // The gate's records are the detector's alone: they only exist for connects no rule needs.
+      if (event.phase === 'gate' || event.phase === 'handover' || event.phase === 'attempt') return;
+    }
     // One event can raise a File (or Process) alert and a Syscall alert: both are decided.
     const engine = store.engine;
     const input = { event, workload };
@@ -223,10 +231,14 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
       send({ event, workload, node, decision: bySyscall });
     }
   };
+  // A file event may change what a watched name leads to: the identity watch resolves again.
+  const touched = (ev: MonitorEvent, w: Workload): void => {
+    if (ev.kind !== 'process' && ev.kind !== 'network') identities?.touched(ev, w);
+  };
   const onEvent = (ev: MonitorEvent): void => {
     const w = enricher.resolve(ev);
-    if (w instanceof Promise) w.then((x) => decide(ev, x), (err: unknown) => log.error({ err }, 'enrich failed'));
-    else decide(ev, w);
+    if (w instanceof Promise) w.then((x) => { decide(ev, x); touched(ev, x); }, (err: unknown) => log.error({ err }, 'enrich failed'));
+    else { decide(ev, w); touched(ev, w); }
   };
 
   try {
@@ -259,14 +271,17 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     // A change goes in force in the kernel first, then in the engine; a failed switch keeps both
     // as they were (the store logs it, counts it, and says it in the health detail).
     store.useSwitch((ev) => m.setPathFilter(kernelFilter(ev.filter)));
-    // Files and directories of host policies, watched by identity as well as by path; ready
-    // only once the kernel has them.
-    const ids = new IdentityWatch((list) => m.setIdentities(list), (err: unknown) => log.error({ err }, 'could not update the watched identities; matching by path only for the rules changed since'));
+    // Files and directories of policies, watched by identity as well as by path (host policies'
+    // on the host, container policies' in each selected container's root); ready only once the
+    // kernel has them.
+    const ids = new IdentityWatch((list) => m.setIdentities(list), (err: unknown) => log.error({ err }, 'could not update the watched identities; matching by path only for the rules changed since'),
+      IDENTITY_REFRESH_MS, { running: () => enricher.running(), node: () => node });
     identities = ids;
-    await ids.update(store.engine.rules);
+    enricher.onContainerStart(() => { void ids.refresh(); });
+    await ids.update(store.engine);
     attached = true;
     store.onReload((ev) => {
-      void ids.update(ev.engine.rules);
+      void ids.update(ev.engine);
       logReload(log, ev, metrics);
       const none = policyReadiness(store.status());
       if (none !== null) log.warn(`${none}; not ready until a policy is in force`);

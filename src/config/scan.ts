@@ -25,7 +25,7 @@ const env = (name: string): string[] => [`ARMORWATCH_${name.toUpperCase().replac
 /** The rows of the option table (src/config/options.ts) for port-scan detection. */
 export const SCAN_OPTIONS: readonly OptionSpec[] = [
   { name: 'scan-detection', env: env('scan-detection'), default: 'true',
-    help: 'port-scan detection: one record (Type PortScan, armorwatch-port-scan) per scan episode of a pod or a host process tree, never one per connect (docs/DETECTION.md); false turns it off' },
+    help: 'port-scan detection: one record (Type PortScan, armorwatch-port-scan) per scan episode of a pod or a host process tree, never one per connect; the kernel sends nothing while the distinct ports and hosts of a workload stay below the thresholds (docs/DETECTION.md); false turns it off' },
   { name: 'scan-window', arg: 'DURATION', env: env('scan-window'), default: dur(D.windowMs),
     help: 'fast window of port-scan detection: --scan-ports distinct ports of one host, or --scan-hosts distinct hosts on one port, attempted within it start an episode' },
   { name: 'scan-ports', arg: 'N', env: env('scan-ports'), default: String(D.ports),

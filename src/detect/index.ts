@@ -6,7 +6,7 @@ import type { NetworkEvent, NodeIdentity, ScanDetection, Workload } from '../typ
 import { PortScanDetector, type ScanStats } from './portscan.ts';
 
 export { PortScanDetector, scanKey, type ScanStats } from './portscan.ts';
-export { withScanNeeds } from './filter.ts';
+export { hostNetNs, scanGate, withScanNeeds } from './filter.ts';
 
 export interface ScanStage {
   observe(ev: NetworkEvent, workload: Workload, node: NodeIdentity): void;
@@ -15,14 +15,14 @@ export interface ScanStage {
   close(): void;
 }
 
-export function createScanStage(config: ScanConfig, send: (d: ScanDetection) => void, log: Logger): ScanStage {
+export function createScanStage(config: ScanConfig, hostNetNs: number, send: (d: ScanDetection) => void, log: Logger): ScanStage {
   const detector = new PortScanDetector(config, (d) => {
     const s = d.scan;
     log.info({ phase: s.phase, id: s.id, kinds: s.kinds, slow: s.slow, pid: d.event.hostPid, exe: d.event.exePath,
       namespace: d.workload.namespace, pod: d.workload.podName, ports: s.distinctPorts, hosts: s.distinctHosts, attempts: s.attempts },
     `port scan ${s.phase}`);
     send(d);
-  });
+  }, hostNetNs);
   let timer: NodeJS.Timeout | undefined = setInterval(() => detector.sweep(), 1000).unref();
   return {
     observe: (ev, w, node) => detector.observe(ev, w, node),

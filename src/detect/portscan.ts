@@ -71,13 +71,26 @@ function targetOf(ev: NetworkEvent): { host: string; port: number; v6: boolean; 
 }
 
 /**
- * Whose attempts are counted together: a pod (its containers share the network), else the
- * container; for host processes the parent process (a shell loop of `nc`, xargs -P, a service and
- * its workers), or the process itself when its parent is init.
+ * Whose attempts are counted together, as the kernel's gate keys them (bpf/net.bpf.h gate_key): a
+ * network namespace other than the host's (`hostNetNs`) -- a pod: its containers share it --; in
+ * the host's, the parent process (a shell loop of `nc`, xargs -P, a service and its workers), or
+ * the process itself when its parent is init. `hostNetNs` 0 (unknown): every process by its tree.
  */
-export function scanKey(ev: NetworkEvent, w: Workload): string {
-  if (w.kind === 'container') return w.podUid !== undefined ? `pod:${w.podUid}` : `ctr:${w.containerId ?? ev.cgroupId}`;
+export function scanKey(ev: NetworkEvent, hostNetNs: number): string {
+  if (hostNetNs !== 0 && ev.netNs !== hostNetNs) return `net:${ev.netNs}`;
   return `host:${ev.hostPpid > 1 ? ev.hostPpid : ev.hostPid}`;
+}
+
+/** Attempts and results of one observation: a connect (1 attempt), or a target the kernel's gate held back. */
+interface Counts {
+  attempts: number;
+  succeeded: number;
+  refused: number;
+  failed: number;
+}
+
+function countsOf(r: Result): Counts {
+  return { attempts: 1, succeeded: r === 'succeeded' ? 1 : 0, refused: r === 'refused' ? 1 : 0, failed: r === 'failed' ? 1 : 0 };
 }
 
 class Episode {
@@ -210,9 +223,15 @@ export class PortScanDetector {
   readonly #dropped: ScanDropped = { keys: 0, targets: 0, hosts: 0 };
   readonly #records = { started: 0, updated: 0, ended: 0 };
 
-  constructor(config: ScanConfig, emit: (d: ScanDetection) => void) {
+  readonly #hostNetNs: number;
+  /** Per key: wall-clock ms and event ns of the latest gate record (its handovers are aged from it). */
+  readonly #gateAt = new Map<string, { ms: number; ns: bigint }>();
+
+  /** `hostNetNs`: the host's network namespace inode (scanKey); 0: key every process by its tree. */
+  constructor(config: ScanConfig, emit: (d: ScanDetection) => void, hostNetNs = 0) {
     this.#cfg = config;
     this.#emit = emit;
+    this.#hostNetNs = hostNetNs;
   }
 
   /**
@@ -221,11 +240,22 @@ export class PortScanDetector {
    */
   observe(ev: NetworkEvent, workload: Workload, node: NodeIdentity, nowMs: number = Date.now()): void {
     if (ev.syscall !== 'connect') return;
-    if (ev.phase === 'outcome') { this.#outcome(ev, workload, nowMs); return; }
+    if (ev.phase === 'outcome') { this.#outcome(ev, nowMs); return; }
+    if (ev.phase === 'gate') { this.#gateAt.set(scanKey(ev, this.#hostNetNs), { ms: nowMs, ns: ev.timestampNs }); return; }
     if (ev.ret === -EALREADY || ev.ret === -EISCONN) return; // a status check on a socket already counted
     const target = targetOf(ev);
     if (target === null) return;
-    const key = scanKey(ev, workload);
+    const key = scanKey(ev, this.#hostNetNs);
+    let c: Counts;
+    if (ev.phase === 'handover' && ev.gated !== undefined) {
+      // Held back in the kernel: its latest attempt was that long before the gate opened.
+      const g = this.#gateAt.get(key);
+      if (g !== undefined && g.ns > ev.timestampNs) nowMs = g.ms - Number((g.ns - ev.timestampNs) / 1_000_000n);
+      c = { ...ev.gated };
+    } else {
+      // A UDP connect only sets the peer: its success says nothing about the other end.
+      c = countsOf(target.udp && ev.ret >= 0 ? 'pending' : resultOf(ev.ret));
+    }
     let st = this.#keys.get(key);
     if (st === undefined) {
       st = new KeyState(workload, node);
@@ -234,12 +264,10 @@ export class PortScanDetector {
     this.#keys.set(key, st);
     st.workload = workload;
     st.node = node;
-    st.lastMs = nowMs;
-    // A UDP connect only sets the peer: its success says nothing about the other end.
-    const result = target.udp && ev.ret >= 0 ? 'pending' : resultOf(ev.ret);
+    if (nowMs > st.lastMs) st.lastMs = nowMs;
     const ep = st.episode;
     if (ep !== null) {
-      this.#addToEpisode(ep, ev, target, result, nowMs);
+      this.#addToEpisode(ep, ev, target, c, nowMs);
       this.#maybeUpdate(st, ep, nowMs);
       return;
     }
@@ -253,7 +281,7 @@ export class PortScanDetector {
         st.forget(oldest);
         this.#dropped.targets++;
       }
-      t = { ...target, firstNs: ev.timestampNs, lastMs: nowMs, attempts: 0, succeeded: 0, refused: 0, failed: 0 };
+      t = { ...target, firstNs: ev.gated?.firstNs ?? ev.timestampNs, lastMs: nowMs, attempts: 0, succeeded: 0, refused: 0, failed: 0 };
       let h = st.byHost.get(t.host);
       if (h === undefined) st.byHost.set(t.host, h = new Map());
       h.set(t.port, t);
@@ -262,17 +290,18 @@ export class PortScanDetector {
       p.set(t.host, t);
     } else st.targets.delete(id);
     st.targets.set(id, t);
-    t.lastMs = nowMs;
-    t.attempts++;
-    if (result === 'succeeded') t.succeeded++;
-    else if (result === 'refused') t.refused++;
-    else if (result === 'failed') t.failed++;
+    if (nowMs > t.lastMs) t.lastMs = nowMs;
+    t.attempts += c.attempts;
+    t.succeeded += c.succeeded;
+    t.refused += c.refused;
+    t.failed += c.failed;
     this.#check(st, ev, t, nowMs);
   }
 
   /** Ends episodes quiet for quietMs, forgets idle keys, sends due updates. Call about once a second. */
   sweep(nowMs: number = Date.now()): void {
     const cfg = this.#cfg;
+    for (const [key, g] of this.#gateAt) if (nowMs - g.ms > 60_000) this.#gateAt.delete(key);
     for (const [key, st] of this.#keys) {
       const ep = st.episode;
       if (ep !== null) {
@@ -348,20 +377,24 @@ export class PortScanDetector {
     this.#send(st, ep, 'started', nowMs);
   }
 
-  #addToEpisode(ep: Episode, ev: NetworkEvent, target: NonNullable<ReturnType<typeof targetOf>>, result: Result, nowMs: number): void {
+  #addToEpisode(ep: Episode, ev: NetworkEvent, target: NonNullable<ReturnType<typeof targetOf>>, c: Counts, nowMs: number): void {
     if (!ep.target(target.host, target.port, target.v6, target.udp, this.#cfg.maxTargets)) this.#dropped.hosts++;
-    ep.attempts++;
-    ep.count(result);
-    if (result === 'succeeded' && !target.udp) ep.open.add(target.port);
-    ep.event = ev;
-    ep.lastNs = ev.timestampNs;
-    ep.lastMs = nowMs;
+    ep.attempts += c.attempts;
+    ep.count('succeeded', c.succeeded);
+    ep.count('refused', c.refused);
+    ep.count('failed', c.failed);
+    if (c.succeeded > 0 && !target.udp) ep.open.add(target.port);
+    const first = ev.gated?.firstNs;
+    if (first !== undefined && first < ep.firstNs) ep.firstNs = first;
     ep.changed = true;
+    // Handovers come in the kernel's order, not in time: the latest attempt is the latest seen.
+    if (ev.timestampNs >= ep.lastNs) { ep.event = ev; ep.lastNs = ev.timestampNs; }
+    if (nowMs > ep.lastMs) ep.lastMs = nowMs;
   }
 
   /** The later result of a non-blocking connect: counted where its attempt was. */
-  #outcome(ev: NetworkEvent, workload: Workload, nowMs: number): void {
-    const st = this.#keys.get(scanKey(ev, workload));
+  #outcome(ev: NetworkEvent, nowMs: number): void {
+    const st = this.#keys.get(scanKey(ev, this.#hostNetNs));
     if (st === undefined) return;
     const result = resultOf(ev.ret);
     if (result === 'pending') return;

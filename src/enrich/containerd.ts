@@ -1,5 +1,6 @@
 // A small containerd client over its unix socket: container and image metadata, and the stream of
-// container deletions (so caches forget containers that are gone).
+// container deletions (so caches forget containers that are gone) and task starts (so containers'
+// files are resolved for identity matching as they start).
 import * as grpc from '@grpc/grpc-js';
 import { fromJSON } from '@grpc/proto-loader';
 import { CONTAINERD_PROTO, PROTO_OPTIONS, decodeFirstStringField } from './containerd-proto.ts';
@@ -113,16 +114,22 @@ export class ContainerdClient {
     }
   }
 
-  /** Streams the ids of deleted containers of this namespace; `onEnd` fires once when the stream ends. */
-  subscribeDeletes(onDelete: (id: string) => void, onEnd: (err: Error | null) => void): () => void {
-    const filter = `topic=="/containers/delete",namespace=="${this.#namespace}"`;
-    const subscribe = this.#events['Subscribe'] as (req: unknown) => grpc.ClientReadableStream<{ event: { value: Buffer } | null }>;
-    const stream = subscribe.call(this.#events, { filters: [filter] });
+  /**
+   * Streams the ids of deleted containers and of containers whose task started, in this namespace;
+   * `onEnd` fires once when the stream ends.
+   */
+  subscribeEvents(on: { readonly deleted: (id: string) => void; readonly started: (id: string) => void }, onEnd: (err: Error | null) => void): () => void {
+    const filters = ['/containers/delete', '/tasks/start'].map((topic) => `topic=="${topic}",namespace=="${this.#namespace}"`);
+    const subscribe = this.#events['Subscribe'] as (req: unknown) => grpc.ClientReadableStream<{ topic: string; event: { value: Buffer } | null }>;
+    const stream = subscribe.call(this.#events, { filters });
     let ended = false;
     const end = (err: Error | null) => { if (!ended) { ended = true; onEnd(err); } };
     stream.on('data', (env) => {
+      // Both messages carry the container's id in field 1 (ContainerDelete.id, TaskStart.container_id).
       const id = env.event === null ? null : decodeFirstStringField(env.event.value);
-      if (id !== null) onDelete(id);
+      if (id === null) return;
+      if (env.topic === '/tasks/start') on.started(id);
+      else on.deleted(id);
     });
     stream.on('error', (err: grpc.ServiceError) => end(err.code === grpc.status.CANCELLED ? null : err));
     stream.on('end', () => end(null));

@@ -5,7 +5,9 @@ import { WarningLimiter } from './warn-limit.ts';
 import type { Enricher, FileEvent, NodeIdentity, Owner, Workload } from '../types.ts';
 import type { Logger } from '../log.ts';
 import { UsageError } from '../errors.ts';
+import { readdir, readFile } from 'node:fs/promises';
 import { CgroupResolver, findCgroup2Mount, hostNamespaces, type CgroupLookup } from './cgroup.ts';
+import { cgroupPathFromProc, identityFromProcCgroup } from './cgroup-path.ts';
 import { ContainerdClient, type ContainerRecord } from './containerd.ts';
 import { Lru } from './lru.ts';
 import { runtimeInfo, imageReference, withDigest, type RuntimeInfo } from './runtime.ts';
@@ -54,6 +56,13 @@ export interface EnricherStats {
 
 export interface ArmorwatchEnricher extends Enricher {
   stats(): EnricherStats;
+  /**
+   * The running containers this node's /proc shows, each with its workload and the host pid of
+   * one of its processes (the lowest), for resolving container policies' files in their roots.
+   */
+  running(): Promise<Array<{ workload: Workload; pid: number }>>;
+  /** Called with a container's id when containerd says its task started. */
+  onContainerStart(listener: (id: string) => void): void;
   /** Resolves when the Kubernetes caches have listed once (immediately without Kubernetes); false on timeout. */
   waitForKubernetes(timeoutMs: number): Promise<boolean>;
 }
@@ -94,6 +103,7 @@ export function createEnricher(opts: EnricherOptions): ArmorwatchEnricher {
   const pendingContainers = new Map<string, Promise<Container | null>>();
   const timers = new Set<NodeJS.Timeout>();
   const listeners: Array<() => void> = [];
+  const startListeners: Array<(id: string) => void> = [];
   let generation = 0;
   let unattributed = 0, lookupFailures = 0, forgotten = 0;
   let closed = false;
@@ -137,7 +147,11 @@ export function createEnricher(opts: EnricherOptions): ArmorwatchEnricher {
   let unsubscribe: (() => void) | null = null;
   const subscribe = () => {
     if (closed) return;
-    unsubscribe = containerd.subscribeDeletes(forget, (err) => {
+    unsubscribe = containerd.subscribeEvents({ deleted: forget, started: (id) => {
+      for (const l of startListeners) {
+        try { l(id); } catch (err) { log.error({ err }, 'enricher container-start listener threw'); }
+      }
+    } }, (err) => {
       unsubscribe = null;
       if (closed) return;
       log.debug({ err: err?.message }, 'containerd event stream ended; reconnecting');
@@ -314,6 +328,35 @@ export function createEnricher(opts: EnricherOptions): ArmorwatchEnricher {
     },
 
     onChange(listener: () => void): void { listeners.push(listener); },
+
+    onContainerStart(listener: (id: string) => void): void { startListeners.push(listener); },
+
+    async running(): Promise<Array<{ workload: Workload; pid: number }>> {
+      const byId = new Map<string, { pid: number; lookup: CgroupLookup }>();
+      let names: string[];
+      try { names = await readdir(procRoot); } catch { return []; }
+      const pids = names.filter((n) => /^[0-9]+$/.test(n)).map(Number).sort((a, b) => a - b);
+      for (const pid of pids) {
+        let text: string;
+        try { text = await readFile(`${procRoot}/${pid}/cgroup`, 'utf8'); } catch { continue; } // exited meanwhile
+        const identity = identityFromProcCgroup(text);
+        if (identity === null || byId.has(identity.containerId)) continue;
+        const { v2, v1 } = cgroupPathFromProc(text);
+        byId.set(identity.containerId, { pid, lookup: { path: v2 ?? v1 ?? '', identity } });
+      }
+      const out: Array<{ workload: Workload; pid: number }> = [];
+      for (const [id, { pid, lookup }] of byId) {
+        let c: Container | null = null;
+        try {
+          c = await fetchContainer(id);
+        } catch (err) {
+          lookupFailures++;
+          warnings.warn({ err: (err as Error).message, containerId: id }, 'container metadata lookup failed');
+        }
+        out.push({ workload: build(lookup, c), pid });
+      }
+      return out;
+    },
 
     stats(): EnricherStats {
       return {

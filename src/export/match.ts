@@ -6,7 +6,7 @@ import {
   networkResource, protocolName, socketTypeName,
 } from '../format/index.ts';
 import { hasDirfd, SYSCALLS, type SyscallInfo } from '../syscalls.ts';
-import type { Match, NetworkEvent, SocketAddress } from '../types.ts';
+import type { FileEvent, Match, NetworkEvent, SocketAddress } from '../types.ts';
 
 /** An endpoint of a connection: an IP address and port, or a unix socket's path (no port). */
 export interface Endpoint {
@@ -171,10 +171,16 @@ export function matchText(m: Match): MatchText {
     resource: ev.absPath,
     resolvedResource: ev.resolvedPath !== null && ev.resolvedPath !== ev.absPath ? ev.resolvedPath : undefined,
     hostResource: ev.hostPath !== undefined && ev.hostPath !== null && ev.hostPath !== (ev.resolvedPath ?? ev.absPath) ? ev.hostPath : undefined,
-    matchedResource: ev.identityPath !== undefined && ev.identityPath !== null && ev.identityPath === m.decision.matchedPath
-      && ev.identityPath !== ev.absPath && ev.identityPath !== ev.resolvedPath && ev.identityPath !== ev.hostPath ? ev.identityPath : undefined,
+    matchedResource: matchedByIdentity(ev, m.decision.matchedPath),
     filePath: ev.absPath,
     commandArgs: undefined,
     argsTruncated: false,
   };
+}
+
+/** The rule path the decision matched when it came from an identity match only (none of the event's own paths). */
+function matchedByIdentity(ev: FileEvent, matched: string): string | undefined {
+  const ids = ev.identityPaths;
+  if (ids === undefined || ids === null || !ids.some((id) => id.path === matched)) return undefined;
+  return matched !== ev.absPath && matched !== ev.resolvedPath && matched !== ev.hostPath ? matched : undefined;
 }

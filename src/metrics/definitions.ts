@@ -29,10 +29,10 @@ export const METRICS = Object.freeze({
   eventsFiltered: spec('armorwatch.monitor.events.filtered', 'counter', '{event}',
     'Calls the kernel filter did not report because no policy rule can match them (not a loss).'),
   eventsGated: spec('armorwatch.monitor.events.gated', 'counter', '{event}',
-    'Connects the port-scan gate counted in the kernel instead of reporting: the same process tree connecting to the same address and port again within --scan-window (not a loss: the detector counts distinct targets).'),
+    'Connects the port-scan gate counted in the kernel instead of reporting, while their workload attempted too few distinct ports and hosts to be a scan (not a loss: docs/DETECTION.md).'),
   eventsLost: spec('armorwatch.monitor.events.lost', 'counter', '{event}',
     'Events the kernel could not report.', {
-      reason: '`ring_buffer_full` (the agent read too slowly; raise --ring-buffer-size), `no_pending_slot` (no per-thread slot for the call\'s entry state) or `connect_outcome_untracked` (a non-blocking connect whose outcome the kernel\'s table had no room to follow)',
+      reason: '`ring_buffer_full` (the agent read too slowly; raise --ring-buffer-size), `no_pending_slot` (no per-thread slot for the call\'s entry state) `connect_outcome_untracked` (a non-blocking connect whose outcome the kernel\'s table had no room to follow) or `scan_gate_target_evicted` (a target the port-scan gate held back, pushed out of its table before it was handed over)',
     }),
   decodeErrors: spec('armorwatch.monitor.decode.errors', 'counter', '{record}',
     'Records from the monitor helper that did not decode (each is also logged).'),
@@ -74,7 +74,7 @@ export const METRICS = Object.freeze({
       result: '`ok`, or `rejected` when at least one document was rejected',
     }),
   changesRefused: spec('armorwatch.policy.changes.refused', 'counter', '{change}',
-    'Policy changes refused as a whole: the policies in force stay, engine and kernel filter alike, and the change is tried again at the next full scan.', {
+    'Policy changes refused as a whole: the policies in force stay, engine and kernel filter alike, and the change is tried again: over the capacity at the next full scan, a failed switch after 1 s, 2 s, 4 s, ... up to the rescan period.', {
       reason: '`capacity` (the kernel filter would need more than --kernel-filter-capacity entries) or `kernel_filter` (the kernel filter could not be switched)',
     }),
   unobservedSections: spec('armorwatch.policy.unobserved.sections', 'gauge', '{policy}',

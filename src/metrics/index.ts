@@ -169,6 +169,7 @@ export function createAgentMetrics(config: MetricsConfig, id: MetricsIdentity, s
       r.observe(o.eventsLost, m.lostInKernel, { reason: 'ring_buffer_full' });
       r.observe(o.eventsLost, m.lostPending, { reason: 'no_pending_slot' });
       r.observe(o.eventsLost, m.lostNetPending, { reason: 'connect_outcome_untracked' });
+      r.observe(o.eventsLost, m.lostGateTargets, { reason: 'scan_gate_target_evicted' });
       r.observe(o.decodeErrors, m.decodeErrors);
     }
     const e = sources.enrich?.();

@@ -1,7 +1,7 @@
 // Kernel record → FileEvent, ExecEvent or NetworkEvent. Pure: everything it needs is in the record,
 // the clock offset, and (for a connect's outcome reported away from its process) the strings of
 // that process's earlier records.
-import type { ExecEvent, ExecSyscall, FileEvent, FileSyscall, MonitorEvent, NetworkEvent, NetworkSyscall } from '../types.ts';
+import type { ExecEvent, ExecSyscall, FileEvent, FileSyscall, IdentityPath, MonitorEvent, NetworkEvent, NetworkSyscall } from '../types.ts';
 import { defaultProtocol } from '../format/index.ts';
 import { MonitorError } from './errors.ts';
 import { EVENT_FIELDS as F, EVENT_HEADER_SIZE, EV_FLAGS, STR_COUNT, STR_SLOTS } from './layout.ts';
@@ -103,8 +103,8 @@ function same(rec: Buffer, start: number, end: number, raw: Buffer): boolean {
   return true;
 }
 
-/** The rule path of a watched identity (device as the kernel keeps it, inode), or undefined. */
-export type IdentityLookup = (dev: number, ino: bigint) => string | undefined;
+/** The rule paths of a watched identity (device as the kernel keeps it, inode), one per scope that watches it, or undefined. */
+export type IdentityLookup = (dev: number, ino: bigint) => readonly IdentityPath[] | undefined;
 
 /**
  * `rulePath` with the last `depth` components of `hostPath` below it: the file a rule names, or the
@@ -203,10 +203,13 @@ export class EventDecoder {
     const opened = OPENS.has(syscall) && ret >= 0 && resolved !== '';
     const host = ends[STR_SLOTS.host + 1]! > ends[STR_SLOTS.host]! ? this.#str(rec, STR_SLOTS.host) : null;
     const hostPath = opened ? (host ?? resolved) : null;
-    let identityPath: string | null = null;
+    let identityPaths: IdentityPath[] | null = null;
     if ((evFlags & EV_FLAGS.ident) !== 0 && hostPath !== null && this.#identities !== undefined) {
-      const rule = this.#identities(rec.readUInt32LE(F.ident_dev[0]), rec.readBigUInt64LE(F.ident_ino[0]));
-      if (rule !== undefined) identityPath = identityPathOf(rule, rec.readUInt32LE(F.ident_depth[0]), hostPath);
+      const rules = this.#identities(rec.readUInt32LE(F.ident_dev[0]), rec.readBigUInt64LE(F.ident_ino[0]));
+      if (rules !== undefined) {
+        const depth = rec.readUInt32LE(F.ident_depth[0]);
+        identityPaths = rules.map((r) => ({ path: identityPathOf(r.path, depth, hostPath), containerId: r.containerId }));
+      }
     }
     // A dirfd that names no open directory leaves its slot empty; the call then failed with EBADF.
     const base = dirfd === AT_FDCWD ? cwd : this.#str(rec, STR_SLOTS.dir);
@@ -254,7 +257,7 @@ export class EventDecoder {
       absPath,
       resolvedPath: opened ? resolved : null,
       hostPath,
-      identityPath,
+      identityPaths,
       path2,
       absPath2,
       cwd,
@@ -312,8 +315,11 @@ export class EventDecoder {
     const ends = this.#ends;
     const hostPid = rec.readUInt32LE(F.host_pid[0]);
     const p = this.#proc(hostPid);
-    const outcome = (rec.readUInt32LE(F.ev_flags[0]) & EV_FLAGS.netOutcome) !== 0;
-    if (!outcome || ends[STR_SLOTS.exe + 1]! > ends[STR_SLOTS.exe]!) this.#processStrings(rec, p);
+    const evFlags = rec.readUInt32LE(F.ev_flags[0]);
+    const outcome = (evFlags & EV_FLAGS.netOutcome) !== 0;
+    const handover = (evFlags & EV_FLAGS.netHandover) !== 0;
+    // Outcomes and handovers carry no process strings: those of the process's latest event stand.
+    if ((!outcome && !handover) || ends[STR_SLOTS.exe + 1]! > ends[STR_SLOTS.exe]!) this.#processStrings(rec, p);
     const domain = Number(rec.readBigUInt64LE(F.arg_a[0]));
     const type = Number(rec.readBigUInt64LE(F.arg_b[0]));
     const at = (slot: number): [number, number] => [ends[slot]!, ends[slot + 1]! - ends[slot]!];
@@ -329,14 +335,20 @@ export class EventDecoder {
       cgroupId: this.#cgroup(rec, p),
       cwd: p.cwd,
       syscall,
-      phase: outcome ? 'outcome' : 'call',
-      fd: rec.readInt32LE(F.dirfd[0]),
+      phase: handover ? 'handover' : outcome ? ((evFlags & EV_FLAGS.netAttempt) !== 0 ? 'attempt' : 'outcome')
+        : (evFlags & EV_FLAGS.netGateOpen) !== 0 ? 'gate' : 'call',
+      fd: handover ? -1 : rec.readInt32LE(F.dirfd[0]),
       ret: rec.readInt32LE(F.ret[0] + 4) * 0x1_0000_0000 + rec.readUInt32LE(F.ret[0]),
       domain,
       type,
       protocol: defaultProtocol(domain, type, rec.readUInt32LE(F.mode[0])),
       remote: decodeSockaddr(rec, rs, rl),
       local: decodeSockaddr(rec, ls, ll),
+      ...(handover ? { gated: {
+        attempts: rec.readUInt32LE(F.flags[0]), succeeded: rec.readUInt32LE(F.owner_uid[0]),
+        refused: rec.readUInt32LE(F.dirfd[0]), failed: rec.readUInt32LE(F.dirfd2[0]),
+        firstNs: rec.readBigUInt64LE(F.ident_ino[0]) + bootToRealtimeNs,
+      } } : {}),
     };
   }
 

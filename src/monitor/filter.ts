@@ -159,7 +159,7 @@ export function wantsNetwork(spec: NetworkFilterSpec | undefined): boolean {
   return spec !== undefined && (spec.passAll || spec.calls.length > 0);
 }
 
-/** `net <passAll> <call bits> <protocols|*> [<repeat window ms>]` */
+/** `net <passAll> <call bits> <protocols|*> [gate <1 TCP|2 UDP> <window ms> <quiet ms> <ports> <hosts> <host netns>]` */
 export function networkFilterCommand(spec: NetworkFilterSpec = NO_NETWORK): string {
   let bits = 0;
   for (const c of spec.calls) {
@@ -171,9 +171,15 @@ export function networkFilterCommand(spec: NetworkFilterSpec = NO_NETWORK): stri
     if (!Number.isInteger(p) || p < 0 || p > 0xffff) throw new MonitorError('AW_MONITOR_FILTER', `kernel filter protocol ${p} is not an IPPROTO_* number`);
   }
   const protocols = spec.protocols.length === 0 ? '*' : [...new Set(spec.protocols)].join(',');
-  const repeat = spec.repeatWindowMs ?? 0;
-  if (!Number.isInteger(repeat) || repeat < 0 || repeat > 0xffffffff) throw new MonitorError('AW_MONITOR_FILTER', `kernel filter repeat window ${repeat} ms is not a whole number of milliseconds`);
-  return `net ${spec.passAll ? 1 : 0} ${bits} ${protocols}${repeat > 0 ? ` ${repeat}` : ''}`;
+  const g = spec.scanGate;
+  const head = `net ${spec.passAll ? 1 : 0} ${bits} ${protocols}`;
+  if (g === undefined || (!g.tcp && !g.udp)) return head;
+  const u32 = (v: number, what: string, min: number): number => {
+    if (!Number.isInteger(v) || v < min || v > 0xffffffff) throw new MonitorError('AW_MONITOR_FILTER', `kernel filter scan gate ${what} ${v} is not a whole number from ${min} to 4294967295`);
+    return v;
+  };
+  return `${head} gate ${(g.tcp ? 1 : 0) | (g.udp ? 2 : 0)} ${u32(g.windowMs, 'window (ms)', 1)} ${u32(g.quietMs, 'quiet time (ms)', 1)} ` +
+    `${u32(g.ports, 'ports', 1)} ${u32(g.hosts, 'hosts', 1)} ${u32(g.hostNetNs, 'host network namespace', 0)}`;
 }
 
 function pidList(pids: readonly number[], what: string): string {

@@ -3,7 +3,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import type { Logger } from '../log.ts';
-import type { ExecEvent, FileEvent, KernelFilterSpec, NetworkEvent, ProcessFilterSpec, WatchedIdentity } from '../types.ts';
+import type { ExecEvent, FileEvent, IdentityPath, KernelFilterSpec, NetworkEvent, ProcessFilterSpec, WatchedIdentity } from '../types.ts';
 import { EventDecoder, isExecEvent, isNetworkEvent } from './decode.ts';
 import { MonitorError } from './errors.ts';
 import { FrameReader } from './frames.ts';
@@ -56,8 +56,10 @@ export interface MonitorStats {
   readonly filteredNetInKernel: number;
   /** Non-blocking connects whose outcome could not be tracked (the kernel's table was full): a loss. */
   readonly lostNetPending: number;
-  /** Connects the port-scan gate counted instead of reporting: repeats of a target within its window (not a loss). */
+  /** Connects the port-scan gate counted in the kernel instead of reporting (not a loss). */
   readonly gatedNetInKernel: number;
+  /** Targets the gate held back and lost from its table before handing them over: a loss. */
+  readonly lostGateTargets: number;
   /** Hook family in use: 'syscall_tracepoints', 'tp_btf' or 'raw_tracepoint'. */
   readonly hook: string;
   /** Hook of sched_process_exec in use: 'tp_btf', 'raw_tracepoint' or 'tracepoint'. */
@@ -88,7 +90,7 @@ export interface Monitor {
   /**
    * The files and directories whose opening passes the kernel filter whatever path they are
    * opened by (hard links, bind mounts, chroot, other mount namespaces); events name them by
-   * `path` (FileEvent.identityPath). Replaces the previous set.
+   * `path` for their scope (FileEvent.identityPaths). Replaces the previous set.
    */
   setIdentities(ids: readonly WatchedIdentity[]): Promise<void>;
   /** Why io_uring opens are not observed on this kernel, or null when they are. */
@@ -143,7 +145,7 @@ export interface MonitorOptions {
 }
 
 interface KernelCounters {
-  emitted: number; lostRingbuf: number; lostPending: number; filtered: number; filteredExec: number; filteredNet: number; lostNetPending: number; gatedNet: number;
+  emitted: number; lostRingbuf: number; lostPending: number; filtered: number; filteredExec: number; filteredNet: number; lostNetPending: number; gatedNet: number; lostGate?: number;
   hook: string; execHook: string; execHookAttached: boolean; outcomeHook: string; outcomeAttached: boolean; uringHook?: string; bootToRealtimeNs: string;
   hooks?: HookState;
 }
@@ -198,8 +200,9 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
   let execHook = 'none';
   let uringHook = 'none';
   let uringError = 'not loaded yet';
-  // What the kernel was last told to watch by identity, for naming matches (decoder).
-  let identities = new Map<string, string>();
+  // What the kernel was last told to watch by identity, for naming matches (decoder): the rule
+  // paths of each (device, inode), one per scope (the host, a container) that watches it.
+  let identities = new Map<string, IdentityPath[]>();
   let outcomeProblem = '';
   let delivered = 0;
   let decodeErrors = 0;
@@ -219,6 +222,7 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
     lostInKernel: kernel.lostRingbuf, lostPending: kernel.lostPending, filteredInKernel: kernel.filtered,
     filteredExecInKernel: kernel.filteredExec, execHookAttached: kernel.execHookAttached === true,
     filteredNetInKernel: kernel.filteredNet, lostNetPending: kernel.lostNetPending, gatedNetInKernel: kernel.gatedNet,
+    lostGateTargets: kernel.lostGate ?? 0,
     outcomeHook: kernel.outcomeHook, outcomeAttached: kernel.outcomeAttached, outcomeProblem,
     hooks: kernel.hooks ?? NO_HOOKS,
   });
@@ -395,9 +399,10 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
     },
     setIdentities: async (ids) => {
       const line = identsCommand(ids, capacity);
-      const next = new Map(ids.map((id) => [`${id.dev}:${id.ino}`, id.path]));
+      const next = identityNames(ids);
       // Named before the kernel may report them, and kept until the kernel has the new set.
-      const both = new Map([...identities, ...next]);
+      const both = new Map(identities);
+      for (const [k, v] of next) both.set(k, [...(both.get(k) ?? []).filter((o) => !v.some((n) => n.containerId === o.containerId)), ...v]);
       identities = both;
       try {
         await command(line, 'set the watched identities');
@@ -418,4 +423,17 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
     resume: () => { if (!closed) child.stdout.resume(); },
     close,
   };
+}
+
+/** The rule paths of each watched (device, inode), one per scope: the first path a scope gives it. */
+export function identityNames(ids: readonly WatchedIdentity[]): Map<string, IdentityPath[]> {
+  const out = new Map<string, IdentityPath[]>();
+  for (const id of ids) {
+    const key = `${id.dev}:${id.ino}`;
+    const containerId = id.containerId ?? null;
+    const list = out.get(key);
+    if (list === undefined) out.set(key, [{ path: id.path, containerId }]);
+    else if (!list.some((p) => p.containerId === containerId)) list.push({ path: id.path, containerId });
+  }
+  return out;
 }

@@ -42,7 +42,7 @@ export const STR_SLOTS = { resolved: 0, path: 1, path2: 2, cwd: 3, dir: 4, dir2:
 export const STR_COUNT = 12;
 
 /** AW_EVF_* bits of ev_flags. */
-export const EV_FLAGS = { ownerValid: 1, pathFault: 2, truncated: 4, hasPath2: 8, argvTruncated: 16, dirGone: 32, netOutcome: 64, ident: 128, uring: 256 } as const;
+export const EV_FLAGS = { ownerValid: 1, pathFault: 2, truncated: 4, hasPath2: 8, argvTruncated: 16, dirGone: 32, netOutcome: 64, ident: 128, uring: 256, netGateOpen: 512, netHandover: 1024, netAttempt: 2048 } as const;
 
 /** Longest socket address a network event carries (AW_SOCKADDR_MAX). */
 export const SOCKADDR_MAX = 112;

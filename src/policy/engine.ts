@@ -12,7 +12,7 @@ import { compileGlob, isLiteralPattern, requiredLiteral } from './glob.ts';
 import { buildExecFilter, buildKernelFilter, buildNetworkFilter } from './kernel-filter.ts';
 import { DEFAULT_SEVERITY, pick, sources } from './inherit.ts';
 import { classify, compileNetworkRules, PROTOCOL_BITS, type CompiledNetworkRule } from './network-rules.ts';
-import { candidatePaths } from './paths.ts';
+import { candidatePaths, scopeOf } from './paths.ts';
 import { RuleIndex } from './rule-index.ts';
 import { compileSelector, type AppliesTo } from './selector.ts';
 import { compileSyscallRules, networkPaths, syscallRuleMatches, type CompiledSyscallRule } from './syscall-rules.ts';
@@ -247,6 +247,12 @@ export class PolicyEngine {
     else this.networkAll.push(r);
   }
 
+  /** The file rules of the policies whose selectors hold for `w` on `node` (identities are resolved per container by them). */
+  fileRulesFor(w: Workload, node: NodeIdentity): CompiledRule[] {
+    const app = this.applicability(w, node);
+    return this.rules.filter((r) => app.applies[r.policyIndex] === 1);
+  }
+
   /** Forget cached selections (workload labels changed); a reload builds a new engine instead. */
   clearWorkloadCache(): void {
     this.cache = new WeakMap();
@@ -277,7 +283,7 @@ export class PolicyEngine {
     if (ev.kind === 'network') return this.decideNetwork(ev, workload, node);
     if (ev.kind === 'process') return this.decideProcess(ev, workload, node);
     const app = this.applicability(workload, node);
-    const paths = candidatePaths(ev, this.paths, workload.kind === 'host');
+    const paths = candidatePaths(ev, this.paths, scopeOf(workload));
     // The file path is the hot one: the choice is kept in locals (the Selection object serves executions).
     let best: CompiledRule | null = null;
     let bestPath = '';
@@ -414,7 +420,7 @@ export class PolicyEngine {
     if (rules === undefined) return null;
     const app = this.applicability(workload, node);
     const paths = ev.kind === 'process' ? [ev.absPath, ...(ev.resolvedPath === null ? [] : [ev.resolvedPath])]
-      : ev.kind === 'network' ? networkPaths(ev) : candidatePaths(ev, this.paths, workload.kind === 'host');
+      : ev.kind === 'network' ? networkPaths(ev) : candidatePaths(ev, this.paths, scopeOf(workload));
     const exe = ev.kind === 'process' ? ev.callerExePath : ev.exePath;
     let best: CompiledSyscallRule | null = null;
     let bestPath = ev.kind === 'network' ? '' : ev.absPath;

@@ -1,6 +1,6 @@
 // Which paths of an access are matched: the requested path made absolute, the resolved path, and
 // (for procfs) the `/proc/self/`, `/proc/thread-self/`, `/proc/<pid>/` spellings folded to `/proc/`.
-import type { FileEvent } from '../types.ts';
+import type { FileEvent, Workload } from '../types.ts';
 
 const PROC_ALIAS = /^\/proc\/(?:self|thread-self|[0-9]+)(?=\/|$)/;
 
@@ -14,12 +14,24 @@ export function foldProcPath(path: string): string {
 }
 
 /**
- * The distinct paths an access is matched under, requested path first; written into `out` when given.
- * `host`: the access is a host process's, whose policies name host paths: the opened file's path
- * from the root of its mount namespace (not only from its own root, which a chroot moves) and the
- * rule path its identity matched (a hard link, a bind mount, another mount namespace) count too.
+ * Whose identity matches count for a workload (candidatePaths' `scope`): null for the host, the
+ * container's id for a known container, undefined for a container the enricher could not name
+ * (no identity of any scope is its own).
  */
-export function candidatePaths(ev: Pick<FileEvent, 'absPath' | 'resolvedPath' | 'absPath2' | 'hostPath' | 'identityPath'>, out: string[] = [], host = false): string[] {
+export function scopeOf(w: Workload): string | null | undefined {
+  return w.kind === 'host' ? null : w.containerId;
+}
+
+/**
+ * The distinct paths an access is matched under, requested path first; written into `out` when given.
+ * `scope` (scopeOf): null for a host process, whose policies name host paths: the opened file's
+ * path from the root of its mount namespace (not only from its own root, which a chroot moves)
+ * counts too. The rule paths its identity matched (a hard link, a bind mount, another mount
+ * namespace) count when they were resolved for the same scope: the host's for a host process, the
+ * process's own container's for a container process, so a file of one container never stands for
+ * another container's file of the same name.
+ */
+export function candidatePaths(ev: Pick<FileEvent, 'absPath' | 'resolvedPath' | 'absPath2' | 'hostPath' | 'identityPaths'>, out: string[] = [], scope?: string | null): string[] {
   out.length = 0;
   const add = (p: string | null): void => {
     if (p === null || p === '') return;
@@ -30,9 +42,8 @@ export function candidatePaths(ev: Pick<FileEvent, 'absPath' | 'resolvedPath' | 
   add(ev.absPath);
   add(ev.resolvedPath);
   add(ev.absPath2);
-  if (host) {
-    add(ev.hostPath ?? null);
-    add(ev.identityPath ?? null);
-  }
+  if (scope === null) add(ev.hostPath ?? null);
+  const ids = ev.identityPaths;
+  if (ids !== undefined && ids !== null && scope !== undefined) for (const id of ids) if (id.containerId === scope) add(id.path);
   return out;
 }

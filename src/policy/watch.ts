@@ -66,6 +66,8 @@ export interface PolicyStoreStatus {
   readonly refusedChange: string | null;
   /** Changes refused as a whole since start, by reason. */
   readonly refusedChanges: { readonly capacity: number; readonly kernelFilter: number };
+  /** When a change the kernel filter switch refused is tried again (ms from now), null when no retry is due. */
+  readonly refusedRetryInMs: number | null;
   /** The policies in force with parts this node does not observe, by section (src/policy/coverage.ts). */
   readonly unobservedSections: Readonly<Record<string, readonly string[]>>;
 }
@@ -74,6 +76,9 @@ export interface PolicyStoreStatus {
  * Puts a new state's kernel filter in force before the store takes it (src/monitor's switch). When
  * it rejects, the store keeps the state in force, engine and filter alike.
  */
+/** The first retry of a change the kernel filter switch refused, in ms (then doubled, up to the rescan period). */
+export const RETRY_FIRST_MS = 1000;
+
 export type FilterSwitch = (next: ReloadEvent) => Promise<void>;
 
 export interface RejectedDocument {
@@ -149,6 +154,10 @@ export class PolicyStore {
   private generation = 0;
   private refused: string | null = null;
   private readonly refusedBy = { capacity: 0, kernelFilter: 0 };
+  /** A refused kernel filter switch is tried again after 1 s, 2 s, 4 s, ... up to the rescan period. */
+  private retry: NodeJS.Timeout | undefined;
+  private retryAt = 0;
+  private retries = 0;
   private unobserved: Record<string, string[]> = {};
   private switcher: FilterSwitch | undefined;
 
@@ -219,6 +228,7 @@ export class PolicyStore {
       scanRunningMs: this.scanStartedAt === 0 ? 0 : Date.now() - this.scanStartedAt,
       refusedChange: this.refused,
       refusedChanges: { ...this.refusedBy },
+      refusedRetryInMs: this.retryAt === 0 ? null : Math.max(0, this.retryAt - Date.now()),
       unobservedSections: this.unobserved,
     };
   }
@@ -409,12 +419,27 @@ export class PolicyStore {
     this.reported = now;
   }
 
-  /** Refuses a change as a whole: the state in force stays, and the change is tried again at the next full scan. */
+  /**
+   * Refuses a change as a whole: the state in force stays. A change over the capacity is tried
+   * again at the next full scan (the same files give the same answer); one the kernel filter
+   * switch refused (a helper busy or failing) is tried again with backoff: RETRY_FIRST_MS, doubled
+   * each time, at most the rescan period.
+   */
   private refuse(reason: keyof PolicyStore['refusedBy'], message: string, fields: Record<string, unknown>): null {
     this.refused = message;
     this.refusedBy[reason]++;
     this.failedScans++;
-    this.log.error(fields, `policy change refused, the policies in force stay: ${message}`);
+    let retry = '';
+    if (reason === 'kernelFilter' && !this.closed) {
+      const delay = Math.min(RETRY_FIRST_MS * 2 ** Math.min(this.retries, 16), this.opts.rescanMs);
+      this.retries++;
+      clearTimeout(this.retry);
+      this.retryAt = Date.now() + delay;
+      this.retry = setTimeout(() => { this.retry = undefined; this.retryAt = 0; this.dirty = 'all'; this.schedule(0); }, delay);
+      this.retry.unref();
+      retry = `; tried again in ${delay} ms`;
+    }
+    this.log.error(fields, `policy change refused, the policies in force stay: ${message}${retry}`);
     return null;
   }
 
@@ -451,6 +476,10 @@ export class PolicyStore {
       if (this.closed) return null;
     }
     this.refused = null;
+    this.retries = 0;
+    this.retryAt = 0;
+    clearTimeout(this.retry);
+    this.retry = undefined;
     this.files = next;
     this.reloads++;
     this.generation = ev.generation;
@@ -474,6 +503,7 @@ export class PolicyStore {
     this.closed = true;
     if (this.debounce !== undefined) clearTimeout(this.debounce);
     if (this.rescan !== undefined) clearInterval(this.rescan);
+    clearTimeout(this.retry);
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();
     await Promise.all(this.opts.sources.map((src) => src.close()));

@@ -1,28 +1,49 @@
 // What port-scan detection adds to the kernel filter: TCP and UDP connects, and never less than the
-// policies asked for; repeats of a target are gated in the kernel only when no policy needs connects.
+// policies asked for; the kernel's gate holds back only the connects of protocols no rule needs,
+// with thresholds below the detector's lowest.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { withScanNeeds } from '../../src/detect/filter.ts';
+import { SCAN_DEFAULTS } from '../../src/config/scan.ts';
+import { scanGate, withScanNeeds } from '../../src/detect/filter.ts';
 import { networkFilterCommand } from '../../src/monitor/filter.ts';
 import type { KernelFilterSpec } from '../../src/types.ts';
 
 const FILES: KernelFilterSpec = { passAll: false, exactPaths: ['/etc/shadow'], dirPrefixes: ['/etc/ssh/'] };
+const NETNS = 4026531840;
 
-test('no network rule: connects of TCP and UDP pass, repeats gated for the fast window, the file filter is kept', () => {
-  assert.deepEqual(withScanNeeds(FILES, 10_000), { ...FILES, network: { passAll: false, calls: ['connect'], protocols: [6, 17], repeatWindowMs: 10_000 } });
+test('the gate opens below every detector threshold and covers the longest window', () => {
+  const g = scanGate(SCAN_DEFAULTS, true, true, NETNS);
+  assert.ok(g.ports < SCAN_DEFAULTS.ports && g.ports < SCAN_DEFAULTS.slowPorts, `gate ports ${g.ports}`);
+  assert.ok(g.hosts < SCAN_DEFAULTS.hosts && g.hosts < SCAN_DEFAULTS.slowHosts, `gate hosts ${g.hosts}`);
+  assert.equal(g.windowMs, Math.max(SCAN_DEFAULTS.windowMs, SCAN_DEFAULTS.slowWindowMs));
+  assert.equal(g.quietMs, SCAN_DEFAULTS.quietMs);
+  assert.equal(scanGate({ ...SCAN_DEFAULTS, ports: 1, slowPorts: 1 }, true, true, 0).ports, 1, 'never 0');
 });
 
-test('network rules: their calls and protocols stay, connect and TCP/UDP are added; rules on connect turn the gate off', () => {
-  const icmp = withScanNeeds({ ...FILES, network: { passAll: false, calls: ['socket'], protocols: [1] } }, 10_000);
-  assert.deepEqual(icmp.network, { passAll: false, calls: ['socket', 'connect'], protocols: [1, 6, 17], repeatWindowMs: 10_000 });
-  const any = withScanNeeds({ ...FILES, network: { passAll: false, calls: ['socket', 'connect'], protocols: [] } }, 10_000);
+test('no network rule: connects of TCP and UDP pass through the gate, the file filter is kept', () => {
+  assert.deepEqual(withScanNeeds(FILES, SCAN_DEFAULTS, NETNS),
+    { ...FILES, network: { passAll: false, calls: ['connect'], protocols: [6, 17], scanGate: scanGate(SCAN_DEFAULTS, true, true, NETNS) } });
+});
+
+test('network rules: their calls and protocols stay; a rule on connects of a protocol takes that protocol out of the gate', () => {
+  const icmp = withScanNeeds({ ...FILES, network: { passAll: false, calls: ['socket'], protocols: [1] } }, SCAN_DEFAULTS, NETNS);
+  assert.deepEqual(icmp.network, { passAll: false, calls: ['socket', 'connect'], protocols: [1], scanGate: scanGate(SCAN_DEFAULTS, true, true, NETNS) },
+    'TCP and UDP connects pass by the gate, not by the shared protocol list: TCP socket() calls stay filtered');
+  const udp = withScanNeeds({ ...FILES, network: { passAll: false, calls: ['connect'], protocols: [17] } }, SCAN_DEFAULTS, NETNS);
+  assert.deepEqual(udp.network, { passAll: false, calls: ['connect'], protocols: [17], scanGate: scanGate(SCAN_DEFAULTS, true, false, NETNS) },
+    'UDP connects go up for the rule; TCP stays gated');
+  const any = withScanNeeds({ ...FILES, network: { passAll: false, calls: ['socket', 'connect'], protocols: [] } }, SCAN_DEFAULTS, NETNS);
   assert.deepEqual(any.network, { passAll: false, calls: ['socket', 'connect'], protocols: [] }, 'any protocol stays any; a rule needs every connect: no gate');
   const all = { ...FILES, network: { passAll: true, calls: [], protocols: [] } };
-  assert.equal(withScanNeeds(all, 10_000), all, 'trace mode passes everything already');
+  assert.equal(withScanNeeds(all, SCAN_DEFAULTS, NETNS), all, 'trace mode passes everything already');
 });
 
-test('the helper is told the repeat window (ms) after the protocols, only when there is one', () => {
-  assert.equal(networkFilterCommand(withScanNeeds(FILES, 10_000).network), 'net 0 2 6,17 10000');
+test('the helper is told the gate after the protocols, only when there is one', () => {
+  const g = scanGate(SCAN_DEFAULTS, true, false, NETNS);
+  assert.equal(networkFilterCommand(withScanNeeds(FILES, SCAN_DEFAULTS, NETNS).network),
+    `net 0 2 6,17 gate 3 ${g.windowMs} ${g.quietMs} ${g.ports} ${g.hosts} ${NETNS}`);
+  assert.equal(networkFilterCommand({ passAll: false, calls: ['connect'], protocols: [6], scanGate: g }), `net 0 2 6 gate 1 ${g.windowMs} ${g.quietMs} ${g.ports} ${g.hosts} ${NETNS}`);
   assert.equal(networkFilterCommand({ passAll: false, calls: ['connect'], protocols: [6] }), 'net 0 2 6');
-  assert.throws(() => networkFilterCommand({ passAll: false, calls: ['connect'], protocols: [6], repeatWindowMs: 1.5 }), /repeat window 1.5 ms/);
+  assert.throws(() => networkFilterCommand({ passAll: false, calls: ['connect'], protocols: [6], scanGate: { ...g, windowMs: 1.5 } }), /scan gate window \(ms\) 1.5/);
+  assert.throws(() => networkFilterCommand({ passAll: false, calls: ['connect'], protocols: [6], scanGate: { ...g, ports: 0 } }), /scan gate ports 0/);
 });

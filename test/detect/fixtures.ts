@@ -25,8 +25,14 @@ export interface Connect {
   readonly v6?: boolean;
   readonly pid?: number;
   readonly ppid?: number;
-  readonly phase?: 'call' | 'outcome';
+  readonly phase?: 'call' | 'outcome' | 'attempt';
+  /** Network namespace inode: HOST_NETNS unless given. */
+  readonly netNs?: number;
 }
+
+/** The host's network namespace in these tests (the detector is told it); a pod's is another. */
+export const HOST_NETNS = 1;
+export const POD_NETNS = 2;
 
 export function connect(c: Connect): NetworkEvent {
   return {
@@ -36,7 +42,7 @@ export function connect(c: Connect): NetworkEvent {
     local: null,
     timestampNs: at(c.ms), hostPid: c.pid ?? 4242, hostTid: c.pid ?? 4242, hostPpid: c.ppid ?? 4000, pid: c.pid ?? 4242, ppid: c.ppid ?? 4000,
     uid: 1000, gid: 1000, euid: 1000, comm: 'nmap', tty: 'pts0', exePath: '/usr/bin/nmap', parentExePath: '/bin/bash',
-    cgroupId: 77n, mntNs: 1, pidNs: 1, netNs: 1, cwd: '/home/u',
+    cgroupId: 77n, mntNs: 1, pidNs: 1, netNs: c.netNs ?? HOST_NETNS, cwd: '/home/u',
   };
 }
 

@@ -6,13 +6,15 @@ import { SCAN_DEFAULTS } from '../../src/config/scan.ts';
 import type { ScanConfig } from '../../src/config/types.ts';
 import { PortScanDetector } from '../../src/detect/portscan.ts';
 import type { NetworkEvent, ScanDetection, Workload } from '../../src/types.ts';
-import { connect, ECONNREFUSED, EHOSTUNREACH, EINPROGRESS, HOST, NODE, outcome, POD, type Connect } from './fixtures.ts';
+import { at, connect, ECONNREFUSED, EHOSTUNREACH, EINPROGRESS, HOST, HOST_NETNS, NODE, outcome, POD, POD_NETNS, type Connect } from './fixtures.ts';
 
 function detector(cfg: Partial<ScanConfig> = {}): { d: PortScanDetector; out: ScanDetection[]; feed: (c: Connect, w?: Workload) => void } {
   const out: ScanDetection[] = [];
-  const d = new PortScanDetector({ ...SCAN_DEFAULTS, ...cfg }, (x) => out.push(x));
+  const d = new PortScanDetector({ ...SCAN_DEFAULTS, ...cfg }, (x) => out.push(x), HOST_NETNS);
   const feed = (c: Connect, w: Workload = HOST): void => {
-    const ev: NetworkEvent = c.phase === 'outcome' ? outcome(c) : connect(c);
+    // A pod's processes share its network namespace.
+    const cw = w.kind === 'container' ? { netNs: POD_NETNS, ...c } : c;
+    const ev: NetworkEvent = c.phase === 'outcome' ? outcome(cw) : connect(cw);
     d.observe(ev, w, NODE, c.ms);
   };
   return { d, out, feed };
@@ -137,11 +139,12 @@ test('a threshold just under the defaults raises nothing; one more target starts
   assert.deepEqual(out.map((x) => x.scan.kinds), [['vertical'], ['horizontal']]);
 });
 
-test('pods are keyed by pod: two containers of one pod scanning together make one episode; host trees by parent', () => {
+test('pods are keyed by their network namespace: two containers of one pod scanning together make one episode; host trees by parent', () => {
   const { d, out, feed } = detector();
   const sidecar: Workload = { ...POD, containerId: 'd'.repeat(64), containerName: 'sidecar' };
   for (let p = 1; p <= 10; p++) feed({ host: '10.99.0.2', port: p, ms: p }, POD);
-  for (let p = 11; p <= 20; p++) feed({ host: '10.99.0.2', port: p, ms: p }, sidecar);
+  // Another process tree of the pod: the same key all the same.
+  for (let p = 11; p <= 20; p++) feed({ host: '10.99.0.2', port: p, ms: p, pid: 5001, ppid: 5000 }, sidecar);
   assert.equal(out.length, 1, 'the pod crossed the threshold');
   assert.equal(out[0]!.workload.podName, 'web-1');
   // A shell loop: each `nc -z` is a new process, children of the same shell.
@@ -232,4 +235,60 @@ test('calls other than connect, and non-IP connects, are ignored', () => {
   d.observe({ ...base, remote: null }, HOST, NODE, 0);
   d.observe({ ...base, type: 3 }, HOST, NODE, 0); // SOCK_RAW
   assert.equal(d.stats().keys, 0);
+});
+
+/** A target the kernel's gate held back: its counts, its first and latest attempt. */
+function handover(host: string, port: number, ms: number, counts: { attempts: number; succeeded?: number; refused?: number; failed?: number }, firstMs = ms): NetworkEvent {
+  return {
+    ...connect({ host, port, ms }), phase: 'handover', fd: -1, ret: 0,
+    gated: { attempts: counts.attempts, succeeded: counts.succeeded ?? 0, refused: counts.refused ?? 0, failed: counts.failed ?? 0, firstNs: at(firstMs) },
+  };
+}
+
+test('the kernel gate hands over: targets held back count with their attempts and results, in any order, and the episode is what it would have been', () => {
+  const cfg = { quietMs: 5000 };
+  // Reference: every connect seen, as without the gate; the first 15 ports tried twice each.
+  const ref = detector(cfg);
+  for (let p = 1; p <= 15; p++) for (const ms of [p, p + 0.2]) ref.feed({ host: '10.99.0.2', port: p, ms, ret: p === 5 ? 0 : -ECONNREFUSED });
+  for (let p = 16; p <= 40; p++) ref.feed({ host: '10.99.0.2', port: p, ms: 20 + p, ret: -ECONNREFUSED });
+  ref.d.flush();
+  // Gated: the kernel held the first 15 back, handed them over (hash order) when the 15th came, then streamed.
+  const { d, out } = detector(cfg);
+  const gateEv: NetworkEvent = { ...connect({ host: '10.99.0.2', port: 15, ms: 15.2 }), phase: 'gate' };
+  d.observe(gateEv, HOST, NODE, 15.2);
+  for (const p of [9, 3, 15, 1, 12, 7, 2, 14, 5, 11, 4, 13, 6, 10, 8]) {
+    d.observe(handover('10.99.0.2', p, p + 0.2, { attempts: 2, succeeded: p === 5 ? 2 : 0, refused: p === 5 ? 0 : 2 }, p), HOST, NODE, 15.2);
+  }
+  for (let p = 16; p <= 40; p++) d.observe(connect({ host: '10.99.0.2', port: p, ms: 20 + p, ret: -ECONNREFUSED }), HOST, NODE, 20 + p);
+  d.flush();
+  const a = ref.out.at(-1)!.scan;
+  const b = out.at(-1)!.scan;
+  assert.deepEqual(phases(out), ['started', 'ended']);
+  assert.deepEqual([b.attempts, b.distinctPorts, b.distinctHosts, b.succeeded, b.refused, b.openPorts, b.firstNs, b.lastNs],
+    [a.attempts, a.distinctPorts, a.distinctHosts, a.succeeded, a.refused, a.openPorts, a.firstNs, a.lastNs]);
+  assert.deepEqual([b.attempts, b.distinctPorts, b.succeeded, b.refused, b.openPorts], [55, 40, 2, 53, [5]]);
+});
+
+test('the gate\'s summary record is no attempt; an attempt record (call and result in one) counts its result', () => {
+  const { d, out } = detector({ quietMs: 5000 });
+  for (let p = 1; p <= 30; p++) {
+    d.observe({ ...connect({ host: '10.99.0.2', port: p, ms: p }), phase: 'gate' }, HOST, NODE, p);
+    d.observe({ ...connect({ host: '10.99.0.2', port: p, ms: p, ret: p === 22 ? 0 : -ECONNREFUSED }), phase: 'attempt' }, HOST, NODE, p);
+  }
+  d.flush();
+  const e = out.at(-1)!.scan;
+  assert.deepEqual([e.attempts, e.distinctPorts, e.succeeded, e.refused, e.openPorts], [30, 30, 1, 29, [22]]);
+});
+
+test('held-back targets older than the slow window do not count towards a scan', () => {
+  const { d, out } = detector({ quietMs: 5000 });
+  const now = 20 * 60_000;
+  d.observe({ ...connect({ host: '10.99.0.2', port: 100, ms: now }), phase: 'gate' }, HOST, NODE, now);
+  // 12 ports last tried 10 minutes ago (the kernel's two epochs can hold them), 10 just now.
+  for (let p = 1; p <= 12; p++) d.observe(handover('10.99.0.2', p, now - 10 * 60_000, { attempts: 1, refused: 1 }), HOST, NODE, now);
+  for (let p = 31; p <= 40; p++) d.observe(handover('10.99.0.2', p, now - 1000, { attempts: 1, refused: 1 }), HOST, NODE, now);
+  d.sweep(now);
+  assert.equal(out.length, 0, '10 recent ports are below every threshold');
+  for (let p = 41; p <= 50; p++) d.observe(connect({ host: '10.99.0.2', port: p, ms: now + p, ret: -ECONNREFUSED }), HOST, NODE, now + p);
+  assert.equal(out.length, 1, '10 more within the window are a scan');
 });

@@ -6,7 +6,7 @@
 // work every one of them read the file without an alert.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, linkSync, mkdirSync, mkdtempSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -86,6 +86,7 @@ before(async () => {
   }, { detail: agentLog });
   const detail = await (await fetch(`http://127.0.0.1:${healthPort}/readyz?verbose`)).text();
   assert.match(detail, /host rule targets watched by identity: 2\n/, detail);
+  assert.match(detail, /container rule targets watched by identity: 0 in 0 containers\n/, detail);
   assert.match(detail, /io_uring opens: observed/, detail);
 });
 after(async () => {
@@ -169,4 +170,34 @@ test('open_by_handle_at of a file in the watched directory alerts', async (t) =>
   // (It also opens the directory for its mount descriptor: a record of its own, by openat.)
   const read = await recordOf('the open by handle', (x) => x.attributes['process.pid'] === r.pid && x.attributes['kubearmor.syscall'] === 'SYS_OPEN_BY_HANDLE_AT');
   assert.equal(read.attributes['file.path'], inner);
+});
+
+test('a hard link made to a file inside the watched directory: reading through the link later alerts, naming the file inside', async (t) => {
+  if (!needsBpf(t)) return;
+  const link = join(dir, 'other', 'inner-link');
+  const ln = spawnSync('ln', [inner, link]);
+  assert.equal(ln.status, 0);
+  await recordOf('the ln record', (r) => r.attributes['process.pid'] === ln.pid);
+  const cat = spawnSync('cat', [link], { encoding: 'utf8' });
+  assert.equal(cat.stdout, 'inside');
+  const read = await recordOf('the read through the link', (r) => r.attributes['process.pid'] === cat.pid);
+  assert.equal(read.attributes['file.path'], link);
+  assert.equal(read.attributes['kubearmor.matched_resource'], inner);
+});
+
+test('the watched file replaced by a rename: within a second (not the 10 s backstop), a read through a link made to the new file alerts', async (t) => {
+  if (!needsBpf(t)) return;
+  // The link is made to the new file before it takes the watched name: the agent sees nothing of
+  // it (neither name is watched yet); only the rename over the watched name can tell it.
+  const fresh = `${secret}.new`;
+  const pre = join(dir, 'other', 'pre');
+  writeFileSync(fresh, 'the new secret');
+  linkSync(fresh, pre);
+  renameSync(fresh, secret);
+  await new Promise((r) => setTimeout(r, 1000));
+  const cat = spawnSync('cat', [pre], { encoding: 'utf8' });
+  assert.equal(cat.stdout, 'the new secret');
+  const read = await recordOf('the read of the replaced file through the link', (r) => r.attributes['process.pid'] === cat.pid);
+  assert.equal(read.attributes['file.path'], pre);
+  assert.equal(read.attributes['kubearmor.matched_resource'], secret);
 });

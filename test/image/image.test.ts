@@ -2,19 +2,22 @@
 // from a debootstrapped base; the image goes to containerd (`docker save` → `ctr images import`) and
 // runs there with the DaemonSet's security context, read from deploy/base/daemonset.yaml: its
 // capabilities and no other, not privileged, no privilege escalation, the runtime's default seccomp
-// profile, a read-only root filesystem, the host pid namespace and the DaemonSet's mounts. The agent
-// in it must attach, turn ready and send a host process's file access to a real Collector.
+// profile, a read-only root filesystem, the host pid namespace and the DaemonSet's mounts with their
+// propagation (tracefs HostToContainer: a mount the host makes later shows up inside). The agent in
+// it must attach, turn ready, send a host process's file access to a real Collector, and on SIGTERM
+// exit 0 within the DaemonSet's terminationGracePeriodSeconds.
 // Docker 20.10 does not know CAP_BPF or CAP_PERFMON, which is why the image runs under containerd.
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { defer } from '../helpers/cleanup.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { freePort, startCollector } from '../helpers/collector.ts';
 import { SOCKET, containerdUnavailableReason, randomContainerId, startContainerd } from '../helpers/containerd.ts';
 import { REQUIRE_BPF, bpfUnavailableReason } from '../helpers/privileges.ts';
@@ -53,10 +56,21 @@ function daemonSet() {
     .find((d) => d?.kind === 'ConfigMap');
   return {
     hostPID: pod.hostPID === true, hostNetwork: pod.hostNetwork === true, image: c.image as string, args: c.args as string[],
+    gracePeriodS: pod.terminationGracePeriodSeconds as number,
     sc: c.securityContext, mounts: c.volumeMounts as Mount[], volumes: pod.volumes as Volume[],
     memoryLimit: c.resources?.limits?.memory as string | undefined, env: config.data as Record<string, string>,
   };
 }
+
+/** One line of /proc/<pid>/mountinfo: mount point, options and propagation tags (shared:N, master:N). */
+function mountOf(pid: number | 'self', mountPoint: string): { options: string; tags: string[] } | undefined {
+  const f = readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n').map((l) => l.split(' ')).findLast((x) => x[4] === mountPoint);
+  return f === undefined ? undefined : { options: f[5]!, tags: f.slice(6, f.indexOf('-')) };
+}
+const tag = (tags: readonly string[], kind: 'shared' | 'master'): string | undefined => tags.find((x) => x.startsWith(`${kind}:`))?.slice(kind.length + 1);
+
+/** mountPropagation as the kubelet hands it to the runtime (CRI): HostToContainer is rslave, Bidirectional rshared. */
+const PROPAGATION: Record<string, string> = { None: 'rprivate', HostToContainer: 'rslave', Bidirectional: 'rshared' };
 
 const quantity = (q: string): number => {
   const m = /^(\d+)(Ki|Mi|Gi)?$/.exec(q);
@@ -74,13 +88,6 @@ function unavailable(): string | null {
   return null;
 }
 
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  for (const until = Date.now() + timeoutMs; Date.now() < until; await new Promise((r) => setTimeout(r, 50))) {
-    const v = await probe();
-    if (v !== undefined) return v;
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 test('the image built from the Dockerfile runs with the DaemonSet\'s security context: attaches, turns ready, sends a host access to the Collector', { timeout: 40 * 60_000 }, async (t) => {
   const why = unavailable();
@@ -161,9 +168,12 @@ spec:
   flags.push('--read-only');
   assert.equal(sc.runAsUser, 0, 'the image runs as root (USER 0:0) and so does the DaemonSet');
   assert.ok(ds.hostPID, 'the DaemonSet runs in the host pid namespace');
-  // The host's pid namespace is this test's own (`hostPID` is about the node's namespace, and this
-  // test runs in it); /proc/1/ns may not be readable in a sandbox, /proc/<our pid>/ns always is.
+  // The host's pid namespace is this test's own, joined through /proc/<our pid>/ns/pid: in this
+  // sandbox /proc/1/ns/* cannot be read even as root (EACCES; pid 1 is the VM's init). That it is
+  // the host's is checked, not assumed: the initial pid namespace has a fixed inode number
+  // (PROC_PID_INIT_INO, 0xEFFFFFFC), and no other pid namespace can have it.
   const hostPidNs = readlinkSync(`/proc/${process.pid}/ns/pid`);
+  assert.equal(hostPidNs, `pid:[${0xEFFFFFFC}]`, 'this test runs in the initial (host) pid namespace');
   flags.push('--with-ns', `pid:/proc/${process.pid}/ns/pid`);
   // The pod network needs a CNI plugin; here the container shares the host's network so that the
   // Collector and the /readyz probe on 127.0.0.1 are reachable. The one difference from the DaemonSet.
@@ -175,9 +185,10 @@ spec:
     assert.ok(v, `volume ${m.name}`);
     let spec: string;
     if (v.hostPath) {
-      // HostToContainer is a recursive slave bind; ctr's rbind gives the submounts, and propagation
-      // of later host mounts into the container is not checked here.
-      spec = `type=bind,src=${v.hostPath.path},dst=${m.mountPath},options=rbind:${m.readOnly === true ? 'ro' : 'rw'}`;
+      // rbind, as the kubelet binds a hostPath, with the mount's propagation as CRI gives it to runc.
+      const propagation = PROPAGATION[m.mountPropagation ?? 'None'];
+      assert.ok(propagation, `${m.name}: mountPropagation ${m.mountPropagation}`);
+      spec = `type=bind,src=${v.hostPath.path},dst=${m.mountPath},options=rbind:${m.readOnly === true ? 'ro' : 'rw'}:${propagation}`;
     } else if (v.configMap) {
       assert.equal(m.mountPath, ds.args[ds.args.indexOf('--policies') + 1], 'the policies mount is where --policies points');
       spec = `type=bind,src=${policies},dst=${m.mountPath},options=rbind:ro`;
@@ -195,6 +206,21 @@ spec:
   const env = { ...ds.env, NODE_NAME: hostname(), ARMORWATCH_HEALTH_ADDR: `127.0.0.1:${healthPort}`,
     OTEL_EXPORTER_OTLP_ENDPOINT: `http://${collector.grpcAddress}` };
   for (const [k, v] of Object.entries(env)) flags.push('--env', `${k}=${v}`);
+
+  // A hostPath mount with HostToContainer propagation receives the host's later mounts only from a
+  // shared mount. On a node, systemd makes every mount shared; this sandbox's are private, so the
+  // test makes those mounts shared as a node has them, and restores them after.
+  const slaves = ds.mounts.filter((m) => m.mountPropagation === 'HostToContainer')
+    .map((m) => ({ m, hostPath: ds.volumes.find((x) => x.name === m.name)!.hostPath!.path }));
+  for (const { hostPath } of slaves) {
+    const host = mountOf('self', hostPath);
+    assert.ok(host, `${hostPath} is a mount point on this machine`);
+    if (tag(host.tags, 'shared') !== undefined) continue;
+    t.diagnostic(`${hostPath} is a private mount here: made shared for this test, as systemd has it on a node`);
+    spawnSync('mount', ['--make-shared', hostPath]);
+    defer(t, `make ${hostPath} private again`, () => { spawnSync('mount', ['--make-private', hostPath]); });
+    assert.ok(tag(mountOf('self', hostPath)!.tags, 'shared') !== undefined, `mount --make-shared ${hostPath}`);
+  }
 
   // ---- run it: container start → /readyz 200 is the start-up time
   const id = `armorwatch-${randomContainerId().slice(0, 12)}`;
@@ -215,7 +241,7 @@ spec:
   const log = (): string => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
   await waitFor('/readyz 200', 90_000, async () => {
     try { return (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).status === 200 ? true : undefined; } catch { return undefined; }
-  }).catch((err: Error) => { throw new Error(`${err.message}; the agent's output:\n${log().slice(-4000)}`); });
+  }, { intervalMs: 50 }).catch((err: Error) => { throw new Error(`${err.message}; the agent's output:\n${log().slice(-4000)}`); });
   const startupMs = Number(process.hrtime.bigint() - started) / 1e6;
   t.diagnostic(`start-up: container start → /readyz 200 in ${Math.round(startupMs)} ms (of which \`ctr run -d\` ${Math.round(runMs)} ms); load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   assert.match(log(), /"eBPF programs loaded"/, 'the agent logged its attach');
@@ -232,6 +258,28 @@ spec:
   assert.equal(ns(pid, 'pid'), hostPidNs, 'host pid namespace');
   assert.notEqual(ns(pid, 'mnt'), ns(process.pid, 'mnt'), 'its own mount namespace');
 
+  // ---- mountPropagation: HostToContainer (tracefs): the container's mount is a slave of the host's,
+  // and a mount the host makes below it later shows up in the container, and goes when unmounted.
+  assert.ok(slaves.length > 0, 'the DaemonSet has a HostToContainer mount');
+  for (const { m, hostPath } of slaves) {
+    const inside = mountOf(pid, m.mountPath);
+    assert.ok(inside, `${m.mountPath} is mounted in the container`);
+    assert.equal(tag(inside.tags, 'master'), tag(mountOf('self', hostPath)!.tags, 'shared'), `${m.mountPath}: a slave of the host's mount (mountinfo: ${inside.tags.join(' ')})`);
+    assert.equal(tag(inside.tags, 'shared'), undefined, `${m.mountPath}: nothing the container mounts goes back to the host`);
+    assert.match(inside.options, /^ro\b/, `${m.mountPath} is read-only`);
+  }
+  const tracefs = slaves.find((x) => x.m.name === 'tracefs');
+  assert.ok(tracefs, 'tracefs is mounted HostToContainer');
+  // A trace instance of this test's own (a folder in tracefs no one else uses) as the mount point.
+  const later = join(tracefs.hostPath, 'instances', `aw-image-${id.slice(-12)}`);
+  mkdirSync(later);
+  defer(t, 'remove the trace instance', () => { spawnSync('umount', [later]); if (existsSync(later)) rmdirSync(later); });
+  const inContainer = join(tracefs.m.mountPath, 'instances', basename(later));
+  assert.equal(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'aw-image-test', later]).status, 0, `mount a tmpfs on ${later}`);
+  await waitFor('the host\'s new mount in the container', 5_000, () => mountOf(pid, inContainer) ?? undefined);
+  assert.equal(spawnSync('umount', [later]).status, 0);
+  await waitFor('the host\'s unmount in the container', 5_000, () => (mountOf(pid, inContainer) === undefined ? true : undefined));
+
   // ---- a host process reads a watched file: one record at the Collector
   const cat = spawnSync('/bin/cat', [join(target, 'secret')]);
   assert.equal(cat.status, 0);
@@ -244,4 +292,19 @@ spec:
   assert.match(String(rec.attributes['process.executable.path']), /\/cat$/);
   assert.equal(rec.resource['k8s.node.name'], hostname());
   assert.equal(rec.resource['k8s.cluster.name'], ds.env.ARMORWATCH_CLUSTER_NAME);
+
+  // ---- SIGTERM, as the kubelet stops the pod: exit 0 within terminationGracePeriodSeconds
+  assert.ok(ds.gracePeriodS > 0, 'the DaemonSet sets terminationGracePeriodSeconds');
+  const signalled = process.hrtime.bigint();
+  await ctr('task', 'kill', '-s', 'SIGTERM', id);
+  await waitFor(`the agent to exit within terminationGracePeriodSeconds (${ds.gracePeriodS} s)`, ds.gracePeriodS * 1000, async () =>
+    ((await ctr('task', 'ls')).split('\n').some((l) => l.startsWith(`${id} `) && /\bSTOPPED\b/.test(l)) ? true : undefined), { intervalMs: 50 })
+    .catch((err: Error) => { throw new Error(`${err.message}; the agent's output:\n${log().slice(-4000)}`); });
+  const stopMs = Number(process.hrtime.bigint() - signalled) / 1e6;
+  // ctr reports a task's non-zero exit status when it deletes the task ("exit with non-zero exit code N").
+  const removed = await run('ctr', ['--address', SOCKET, '-n', NS, 'task', 'rm', id]);
+  const code = /non-zero exit code (\d+)/.exec(removed.stderr)?.[1] ?? '0';
+  t.diagnostic(`SIGTERM → exit ${code} in ${Math.round(stopMs)} ms (terminationGracePeriodSeconds ${ds.gracePeriodS})`);
+  assert.equal(code, '0', `the agent's exit status on SIGTERM; its output:\n${log().slice(-2000)}`);
+  assert.match(log(), /"msg":"stopped"/, 'the agent logged its orderly stop');
 });

@@ -44,7 +44,7 @@ function parseProm(text: string): Map<string, number> {
 
 const discard = (): Writable => new Writable({ write(_c, _e, cb) { cb(); } });
 
-const MONITOR: MonitorStats = { delivered: 1234, lostInKernel: 7, lostPending: 2, decodeErrors: 1, filteredInKernel: 98_765, filteredExecInKernel: 321, filteredNetInKernel: 12, lostNetPending: 3, gatedNetInKernel: 77,
+const MONITOR: MonitorStats = { delivered: 1234, lostInKernel: 7, lostPending: 2, decodeErrors: 1, filteredInKernel: 98_765, filteredExecInKernel: 321, filteredNetInKernel: 12, lostNetPending: 3, gatedNetInKernel: 77, lostGateTargets: 4,
   hook: 'tp_btf', execHook: 'tp_btf', execHookAttached: true, outcomeHook: 'tp_btf', outcomeAttached: false, outcomeProblem: '', hooks: NO_HOOKS };
 const POLICY = { refusedChanges: { capacity: 2, kernelFilter: 1 }, unobservedSections: { capabilities: ['KubeArmorPolicy/a/cap1', 'KubeArmorPolicy/a/cap2'], apparmor: ['KubeArmorPolicy/a/aa'] } };
 const ENRICH: EnricherStats = {
@@ -140,6 +140,7 @@ test('a scrape of /metrics serves every documented metric with the counts of rea
     assert.equal(get('armorwatch_monitor_events_lost_total{reason=ring_buffer_full}'), MONITOR.lostInKernel);
     assert.equal(get('armorwatch_monitor_events_lost_total{reason=no_pending_slot}'), MONITOR.lostPending);
     assert.equal(get('armorwatch_monitor_events_lost_total{reason=connect_outcome_untracked}'), MONITOR.lostNetPending);
+    assert.equal(get('armorwatch_monitor_events_lost_total{reason=scan_gate_target_evicted}'), MONITOR.lostGateTargets);
     assert.equal(get('armorwatch_enrich_cache_entries{cache=k8s_pods}'), ENRICH.kubernetes?.pods);
     assert.equal(get('armorwatch_enrich_kubernetes_watch_restarts_total{}'), ENRICH.kubernetes?.restarts);
     // Port-scan detection: records by phase, keys held, what its bounded memory forgot.

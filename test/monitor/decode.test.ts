@@ -164,14 +164,14 @@ test('an open matched by identity: the host path from its slot, the rule path fr
   rec.writeUInt32LE(1, F.ident_depth[0]);
   rec.writeBigUInt64LE(1234n, F.ident_ino[0]);
   const seen: Array<[number, bigint]> = [];
-  const ev = new EventDecoder((dev, ino) => { seen.push([dev, ino]); return '/etc/ssh'; }).decode(rec, 0n) as FileEvent;
+  const ev = new EventDecoder((dev, ino) => { seen.push([dev, ino]); return [{ path: '/etc/ssh', containerId: null }, { path: '/srv/conf', containerId: 'c1' }]; }).decode(rec, 0n) as FileEvent;
   assert.deepEqual(seen, [[253 << 20, 1234n]]);
   assert.equal(ev.absPath, '/x/inner');
   assert.equal(ev.hostPath, '/jail/x/inner');
-  assert.equal(ev.identityPath, '/etc/ssh/inner');
+  assert.deepEqual(ev.identityPaths, [{ path: '/etc/ssh/inner', containerId: null }, { path: '/srv/conf/inner', containerId: 'c1' }], 'one path per scope that watches the identity');
   const plain = decodeEvent(record({ nr: SYSCALL_NUMBERS.openat }, { path: '/etc/hostname', cwd: '/', resolved: '/etc/hostname' }), 0n);
   assert.equal(plain.hostPath, '/etc/hostname', 'no host slot: the host path is the resolved one');
-  assert.equal(plain.identityPath, null);
+  assert.equal(plain.identityPaths, null);
 });
 
 test('links, symlinks and mounts carry both names; a relative symlink target is relative to the link; a non-bind mount is its target', () => {

@@ -67,7 +67,7 @@ test('a hard link to the watched file: ln is an event on both names, and reading
   const cat = spawnSync('cat', [link]);
   assert.equal(cat.stdout.toString(), 'the secret');
   const ev = await c!.waitFor((e) => e.hostPid === cat.pid && e.resolvedPath === link, 'cat through the hard link');
-  assert.equal(ev.identityPath, secret);
+  assert.deepEqual(ev.identityPaths, [{ path: secret, containerId: null }]);
 });
 
 test('a symlink to the watched file is an event on both names', async (t) => {
@@ -89,7 +89,7 @@ test('a bind mount of the watched directory: the mount is an event, and a file r
   const cat = spawnSync('cat', [join(at, 'inner')]);
   assert.equal(cat.stdout.toString(), 'inside the watched directory');
   const ev = await c!.waitFor((e) => e.hostPid === cat.pid && e.resolvedPath === join(at, 'inner'), 'cat through the bind mount');
-  assert.equal(ev.identityPath, inner);
+  assert.deepEqual(ev.identityPaths, [{ path: inner, containerId: null }]);
 });
 
 test('a bind mount of the watched file itself', async (t) => {
@@ -99,7 +99,7 @@ test('a bind mount of the watched file itself', async (t) => {
   const cat = spawnSync('cat', [at]);
   assert.equal(cat.stdout.toString(), 'the secret');
   const ev = await c!.waitFor((e) => e.hostPid === cat.pid && e.resolvedPath === at, 'cat of the file bind-mounted elsewhere');
-  assert.equal(ev.identityPath, secret);
+  assert.deepEqual(ev.identityPaths, [{ path: secret, containerId: null }]);
 });
 
 test('a bind mount made in a private mount namespace (unshare -m)', async (t) => {
@@ -108,7 +108,7 @@ test('a bind mount made in a private mount namespace (unshare -m)', async (t) =>
   const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `mount --bind '${watched}' '${at}' && exec cat '${at}/inner'`]);
   assert.equal(r.stdout.toString(), 'inside the watched directory', r.stderr.toString());
   const ev = await c!.waitFor((e) => e.comm === 'cat' && e.resolvedPath === `${at}/inner` && e.hostPath === `${at}/inner`, 'cat in the private namespace');
-  assert.equal(ev.identityPath, inner);
+  assert.deepEqual(ev.identityPaths, [{ path: inner, containerId: null }]);
 });
 
 test('chroot into a directory holding a bind-mounted copy of the watched one: the process path, the host path and the rule path', async (t) => {
@@ -120,7 +120,7 @@ test('chroot into a directory holding a bind-mounted copy of the watched one: th
   const ev = await c!.waitFor((e) => e.comm === 'evasions' && e.resolvedPath === '/x/inner', 'the read inside the chroot');
   assert.equal(ev.absPath, '/x/inner', 'the path as the process sees it');
   assert.equal(ev.hostPath, join(jail, 'x', 'inner'), 'the path as the host sees it');
-  assert.equal(ev.identityPath, inner, 'the path the rule names');
+  assert.deepEqual(ev.identityPaths, [{ path: inner, containerId: null }], 'the path the rule names');
 });
 
 test('io_uring IORING_OP_OPENAT of the watched file is an open', async (t) => {
@@ -185,4 +185,29 @@ test('still caught: /proc/self/root/..., /proc/self/fd/N reopened, /proc/self/ma
   const long = spawnSync('cat', [far]);
   const viaLong = await c!.waitFor((e) => e.hostPid === long.pid && e.resolvedPath === far, 'a path longer than the fast scan');
   assert.equal(viaLong.absPath, far);
+});
+
+test('open_tree of the watched directory, mount_setattr of a mount of it, pivot_root into it: events naming it (Operation File)', async (t) => {
+  if (!needsBpf(t)) return;
+  const tree = spawnSync(EVASIONS, ['tree', watched], { encoding: 'utf8' });
+  assert.equal(tree.status, 0, tree.stderr);
+  const opened = await c!.waitFor((e) => e.hostPid === tree.pid && e.syscall === 'open_tree', 'open_tree of the watched directory');
+  assert.equal(opened.absPath, watched);
+  assert.ok(opened.ret >= 0, `open_tree returned ${opened.ret}`);
+
+  // In a private mount namespace: the directory bind-mounted on itself, so that it is a mount.
+  const set = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `mount --bind '${watched}' '${watched}' && exec '${EVASIONS}' setattr '${watched}'`], { encoding: 'utf8' });
+  assert.equal(set.status, 0, set.stderr);
+  // (unshare may make its own mount_setattr of "/" for --propagation: the one on the directory is looked for.)
+  const attr = await c!.waitFor((e) => e.hostPid === set.pid && e.syscall === 'mount_setattr' && e.absPath === watched, 'mount_setattr of the watched directory');
+  assert.equal(attr.ret, 0);
+  assert.equal(attr.flags, 0);
+
+  mkdirSync(join(watched, 'old'), { recursive: true });
+  const pivot = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `mount --bind '${watched}' '${watched}' && cd '${watched}' && exec pivot_root '${watched}' '${watched}/old'`], { encoding: 'utf8' });
+  // (Absolute paths: a relative one is made absolute against the working directory read when the
+  // call returns, which pivot_root has just moved to the new root.)
+  const root = await c!.waitFor((e) => e.hostPid === pivot.pid && e.syscall === 'pivot_root', `pivot_root into the watched directory (exit ${pivot.status}: ${pivot.stderr})`);
+  assert.equal(root.absPath, watched);
+  assert.equal(root.absPath2, join(watched, 'old'));
 });

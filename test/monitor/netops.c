@@ -5,6 +5,8 @@
  *   netops nb-connect <addr> <port>       a non-blocking TCP connect, then wait for its result
  *   netops serve <addr> <port> <seconds>  listen and accept until the time is up
  *   netops udp <addr> <port>              a UDP socket connected to addr:port
+ *   netops ports <addr> <first> <last> <times>   non-blocking TCP connects to each port in turn, each
+ *                                         `times` times, each waited for (a small connect scan)
  *   netops unix <path> | unix-abstract <name>   listen, connect, accept on a unix stream socket
  * With AW_MARK set, first opens that file (a file event of the same process). Exit status 0 when
  * the calls ran, whatever they returned; the result of a connect is printed as its errno name. */
@@ -149,6 +151,11 @@ int main(int argc, char **argv)
 	else if (argc == 4 && !strcmp(argv[1], "connect")) close(tcp_connect(argv[2], atoi(argv[3]), 0));
 	else if (argc == 4 && !strcmp(argv[1], "nb-connect")) close(tcp_connect(argv[2], atoi(argv[3]), 1));
 	else if (argc == 5 && !strcmp(argv[1], "serve")) serve(argv[2], atoi(argv[3]), atoi(argv[4]));
+	else if (argc == 6 && !strcmp(argv[1], "ports")) {
+		for (int p = atoi(argv[3]); p <= atoi(argv[4]); p++)
+			for (int i = 0; i < atoi(argv[5]); i++)
+				close(tcp_connect(argv[2], p, 1));
+	}
 	else if (argc == 4 && !strcmp(argv[1], "udp")) {
 		struct sockaddr_storage ss;
 		socklen_t len = addr_of(argv[2], atoi(argv[3]), &ss);

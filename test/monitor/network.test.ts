@@ -205,3 +205,59 @@ test('the kernel filter: no network need passes nothing (no network hook attache
   assert.ok(filtered >= 2, `the TCP socket and connect were judged and held back (${filtered})`);
   assert.equal(f.nets.filter((e) => e.hostPid === udp && e.syscall === 'socket').length, 0, 'socket() is not among the calls asked for');
 });
+
+/** The port a connect asked for (inet and inet6 addresses), else -1. */
+const portOf = (e: NetworkEvent): number => (e.remote !== null && 'port' in e.remote ? e.remote.port : -1);
+
+test('the port-scan gate: connects below its thresholds stay in the kernel, counted; crossing one hands every target over with its counts, then the scan streams; quiet closes it', async (t) => {
+  if (!needsBpf(t)) return;
+  // Its own namespace: the gate keys a namespace other than the host's by the namespace itself.
+  const GATE = `aw-ng-${tag}`;
+  netns(GATE);
+  const server = spawn('ip', ['netns', 'exec', GATE, NETOPS, 'serve', '127.0.0.1', '7100', '60'], { stdio: 'ignore' });
+  defer(t, 'stop the server', () => { server.kill(); });
+  await new Promise((r) => setTimeout(r, 300));
+  const scanGate = { tcp: true, udp: true, windowMs: 60_000, quietMs: 3_000, ports: 10, hosts: 64, hostNetNs: statSync('/proc/self/ns/net').ino };
+  const g = await collect({
+    // Beside a rule on ICMP sockets: the gate's TCP connects pass by the gate, not by the protocol list.
+    pathFilter: { passAll: false, exactPaths: [], dirPrefixes: [], network: { passAll: false, calls: ['socket', 'connect'], protocols: [1], scanGate } },
+    processFilter: { pids: [], comms: ['netops'], excludePids: [] },
+  });
+  defer(t, 'close the gated monitor', () => g.monitor.close());
+  const inGate = (pid: number) => (e: NetworkEvent): boolean => e.hostPid === pid && e.syscall === 'connect';
+  const gated0 = (await g.monitor.refreshStats()).gatedNetInKernel;
+
+  // 6 ports (one open) 3 times each: below 10 distinct ports, nothing comes up.
+  const first = netops(GATE, 'ports', '127.0.0.1', '7100', '7105', '3');
+  await c!.waitForNet((e) => e.hostPid === first && e.syscall === 'connect' && portOf(e) === 7105 && e.phase === 'outcome', 'the ungated monitor sees the last connect');
+  const held = (await g.monitor.refreshStats()).gatedNetInKernel - gated0;
+  assert.equal(held, 18, 'every connect held back and counted');
+  assert.equal(g.nets.filter(inGate(first)).length, 0, 'no record below the thresholds');
+
+  // 10 more ports: the gate opens at the 10th distinct port; the rest stream.
+  const second = netops(GATE, 'ports', '127.0.0.1', '7106', '7115', '1');
+  const opened = await g.waitForNet((e) => e.hostPid === second && e.phase === 'gate', 'the gate opens');
+  await g.waitForNet((e) => e.hostPid === second && portOf(e) === 7115, 'the last connect streams');
+  const hand = g.nets.filter((e) => e.phase === 'handover');
+  const after = g.nets.filter((e) => e.hostPid === second && (e.phase === 'attempt' || e.phase === 'call'));
+  assert.equal(g.nets.filter((e) => e.phase === 'gate').length, 1, 'one summary');
+  assert.ok(hand.every((e) => e.netNs === nsInode(GATE) && e.gated !== undefined && e.timestampNs >= e.gated.firstNs && e.timestampNs <= opened.timestampNs));
+  const sum = (k: 'attempts' | 'succeeded' | 'refused' | 'failed'): number => hand.reduce((s, e) => s + e.gated![k], 0);
+  const ports = new Set([...hand, ...after].map((e) => portOf(e)));
+  assert.equal(ports.size, 16, 'every distinct target is there once: held back or streamed');
+  assert.equal(new Set(hand.map((e) => portOf(e))).size, hand.length, 'one handover per target');
+  assert.equal(sum('attempts') + after.length, 28, 'the repeats held back count as attempts');
+  assert.equal(sum('succeeded') + after.filter((e) => e.ret === 0).length, 3, 'the open port, three times');
+  assert.equal(sum('refused') + after.filter((e) => e.ret === -111).length, 25);
+  assert.ok(hand.length >= 10 && hand.length < 16, `the gate opened at the 10th distinct port or a little later (${hand.length} handed over)`);
+  assert.equal(hand.find((e) => portOf(e) === 7100)!.gated!.attempts, 3);
+  assert.equal(g.nets.filter((e) => e.hostPid === second && e.phase === 'outcome').length, 0, 'streamed non-blocking connects are one record each');
+  assert.equal((await g.monitor.refreshStats()).lostGateTargets, 0);
+  assert.equal(g.nets.filter((e) => e.syscall === 'socket').length, 0, 'the TCP sockets stayed in the kernel');
+
+  // After the quiet time the gate closes: counting starts afresh, nothing comes up.
+  await new Promise((r) => setTimeout(r, 3_500));
+  const third = netops(GATE, 'ports', '127.0.0.1', '7120', '7122', '1');
+  await c!.waitForNet((e) => e.hostPid === third && portOf(e) === 7122 && e.phase === 'outcome', 'the ungated monitor sees the third run');
+  assert.equal(g.nets.filter(inGate(third)).length, 0, 'closed again');
+});

@@ -1,11 +1,11 @@
 // Hot reload with a real directory rewritten the way kubelet updates a ConfigMap volume.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { PolicyStore, type ReloadEvent } from '../../src/policy/watch.ts';
+import { PolicyStore, RETRY_FIRST_MS, type ReloadEvent } from '../../src/policy/watch.ts';
 import { writeConfigMap } from './configmap.ts';
 import { event, ksp, NODE, WEB } from './helpers.ts';
 import { defer } from '../helpers/cleanup.ts';
@@ -115,4 +115,29 @@ test('a plain file edited in place and a new file are picked up', async (t) => {
   rmSync(join(root, 'new.yaml'));
   const ev = await removed;
   assert.deepEqual(ev.removed, ['KubeArmorPolicy/shop/new']);
+});
+
+test('a change the kernel filter switch refuses is tried again after 1 s, then 2 s, not only at the rescan, and the status says when', async (t) => {
+  const { root, store } = setup(t, undefined, 3_600_000);
+  mkdirSync(root, { recursive: true });
+  writeFileSync(join(root, 'p.yaml'), ksp('first', body('/etc/first')));
+  await store.start();
+  // The kernel switch fails twice (a helper busy, say), then goes through.
+  let calls = 0;
+  store.useSwitch(async () => { if (++calls <= 2) throw new Error(`switch failed (${calls})`); });
+  const started = Date.now();
+  const taken = nextReload(store, 10_000);
+  writeFileSync(join(root, 'p.yaml'), ksp('second', body('/etc/second')));
+  await new Promise((r) => setTimeout(r, 600));
+  const st = store.status();
+  assert.match(st.refusedChange ?? '', /switch failed \(1\)/);
+  assert.ok(st.refusedRetryInMs !== null && st.refusedRetryInMs <= RETRY_FIRST_MS, `retry due within 1 s, got ${st.refusedRetryInMs}`);
+  await taken;
+  const took = Date.now() - started;
+  assert.equal(calls, 3, 'refused twice, taken at the third try');
+  assert.ok(took >= RETRY_FIRST_MS * 3 && took < 8_000, `taken after the 1 s and 2 s retries, in ${took} ms (the rescan is an hour)`);
+  assert.equal(decides(store, '/etc/second'), 'second');
+  assert.equal(store.status().refusedChange, null);
+  assert.equal(store.status().refusedRetryInMs, null);
+  assert.equal(store.status().refusedChanges.kernelFilter, 2);
 });
