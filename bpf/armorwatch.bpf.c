@@ -80,7 +80,7 @@ struct last_filtered {
 	__u64 inode, parent, gen;          /* as in struct verdict */
 };
 
-#define AW_KNAME_BULK 128 /* bytes of an executed file's requested path copied at once (a multiple of 8) */
+#define AW_FAST_SCAN_MEMO 256 /* = AW_FAST_SCAN: requested paths shorter than this are memoized */
 
 /* The last execution on this CPU that the process-rule filter dropped: its requested path (as the
  * caller spelt it) and its file, as in struct last_filtered. The same program run again the same
@@ -91,19 +91,13 @@ struct exec_memo {
 	__u64 inode, parent, gen;          /* as in struct verdict */
 	__u32 len;                         /* bytes of req, its NUL included; 0: no memo */
 	__u32 slot;                        /* the filter's side that judged it */
-	__u8 req[AW_KNAME_BULK];
-};
-
-/* All a filtered execution writes, in a per-CPU value of a few hundred bytes, as struct hot for
- * opens: `heap` (tens of KiB) is reached only when the memo does not decide. */
-struct exec_hot {
-	__u8 path[AW_KNAME_BULK]; /* the requested path, as copied (read_kname) */
-	struct exec_memo memo;
+	__u8 req[AW_FAST_SCAN_MEMO];
 };
 
 /* ---- path filter ---------------------------------------------------------------------------- */
 
 #define AW_FAST_SCAN 256 /* paths up to this long, outside /proc, take the plain loop */
+_Static_assert(AW_FAST_SCAN_MEMO == AW_FAST_SCAN, "the exec memo holds a path the plain loop takes");
 
 /* State of one scan over a NUL-free string in heap.tmp[start..end). It lives in the map value,
  * not on the stack, so the verifier does not track it as constants and checks the callback once. */
@@ -136,6 +130,7 @@ struct heap {
 	struct scan sc;
 	struct aw_walk_state wk;
 	struct argv_state av;
+	struct exec_memo xmemo;
 };
 
 /* All a filtered open writes: the start of the requested path and the last filtered file, in a
@@ -201,13 +196,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct hot);
 } hot SEC(".maps");                  /* the filtered open's own state */
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct exec_hot);
-} exec_hot SEC(".maps");             /* the filtered execution's own state */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -1191,7 +1179,7 @@ static __always_inline long take_caller(struct path *caller)
 	return nr;
 }
 
-/* 1 when the memo is of this requested path (len bytes in p, its NUL included; len <= AW_KNAME_BULK),
+/* 1 when the memo is of this requested path (len bytes in p, its NUL included; len < AW_FAST_SCAN),
  * this file, this side and this generation. */
 static __always_inline int exec_memo_holds(struct exec_memo *xm, const __u8 *p, __u32 len,
 					   struct verdict_key *k, struct verdict *v, __u32 slot)
@@ -1201,7 +1189,7 @@ static __always_inline int exec_memo_holds(struct exec_memo *xm, const __u8 *p, 
 	    xm->inode != v->inode || xm->parent != v->parent)
 		return 0;
 	/* word by word; the last word's bytes past the NUL are not the path's */
-	for (__u32 i = 0; i < AW_KNAME_BULK / 8; i++) {
+	for (__u32 i = 0; i < AW_FAST_SCAN / 8; i++) {
 		__u32 at = i * 8;
 		if (at >= len)
 			break;
@@ -1221,7 +1209,7 @@ static __always_inline int exec_memo_holds(struct exec_memo *xm, const __u8 *p, 
 static __always_inline void exec_memo_stage(struct exec_memo *xm, const __u8 *p, __u32 len)
 {
 	xm->len = 0;
-	bpf_probe_read_kernel(xm->req, AW_KNAME_BULK, p);
+	bpf_probe_read_kernel(xm->req, at_most(len, AW_FAST_SCAN - 1) + 1, p);
 }
 
 /* Makes the staged memo valid: its execution was dropped. */
@@ -1233,25 +1221,31 @@ static __always_inline void exec_memo_seal(struct exec_memo *xm, __u32 len, stru
 	xm->len = len;
 }
 
-/* The requested path of an execution, copied into `dst` (AW_KNAME_BULK bytes): its length, NUL
- * included, as bpf_probe_read_kernel_str; 0 when it is longer or the copy faulted (then the string
- * read does it, into heap.tmp). A string read goes byte by byte; a fixed-size copy goes a word at
- * a time, and the NUL is then found in it. The bytes past the NUL are another part of the same
- * buffer (bprm->filename is a names_cache buffer, or a kmalloc'd "/dev/fd/N/name") and are never
- * used. */
-static __always_inline long read_kname(__u8 *dst, const char *k)
+#define AW_KNAME_BULK 128 /* bytes of the requested path copied at once (a multiple of 8) */
+
+/* The requested path of an execution into tmp; its length, NUL included, as
+ * bpf_probe_read_kernel_str. A string read goes byte by byte and was most of a filtered exec's
+ * time: a fixed-size copy goes a word at a time, and the NUL is then found in it. The bytes past
+ * the NUL are another part of the same buffer (bprm->filename is a names_cache buffer, or a
+ * kmalloc'd "/dev/fd/N/name") and are never used; should the copy fault, or the path be longer,
+ * the string read does it as before. */
+static __always_inline long read_kname(struct heap *hp, const char *k)
 {
-	if (bpf_probe_read_kernel(dst, AW_KNAME_BULK, k))
-		return 0;
-	for (__u32 i = 0; i < AW_KNAME_BULK / 8; i++) {
-		__u64 w = *(__u64 *)(dst + 8 * i);
-		if (!((w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL))
-			continue; /* no zero byte in this word */
-		for (__u32 j = 0; j < 8; j++)
-			if (!((w >> (8 * j)) & 0xff))
-				return 8 * i + j + 1;
+	if (!bpf_probe_read_kernel(hp->tmp, AW_KNAME_BULK, k)) {
+		for (__u32 i = 0; i < AW_KNAME_BULK / 8; i++) {
+			__u64 w = *(__u64 *)(hp->tmp + 8 * i);
+			if (!((w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL))
+				continue; /* no zero byte in this word */
+			for (__u32 j = 0; j < 8; j++)
+				if (!((w >> (8 * j)) & 0xff))
+					return 8 * i + j + 1;
+		}
 	}
-	return 0;
+	/* Sized for the common case, as for user paths: the read costs by the size asked. */
+	long n = bpf_probe_read_kernel_str(hp->tmp, AW_FAST_SCAN, k);
+	if (n == AW_FAST_SCAN)
+		n = bpf_probe_read_kernel_str(hp->tmp, AW_PATH_MAX, k);
+	return n;
 }
 
 /* A successful execution, from sched_process_exec: the task already runs the new program.
@@ -1284,13 +1278,12 @@ static __always_inline int on_exec(const char *kfilename)
 		nr = NR_execve;
 	if (!process_passes(cfg, bpf_get_current_pid_tgid() >> 32))
 		return 0;
-	struct exec_hot *xh = bpf_map_lookup_elem(&exec_hot, &zero);
-	if (!xh)
+	struct heap *hp = scratch();
+	if (!hp)
 		return 0;
 
-	long n = read_kname(xh->path, kfilename);
-	int bulk = n > 0; /* the path is in xh->path */
-	int dirfd = nr == NR_execveat && bulk ? fd_of_devfd(xh->path, n) : AT_FDCWD;
+	long n = read_kname(hp, kfilename);
+	int dirfd = nr == NR_execveat ? fd_of_devfd(hp->tmp, n) : AT_FDCWD;
 	/* The requested path is judged, and may be memoized, unless it passes whatever it is. */
 	int judged = !side->exec_pass_all && dirfd == AT_FDCWD && n > 1;
 
@@ -1302,28 +1295,16 @@ static __always_inline int on_exec(const char *kfilename)
 	struct verdict_key vk = { (__u64)fp.dentry, (__u64)fp.mnt, (__u64)root.dentry, (__u64)root.mnt };
 	struct dentry *d = fp.dentry;
 	struct verdict nv = { .inode = (__u64)d->d_inode, .parent = (__u64)d->d_parent, .gen = gen };
-	struct exec_memo *xm = &xh->memo;
-	int memo = judged; /* judged here only when the path is in xh->path */
-	if (memo && exec_memo_holds(xm, xh->path, (__u32)n, &vk, &nv, slot)) {
+	struct exec_memo *xm = &hp->xmemo;
+	int memo = judged && n < AW_FAST_SCAN;
+	if (memo && exec_memo_holds(xm, hp->tmp, (__u32)n, &vk, &nv, slot)) {
 		count(AW_STAT_FILTERED);
 		count(AW_STAT_FILTERED_EXEC);
 		return 0;
 	}
-	struct heap *hp = scratch();
-	if (!hp)
-		return 0;
-	if (bulk) {
-		bpf_probe_read_kernel(hp->tmp, AW_KNAME_BULK, xh->path);
-	} else { /* longer than one copy: the string read, sized for the common case */
-		n = bpf_probe_read_kernel_str(hp->tmp, AW_FAST_SCAN, kfilename);
-		if (n == AW_FAST_SCAN)
-			n = bpf_probe_read_kernel_str(hp->tmp, AW_PATH_MAX, kfilename);
-		dirfd = nr == NR_execveat ? fd_of_devfd(hp->tmp, n) : AT_FDCWD;
-		judged = !side->exec_pass_all && dirfd == AT_FDCWD && n > 1;
-	}
 	int pass = !judged || aw_exec_path_passes(hp, 0, (__u32)(n - 1), slot);
-	if (!pass && memo)
-		exec_memo_stage(xm, xh->path, (__u32)n);
+	if (!pass && memo) /* kept now: the walk below may overwrite tmp */
+		exec_memo_stage(xm, hp->tmp, (__u32)n);
 	if (!pass) {
 		struct verdict *v = bpf_map_lookup_elem(&exec_verdicts, &vk);
 		if (v && v->gen == nv.gen && v->inode == nv.inode && v->parent == nv.parent && !v->pass) {
