@@ -92,6 +92,9 @@ static inline __u32 aw_call_bit(long nr)
 	case 165: return 1u << 20; /* mount */
 	case 429: return 1u << 21; /* move_mount */
 	case 426: return 1u << 22; /* io_uring_enter: io_uring opens (bpf/uring.bpf.h) */
+	case 428: return 1u << 23; /* open_tree */
+	case 442: return 1u << 24; /* mount_setattr */
+	case 155: return 1u << 25; /* pivot_root */
 	}
 	return 0;
 }

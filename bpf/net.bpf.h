@@ -44,7 +44,7 @@ __u32 aw_net_outcome_on;
  * (AW_EVF_NET_HANDOVER, with its counts); from then on the key's connects stream (one record per
  * attempt: a non-blocking connect's call and outcome are folded into its outcome record) until
  * aw_gate_quiet_ns pass without a connect, when the gate closes and counting starts afresh. */
-__u32 aw_gate_protos;      /* bit 0: TCP connects may be held back, bit 1: UDP (no rule needs them) */
+__u32 aw_gate_protos;      /* bit 0: TCP connects pass to the gate and may be held back, bit 1: UDP (no rule needs them) */
 __u32 aw_gate_ports;       /* distinct ports that open the gate */
 __u32 aw_gate_hosts;       /* distinct hosts that open the gate */
 __u32 aw_gate_host_netns;  /* the host's network namespace: processes in it are keyed by process tree */
@@ -176,6 +176,11 @@ static __always_inline int net_passes(struct aw_config *cfg, __u32 bit, __u32 pr
 	if (!(cfg->net_calls & bit))
 		return 0;
 	if (cfg->net_any_protocol)
+		return 1;
+	/* The gate's connects pass by the gate's own protocols, not aw_net_protos: those are shared by
+	 * every call, and TCP there would let every TCP socket(), bind()... through as well. */
+	if (bit == AW_NET_CONNECT && ((protocol == AW_IPPROTO_TCP && (aw_gate_protos & 1)) ||
+				      (protocol == AW_IPPROTO_UDP && (aw_gate_protos & 2))))
 		return 1;
 	__u32 b = protocol & 0xff;
 	return (aw_net_protos[(b >> 6) & 3] >> (b & 63)) & 1;

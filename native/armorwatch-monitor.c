@@ -21,7 +21,7 @@
  *           "<seq> net <passAll 0|1> <calls: AW_NET_* bits, decimal> <protocols: decimal,...|*>
  *                 [gate <protocols: 1 TCP|2 UDP> <window ms> <quiet ms> <ports> <hosts> <host netns inode>]"
  *           (the port-scan gate: aw_gate_* in bpf/net.bpf.h; without it the gate is off)
- *           (protocols '*': any; the outcome hook is attached the first time connects are asked for)
+ *           (protocols '*': any; the outcome hook is attached while connects are asked for)
  *           "<seq> idents <dev hex:inode hex,...|->"  (watched identities: bpf/identity.bpf.h)
  *           "<seq> attach"   "<seq> stats"
  * A refused begin/paths/execs/switch leaves the side in force untouched.
@@ -980,25 +980,26 @@ static int cmd_net(char *args)
 	int err = groups_now(NULL, &c, &want);
 	if (err || (err = hooks_widen(want)))
 		return err;
-	/* Widen first (protocols, then calls), narrow last, as for the path filter. The scan gate holds
-	 * events back: its protocols narrow to those it keeps first, and widen to the new set last. */
+	/* Widen first (protocols, then calls), narrow last, as for the path filter. The scan gate's
+	 * protocols (connects that pass to be held back) narrow to those it keeps once the rules'
+	 * protocols have widened, and take the new set before the rules' protocols narrow. */
+	for (int i = 0; i < 4; i++)
+		skel->bss->aw_net_protos[i] |= bits[i];
 	skel->bss->aw_gate_protos &= g[0];
 	skel->bss->aw_gate_window_ns = (__u64)g[1] * 1000000ULL;
 	skel->bss->aw_gate_quiet_ns = (__u64)g[2] * 1000000ULL;
 	skel->bss->aw_gate_ports = g[3];
 	skel->bss->aw_gate_hosts = g[4];
 	skel->bss->aw_gate_host_netns = g[5];
-	for (int i = 0; i < 4; i++)
-		skel->bss->aw_net_protos[i] |= bits[i];
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.aw_config), &zero, &c, BPF_ANY)) {
 		err = -errno;
 		groups_now(NULL, &was, &want);
 		hooks_narrow(want);
 		return err;
 	}
+	skel->bss->aw_gate_protos = g[0];
 	for (int i = 0; i < 4; i++)
 		skel->bss->aw_net_protos[i] = bits[i];
-	skel->bss->aw_gate_protos = g[0];
 	hooks_narrow(want);
 	return 0;
 }

@@ -12,8 +12,8 @@ export type ArgShape =
   // accept, a pointer to the length); listen's backlog.
   | 'domain' | 'type' | 'protocol' | 'sockfd' | 'sockaddr' | 'addrlen' | 'addrlenp' | 'backlog';
 
-/** How the flags word is spelled: open(2) flags, AT_* flags, RENAME_* flags, MS_* (mount) flags, MOVE_MOUNT_* flags. */
-export type FlagsKind = 'open' | 'at' | 'rename' | 'mount' | 'move_mount';
+/** How the flags word is spelled: open(2) flags, AT_* flags, RENAME_* flags, MS_* (mount) flags, MOVE_MOUNT_* flags, open_tree/mount_setattr flags. */
+export type FlagsKind = 'open' | 'at' | 'rename' | 'mount' | 'move_mount' | 'tree';
 
 /** A value the Data field prints (see src/format/data.ts). */
 export type DataValue = 'dirfd' | 'flags' | 'mode' | 'newdirfd' | 'newpath' | 'resolve' | 'length' | 'uid' | 'gid' | 'sockfd';
@@ -91,6 +91,12 @@ const ROWS = [
   // Mounts show a file under another path: matched on the source (bind and move mounts) and the target.
   { name: 'mount', nr: 165, operation: 'File', args: ['path', 'path2', 'fstype', 'flags', 'data'], verb: MOUNTED, flags: 'mount', writes: true, data: [['target', 'newpath'], ['flags', 'flags']] },
   { name: 'move_mount', nr: 429, operation: 'File', args: ['dirfd', 'path', 'newdirfd', 'path2', 'flags'], verb: MOUNTED, flags: 'move_mount', writes: true, data: [['fd', 'dirfd'], ['newfd', 'newdirfd'], ['target', 'newpath'], ['flags', 'flags']] },
+  // The rest of the mount family with paths, matched on them: a detached copy of a tree (made a
+  // mount by move_mount), a mount's attributes changed, the root swapped (new root and where the
+  // old one goes). fsmount has no path (a filesystem context fd): not reported.
+  { name: 'open_tree', nr: 428, operation: 'File', args: ['dirfd', 'path', 'flags'], verb: ['opened the mount tree of', 'open the mount tree of'], flags: 'tree', writes: false, data: [['fd', 'dirfd'], ['flags', 'flags']] },
+  { name: 'mount_setattr', nr: 442, operation: 'File', args: ['dirfd', 'path', 'flags', 'how', 'size'], verb: ['changed the mount attributes of', 'change the mount attributes of'], flags: 'tree', writes: true, data: [['fd', 'dirfd'], ['flags', 'flags']] },
+  { name: 'pivot_root', nr: 155, operation: 'File', args: ['path', 'path2'], verb: ['made the root', 'make the root'], flags: null, writes: true, data: [['putold', 'newpath']] },
   { name: 'execve', nr: 59, operation: 'Process', args: ['path', 'argv', 'envp'], verb: EXECUTED, flags: null, writes: false, data: [] },
   { name: 'execveat', nr: 322, operation: 'Process', args: ['dirfd', 'path', 'argv', 'envp', 'flags'], verb: EXECUTED, flags: 'at', writes: false, data: [] },
   // Network (issue 11): KubeArmor prints the socket fd after the call (`syscall=SYS_CONNECT fd=3`), nothing for socket().
@@ -101,11 +107,9 @@ const ROWS = [
   { name: 'accept4', nr: 288, operation: 'Network', args: ['sockfd', 'sockaddr', 'addrlenp', 'flags'], verb: ['accepted', 'accept'], flags: null, writes: false, data: NET_FD },
   { name: 'bind', nr: 49, operation: 'Network', args: ['sockfd', 'sockaddr', 'addrlen'], verb: ['bound', 'bind'], flags: null, writes: false, data: NET_FD },
   { name: 'listen', nr: 50, operation: 'Network', args: ['sockfd', 'backlog'], verb: ['listened on', 'listen on'], flags: null, writes: false, data: NET_FD },
-  // Not reported: they change which path names a dentry, so the kernel program voids cached verdicts
-  // (so do mount and move_mount, which are reported).
-  { name: 'pivot_root', nr: 155, operation: null, args: ['newroot', 'putold'], verb: NONE, flags: null, writes: false, data: [] },
+  // Not reported: it changes which path names a dentry, so the kernel program voids cached verdicts
+  // (so do mount, move_mount, pivot_root and mount_setattr, which are reported).
   { name: 'umount2', nr: 166, operation: null, args: ['target', 'flags'], verb: NONE, flags: null, writes: false, data: [] },
-  { name: 'mount_setattr', nr: 442, operation: null, args: ['dirfd', 'path', 'flags', 'how', 'size'], verb: NONE, flags: null, writes: false, data: [] },
 ] as const satisfies readonly Row[];
 
 export type SyscallName = (typeof ROWS)[number]['name'];

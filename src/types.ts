@@ -384,7 +384,10 @@ export interface NetworkFilterSpec {
   readonly passAll: boolean;
   readonly calls: readonly NetworkSyscall[];
   readonly protocols: readonly number[];
-  /** The port-scan gate (src/detect/filter.ts sets it for connects no rule needs). Absent: off. */
+  /**
+   * The port-scan gate (src/detect/filter.ts sets it for connects no rule needs). Absent: off. A
+   * connect of a protocol it takes (TCP, UDP) passes whatever `protocols` says.
+   */
   readonly scanGate?: ScanGateSpec;
 }
 

@@ -37,8 +37,8 @@ const HELP = `Usage: armorwatch test --policies DIR --path PATH [options]
 
 Decides one event offline, as the agent would, and prints the alert as one JSON object in
 KubeArmor's alert shape, or null when no alert is raised. The event is a file access (file
-rules), an execution (process rules), a network call (network rules), or a file system call
-judged by the syscall rules.
+rules), an execution (process rules), a network call (network rules), or a file or network
+system call judged by the syscall rules.
 
 Policies:
   --policies DIR         policy directory or file (repeatable)
@@ -49,7 +49,7 @@ Policies:
 The event:
   --kind K               file (default: a file access, file rules), process (an execution,
                          process rules), network (a network call, network rules) or syscall
-                         (the file call, syscall rules)
+                         (a file or network call, syscall rules)
   --path PATH            accessed path, or for --kind process the executed path (absolute, or
                          relative with --cwd)
   --cwd DIR              working directory of the process (default /)
@@ -57,7 +57,8 @@ The event:
   --new-path PATH        destination of rename, renameat, renameat2
   --syscall NAME         ${FILE_SYSCALLS.join(', ')} (default openat);
                          for --kind process: ${EXEC_SYSCALLS.join(', ')} (default execve);
-                         for --kind network: ${NETWORK_SYSCALLS.join(', ')} (default socket)
+                         for --kind network: ${NETWORK_SYSCALLS.join(', ')} (default socket);
+                         for --kind syscall: any of the file or network calls (default openat)
   --flags FLAGS          e.g. O_RDONLY|O_CLOEXEC (open calls), AT_REMOVEDIR, RENAME_NOREPLACE
   --result R             Passed (default), an errno name (ENOENT, EACCES, ...) or number
   --exe PATH             executable of the process; for --kind process, of the process that
@@ -65,7 +66,7 @@ The event:
   --parent-exe PATH      executable of its parent
   --args ARG             an argument after the program name (--kind process; repeat in order)
   --tty NAME             controlling terminal of the process (pts0); none when absent
-Network calls (--kind network):
+Network calls (--kind network, or --kind syscall with a network call):
   --protocol P           the socket's protocol: ${Object.keys(PROTOCOLS).join(', ')} or an IPPROTO
                          number (default tcp); it picks the family and type below unless given
   --domain D             the socket's family: inet, inet6, unix, packet, AF_* or a number
@@ -235,17 +236,20 @@ export async function main(argv: string[]): Promise<number> {
   if (values.policies === undefined || values.policies.length === 0) throw usage('--policies DIR is required');
   const kind = values.kind ?? 'file';
   if (kind !== 'file' && kind !== 'process' && kind !== 'network' && kind !== 'syscall') throw usage(`--kind must be file, process, network or syscall (got "${kind}")`);
-  if (values.path === undefined && kind !== 'network') throw usage('--path PATH is required');
-  if (values.path !== undefined && kind === 'network') throw usage('--path is not for --kind network (use --remote or --local)');
-  const calls: readonly string[] = kind === 'process' ? EXEC_SYSCALLS : kind === 'network' ? NETWORK_SYSCALLS : FILE_SYSCALLS;
+  const calls: readonly string[] = kind === 'process' ? EXEC_SYSCALLS : kind === 'network' ? NETWORK_SYSCALLS
+    : kind === 'syscall' ? [...FILE_SYSCALLS, ...NETWORK_SYSCALLS] : FILE_SYSCALLS;
   const syscall = values.syscall ?? (kind === 'process' ? 'execve' : kind === 'network' ? 'socket' : 'openat');
   if (!calls.includes(syscall)) throw usage(`--syscall: unknown "${syscall}" for --kind ${kind} (one of ${calls.join(', ')})`);
+  // A network call: --kind network, or a network call judged by the syscall rules.
+  const netCall = kind === 'network' || (kind === 'syscall' && (NETWORK_SYSCALLS as readonly string[]).includes(syscall));
+  if (values.path === undefined && !netCall) throw usage('--path PATH is required');
+  if (values.path !== undefined && netCall) throw usage(`--path is not for a network call (${syscall}; use --remote or --local)`);
   if (kind !== 'process' && values.args !== undefined) throw usage('--args is for --kind process');
-  if (kind !== 'network') {
-    for (const o of ['protocol', 'domain', 'type', 'remote', 'local', 'fd'] as const) if (values[o] !== undefined) throw usage(`--${o} is for --kind network`);
+  if (!netCall) {
+    for (const o of ['protocol', 'domain', 'type', 'remote', 'local', 'fd'] as const) if (values[o] !== undefined) throw usage(`--${o} is for a network call (--kind network)`);
   }
-  if (kind === 'network') {
-    for (const o of ['flags', 'resolved-path', 'new-path', 'owner-uid'] as const) if (values[o] !== undefined) throw usage(`--${o} is not for --kind network`);
+  if (netCall) {
+    for (const o of ['flags', 'resolved-path', 'new-path', 'owner-uid'] as const) if (values[o] !== undefined) throw usage(`--${o} is not for a network call`);
   }
   if (values.tty !== undefined && !/^[A-Za-z0-9/]+$/.test(values.tty)) throw usage(`--tty: "${values.tty}" is not a terminal name like pts0`);
   const posture = values['default-posture'] ?? 'audit';
@@ -257,10 +261,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   const cwd = values.cwd ?? '/';
   const path = values.path ?? '';
-  const absPath = kind === 'network' ? '' : absolute(path, cwd, '--path');
+  const absPath = netCall ? '' : absolute(path, cwd, '--path');
   const ret = parseResult(values.result);
-  const flags = kind === 'process' || kind === 'network' ? 0 : parseFlags(values.flags, syscall as FileSyscall);
-  const network = kind === 'network' ? networkCall({ ...values, syscall }, ret) : null;
+  const flags = kind === 'process' || netCall ? 0 : parseFlags(values.flags, syscall as FileSyscall);
+  const network = netCall ? networkCall({ ...values, syscall }, ret) : null;
   const uid = parseInteger(values.uid, '--uid') ?? 0;
   const ownerUid = parseInteger(values['owner-uid'], '--owner-uid') ?? null;
   const newPath = values['new-path'] === undefined ? null : absolute(values['new-path'], cwd, '--new-path');

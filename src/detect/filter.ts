@@ -45,10 +45,15 @@ export function withScanNeeds(spec: KernelFilterSpec, cfg: ScanConfig, hostNetNs
   const ruleNeeds = (p: number): boolean => rulesNeedConnects && (anyProtocol || protocols.includes(p));
   const tcp = !ruleNeeds(IPPROTO_TCP);
   const udp = !ruleNeeds(IPPROTO_UDP);
+  // The gate's protocols pass connects by themselves (NetworkFilterSpec.scanGate): added to the
+  // shared protocol list they would let every TCP and UDP socket(), bind()... of the node through.
+  // A protocol the gate does not take (rules need its connects) is in the rules' list already.
+  // Without rules, connect is the only call: TCP and UDP stand for "no other protocol" (an empty
+  // list would mean any).
   const network: NetworkFilterSpec = Object.freeze({
     passAll: false,
     calls: rulesNeedConnects ? calls : [...calls, 'connect' as const],
-    protocols: anyProtocol ? [] : [...new Set([...protocols, IPPROTO_TCP, IPPROTO_UDP])],
+    protocols: anyProtocol ? [] : calls.length === 0 ? [IPPROTO_TCP, IPPROTO_UDP] : [...protocols],
     ...(tcp || udp ? { scanGate: scanGate(cfg, tcp, udp, hostNetNs) } : {}),
   });
   return Object.freeze({ ...spec, network });

@@ -3,7 +3,7 @@
 // the exact format of every call is documented in docs/POLICIES.md ("Data field").
 import { SYSCALLS, type DataValue, type SyscallName } from '../syscalls.ts';
 import type { FileEvent } from '../types.ts';
-import { formatAtFlags, formatMountFlags, formatMoveMountFlags, formatOpenFlags, formatRenameFlags, formatResolveFlags } from './flags.ts';
+import { formatAtFlags, formatMountFlags, formatMoveMountFlags, formatTreeFlags, formatOpenFlags, formatRenameFlags, formatResolveFlags } from './flags.ts';
 
 /** `openat` → `SYS_OPENAT`. */
 export function syscallName(syscall: SyscallName): string {
@@ -28,6 +28,7 @@ export function formatCallFlags(ev: DataInput): string | undefined {
     case 'rename': return formatRenameFlags(f);
     case 'mount': return formatMountFlags(f);
     case 'move_mount': return formatMoveMountFlags(f);
+    case 'tree': return formatTreeFlags(f);
     default: return undefined;
   }
 }

@@ -93,6 +93,14 @@ const MOVE_MOUNT_FLAGS: readonly FlagName[] = [
   { name: 'MOVE_MOUNT_T_EMPTY_PATH', bits: 0x40 },
 ];
 
+/** open_tree(2) and mount_setattr(2): the AT_* flags they take, AT_RECURSIVE, and open_tree's own. */
+const TREE_FLAGS: readonly FlagName[] = [
+  { name: 'OPEN_TREE_CLONE', bits: 0x1 },
+  ...AT_FLAGS.filter((f) => f.name !== 'AT_REMOVEDIR' && f.name !== 'AT_SYMLINK_FOLLOW'),
+  { name: 'AT_RECURSIVE', bits: 0x8000 },
+  { name: 'OPEN_TREE_CLOEXEC', bits: 0o2000000 },
+];
+
 function joinNames(value: number, table: readonly FlagName[], first: string[]): string[] {
   const v = value >>> 0;
   // A composite that is fully present hides its component, whatever the printing order.
@@ -143,6 +151,12 @@ export function formatMountFlags(flags: number): string {
 /** MOVE_MOUNT_* flags joined by `|`, or `0` when none. */
 export function formatMoveMountFlags(flags: number): string {
   const names = joinNames(flags, MOVE_MOUNT_FLAGS, []);
+  return names.length === 0 ? '0' : names.join('|');
+}
+
+/** Flags of open_tree(2) and mount_setattr(2) joined by `|`, or `0` when none. */
+export function formatTreeFlags(flags: number): string {
+  const names = joinNames(flags, TREE_FLAGS, []);
   return names.length === 0 ? '0' : names.join('|');
 }
 

@@ -131,3 +131,17 @@ test('network calls: protocol rules, allow-list mode with the network posture, h
   }
   assert.equal(run(['--policies', dir, '--path', '/x', '--remote', '10.0.0.7:80']).code, 2, '--remote is for --kind network');
 });
+
+test('--kind syscall judges a network call by the syscall rules', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'aw-test-sysnet-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'sys.yaml'), 'apiVersion: security.kubearmor.com/v1\nkind: KubeArmorPolicy\nmetadata:\n  name: ksp-bind\n  namespace: shop\nspec:\n  selector:\n    matchLabels:\n      app: web\n  syscalls:\n    matchSyscalls:\n      - syscall: [bind]\n');
+  const sys = ['--policies', dir, '--kind', 'syscall', '--namespace', 'shop', '--labels', 'app=web', '--exe', '/usr/sbin/nginx'];
+  const r = run([...sys, '--syscall', 'bind', '--local', '0.0.0.0:8080']);
+  assert.equal(r.code, 0, r.stderr);
+  const a = JSON.parse(r.stdout) as Record<string, unknown>;
+  assert.deepEqual([a.PolicyName, a.Operation, a.Syscall, a.Action], ['ksp-bind', 'Syscall', 'SYS_BIND', 'Audit']);
+  assert.equal(JSON.parse(run([...sys, '--syscall', 'listen', '--local', '0.0.0.0:8080']).stdout), null, 'listen is not listed');
+  assert.equal(run([...sys, '--syscall', 'bind', '--path', '/x']).code, 2, 'a network call has no --path');
+  assert.equal(run([...sys, '--syscall', 'ptrace']).code, 2, 'not a call armorwatch observes');
+});

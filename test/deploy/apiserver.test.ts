@@ -116,6 +116,34 @@ test('the strict dry run refuses what a typo in deploy/ would produce (the check
   assert.match(rv.message, /spec\.groups\[0\]\.rules\[0\]\.for/);
 });
 
+test('RBAC: every install\'s RBAC objects apply for real (server-side apply), each over the one before, as moving between installs does', async (t) => {
+  const api = ready(t);
+  if (api === null) return;
+  requireKubectl();
+  const rbac = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
+  const applied: string[] = [];
+  // Twice through: a later install's objects over an earlier one's, and back (a binding's roleRef
+  // cannot change in place, so two installs naming one binding differently would fail here).
+  for (const round of [1, 2]) {
+    for (const { name: k, objects } of INSTALLS) {
+      const objs = objects();
+      for (const o of objs.filter((x) => x.kind === 'Namespace')) await apply(api, o, false);
+      for (const o of objs.filter((x) => rbac.has(x.kind))) {
+        const v = await apply(api, o, false);
+        assert.ok(v.status === 200 || v.status === 201, `round ${round}, ${k}: ${o.kind} ${o.metadata.name}: ${v.status} ${v.message}`);
+        applied.push(`${o.kind}/${o.metadata.name}`);
+      }
+    }
+  }
+  // What the server holds is what the last install wrote: the agent's ClusterRole's rules as rendered.
+  const helm = INSTALLS[INSTALLS.length - 1]!.objects();
+  for (const role of helm.filter((o) => o.kind === 'ClusterRole')) {
+    const stored: { rules: unknown[] } = await api.ok<{ rules: unknown[] }>('GET', await api.objectPath(role));
+    assert.deepEqual(stored.rules, (role as KubeObject & { rules: unknown[] }).rules, `ClusterRole ${role.metadata.name} as the last install renders it`);
+  }
+  t.diagnostic(`applied: ${[...new Set(applied)].sort().join(', ')}`);
+});
+
 /** What the agent does with the API, and nothing more: [verb, group, resource, namespace?]. */
 const NEEDED: ReadonlyArray<readonly [string, string, string]> = [
   ['list', '', 'pods'], ['watch', '', 'pods'],

@@ -27,9 +27,11 @@ test('no network rule: connects of TCP and UDP pass through the gate, the file f
 
 test('network rules: their calls and protocols stay; a rule on connects of a protocol takes that protocol out of the gate', () => {
   const icmp = withScanNeeds({ ...FILES, network: { passAll: false, calls: ['socket'], protocols: [1] } }, SCAN_DEFAULTS, NETNS);
-  assert.deepEqual(icmp.network, { passAll: false, calls: ['socket', 'connect'], protocols: [1, 6, 17], scanGate: scanGate(SCAN_DEFAULTS, true, true, NETNS) });
+  assert.deepEqual(icmp.network, { passAll: false, calls: ['socket', 'connect'], protocols: [1], scanGate: scanGate(SCAN_DEFAULTS, true, true, NETNS) },
+    'TCP and UDP connects pass by the gate, not by the shared protocol list: TCP socket() calls stay filtered');
   const udp = withScanNeeds({ ...FILES, network: { passAll: false, calls: ['connect'], protocols: [17] } }, SCAN_DEFAULTS, NETNS);
-  assert.deepEqual(udp.network?.scanGate, scanGate(SCAN_DEFAULTS, true, false, NETNS), 'UDP connects go up for the rule; TCP stays gated');
+  assert.deepEqual(udp.network, { passAll: false, calls: ['connect'], protocols: [17], scanGate: scanGate(SCAN_DEFAULTS, true, false, NETNS) },
+    'UDP connects go up for the rule; TCP stays gated');
   const any = withScanNeeds({ ...FILES, network: { passAll: false, calls: ['socket', 'connect'], protocols: [] } }, SCAN_DEFAULTS, NETNS);
   assert.deepEqual(any.network, { passAll: false, calls: ['socket', 'connect'], protocols: [] }, 'any protocol stays any; a rule needs every connect: no gate');
   const all = { ...FILES, network: { passAll: true, calls: [], protocols: [] } };

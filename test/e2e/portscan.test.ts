@@ -13,7 +13,7 @@ import { after, before, test, type TestContext } from 'node:test';
 import type { ScanAlert } from '../../src/types.ts';
 import { exited, startAgent, waitReady, writeHostPolicy, type RunningAgent } from '../deploy/agent.ts';
 import { freePort, startCollector, type CollectedRecord, type Collector } from '../helpers/collector.ts';
-import { CLIENT_IP, NetnsPair, serverScript, SERVER_IP, SWEEP_NET } from '../helpers/netns.ts';
+import { CLIENT_IP, NetnsPair, serverScript, SERVER_IP, SERVER_IP6, SWEEP_NET } from '../helpers/netns.ts';
 import { bpfUnavailableReason, needsBpf } from '../helpers/privileges.ts';
 import { eventually } from './cluster.ts';
 
@@ -131,6 +131,17 @@ test('a slow scan (one probe a second, 15 ports) stays under the fast window and
   const pid = await inClient(s.net, ['nmap', '-sT', '-Pn', '-n', '--max-retries', '0', '--scan-delay', '1s', '-p', '2001-2015', SERVER_IP]);
   const ended = oneEpisode(await episodeOf(s.collector, pid));
   assert.deepEqual(counts(ended), { ports: 15, hosts: 1, succeeded: 0, refused: 15, failed: 0, kinds: ['vertical'], slow: true });
+});
+
+test('nmap -6 -sT of 200 ports over IPv6: one episode with the IPv6 host and network.type ipv6', { timeout: 180_000 }, async (t) => {
+  const s = ready(t);
+  if (s === null) return;
+  // The listeners are IPv4 only: every port refuses.
+  const pid = await inClient(s.net, ['nmap', '-6', '-sT', '-Pn', '-n', '--max-retries', '0', '-p', '3001-3200', SERVER_IP6]);
+  const ended = oneEpisode(await episodeOf(s.collector, pid));
+  assert.deepEqual(counts(ended), { ports: 200, hosts: 1, succeeded: 0, refused: 200, failed: 0, kinds: ['vertical'], slow: false });
+  assert.equal(ended.attributes['armorwatch.scan.attempts'], 200);
+  assert.deepEqual([ended.attributes['network.peer.address'], ended.attributes['network.type'], ended.attributes['network.transport']], [SERVER_IP6, 'ipv6', 'tcp']);
 });
 
 /** A counter of the agent's own /metrics. */

@@ -10,6 +10,9 @@ export const CLIENT_IP = '10.213.0.1';
 export const SERVER_IP = '10.213.0.2';
 /** Extra server addresses (DNS resolvers). */
 export const SERVER_IPS = [SERVER_IP, '10.213.0.3', '10.213.0.4'];
+/** The two ends over IPv6 (unique local addresses, without duplicate address detection). */
+export const CLIENT_IP6 = 'fd42:213::1';
+export const SERVER_IP6 = 'fd42:213::2';
 /** A /24 whose every address is local to the server namespace. */
 export const SWEEP_NET = '10.214.0';
 
@@ -34,6 +37,8 @@ export class NetnsPair {
     ip('link', 'add', `${veth}c`, 'netns', this.client, 'type', 'veth', 'peer', 'name', `${veth}s`, 'netns', this.server);
     ip('-n', this.client, 'addr', 'add', `${CLIENT_IP}/24`, 'dev', `${veth}c`);
     for (const a of SERVER_IPS) ip('-n', this.server, 'addr', 'add', `${a}/24`, 'dev', `${veth}s`);
+    ip('-n', this.client, 'addr', 'add', `${CLIENT_IP6}/64`, 'dev', `${veth}c`, 'nodad');
+    ip('-n', this.server, 'addr', 'add', `${SERVER_IP6}/64`, 'dev', `${veth}s`, 'nodad');
     for (const ns of [this.client, this.server]) ip('-n', ns, 'link', 'set', 'lo', 'up');
     ip('-n', this.client, 'link', 'set', `${veth}c`, 'up');
     ip('-n', this.server, 'link', 'set', `${veth}s`, 'up');

@@ -186,3 +186,28 @@ test('still caught: /proc/self/root/..., /proc/self/fd/N reopened, /proc/self/ma
   const viaLong = await c!.waitFor((e) => e.hostPid === long.pid && e.resolvedPath === far, 'a path longer than the fast scan');
   assert.equal(viaLong.absPath, far);
 });
+
+test('open_tree of the watched directory, mount_setattr of a mount of it, pivot_root into it: events naming it (Operation File)', async (t) => {
+  if (!needsBpf(t)) return;
+  const tree = spawnSync(EVASIONS, ['tree', watched], { encoding: 'utf8' });
+  assert.equal(tree.status, 0, tree.stderr);
+  const opened = await c!.waitFor((e) => e.hostPid === tree.pid && e.syscall === 'open_tree', 'open_tree of the watched directory');
+  assert.equal(opened.absPath, watched);
+  assert.ok(opened.ret >= 0, `open_tree returned ${opened.ret}`);
+
+  // In a private mount namespace: the directory bind-mounted on itself, so that it is a mount.
+  const set = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `mount --bind '${watched}' '${watched}' && exec '${EVASIONS}' setattr '${watched}'`], { encoding: 'utf8' });
+  assert.equal(set.status, 0, set.stderr);
+  // (unshare may make its own mount_setattr of "/" for --propagation: the one on the directory is looked for.)
+  const attr = await c!.waitFor((e) => e.hostPid === set.pid && e.syscall === 'mount_setattr' && e.absPath === watched, 'mount_setattr of the watched directory');
+  assert.equal(attr.ret, 0);
+  assert.equal(attr.flags, 0);
+
+  mkdirSync(join(watched, 'old'), { recursive: true });
+  const pivot = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `mount --bind '${watched}' '${watched}' && cd '${watched}' && exec pivot_root '${watched}' '${watched}/old'`], { encoding: 'utf8' });
+  // (Absolute paths: a relative one is made absolute against the working directory read when the
+  // call returns, which pivot_root has just moved to the new root.)
+  const root = await c!.waitFor((e) => e.hostPid === pivot.pid && e.syscall === 'pivot_root', `pivot_root into the watched directory (exit ${pivot.status}: ${pivot.stderr})`);
+  assert.equal(root.absPath, watched);
+  assert.equal(root.absPath2, join(watched, 'old'));
+});

@@ -7,6 +7,8 @@
 //   evasions mapfiles PATH mmap PATH, then open it again as /proc/self/map_files/<range>
 //   evasions scm DIR NAME  a child opens DIR and passes the descriptor over a unix socket; the
 //                          parent opens NAME relative to it
+//   evasions tree PATH     open_tree(PATH, OPEN_TREE_CLONE): a detached copy of the tree at PATH
+//   evasions setattr PATH  mount_setattr(PATH, MOUNT_ATTR_NOSUID): PATH must be a mount
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <linux/io_uring.h>
@@ -123,8 +125,31 @@ static int scm_open(const char *dir, const char *name)
 	return openat(d, name, O_RDONLY);
 }
 
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+
+/* The mount family's calls with a path that return no file to read: prints the result. */
+static int mount_call(const char *what, const char *path)
+{
+	long r;
+	if (!strcmp(what, "tree")) {
+		r = syscall(SYS_open_tree, AT_FDCWD, path, 1 /* OPEN_TREE_CLONE */ | O_CLOEXEC);
+	} else {
+		struct { unsigned long long attr_set, attr_clr, propagation, userns_fd; } attr = { .attr_set = 0x2 /* MOUNT_ATTR_NOSUID */ };
+		r = syscall(SYS_mount_setattr, AT_FDCWD, path, 0, &attr, sizeof(attr));
+	}
+	printf("%ld\n", r);
+	return r < 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && (!strcmp(argv[1], "tree") || !strcmp(argv[1], "setattr")))
+		return mount_call(argv[1], argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "scm")) {
 		int fd = scm_open(argv[2], argv[3]);
 		char buf[64] = { 0 };

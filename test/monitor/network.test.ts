@@ -219,7 +219,8 @@ test('the port-scan gate: connects below its thresholds stay in the kernel, coun
   await new Promise((r) => setTimeout(r, 300));
   const scanGate = { tcp: true, udp: true, windowMs: 60_000, quietMs: 3_000, ports: 10, hosts: 64, hostNetNs: statSync('/proc/self/ns/net').ino };
   const g = await collect({
-    pathFilter: { passAll: false, exactPaths: [], dirPrefixes: [], network: { passAll: false, calls: ['connect'], protocols: [6, 17], scanGate } },
+    // Beside a rule on ICMP sockets: the gate's TCP connects pass by the gate, not by the protocol list.
+    pathFilter: { passAll: false, exactPaths: [], dirPrefixes: [], network: { passAll: false, calls: ['socket', 'connect'], protocols: [1], scanGate } },
     processFilter: { pids: [], comms: ['netops'], excludePids: [] },
   });
   defer(t, 'close the gated monitor', () => g.monitor.close());
@@ -252,6 +253,7 @@ test('the port-scan gate: connects below its thresholds stay in the kernel, coun
   assert.equal(hand.find((e) => portOf(e) === 7100)!.gated!.attempts, 3);
   assert.equal(g.nets.filter((e) => e.hostPid === second && e.phase === 'outcome').length, 0, 'streamed non-blocking connects are one record each');
   assert.equal((await g.monitor.refreshStats()).lostGateTargets, 0);
+  assert.equal(g.nets.filter((e) => e.syscall === 'socket').length, 0, 'the TCP sockets stayed in the kernel');
 
   // After the quiet time the gate closes: counting starts afresh, nothing comes up.
   await new Promise((r) => setTimeout(r, 3_500));
