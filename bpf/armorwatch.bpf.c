@@ -80,9 +80,24 @@ struct last_filtered {
 	__u64 inode, parent, gen;          /* as in struct verdict */
 };
 
+#define AW_FAST_SCAN_MEMO 256 /* = AW_FAST_SCAN: requested paths shorter than this are memoized */
+
+/* The last execution on this CPU that the process-rule filter dropped: its requested path (as the
+ * caller spelt it) and its file, as in struct last_filtered. The same program run again the same
+ * way, the usual case of a filtered exec, is then judged by comparing a few words, without hashing
+ * the path or looking up the file's cached verdict. */
+struct exec_memo {
+	__u64 dentry, mnt, root_d, root_m; /* as in struct verdict_key */
+	__u64 inode, parent, gen;          /* as in struct verdict */
+	__u32 len;                         /* bytes of req, its NUL included; 0: no memo */
+	__u32 slot;                        /* the filter's side that judged it */
+	__u8 req[AW_FAST_SCAN_MEMO];
+};
+
 /* ---- path filter ---------------------------------------------------------------------------- */
 
 #define AW_FAST_SCAN 256 /* paths up to this long, outside /proc, take the plain loop */
+_Static_assert(AW_FAST_SCAN_MEMO == AW_FAST_SCAN, "the exec memo holds a path the plain loop takes");
 
 /* State of one scan over a NUL-free string in heap.tmp[start..end). It lives in the map value,
  * not on the stack, so the verifier does not track it as constants and checks the callback once. */
@@ -115,6 +130,7 @@ struct heap {
 	struct scan sc;
 	struct aw_walk_state wk;
 	struct argv_state av;
+	struct exec_memo xmemo;
 };
 
 /* All a filtered open writes: the start of the requested path and the last filtered file, in a
@@ -1163,6 +1179,75 @@ static __always_inline long take_caller(struct path *caller)
 	return nr;
 }
 
+/* 1 when the memo is of this requested path (len bytes in p, its NUL included; len < AW_FAST_SCAN),
+ * this file, this side and this generation. */
+static __always_inline int exec_memo_holds(struct exec_memo *xm, const __u8 *p, __u32 len,
+					   struct verdict_key *k, struct verdict *v, __u32 slot)
+{
+	if (xm->len != len || xm->gen != v->gen || xm->slot != slot || xm->dentry != k->dentry ||
+	    xm->mnt != k->mnt || xm->root_d != k->root_d || xm->root_m != k->root_m ||
+	    xm->inode != v->inode || xm->parent != v->parent)
+		return 0;
+	/* word by word; the last word's bytes past the NUL are not the path's */
+	for (__u32 i = 0; i < AW_FAST_SCAN / 8; i++) {
+		__u32 at = i * 8;
+		if (at >= len)
+			break;
+		__u64 a = *(__u64 *)(p + at), b = *(__u64 *)(xm->req + at);
+		__u32 rest = len - at;
+		if (rest < 8)
+			a = (a ^ b) & ((1ULL << (8 * rest)) - 1);
+		else
+			a ^= b;
+		if (a)
+			return 0;
+	}
+	return 1;
+}
+
+/* Copies a requested path that the filter did not pass into the memo, not yet valid. */
+static __always_inline void exec_memo_stage(struct exec_memo *xm, const __u8 *p, __u32 len)
+{
+	xm->len = 0;
+	bpf_probe_read_kernel(xm->req, at_most(len, AW_FAST_SCAN - 1) + 1, p);
+}
+
+/* Makes the staged memo valid: its execution was dropped. */
+static __always_inline void exec_memo_seal(struct exec_memo *xm, __u32 len, struct verdict_key *k,
+					   struct verdict *v, __u32 slot)
+{
+	xm->dentry = k->dentry; xm->mnt = k->mnt; xm->root_d = k->root_d; xm->root_m = k->root_m;
+	xm->inode = v->inode; xm->parent = v->parent; xm->gen = v->gen; xm->slot = slot;
+	xm->len = len;
+}
+
+#define AW_KNAME_BULK 128 /* bytes of the requested path copied at once (a multiple of 8) */
+
+/* The requested path of an execution into tmp; its length, NUL included, as
+ * bpf_probe_read_kernel_str. A string read goes byte by byte and was most of a filtered exec's
+ * time: a fixed-size copy goes a word at a time, and the NUL is then found in it. The bytes past
+ * the NUL are another part of the same buffer (bprm->filename is a names_cache buffer, or a
+ * kmalloc'd "/dev/fd/N/name") and are never used; should the copy fault, or the path be longer,
+ * the string read does it as before. */
+static __always_inline long read_kname(struct heap *hp, const char *k)
+{
+	if (!bpf_probe_read_kernel(hp->tmp, AW_KNAME_BULK, k)) {
+		for (__u32 i = 0; i < AW_KNAME_BULK / 8; i++) {
+			__u64 w = *(__u64 *)(hp->tmp + 8 * i);
+			if (!((w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL))
+				continue; /* no zero byte in this word */
+			for (__u32 j = 0; j < 8; j++)
+				if (!((w >> (8 * j)) & 0xff))
+					return 8 * i + j + 1;
+		}
+	}
+	/* Sized for the common case, as for user paths: the read costs by the size asked. */
+	long n = bpf_probe_read_kernel_str(hp->tmp, AW_FAST_SCAN, k);
+	if (n == AW_FAST_SCAN)
+		n = bpf_probe_read_kernel_str(hp->tmp, AW_PATH_MAX, k);
+	return n;
+}
+
 /* A successful execution, from sched_process_exec: the task already runs the new program.
  * `kfilename` is bprm->filename, the path as the caller asked for it. The executed file is the
  * task's new mm->exe_file (bprm->file: for a script, its interpreter). The filter judges the
@@ -1197,13 +1282,10 @@ static __always_inline int on_exec(const char *kfilename)
 	if (!hp)
 		return 0;
 
-	/* Sized for the common case, as for user paths: the read costs by the size asked. */
-	long n = bpf_probe_read_kernel_str(hp->tmp, AW_FAST_SCAN, kfilename);
-	if (n == AW_FAST_SCAN)
-		n = bpf_probe_read_kernel_str(hp->tmp, AW_PATH_MAX, kfilename);
+	long n = read_kname(hp, kfilename);
 	int dirfd = nr == NR_execveat ? fd_of_devfd(hp->tmp, n) : AT_FDCWD;
-	int pass = side->exec_pass_all || dirfd != AT_FDCWD || n <= 1 ||
-		   aw_exec_path_passes(hp, 0, (__u32)(n - 1), slot);
+	/* The requested path is judged, and may be memoized, unless it passes whatever it is. */
+	int judged = !side->exec_pass_all && dirfd == AT_FDCWD && n > 1;
 
 	struct path root = { .dentry = bt->fs->root.dentry, .mnt = bt->fs->root.mnt };
 	struct file *exe = bt->mm->exe_file;
@@ -1213,9 +1295,21 @@ static __always_inline int on_exec(const char *kfilename)
 	struct verdict_key vk = { (__u64)fp.dentry, (__u64)fp.mnt, (__u64)root.dentry, (__u64)root.mnt };
 	struct dentry *d = fp.dentry;
 	struct verdict nv = { .inode = (__u64)d->d_inode, .parent = (__u64)d->d_parent, .gen = gen };
+	struct exec_memo *xm = &hp->xmemo;
+	int memo = judged && n < AW_FAST_SCAN;
+	if (memo && exec_memo_holds(xm, hp->tmp, (__u32)n, &vk, &nv, slot)) {
+		count(AW_STAT_FILTERED);
+		count(AW_STAT_FILTERED_EXEC);
+		return 0;
+	}
+	int pass = !judged || aw_exec_path_passes(hp, 0, (__u32)(n - 1), slot);
+	if (!pass && memo) /* kept now: the walk below may overwrite tmp */
+		exec_memo_stage(xm, hp->tmp, (__u32)n);
 	if (!pass) {
 		struct verdict *v = bpf_map_lookup_elem(&exec_verdicts, &vk);
 		if (v && v->gen == nv.gen && v->inode == nv.inode && v->parent == nv.parent && !v->pass) {
+			if (memo)
+				exec_memo_seal(xm, (__u32)n, &vk, &nv, slot);
 			count(AW_STAT_FILTERED);
 			count(AW_STAT_FILTERED_EXEC);
 			return 0;
@@ -1228,6 +1322,8 @@ static __always_inline int on_exec(const char *kfilename)
 		if (aw_path_gen == nv.gen) /* nothing moved during the walk */
 			bpf_map_update_elem(&exec_verdicts, &vk, &nv, BPF_ANY);
 		if (!nv.pass) {
+			if (memo && aw_path_gen == nv.gen)
+				exec_memo_seal(xm, (__u32)n, &vk, &nv, slot);
 			count(AW_STAT_FILTERED);
 			count(AW_STAT_FILTERED_EXEC);
 			return 0;

@@ -83,10 +83,12 @@ enum {
 	G_EXEC,    /* execve/execveat and the exec hook (sched_process_exec) */
 	G_NET,     /* socket, connect, accept, accept4, bind, listen */
 	G_OUTCOME, /* sock:inet_sock_set_state: the outcome of non-blocking connects */
+	G_GEN,     /* renames and mounts: they void cached verdicts (aw_path_gen), which file and exec
+	            * verdicts both rely on, so they stay while either group is attached */
 	G_SHARED,  /* sys_enter/sys_exit of the tp_btf and raw families: every part goes through them */
 	G_COUNT
 };
-static const char *const group_names[G_COUNT] = { "file", "exec", "network", "outcome", "syscalls" };
+static const char *const group_names[G_COUNT] = { "file", "exec", "network", "outcome", "renames and mounts", "syscalls" };
 #define G_BIT(g) (1u << (g))
 struct hooked {
 	struct bpf_program *prog;
@@ -681,6 +683,9 @@ static int cmd_execs(char *args)
 static int group_of(struct bpf_program *p)
 {
 	static const char *const net[] = { "socket", "connect", "accept", "accept4", "bind", "listen" };
+	/* bpf/armorwatch.bpf.c renames_paths() and AW_GEN_TP: the calls whose exit bumps aw_path_gen */
+	static const char *const gen[] = { "rename", "renameat", "renameat2", "mount", "umount", "umount2",
+					   "move_mount", "mount_setattr", "pivot_root" };
 	const char *n = bpf_program__name(p);
 	if (p == exec_prog)
 		return G_EXEC;
@@ -696,6 +701,9 @@ static int group_of(struct bpf_program *p)
 	for (size_t i = 0; i < sizeof(net) / sizeof(net[0]); i++)
 		if (!strcmp(call, net[i]))
 			return G_NET;
+	for (size_t i = 0; i < sizeof(gen) / sizeof(gen[0]); i++)
+		if (!strcmp(call, gen[i]))
+			return G_GEN;
 	return G_FILE;
 }
 
@@ -711,6 +719,8 @@ static unsigned int groups_for(const struct aw_filter_side *side, const struct a
 		g |= G_BIT(G_NET);
 	if (c->net_pass_all || (c->net_calls & AW_NET_CONNECT))
 		g |= G_BIT(G_OUTCOME);
+	if (g & (G_BIT(G_FILE) | G_BIT(G_EXEC)))
+		g |= G_BIT(G_GEN);
 	if (g & (G_BIT(G_FILE) | G_BIT(G_EXEC) | G_BIT(G_NET)))
 		g |= G_BIT(G_SHARED);
 	return g;
@@ -743,7 +753,7 @@ static int hooks_widen(unsigned int want)
 {
 	if (!attached)
 		return 0;
-	int file_was = group_attached(G_FILE);
+	int gen_was = group_attached(G_GEN) || group_attached(G_SHARED);
 	for (int i = 0; i < nhooked; i++) {
 		struct hooked *h = &hooked[i];
 		if (!h->prog || h->link || !(want & G_BIT(h->group)))
@@ -763,8 +773,8 @@ static int hooks_widen(unsigned int want)
 	}
 	if (group_attached(G_OUTCOME))
 		skel->bss->aw_net_outcome_on = 1;
-	/* Renames and mounts went unseen while the file hooks were off: cached verdicts are void. */
-	if (!file_was && group_attached(G_FILE))
+	/* Renames and mounts went unseen while their hooks were off: cached verdicts are void. */
+	if (!gen_was && (group_attached(G_GEN) || group_attached(G_SHARED)))
 		__atomic_fetch_add(&skel->bss->aw_path_gen, 1, __ATOMIC_SEQ_CST);
 	groups_wanted |= want;
 	return 0;

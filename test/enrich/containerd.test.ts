@@ -2,7 +2,7 @@
 // comes from the kernel's cgroup id, /proc, and what CRI records on the containers.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEnricher } from '../../src/enrich/index.ts';
@@ -138,6 +138,27 @@ test('a container that is deleted is forgotten', async (t) => {
   assert.equal(enricher.stats().containers, 1);
   await removeContainer(pod.app.id);
   await waitFor(() => enricher.stats().containers === 0 && enricher.stats().cgroups === 0);
+});
+
+test('running containers: each with its pod labels and a process whose root is the container\'s; a container start is announced with its id', async (t) => {
+  if (!needsContainerd(t)) return;
+  const enricher = enricherFor();
+  defer(t, 'enricher.close', () => enricher.close());
+  const started: string[] = [];
+  enricher.onContainerStart((id) => started.push(id));
+  await new Promise((r) => setTimeout(r, 500)); // the event stream is subscribed
+  const pod = await runPod({ name: 'listed', namespace: 'default', labels: { app: 'listed' }, rootfs }, 'main', IMAGE);
+  defer(t, 'pod.remove', () => pod.remove());
+  await waitFor(() => started.includes(pod.app.id) && started.includes(pod.sandbox.id));
+  const running = await enricher.running();
+  const app = running.find((c) => c.workload.containerId === pod.app.id);
+  assert.ok(app, `the app container is listed among ${running.length}`);
+  assert.equal(app.workload.labels['app'], 'listed');
+  assert.equal(app.workload.containerName, 'main');
+  // Its process's root is the container's own: the image's /bin/busybox, not the host's /.
+  assert.equal(readlinkSync(`/proc/${app.pid}/root`), '/');
+  assert.ok(existsSync(`/proc/${app.pid}/root/bin/busybox`));
+  assert.notEqual(statSync(`/proc/${app.pid}/root/bin`).ino, statSync('/bin').ino);
 });
 
 test('churn: 200 containers started and stopped leave the caches at their baseline', async (t) => {

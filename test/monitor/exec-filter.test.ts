@@ -25,6 +25,7 @@ before(async () => {
   for (const f of ['marker', 'other', 'bin/inner', 'named-aw']) copyFileSync('/bin/true', p(f));
   symlinkSync(p('marker'), p('link-to-marker'));
   symlinkSync(p('other'), p('named-aw-link'));
+  symlinkSync(p('other'), p('other-alias'));
   spec = { passAll: false, paths: [...NOISE, p('marker')], dirs: [`${p('bin')}/`], names: ['named-aw'] };
   c = await collect({ pathFilter: { passAll: false, exactPaths: [], dirPrefixes: [], exec: spec } });
 });
@@ -73,6 +74,25 @@ test('the filter changes while attached: a new rule passes, a removed one stops 
   const second = exec(p('other'), tag);
   await c!.waitForExec((e) => e.hostPid === second && e.argv[1] === tag, 'the newly listed program');
   assert.equal(c!.execs.some((e) => e.hostPid === first && e.argv[1] === tag), false, 'the unlisted marker stayed in the kernel');
+  await c!.monitor.setPathFilter({ passAll: false, exactPaths: [], dirPrefixes: [], exec: spec });
+});
+
+// The kernel remembers the last dropped execution per CPU (its requested path and its file), so
+// the same program run again is dropped cheaply: a new spelling or a new filter must still be judged.
+test('a program dropped many times in a row passes once run by a listed name, or once the filter lists it', async (t) => {
+  if (!needsBpf(t)) return;
+  const tag = `again-${process.pid}`;
+  const alias = p('other-alias');
+  await c!.monitor.setPathFilter({ passAll: false, exactPaths: [], dirPrefixes: [], exec: { ...spec, paths: [...NOISE, p('marker'), alias] } });
+  const dropped = Array.from({ length: 8 }, () => exec(p('other'), tag));
+  const byAlias = exec(alias, tag);
+  await c!.waitForExec((e) => e.hostPid === byAlias && e.argv[1] === tag, 'the program run by its listed alias');
+  assert.equal(c!.execs.some((e) => dropped.includes(e.hostPid)), false, 'runs by the unlisted name stayed in the kernel');
+  const more = Array.from({ length: 8 }, () => exec(p('other'), `${tag}-more`));
+  await c!.monitor.setPathFilter({ passAll: false, exactPaths: [], dirPrefixes: [], exec: { ...spec, paths: [...NOISE, p('marker'), p('other')] } });
+  const listed = exec(p('other'), `${tag}-listed`);
+  await c!.waitForExec((e) => e.hostPid === listed && e.argv[1] === `${tag}-listed`, 'the program once listed');
+  assert.equal(c!.execs.some((e) => more.includes(e.hostPid)), false, 'runs before the change stayed in the kernel');
   await c!.monitor.setPathFilter({ passAll: false, exactPaths: [], dirPrefixes: [], exec: spec });
 });
 
