@@ -1,4 +1,4 @@
-// Network rules end to end: two pods run through containerd, the stand-in API server serving them
+// Network rules end to end: two pods run through containerd, a real kube-apiserver serving them
 // (one namespace annotated kubearmor-network-posture: block, one not), the real agent
 // (`bin/armorwatch run`, real eBPF network hooks) and the real Collector; the pods make real
 // sockets with busybox — a TCP listener and clients on loopback, UDP, ping (ICMP) — and a host
@@ -16,8 +16,10 @@ import { stringify } from 'yaml';
 import { buildBusyboxRootfs, needsContainerd } from '../helpers/containerd.ts';
 import type { CollectedRecord } from '../helpers/collector.ts';
 import { needsBpf } from '../helpers/privileges.ts';
-import { FakeApiServer } from '../k8s-api/server.ts';
-import { ContainerShell, eventually, runAgent, seedOwners, servedNode, servedPod, startPod, startStack, warmUp, type Access, type Stack } from './cluster.ts';
+import { defer } from '../helpers/cleanup.ts';
+import { needsControlPlane, startControlPlane } from '../helpers/kube-apiserver.ts';
+import { agentIdentity, putObjects } from '../helpers/kube-objects.ts';
+import { ContainerShell, eventually, runAgent, seedOwners, servedNode, servePod, startStack, warmUp, type Access, type Stack } from './cluster.ts';
 
 const BLOCKED = { name: 'wordpress-7c966b5d85-net01', namespace: 'wordpress-mysql', labels: { app: 'wordpress', 'pod-template-hash': '7c966b5d85' } };
 const AUDITED = { name: 'web-net02', namespace: 'shop', labels: { app: 'wordpress' } };
@@ -58,7 +60,7 @@ function hostRun(file: string, args: string[]): Promise<{ pid: number; stdout: s
 const pick = (r: CollectedRecord, ...keys: string[]): unknown[] => keys.map((k) => r.attributes[k]);
 
 test('network rules: protocols, fromSource, allow-list with posture block and audit, a host policy — real sockets, real eBPF', { timeout: 300_000 }, async (t) => {
-  const s = needsContainerd(t) && needsBpf(t) ? stack : null;
+  const s = needsContainerd(t) && needsBpf(t) && needsControlPlane(t) ? stack : null;
   if (s === null) return;
   const curl = realpathSync('/usr/bin/curl');
   const policy = join(dir, 'network.yaml');
@@ -97,20 +99,16 @@ test('network rules: protocols, fromSource, allow-list with posture block and au
     },
   ].map((d) => `---\n${stringify(d)}`).join(''));
 
-  const blocked = await startPod(t, sandboxRootfs, BLOCKED, 'wordpress');
-  const audited = await startPod(t, sandboxRootfs, AUDITED, 'web');
-  const api = new FakeApiServer();
-  await api.start();
-  t.after(() => api.stop());
+  const cp = await startControlPlane();
+  defer(t, 'cp.stop', () => cp.stop());
   const owners = seedOwners();
   const ns = owners.find((o) => o.kind === 'Namespace')!;
   ns.metadata.annotations = { ...ns.metadata.annotations, 'kubearmor-network-posture': 'block' };
-  const shop = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: AUDITED.namespace, uid: '3f0e7c1a-0b1d-4c55-9a0e-5b7f1d2c3e4f', labels: { 'kubernetes.io/metadata.name': AUDITED.namespace } } };
-  for (const o of [servedNode(), ...owners, shop,
-    servedPod({ ...BLOCKED, uid: blocked.uid, containerId: blocked.id, digest: s.digest, owned: true }),
-    servedPod({ ...AUDITED, uid: audited.uid, containerId: audited.id, digest: s.digest, owned: false })]) api.add(o);
-  const kubeconfig = join(dir, 'kubeconfig');
-  api.writeKubeconfig(kubeconfig);
+  const shop = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: AUDITED.namespace, labels: { 'kubernetes.io/metadata.name': AUDITED.namespace } } };
+  const created = await putObjects(cp, [servedNode(), ...owners, shop]);
+  const blocked = await servePod(t, cp, s, sandboxRootfs, created, BLOCKED, 'wordpress', true);
+  const audited = await servePod(t, cp, s, sandboxRootfs, created, AUDITED, 'web', false);
+  const { kubeconfig } = await agentIdentity(cp);
 
   const agent = await runAgent(t, s, policy, { KUBECONFIG: kubeconfig, ARMORWATCH_EXPORTER: 'both' });
   const sh = await ContainerShell.open(blocked.id);

@@ -1,4 +1,4 @@
-// A process rule end to end: a pod run through containerd, the stand-in API server serving it, the
+// A process rule end to end: a pod run through containerd, a real kube-apiserver serving it, the
 // real agent (`bin/armorwatch run`, real eBPF exec hooks) and the real Collector. `uname -s` (a
 // link to busybox) run in the pod must arrive as one Process record (and one KubeArmor line on stdout) with the
 // command line, the executed file, the caller and the execution's own pids; an execution the rule
@@ -11,8 +11,10 @@ import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
 import { buildBusyboxRootfs, needsContainerd } from '../helpers/containerd.ts';
 import { needsBpf } from '../helpers/privileges.ts';
-import { FakeApiServer } from '../k8s-api/server.ts';
-import { ContainerShell, eventually, runAgent, SEED_DIR, seedOwners, servedNode, servedPod, startPod, startStack, warmUp, type Stack } from './cluster.ts';
+import { defer } from '../helpers/cleanup.ts';
+import { needsControlPlane, startControlPlane } from '../helpers/kube-apiserver.ts';
+import { agentIdentity, putObjects } from '../helpers/kube-objects.ts';
+import { ContainerShell, eventually, runAgent, SEED_DIR, seedOwners, servedNode, servePod, startStack, warmUp, type Stack } from './cluster.ts';
 
 const POD = { name: 'wordpress-7c966b5d85-proc1', namespace: 'wordpress-mysql', labels: { app: 'wordpress', 'pod-template-hash': '7c966b5d85' } };
 
@@ -31,7 +33,7 @@ after(async () => {
 });
 
 test('process rule: uname run in the pod → one Process record and one KubeArmor line; other executions raise nothing', async (t) => {
-  const s = needsContainerd(t) && needsBpf(t) ? stack : null;
+  const s = needsContainerd(t) && needsBpf(t) && needsControlPlane(t) ? stack : null;
   if (s === null) return;
   const policy = join(dir, 'process.yaml');
   writeFileSync(policy, stringify({
@@ -47,13 +49,11 @@ test('process rule: uname run in the pod → one Process record and one KubeArmo
       process: { matchPaths: [{ execname: 'uname' }] },
     },
   }));
-  const pod = await startPod(t, sandboxRootfs, POD, 'wordpress');
-  const api = new FakeApiServer();
-  await api.start();
-  t.after(() => api.stop());
-  for (const o of [servedNode(), ...seedOwners(), servedPod({ ...POD, uid: pod.uid, containerId: pod.id, digest: s.digest, owned: true })]) api.add(o);
-  const kubeconfig = join(dir, 'kubeconfig');
-  api.writeKubeconfig(kubeconfig);
+  const cp = await startControlPlane();
+  defer(t, 'cp.stop', () => cp.stop());
+  const created = await putObjects(cp, [servedNode(), ...seedOwners()]);
+  const pod = await servePod(t, cp, s, sandboxRootfs, created, POD, 'wordpress', true);
+  const { kubeconfig } = await agentIdentity(cp);
 
   const agent = await runAgent(t, s, policy, { KUBECONFIG: kubeconfig, ARMORWATCH_EXPORTER: 'both' });
   const shell = await ContainerShell.open(pod.id);

@@ -1,9 +1,8 @@
 // A STAND-IN for kube-apiserver, for tests only. It predates the real control plane
 // (test/helpers/kube-apiserver.ts: etcd + kube-apiserver, which the Kubernetes-side tests, deploy/
-// checks and the seed scenario use). Three tests still use it: test/e2e/network.test.ts,
-// test/e2e/process.test.ts and test/enrich/onchange.test.ts (which adds 50 pods in one instant,
-// a burst the real server spreads over 50 HTTP round trips, unless they are sent at once). Nothing
-// they check was found to need the stand-in; they have not been moved yet. It serves the part of the
+// checks and every e2e scenario use). One test still uses it, for a case the real server cannot
+// give on demand (docs/KUBERNETES.md): test/enrich/onchange.test.ts needs 50 pod changes delivered
+// back to back on one watch stream, which a real server delivers with its own timing. It serves the part of the
 // real HTTP protocol that @kubernetes/client-node's informers and readers use — lists with
 // metadata.resourceVersion, single-object GETs, watch streams (JSON lines of ADDED/MODIFIED/
 // DELETED/ERROR), field and label selectors, and 410 Gone (reason Expired) for resource versions
