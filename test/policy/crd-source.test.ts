@@ -4,6 +4,7 @@
 // reloads; an object the server accepts but armorwatch rejects is reported with its kind,
 // namespace/name and field path while the last good version stays in force; policies mounted as
 // files and policies from the API are in force together; an API server restart loses nothing.
+import { spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +23,9 @@ import { controlPlaneUnavailableReason, needsControlPlane, startControlPlane, ty
 import { agentIdentity, installKubeArmorCrds } from '../helpers/kube-objects.ts';
 import { render, requireKubectl } from '../deploy/render.ts';
 import { sharedDir } from './shared-dir.ts';
+import { freePort } from '../helpers/collector.ts';
+import { needsBpf } from '../helpers/privileges.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const SEED = parse(readFileSync(fileURLToPath(new URL('../fixtures/seed/ksp-nist-ac-18-1-network-audit.yaml', import.meta.url)), 'utf8')) as KubeObject & { spec: Record<string, unknown> };
 const SEED_KEY = policyKey('KubeArmorPolicy', 'wordpress-mysql', 'ksp-nist-ac-18-1-network-audit');
@@ -140,4 +144,48 @@ test('--policy-crds: --policies becomes optional; without either the agent refus
   const env = parseRunConfig([], { ARMORWATCH_POLICY_CRDS: 'true', ARMORWATCH_POLICIES: '/etc/p' });
   assert.ok(!env.help && env.config.policyCrds === true && env.config.policies[0] === '/etc/p', 'both on together');
   assert.throws(() => parseRunConfig([], {}), (err: unknown) => err instanceof UsageError && /--policy-crds/.test(err.message));
+});
+
+test('the agent with --policy-crds alone: the same reload log line and policy metrics as for files', async (t) => {
+  if (!needsControlPlane(t) || !needsBpf(t) || cp === null) return;
+  const api = cp;
+  const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+  const POLICY = { apiVersion: 'security.kubearmor.com/v1', kind: 'KubeArmorHostPolicy', metadata: { name: 'hsp-agent-metrics' },
+    spec: { nodeSelector: { matchLabels: { 'kubernetes.io/hostname': 'n1' } }, file: { matchPaths: [{ path: '/etc/hostname' }] }, action: 'Audit' } };
+  const key = policyKey('KubeArmorHostPolicy', undefined, 'hsp-agent-metrics');
+  const port = await freePort();
+  let stderr = '';
+  const agent = spawn(process.execPath, [MAIN, 'run', '--policy-crds', '--exporter', 'stdout', '--health-addr', `127.0.0.1:${port}`,
+    '--scan-detection=false', '--shutdown-deadline', '5s'], { env: { ...process.env, KUBECONFIG: kubeconfig, ARMORWATCH_LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  agent.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  t.after(() => { agent.kill('SIGKILL'); });
+  const log = () => ({ detail: () => `the agent said:\n${stderr.slice(-3000)}` });
+  await waitFor('/readyz', 90_000, async () => {
+    try { return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200 ? true : undefined; } catch { return undefined; }
+  }, log());
+  const lines = (): Array<Record<string, unknown>> => stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const gauge = async (name: string): Promise<number | undefined> => {
+    const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)$`, 'm').exec(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+    return m === null ? undefined : Number(m[1]);
+  };
+  const loadedBefore = await waitFor('armorwatch_policy_loaded', 10_000, () => gauge('armorwatch_policy_loaded'), log());
+  const reloadsBefore = (await gauge('armorwatch_policy_reloads_total')) ?? 0;
+
+  // Created while the agent runs: the reload line names it, the gauge counts it.
+  await api.create(POLICY);
+  const line = await waitFor('the reload line naming the new policy', 20_000,
+    () => lines().find((l) => l.msg === 'policies in force' && (l.added as string[] | undefined)?.includes(key)), log());
+  assert.equal(line.policies, loadedBefore + 1);
+  await waitFor('armorwatch_policy_loaded one more', 10_000, async () => ((await gauge('armorwatch_policy_loaded')) === loadedBefore + 1 ? true : undefined), log());
+  assert.ok(((await gauge('armorwatch_policy_reloads_total')) ?? 0) > reloadsBefore, 'the reload is counted');
+
+  // Made invalid: rejected and named, the last good version kept, the rejected gauge says so.
+  await api.patch(POLICY as KubeObject, INVALID_PATCH);
+  const rejected = await waitFor('the rejection naming the object', 20_000,
+    () => lines().find((l) => l.level === 'error' && l.file === `kubernetes:KubeArmorHostPolicy/hsp-agent-metrics` && String(l.msg).startsWith('policy rejected: ')), log());
+  assert.equal(rejected.keptPrevious, true);
+  await waitFor('armorwatch_policy_rejected 1', 10_000, async () => ((await gauge('armorwatch_policy_rejected')) === 1 ? true : undefined), log());
+  assert.equal(await gauge('armorwatch_policy_loaded'), loadedBefore + 1, 'the last good version stays counted in force');
+  await api.delete(POLICY as KubeObject);
+  await waitFor('armorwatch_policy_loaded back', 20_000, async () => ((await gauge('armorwatch_policy_loaded')) === loadedBefore ? true : undefined), log());
 });
