@@ -81,17 +81,30 @@ struct last_filtered {
 };
 
 #define AW_FAST_SCAN_MEMO 256 /* = AW_FAST_SCAN: requested paths shorter than this are memoized */
+#define AW_XMEMO 8            /* dropped executions remembered per CPU */
 
-/* The last execution on this CPU that the process-rule filter dropped: its requested path (as the
- * caller spelt it) and its file, as in struct last_filtered. The same program run again the same
- * way, the usual case of a filtered exec, is then judged by comparing a few words, without hashing
- * the path or looking up the file's cached verdict. */
+/* One of the last executions on this CPU that the process-rule filter dropped: its requested path
+ * (as the caller spelt it) and its file, as in struct last_filtered. The same program run again the
+ * same way, the usual case of a filtered exec, is then judged by comparing a few words, without
+ * hashing the path or looking up the file's cached verdict. */
 struct exec_memo {
 	__u64 dentry, mnt, root_d, root_m; /* as in struct verdict_key */
 	__u64 inode, parent, gen;          /* as in struct verdict */
 	__u32 len;                         /* bytes of req, its NUL included; 0: no memo */
 	__u32 slot;                        /* the filter's side that judged it */
 	__u8 req[AW_FAST_SCAN_MEMO];
+};
+
+/* All a dropped execution touches besides the task and its file: the requested path as read, and
+ * the last AW_XMEMO dropped executions (several programs that alternate, as a shell script calling
+ * a few tools, each keep their entry), replaced in turn. A few KiB per CPU, apart from `heap`.
+ * key[i] (exec_memo_key of entry i, 0 while it is being written) sits in one cache line: only the
+ * entry whose key matches is read (each line read costs on the exec path, where little is cached). */
+struct xhot {
+	__u64 key[AW_XMEMO];
+	__u8 req[AW_FAST_SCAN_MEMO];
+	struct exec_memo ent[AW_XMEMO];
+	__u32 next;
 };
 
 /* ---- path filter ---------------------------------------------------------------------------- */
@@ -130,7 +143,6 @@ struct heap {
 	struct scan sc;
 	struct aw_walk_state wk;
 	struct argv_state av;
-	struct exec_memo xmemo;
 };
 
 /* All a filtered open writes: the start of the requested path and the last filtered file, in a
@@ -196,6 +208,18 @@ struct {
 	__type(key, __u32);
 	__type(value, struct hot);
 } hot SEC(".maps");                  /* the filtered open's own state */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xhot);
+} xhot SEC(".maps");                 /* the dropped execution's own state */
+
+/* 1 when successful executions are judged and reported at sched_prepare_exec (the exec hook
+ * aw_xbtf_prep): the caller's program is still mapped there, so execve's entry keeps nothing.
+ * Set by the helper before load; 0 with the other exec hooks (sched_process_exec). */
+const volatile __u32 aw_exec_prep = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -729,6 +753,8 @@ static __always_inline int exec_enter(long id)
 #ifdef AW_FLOOR
 	return 0;
 #endif
+	if (aw_exec_prep) /* the exec hook sees the caller itself */
+		return 0;
 	struct aw_config *cfg = bpf_map_lookup_elem(&aw_config, &zero);
 	if (!cfg || !cfg->armed || !aw_sides[filter_slot()].execs)
 		return 0;
@@ -774,7 +800,8 @@ static __always_inline int on_enter_regs(struct pt_regs *regs, long id)
 	return on_enter(id, args);
 }
 
-static __always_inline int process_passes(struct aw_config *cfg, __u32 tgid)
+/* `comm`: the task's name to judge, or NULL for the current one. */
+static __always_inline int process_passes_as(struct aw_config *cfg, __u32 tgid, const char *comm_as)
 {
 	__u32 b = tgid & 0xffff;
 	if ((aw_deny_bits[(b >> 6) & (AW_BITMAP_WORDS - 1)] & (1ULL << (b & 63))) &&
@@ -784,11 +811,19 @@ static __always_inline int process_passes(struct aw_config *cfg, __u32 tgid)
 		return 0;
 	if (cfg->comm_filter) {
 		char comm[AW_COMM_LEN] = {};
-		bpf_get_current_comm(comm, sizeof(comm));
+		if (comm_as)
+			__builtin_memcpy(comm, comm_as, sizeof(comm));
+		else
+			bpf_get_current_comm(comm, sizeof(comm));
 		if (!bpf_map_lookup_elem(&comm_allow, comm))
 			return 0;
 	}
 	return 1;
+}
+
+static __always_inline int process_passes(struct aw_config *cfg, __u32 tgid)
+{
+	return process_passes_as(cfg, tgid, NULL);
 }
 
 /* Entry of every hook: the syscall number and its six raw arguments. */
@@ -1179,8 +1214,8 @@ static __always_inline long take_caller(struct path *caller)
 	return nr;
 }
 
-/* 1 when the memo is of this requested path (len bytes in p, its NUL included; len < AW_FAST_SCAN),
- * this file, this side and this generation. */
+/* 1 when memo entry xm is of this requested path (len bytes in p, its NUL included; len <
+ * AW_FAST_SCAN), this file, this side and this generation. */
 static __always_inline int exec_memo_holds(struct exec_memo *xm, const __u8 *p, __u32 len,
 					   struct verdict_key *k, struct verdict *v, __u32 slot)
 {
@@ -1205,20 +1240,46 @@ static __always_inline int exec_memo_holds(struct exec_memo *xm, const __u8 *p, 
 	return 1;
 }
 
-/* Copies a requested path that the filter did not pass into the memo, not yet valid. */
-static __always_inline void exec_memo_stage(struct exec_memo *xm, const __u8 *p, __u32 len)
+/* A digest of the requested path (its length, first and last words), the side and the generation:
+ * never 0, equal for the same execution; the entry it points at is then compared in full (the
+ * file's words are pointers, which the verifier lets be compared but not mixed into a digest). */
+static __always_inline __u64 exec_memo_key(struct xhot *xh, __u32 len, __u64 gen, __u32 slot)
 {
-	xm->len = 0;
-	bpf_probe_read_kernel(xm->req, at_most(len, AW_FAST_SCAN - 1) + 1, p);
+	__u64 first = *(__u64 *)xh->req, last = 0;
+	if (len < 8)
+		first &= (1ULL << (8 * len)) - 1;
+	else
+		last = *(__u64 *)(xh->req + bounded(len - 8, AW_FAST_SCAN - 1));
+	__u64 h = first ^ (last * 0x9e3779b97f4a7c15ULL) ^ (gen * 0x165667b19e3779f9ULL) ^ (((__u64)slot << 32) | len);
+	return (h * 0xff51afd7ed558ccdULL) | 1;
 }
 
-/* Makes the staged memo valid: its execution was dropped. */
-static __always_inline void exec_memo_seal(struct exec_memo *xm, __u32 len, struct verdict_key *k,
-					   struct verdict *v, __u32 slot)
+/* 1 when one of the dropped executions this CPU remembers is this one (its requested path in xh->req). */
+static __always_inline int exec_memo_find(struct xhot *xh, __u32 len, struct verdict_key *k, struct verdict *v,
+					  __u32 slot)
 {
+	__u64 key = exec_memo_key(xh, len, v->gen, slot);
+	for (__u32 i = 0; i < AW_XMEMO; i++)
+		if (xh->key[i] == key && exec_memo_holds(&xh->ent[i], xh->req, len, k, v, slot))
+			return 1;
+	return 0;
+}
+
+/* Remembers a dropped execution (its requested path, len bytes, is in xh->req) in place of the
+ * oldest one. */
+static __always_inline void exec_memo_add(struct xhot *xh, __u32 len, struct verdict_key *k, struct verdict *v,
+					  __u32 slot)
+{
+	__u32 i = xh->next & (AW_XMEMO - 1);
+	struct exec_memo *xm = &xh->ent[i];
+	xh->next = i + 1;
+	xh->key[i] = 0;
+	xm->len = 0;
+	bpf_probe_read_kernel(xm->req, at_most(len, AW_FAST_SCAN - 1) + 1, xh->req);
 	xm->dentry = k->dentry; xm->mnt = k->mnt; xm->root_d = k->root_d; xm->root_m = k->root_m;
 	xm->inode = v->inode; xm->parent = v->parent; xm->gen = v->gen; xm->slot = slot;
 	xm->len = len;
+	xh->key[i] = exec_memo_key(xh, len, v->gen, slot);
 }
 
 #define AW_KNAME_BULK 128 /* bytes of the requested path copied at once (a multiple of 8) */
@@ -1248,11 +1309,64 @@ static __always_inline long read_kname(struct heap *hp, const char *k)
 	return n;
 }
 
-/* A successful execution, from sched_process_exec: the task already runs the new program.
- * `kfilename` is bprm->filename, the path as the caller asked for it. The executed file is the
- * task's new mm->exe_file (bprm->file: for a script, its interpreter). The filter judges the
- * requested path, then the file's path walked from the task's root. */
-static __always_inline int on_exec(const char *kfilename)
+/* The requested path's first AW_FAST_SCAN bytes into dst, as read_kname: its length, NUL
+ * included, or AW_FAST_SCAN when it is longer (then not whole in dst). */
+static __always_inline long read_kname_short(__u8 *dst, const char *k)
+{
+	if (!bpf_probe_read_kernel(dst, AW_KNAME_BULK, k)) {
+		for (__u32 i = 0; i < AW_KNAME_BULK / 8; i++) {
+			__u64 w = *(__u64 *)(dst + 8 * i);
+			if (!((w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL))
+				continue; /* no zero byte in this word */
+			for (__u32 j = 0; j < 8; j++)
+				if (!((w >> (8 * j)) & 0xff))
+					return 8 * i + j + 1;
+		}
+	}
+	return bpf_probe_read_kernel_str(dst, AW_FAST_SCAN, k);
+}
+
+struct slash_ctx {
+	struct heap *hp;
+	__u32 end;
+	__u32 after; /* index just past the last '/' so far */
+};
+
+static long slash_step(__u32 i, void *ctx)
+{
+	struct slash_ctx *c = ctx;
+	if (i >= c->end)
+		return 1;
+	if (c->hp->tmp[bounded(i, AW_PATH_MAX - 1)] == '/')
+		c->after = i + 1;
+	return 0;
+}
+
+/* The name the task takes on by this execution (begin_new_exec, past sched_prepare_exec): the
+ * file's own name when the kernel takes it from the dentry (an execveat of a descriptor), else the
+ * base name of the requested path; cut to AW_COMM_LEN - 1 bytes as the kernel does. Uses hp->tmp. */
+static __always_inline void exec_comm(char *comm, struct heap *hp, const char *kfilename, struct linux_binprm *bprm)
+{
+	if (bpf_core_field_exists(bprm->comm_from_dentry) && BPF_CORE_READ_BITFIELD_PROBED(bprm, comm_from_dentry)) {
+		bpf_probe_read_kernel_str(comm, AW_COMM_LEN, BPF_CORE_READ(bprm, file, f_path.dentry, d_name.name));
+		return;
+	}
+	long n = bpf_probe_read_kernel_str(hp->tmp, AW_PATH_MAX, kfilename);
+	struct slash_ctx c = { .hp = hp, .end = n > 0 ? (__u32)n : 0, .after = 0 };
+	bpf_loop(AW_PATH_MAX, slash_step, &c, 0);
+	bpf_probe_read_kernel_str(comm, AW_COMM_LEN, kfilename + (c.after & (AW_PATH_MAX - 1)));
+}
+
+/* A successful execution. `kfilename` is bprm->filename, the path as the caller asked for it.
+ * `prep` (aw_xbtf_prep, sched_prepare_exec): past the point of no return but before the old
+ * program is gone: the caller is the task's own executable, the call and the arguments are in
+ * its registers and memory, the executed file is bprm->file, and the name, thread id and
+ * credentials are set to what the task takes on. Else (sched_process_exec): the task already runs
+ * the new program; the executed file is its mm->exe_file (bprm->file: for a script, its
+ * interpreter), the caller and the call come from the entry's record, the arguments from the new
+ * program's stack. The filter judges the requested path, then the file's path walked from the
+ * task's root. */
+static __always_inline int on_exec(const char *kfilename, struct linux_binprm *bprm, const int prep)
 {
 	__u32 zero = 0;
 #ifdef AW_FLOOR
@@ -1269,47 +1383,68 @@ static __always_inline int on_exec(const char *kfilename)
 		return 0;
 	struct task_struct *bt = bpf_get_current_task_btf();
 	struct path caller = {};
-	/* The call is known from its entry (the registers are the new program's by now). Without
-	 * an entry record (an exec the kernel started itself, or one begun before the hook was
-	 * armed) it is reported as execve, and without a caller. */
-	long nr = take_caller(&caller);
-	int have_caller = nr != 0;
-	if (nr != NR_execveat)
+	long nr = 0;
+	int have_caller = 0;
+	if (prep) {
+		/* The call, its arguments and the caller are read only for an event (below); the name
+		 * is "/dev/fd/<dirfd>[/<name>]" (bprm->fdpath) only for an execveat on a descriptor. */
+	} else {
+		/* The call is known from its entry (the registers are the new program's by now).
+		 * Without an entry record (an exec the kernel started itself, or one begun before the
+		 * hook was armed) it is reported as execve, and without a caller. */
+		nr = take_caller(&caller);
+		have_caller = nr != 0;
+	}
+	if (!prep && nr != NR_execveat)
 		nr = NR_execve;
-	if (!process_passes(cfg, bpf_get_current_pid_tgid() >> 32))
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	if (prep && cfg->comm_filter) { /* judged by the name the task takes on */
+		struct heap *ch = scratch();
+		char comm[AW_COMM_LEN] = {};
+		if (!ch)
+			return 0;
+		exec_comm(comm, ch, kfilename, bprm);
+		if (!process_passes_as(cfg, tgid, comm))
+			return 0;
+	} else if (!process_passes(cfg, tgid)) {
 		return 0;
-	struct heap *hp = scratch();
-	if (!hp)
+	}
+	struct xhot *xh = bpf_map_lookup_elem(&xhot, &zero);
+	if (!xh)
 		return 0;
 
-	long n = read_kname(hp, kfilename);
-	int dirfd = nr == NR_execveat ? fd_of_devfd(hp->tmp, n) : AT_FDCWD;
+	long n = read_kname_short(xh->req, kfilename);
+	int dirfd = (prep ? bprm->fdpath != NULL : nr == NR_execveat) ? fd_of_devfd(xh->req, n) : AT_FDCWD;
 	/* The requested path is judged, and may be memoized, unless it passes whatever it is. */
 	int judged = !side->exec_pass_all && dirfd == AT_FDCWD && n > 1;
 
 	struct path root = { .dentry = bt->fs->root.dentry, .mnt = bt->fs->root.mnt };
-	struct file *exe = bt->mm->exe_file;
+	struct file *exe = prep ? bprm->file : bt->mm->exe_file;
 	struct path fp = { .dentry = exe->f_path.dentry, .mnt = exe->f_path.mnt };
 	/* The file's own verdict, cached as for opens (same key, same checks, same generation): the
 	 * same program run again, the usual case, is judged without walking its path. */
 	struct verdict_key vk = { (__u64)fp.dentry, (__u64)fp.mnt, (__u64)root.dentry, (__u64)root.mnt };
 	struct dentry *d = fp.dentry;
 	struct verdict nv = { .inode = (__u64)d->d_inode, .parent = (__u64)d->d_parent, .gen = gen };
-	struct exec_memo *xm = &hp->xmemo;
-	int memo = judged && n < AW_FAST_SCAN;
-	if (memo && exec_memo_holds(xm, hp->tmp, (__u32)n, &vk, &nv, slot)) {
+	if (judged && n < AW_FAST_SCAN && exec_memo_find(xh, (__u32)n, &vk, &nv, slot)) {
 		count(AW_STAT_FILTERED);
 		count(AW_STAT_FILTERED_EXEC);
 		return 0;
 	}
+	struct heap *hp = scratch();
+	if (!hp)
+		return 0;
+	long short_n = n;
+	n = read_kname(hp, kfilename);
+	judged = !side->exec_pass_all && dirfd == AT_FDCWD && n > 1;
+	/* remembered if dropped: the path whole in xh->req, as read in full */
+	int memo = judged && n < AW_FAST_SCAN && n == short_n;
 	int pass = !judged || aw_exec_path_passes(hp, 0, (__u32)(n - 1), slot);
-	if (!pass && memo) /* kept now: the walk below may overwrite tmp */
-		exec_memo_stage(xm, hp->tmp, (__u32)n);
 	if (!pass) {
 		struct verdict *v = bpf_map_lookup_elem(&exec_verdicts, &vk);
 		if (v && v->gen == nv.gen && v->inode == nv.inode && v->parent == nv.parent && !v->pass) {
 			if (memo)
-				exec_memo_seal(xm, (__u32)n, &vk, &nv, slot);
+				exec_memo_add(xh, (__u32)n, &vk, &nv, slot);
 			count(AW_STAT_FILTERED);
 			count(AW_STAT_FILTERED_EXEC);
 			return 0;
@@ -1323,18 +1458,36 @@ static __always_inline int on_exec(const char *kfilename)
 			bpf_map_update_elem(&exec_verdicts, &vk, &nv, BPF_ANY);
 		if (!nv.pass) {
 			if (memo && aw_path_gen == nv.gen)
-				exec_memo_seal(xm, (__u32)n, &vk, &nv, slot);
+				exec_memo_add(xh, (__u32)n, &vk, &nv, slot);
 			count(AW_STAT_FILTERED);
 			count(AW_STAT_FILTERED_EXEC);
 			return 0;
 		}
 	}
 
+	__u64 uargv = 0;
+	if (prep) { /* the old program is still there: its registers, memory and executable */
+		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bt);
+		nr = regs->orig_ax == NR_execveat ? NR_execveat : NR_execve;
+		uargv = nr == NR_execveat ? regs->dx : regs->si;
+		/* no mm (an exec the kernel started from a kernel thread): no caller */
+		struct file *cx = bt->mm->exe_file;
+		caller.dentry = cx->f_path.dentry;
+		caller.mnt = cx->f_path.mnt;
+		have_caller = caller.dentry != NULL;
+	}
 	struct aw_event *e = (void *)hp->ev;
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	__u32 off = sizeof(struct aw_event);
 	__builtin_memset(e, 0, sizeof(*e));
 	put_identity(e, task, nr, 0);
+	if (prep) { /* the thread that execs becomes the group's leader, with the new credentials */
+		struct cred *cr = bprm->cred;
+		e->host_tid = e->host_pid;
+		e->uid = cr->uid.val;
+		e->gid = cr->gid.val;
+		e->euid = cr->euid.val;
+	}
 	e->ts_boot_ns = bpf_ktime_get_boot_ns();
 	e->ev_flags = walk_flags;
 	e->dirfd = dirfd;
@@ -1342,6 +1495,8 @@ static __always_inline int on_exec(const char *kfilename)
 	e->owner_uid = BPF_CORE_READ(exe, f_inode, i_uid.val);
 	e->ev_flags |= AW_EVF_OWNER_VALID;
 	off = put_walked(hp, off, pos, AW_STR_RESOLVED);
+	if (prep) /* tmp is free again once the walked path is in the event */
+		exec_comm(e->comm, hp, kfilename, bprm);
 	off = put_kstr(hp, off, kfilename, AW_STR_PATH);
 	struct path pwd = BPF_CORE_READ(task, fs, pwd);
 	off = put_path(hp, off, &pwd, &root, AW_STR_CWD);
@@ -1352,9 +1507,9 @@ static __always_inline int on_exec(const char *kfilename)
 			e->ev_flags |= AW_EVF_DIR_GONE;
 	}
 	off = put_parent_tty(hp, off, task, &root);
-	/* The new program's stack starts with argc, then the argv pointers. */
-	__u64 sp = BPF_CORE_READ(task, mm, start_stack);
-	off = put_argv(hp, off, sp + 8);
+	if (!prep) /* the new program's stack starts with argc, then the argv pointers */
+		uargv = BPF_CORE_READ(task, mm, start_stack) + 8;
+	off = put_argv(hp, off, uargv);
 	if (have_caller)
 		off = put_path(hp, off, &caller, &root, AW_STR_CALLER);
 	send(hp, off);
@@ -1373,7 +1528,8 @@ static __always_inline int exec_exit(long nr, long ret)
 		return 0; /* a success is reported by the exec hook, which took the entry's record */
 	struct task_struct *bt = bpf_get_current_task_btf();
 	struct path caller;
-	take_caller(&caller); /* drops the entry's record; the caller is the task itself */
+	if (!aw_exec_prep)
+		take_caller(&caller); /* drops the entry's record; the caller is the task itself */
 	struct aw_config *cfg = bpf_map_lookup_elem(&aw_config, &zero);
 	__u32 slot = filter_slot();
 	struct aw_filter_side *side = &aw_sides[slot];
@@ -1709,27 +1865,35 @@ int aw_raw_exit(struct bpf_raw_tracepoint_args *ctx)
 }
 
 /* ---- the exec hook: probed on its own, best first (aw_x<kind>_exec) -------------------------
+ *   tp_btf/sched_prepare_exec       (Linux 6.10+) the old program still there: execve's entry
+ *                                   keeps nothing, one program per successful exec (aw_xbtf_prep);
  *   tp_btf/sched_process_exec       BTF-typed arguments, no tracefs;
  *   raw_tracepoint/sched_process_exec   the same arguments untyped;
  *   tracepoint/sched/sched_process_exec  the classic tracepoint (needs tracefs): no bprm, the
  *                                        requested path comes from the record. */
+SEC("tp_btf/sched_prepare_exec")
+int BPF_PROG(aw_xbtf_prep, struct task_struct *p, struct linux_binprm *bprm)
+{
+	return on_exec(bprm->filename, bprm, 1);
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(aw_xbtf_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	return on_exec(bprm->filename);
+	return on_exec(bprm->filename, NULL, 0);
 }
 
 SEC("raw_tracepoint/sched_process_exec")
 int aw_xraw_exec(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct linux_binprm *bprm = (struct linux_binprm *)ctx->args[2];
-	return on_exec(BPF_CORE_READ(bprm, filename));
+	return on_exec(BPF_CORE_READ(bprm, filename), NULL, 0);
 }
 
 SEC("tracepoint/sched/sched_process_exec")
 int aw_xtp_exec(struct trace_event_raw_sched_process_exec *ctx)
 {
-	return on_exec((const char *)ctx + (ctx->__data_loc_filename & 0xffff));
+	return on_exec((const char *)ctx + (ctx->__data_loc_filename & 0xffff), NULL, 0);
 }
 
 /* ---- the outcome of non-blocking connects: sock:inet_sock_set_state (aw_n<kind>_state) ---------

@@ -57,6 +57,7 @@ static struct armorwatch_bpf *skel;
 static struct ring_buffer *rb;
 static const char *hook_name = "none";
 static const char *exec_hook_name = "none";
+static int exec_prep; /* the exec hook is aw_xbtf_prep: execve/execveat's entry programs stay detached */
 /* The hook of connect outcomes (sock:inet_sock_set_state), in the kind of the exec hook. */
 static const char *outcome_hook_name = "none";
 static char outcome_problem[256] = "";
@@ -248,17 +249,21 @@ static const struct hook hooks[] = {
 };
 static const struct hook *chosen;
 
-/* The exec hook (sched_process_exec), probed on its own, best first: one program each. */
+/* The exec hook, probed on its own, best first: one program each. sched_prepare_exec (Linux 6.10+)
+ * runs while the caller's program is still there, so execve's entry has nothing to keep and is not
+ * attached (`prep`); sched_process_exec, after the old program is gone, needs that entry. */
 struct exec_hook {
 	const char *name;
 	const char *prog;
 	int needs_tracefs;
 	const char *outcome_prog; /* sock:inet_sock_set_state in the same kind of hook */
+	int prep;
 };
 static const struct exec_hook exec_hooks[] = {
-	{ "tp_btf", "aw_xbtf_exec", 0, "aw_nbtf_state" },
-	{ "raw_tracepoint", "aw_xraw_exec", 0, "aw_nraw_state" },
-	{ "tracepoint", "aw_xtp_exec", 1, "aw_ntp_state" },
+	{ "tp_btf", "aw_xbtf_prep", 0, "aw_nbtf_state", 1 },
+	{ "tp_btf", "aw_xbtf_exec", 0, "aw_nbtf_state", 0 },
+	{ "raw_tracepoint", "aw_xraw_exec", 0, "aw_nraw_state", 0 },
+	{ "tracepoint", "aw_xtp_exec", 1, "aw_ntp_state", 0 },
 };
 
 /* Whether this kernel has the sock:inet_sock_set_state tracepoint for the hook kind: its BTF type
@@ -332,6 +337,7 @@ static int try_load(const struct hook *h, const struct exec_hook *x, int uring)
 						!strcmp(bpf_program__name(prog), x->prog) ||
 						(with_outcome && !strcmp(bpf_program__name(prog), x->outcome_prog)) ||
 						(uring && !strcmp(bpf_program__name(prog), "aw_ubtf_complete")));
+	skel->rodata->aw_exec_prep = (__u32)x->prep;
 	bpf_map__set_max_entries(skel->maps.heap, (__u32)libbpf_num_possible_cpus());
 	bpf_map__set_max_entries(skel->maps.events, (__u32)ringbuf_bytes);
 	/* Two sides of the filter per map: the one in force and the next one, each up to the capacity. */
@@ -402,6 +408,7 @@ static void load(const char *want, const char *want_exec)
 				chosen = h;
 				hook_name = h->name;
 				exec_hook_name = x->name;
+				exec_prep = x->prep;
 				return;
 			}
 			last_err = err;
@@ -1028,6 +1035,9 @@ static int cmd_attach(void)
 		int uring = !strcmp(bpf_program__name(prog), "aw_ubtf_complete");
 		if (!has_prefix(prog, chosen->prefix) && prog != exec_prog && prog != outcome_prog && !(uring && want_uring))
 			continue;
+		if (exec_prep && (!strcmp(bpf_program__name(prog), "aw_tp_enter_execve") ||
+				  !strcmp(bpf_program__name(prog), "aw_tp_enter_execveat")))
+			continue; /* the exec hook sees the caller itself */
 		if (nhooked == (int)(sizeof(hooked) / sizeof(hooked[0])))
 			return -E2BIG;
 		hooked[nhooked++] = (struct hooked){ .prog = prog, .group = group_of(prog),
