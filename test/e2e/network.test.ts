@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
-import { buildBusyboxRootfs, needsContainerd } from '../helpers/containerd.ts';
+import { buildBusyboxRootfs, needsContainerd, NS, SOCKET } from '../helpers/containerd.ts';
 import type { CollectedRecord } from '../helpers/collector.ts';
 import { needsBpf } from '../helpers/privileges.ts';
 import { defer } from '../helpers/cleanup.ts';
@@ -224,4 +224,67 @@ test('network rules: protocols, fromSource, allow-list with posture block and au
   const hl = line(hostCurl.pid, 'SYS_CONNECT');
   assert.deepEqual(hl && [hl.Resource, hl.Type, hl.PolicyName], [`remoteip=127.0.0.1 port=${port} protocol=TCP`, 'MatchedHostPolicy', 'hsp-curl-tcp']);
   assert.equal(lines.filter((x) => x.HostPID === allowedClient.hostPid).length, 0, 'no line for the allowed client');
+});
+
+const TERMINAL = { name: 'web-pts03', namespace: 'shop', labels: { app: 'pts' } };
+
+test('pts: a network rule with pts: false alerts for a connect from a terminal (ctr exec -t, as kubectl exec -it), with its TTY, and not for the same connect without one', { timeout: 300_000 }, async (t) => {
+  const s = needsContainerd(t) && needsBpf(t) && needsControlPlane(t) ? stack : null;
+  if (s === null) return;
+  const policy = join(dir, 'pts.yaml');
+  writeFileSync(policy, `---\n${stringify({
+    apiVersion: 'security.kubearmor.com/v1', kind: 'KubeArmorPolicy',
+    metadata: { name: 'ksp-tcp-from-terminal', namespace: TERMINAL.namespace },
+    spec: {
+      selector: { matchLabels: TERMINAL.labels },
+      severity: 6,
+      // The file rule warms the agent's caches (warmUp); the network rule is the one under test.
+      file: { matchPaths: [{ path: '/etc/network/if-up.d' }] },
+      network: { matchProtocols: [{ protocol: 'tcp', pts: false, message: 'TCP from a terminal' }] },
+      action: 'Audit',
+    },
+  })}`);
+  const cp = await startControlPlane();
+  defer(t, 'cp.stop', () => cp.stop());
+  const shop = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: TERMINAL.namespace, labels: { 'kubernetes.io/metadata.name': TERMINAL.namespace } } };
+  const created = await putObjects(cp, [servedNode(), shop]);
+  const pod = await servePod(t, cp, s, sandboxRootfs, created, TERMINAL, 'web', false);
+  const { kubeconfig } = await agentIdentity(cp);
+  const agent = await runAgent(t, s, policy, { KUBECONFIG: kubeconfig, ARMORWATCH_EXPORTER: 'both' });
+  const sh = await ContainerShell.open(pod.id);
+  t.after(() => sh.close());
+  const lsh = await ContainerShell.open(pod.id);
+  t.after(() => lsh.close());
+  await warmUp(s.collector, sh, 'k8s.container.name');
+  await lsh.run('/bin/busybox nc -l -p 8091 -e /bin/busybox echo tty & /bin/busybox nc -l -p 8092 -e /bin/busybox echo none & /bin/busybox sleep 0.5');
+
+  // Without a terminal: the shell's child, as every other client of these tests.
+  const plain = await sh.access('/bin/busybox nc 127.0.0.1 8092 </dev/null');
+  assert.equal(plain.output, 'none\n', 'the client without a terminal connected');
+  // With one: script(1) gives ctr a pty on the host, and `ctr task exec -t` gives the process in the
+  // container a terminal of its own (runc's console), its controlling terminal — what `kubectl exec -it` does.
+  // (A shell around nc: ctr can lose what a process on a terminal wrote if it exits at once.)
+  const exec = `ctr --address ${SOCKET} -n ${NS} task exec -t --exec-id aw-pts-${process.pid} ${pod.id} /bin/busybox sh -c '/bin/busybox nc 127.0.0.1 8091; /bin/busybox sleep 0.5'`;
+  const term = await hostRun('/usr/bin/script', ['-qec', exec, '/dev/null']);
+  assert.match(term.stdout, /tty/, 'the client on a terminal connected');
+
+  const alerts = (): CollectedRecord[] => s.collector.records()
+    .filter((r) => r.attributes['security_rule.name'] === 'ksp-tcp-from-terminal' && r.attributes['kubearmor.operation'] === 'Network');
+  const onTerminal = await eventually('the alert of the connect from a terminal', 30_000,
+    () => alerts().find((r) => r.attributes['kubearmor.syscall'] === 'SYS_CONNECT' && r.attributes['network.peer.port'] === 8091));
+  // The later call without a terminal has been seen by now if it ever would be: its records come in kernel order.
+  await agent.stop();
+  assert.match(String(onTerminal.attributes['kubearmor.tty']), /^pts\d+$/, 'the alert names the terminal');
+  assert.deepEqual(pick(onTerminal, 'kubearmor.action', 'kubearmor.severity', 'security_rule.description', 'network.transport', 'server.address'),
+    ['Audit', 6, 'TCP from a terminal', 'tcp', '127.0.0.1']);
+  assert.equal(onTerminal.resource['k8s.pod.name'], TERMINAL.name);
+  const ttyPid = onTerminal.attributes['process.pid'] as number;
+  assert.deepEqual(alerts().filter((r) => r.attributes['process.pid'] === ttyPid).map((r) => r.attributes['kubearmor.syscall']).sort(), ['SYS_CONNECT', 'SYS_SOCKET'],
+    'its socket() is matched too');
+  assert.deepEqual(alerts().filter((r) => r.attributes['process.pid'] !== ttyPid).map((r) => `${String(r.attributes['process.pid'])} ${String(r.attributes['kubearmor.syscall'])}`), [],
+    `no alert for the client without a terminal (pid ${plain.hostPid}), nor any other process`);
+  // The same alert as a KubeArmor line, with its TTY.
+  const line = agent.running.out().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>)
+    .find((x) => x.HostPID === ttyPid && x.Syscall === 'SYS_CONNECT');
+  assert.deepEqual(line && [line.PolicyName, line.TTY, line.Resource], ['ksp-tcp-from-terminal', onTerminal.attributes['kubearmor.tty'], 'remoteip=127.0.0.1 port=8091 protocol=TCP']);
 });
