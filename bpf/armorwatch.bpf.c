@@ -1016,7 +1016,7 @@ static __always_inline int resolved_passes(struct path *fp, struct path *root, i
 		nv.pass = (((*walk_flags & AW_EVF_TRUNCATED) ||
 			    first_may_pass(hp->tmp + bounded(*pos, AW_PATH_MAX - 1), AW_PATH_MAX - *pos, slot)) &&
 			   path_passes(hp, *pos, AW_PATH_MAX, slot)) ||
-			  aw_ident_passes(fp);
+			  aw_ident_passes(fp, slot);
 		if (aw_path_gen != gen) /* something moved during the walk: cache nothing */
 			return nv.pass;
 		bpf_map_update_elem(&verdicts, &k, &nv, BPF_ANY);

@@ -274,9 +274,10 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     // Files and directories of policies, watched by identity as well as by path (host policies'
     // on the host, container policies' in each selected container's root); ready only once the
     // kernel has them.
-    const ids = new IdentityWatch((list) => m.setIdentities(list), (err: unknown) => log.error({ err }, 'could not update the watched identities; matching by path only for the rules changed since'),
+    const ids = new IdentityWatch((list) => m.setIdentities(list), (err: unknown) => log.error({ err }, 'could not update the watched identities; the set in force before stays whole (tried again at the next refresh)'),
       IDENTITY_REFRESH_MS, { running: () => enricher.running(), node: () => node });
     identities = ids;
+    sources.identities = () => ids.status();
     enricher.onContainerStart(() => { void ids.refresh(); });
     await ids.update(store.engine);
     attached = true;
