@@ -49,7 +49,7 @@
 #define AW_EVF_DIR_GONE (1u << 5)     /* execveat: the dirfd was closed on exec, its directory is unknown */
 #define AW_EVF_NET_OUTCOME (1u << 6)  /* network: the later result of a connect that returned EINPROGRESS */
 #define AW_EVF_IDENT (1u << 7)        /* opens: the file or an ancestor is a watched identity (ident_*) */
-#define AW_EVF_URING (1u << 8)        /* opens: completed by io_uring (IORING_OP_OPENAT*): no requested path */
+#define AW_EVF_URING (1u << 8)        /* opens: made by io_uring (IORING_OP_OPENAT*): the name asked for only when it could pass */
 /* The port-scan gate (bpf/net.bpf.h, docs/DETECTION.md): */
 #define AW_EVF_NET_GATE_OPEN (1u << 9) /* connect: it opened its key's gate; not an attempt by itself (it is
 					* in the AW_EVF_NET_HANDOVER records that follow) */

@@ -319,6 +319,13 @@ static int libbpf_out(enum libbpf_print_level level, const char *fmt, va_list ap
  * attach command arms it (aw_config.armed), so no event is seen before the filters are set; from
  * then on it stays attached only while the filter in force lets executions through (hooks_narrow). */
 
+/* The io_uring programs (bpf/uring.bpf.h): the name asked for at submission, the open at completion. */
+static int is_uring_prog(struct bpf_program *p)
+{
+	const char *n = bpf_program__name(p);
+	return !strcmp(n, "aw_ubtf_submit") || !strcmp(n, "aw_ubtf_complete");
+}
+
 static int try_load(const struct hook *h, const struct exec_hook *x, int uring)
 {
 	int err;
@@ -332,7 +339,7 @@ static int try_load(const struct hook *h, const struct exec_hook *x, int uring)
 						(h->tail_prefix && has_prefix(prog, h->tail_prefix)) ||
 						!strcmp(bpf_program__name(prog), x->prog) ||
 						(with_outcome && !strcmp(bpf_program__name(prog), x->outcome_prog)) ||
-						(uring && !strcmp(bpf_program__name(prog), "aw_ubtf_complete")));
+						(uring && is_uring_prog(prog)));
 	bpf_map__set_max_entries(skel->maps.heap, (__u32)libbpf_num_possible_cpus());
 	bpf_map__set_max_entries(skel->maps.events, (__u32)ringbuf_bytes);
 	/* Two sides of the filter per map: the one in force and the next one, each up to the capacity. */
@@ -341,6 +348,8 @@ static int try_load(const struct hook *h, const struct exec_hook *x, int uring)
 	for (size_t i = 0; i < sizeof(filter_maps) / sizeof(filter_maps[0]); i++)
 		bpf_map__set_max_entries(filter_maps[i], (__u32)(2 * filter_capacity));
 	bpf_map__set_max_entries(skel->maps.ident_inodes, (__u32)(2 * filter_capacity));
+	if (!uring)
+		bpf_map__set_autocreate(skel->maps.uring_names, false);
 	err = armorwatch_bpf__load(skel);
 	if (!err && h->tail_prefix) {
 		__u32 key[2] = { 0, 1 };
@@ -386,7 +395,7 @@ static void load(const char *want, const char *want_exec)
 				/* The io_uring hook is optional: without it, the rest may still load. */
 				int again = try_load(h, x, 0);
 				if (!again) {
-					snprintf(uring_error, sizeof(uring_error), "the kernel refused tp_btf/io_uring_complete (%s)", strerror(-err));
+					snprintf(uring_error, sizeof(uring_error), "the kernel refused tp_btf/io_uring_submit_req and io_uring_complete (%s)", strerror(-err));
 					want_uring = 0;
 				}
 				err = again;
@@ -698,7 +707,7 @@ static int group_of(struct bpf_program *p)
 		return G_EXEC;
 	if (p == outcome_prog)
 		return G_OUTCOME;
-	if (!strcmp(n, "aw_ubtf_complete"))
+	if (is_uring_prog(p))
 		return G_FILE;
 	if (strncmp(n, "aw_tp_", 6))
 		return G_SHARED; /* aw_btf_enter/exit, aw_raw_enter/exit */
@@ -742,7 +751,7 @@ static void optional_failed(struct hooked *h, int err)
 		fprintf(stderr, "armorwatch-monitor: %s\n", outcome_problem);
 		outcome_hook_name = "none";
 	} else {
-		snprintf(uring_error, sizeof(uring_error), "cannot attach tp_btf/io_uring_complete (%s)", strerror(-err));
+		snprintf(uring_error, sizeof(uring_error), "cannot attach %s (%s)", bpf_program__name(h->prog), strerror(-err));
 		uring_hook_name = "none";
 	}
 	h->prog = NULL;
@@ -994,7 +1003,7 @@ static int cmd_attach(void)
 		return 0;
 	nhooked = 0;
 	bpf_object__for_each_program(prog, skel->obj) {
-		int uring = !strcmp(bpf_program__name(prog), "aw_ubtf_complete");
+		int uring = is_uring_prog(prog);
 		if (!has_prefix(prog, chosen->prefix) && prog != exec_prog && prog != outcome_prog && !(uring && want_uring))
 			continue;
 		if (nhooked == (int)(sizeof(hooked) / sizeof(hooked[0])))

@@ -72,7 +72,7 @@ export interface MonitorStats {
   readonly outcomeAttached: boolean;
   /** Why connect outcomes are not reported, '' when they are (or can be, once asked for). */
   readonly outcomeProblem: string;
-  /** Hook of io_uring opens: 'tp_btf' (io_uring:io_uring_complete), or 'none' (they are not observed). Optional for callers that build stats by hand. */
+  /** Hook of io_uring opens: 'tp_btf' (io_uring:io_uring_submit_req and io_uring_complete), or 'none' (they are not observed). Optional for callers that build stats by hand. */
   readonly uringHook?: string;
   /** Which hook groups are attached now. */
   readonly hooks: HookState;
