@@ -46,6 +46,8 @@ struct aw_filter_side {
 	__u32 net_calls;     /* AW_NET_* bits of the network calls that pass when their protocol does */
 	__u32 net_any_protocol; /* any protocol passes; else only those in net_protos */
 	__u32 net_gate_protos;  /* the port-scan gate's connects (bpf/net.bpf.h): bit 0 TCP, bit 1 UDP */
+	__u32 net_cg;           /* socket() and connect() are served by the root cgroup's hooks (aw_cg_*), not the per-syscall ones */
+	__u32 _pad0;
 	__u64 net_protos[4];    /* one bit per (protocol & 0xff) */
 };
 

@@ -125,6 +125,8 @@ struct net_pend {
 	__u64 ts;
 	__u32 gated;           /* held back by a closed gate: the outcome is counted on its target ... */
 	__u32 gen;             /* ... while the gate's generation is this one */
+	__u32 dlen;            /* a blocking connect seen at the root cgroup: its call record (that long) ... */
+	__u32 _pad2;           /* ... waits in net_deferred for its result */
 	struct scan_tkey tk;
 	struct aw_event e;     /* identity at entry: the outcome may come in softirq, not the process */
 	__u8 raddr[AW_SOCKADDR_MAX];
@@ -145,7 +147,22 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct net_pend);
-} net_scratch SEC(".maps");          /* cpu -> a net_pend being built (too large for the stack) */
+} net_scratch SEC(".maps");
+
+/* The call record of a blocking TCP connect seen at the root cgroup, which runs before the call:
+ * sent when the handshake ends, with its result, as the per-syscall exit would have sent it. A
+ * record longer than AW_DEFER_MAX, or a full map, is sent at once as in progress instead, its
+ * result following as an outcome (the shape of a non-blocking connect). */
+#define AW_DEFER_MAX 4096
+struct net_deferred_rec {
+	__u8 b[AW_DEFER_MAX];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 512);
+	__type(key, __u64);
+	__type(value, struct net_deferred_rec);
+} net_deferred SEC(".maps");         /* struct sock * -> the call record of a blocking connect in progress */          /* cpu -> a net_pend being built (too large for the stack) */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -289,11 +306,12 @@ static __always_inline __u32 put_sock_addr(struct heap *hp, __u32 off, struct so
 	return off;
 }
 
-/* Entry of connect: a non-blocking TCP connect that will be reported is remembered by its socket,
+/* Entry of connect: a non-blocking TCP connect that will be reported (`any`: any TCP connect, the
+ * root cgroup's hook, which sees no exit) is remembered by its socket,
  * with the caller's identity and the address asked for, so that its outcome can be reported when
  * the handshake ends (possibly in softirq, away from the process). A global function: verified
  * once, apart from the hooks that call it. */
-__noinline int aw_net_connect_enter(int fd)
+__noinline int aw_net_connect_enter(int fd, __u64 uaddr, __u64 ulen, int any)
 {
 	__u32 zero = 0, f_flags = 0;
 #ifdef AW_FLOOR
@@ -307,27 +325,27 @@ __noinline int aw_net_connect_enter(int fd)
 	struct task_struct *bt = bpf_get_current_task_btf();
 	struct sock *sk = fd_sock(bt, fd, &f_flags);
 	__u32 domain, type, protocol;
-	if (!sk || !(f_flags & AW_O_NONBLOCK))
+	if (!sk || !(any || (f_flags & AW_O_NONBLOCK)))
 		return 0;
 	sock_triple(sk, &domain, &type, &protocol);
 	if (protocol != AW_IPPROTO_TCP)
 		return 0;
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bt);
 	struct net_pend *pe = bpf_map_lookup_elem(&net_scratch, &zero);
-	if (!regs || !pe)
+	if (!pe)
 		return 0;
 	__builtin_memset(&pe->e, 0, sizeof(pe->e));
 	put_identity(&pe->e, (struct task_struct *)bpf_get_current_task(), NR_connect, 0);
 	pe->state = AW_PEND_INFLIGHT;
 	pe->gated = 0;
+	pe->dlen = 0;
 	pe->e.dirfd = fd;
 	pe->e.dirfd2 = AT_FDCWD;
 	pe->e.arg_a = domain;
 	pe->e.arg_b = type;
 	pe->e.mode = AW_IPPROTO_TCP;
 	pe->e.ev_flags = AW_EVF_NET_OUTCOME;
-	__u32 rlen = at_most((__u32)regs->dx, AW_SOCKADDR_MAX);
-	if (rlen < 2 || bpf_probe_read_user(pe->raddr, rlen, (void *)regs->si))
+	__u32 rlen = at_most((__u32)ulen, AW_SOCKADDR_MAX);
+	if (rlen < 2 || bpf_probe_read_user(pe->raddr, rlen, (void *)uaddr))
 		rlen = 0;
 	pe->raddr_len = rlen;
 	__u64 key = (__u64)sk;
@@ -356,6 +374,27 @@ static __always_inline void send_outcome(struct net_pend *pe, __u64 ts, __s64 re
 		count(AW_STAT_LOST_RINGBUF);
 	else
 		count(AW_STAT_EMITTED);
+}
+
+/* The result of a remembered connect: its deferred call record with the result, or its outcome. */
+static __always_inline void send_result(struct net_pend *pe, __u64 key, __u64 ts, __s64 ret)
+{
+	if (pe->dlen) {
+		struct net_deferred_rec *d = bpf_map_lookup_elem(&net_deferred, &key);
+		__u32 len = at_most(pe->dlen, AW_DEFER_MAX);
+		if (d && len >= sizeof(struct aw_event)) {
+			struct aw_event *e = (void *)d->b;
+			e->ret = ret;
+			e->ts_boot_ns = ts;
+			if (bpf_ringbuf_output(&events, d->b, len, 0))
+				count(AW_STAT_LOST_RINGBUF);
+			else
+				count(AW_STAT_EMITTED);
+		}
+		bpf_map_delete_elem(&net_deferred, &key);
+		return;
+	}
+	send_outcome(pe, ts, ret);
 }
 
 /* A connect's result as the detector counts it (src/detect/portscan.ts resultOf). */
@@ -414,7 +453,7 @@ static __always_inline int on_sock_state(struct sock *sk, int oldstate, int news
 		return 0;
 	}
 	if (!pe->gated || gate_outcome(pe, ret))
-		send_outcome(pe, ts, ret);
+		send_result(pe, key, ts, ret);
 	bpf_map_delete_elem(&net_pending, &key);
 	return 0;
 }
@@ -443,6 +482,21 @@ static __always_inline void connect_exit_pending(struct heap *hp, __u32 off, str
 	}
 	if (pe->state != AW_PEND_WAITING)
 		bpf_map_delete_elem(&net_pending, &key);
+}
+
+/* A blocking connect at the root cgroup's hook: its call record kept for its result (net_deferred);
+ * false when it cannot be (no remembered entry, too long, the map full): then it is sent now. */
+static __always_inline int defer_call(struct heap *hp, __u32 off, struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	struct net_pend *pe = bpf_map_lookup_elem(&net_pending, &key);
+	if (!pe || pe->state != AW_PEND_INFLIGHT || off > AW_DEFER_MAX)
+		return 0;
+	if (bpf_map_update_elem(&net_deferred, &key, hp->ev, BPF_ANY))
+		return 0;
+	pe->dlen = off;
+	pe->state = AW_PEND_WAITING;
+	return 1;
 }
 
 /* Whether an open gate's non-blocking connect will have an outcome record to stand for it. */
@@ -711,9 +765,18 @@ static __always_inline void gate_handover(struct heap *hp, struct scan_key *key,
 	}
 }
 
-/* Exit of every network call. A global function: verified once, apart from the hooks. */
-__noinline int aw_net_exit(long nr, long ret)
+/* Every network call: `nr` (the call) and its result, with its first three arguments `a0`..`a2`.
+ * Flags on nr: AW_NET_REGS_ARGS, the arguments are read here from the caller's registers (the
+ * per-syscall hooks at exit), once the call is known to be wanted; AW_NET_AT_HOOK, the call is
+ * being made (the root cgroup's hooks, aw_cg_*): socket() has no fd yet, and a connect's result
+ * is its outcome. A global function: verified once, apart from the hooks. */
+#define AW_NET_REGS_ARGS (1L << 32)
+#define AW_NET_AT_HOOK (1L << 33)
+__noinline int aw_net_call(long nr, long ret, __u64 a0, __u64 a1, __u64 a2)
 {
+	int from_regs = (nr & AW_NET_REGS_ARGS) != 0, at_hook = (nr & AW_NET_AT_HOOK) != 0;
+	nr = (__u32)nr;
+
 	__u32 zero = 0, f_flags = 0;
 #ifdef AW_FLOOR
 	return 0;
@@ -730,12 +793,16 @@ __noinline int aw_net_exit(long nr, long ret)
 	if (!process_passes(cfg, bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	struct task_struct *bt = bpf_get_current_task_btf();
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bt);
-	if (!regs)
-		return 0;
-	__u64 a0 = regs->di, a1 = regs->si, a2 = regs->dx;
+	if (from_regs) {
+		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bt);
+		if (!regs)
+			return 0;
+		a0 = regs->di;
+		a1 = regs->si;
+		a2 = regs->dx;
+	}
 	int accept = nr == NR_accept || nr == NR_accept4;
-	int fd = nr == NR_socket ? (ret >= 0 ? (int)ret : -1) : (int)a0;
+	int fd = nr == NR_socket ? (ret >= 0 && !at_hook ? (int)ret : -1) : (int)a0;
 	/* accept: the new socket (its peer and protocol), else the listening one */
 	int sfd = accept && ret >= 0 ? (int)ret : fd;
 	struct sock *sk = sfd >= 0 ? fd_sock(bt, sfd, &f_flags) : NULL;
@@ -807,11 +874,63 @@ __noinline int aw_net_exit(long nr, long ret)
 		gate_handover(hp, &gkey, ggen);
 		return 0;
 	}
+	if (!fold && at_hook && nr == NR_connect && sk && !(f_flags & AW_O_NONBLOCK) && defer_call(hp, off, sk))
+		return 0;
 	if (!fold)
 		send(hp, off);
 	if (nr == NR_connect && sk)
 		connect_exit_pending(hp, off, sk, ret, 1, fold);
 	return 0;
+}
+
+/* ---- socket() and connect() at the root cgroup (aw_cg_* in armorwatch.bpf.c) --------------------
+ * cgroup/sock_create runs when an inet socket is made, cgroup/connect4 and connect6 when an
+ * unconnected inet socket connects: only on those calls, where any per-syscall hook puts every
+ * syscall of every task on the slow path. They run before the call completes: socket() is
+ * reported without its fd, a TCP connect as in progress (its result is its outcome, from
+ * sock:inet_sock_set_state, as for a non-blocking connect), a UDP connect as made. Calls made
+ * from elsewhere than the syscall itself (io_uring, the kernel) are left out, as before. The
+ * programs must allow the call: they always return 1. */
+static __always_inline int cg_call(long nr, __u32 protocol, long ret)
+{
+	__u32 zero = 0;
+#ifdef AW_FLOOR
+	return 1;
+#endif
+	struct aw_config *cfg = bpf_map_lookup_elem(&aw_config, &zero);
+	if (!aw_net_cg_on() || !cfg || !cfg->armed)
+		return 1;
+	if (!net_passes(net_bit(nr), protocol)) { /* read nothing else */
+		count(AW_STAT_FILTERED);
+		count(AW_STAT_FILTERED_NET);
+		return 1;
+	}
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	if (!regs || regs->orig_ax != nr)
+		return 1;
+	if (nr == NR_connect && protocol == AW_IPPROTO_TCP)
+		aw_net_connect_enter((int)regs->di, regs->si, regs->dx, 1);
+	aw_net_call(nr | AW_NET_AT_HOOK, ret, regs->di, regs->si, regs->dx);
+	return 1;
+}
+
+/* cgroup/sock_release: a connect remembered at the root cgroup whose socket never changed state
+ * (it failed before its SYN left: no route, no local port) gets its outcome when the socket goes,
+ * as failed (its own error is not seen from here); the table entry goes with it. */
+static __always_inline int cg_release(__u64 key)
+{
+#ifdef AW_FLOOR
+	return 1;
+#endif
+	struct net_pend *pe = bpf_map_lookup_elem(&net_pending, &key);
+	if (!pe)
+		return 1;
+	int err = BPF_CORE_READ((struct sock *)key, sk_err);
+	__s64 ret = -(err ? err : AW_ECONNABORTED);
+	if (pe->state == AW_PEND_WAITING && (!pe->gated || gate_outcome(pe, ret)))
+		send_result(pe, key, bpf_ktime_get_boot_ns(), ret);
+	bpf_map_delete_elem(&net_pending, &key);
+	return 1;
 }
 
 #endif

@@ -3,8 +3,9 @@
  * as length-prefixed frames and applies filter commands read line by line from stdin.
  * It runs as its own process so a crash here cannot take the agent down, and so Node needs no
  * native addon. Protocol (little-endian): frame = u32 payload length, u32 type, payload.
- *   type 1 READY  JSON {hook, execHook, outcomeHook, outcomeProblem, uringHook, uringError, tried[], ringbufBytes,
- *                       bootToRealtimeNs, pid}  after load, before attach
+ *   type 1 READY  JSON {hook, execHook, outcomeHook, outcomeProblem, uringHook, uringError, netHook,
+ *                       netHookProblem, tried[], ringbufBytes, bootToRealtimeNs, pid, programs[]}
+ *                       after load, before attach (programs: the kernel ids of the programs loaded)
  *   type 2 EVENT  struct aw_event + strings (bpf/armorwatch_event.h)
  *   type 3 STATS  JSON counters, periodically and on request, and which hook groups are attached
  *                 (hooks: file, exec, network, outcome; each only while the filter in force needs it)
@@ -67,6 +68,15 @@ static int attached;
 static const char *uring_hook_name = "none";
 static char uring_error[256] = "not tried";
 static int want_uring = 1;
+/* The hooks of socket() and connect(): "cgroup" (bpf/armorwatch.bpf.c aw_cg_*, attached to the root
+ * of the cgroup v2 hierarchy: they run only on those calls), or "syscalls" (the per-syscall hooks of
+ * the family in use, as the other network calls) and why. --net-hook auto (cgroup when the kernel
+ * lets it attach), cgroup (required), syscalls. */
+static const char *want_net = "auto";
+static int net_cg;
+static int cg_root = -1;  /* the cgroup v2 root, open while the cgroup hooks may be attached */
+static const char *net_hook_name = "syscalls";
+static char net_problem[256] = "";
 static char tried[2048] = "";
 static unsigned long filter_capacity = 65536; /* entries of each filter map, per side (--filter-capacity) */
 static unsigned long ringbuf_bytes; /* from the agent (--ringbuf-bytes): src/config owns the default */
@@ -82,20 +92,23 @@ static unsigned long long frames_out, events_out;
 enum {
 	G_FILE,    /* the file calls, the calls that void cached verdicts, io_uring completions */
 	G_EXEC,    /* execve/execveat and the exec hook (sched_process_exec) */
-	G_NET,     /* socket, connect, accept, accept4, bind, listen */
+	G_NET,     /* accept, accept4, bind, listen */
+	G_NETSC,   /* socket and connect, per syscall: while the cgroup hooks do not serve them (cg_serves) */
+	G_NETCG,   /* socket and connect at the root cgroup (sock_create, connect4/6, sock_release) */
 	G_OUTCOME, /* sock:inet_sock_set_state: the outcome of non-blocking connects */
 	G_GEN,     /* renames and mounts: they void cached verdicts (aw_path_gen), which file and exec
 	            * verdicts both rely on, so they stay while either group is attached */
 	G_SHARED,  /* sys_enter/sys_exit of the tp_btf and raw families: every part goes through them */
 	G_COUNT
 };
-static const char *const group_names[G_COUNT] = { "file", "exec", "network", "outcome", "renames and mounts", "syscalls" };
+static const char *const group_names[G_COUNT] = { "file", "exec", "network", "socket and connect", "socket and connect (cgroup)", "outcome", "renames and mounts", "syscalls" };
 #define G_BIT(g) (1u << (g))
 struct hooked {
 	struct bpf_program *prog;
 	struct bpf_link *link; /* NULL while detached */
 	int group;
 	int optional;          /* failing to attach it is reported, not fatal (io_uring, outcome) */
+	int cgroup;            /* attached to the cgroup v2 root (cg_root) */
 };
 static struct hooked hooked[96];
 static int nhooked;
@@ -229,7 +242,7 @@ static void put_stats(void)
 		 (unsigned long long)sum[AW_STAT_LOST_GATE], events_out, hook_name, exec_hook_name,
 		 attached && group_attached(G_EXEC) ? "true" : "false", outcome_hook_name, group_attached(G_OUTCOME) ? "true" : "false",
 		 group_attached(G_FILE) ? "true" : "false", attached && group_attached(G_EXEC) ? "true" : "false",
-		 group_attached(G_NET) ? "true" : "false", group_attached(G_OUTCOME) ? "true" : "false",
+		 group_attached(G_NET) || group_attached(G_NETSC) || group_attached(G_NETCG) ? "true" : "false", group_attached(G_OUTCOME) ? "true" : "false",
 		 links_attached(), attaches, detaches, uring_hook_name, boot_to_realtime_ns());
 }
 
@@ -326,7 +339,49 @@ static int is_uring_prog(struct bpf_program *p)
 	return !strcmp(n, "aw_ubtf_submit") || !strcmp(n, "aw_ubtf_complete");
 }
 
-static int try_load(const struct hook *h, const struct exec_hook *x, int uring)
+static int is_net_cg(const struct bpf_program *p)
+{
+	return has_prefix(p, "aw_cg_");
+}
+
+/* The root of the cgroup v2 hierarchy (from /proc/self/mountinfo), opened; -1 and why when none. */
+static int open_cgroup2_root(char *why, size_t cap)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	char line[4096], dir[4096];
+	int fd = -1;
+	if (!f) {
+		snprintf(why, cap, "cannot read /proc/self/mountinfo: %s", strerror(errno));
+		return -1;
+	}
+	while (fd < 0 && fgets(line, sizeof(line), f)) {
+		/* id parent major:minor root mountpoint options... - fstype source superoptions */
+		char *sep = strstr(line, " - cgroup2 ");
+		char root[4096];
+		if (!sep || sscanf(line, "%*s %*s %*s %4095s %4095s", root, dir) != 2 || strcmp(root, "/"))
+			continue;
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			snprintf(why, cap, "cannot open the cgroup v2 root %.160s: %s", dir, strerror(errno));
+	}
+	fclose(f);
+	if (fd < 0 && !why[0])
+		snprintf(why, cap, "no cgroup v2 hierarchy is mounted");
+	return fd;
+}
+
+/* Whether the loaded cgroup programs attach to the cgroup v2 root: one is attached and detached at
+ * once, before anything is armed (they allow every call whatever they find). */
+static int net_cg_attaches(void)
+{
+	struct bpf_link *l = bpf_program__attach_cgroup(skel->progs.aw_cg_connect4, cg_root);
+	if (!l)
+		return errno ? -errno : -ENOENT;
+	bpf_link__destroy(l);
+	return 0;
+}
+
+static int try_load(const struct hook *h, const struct exec_hook *x, int uring, int cg)
 {
 	int err;
 	skel = armorwatch_bpf__open();
@@ -339,7 +394,8 @@ static int try_load(const struct hook *h, const struct exec_hook *x, int uring)
 						(h->tail_prefix && has_prefix(prog, h->tail_prefix)) ||
 						!strcmp(bpf_program__name(prog), x->prog) ||
 						(with_outcome && !strcmp(bpf_program__name(prog), x->outcome_prog)) ||
-						(uring && is_uring_prog(prog)));
+						(uring && is_uring_prog(prog)) ||
+						(cg && is_net_cg(prog)));
 	bpf_map__set_max_entries(skel->maps.heap, (__u32)libbpf_num_possible_cpus());
 	bpf_map__set_max_entries(skel->maps.events, (__u32)ringbuf_bytes);
 	/* Two sides of the filter per map: the one in force and the next one, each up to the capacity. */
@@ -390,10 +446,20 @@ static void load(const char *want, const char *want_exec)
 			const struct exec_hook *x = &exec_hooks[j];
 			if (strcmp(want_exec, "auto") && strcmp(want_exec, x->name))
 				continue;
-			int err = (h->needs_tracefs || x->needs_tracefs) && !tracefs_ready() ? -ENOENT : try_load(h, x, want_uring);
+			int cg = cg_root >= 0;
+			int err = (h->needs_tracefs || x->needs_tracefs) && !tracefs_ready() ? -ENOENT : try_load(h, x, want_uring, cg);
+			if (err && err != -ENOENT && cg && strcmp(want_net, "cgroup")) {
+				/* The cgroup hooks are optional: without them, the per-syscall ones. */
+				int again = try_load(h, x, want_uring, 0);
+				if (!again) {
+					snprintf(net_problem, sizeof(net_problem), "the kernel refused the cgroup network programs (%s)", strerror(-err));
+					cg = 0;
+				}
+				err = again;
+			}
 			if (err && err != -ENOENT && want_uring) {
 				/* The io_uring hook is optional: without it, the rest may still load. */
-				int again = try_load(h, x, 0);
+				int again = try_load(h, x, 0, cg);
 				if (!again) {
 					snprintf(uring_error, sizeof(uring_error), "the kernel refused tp_btf/io_uring_submit_req and io_uring_complete (%s)", strerror(-err));
 					want_uring = 0;
@@ -408,6 +474,21 @@ static void load(const char *want, const char *want_exec)
 				if (want_uring) {
 					uring_hook_name = "tp_btf";
 					uring_error[0] = 0;
+				}
+				if (cg) {
+					int cerr = net_cg_attaches();
+					if (cerr && !strcmp(want_net, "cgroup"))
+						fail("AW_MONITOR_REFUSED", "cannot attach cgroup/connect4 to the cgroup v2 root (--net-hook cgroup): %s",
+						     strerror(-cerr));
+					if (cerr)
+						snprintf(net_problem, sizeof(net_problem), "cannot attach cgroup/connect4 to the cgroup v2 root (%s)", strerror(-cerr));
+					cg = !cerr;
+				}
+				net_cg = cg;
+				net_hook_name = cg ? "cgroup" : "syscalls";
+				if (!cg && cg_root >= 0) {
+					close(cg_root);
+					cg_root = -1;
 				}
 				chosen = h;
 				hook_name = h->name;
@@ -696,6 +777,7 @@ static int cmd_execs(char *args)
 }
 
 /* The group of a program, by its name (bpf/armorwatch.bpf.c: aw_tp_enter_<call>, aw_tp_exit_<call>). */
+#define G_NONE (-1) /* a program not attached: its calls have other hooks */
 static int group_of(struct bpf_program *p)
 {
 	static const char *const net[] = { "socket", "connect", "accept", "accept4", "bind", "listen" };
@@ -707,6 +789,8 @@ static int group_of(struct bpf_program *p)
 		return G_EXEC;
 	if (p == outcome_prog)
 		return G_OUTCOME;
+	if (is_net_cg(p))
+		return net_cg ? G_NETCG : G_NONE;
 	if (is_uring_prog(p))
 		return G_FILE;
 	if (strncmp(n, "aw_tp_", 6))
@@ -716,11 +800,19 @@ static int group_of(struct bpf_program *p)
 		return G_EXEC;
 	for (size_t i = 0; i < sizeof(net) / sizeof(net[0]); i++)
 		if (!strcmp(call, net[i]))
-			return G_NET;
+			return i < 2 ? G_NETSC : G_NET;
 	for (size_t i = 0; i < sizeof(gen) / sizeof(gen[0]); i++)
 		if (!strcmp(call, gen[i]))
 			return G_GEN;
 	return G_FILE;
+}
+
+/* Whether the cgroup hooks serve socket() and connect() under a side's network filter: not when
+ * it passes every call or any protocol (unix and netlink sockets, socket() calls the kernel
+ * refuses: only the per-syscall hooks see those). */
+static int cg_serves(const struct aw_filter_side *side)
+{
+	return net_cg && !side->net_pass_all && !side->net_any_protocol;
 }
 
 /* The groups needed by a filter side (paths, executions, network calls, watched identities). */
@@ -731,13 +823,18 @@ static unsigned int groups_for(const struct aw_filter_side *side)
 		g |= G_BIT(G_FILE);
 	if (side->execs)
 		g |= G_BIT(G_EXEC);
-	if (side->net_pass_all || side->net_calls)
+	/* Each group only while one of its calls is asked for; socket and connect on the cgroup hooks
+	 * while those serve them. */
+	__u32 sc = AW_NET_SOCKET | AW_NET_CONNECT;
+	if (side->net_pass_all || (side->net_calls & ~sc))
 		g |= G_BIT(G_NET);
+	if (side->net_pass_all || (side->net_calls & sc))
+		g |= G_BIT(cg_serves(side) ? G_NETCG : G_NETSC);
 	if (side->net_pass_all || (side->net_calls & AW_NET_CONNECT))
 		g |= G_BIT(G_OUTCOME);
 	if (g & (G_BIT(G_FILE) | G_BIT(G_EXEC)))
 		g |= G_BIT(G_GEN);
-	if (g & (G_BIT(G_FILE) | G_BIT(G_EXEC) | G_BIT(G_NET)))
+	if (g & (G_BIT(G_FILE) | G_BIT(G_EXEC) | G_BIT(G_NET) | G_BIT(G_NETSC)))
 		g |= G_BIT(G_SHARED);
 	return g;
 }
@@ -768,7 +865,7 @@ static int hooks_widen(unsigned int want)
 		struct hooked *h = &hooked[i];
 		if (!h->prog || h->link || !(want & G_BIT(h->group)))
 			continue;
-		h->link = bpf_program__attach(h->prog);
+		h->link = h->cgroup ? bpf_program__attach_cgroup(h->prog, cg_root) : bpf_program__attach(h->prog);
 		if (!h->link) {
 			int err = errno ? -errno : -ENOENT;
 			if (h->optional) {
@@ -989,6 +1086,9 @@ static int cmd_net(char *args)
 	side->net_gate_protos = g[0];
 	memcpy(side->net_protos, bits, sizeof(bits));
 	memcpy(gate_next, g + 1, sizeof(gate_next));
+	/* socket and connect on the cgroup hooks or the per-syscall ones: switched with the side (the
+	 * groups of both are attached across the switch, hooks_widen/hooks_narrow). */
+	side->net_cg = (__u32)cg_serves(side);
 	return 0;
 }
 
@@ -1004,12 +1104,15 @@ static int cmd_attach(void)
 	nhooked = 0;
 	bpf_object__for_each_program(prog, skel->obj) {
 		int uring = is_uring_prog(prog);
-		if (!has_prefix(prog, chosen->prefix) && prog != exec_prog && prog != outcome_prog && !(uring && want_uring))
+		if (!has_prefix(prog, chosen->prefix) && prog != exec_prog && prog != outcome_prog && !(uring && want_uring) &&
+		    !is_net_cg(prog))
+			continue;
+		if (group_of(prog) == G_NONE)
 			continue;
 		if (nhooked == (int)(sizeof(hooked) / sizeof(hooked[0])))
 			return -E2BIG;
 		hooked[nhooked++] = (struct hooked){ .prog = prog, .group = group_of(prog),
-						     .optional = uring || prog == outcome_prog,
+						     .optional = uring || prog == outcome_prog, .cgroup = is_net_cg(prog),
 						     .link = prog == exec_prog ? exec_probe : NULL };
 	}
 	exec_probe = NULL;
@@ -1116,11 +1219,33 @@ static void print_layout(void)
 	       AW_NET_ACCEPT4, AW_NET_BIND, AW_NET_LISTEN);
 }
 
+/* The kernel ids of the programs this helper loaded, comma-separated (READY: a benchmark sums the
+ * run time of its own programs, not of whatever else is loaded on the machine meanwhile). */
+static void program_ids(char *out, size_t cap)
+{
+	struct bpf_program *prog;
+	size_t l = 0;
+	bpf_object__for_each_program(prog, skel->obj) {
+		struct bpf_prog_info info = { 0 };
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		int n = snprintf(out + l, cap - l, "%s%u", l ? "," : "", info.id);
+		if (n < 0 || (size_t)n >= cap - l) {
+			out[l] = 0;
+			return;
+		}
+		l += (size_t)n;
+	}
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: armorwatch-monitor --ringbuf-bytes N\n"
 			"                          [--hook auto|syscall_tracepoints|tp_btf|raw_tracepoint]\n"
 			"                          [--exec-hook auto|tp_btf|raw_tracepoint|tracepoint]\n"
+			"                          [--net-hook auto|cgroup|syscalls]\n"
 			"                          [--stats-ms N] [--filter-capacity N] | --print-layout\n"
 			"Speaks the frame protocol on stdin/stdout; meant to be started by armorwatch.\n");
 }
@@ -1133,12 +1258,14 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "--print-layout")) { print_layout(); return 0; }
 		else if (!strcmp(argv[i], "--hook") && i + 1 < argc) want = argv[++i];
 		else if (!strcmp(argv[i], "--exec-hook") && i + 1 < argc) want_exec = argv[++i];
+		else if (!strcmp(argv[i], "--net-hook") && i + 1 < argc) want_net = argv[++i];
 		else if (!strcmp(argv[i], "--ringbuf-bytes") && i + 1 < argc) ringbuf_bytes = strtoul(argv[++i], NULL, 0);
 		else if (!strcmp(argv[i], "--filter-capacity") && i + 1 < argc) filter_capacity = strtoul(argv[++i], NULL, 0);
 		else if (!strcmp(argv[i], "--stats-ms") && i + 1 < argc) stats_ms = strtol(argv[++i], NULL, 0);
 		else { usage(); return 2; }
 	}
-	if (!filter_capacity || filter_capacity > 0x3fffffff) {
+	if (!filter_capacity || filter_capacity > 0x3fffffff ||
+	    (strcmp(want_net, "auto") && strcmp(want_net, "cgroup") && strcmp(want_net, "syscalls"))) {
 		usage();
 		return 2;
 	}
@@ -1168,16 +1295,23 @@ int main(int argc, char **argv)
 	if (access("/sys/kernel/btf/vmlinux", R_OK))
 		fail("AW_MONITOR_NO_BTF", "this kernel has no BTF (/sys/kernel/btf/vmlinux is missing); "
 					  "the monitor needs a kernel built with CONFIG_DEBUG_INFO_BTF=y");
+	if (strcmp(want_net, "syscalls")) {
+		cg_root = open_cgroup2_root(net_problem, sizeof(net_problem));
+		if (cg_root < 0 && !strcmp(want_net, "cgroup"))
+			fail("AW_MONITOR_REFUSED", "--net-hook cgroup: %s", net_problem);
+	}
 	load(want, want_exec);
 
 	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_record, NULL, NULL);
 	if (!rb)
 		fail("AW_MONITOR_RINGBUF", "cannot map the ring buffer: %s", strerror(errno));
-	char problem[512], uerr[512];
+	char problem[512], uerr[512], nerr[512], ids[2048] = "";
 	json_escape(problem, sizeof(problem), outcome_problem);
 	json_escape(uerr, sizeof(uerr), uring_error);
-	put_json(F_READY, "{\"hook\":\"%s\",\"execHook\":\"%s\",\"outcomeHook\":\"%s\",\"outcomeProblem\":\"%s\",\"uringHook\":\"%s\",\"uringError\":\"%s\",\"tried\":[%s],\"ringbufBytes\":%lu,\"bootToRealtimeNs\":\"%lld\",\"pid\":%d}",
-		 hook_name, exec_hook_name, outcome_hook_name, problem, uring_hook_name, uerr, tried, ringbuf_bytes, boot_to_realtime_ns(), getpid());
+	json_escape(nerr, sizeof(nerr), net_problem);
+	program_ids(ids, sizeof(ids));
+	put_json(F_READY, "{\"hook\":\"%s\",\"execHook\":\"%s\",\"outcomeHook\":\"%s\",\"outcomeProblem\":\"%s\",\"uringHook\":\"%s\",\"uringError\":\"%s\",\"netHook\":\"%s\",\"netHookProblem\":\"%s\",\"tried\":[%s],\"ringbufBytes\":%lu,\"bootToRealtimeNs\":\"%lld\",\"pid\":%d,\"programs\":[%s]}",
+		 hook_name, exec_hook_name, outcome_hook_name, problem, uring_hook_name, uerr, net_hook_name, nerr, tried, ringbuf_bytes, boot_to_realtime_ns(), getpid(), ids);
 	flush_out();
 
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);

@@ -74,6 +74,16 @@ export interface MonitorStats {
   readonly outcomeProblem: string;
   /** Hook of io_uring opens: 'tp_btf' (io_uring:io_uring_submit_req and io_uring_complete), or 'none' (they are not observed). Optional for callers that build stats by hand. */
   readonly uringHook?: string;
+  /**
+   * Hooks of socket() and connect(): 'cgroup' (programs on the root of the cgroup v2 hierarchy,
+   * run only on those calls) or 'syscalls' (the per-syscall hooks, as the other network calls).
+   * Optional for callers that build stats by hand.
+   */
+  readonly netHook?: 'cgroup' | 'syscalls';
+  /** Why socket() and connect() are on the per-syscall hooks when 'auto' asked for cgroup ones, '' otherwise. */
+  readonly netHookProblem?: string;
+  /** Kernel ids of the BPF programs the helper loaded (a benchmark sums their run time alone). */
+  readonly programIds?: readonly number[];
   /** Which hook groups are attached now. */
   readonly hooks: HookState;
 }
@@ -143,6 +153,11 @@ export interface MonitorOptions {
   readonly hook?: 'auto' | 'syscall_tracepoints' | 'tp_btf' | 'raw_tracepoint';
   /** Hook of sched_process_exec; 'auto' (default) tries tp_btf, then raw_tracepoint, then tracepoint. */
   readonly execHook?: 'auto' | 'tp_btf' | 'raw_tracepoint' | 'tracepoint';
+  /**
+   * Hooks of socket() and connect(); 'auto' (default): the root cgroup's when the kernel lets them
+   * attach, else the per-syscall hooks; 'cgroup': those or fail; 'syscalls': the per-syscall hooks.
+   */
+  readonly netHook?: 'auto' | 'cgroup' | 'syscalls';
   readonly statsIntervalMs?: number;
 }
 
@@ -188,6 +203,7 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
   preflight(helperPath);
   const args = ['--hook', opts.hook ?? 'auto', '--stats-ms', String(opts.statsIntervalMs ?? 1000), '--ringbuf-bytes', String(opts.ringbufBytes), '--filter-capacity', String(capacity)];
   if (opts.execHook !== undefined) args.push('--exec-hook', opts.execHook);
+  if (opts.netHook !== undefined) args.push('--net-hook', opts.netHook);
   const child: ChildProcessWithoutNullStreams = spawn(helperPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const log = opts.logger.child({ component: 'monitor', helperPid: child.pid });
 
@@ -209,6 +225,9 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
   let hook = 'none';
   let execHook = 'none';
   let uringHook = 'none';
+  let netHook: 'cgroup' | 'syscalls' = 'syscalls';
+  let netHookProblem = '';
+  let programIds: readonly number[] = [];
   let uringError = 'not loaded yet';
   // What the kernel was last told to watch by identity, for naming matches (decoder): the rule
   // paths of each (device, inode), one per scope (the host, a container) that watches it.
@@ -228,7 +247,7 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
   const readyPromise = new Promise((resolve, reject) => { ready = { resolve, reject }; });
 
   const snapshot = (): MonitorStats => ({
-    delivered, decodeErrors, hook, execHook, uringHook,
+    delivered, decodeErrors, hook, execHook, uringHook, netHook, netHookProblem, programIds,
     lostInKernel: kernel.lostRingbuf, lostPending: kernel.lostPending, filteredInKernel: kernel.filtered,
     filteredExecInKernel: kernel.filteredExec, execHookAttached: kernel.execHookAttached === true,
     filteredNetInKernel: kernel.filteredNet, lostNetPending: kernel.lostNetPending, gatedNetInKernel: kernel.gatedNet,
@@ -292,15 +311,20 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
       case FRAME.ready: {
         const r = JSON.parse(payload.toString('utf8')) as {
           hook: string; execHook: string; outcomeHook: string; outcomeProblem: string; uringHook?: string; uringError?: string; bootToRealtimeNs: string; tried: unknown; ringbufBytes: number;
+          netHook?: 'cgroup' | 'syscalls'; netHookProblem?: string; programs?: number[];
         };
         hook = r.hook;
         execHook = r.execHook;
         outcomeProblem = r.outcomeProblem;
         uringHook = r.uringHook ?? 'none';
+        netHook = r.netHook ?? 'syscalls';
+        netHookProblem = r.netHookProblem ?? '';
+        programIds = Object.freeze([...(r.programs ?? [])]);
         uringError = r.uringError ?? 'the helper did not say';
         kernel = { ...kernel, outcomeHook: r.outcomeHook };
         offset = BigInt(r.bootToRealtimeNs);
-        log.info({ hook, execHook, outcomeHook: r.outcomeHook, tried: r.tried, ringBufferBytes: r.ringbufBytes }, 'eBPF programs loaded');
+        log.info({ hook, execHook, outcomeHook: r.outcomeHook, netHook, tried: r.tried, ringBufferBytes: r.ringbufBytes }, 'eBPF programs loaded');
+        if (netHookProblem !== '') log.info({ netHook }, `socket() and connect() use the per-syscall hooks: ${netHookProblem}`);
         // Said at every start, not only when connects are asked for: a later filter may ask.
         if (outcomeProblem !== '') log.warn({ outcomeHook: r.outcomeHook }, outcomeProblem);
         ready?.resolve(undefined);
