@@ -295,9 +295,9 @@ async function compareHelpers(file: string, helpers: string[]): Promise<string> 
 
 const EXECLOOP = join(root, 'build/execloop');
 const EXECTINY = join(root, 'build/exectiny');
-// The programs on the exec path: the exec hook (whichever was chosen: sched_prepare_exec's
-// aw_xbtf_prep or a sched_process_exec one), execve's entry (not attached with aw_xbtf_prep) and
-// exit, and the failed-exec builder they tail-call.
+// The programs on the exec path: the exec hook (whichever was chosen; aw_xbtf_prep is the
+// sched_prepare_exec hook of the build measured in BENCHMARKS.md "execperf2", commit 65c37f7, which
+// attaches no execve entry), execve's entry and exit, and the failed-exec builder they tail-call.
 const EXEC_PROGRAMS = /^aw_(x(btf|raw|tp)_(exec|prep)|tp_enter_execve|tp_exit_execve|tpb_exec)$/;
 const EXEC_HOOK_PROGRAM = /^aw_x(btf|raw|tp)_(exec|prep)$/;
 

@@ -168,18 +168,24 @@ struct {
 /* What an execve/execveat entry keeps for the exec hook: the call and the caller's executable. By
  * tgid, not thread: a thread that execs becomes the group leader and takes the tgid as its id.
  * The hook or the failed call's exit clears it; a record left by an exec that never returned is
- * overwritten by the next exec of that tgid. An array slot per tgid modulo its size, not a hash
- * entry: a fork+exec then costs two plain stores and a load instead of a hash insert and delete
- * (those were most of a filtered exec's time). Two execs in flight at once whose tgids share a
- * slot: the later one's record wins, and `check` (over every field) keeps a record torn between
- * two writers from being read; the other exec is reported without its caller, as one the entry
- * program did not see. */
+ * overwritten by the next exec of that tgid. Array slots, not hash entries: a fork+exec then costs
+ * a few plain stores and loads instead of a hash insert and delete (those were most of a filtered
+ * exec's time). Each tgid has a set of two slots in one cache line (tgid modulo AW_EXEC_SLOTS / 2):
+ * an entry claims a free one (compare-and-swap of `tgid` from 0) or its own, so two execs in flight
+ * at once whose tgids share a set each keep their record. A third at the same moment takes the
+ * first slot over; `check` (over every field) keeps a record torn between two writers from being
+ * read, and the exec that lost its record is reported without its caller, as one the entry program
+ * did not see. */
 struct exec_start {
 	__u64 dentry, mnt; /* f_path of the caller's mm->exe_file */
 	__u64 check;       /* exec_start_check() of the fields below and above */
-	__u32 tgid;        /* 0: the slot is free */
+	__u32 tgid;        /* 0: the slot is free; tgid and nr are one 8-byte word (exec_slot_claim) */
 	__u32 nr;
 };
+
+_Static_assert(__builtin_offsetof(struct exec_start, tgid) % 8 == 0 &&
+	       __builtin_offsetof(struct exec_start, nr) == __builtin_offsetof(struct exec_start, tgid) + 4,
+	       "tgid and nr make one aligned 8-byte word");
 
 #define AW_EXEC_SLOTS 32768 /* a power of two: the default pid_max */
 
@@ -189,6 +195,13 @@ struct {
 	__type(key, __u32);
 	__type(value, struct exec_start);
 } exec_starts SEC(".maps");          /* tgid % AW_EXEC_SLOTS -> exec in progress */
+
+/* 1 when the free slot st (tgid and nr 0) is now this tgid's: tgid and nr as one word (the BPF
+ * compare-and-swap of this toolchain is 64-bit). */
+static __always_inline int exec_slot_claim(struct exec_start *st, __u32 tgid)
+{
+	return !st->tgid && !__sync_val_compare_and_swap((__u64 *)&st->tgid, 0, (__u64)tgid);
+}
 
 static __always_inline __u64 exec_start_check(__u64 dentry, __u64 mnt, __u32 tgid, __u32 nr)
 {
@@ -215,11 +228,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct xhot);
 } xhot SEC(".maps");                 /* the dropped execution's own state */
-
-/* 1 when successful executions are judged and reported at sched_prepare_exec (the exec hook
- * aw_xbtf_prep): the caller's program is still mapped there, so execve's entry keeps nothing.
- * Set by the helper before load; 0 with the other exec hooks (sched_process_exec). */
-const volatile __u32 aw_exec_prep = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -760,18 +768,23 @@ static __always_inline int exec_enter(long id)
 #ifdef AW_FLOOR
 	return 0;
 #endif
-	if (aw_exec_prep) /* the exec hook sees the caller itself */
-		return 0;
 	struct aw_config *cfg = bpf_map_lookup_elem(&aw_config, &zero);
 	if (!cfg || !cfg->armed || !aw_sides[filter_slot()].execs)
 		return 0;
 	struct task_struct *bt = bpf_get_current_task_btf();
 	struct file *exe = bt->mm->exe_file;
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u32 idx = tgid & (AW_EXEC_SLOTS - 1);
+	__u32 idx = (tgid & (AW_EXEC_SLOTS / 2 - 1)) * 2;
 	struct exec_start *st = bpf_map_lookup_elem(&exec_starts, &idx);
 	if (!st)
 		return 0;
+	if (st->tgid != tgid && !exec_slot_claim(st, tgid)) {
+		/* the first slot is another's: the second if it is free or ours, else the first */
+		__u32 idx2 = idx + 1;
+		struct exec_start *st2 = bpf_map_lookup_elem(&exec_starts, &idx2);
+		if (st2 && (st2->tgid == tgid || exec_slot_claim(st2, tgid)))
+			st = st2;
+	}
 	st->dentry = (__u64)exe->f_path.dentry;
 	st->mnt = (__u64)exe->f_path.mnt;
 	st->nr = (__u32)id;
@@ -808,8 +821,7 @@ static __always_inline int on_enter_regs(struct pt_regs *regs, long id)
 	return on_enter(id, args);
 }
 
-/* `comm`: the task's name to judge, or NULL for the current one. */
-static __always_inline int process_passes_as(struct aw_config *cfg, __u32 tgid, const char *comm_as)
+static __always_inline int process_passes(struct aw_config *cfg, __u32 tgid)
 {
 	__u32 b = tgid & 0xffff;
 	if ((aw_deny_bits[(b >> 6) & (AW_BITMAP_WORDS - 1)] & (1ULL << (b & 63))) &&
@@ -819,19 +831,11 @@ static __always_inline int process_passes_as(struct aw_config *cfg, __u32 tgid, 
 		return 0;
 	if (cfg->comm_filter) {
 		char comm[AW_COMM_LEN] = {};
-		if (comm_as)
-			__builtin_memcpy(comm, comm_as, sizeof(comm));
-		else
-			bpf_get_current_comm(comm, sizeof(comm));
+		bpf_get_current_comm(comm, sizeof(comm));
 		if (!bpf_map_lookup_elem(&comm_allow, comm))
 			return 0;
 	}
 	return 1;
-}
-
-static __always_inline int process_passes(struct aw_config *cfg, __u32 tgid)
-{
-	return process_passes_as(cfg, tgid, NULL);
 }
 
 /* Entry of every hook: the syscall number and its six raw arguments. */
@@ -1207,14 +1211,20 @@ static __always_inline int fd_of_devfd(const __u8 *p, long n)
 static __always_inline long take_caller(struct path *caller)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u32 idx = tgid & (AW_EXEC_SLOTS - 1);
+	__u32 idx = (tgid & (AW_EXEC_SLOTS / 2 - 1)) * 2;
 	struct exec_start *st = bpf_map_lookup_elem(&exec_starts, &idx);
-	if (!st || st->tgid != tgid)
+	if (!st)
 		return 0;
+	if (st->tgid != tgid) { /* the set's second slot */
+		idx++;
+		st = bpf_map_lookup_elem(&exec_starts, &idx);
+		if (!st || st->tgid != tgid)
+			return 0;
+	}
 	__u64 dentry = st->dentry, mnt = st->mnt;
 	__u32 nr = st->nr;
 	int whole = st->check == exec_start_check(dentry, mnt, tgid, nr);
-	st->tgid = 0;
+	*(volatile __u64 *)&st->tgid = 0; /* tgid and nr: free (exec_slot_claim) */
 	if (!whole)
 		return 0;
 	caller->dentry = (struct dentry *)dentry;
@@ -1292,33 +1302,12 @@ static __always_inline void exec_memo_add(struct xhot *xh, __u32 len, struct ver
 
 #define AW_KNAME_BULK 128 /* bytes of the requested path copied at once (a multiple of 8) */
 
-/* The requested path of an execution into tmp; its length, NUL included, as
- * bpf_probe_read_kernel_str. A string read goes byte by byte and was most of a filtered exec's
- * time: a fixed-size copy goes a word at a time, and the NUL is then found in it. The bytes past
- * the NUL are another part of the same buffer (bprm->filename is a names_cache buffer, or a
- * kmalloc'd "/dev/fd/N/name") and are never used; should the copy fault, or the path be longer,
- * the string read does it as before. */
-static __always_inline long read_kname(struct heap *hp, const char *k)
-{
-	if (!bpf_probe_read_kernel(hp->tmp, AW_KNAME_BULK, k)) {
-		for (__u32 i = 0; i < AW_KNAME_BULK / 8; i++) {
-			__u64 w = *(__u64 *)(hp->tmp + 8 * i);
-			if (!((w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL))
-				continue; /* no zero byte in this word */
-			for (__u32 j = 0; j < 8; j++)
-				if (!((w >> (8 * j)) & 0xff))
-					return 8 * i + j + 1;
-		}
-	}
-	/* Sized for the common case, as for user paths: the read costs by the size asked. */
-	long n = bpf_probe_read_kernel_str(hp->tmp, AW_FAST_SCAN, k);
-	if (n == AW_FAST_SCAN)
-		n = bpf_probe_read_kernel_str(hp->tmp, AW_PATH_MAX, k);
-	return n;
-}
-
-/* The requested path's first AW_FAST_SCAN bytes into dst, as read_kname: its length, NUL
- * included, or AW_FAST_SCAN when it is longer (then not whole in dst). */
+/* The requested path of an execution, its first AW_FAST_SCAN bytes into dst: its length, NUL
+ * included, as bpf_probe_read_kernel_str, or AW_FAST_SCAN when it is longer (then not whole in
+ * dst). A string read goes byte by byte and was most of a filtered exec's time: a fixed-size copy
+ * goes a word at a time, and the NUL is then found in it. The bytes past the NUL are another part
+ * of the same buffer (bprm->filename is a names_cache buffer, or a kmalloc'd "/dev/fd/N/name") and
+ * are never used; should the copy fault, or the path be longer, the string read does it as before. */
 static __always_inline long read_kname_short(__u8 *dst, const char *k)
 {
 	if (!bpf_probe_read_kernel(dst, AW_KNAME_BULK, k)) {
@@ -1331,50 +1320,24 @@ static __always_inline long read_kname_short(__u8 *dst, const char *k)
 					return 8 * i + j + 1;
 		}
 	}
+	/* Sized for the common case, as for user paths: the read costs by the size asked. */
 	return bpf_probe_read_kernel_str(dst, AW_FAST_SCAN, k);
 }
 
-struct slash_ctx {
-	struct heap *hp;
-	__u32 end;
-	__u32 after; /* index just past the last '/' so far */
-};
-
-static long slash_step(__u32 i, void *ctx)
+/* The whole requested path into tmp, as read_kname_short. */
+static __always_inline long read_kname(struct heap *hp, const char *k)
 {
-	struct slash_ctx *c = ctx;
-	if (i >= c->end)
-		return 1;
-	if (c->hp->tmp[bounded(i, AW_PATH_MAX - 1)] == '/')
-		c->after = i + 1;
-	return 0;
+	long n = read_kname_short(hp->tmp, k);
+	if (n == AW_FAST_SCAN)
+		n = bpf_probe_read_kernel_str(hp->tmp, AW_PATH_MAX, k);
+	return n;
 }
 
-/* The name the task takes on by this execution (begin_new_exec, past sched_prepare_exec): the
- * file's own name when the kernel takes it from the dentry (an execveat of a descriptor), else the
- * base name of the requested path; cut to AW_COMM_LEN - 1 bytes as the kernel does. Uses hp->tmp. */
-static __always_inline void exec_comm(char *comm, struct heap *hp, const char *kfilename, struct linux_binprm *bprm)
-{
-	if (bpf_core_field_exists(bprm->comm_from_dentry) && BPF_CORE_READ_BITFIELD_PROBED(bprm, comm_from_dentry)) {
-		bpf_probe_read_kernel_str(comm, AW_COMM_LEN, BPF_CORE_READ(bprm, file, f_path.dentry, d_name.name));
-		return;
-	}
-	long n = bpf_probe_read_kernel_str(hp->tmp, AW_PATH_MAX, kfilename);
-	struct slash_ctx c = { .hp = hp, .end = n > 0 ? (__u32)n : 0, .after = 0 };
-	bpf_loop(AW_PATH_MAX, slash_step, &c, 0);
-	bpf_probe_read_kernel_str(comm, AW_COMM_LEN, kfilename + (c.after & (AW_PATH_MAX - 1)));
-}
-
-/* A successful execution. `kfilename` is bprm->filename, the path as the caller asked for it.
- * `prep` (aw_xbtf_prep, sched_prepare_exec): past the point of no return but before the old
- * program is gone: the caller is the task's own executable, the call and the arguments are in
- * its registers and memory, the executed file is bprm->file, and the name, thread id and
- * credentials are set to what the task takes on. Else (sched_process_exec): the task already runs
- * the new program; the executed file is its mm->exe_file (bprm->file: for a script, its
- * interpreter), the caller and the call come from the entry's record, the arguments from the new
- * program's stack. The filter judges the requested path, then the file's path walked from the
- * task's root. */
-static __always_inline int on_exec(const char *kfilename, struct linux_binprm *bprm, const int prep)
+/* A successful execution, from sched_process_exec: the task already runs the new program.
+ * `kfilename` is bprm->filename, the path as the caller asked for it. The executed file is the
+ * task's new mm->exe_file (bprm->file: for a script, its interpreter). The filter judges the
+ * requested path, then the file's path walked from the task's root. */
+static __always_inline int on_exec(const char *kfilename)
 {
 	__u32 zero = 0;
 #ifdef AW_FLOOR
@@ -1391,43 +1354,26 @@ static __always_inline int on_exec(const char *kfilename, struct linux_binprm *b
 		return 0;
 	struct task_struct *bt = bpf_get_current_task_btf();
 	struct path caller = {};
-	long nr = 0;
-	int have_caller = 0;
-	if (prep) {
-		/* The call, its arguments and the caller are read only for an event (below); the name
-		 * is "/dev/fd/<dirfd>[/<name>]" (bprm->fdpath) only for an execveat on a descriptor. */
-	} else {
-		/* The call is known from its entry (the registers are the new program's by now).
-		 * Without an entry record (an exec the kernel started itself, or one begun before the
-		 * hook was armed) it is reported as execve, and without a caller. */
-		nr = take_caller(&caller);
-		have_caller = nr != 0;
-	}
-	if (!prep && nr != NR_execveat)
+	/* The call is known from its entry (the registers are the new program's by now). Without
+	 * an entry record (an exec the kernel started itself, or one begun before the hook was
+	 * armed) it is reported as execve, and without a caller. */
+	long nr = take_caller(&caller);
+	int have_caller = nr != 0;
+	if (nr != NR_execveat)
 		nr = NR_execve;
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	if (prep && cfg->comm_filter) { /* judged by the name the task takes on */
-		struct heap *ch = scratch();
-		char comm[AW_COMM_LEN] = {};
-		if (!ch)
-			return 0;
-		exec_comm(comm, ch, kfilename, bprm);
-		if (!process_passes_as(cfg, tgid, comm))
-			return 0;
-	} else if (!process_passes(cfg, tgid)) {
+	if (!process_passes(cfg, bpf_get_current_pid_tgid() >> 32))
 		return 0;
-	}
 	struct xhot *xh = bpf_map_lookup_elem(&xhot, &zero);
 	if (!xh)
 		return 0;
 
 	long n = read_kname_short(xh->req, kfilename);
-	int dirfd = (prep ? bprm->fdpath != NULL : nr == NR_execveat) ? fd_of_devfd(xh->req, n) : AT_FDCWD;
+	int dirfd = nr == NR_execveat ? fd_of_devfd(xh->req, n) : AT_FDCWD;
 	/* The requested path is judged, and may be memoized, unless it passes whatever it is. */
 	int judged = !side->exec_pass_all && dirfd == AT_FDCWD && n > 1;
 
 	struct path root = { .dentry = bt->fs->root.dentry, .mnt = bt->fs->root.mnt };
-	struct file *exe = prep ? bprm->file : bt->mm->exe_file;
+	struct file *exe = bt->mm->exe_file;
 	struct path fp = { .dentry = exe->f_path.dentry, .mnt = exe->f_path.mnt };
 	/* The file's own verdict, cached as for opens (same key, same checks, same generation): the
 	 * same program run again, the usual case, is judged without walking its path. */
@@ -1473,29 +1419,11 @@ static __always_inline int on_exec(const char *kfilename, struct linux_binprm *b
 		}
 	}
 
-	__u64 uargv = 0;
-	if (prep) { /* the old program is still there: its registers, memory and executable */
-		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bt);
-		nr = regs->orig_ax == NR_execveat ? NR_execveat : NR_execve;
-		uargv = nr == NR_execveat ? regs->dx : regs->si;
-		/* no mm (an exec the kernel started from a kernel thread): no caller */
-		struct file *cx = bt->mm->exe_file;
-		caller.dentry = cx->f_path.dentry;
-		caller.mnt = cx->f_path.mnt;
-		have_caller = caller.dentry != NULL;
-	}
 	struct aw_event *e = (void *)hp->ev;
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	__u32 off = sizeof(struct aw_event);
 	__builtin_memset(e, 0, sizeof(*e));
 	put_identity(e, task, nr, 0);
-	if (prep) { /* the thread that execs becomes the group's leader, with the new credentials */
-		struct cred *cr = bprm->cred;
-		e->host_tid = e->host_pid;
-		e->uid = cr->uid.val;
-		e->gid = cr->gid.val;
-		e->euid = cr->euid.val;
-	}
 	e->ts_boot_ns = bpf_ktime_get_boot_ns();
 	e->ev_flags = walk_flags;
 	e->dirfd = dirfd;
@@ -1503,8 +1431,6 @@ static __always_inline int on_exec(const char *kfilename, struct linux_binprm *b
 	e->owner_uid = BPF_CORE_READ(exe, f_inode, i_uid.val);
 	e->ev_flags |= AW_EVF_OWNER_VALID;
 	off = put_walked(hp, off, pos, AW_STR_RESOLVED);
-	if (prep) /* tmp is free again once the walked path is in the event */
-		exec_comm(e->comm, hp, kfilename, bprm);
 	off = put_kstr(hp, off, kfilename, AW_STR_PATH);
 	struct path pwd = BPF_CORE_READ(task, fs, pwd);
 	off = put_path(hp, off, &pwd, &root, AW_STR_CWD);
@@ -1515,9 +1441,9 @@ static __always_inline int on_exec(const char *kfilename, struct linux_binprm *b
 			e->ev_flags |= AW_EVF_DIR_GONE;
 	}
 	off = put_parent_tty(hp, off, task, &root);
-	if (!prep) /* the new program's stack starts with argc, then the argv pointers */
-		uargv = BPF_CORE_READ(task, mm, start_stack) + 8;
-	off = put_argv(hp, off, uargv);
+	/* The new program's stack starts with argc, then the argv pointers. */
+	__u64 sp = BPF_CORE_READ(task, mm, start_stack);
+	off = put_argv(hp, off, sp + 8);
 	if (have_caller)
 		off = put_path(hp, off, &caller, &root, AW_STR_CALLER);
 	send(hp, off);
@@ -1536,8 +1462,7 @@ static __always_inline int exec_exit(long nr, long ret)
 		return 0; /* a success is reported by the exec hook, which took the entry's record */
 	struct task_struct *bt = bpf_get_current_task_btf();
 	struct path caller;
-	if (!aw_exec_prep)
-		take_caller(&caller); /* drops the entry's record; the caller is the task itself */
+	take_caller(&caller); /* drops the entry's record; the caller is the task itself */
 	struct aw_config *cfg = bpf_map_lookup_elem(&aw_config, &zero);
 	__u32 slot = filter_slot();
 	struct aw_filter_side *side = &aw_sides[slot];
@@ -1899,35 +1824,27 @@ int aw_raw_exit(struct bpf_raw_tracepoint_args *ctx)
 }
 
 /* ---- the exec hook: probed on its own, best first (aw_x<kind>_exec) -------------------------
- *   tp_btf/sched_prepare_exec       (Linux 6.10+) the old program still there: execve's entry
- *                                   keeps nothing, one program per successful exec (aw_xbtf_prep);
  *   tp_btf/sched_process_exec       BTF-typed arguments, no tracefs;
  *   raw_tracepoint/sched_process_exec   the same arguments untyped;
  *   tracepoint/sched/sched_process_exec  the classic tracepoint (needs tracefs): no bprm, the
  *                                        requested path comes from the record. */
-SEC("tp_btf/sched_prepare_exec")
-int BPF_PROG(aw_xbtf_prep, struct task_struct *p, struct linux_binprm *bprm)
-{
-	return on_exec(bprm->filename, bprm, 1);
-}
-
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(aw_xbtf_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	return on_exec(bprm->filename, NULL, 0);
+	return on_exec(bprm->filename);
 }
 
 SEC("raw_tracepoint/sched_process_exec")
 int aw_xraw_exec(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct linux_binprm *bprm = (struct linux_binprm *)ctx->args[2];
-	return on_exec(BPF_CORE_READ(bprm, filename), NULL, 0);
+	return on_exec(BPF_CORE_READ(bprm, filename));
 }
 
 SEC("tracepoint/sched/sched_process_exec")
 int aw_xtp_exec(struct trace_event_raw_sched_process_exec *ctx)
 {
-	return on_exec((const char *)ctx + (ctx->__data_loc_filename & 0xffff), NULL, 0);
+	return on_exec((const char *)ctx + (ctx->__data_loc_filename & 0xffff));
 }
 
 /* ---- the outcome of non-blocking connects: sock:inet_sock_set_state (aw_n<kind>_state) ---------

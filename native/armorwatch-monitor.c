@@ -59,7 +59,6 @@ static struct armorwatch_bpf *skel;
 static struct ring_buffer *rb;
 static const char *hook_name = "none";
 static const char *exec_hook_name = "none";
-static int exec_prep; /* the exec hook is aw_xbtf_prep: execve/execveat's entry programs stay detached */
 /* The hook of connect outcomes (sock:inet_sock_set_state), in the kind of the exec hook. */
 static const char *outcome_hook_name = "none";
 static char outcome_problem[256] = "";
@@ -263,21 +262,17 @@ static const struct hook hooks[] = {
 };
 static const struct hook *chosen;
 
-/* The exec hook, probed on its own, best first: one program each. sched_prepare_exec (Linux 6.10+)
- * runs while the caller's program is still there, so execve's entry has nothing to keep and is not
- * attached (`prep`); sched_process_exec, after the old program is gone, needs that entry. */
+/* The exec hook (sched_process_exec), probed on its own, best first: one program each. */
 struct exec_hook {
 	const char *name;
 	const char *prog;
 	int needs_tracefs;
 	const char *outcome_prog; /* sock:inet_sock_set_state in the same kind of hook */
-	int prep;
 };
 static const struct exec_hook exec_hooks[] = {
-	{ "tp_btf", "aw_xbtf_prep", 0, "aw_nbtf_state", 1 },
-	{ "tp_btf", "aw_xbtf_exec", 0, "aw_nbtf_state", 0 },
-	{ "raw_tracepoint", "aw_xraw_exec", 0, "aw_nraw_state", 0 },
-	{ "tracepoint", "aw_xtp_exec", 1, "aw_ntp_state", 0 },
+	{ "tp_btf", "aw_xbtf_exec", 0, "aw_nbtf_state" },
+	{ "raw_tracepoint", "aw_xraw_exec", 0, "aw_nraw_state" },
+	{ "tracepoint", "aw_xtp_exec", 1, "aw_ntp_state" },
 };
 
 /* Whether this kernel has the sock:inet_sock_set_state tracepoint for the hook kind: its BTF type
@@ -401,7 +396,6 @@ static int try_load(const struct hook *h, const struct exec_hook *x, int uring, 
 						(with_outcome && !strcmp(bpf_program__name(prog), x->outcome_prog)) ||
 						(uring && is_uring_prog(prog)) ||
 						(cg && is_net_cg(prog)));
-	skel->rodata->aw_exec_prep = (__u32)x->prep;
 	bpf_map__set_max_entries(skel->maps.heap, (__u32)libbpf_num_possible_cpus());
 	bpf_map__set_max_entries(skel->maps.events, (__u32)ringbuf_bytes);
 	/* Two sides of the filter per map: the one in force and the next one, each up to the capacity. */
@@ -499,7 +493,6 @@ static void load(const char *want, const char *want_exec)
 				chosen = h;
 				hook_name = h->name;
 				exec_hook_name = x->name;
-				exec_prep = x->prep;
 				return;
 			}
 			last_err = err;
@@ -804,8 +797,7 @@ static int group_of(struct bpf_program *p)
 		return G_SHARED; /* aw_btf_enter/exit, aw_raw_enter/exit */
 	const char *call = strncmp(n, "aw_tp_enter_", 12) ? n + strlen("aw_tp_exit_") : n + strlen("aw_tp_enter_");
 	if (!strcmp(call, "execve") || !strcmp(call, "execveat"))
-		/* the entries keep the caller for sched_process_exec; sched_prepare_exec sees it itself */
-		return exec_prep && !strncmp(n, "aw_tp_enter_", 12) ? G_NONE : G_EXEC;
+		return G_EXEC;
 	for (size_t i = 0; i < sizeof(net) / sizeof(net[0]); i++)
 		if (!strcmp(call, net[i]))
 			return i < 2 ? G_NETSC : G_NET;
