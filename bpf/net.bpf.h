@@ -37,22 +37,23 @@ __u32 aw_net_outcome_on;
  * aw_filter_side, armorwatch_filter.h), the thresholds below are stored just before the switch;
  * net_gate_protos 0: off, every connect that passes is emitted. Per KEY (the
  * detector's: a network namespace other than the host's -- a pod --, else the process tree: the
- * parent tgid, or the process itself when its parent is init) the kernel keeps a sketch of the
- * distinct ports and hosts attempted (two epochs of aw_gate_window_ns: at least one full window is
- * always covered) and, per distinct target, its attempts and results. While the sketch stays below
- * aw_gate_ports distinct ports and aw_gate_hosts distinct hosts, connects are counted there and
- * nothing is emitted (AW_STAT_GATED_NET). The connect that crosses either is emitted as the gate's
- * summary (AW_EVF_NET_GATE_OPEN), followed by one record per target held back
- * (AW_EVF_NET_HANDOVER, with its counts); from then on the key's connects stream (one record per
- * attempt: a non-blocking connect's call and outcome are folded into its outcome record) until
+ * parent tgid, or the process itself when its parent is init) the kernel counts the distinct ports
+ * and hosts attempted exactly (over two epochs of aw_gate_window_ns: at least one full window is
+ * always covered) and, per distinct target, its attempts and results. While both counts stay below
+ * aw_gate_ports distinct ports and aw_gate_hosts distinct hosts -- the detector's own lowest
+ * thresholds: the count is over all the key's hosts (ports) and at least the detector's window,
+ * never less than what the detector counts, so no scan it would find is held back --, connects
+ * are counted there and nothing is emitted (AW_STAT_GATED_NET). The connect that crosses either
+ * is emitted as the gate's summary (AW_EVF_NET_GATE_OPEN), followed by one record per target held
+ * back (AW_EVF_NET_HANDOVER, with its counts); from then on the key's connects stream (one record
+ * per attempt: a non-blocking connect's call and outcome are folded into its outcome record) until
  * aw_gate_quiet_ns pass without a connect, when the gate closes and counting starts afresh. */
-__u32 aw_gate_ports;       /* distinct ports that open the gate */
-__u32 aw_gate_hosts;       /* distinct hosts that open the gate */
+__u32 aw_gate_ports;       /* distinct ports that open the gate (the detector's lowest port threshold) */
+__u32 aw_gate_hosts;       /* distinct hosts that open the gate (the detector's lowest host threshold) */
 __u32 aw_gate_host_netns;  /* the host's network namespace: processes in it are keyed by process tree */
-__u64 aw_gate_window_ns;   /* epoch of the sketch: the detector's longest window */
+__u64 aw_gate_window_ns;   /* an epoch of the counts: the detector's longest window */
 __u64 aw_gate_quiet_ns;    /* an open gate closes after this long without a connect */
 
-#define AW_GATE_WORDS 16   /* 1024 bits per sketch and epoch */
 #define AW_GATE_KIND_NETNS 1
 #define AW_GATE_KIND_TREE 2
 
@@ -62,18 +63,52 @@ struct scan_key {
 	__u32 _pad;
 };
 
+/* Distinct ports and hosts are counted exactly, by epoch: each distinct value remembers the epoch
+ * (seq) of its latest attempt (scan_ports, scan_hosts), and the gate how many values have their
+ * latest attempt in each of the last two epochs (parity-indexed). The count is the sum of the two. */
 struct scan_gate {
 	__u64 epoch_ns;   /* start of the current epoch */
 	__u64 last_ns;    /* latest connect */
-	__u32 gen;        /* targets of other generations are stale */
+	__u32 gen;        /* targets and values of other generations are stale */
 	__u32 open;
-	__u32 cur;        /* the current epoch's index */
-	__u32 nports;     /* bits set in either epoch's port sketch */
-	__u32 nhosts;
+	__u32 seq;        /* the current epoch's number (from 1: 0 is "never") */
 	__u32 listed;     /* targets of this generation remembered */
-	__u64 ports[2][AW_GATE_WORDS];
-	__u64 hosts[2][AW_GATE_WORDS];
+	__u32 ports[2];   /* distinct ports whose latest attempt is in epoch seq, seq - 1 (by parity) */
+	__u32 hosts[2];
 };
+
+/* One distinct port or host of a key: the generation and epoch of its latest attempt. An LRU map:
+ * a value pushed out and attempted again is counted again (an overcount: the gate opens earlier,
+ * never later). */
+struct scan_seen {
+	__u32 gen;
+	__u32 seq;
+};
+
+struct scan_pkey {
+	struct scan_key k;
+	__u32 port;
+	__u32 _pad;
+};
+
+struct scan_hkey {
+	struct scan_key k;
+	__u8 addr[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct scan_pkey);
+	__type(value, struct scan_seen);
+} scan_ports SEC(".maps");           /* (key, port) -> its latest epoch */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct scan_hkey);
+	__type(value, struct scan_seen);
+} scan_hosts SEC(".maps");           /* (key, host) -> its latest epoch */
 
 struct scan_tkey {
 	struct scan_key k;
@@ -91,7 +126,7 @@ struct scan_tval {
 	__u32 succeeded;
 	__u32 refused;
 	__u32 failed;
-	__u32 _pad;
+	__u32 seq;        /* the epoch of its latest attempt: its port and host are counted in it */
 };
 
 struct {
@@ -99,7 +134,7 @@ struct {
 	__uint(max_entries, 4096);
 	__type(key, struct scan_key);
 	__type(value, struct scan_gate);
-} scan_gates SEC(".maps");           /* key -> its sketch and gate */
+} scan_gates SEC(".maps");           /* key -> its counts and gate */
 
 /* An LRU map: a target pushed out before its gate opened is missing from the handover, counted as
  * AW_STAT_LOST_GATE (listed - handed over). */
@@ -530,69 +565,54 @@ static __always_inline void gate_key(struct task_struct *bt, struct scan_key *k)
 	k->kind = AW_GATE_KIND_TREE;
 }
 
-static __always_inline __u32 gate_bit(__u32 x)
-{
-	return (x * 2654435761u) >> 22; /* 10 bits: AW_GATE_WORDS * 64 */
-}
-
-static __always_inline __u32 popcount64(__u64 x)
-{
-	x = x - ((x >> 1) & 0x5555555555555555ULL);
-	x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
-	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
-	return (__u32)((x * 0x0101010101010101ULL) >> 56);
-}
-
-/* A new epoch once the current one is a window old: the older epoch is cleared and becomes the
- * current one, so the two together always cover at least the last window. */
+/* A new epoch once the current one is a window old: the values whose latest attempt is two epochs
+ * old leave the count, so the two epochs together always cover at least the last window. */
 static __always_inline void gate_rotate(struct scan_gate *g, __u64 now)
 {
 	__u64 w = aw_gate_window_ns;
 	if (now - g->epoch_ns < w)
 		return;
-	int keep = now - g->epoch_ns < 2 * w;
-	__u32 nc = (g->cur ^ 1) & 1, np = 0, nh = 0;
-	for (int i = 0; i < AW_GATE_WORDS; i++) {
-		g->ports[nc][i] = 0;
-		g->hosts[nc][i] = 0;
-		if (keep) {
-			np += popcount64(g->ports[nc ^ 1][i]);
-			nh += popcount64(g->hosts[nc ^ 1][i]);
-		} else {
-			g->ports[nc ^ 1][i] = 0;
-			g->hosts[nc ^ 1][i] = 0;
-		}
+	if (now - g->epoch_ns < 2 * w) {
+		g->seq++;
+		g->ports[g->seq & 1] = 0;
+		g->hosts[g->seq & 1] = 0;
+	} else {
+		g->seq += 2;
+		g->ports[0] = g->ports[1] = 0;
+		g->hosts[0] = g->hosts[1] = 0;
 	}
-	g->cur = nc;
 	g->epoch_ns = now;
-	g->nports = np;
-	g->nhosts = nh;
 }
 
 static __always_inline void gate_reset(struct scan_gate *g, __u64 now)
 {
-	for (int i = 0; i < AW_GATE_WORDS; i++) {
-		g->ports[0][i] = 0;
-		g->ports[1][i] = 0;
-		g->hosts[0][i] = 0;
-		g->hosts[1][i] = 0;
-	}
 	g->open = 0;
 	g->gen++;
-	g->cur = 0;
+	g->seq += 2; /* every value of the old generation is older than the last two epochs */
 	g->epoch_ns = now;
-	g->nports = g->nhosts = g->listed = 0;
+	g->ports[0] = g->ports[1] = 0;
+	g->hosts[0] = g->hosts[1] = 0;
+	g->listed = 0;
 }
 
-/* Sets bit `bit` of the current epoch; true when neither epoch had it (one more distinct value). */
-static __always_inline int gate_set(__u64 (*m)[AW_GATE_WORDS], __u32 cur, __u32 bit)
+/* A distinct value (`seen`: its entry, NULL when it has none) attempted in the current epoch:
+ * counted there, moved from the previous epoch, or already counted. `n`: the gate's counts. */
+static __always_inline void gate_seen(struct scan_gate *g, void *map, void *vkey, __u32 *n)
 {
-	__u32 w = (bit >> 6) & (AW_GATE_WORDS - 1);
-	__u64 b = 1ULL << (bit & 63);
-	if (m[cur & 1][w] & b)
-		return 0;
-	m[cur & 1][w] |= b;
-	return !(m[(cur ^ 1) & 1][w] & b);
+	struct scan_seen *sv = bpf_map_lookup_elem(map, vkey);
+	__u32 seq = g->seq, gen = g->gen;
+	if (sv && sv->gen == gen && sv->seq == seq)
+		return;
+	if (sv && sv->gen == gen && sv->seq + 1 == seq) {
+		__u32 *prev = &n[(seq - 1) & 1];
+		if (*prev)
+			__sync_fetch_and_add(prev, -1);
+		sv->seq = seq;
+	} else {
+		struct scan_seen nv = { .gen = gen, .seq = seq };
+		bpf_map_update_elem(map, vkey, &nv, BPF_ANY);
+	}
+	__sync_fetch_and_add(&n[seq & 1], 1);
 }
 
 /* The port-scan gate at a connect's exit (see aw_gate_ports). `key`: filled for AW_GATE_OPENED. */
@@ -608,7 +628,7 @@ static __always_inline int scan_gate(struct task_struct *bt, struct sock *sk, __
 	if (bpf_probe_read_user(&a, at_most((__u32)ulen, sizeof(a)), (void *)uaddr))
 		return AW_GATE_PASS;
 	/* What the detector does not count (a status check on a socket already connecting, a UDP
-	 * disconnect, another family) is held back uncounted by the sketch. */
+	 * disconnect, another family) is held back, not counted. */
 	if (ret == -AW_EALREADY || ret == -AW_EISCONN || (a.family != AW_AF_INET && a.family != AW_AF_INET6)) {
 		count(AW_STAT_GATED_NET);
 		return AW_GATE_HELD;
@@ -621,8 +641,13 @@ static __always_inline int scan_gate(struct task_struct *bt, struct sock *sk, __
 		g = bpf_map_lookup_elem(&scan_gates, key);
 		if (!g)
 			return AW_GATE_PASS;
-		if (!g->epoch_ns)
+		if (!g->epoch_ns) {
 			g->epoch_ns = now;
+			/* Above every epoch a key of the same id pushed out of the map before could have
+			 * reached (one epoch lasts a window, far more than 2^24 ns): the values it left in
+			 * scan_ports and scan_hosts count as new again. */
+			g->seq = (__u32)(now >> 24) + 2;
+		}
 	}
 	if (g->open) {
 		if (now - g->last_ns < aw_gate_quiet_ns) {
@@ -632,21 +657,6 @@ static __always_inline int scan_gate(struct task_struct *bt, struct sock *sk, __
 		gate_reset(g, now); /* quiet since: the episode is over, count afresh */
 	}
 	gate_rotate(g, now);
-	__u32 w0, w1, w2, w3;
-	if (a.family == AW_AF_INET) {
-		w0 = a.flow;
-		w1 = w2 = w3 = 0;
-	} else {
-		__builtin_memcpy(&w0, a.addr, 4);
-		__builtin_memcpy(&w1, a.addr + 4, 4);
-		__builtin_memcpy(&w2, a.addr + 8, 4);
-		__builtin_memcpy(&w3, a.addr + 12, 4);
-	}
-	__u32 cur = g->cur & 1;
-	if (gate_set(g->ports, cur, gate_bit(bpf_ntohs(a.port) + 1)))
-		g->nports++;
-	if (gate_set(g->hosts, cur, gate_bit(w0 ^ (w1 * 0x85ebca77u) ^ (w2 * 0xc2b2ae3du) ^ (w3 * 0x27d4eb2fu))))
-		g->nhosts++;
 	g->last_ns = now;
 	*gen = g->gen;
 
@@ -668,6 +678,17 @@ static __always_inline int scan_gate(struct task_struct *bt, struct sock *sk, __
 		tv = bpf_map_lookup_elem(&scan_targets, &tk);
 		__sync_fetch_and_add(&g->listed, 1);
 	}
+	/* A target's first attempt in this epoch: its port and host are counted in it. Its later
+	 * attempts (an honest client's repeats) cost no further lookup. */
+	if (!tv || tv->seq != g->seq) {
+		struct scan_pkey pk = { .k = *key, .port = a.port, ._pad = 0 };
+		gate_seen(g, &scan_ports, &pk, g->ports);
+		struct scan_hkey hk = { .k = *key };
+		__builtin_memcpy(hk.addr, tk.addr, 16);
+		gate_seen(g, &scan_hosts, &hk, g->hosts);
+		if (tv)
+			tv->seq = g->seq;
+	}
 	if (tv) {
 		__sync_fetch_and_add(&tv->attempts, 1);
 		tv->last_ns = now;
@@ -688,7 +709,7 @@ static __always_inline int scan_gate(struct task_struct *bt, struct sock *sk, __
 	}
 	if (tv)
 		gate_count(tv, res, udp);
-	if (g->nports >= aw_gate_ports || g->nhosts >= aw_gate_hosts) {
+	if (g->ports[0] + g->ports[1] >= aw_gate_ports || g->hosts[0] + g->hosts[1] >= aw_gate_hosts) {
 		g->open = 1;
 		return AW_GATE_OPENED;
 	}

@@ -22,10 +22,26 @@ test('the corpus: one line per problem, the summary, exit 1', () => {
   // warning line each (line of the document, no column), which does not change the exit status.
   const warnings = lines.filter((l) => / warning: /.test(l));
   for (const l of lines.slice(0, -1)) {
-    if (warnings.includes(l)) assert.match(l, /^\/.+\.ya?ml:\d+: warning: Kube\w+\/[^:]+: not observed on this node: spec\.\w+/);
+    if (warnings.includes(l)) assert.match(l, /^\/.+\.ya?ml:\d+: warning: Kube\w+\/[^:]+: (not observed on this node: spec\.\w+|defined again by \/.+\.ya?ml:\d+)/);
     else assert.match(l, /^\/.+\.ya?ml:\d+:\d+: .+/);
   }
   assert.ok(warnings.some((l) => l.includes('spec.capabilities (capability rules are not observed on this node')), 'capability policies are reported');
+  // Two of the corpus's test fixtures give one name two different network sections (one allows
+  // /bin/bash as well): both would be in force here, one in a cluster.
+  assert.ok(warnings.some((l) => /warning: KubeArmorPolicy\/wordpress-mysql\/ksp-wordpress-net-tcp-allow-curl: defined again by \/.+ksp-wordpress-allow-tcp\.yaml:1: all of them are in force here/.test(l)),
+    'one name given by two documents is reported');
+});
+
+test('one policy name in two documents: one warning on the first, naming the other; exit 0', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'aw-validate-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const doc = (sources: string): string => `apiVersion: security.kubearmor.com/v1\nkind: KubeArmorPolicy\nmetadata:\n  name: net\n  namespace: shop\nspec:\n  selector:\n    matchLabels:\n      app: web\n  network:\n    matchProtocols:\n      - protocol: tcp\n        fromSource:\n${sources}  action: Allow\n`;
+  writeFileSync(join(dir, 'a.yaml'), doc('          - path: /usr/bin/curl\n'));
+  writeFileSync(join(dir, 'b.yaml'), `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n---\n${doc('          - path: /usr/bin/curl\n          - path: /bin/bash\n')}`);
+  const r = run(['.'], dir);
+  assert.equal(r.code, 0);
+  assert.equal(r.stdout, 'a.yaml:1: warning: KubeArmorPolicy/shop/net: defined again by b.yaml:6: all of them are in force here; a cluster keeps one object per name, the last one applied\n' +
+    'checked 2 files, 3 documents: 0 invalid, 1 skipped (not policies)\n');
 });
 
 test('valid files: exit 0, paths shown relative to the working directory', (t) => {
