@@ -718,9 +718,13 @@ static __always_inline int syscall_shape(__u32 nr, struct shape *sh)
 
 static __always_inline int on_enter(long id, const __u64 *args);
 __noinline int aw_net_connect_enter(int fd, __u64 uaddr, __u64 ulen, int any); /* net.bpf.h */
-/* Set by the helper while socket() and connect() have hooks of their own on the root cgroup
- * (net.bpf.h, aw_cg_*): the per-syscall hooks then leave those two calls alone. */
-__u32 aw_net_cg_on;
+/* Whether socket() and connect() have hooks of their own on the root cgroup (net.bpf.h, aw_cg_*)
+ * under the side in force (net_cg, set by the helper): the per-syscall hooks then leave those two
+ * calls alone. */
+static __always_inline __u32 aw_net_cg_on(void)
+{
+	return aw_sides[filter_slot()].net_cg;
+}
 
 /* Entry of execve/execveat: keeps where the caller's executable is (its f_path), because once the
  * exec succeeds the old program is gone; the exec hook walks it only if it emits the event. Kept
@@ -762,7 +766,7 @@ static __always_inline int on_enter_regs(struct pt_regs *regs, long id)
 	if (!syscall_shape((__u32)id, &sh)) { /* most calls: leave before reading anything */
 		if (id == NR_execve || id == NR_execveat)
 			return exec_enter(id);
-		if (id == NR_connect && !aw_net_cg_on)
+		if (id == NR_connect && !aw_net_cg_on())
 			return aw_net_connect_enter((int)BPF_CORE_READ(regs, di), BPF_CORE_READ(regs, si),
 						    BPF_CORE_READ(regs, dx), 0);
 		return 0;
@@ -1020,7 +1024,7 @@ static __always_inline int resolved_passes(struct path *fp, struct path *root, i
 		nv.pass = (((*walk_flags & AW_EVF_TRUNCATED) ||
 			    first_may_pass(hp->tmp + bounded(*pos, AW_PATH_MAX - 1), AW_PATH_MAX - *pos, slot)) &&
 			   path_passes(hp, *pos, AW_PATH_MAX, slot)) ||
-			  aw_ident_passes(fp);
+			  aw_ident_passes(fp, slot);
 		if (aw_path_gen != gen) /* something moved during the walk: cache nothing */
 			return nv.pass;
 		bpf_map_update_elem(&verdicts, &k, &nv, BPF_ANY);
@@ -1443,7 +1447,7 @@ static __always_inline int on_exit(long nr, long ret, const int with_exec)
 	if (nr < 0 || !syscall_shape((__u32)nr, &sh)) {
 		if (with_exec && (nr == NR_execve || nr == NR_execveat))
 			return exec_exit(nr, ret);
-		if (net_bit(nr) && !(aw_net_cg_on && (nr == NR_socket || nr == NR_connect)))
+		if (net_bit(nr) && !(aw_net_cg_on() && (nr == NR_socket || nr == NR_connect)))
 			return aw_net_call(nr | AW_NET_REGS_ARGS, ret, 0, 0, 0);
 		return 0;
 	}
@@ -1686,7 +1690,7 @@ int aw_tp_enter_connect(struct trace_event_raw_sys_enter *ctx)
 }
 
 /* socket() and connect() at the root cgroup (net.bpf.h cg_call), when the helper can attach
- * there; then the per-syscall hooks leave those two calls alone (aw_net_cg_on). */
+ * there; then the per-syscall hooks leave those two calls alone (aw_net_cg_on()). */
 SEC("cgroup/sock_create")
 int aw_cg_socket(struct bpf_sock *ctx)
 {

@@ -33,7 +33,9 @@
 __u32 aw_net_outcome_on;
 
 /* The port-scan gate (docs/DETECTION.md, "What it costs in the kernel"). Set by the helper with the
- * network filter; aw_gate_protos 0: off, every connect that passes is emitted. Per KEY (the
+ * network filter: which connects go to it is part of the filter's side (net_gate_protos in struct
+ * aw_filter_side, armorwatch_filter.h), the thresholds below are stored just before the switch;
+ * net_gate_protos 0: off, every connect that passes is emitted. Per KEY (the
  * detector's: a network namespace other than the host's -- a pod --, else the process tree: the
  * parent tgid, or the process itself when its parent is init) the kernel counts the distinct ports
  * and hosts attempted exactly (over two epochs of aw_gate_window_ns: at least one full window is
@@ -46,7 +48,6 @@ __u32 aw_net_outcome_on;
  * back (AW_EVF_NET_HANDOVER, with its counts); from then on the key's connects stream (one record
  * per attempt: a non-blocking connect's call and outcome are folded into its outcome record) until
  * aw_gate_quiet_ns pass without a connect, when the gate closes and counting starts afresh. */
-__u32 aw_gate_protos;      /* bit 0: TCP connects pass to the gate and may be held back, bit 1: UDP (no rule needs them) */
 __u32 aw_gate_ports;       /* distinct ports that open the gate (the detector's lowest port threshold) */
 __u32 aw_gate_hosts;       /* distinct hosts that open the gate (the detector's lowest host threshold) */
 __u32 aw_gate_host_netns;  /* the host's network namespace: processes in it are keyed by process tree */
@@ -147,9 +148,6 @@ struct {
 static struct scan_gate aw_gate_zero;       /* never written: the value a new key starts from */
 
 
-/* The protocols that pass when aw_config.net_any_protocol is 0: one bit per (protocol & 0xff). */
-__u64 aw_net_protos[4];
-
 /* A non-blocking TCP connect between its entry and its outcome. */
 #define AW_PEND_INFLIGHT 1 /* the call has not returned */
 #define AW_PEND_DONE 2     /* the outcome came while the call ran (loopback): its exit reports it */
@@ -221,21 +219,36 @@ static __always_inline __u32 net_bit(long nr)
 	return 0;
 }
 
-static __always_inline int net_passes(struct aw_config *cfg, __u32 bit, __u32 protocol)
+/* The network filter is part of the filter's side (aw_slot): each check reads the side in force. */
+static __always_inline struct aw_filter_side *net_side(void)
 {
-	if (cfg->net_pass_all)
+	return &aw_sides[filter_slot()];
+}
+
+/* Whether any network call `bit` can pass, whatever its protocol: a call nothing asks for is
+ * dropped before its socket is read. */
+static __always_inline int net_call_wanted(__u32 bit)
+{
+	struct aw_filter_side *s = net_side();
+	return s->net_pass_all || (s->net_calls & bit);
+}
+
+static __always_inline int net_passes(__u32 bit, __u32 protocol)
+{
+	struct aw_filter_side *s = net_side();
+	if (s->net_pass_all)
 		return 1;
-	if (!(cfg->net_calls & bit))
+	if (!(s->net_calls & bit))
 		return 0;
-	if (cfg->net_any_protocol)
+	if (s->net_any_protocol)
 		return 1;
-	/* The gate's connects pass by the gate's own protocols, not aw_net_protos: those are shared by
+	/* The gate's connects pass by the gate's own protocols, not net_protos: those are shared by
 	 * every call, and TCP there would let every TCP socket(), bind()... through as well. */
-	if (bit == AW_NET_CONNECT && ((protocol == AW_IPPROTO_TCP && (aw_gate_protos & 1)) ||
-				      (protocol == AW_IPPROTO_UDP && (aw_gate_protos & 2))))
+	if (bit == AW_NET_CONNECT && ((protocol == AW_IPPROTO_TCP && (s->net_gate_protos & 1)) ||
+				      (protocol == AW_IPPROTO_UDP && (s->net_gate_protos & 2))))
 		return 1;
 	__u32 b = protocol & 0xff;
-	return (aw_net_protos[(b >> 6) & 3] >> (b & 63)) & 1;
+	return (s->net_protos[(b >> 6) & 3] >> (b & 63)) & 1;
 }
 
 /* The socket behind fd in the current task, or NULL when fd is not a socket. */
@@ -340,7 +353,7 @@ __noinline int aw_net_connect_enter(int fd, __u64 uaddr, __u64 ulen, int any)
 	return 0;
 #endif
 	struct aw_config *cfg = bpf_map_lookup_elem(&aw_config, &zero);
-	if (!aw_net_outcome_on || !cfg || !net_passes(cfg, AW_NET_CONNECT, AW_IPPROTO_TCP))
+	if (!aw_net_outcome_on || !cfg || !net_passes(AW_NET_CONNECT, AW_IPPROTO_TCP))
 		return 0;
 	if (!process_passes(cfg, bpf_get_current_pid_tgid() >> 32))
 		return 0;
@@ -602,11 +615,11 @@ static __always_inline void gate_seen(struct scan_gate *g, void *map, void *vkey
 	__sync_fetch_and_add(&n[seq & 1], 1);
 }
 
-/* The port-scan gate at a connect's exit (see aw_gate_protos). `key`: filled for AW_GATE_OPENED. */
+/* The port-scan gate at a connect's exit (see aw_gate_ports). `key`: filled for AW_GATE_OPENED. */
 static __always_inline int scan_gate(struct task_struct *bt, struct sock *sk, __u32 domain, __u32 type, __u32 protocol,
 				     __u64 uaddr, __u64 ulen, long ret, struct scan_key *key, __u32 *gen)
 {
-	__u32 protos = aw_gate_protos, udp = type == AW_SOCK_DGRAM;
+	__u32 protos = net_side()->net_gate_protos, udp = type == AW_SOCK_DGRAM;
 	if (!protos || (domain != AW_AF_INET && domain != AW_AF_INET6) || (type != AW_SOCK_STREAM && type != AW_SOCK_DGRAM))
 		return AW_GATE_PASS;
 	if (!(protos & (udp ? 2 : 1)) || protocol != (udp ? AW_IPPROTO_UDP : AW_IPPROTO_TCP))
@@ -793,7 +806,7 @@ __noinline int aw_net_call(long nr, long ret, __u64 a0, __u64 a1, __u64 a2)
 	struct aw_config *cfg = bpf_map_lookup_elem(&aw_config, &zero);
 	if (!bit || !cfg)
 		return 0;
-	if (!cfg->net_pass_all && !(cfg->net_calls & bit)) { /* a call nothing asks for: no socket read */
+	if (!net_call_wanted(bit)) { /* a call nothing asks for: no socket read */
 		count(AW_STAT_FILTERED);
 		count(AW_STAT_FILTERED_NET);
 		return 0;
@@ -824,7 +837,7 @@ __noinline int aw_net_call(long nr, long ret, __u64 a0, __u64 a1, __u64 a2)
 	} else {
 		domain = type = protocol = 0;
 	}
-	if (!net_passes(cfg, bit, protocol)) {
+	if (!net_passes(bit, protocol)) {
 		count(AW_STAT_FILTERED);
 		count(AW_STAT_FILTERED_NET);
 		if (nr == NR_connect && sk)
@@ -906,9 +919,9 @@ static __always_inline int cg_call(long nr, __u32 protocol, long ret)
 	return 1;
 #endif
 	struct aw_config *cfg = bpf_map_lookup_elem(&aw_config, &zero);
-	if (!aw_net_cg_on || !cfg || !cfg->armed)
+	if (!aw_net_cg_on() || !cfg || !cfg->armed)
 		return 1;
-	if (!net_passes(cfg, net_bit(nr), protocol)) { /* read nothing else */
+	if (!net_passes(net_bit(nr), protocol)) { /* read nothing else */
 		count(AW_STAT_FILTERED);
 		count(AW_STAT_FILTERED_NET);
 		return 1;

@@ -17,15 +17,16 @@
  *           (keys as in bpf/armorwatch_filter.h, '*': every first component; calls: file calls whose
  *           events pass whatever their path)
  *           "<seq> execs <passAll 0|1> <exact fnv1a hex,...|-> <prefix fnv1a hex,...|-> <name fnv1a hex,...|->"
- *           "<seq> switch"  puts the side built in force at once (paths and execs are built into it)
- *           "<seq> procs <pid,...|-> <comm hex,...|-> <excluded pid,...|->"
  *           "<seq> net <passAll 0|1> <calls: AW_NET_* bits, decimal> <protocols: decimal,...|*>
  *                 [gate <protocols: 1 TCP|2 UDP> <window ms> <quiet ms> <ports> <hosts> <host netns inode>]"
  *           (the port-scan gate: aw_gate_* in bpf/net.bpf.h; without it the gate is off)
  *           (protocols '*': any; the outcome hook is attached while connects are asked for)
  *           "<seq> idents <dev hex:inode hex,...|->"  (watched identities: bpf/identity.bpf.h)
+ *           "<seq> switch"  puts the side built in force at once: paths, execs, net and idents are
+ *                 all built into it (a part not given in the build is empty on the new side)
+ *           "<seq> procs <pid,...|-> <comm hex,...|-> <excluded pid,...|->"
  *           "<seq> attach"   "<seq> stats"
- * A refused begin/paths/execs/switch leaves the side in force untouched.
+ * A refused begin/paths/execs/net/idents/switch leaves the side in force untouched, whole.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -331,6 +332,13 @@ static int libbpf_out(enum libbpf_print_level level, const char *fmt, va_list ap
  * attach command arms it (aw_config.armed), so no event is seen before the filters are set; from
  * then on it stays attached only while the filter in force lets executions through (hooks_narrow). */
 
+/* The io_uring programs (bpf/uring.bpf.h): the name asked for at submission, the open at completion. */
+static int is_uring_prog(struct bpf_program *p)
+{
+	const char *n = bpf_program__name(p);
+	return !strcmp(n, "aw_ubtf_submit") || !strcmp(n, "aw_ubtf_complete");
+}
+
 static int is_net_cg(const struct bpf_program *p)
 {
 	return has_prefix(p, "aw_cg_");
@@ -386,7 +394,7 @@ static int try_load(const struct hook *h, const struct exec_hook *x, int uring, 
 						(h->tail_prefix && has_prefix(prog, h->tail_prefix)) ||
 						!strcmp(bpf_program__name(prog), x->prog) ||
 						(with_outcome && !strcmp(bpf_program__name(prog), x->outcome_prog)) ||
-						(uring && !strcmp(bpf_program__name(prog), "aw_ubtf_complete")) ||
+						(uring && is_uring_prog(prog)) ||
 						(cg && is_net_cg(prog)));
 	bpf_map__set_max_entries(skel->maps.heap, (__u32)libbpf_num_possible_cpus());
 	bpf_map__set_max_entries(skel->maps.events, (__u32)ringbuf_bytes);
@@ -395,7 +403,9 @@ static int try_load(const struct hook *h, const struct exec_hook *x, int uring, 
 					  skel->maps.exec_prefix, skel->maps.exec_names };
 	for (size_t i = 0; i < sizeof(filter_maps) / sizeof(filter_maps[0]); i++)
 		bpf_map__set_max_entries(filter_maps[i], (__u32)(2 * filter_capacity));
-	bpf_map__set_max_entries(skel->maps.ident_inodes, (__u32)filter_capacity);
+	bpf_map__set_max_entries(skel->maps.ident_inodes, (__u32)(2 * filter_capacity));
+	if (!uring)
+		bpf_map__set_autocreate(skel->maps.uring_names, false);
 	err = armorwatch_bpf__load(skel);
 	if (!err && h->tail_prefix) {
 		__u32 key[2] = { 0, 1 };
@@ -451,7 +461,7 @@ static void load(const char *want, const char *want_exec)
 				/* The io_uring hook is optional: without it, the rest may still load. */
 				int again = try_load(h, x, 0, cg);
 				if (!again) {
-					snprintf(uring_error, sizeof(uring_error), "the kernel refused tp_btf/io_uring_complete (%s)", strerror(-err));
+					snprintf(uring_error, sizeof(uring_error), "the kernel refused tp_btf/io_uring_submit_req and io_uring_complete (%s)", strerror(-err));
 					want_uring = 0;
 				}
 				err = again;
@@ -610,7 +620,8 @@ static int first_bits(const char *list, __u64 *bits)
 
 /* ---- the double-buffered filter: begin, paths, execs, switch ----------------------------------- */
 
-static int building;      /* begin was accepted: paths and execs go to the side not in force */
+static int building;      /* begin was accepted: paths, execs, net and idents go to the side not in force */
+static __u32 gate_next[5]; /* the built side's scan-gate thresholds (window ms, quiet ms, ports, hosts, host netns) */
 
 static __u32 side_in_force(void)
 {
@@ -627,15 +638,18 @@ static int filter_map_fds(int fds[5])
 	return 5;
 }
 
-/* Removes every entry of side `slot` from the filter maps. */
+/* Removes every entry of side `slot` from the filter maps and the watched identities (each value
+ * starts with its side). */
 static void purge_side(__u32 slot)
 {
-	int fds[5], n = filter_map_fds(fds);
+	int fds[6], n = filter_map_fds(fds);
+	fds[n++] = bpf_map__fd(skel->maps.ident_inodes);
 	for (int i = 0; i < n; i++) {
-		__u64 key, next;
+		struct aw_ident_key key, next; /* the largest key: a filter map's __u64 sits at its start */
 		void *prev = NULL;
+		memset(&next, 0, sizeof(next));
 		while (bpf_map_get_next_key(fds[i], prev, &next) == 0) {
-			union { __u32 side; struct aw_path_entry entry; } v; /* the side comes first in both kinds */
+			union { __u32 side; struct aw_path_entry entry; } v; /* the side comes first in every kind */
 			if (bpf_map_lookup_elem(fds[i], &next, &v) == 0 && v.side == slot) {
 				bpf_map_delete_elem(fds[i], &next);
 				continue; /* from the same previous key: the deleted one is gone */
@@ -715,6 +729,8 @@ static int cmd_begin(void)
 	__u32 next = !side_in_force();
 	purge_side(next);
 	memset(&skel->bss->aw_sides[next], 0, sizeof(skel->bss->aw_sides[next]));
+	memset(skel->bss->aw_ident_bits[next], 0, sizeof(skel->bss->aw_ident_bits[next]));
+	memset(gate_next, 0, sizeof(gate_next));
 	building = 1;
 	return 0;
 }
@@ -775,7 +791,7 @@ static int group_of(struct bpf_program *p)
 		return G_OUTCOME;
 	if (is_net_cg(p))
 		return net_cg ? G_NETCG : G_NONE;
-	if (!strcmp(n, "aw_ubtf_complete"))
+	if (is_uring_prog(p))
 		return G_FILE;
 	if (strncmp(n, "aw_tp_", 6))
 		return G_SHARED; /* aw_btf_enter/exit, aw_raw_enter/exit */
@@ -791,42 +807,36 @@ static int group_of(struct bpf_program *p)
 	return G_FILE;
 }
 
-/* Whether the cgroup hooks serve socket() and connect() under this network filter: not when it
- * passes every call or any protocol (unix and netlink sockets, socket() calls the kernel refuses:
- * only the per-syscall hooks see those). */
-static int cg_serves(const struct aw_config *c)
+/* Whether the cgroup hooks serve socket() and connect() under a side's network filter: not when
+ * it passes every call or any protocol (unix and netlink sockets, socket() calls the kernel
+ * refuses: only the per-syscall hooks see those). */
+static int cg_serves(const struct aw_filter_side *side)
 {
-	return net_cg && !c->net_pass_all && !c->net_any_protocol;
+	return net_cg && !side->net_pass_all && !side->net_any_protocol;
 }
 
-/* The groups needed by a filter side, the network filter and the watched identities. */
-static unsigned int groups_for(const struct aw_filter_side *side, const struct aw_config *c, __u32 idents)
+/* The groups needed by a filter side (paths, executions, network calls, watched identities). */
+static unsigned int groups_for(const struct aw_filter_side *side)
 {
 	unsigned int g = 0;
-	if (side->files || idents)
+	if (side->files || side->idents)
 		g |= G_BIT(G_FILE);
 	if (side->execs)
 		g |= G_BIT(G_EXEC);
 	/* Each group only while one of its calls is asked for; socket and connect on the cgroup hooks
 	 * while those serve them. */
 	__u32 sc = AW_NET_SOCKET | AW_NET_CONNECT;
-	if (c->net_pass_all || (c->net_calls & ~sc))
+	if (side->net_pass_all || (side->net_calls & ~sc))
 		g |= G_BIT(G_NET);
-	if (c->net_pass_all || (c->net_calls & sc))
-		g |= G_BIT(cg_serves(c) ? G_NETCG : G_NETSC);
-	if (c->net_pass_all || (c->net_calls & AW_NET_CONNECT))
+	if (side->net_pass_all || (side->net_calls & sc))
+		g |= G_BIT(cg_serves(side) ? G_NETCG : G_NETSC);
+	if (side->net_pass_all || (side->net_calls & AW_NET_CONNECT))
 		g |= G_BIT(G_OUTCOME);
 	if (g & (G_BIT(G_FILE) | G_BIT(G_EXEC)))
 		g |= G_BIT(G_GEN);
 	if (g & (G_BIT(G_FILE) | G_BIT(G_EXEC) | G_BIT(G_NET) | G_BIT(G_NETSC)))
 		g |= G_BIT(G_SHARED);
 	return g;
-}
-
-static int read_config(struct aw_config *c)
-{
-	__u32 zero = 0;
-	return bpf_map_lookup_elem(bpf_map__fd(skel->maps.aw_config), &zero, c) ? -errno : 0;
 }
 
 /* An optional hook that would not attach: its part is reported missing, the rest goes on. */
@@ -838,7 +848,7 @@ static void optional_failed(struct hooked *h, int err)
 		fprintf(stderr, "armorwatch-monitor: %s\n", outcome_problem);
 		outcome_hook_name = "none";
 	} else {
-		snprintf(uring_error, sizeof(uring_error), "cannot attach tp_btf/io_uring_complete (%s)", strerror(-err));
+		snprintf(uring_error, sizeof(uring_error), "cannot attach %s (%s)", bpf_program__name(h->prog), strerror(-err));
 		uring_hook_name = "none";
 	}
 	h->prog = NULL;
@@ -896,23 +906,10 @@ static void hooks_narrow(unsigned int want)
 	groups_wanted = want;
 }
 
-/* The groups the state in force needs, with `side` in place of the side in force when given. */
-static int groups_now(const struct aw_filter_side *side, const struct aw_config *c, unsigned int *want)
-{
-	struct aw_config cur;
-	int err;
-	if (!c) {
-		if ((err = read_config(&cur)))
-			return err;
-		c = &cur;
-	}
-	*want = groups_for(side ? side : &skel->bss->aw_sides[side_in_force()], c, skel->bss->aw_ident_count);
-	return 0;
-}
-
-/* Puts the side built in force with one store. Once no program can still be running with the old
- * side (an RCU grace period: the BPF programs run under rcu_read_lock), its entries are removed;
- * if that wait is not available they go at the next begin. */
+/* Puts the side built in force with one store: paths, executions, network calls and watched
+ * identities change together. Once no program can still be running with the old side (an RCU
+ * grace period: the BPF programs run under rcu_read_lock), its entries are removed; if that wait
+ * is not available they go at the next begin. */
 static int cmd_switch(void)
 {
 	__u32 old = side_in_force(), next = !old;
@@ -920,8 +917,15 @@ static int cmd_switch(void)
 	int err;
 	if (!building)
 		return -EINVAL;
-	if ((err = groups_now(&skel->bss->aw_sides[next], NULL, &want)) || (err = hooks_widen(want)))
+	want = groups_for(&skel->bss->aw_sides[next]);
+	if ((err = hooks_widen(want)))
 		return err;
+	/* The scan gate's thresholds are not judged by: they go with the switch, just before it. */
+	skel->bss->aw_gate_window_ns = (__u64)gate_next[0] * 1000000ULL;
+	skel->bss->aw_gate_quiet_ns = (__u64)gate_next[1] * 1000000ULL;
+	skel->bss->aw_gate_ports = gate_next[2];
+	skel->bss->aw_gate_hosts = gate_next[3];
+	skel->bss->aw_gate_host_netns = gate_next[4];
 	__atomic_store_n(&skel->bss->aw_slot, next, __ATOMIC_SEQ_CST);
 	/* Verdicts cached under the old side are void (see aw_slot for the order). */
 	__atomic_fetch_add(&skel->bss->aw_path_gen, 1, __ATOMIC_SEQ_CST);
@@ -994,60 +998,62 @@ static int parse_ident(const char *s, void *out)
 	return 0;
 }
 
-/* The watched identities (bpf/identity.bpf.h): bits and count widen before the map changes and
- * narrow after, like the path filter's; cached verdicts are voided last. */
+/* The watched identities (bpf/identity.bpf.h) of the side being built: refused as a whole beyond
+ * the capacity, like the path maps. */
 static int cmd_idents(char *args)
 {
-	static __u64 next[AW_BITMAP_WORDS];
 	char *save = NULL, *list = strtok_r(args, " ", &save);
+	__u32 next = !side_in_force();
+	int fd = bpf_map__fd(skel->maps.ident_inodes), err = 0;
 	unsigned long n = 0;
-	int err;
-	if (!list)
+	if (!building || !list)
 		return -EINVAL;
-	memset(next, 0, sizeof(next));
-	if (strcmp(list, "-")) {
-		char *copy = strdup(list), *save = NULL;
-		if (!copy)
-			return -ENOMEM;
-		for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-			struct aw_ident_key k;
-			if (parse_ident(tok, &k)) { free(copy); return -EINVAL; }
-			__u32 b = aw_ident_bit(k.ino, k.dev);
-			next[b >> 6] |= 1ULL << (b & 63);
-			n++;
-		}
-		free(copy);
-	}
-	if (n > filter_capacity)
+	if (!strcmp(list, "-"))
+		return 0;
+	size_t count = 1;
+	for (const char *c = list; *c; c++)
+		count += *c == ',';
+	if (count > filter_capacity) {
+		snprintf(cmd_err, sizeof(cmd_err), "%zu watched identities, over the capacity of %lu (--kernel-filter-capacity)",
+			 count, filter_capacity);
 		return -E2BIG;
-	struct aw_config c;
-	unsigned int want;
-	if ((err = read_config(&c)))
-		return err;
-	want = groups_for(&skel->bss->aw_sides[side_in_force()], &c, (__u32)n);
-	if ((err = hooks_widen(want)))
-		return err;
-	generation++;
-	volatile __u64 *live = skel->bss->aw_ident_bits;
-	for (int i = 0; i < AW_BITMAP_WORDS; i++)
-		live[i] |= next[i];
-	if (n)
-		skel->bss->aw_ident_count = (__u32)n;
-	if ((err = replace_set(bpf_map__fd(skel->maps.ident_inodes), list, sizeof(struct aw_ident_key), parse_ident)))
-		return err;
-	for (int i = 0; i < AW_BITMAP_WORDS; i++)
-		live[i] = next[i];
-	skel->bss->aw_ident_count = (__u32)n;
-	__atomic_fetch_add(&skel->bss->aw_path_gen, 1, __ATOMIC_SEQ_CST);
-	hooks_narrow(want);
-	return 0;
+	}
+	__u64 *bits = skel->bss->aw_ident_bits[next];
+	char *copy = strdup(list), *s2 = NULL;
+	if (!copy)
+		return -ENOMEM;
+	for (char *tok = strtok_r(copy, ",", &s2); tok; tok = strtok_r(NULL, ",", &s2)) {
+		struct aw_ident_key k;
+		if (parse_ident(tok, &k)) {
+			snprintf(cmd_err, sizeof(cmd_err), "\"%.64s\" is not <device hex>:<inode hex>", tok);
+			err = -EINVAL;
+			break;
+		}
+		k.side = next;
+		if (bpf_map_update_elem(fd, &k, &next, BPF_ANY)) {
+			err = -errno;
+			snprintf(cmd_err, sizeof(cmd_err), "cannot add a watched identity: %s", strerror(errno));
+			break;
+		}
+		__u32 b = aw_ident_bit(k.ino, k.dev);
+		bits[b >> 6] |= 1ULL << (b & 63);
+		n++;
+	}
+	free(copy);
+	if (!err)
+		skel->bss->aw_sides[next].idents = (__u32)n;
+	return err;
 }
 
+/* The network filter of the side being built, and the scan gate's thresholds that go with it. */
 static int cmd_net(char *args)
 {
 	char *save = NULL, *pass = strtok_r(args, " ", &save), *calls = strtok_r(NULL, " ", &save),
 	     *protos = strtok_r(NULL, " ", &save), *gate = strtok_r(NULL, " ", &save);
-	__u32 zero = 0, mask, g[6] = { 0 }; /* gate: protocol bits, window ms, quiet ms, ports, hosts, host netns */
+	__u32 mask, g[6] = { 0 }; /* gate: protocol bits, window ms, quiet ms, ports, hosts, host netns */
+	struct aw_filter_side *side = &skel->bss->aw_sides[!side_in_force()];
+	if (!building)
+		return -EINVAL;
 	if (gate) {
 		if (strcmp(gate, "gate"))
 			return -EINVAL;
@@ -1059,7 +1065,6 @@ static int cmd_net(char *args)
 		if (g[0] > 3 || !g[3] || !g[4])
 			return -EINVAL;
 	}
-	struct aw_config c;
 	if (!pass || !calls || !protos || parse_u32(calls, &mask) || mask > 0x3f)
 		return -EINVAL;
 	__u64 bits[4] = { 0 };
@@ -1075,41 +1080,15 @@ static int cmd_net(char *args)
 		}
 		free(copy);
 	}
-	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.aw_config), &zero, &c))
-		return -errno;
-	struct aw_config was = c;
-	c.net_pass_all = *pass == '1';
-	c.net_calls = mask;
-	c.net_any_protocol = any;
-	/* The hooks of the new filter are attached before it takes effect, those it no longer needs
-	 * detached after: the outcome hook runs on every TCP state change of the node. */
-	unsigned int want;
-	int err = groups_now(NULL, &c, &want);
-	if (err || (err = hooks_widen(want)))
-		return err;
-	/* Widen first (protocols, then calls), narrow last, as for the path filter. The scan gate's
-	 * protocols (connects that pass to be held back) narrow to those it keeps once the rules'
-	 * protocols have widened, and take the new set before the rules' protocols narrow. */
-	for (int i = 0; i < 4; i++)
-		skel->bss->aw_net_protos[i] |= bits[i];
-	skel->bss->aw_gate_protos &= g[0];
-	skel->bss->aw_gate_window_ns = (__u64)g[1] * 1000000ULL;
-	skel->bss->aw_gate_quiet_ns = (__u64)g[2] * 1000000ULL;
-	skel->bss->aw_gate_ports = g[3];
-	skel->bss->aw_gate_hosts = g[4];
-	skel->bss->aw_gate_host_netns = g[5];
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.aw_config), &zero, &c, BPF_ANY)) {
-		err = -errno;
-		groups_now(NULL, &was, &want);
-		hooks_narrow(want);
-		return err;
-	}
-	skel->bss->aw_gate_protos = g[0];
-	for (int i = 0; i < 4; i++)
-		skel->bss->aw_net_protos[i] = bits[i];
-	/* socket and connect move between the per-syscall and the cgroup hooks: both are attached now */
-	skel->bss->aw_net_cg_on = (__u32)cg_serves(&c);
-	hooks_narrow(want);
+	side->net_pass_all = *pass == '1';
+	side->net_calls = mask;
+	side->net_any_protocol = any;
+	side->net_gate_protos = g[0];
+	memcpy(side->net_protos, bits, sizeof(bits));
+	memcpy(gate_next, g + 1, sizeof(gate_next));
+	/* socket and connect on the cgroup hooks or the per-syscall ones: switched with the side (the
+	 * groups of both are attached across the switch, hooks_widen/hooks_narrow). */
+	side->net_cg = (__u32)cg_serves(side);
 	return 0;
 }
 
@@ -1124,7 +1103,7 @@ static int cmd_attach(void)
 		return 0;
 	nhooked = 0;
 	bpf_object__for_each_program(prog, skel->obj) {
-		int uring = !strcmp(bpf_program__name(prog), "aw_ubtf_complete");
+		int uring = is_uring_prog(prog);
 		if (!has_prefix(prog, chosen->prefix) && prog != exec_prog && prog != outcome_prog && !(uring && want_uring) &&
 		    !is_net_cg(prog))
 			continue;
@@ -1138,7 +1117,8 @@ static int cmd_attach(void)
 	}
 	exec_probe = NULL;
 	attached = 1;
-	if ((err = groups_now(NULL, NULL, &want)) || (err = hooks_widen(want)))
+	want = groups_for(&skel->bss->aw_sides[side_in_force()]);
+	if ((err = hooks_widen(want)))
 		return err;
 	hooks_narrow(want); /* the exec hook's probe link goes unless executions are wanted */
 	return set_config(-1, -1, 1);

@@ -152,7 +152,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
       },
       ready: () => (stopping ? 'shutting down' : !policiesLoaded ? 'policies not loaded yet' : !attached ? 'eBPF programs not attached yet' : policyReadiness(store.status())),
       detail: () => [...policyDetail(store.status()), `monitor: ${attached ? `attached; helper last heard ${helperSilentMs()} ms ago` : 'not attached'}`,
-        ...(monitor === undefined ? [] : [`io_uring opens: ${monitor.uringGap() ?? 'observed (io_uring:io_uring_complete)'}`, hooksDetail(monitor.stats().hooks)]),
+        ...(monitor === undefined ? [] : [`io_uring opens: ${monitor.uringGap() ?? 'observed (io_uring:io_uring_submit_req, io_uring:io_uring_complete)'}`, hooksDetail(monitor.stats().hooks)]),
         ...(identities === undefined ? [] : identityDetail(identities))],
     }, metrics.handler === null ? {} : { routes: { '/metrics': metrics.handler } });
     log.info({ addr: `${config.health.host}:${health.port}`, metrics: metrics.handler !== null }, `health server listening (/healthz, /readyz${metrics.handler === null ? '' : ', /metrics'})`);
@@ -279,9 +279,10 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     // Files and directories of policies, watched by identity as well as by path (host policies'
     // on the host, container policies' in each selected container's root); ready only once the
     // kernel has them.
-    const ids = new IdentityWatch((list) => m.setIdentities(list), (err: unknown) => log.error({ err }, 'could not update the watched identities; matching by path only for the rules changed since'),
+    const ids = new IdentityWatch((list) => m.setIdentities(list), (err: unknown) => log.error({ err }, 'could not update the watched identities; the set in force before stays whole (tried again at the next refresh)'),
       IDENTITY_REFRESH_MS, { running: () => enricher.running(), node: () => node });
     identities = ids;
+    sources.identities = () => ids.status();
     enricher.onContainerStart(() => { void ids.refresh(); });
     await ids.update(store.engine);
     attached = true;

@@ -93,7 +93,8 @@ export async function main(argv: string[]): Promise<number> {
     if (same.length > 0) process.stdout.write(`${same.map(escapeControls).join('\n')}\n`);
   }
   // The valid policies together, as the agent would load them: do they fit the kernel filter?
-  const overflow = checkFilterCapacity(compilePolicies(result.policies).kernelFilter(), result.policies, capacity, { shown: 10, displayFile: display });
+  const all = compilePolicies(result.policies);
+  const overflow = checkFilterCapacity(all.kernelFilter(), all.rules, result.policies, capacity, { shown: 10, displayFile: display });
   if (overflow !== null) process.stdout.write(`${escapeControls(overflow.message)}\n`);
   const skipped = result.skippedDocuments > 0 ? `, ${result.skippedDocuments} skipped (not policies)` : '';
   const unread = unreadable.length > 0 ? `; ${plural(unreadable.length, 'directory', 'directories')} unreadable` : '';

@@ -72,7 +72,7 @@ export interface MonitorStats {
   readonly outcomeAttached: boolean;
   /** Why connect outcomes are not reported, '' when they are (or can be, once asked for). */
   readonly outcomeProblem: string;
-  /** Hook of io_uring opens: 'tp_btf' (io_uring:io_uring_complete), or 'none' (they are not observed). Optional for callers that build stats by hand. */
+  /** Hook of io_uring opens: 'tp_btf' (io_uring:io_uring_submit_req and io_uring_complete), or 'none' (they are not observed). Optional for callers that build stats by hand. */
   readonly uringHook?: string;
   /**
    * Hooks of socket() and connect(): 'cgroup' (programs on the root of the cgroup v2 hierarchy,
@@ -90,8 +90,9 @@ export interface MonitorStats {
 
 export interface Monitor {
   /**
-   * Puts the path filter and, from `spec.exec`, the execution filter (absent: no execution passes)
-   * in force at once: the helper builds them beside the filter in force and switches in one store.
+   * Puts the path filter, from `spec.exec` the execution filter (absent: no execution passes) and
+   * from `spec.network` the network filter in force at once, with the watched identities in force:
+   * the helper builds the whole kernel filter beside the one in force and switches in one store.
    * When it rejects (AW_MONITOR_FILTER, AW_MONITOR_HELPER_FAILED) the previous filter stays in force,
    * whole. Switches never overlap.
    */
@@ -100,7 +101,8 @@ export interface Monitor {
   /**
    * The files and directories whose opening passes the kernel filter whatever path they are
    * opened by (hard links, bind mounts, chroot, other mount namespaces); events name them by
-   * `path` for their scope (FileEvent.identityPaths). Replaces the previous set.
+   * `path` for their scope (FileEvent.identityPaths). Replaces the previous set in a switch of the
+   * whole kernel filter, as setPathFilter does: when it rejects, the previous set stays whole.
    */
   setIdentities(ids: readonly WatchedIdentity[]): Promise<void>;
   /** Why io_uring opens are not observed on this kernel, or null when they are. */
@@ -167,6 +169,14 @@ interface KernelCounters {
 
 const STDERR_TAIL = 40;
 
+/** The command lines of one side of the kernel filter (src/monitor/filter.ts). */
+interface FilterLines {
+  readonly paths: string;
+  readonly execs: string;
+  readonly net: string;
+  readonly idents: string;
+}
+
 export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
   const onExec = opts.onExec;
   const onNetwork = opts.onNetwork;
@@ -175,15 +185,15 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
     throw new MonitorError('AW_MONITOR_FILTER', `kernel filter capacity ${capacity} is not a positive number of entries`);
   }
   // Checked before anything starts: a filter asking for executions nobody receives is a mistake.
-  const filterCommands = (spec: KernelFilterSpec): [string, string, string] => {
+  const filterCommands = (spec: KernelFilterSpec): Omit<FilterLines, 'idents'> => {
     if (onExec === undefined && wantsExecs(spec.exec)) {
       throw new MonitorError('AW_MONITOR_FILTER', 'the kernel filter passes executions but the monitor was opened without onExec');
     }
     if (onNetwork === undefined && wantsNetwork(spec.network)) {
       throw new MonitorError('AW_MONITOR_FILTER', 'the kernel filter passes network calls but the monitor was opened without onNetwork');
     }
-    return [pathFilterCommand(spec), execFilterCommand(onExec === undefined ? NO_EXECS : spec.exec),
-      networkFilterCommand(onNetwork === undefined ? NO_NETWORK : spec.network)];
+    return { paths: pathFilterCommand(spec), execs: execFilterCommand(onExec === undefined ? NO_EXECS : spec.exec),
+      net: networkFilterCommand(onNetwork === undefined ? NO_NETWORK : spec.network) };
   };
   const firstFilter = filterCommands(opts.pathFilter);
   if (!Number.isInteger(opts.ringbufBytes) || opts.ringbufBytes <= 0) {
@@ -382,18 +392,23 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
     }
   };
 
-  // One filter switch at a time: build the side not in force, then switch to it. A refused step
-  // leaves the side in force as it was (the next begin clears what was built).
+  // One filter switch at a time: build the side not in force -- paths, executions, network calls
+  // and watched identities, each part whole -- then switch to it with one store. A refused step
+  // leaves the side in force as it was, every part of it (the next begin clears what was built).
+  // A change of one part rebuilds the others from the lines last put in force.
   let switching: Promise<void> = Promise.resolve();
-  // The network filter (aw_config) is not double-buffered: it follows the switch, so that a refused
-  // path or execution filter leaves every part as it was.
-  const switchFilter = ([paths, execs, net]: [string, string, string]): Promise<void> => {
+  // The lines in force (before the first switch: the first filter's, no identity yet).
+  let inForce: FilterLines = { ...firstFilter, idents: 'idents -' };
+  const switchFilter = (change: Partial<FilterLines>): Promise<void> => {
     const run = switching.then(async () => {
+      const next: FilterLines = { ...inForce, ...change };
       await command('begin', 'start a kernel filter');
-      await command(paths, 'build the path filter');
-      await command(execs, 'build the execution filter');
+      await command(next.paths, 'build the path filter');
+      await command(next.execs, 'build the execution filter');
+      if (onNetwork !== undefined) await command(next.net, 'build the network filter');
+      await command(next.idents, 'build the watched identities');
       await command('switch', 'switch to the new kernel filter');
-      if (onNetwork !== undefined) await command(net, 'set the network filter');
+      inForce = next;
     });
     switching = run.catch(() => undefined);
     return run;
@@ -403,7 +418,7 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
     await readyPromise;
     const self = (spec: ProcessFilterSpec): ProcessFilterSpec => ({ ...spec, excludePids: [...new Set([...spec.excludePids, process.pid])] });
     await command(processFilterCommand(self(opts.processFilter)), 'set the process filter');
-    await switchFilter(firstFilter);
+    await switchFilter({});
     await command('attach', `attach the ${hook} programs`);
   } catch (err) {
     closed = true;
@@ -417,21 +432,25 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
 
   return {
     setPathFilter: (spec) => {
-      let cmds: [string, string, string];
+      let cmds: Omit<FilterLines, 'idents'>;
       try { cmds = filterCommands(spec); } catch (err) { return Promise.reject(err); }
       return switchFilter(cmds);
     },
     setIdentities: async (ids) => {
-      const line = identsCommand(ids, capacity);
+      const idents = identsCommand(ids, capacity);
       const next = identityNames(ids);
-      // Named before the kernel may report them, and kept until the kernel has the new set.
+      // Named before the kernel may report them, and kept until the kernel has the new set; a
+      // refused switch leaves the names of the set still in force.
+      const prev = identities;
       const both = new Map(identities);
       for (const [k, v] of next) both.set(k, [...(both.get(k) ?? []).filter((o) => !v.some((n) => n.containerId === o.containerId)), ...v]);
       identities = both;
+      let ok = false;
       try {
-        await command(line, 'set the watched identities');
+        await switchFilter({ idents });
+        ok = true;
       } finally {
-        if (identities === both) identities = next;
+        if (identities === both) identities = ok ? next : prev;
       }
     },
     uringGap,
