@@ -26,10 +26,13 @@
 // --exec-count N: iterations per exec run (default 3000).
 // --connect: the connect row alone. A socket+connect+close loop to a listener on 127.0.0.1
 // (build/connectloop) with no agent, with armorwatch holding a network need that the loop does not
-// match (connect and socket, UDP only: the loop is TCP), and with the floor build; interleaved as
-// the exec row; per configuration the median ratio and BPF ns per connect (the time of the
-// network programs during the run ÷ connects; the accepting thread's and the state changes' time
-// included). --connect-count N: connects per run (default 20000).
+// match (connect and socket, UDP only: the loop is TCP) on the hooks it picks (the root cgroup's
+// when the kernel allows) and forced onto the per-syscall hooks (--net-hook syscalls), with port-scan
+// detection alone, and with the floor build (empty programs on the hooks the helper picks);
+// interleaved as the exec row; per configuration the median ratio and BPF ns per connect (the time
+// of the helper's own network programs, by the ids it reports, during the run ÷ connects; the
+// accepting thread's and the state changes' time included). --connect-count N: connects per run
+// (default 20000).
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
@@ -419,16 +422,17 @@ async function connectLoop(count: number, port: number): Promise<Loop> {
   return JSON.parse(out) as Loop;
 }
 
-// The programs on the connect path in the syscall_tracepoints family (names as bpftool shows them,
-// cut to 15 bytes): the network calls' entry and exits (the builder they tail-call is accounted to
-// them) and the outcome hook. With tp_btf or raw_tracepoint the shared sys_enter/sys_exit programs
-// also run for everyone else's calls, so their time is not the connect's alone: not counted.
-const CONNECT_PROGRAMS = /^aw_tp_(enter|exit)_(sock|conn|con|acce|bind|list)|^aw_n(btf|raw|tp)_sta/;
+// The programs on the connect path (names as bpftool shows them, cut to 15 bytes): the root
+// cgroup's socket/connect/release hooks, the per-syscall network calls' entry and exits of the
+// syscall_tracepoints family (the builder they tail-call is accounted to them) and the outcome hook.
+// With tp_btf or raw_tracepoint the shared sys_enter/sys_exit programs also run for everyone else's
+// calls, so their time is not the connect's alone: not counted.
+const CONNECT_PROGRAMS = /^aw_cg_|^aw_tp_(enter|exit)_(sock|conn|con|acce|bind|list)|^aw_n(btf|raw|tp)_sta/;
 
-/** Total run time of our connect-path programs not in `old`. */
-function connectRunTime(old: Set<number>): number {
+/** Total run time of the connect-path programs among `ours` (the helper's own, from its READY). */
+function connectRunTime(ours: ReadonlySet<number>): number {
   let ns = 0;
-  for (const p of programs()) if (!old.has(p.id) && CONNECT_PROGRAMS.test(p.name)) ns += p.run_time_ns ?? 0;
+  for (const p of programs()) if (ours.has(p.id) && CONNECT_PROGRAMS.test(p.name)) ns += p.run_time_ns ?? 0;
   return ns;
 }
 
@@ -443,9 +447,10 @@ async function connectRow(): Promise<string> {
   // calls, so detection's TCP would let the loop's socket() calls through as well.
   const gated = withScanNeeds({ passAll: false, exactPaths: [], dirPrefixes: [] }, SCAN_DEFAULTS, hostNetNs());
   const builds = [
-    { name: 'armorwatch, network need not matching (connect+socket, UDP only)', helper: undefined as string | undefined, filter: udpOnly },
-    { name: 'floor: the same hooks, empty programs', helper: FLOOR, filter: udpOnly },
-    { name: 'armorwatch, no network rule, port-scan detection on (the gate holds every connect back)', helper: undefined, filter: gated },
+    { name: 'armorwatch, network need not matching (connect+socket, UDP only)', helper: undefined as string | undefined, filter: udpOnly, netHook: 'auto' as const },
+    { name: 'floor: the same hooks, empty programs', helper: FLOOR, filter: udpOnly, netHook: 'auto' as const },
+    { name: 'armorwatch, no network rule, port-scan detection on (the gate holds every connect back)', helper: undefined, filter: gated, netHook: 'auto' as const },
+    { name: 'armorwatch, the same need on the per-syscall hooks (--net-hook syscalls)', helper: undefined, filter: udpOnly, netHook: 'syscalls' as const },
   ];
   const ratios: number[][] = builds.map(() => []);
   const perOp: number[][] = builds.map(() => []);
@@ -459,22 +464,23 @@ async function connectRow(): Promise<string> {
   for (let i = 0; i < CYCLES; i++) {
     let base = await connectLoop(count, port++);
     bases.push(base.nsPerOp);
-    const order = i % 2 === 0 ? [0, 1, 2] : [2, 1, 0];
+    const order = i % 2 === 0 ? [0, 1, 2, 3] : [3, 2, 1, 0];
     for (const j of order) {
-      const before = new Set(programs().map((p) => p.id));
       const m = await openMonitor({
         logger: silentLogger, ringbufBytes: RING_BUFFER_DEFAULT, ...(builds[j]!.helper === undefined ? {} : { helperPath: builds[j]!.helper }),
-        pathFilter: builds[j]!.filter,
+        pathFilter: builds[j]!.filter, netHook: builds[j]!.netHook,
         processFilter: { pids: [], comms: [], excludePids: [] },
         onEvent: () => {},
         onNetwork: (e) => { if (e.comm === 'connectloop' || e.phase === 'handover') delivered++; },
       });
-      const ns0 = connectRunTime(before);
+      const ours = new Set((await m.refreshStats()).programIds ?? []);
+      if (ours.size === 0) throw new Error(`${builds[j]!.helper ?? 'the helper'} does not list its programs (an older build?)`);
+      const ns0 = connectRunTime(ours);
       const l = await connectLoop(count, port++);
-      const ns1 = connectRunTime(before);
+      const ns1 = connectRunTime(ours);
       const st = await m.refreshStats();
       if (j === 2) gatedNet += st.gatedNetInKernel;
-      if (j === 0) { filteredNet += st.filteredNetInKernel; hooks = `hook ${st.hook}, connect outcome hook ${st.outcomeHook} (attached: ${st.outcomeAttached})`; }
+      if (j === 0) { filteredNet += st.filteredNetInKernel; hooks = `hook ${st.hook}, socket/connect hook ${st.netHook ?? '?'}${st.netHookProblem ? ` (${st.netHookProblem})` : ''}, connect outcome hook ${st.outcomeHook} (attached: ${st.outcomeAttached})`; }
       await m.close();
       const after = await connectLoop(count, port++);
       bases.push(after.nsPerOp);
@@ -489,7 +495,7 @@ async function connectRow(): Promise<string> {
     '| row | CPU ns per socket+connect+close (median) | × no agent (median of pairs) | pair ratios (run order) | BPF ns per connect (median) |', '|---|---:|---:|---|---:|',
     `| no agent | ${med(bases).toFixed(0)} | 1.00 | – | – |`];
   builds.forEach((b, j) => lines.push(`| ${b.name} | ${med(perOp[j]!).toFixed(0)} | ${med(ratios[j]!).toFixed(3)} | ${ratios[j]!.map((x) => x.toFixed(3)).join(' ')} | ${med(bpfNs[j]!).toFixed(0)} |`));
-  lines.push('', `armorwatch ÷ floor, CPU per connect: ${(med(perOp[0]!) / med(perOp[1]!)).toFixed(3)}`);
+  lines.push('', `armorwatch ÷ floor, CPU per connect: ${(med(perOp[0]!) / med(perOp[1]!)).toFixed(3)}; per-syscall hooks ÷ cgroup hooks: ${(med(perOp[3]!) / med(perOp[0]!)).toFixed(3)}`);
   lines.push(`armorwatch with the gate ÷ floor, CPU per connect: ${(med(perOp[2]!) / med(perOp[1]!)).toFixed(3)}; BPF ns per connect above the row without detection: ${(med(bpfNs[2]!) - med(bpfNs[0]!)).toFixed(0)}`);
   lines.push(`network events of the loop delivered: ${delivered} (expected 0); network calls filtered in the kernel: ${filteredNet}; connects held back by the gate: ${gatedNet} (expected ${CYCLES * count})`);
   return lines.join('\n');

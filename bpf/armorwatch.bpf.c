@@ -723,7 +723,14 @@ static __always_inline int syscall_shape(__u32 nr, struct shape *sh)
 }
 
 static __always_inline int on_enter(long id, const __u64 *args);
-__noinline int aw_net_connect_enter(int fd); /* net.bpf.h */
+__noinline int aw_net_connect_enter(int fd, __u64 uaddr, __u64 ulen, int any); /* net.bpf.h */
+/* Whether socket() and connect() have hooks of their own on the root cgroup (net.bpf.h, aw_cg_*)
+ * under the side in force (net_cg, set by the helper): the per-syscall hooks then leave those two
+ * calls alone. */
+static __always_inline __u32 aw_net_cg_on(void)
+{
+	return aw_sides[filter_slot()].net_cg;
+}
 
 /* Entry of execve/execveat: keeps where the caller's executable is (its f_path), because once the
  * exec succeeds the old program is gone; the exec hook walks it only if it emits the event. Kept
@@ -765,8 +772,9 @@ static __always_inline int on_enter_regs(struct pt_regs *regs, long id)
 	if (!syscall_shape((__u32)id, &sh)) { /* most calls: leave before reading anything */
 		if (id == NR_execve || id == NR_execveat)
 			return exec_enter(id);
-		if (id == NR_connect)
-			return aw_net_connect_enter((int)BPF_CORE_READ(regs, di));
+		if (id == NR_connect && !aw_net_cg_on())
+			return aw_net_connect_enter((int)BPF_CORE_READ(regs, di), BPF_CORE_READ(regs, si),
+						    BPF_CORE_READ(regs, dx), 0);
 		return 0;
 	}
 	if (sh.is_open)
@@ -1053,7 +1061,7 @@ static __always_inline int resolved_passes(struct path *fp, struct path *root, i
 		nv.pass = (((*walk_flags & AW_EVF_TRUNCATED) ||
 			    first_may_pass(hp->tmp + bounded(*pos, AW_PATH_MAX - 1), AW_PATH_MAX - *pos, slot)) &&
 			   path_passes(hp, *pos, AW_PATH_MAX, slot)) ||
-			  aw_ident_passes(fp);
+			  aw_ident_passes(fp, slot);
 		nv.chain = aw_chain_hash(&ht->chain, fp, root); /* only a "filtered" uses it */
 		if (aw_path_gen != gen) /* something moved during the walk: cache nothing */
 			return nv.pass;
@@ -1478,8 +1486,8 @@ static __always_inline int on_exit(long nr, long ret, const int with_exec)
 	if (nr < 0 || !syscall_shape((__u32)nr, &sh)) {
 		if (with_exec && (nr == NR_execve || nr == NR_execveat))
 			return exec_exit(nr, ret);
-		if (net_bit(nr))
-			return aw_net_exit(nr, ret);
+		if (net_bit(nr) && !(aw_net_cg_on() && (nr == NR_socket || nr == NR_connect)))
+			return aw_net_call(nr | AW_NET_REGS_ARGS, ret, 0, 0, 0);
 		return 0;
 	}
 	struct task_struct *bt = bpf_get_current_task_btf();
@@ -1717,7 +1725,33 @@ AW_SYSCALL_TP_EXIT(connect)
 SEC("tracepoint/syscalls/sys_enter_connect")
 int aw_tp_enter_connect(struct trace_event_raw_sys_enter *ctx)
 {
-	return aw_net_connect_enter((int)ctx->args[0]);
+	return aw_net_connect_enter((int)ctx->args[0], ctx->args[1], ctx->args[2], 0);
+}
+
+/* socket() and connect() at the root cgroup (net.bpf.h cg_call), when the helper can attach
+ * there; then the per-syscall hooks leave those two calls alone (aw_net_cg_on()). */
+SEC("cgroup/sock_create")
+int aw_cg_socket(struct bpf_sock *ctx)
+{
+	return cg_call(NR_socket, ctx->protocol, 0);
+}
+
+SEC("cgroup/connect4")
+int aw_cg_connect4(struct bpf_sock_addr *ctx)
+{
+	return cg_call(NR_connect, ctx->protocol, ctx->protocol == AW_IPPROTO_UDP ? 0 : -AW_EINPROGRESS);
+}
+
+SEC("cgroup/connect6")
+int aw_cg_connect6(struct bpf_sock_addr *ctx)
+{
+	return cg_call(NR_connect, ctx->protocol, ctx->protocol == AW_IPPROTO_UDP ? 0 : -AW_EINPROGRESS);
+}
+
+SEC("cgroup/sock_release")
+int aw_cg_release(struct bpf_sock *ctx)
+{
+	return cg_release((__u64)ctx);
 }
 
 AW_GEN_TP(umount)

@@ -49,7 +49,7 @@
 #define AW_EVF_DIR_GONE (1u << 5)     /* execveat: the dirfd was closed on exec, its directory is unknown */
 #define AW_EVF_NET_OUTCOME (1u << 6)  /* network: the later result of a connect that returned EINPROGRESS */
 #define AW_EVF_IDENT (1u << 7)        /* opens: the file or an ancestor is a watched identity (ident_*) */
-#define AW_EVF_URING (1u << 8)        /* opens: completed by io_uring (IORING_OP_OPENAT*): no requested path */
+#define AW_EVF_URING (1u << 8)        /* opens: made by io_uring (IORING_OP_OPENAT*): the name asked for only when it could pass */
 /* The port-scan gate (bpf/net.bpf.h, docs/DETECTION.md): */
 #define AW_EVF_NET_GATE_OPEN (1u << 9) /* connect: it opened its key's gate; not an attempt by itself (it is
 					* in the AW_EVF_NET_HANDOVER records that follow) */
@@ -127,7 +127,7 @@ struct aw_event {
 struct aw_ident_key {
 	__u64 ino;
 	__u32 dev; /* MKDEV(major, minor) as the kernel keeps it in super_block.s_dev */
-	__u32 _pad0;
+	__u32 side; /* the filter side the entry belongs to (aw_slot) */
 };
 
 /* Layout of the `config` map's single value; written by the helper on every filter change. */
@@ -135,11 +135,8 @@ struct aw_config {
 	__u32 pid_filter;  /* 1: only tgids in `pid_allow` pass */
 	__u32 comm_filter; /* 1: only comms in `comm_allow` pass */
 	__u32 armed;       /* 0 until the helper's attach command: the exec hook is attached at load */
-	__u32 net_pass_all; /* 1: every network call passes (trace mode) */
-	__u32 net_calls;   /* AW_NET_* bits of the calls that pass when their protocol does */
-	__u32 net_any_protocol; /* 1: any protocol passes; else only those set in aw_net_protos */
 };
-/* The path and execution filters themselves are double-buffered in the program's globals
- * (aw_sides, aw_slot: bpf/armorwatch.bpf.c, armorwatch_filter.h). */
+/* The path, execution and network filters and the watched identities are double-buffered in the
+ * program's globals (aw_sides, aw_slot: bpf/armorwatch.bpf.c, armorwatch_filter.h). */
 
 #endif

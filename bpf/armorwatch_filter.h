@@ -31,7 +31,9 @@ static inline __u32 aw_ident_bit(__u64 ino, __u32 dev)
 }
 
 /* The filter is double-buffered: two sides in the same maps, one in force (aw_slot), the other
- * built for the next switch. An entry's key is its hash xor the salt of its side. */
+ * built for the next switch. An entry's key is its hash xor the salt of its side (the watched
+ * identities' key carries its side instead). Everything the kernel judges by -- paths, executions,
+ * network calls, watched identities -- is part of a side, so one store switches all of it. */
 static inline __u64 aw_slot_salt(__u32 slot)
 {
 	return slot & 1 ? 0x5bd1e9955bd1e995ULL : 0;
@@ -44,6 +46,14 @@ struct aw_filter_side {
 	__u32 exec_pass_all; /* every execution passes */
 	__u32 execs;         /* any execution can pass: the execution hooks run only then */
 	__u32 files;         /* any file event can pass by its path or call: the file hooks run only then (helper only) */
+	__u32 idents;        /* watched identities of this side in ident_inodes (bpf/identity.bpf.h); 0: no identity walk */
+	__u32 net_pass_all;  /* every network call passes (trace mode) */
+	__u32 net_calls;     /* AW_NET_* bits of the network calls that pass when their protocol does */
+	__u32 net_any_protocol; /* any protocol passes; else only those in net_protos */
+	__u32 net_gate_protos;  /* the port-scan gate's connects (bpf/net.bpf.h): bit 0 TCP, bit 1 UDP */
+	__u32 net_cg;           /* socket() and connect() are served by the root cgroup's hooks (aw_cg_*), not the per-syscall ones */
+	__u32 _pad0;
+	__u64 net_protos[4];    /* one bit per (protocol & 0xff) */
 };
 
 /* The value of an entry in the path maps (exact_paths, dir_prefixes): the side it belongs to, and

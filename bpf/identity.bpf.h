@@ -8,23 +8,24 @@
  * emitted, writes the path as seen from that root (the HOST slot) and which identity matched, how
  * many components above the file: user space turns that into the rule's own path.
  * Included by armorwatch.bpf.c after its scratch and helpers; kept apart so the open path stays
- * readable and the cost is visible: nothing runs while ident_inodes is empty, and a filtered open
+ * readable and the cost is visible: nothing runs while the side in force has no identity, and a filtered open
  * pays for it only when its verdict is not cached. */
 #ifndef ARMORWATCH_IDENTITY_H
 #define ARMORWATCH_IDENTITY_H
 
+/* Both sides of the filter (aw_slot), the key carrying its side: the helper sets max_entries to twice
+ * --kernel-filter-capacity, so a full new set fits beside a full old one until the switch. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536); /* the helper sets it with exact_paths (--kernel-filter-capacity) */
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 2 * 65536);
 	__type(key, struct aw_ident_key);
 	__type(value, __u32);
-} ident_inodes SEC(".maps");         /* watched identity -> generation */
+} ident_inodes SEC(".maps");         /* watched identity and side -> side */
 
-/* One bit per aw_ident_bit() of every key, set before a key is added and cleared after it is gone,
- * and the number of keys: 0 skips every identity walk. Both kept by the helper; aw_ident_bit() is
- * in armorwatch_filter.h. */
-__u64 aw_ident_bits[AW_BITMAP_WORDS];
-__u32 aw_ident_count;
+/* Per side: one bit per aw_ident_bit() of every key of that side (armorwatch_filter.h); the number
+ * of keys is the side's `idents`, and 0 skips every identity walk. Both kept by the helper. */
+__u64 aw_ident_bits[2][AW_BITMAP_WORDS];
 
 struct aw_ident_walk {
 	__u64 dentry, mnt;
@@ -32,7 +33,8 @@ struct aw_ident_walk {
 	__u32 flags;     /* AW_EVF_TRUNCATED when cut */
 	__u32 depth;     /* components passed so far */
 	__u32 build;     /* 1: write the names (an emitted event); 0: stop at the first hit */
-	__u32 hit, hit_dev, hit_depth, _pad0;
+	__u32 slot;      /* the filter side judged by */
+	__u32 hit, hit_dev, hit_depth;
 	__u64 hit_ino;
 };
 
@@ -62,9 +64,10 @@ static long aw_ident_step(__u32 i, void *ctx)
 	if (!w->hit) {
 		struct inode *in = BPF_CORE_READ(dentry, d_inode);
 		if (in) {
-			struct aw_ident_key k = { .ino = BPF_CORE_READ(in, i_ino), .dev = BPF_CORE_READ(in, i_sb, s_dev) };
+			struct aw_ident_key k = { .ino = BPF_CORE_READ(in, i_ino), .dev = BPF_CORE_READ(in, i_sb, s_dev),
+						  .side = w->slot & 1 };
 			__u32 b = aw_ident_bit(k.ino, k.dev);
-			if (((aw_ident_bits[(b >> 6) & (AW_BITMAP_WORDS - 1)] >> (b & 63)) & 1) &&
+			if (((aw_ident_bits[k.side][(b >> 6) & (AW_BITMAP_WORDS - 1)] >> (b & 63)) & 1) &&
 			    bpf_map_lookup_elem(&ident_inodes, &k)) {
 				w->hit = 1;
 				w->hit_ino = k.ino;
@@ -100,8 +103,9 @@ static long aw_ident_step(__u32 i, void *ctx)
 	return 0;
 }
 
-/* Walks from the file at fp towards the root of its mount namespace; the scratch, or NULL. */
-static __always_inline struct aw_ident_scratch *aw_ident_walk(struct path *fp, __u32 build)
+/* Walks from the file at fp towards the root of its mount namespace, matching side `slot`'s
+ * identities; the scratch, or NULL. */
+static __always_inline struct aw_ident_scratch *aw_ident_walk(struct path *fp, __u32 build, __u32 slot)
 {
 	__u32 zero = 0;
 	struct aw_ident_scratch *s = bpf_map_lookup_elem(&ident_scratch, &zero);
@@ -110,17 +114,18 @@ static __always_inline struct aw_ident_scratch *aw_ident_walk(struct path *fp, _
 	struct aw_ident_ctx ctx = { .s = s };
 	s->w = (struct aw_ident_walk){ .dentry = (__u64)fp->dentry,
 				       .mnt = (__u64)container_of(fp->mnt, struct mount, mnt),
-				       .pos = AW_PATH_MAX, .build = build };
+				       .pos = AW_PATH_MAX, .build = build, .slot = slot & 1 };
 	bpf_loop(AW_WALK_DEPTH, aw_ident_step, &ctx, 0);
 	return s;
 }
 
-/* 1 when the opened file, or a directory above it, is a watched identity. */
-static __always_inline int aw_ident_passes(struct path *fp)
+/* 1 when the opened file, or a directory above it, is a watched identity of side `slot` (bit 0:
+ * a view, aw_view, will do). */
+static __always_inline int aw_ident_passes(struct path *fp, __u32 slot)
 {
-	if (!aw_ident_count)
+	if (!aw_sides[slot & 1].idents)
 		return 0;
-	struct aw_ident_scratch *s = aw_ident_walk(fp, 0);
+	struct aw_ident_scratch *s = aw_ident_walk(fp, 0, slot);
 	return s && s->w.hit;
 }
 
@@ -133,14 +138,16 @@ static __always_inline int aw_root_is_ns_root(struct task_struct *task, struct p
 
 /* The HOST slot (the last one) and the identity that matched, for an emitted open of fp. Walked
  * only when it can say something the RESOLVED slot does not: identities are watched, or the task
- * has a root of its own (chroot). Empty otherwise: the host path is the resolved one. */
+ * has a root of its own (chroot). Empty otherwise: the host path is the resolved one. The side is
+ * read again here: the event has passed already, and this only names the identity it met. */
 static __always_inline __u32 put_host(struct heap *hp, __u32 off, struct task_struct *task, struct path *fp,
 				      struct path *root)
 {
 	struct aw_event *e = (void *)hp->ev;
-	if (!aw_ident_count && aw_root_is_ns_root(task, root))
+	__u32 slot = filter_slot();
+	if (!aw_sides[slot].idents && aw_root_is_ns_root(task, root))
 		return off;
-	struct aw_ident_scratch *s = aw_ident_walk(fp, 1);
+	struct aw_ident_scratch *s = aw_ident_walk(fp, 1, slot);
 	if (!s)
 		return off;
 	if (s->w.hit) {

@@ -33,25 +33,27 @@
 __u32 aw_net_outcome_on;
 
 /* The port-scan gate (docs/DETECTION.md, "What it costs in the kernel"). Set by the helper with the
- * network filter; aw_gate_protos 0: off, every connect that passes is emitted. Per KEY (the
+ * network filter: which connects go to it is part of the filter's side (net_gate_protos in struct
+ * aw_filter_side, armorwatch_filter.h), the thresholds below are stored just before the switch;
+ * net_gate_protos 0: off, every connect that passes is emitted. Per KEY (the
  * detector's: a network namespace other than the host's -- a pod --, else the process tree: the
- * parent tgid, or the process itself when its parent is init) the kernel keeps a sketch of the
- * distinct ports and hosts attempted (two epochs of aw_gate_window_ns: at least one full window is
- * always covered) and, per distinct target, its attempts and results. While the sketch stays below
- * aw_gate_ports distinct ports and aw_gate_hosts distinct hosts, connects are counted there and
- * nothing is emitted (AW_STAT_GATED_NET). The connect that crosses either is emitted as the gate's
- * summary (AW_EVF_NET_GATE_OPEN), followed by one record per target held back
- * (AW_EVF_NET_HANDOVER, with its counts); from then on the key's connects stream (one record per
- * attempt: a non-blocking connect's call and outcome are folded into its outcome record) until
+ * parent tgid, or the process itself when its parent is init) the kernel counts the distinct ports
+ * and hosts attempted exactly (over two epochs of aw_gate_window_ns: at least one full window is
+ * always covered) and, per distinct target, its attempts and results. While both counts stay below
+ * aw_gate_ports distinct ports and aw_gate_hosts distinct hosts -- the detector's own lowest
+ * thresholds: the count is over all the key's hosts (ports) and at least the detector's window,
+ * never less than what the detector counts, so no scan it would find is held back --, connects
+ * are counted there and nothing is emitted (AW_STAT_GATED_NET). The connect that crosses either
+ * is emitted as the gate's summary (AW_EVF_NET_GATE_OPEN), followed by one record per target held
+ * back (AW_EVF_NET_HANDOVER, with its counts); from then on the key's connects stream (one record
+ * per attempt: a non-blocking connect's call and outcome are folded into its outcome record) until
  * aw_gate_quiet_ns pass without a connect, when the gate closes and counting starts afresh. */
-__u32 aw_gate_protos;      /* bit 0: TCP connects pass to the gate and may be held back, bit 1: UDP (no rule needs them) */
-__u32 aw_gate_ports;       /* distinct ports that open the gate */
-__u32 aw_gate_hosts;       /* distinct hosts that open the gate */
+__u32 aw_gate_ports;       /* distinct ports that open the gate (the detector's lowest port threshold) */
+__u32 aw_gate_hosts;       /* distinct hosts that open the gate (the detector's lowest host threshold) */
 __u32 aw_gate_host_netns;  /* the host's network namespace: processes in it are keyed by process tree */
-__u64 aw_gate_window_ns;   /* epoch of the sketch: the detector's longest window */
+__u64 aw_gate_window_ns;   /* an epoch of the counts: the detector's longest window */
 __u64 aw_gate_quiet_ns;    /* an open gate closes after this long without a connect */
 
-#define AW_GATE_WORDS 16   /* 1024 bits per sketch and epoch */
 #define AW_GATE_KIND_NETNS 1
 #define AW_GATE_KIND_TREE 2
 
@@ -61,18 +63,52 @@ struct scan_key {
 	__u32 _pad;
 };
 
+/* Distinct ports and hosts are counted exactly, by epoch: each distinct value remembers the epoch
+ * (seq) of its latest attempt (scan_ports, scan_hosts), and the gate how many values have their
+ * latest attempt in each of the last two epochs (parity-indexed). The count is the sum of the two. */
 struct scan_gate {
 	__u64 epoch_ns;   /* start of the current epoch */
 	__u64 last_ns;    /* latest connect */
-	__u32 gen;        /* targets of other generations are stale */
+	__u32 gen;        /* targets and values of other generations are stale */
 	__u32 open;
-	__u32 cur;        /* the current epoch's index */
-	__u32 nports;     /* bits set in either epoch's port sketch */
-	__u32 nhosts;
+	__u32 seq;        /* the current epoch's number (from 1: 0 is "never") */
 	__u32 listed;     /* targets of this generation remembered */
-	__u64 ports[2][AW_GATE_WORDS];
-	__u64 hosts[2][AW_GATE_WORDS];
+	__u32 ports[2];   /* distinct ports whose latest attempt is in epoch seq, seq - 1 (by parity) */
+	__u32 hosts[2];
 };
+
+/* One distinct port or host of a key: the generation and epoch of its latest attempt. An LRU map:
+ * a value pushed out and attempted again is counted again (an overcount: the gate opens earlier,
+ * never later). */
+struct scan_seen {
+	__u32 gen;
+	__u32 seq;
+};
+
+struct scan_pkey {
+	struct scan_key k;
+	__u32 port;
+	__u32 _pad;
+};
+
+struct scan_hkey {
+	struct scan_key k;
+	__u8 addr[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct scan_pkey);
+	__type(value, struct scan_seen);
+} scan_ports SEC(".maps");           /* (key, port) -> its latest epoch */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct scan_hkey);
+	__type(value, struct scan_seen);
+} scan_hosts SEC(".maps");           /* (key, host) -> its latest epoch */
 
 struct scan_tkey {
 	struct scan_key k;
@@ -90,7 +126,7 @@ struct scan_tval {
 	__u32 succeeded;
 	__u32 refused;
 	__u32 failed;
-	__u32 _pad;
+	__u32 seq;        /* the epoch of its latest attempt: its port and host are counted in it */
 };
 
 struct {
@@ -98,7 +134,7 @@ struct {
 	__uint(max_entries, 4096);
 	__type(key, struct scan_key);
 	__type(value, struct scan_gate);
-} scan_gates SEC(".maps");           /* key -> its sketch and gate */
+} scan_gates SEC(".maps");           /* key -> its counts and gate */
 
 /* An LRU map: a target pushed out before its gate opened is missing from the handover, counted as
  * AW_STAT_LOST_GATE (listed - handed over). */
@@ -112,9 +148,6 @@ struct {
 static struct scan_gate aw_gate_zero;       /* never written: the value a new key starts from */
 
 
-/* The protocols that pass when aw_config.net_any_protocol is 0: one bit per (protocol & 0xff). */
-__u64 aw_net_protos[4];
-
 /* A non-blocking TCP connect between its entry and its outcome. */
 #define AW_PEND_INFLIGHT 1 /* the call has not returned */
 #define AW_PEND_DONE 2     /* the outcome came while the call ran (loopback): its exit reports it */
@@ -127,6 +160,8 @@ struct net_pend {
 	__u64 ts;
 	__u32 gated;           /* held back by a closed gate: the outcome is counted on its target ... */
 	__u32 gen;             /* ... while the gate's generation is this one */
+	__u32 dlen;            /* a blocking connect seen at the root cgroup: its call record (that long) ... */
+	__u32 _pad2;           /* ... waits in net_deferred for its result */
 	struct scan_tkey tk;
 	struct aw_event e;     /* identity at entry: the outcome may come in softirq, not the process */
 	__u8 raddr[AW_SOCKADDR_MAX];
@@ -147,7 +182,22 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct net_pend);
-} net_scratch SEC(".maps");          /* cpu -> a net_pend being built (too large for the stack) */
+} net_scratch SEC(".maps");
+
+/* The call record of a blocking TCP connect seen at the root cgroup, which runs before the call:
+ * sent when the handshake ends, with its result, as the per-syscall exit would have sent it. A
+ * record longer than AW_DEFER_MAX, or a full map, is sent at once as in progress instead, its
+ * result following as an outcome (the shape of a non-blocking connect). */
+#define AW_DEFER_MAX 4096
+struct net_deferred_rec {
+	__u8 b[AW_DEFER_MAX];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 512);
+	__type(key, __u64);
+	__type(value, struct net_deferred_rec);
+} net_deferred SEC(".maps");         /* struct sock * -> the call record of a blocking connect in progress */          /* cpu -> a net_pend being built (too large for the stack) */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -169,21 +219,36 @@ static __always_inline __u32 net_bit(long nr)
 	return 0;
 }
 
-static __always_inline int net_passes(struct aw_config *cfg, __u32 bit, __u32 protocol)
+/* The network filter is part of the filter's side (aw_slot): each check reads the side in force. */
+static __always_inline struct aw_filter_side *net_side(void)
 {
-	if (cfg->net_pass_all)
+	return &aw_sides[filter_slot()];
+}
+
+/* Whether any network call `bit` can pass, whatever its protocol: a call nothing asks for is
+ * dropped before its socket is read. */
+static __always_inline int net_call_wanted(__u32 bit)
+{
+	struct aw_filter_side *s = net_side();
+	return s->net_pass_all || (s->net_calls & bit);
+}
+
+static __always_inline int net_passes(__u32 bit, __u32 protocol)
+{
+	struct aw_filter_side *s = net_side();
+	if (s->net_pass_all)
 		return 1;
-	if (!(cfg->net_calls & bit))
+	if (!(s->net_calls & bit))
 		return 0;
-	if (cfg->net_any_protocol)
+	if (s->net_any_protocol)
 		return 1;
-	/* The gate's connects pass by the gate's own protocols, not aw_net_protos: those are shared by
+	/* The gate's connects pass by the gate's own protocols, not net_protos: those are shared by
 	 * every call, and TCP there would let every TCP socket(), bind()... through as well. */
-	if (bit == AW_NET_CONNECT && ((protocol == AW_IPPROTO_TCP && (aw_gate_protos & 1)) ||
-				      (protocol == AW_IPPROTO_UDP && (aw_gate_protos & 2))))
+	if (bit == AW_NET_CONNECT && ((protocol == AW_IPPROTO_TCP && (s->net_gate_protos & 1)) ||
+				      (protocol == AW_IPPROTO_UDP && (s->net_gate_protos & 2))))
 		return 1;
 	__u32 b = protocol & 0xff;
-	return (aw_net_protos[(b >> 6) & 3] >> (b & 63)) & 1;
+	return (s->net_protos[(b >> 6) & 3] >> (b & 63)) & 1;
 }
 
 /* The socket behind fd in the current task, or NULL when fd is not a socket. */
@@ -276,45 +341,46 @@ static __always_inline __u32 put_sock_addr(struct heap *hp, __u32 off, struct so
 	return off;
 }
 
-/* Entry of connect: a non-blocking TCP connect that will be reported is remembered by its socket,
+/* Entry of connect: a non-blocking TCP connect that will be reported (`any`: any TCP connect, the
+ * root cgroup's hook, which sees no exit) is remembered by its socket,
  * with the caller's identity and the address asked for, so that its outcome can be reported when
  * the handshake ends (possibly in softirq, away from the process). A global function: verified
  * once, apart from the hooks that call it. */
-__noinline int aw_net_connect_enter(int fd)
+__noinline int aw_net_connect_enter(int fd, __u64 uaddr, __u64 ulen, int any)
 {
 	__u32 zero = 0, f_flags = 0;
 #ifdef AW_FLOOR
 	return 0;
 #endif
 	struct aw_config *cfg = bpf_map_lookup_elem(&aw_config, &zero);
-	if (!aw_net_outcome_on || !cfg || !net_passes(cfg, AW_NET_CONNECT, AW_IPPROTO_TCP))
+	if (!aw_net_outcome_on || !cfg || !net_passes(AW_NET_CONNECT, AW_IPPROTO_TCP))
 		return 0;
 	if (!process_passes(cfg, bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	struct task_struct *bt = bpf_get_current_task_btf();
 	struct sock *sk = fd_sock(bt, fd, &f_flags);
 	__u32 domain, type, protocol;
-	if (!sk || !(f_flags & AW_O_NONBLOCK))
+	if (!sk || !(any || (f_flags & AW_O_NONBLOCK)))
 		return 0;
 	sock_triple(sk, &domain, &type, &protocol);
 	if (protocol != AW_IPPROTO_TCP)
 		return 0;
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bt);
 	struct net_pend *pe = bpf_map_lookup_elem(&net_scratch, &zero);
-	if (!regs || !pe)
+	if (!pe)
 		return 0;
 	__builtin_memset(&pe->e, 0, sizeof(pe->e));
 	put_identity(&pe->e, (struct task_struct *)bpf_get_current_task(), NR_connect, 0);
 	pe->state = AW_PEND_INFLIGHT;
 	pe->gated = 0;
+	pe->dlen = 0;
 	pe->e.dirfd = fd;
 	pe->e.dirfd2 = AT_FDCWD;
 	pe->e.arg_a = domain;
 	pe->e.arg_b = type;
 	pe->e.mode = AW_IPPROTO_TCP;
 	pe->e.ev_flags = AW_EVF_NET_OUTCOME;
-	__u32 rlen = at_most((__u32)regs->dx, AW_SOCKADDR_MAX);
-	if (rlen < 2 || bpf_probe_read_user(pe->raddr, rlen, (void *)regs->si))
+	__u32 rlen = at_most((__u32)ulen, AW_SOCKADDR_MAX);
+	if (rlen < 2 || bpf_probe_read_user(pe->raddr, rlen, (void *)uaddr))
 		rlen = 0;
 	pe->raddr_len = rlen;
 	__u64 key = (__u64)sk;
@@ -343,6 +409,27 @@ static __always_inline void send_outcome(struct net_pend *pe, __u64 ts, __s64 re
 		count(AW_STAT_LOST_RINGBUF);
 	else
 		count(AW_STAT_EMITTED);
+}
+
+/* The result of a remembered connect: its deferred call record with the result, or its outcome. */
+static __always_inline void send_result(struct net_pend *pe, __u64 key, __u64 ts, __s64 ret)
+{
+	if (pe->dlen) {
+		struct net_deferred_rec *d = bpf_map_lookup_elem(&net_deferred, &key);
+		__u32 len = at_most(pe->dlen, AW_DEFER_MAX);
+		if (d && len >= sizeof(struct aw_event)) {
+			struct aw_event *e = (void *)d->b;
+			e->ret = ret;
+			e->ts_boot_ns = ts;
+			if (bpf_ringbuf_output(&events, d->b, len, 0))
+				count(AW_STAT_LOST_RINGBUF);
+			else
+				count(AW_STAT_EMITTED);
+		}
+		bpf_map_delete_elem(&net_deferred, &key);
+		return;
+	}
+	send_outcome(pe, ts, ret);
 }
 
 /* A connect's result as the detector counts it (src/detect/portscan.ts resultOf). */
@@ -401,7 +488,7 @@ static __always_inline int on_sock_state(struct sock *sk, int oldstate, int news
 		return 0;
 	}
 	if (!pe->gated || gate_outcome(pe, ret))
-		send_outcome(pe, ts, ret);
+		send_result(pe, key, ts, ret);
 	bpf_map_delete_elem(&net_pending, &key);
 	return 0;
 }
@@ -430,6 +517,21 @@ static __always_inline void connect_exit_pending(struct heap *hp, __u32 off, str
 	}
 	if (pe->state != AW_PEND_WAITING)
 		bpf_map_delete_elem(&net_pending, &key);
+}
+
+/* A blocking connect at the root cgroup's hook: its call record kept for its result (net_deferred);
+ * false when it cannot be (no remembered entry, too long, the map full): then it is sent now. */
+static __always_inline int defer_call(struct heap *hp, __u32 off, struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	struct net_pend *pe = bpf_map_lookup_elem(&net_pending, &key);
+	if (!pe || pe->state != AW_PEND_INFLIGHT || off > AW_DEFER_MAX)
+		return 0;
+	if (bpf_map_update_elem(&net_deferred, &key, hp->ev, BPF_ANY))
+		return 0;
+	pe->dlen = off;
+	pe->state = AW_PEND_WAITING;
+	return 1;
 }
 
 /* Whether an open gate's non-blocking connect will have an outcome record to stand for it. */
@@ -463,76 +565,61 @@ static __always_inline void gate_key(struct task_struct *bt, struct scan_key *k)
 	k->kind = AW_GATE_KIND_TREE;
 }
 
-static __always_inline __u32 gate_bit(__u32 x)
-{
-	return (x * 2654435761u) >> 22; /* 10 bits: AW_GATE_WORDS * 64 */
-}
-
-static __always_inline __u32 popcount64(__u64 x)
-{
-	x = x - ((x >> 1) & 0x5555555555555555ULL);
-	x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
-	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
-	return (__u32)((x * 0x0101010101010101ULL) >> 56);
-}
-
-/* A new epoch once the current one is a window old: the older epoch is cleared and becomes the
- * current one, so the two together always cover at least the last window. */
+/* A new epoch once the current one is a window old: the values whose latest attempt is two epochs
+ * old leave the count, so the two epochs together always cover at least the last window. */
 static __always_inline void gate_rotate(struct scan_gate *g, __u64 now)
 {
 	__u64 w = aw_gate_window_ns;
 	if (now - g->epoch_ns < w)
 		return;
-	int keep = now - g->epoch_ns < 2 * w;
-	__u32 nc = (g->cur ^ 1) & 1, np = 0, nh = 0;
-	for (int i = 0; i < AW_GATE_WORDS; i++) {
-		g->ports[nc][i] = 0;
-		g->hosts[nc][i] = 0;
-		if (keep) {
-			np += popcount64(g->ports[nc ^ 1][i]);
-			nh += popcount64(g->hosts[nc ^ 1][i]);
-		} else {
-			g->ports[nc ^ 1][i] = 0;
-			g->hosts[nc ^ 1][i] = 0;
-		}
+	if (now - g->epoch_ns < 2 * w) {
+		g->seq++;
+		g->ports[g->seq & 1] = 0;
+		g->hosts[g->seq & 1] = 0;
+	} else {
+		g->seq += 2;
+		g->ports[0] = g->ports[1] = 0;
+		g->hosts[0] = g->hosts[1] = 0;
 	}
-	g->cur = nc;
 	g->epoch_ns = now;
-	g->nports = np;
-	g->nhosts = nh;
 }
 
 static __always_inline void gate_reset(struct scan_gate *g, __u64 now)
 {
-	for (int i = 0; i < AW_GATE_WORDS; i++) {
-		g->ports[0][i] = 0;
-		g->ports[1][i] = 0;
-		g->hosts[0][i] = 0;
-		g->hosts[1][i] = 0;
-	}
 	g->open = 0;
 	g->gen++;
-	g->cur = 0;
+	g->seq += 2; /* every value of the old generation is older than the last two epochs */
 	g->epoch_ns = now;
-	g->nports = g->nhosts = g->listed = 0;
+	g->ports[0] = g->ports[1] = 0;
+	g->hosts[0] = g->hosts[1] = 0;
+	g->listed = 0;
 }
 
-/* Sets bit `bit` of the current epoch; true when neither epoch had it (one more distinct value). */
-static __always_inline int gate_set(__u64 (*m)[AW_GATE_WORDS], __u32 cur, __u32 bit)
+/* A distinct value (`seen`: its entry, NULL when it has none) attempted in the current epoch:
+ * counted there, moved from the previous epoch, or already counted. `n`: the gate's counts. */
+static __always_inline void gate_seen(struct scan_gate *g, void *map, void *vkey, __u32 *n)
 {
-	__u32 w = (bit >> 6) & (AW_GATE_WORDS - 1);
-	__u64 b = 1ULL << (bit & 63);
-	if (m[cur & 1][w] & b)
-		return 0;
-	m[cur & 1][w] |= b;
-	return !(m[(cur ^ 1) & 1][w] & b);
+	struct scan_seen *sv = bpf_map_lookup_elem(map, vkey);
+	__u32 seq = g->seq, gen = g->gen;
+	if (sv && sv->gen == gen && sv->seq == seq)
+		return;
+	if (sv && sv->gen == gen && sv->seq + 1 == seq) {
+		__u32 *prev = &n[(seq - 1) & 1];
+		if (*prev)
+			__sync_fetch_and_add(prev, -1);
+		sv->seq = seq;
+	} else {
+		struct scan_seen nv = { .gen = gen, .seq = seq };
+		bpf_map_update_elem(map, vkey, &nv, BPF_ANY);
+	}
+	__sync_fetch_and_add(&n[seq & 1], 1);
 }
 
-/* The port-scan gate at a connect's exit (see aw_gate_protos). `key`: filled for AW_GATE_OPENED. */
+/* The port-scan gate at a connect's exit (see aw_gate_ports). `key`: filled for AW_GATE_OPENED. */
 static __always_inline int scan_gate(struct task_struct *bt, struct sock *sk, __u32 domain, __u32 type, __u32 protocol,
 				     __u64 uaddr, __u64 ulen, long ret, struct scan_key *key, __u32 *gen)
 {
-	__u32 protos = aw_gate_protos, udp = type == AW_SOCK_DGRAM;
+	__u32 protos = net_side()->net_gate_protos, udp = type == AW_SOCK_DGRAM;
 	if (!protos || (domain != AW_AF_INET && domain != AW_AF_INET6) || (type != AW_SOCK_STREAM && type != AW_SOCK_DGRAM))
 		return AW_GATE_PASS;
 	if (!(protos & (udp ? 2 : 1)) || protocol != (udp ? AW_IPPROTO_UDP : AW_IPPROTO_TCP))
@@ -541,7 +628,7 @@ static __always_inline int scan_gate(struct task_struct *bt, struct sock *sk, __
 	if (bpf_probe_read_user(&a, at_most((__u32)ulen, sizeof(a)), (void *)uaddr))
 		return AW_GATE_PASS;
 	/* What the detector does not count (a status check on a socket already connecting, a UDP
-	 * disconnect, another family) is held back uncounted by the sketch. */
+	 * disconnect, another family) is held back, not counted. */
 	if (ret == -AW_EALREADY || ret == -AW_EISCONN || (a.family != AW_AF_INET && a.family != AW_AF_INET6)) {
 		count(AW_STAT_GATED_NET);
 		return AW_GATE_HELD;
@@ -554,8 +641,13 @@ static __always_inline int scan_gate(struct task_struct *bt, struct sock *sk, __
 		g = bpf_map_lookup_elem(&scan_gates, key);
 		if (!g)
 			return AW_GATE_PASS;
-		if (!g->epoch_ns)
+		if (!g->epoch_ns) {
 			g->epoch_ns = now;
+			/* Above every epoch a key of the same id pushed out of the map before could have
+			 * reached (one epoch lasts a window, far more than 2^24 ns): the values it left in
+			 * scan_ports and scan_hosts count as new again. */
+			g->seq = (__u32)(now >> 24) + 2;
+		}
 	}
 	if (g->open) {
 		if (now - g->last_ns < aw_gate_quiet_ns) {
@@ -565,21 +657,6 @@ static __always_inline int scan_gate(struct task_struct *bt, struct sock *sk, __
 		gate_reset(g, now); /* quiet since: the episode is over, count afresh */
 	}
 	gate_rotate(g, now);
-	__u32 w0, w1, w2, w3;
-	if (a.family == AW_AF_INET) {
-		w0 = a.flow;
-		w1 = w2 = w3 = 0;
-	} else {
-		__builtin_memcpy(&w0, a.addr, 4);
-		__builtin_memcpy(&w1, a.addr + 4, 4);
-		__builtin_memcpy(&w2, a.addr + 8, 4);
-		__builtin_memcpy(&w3, a.addr + 12, 4);
-	}
-	__u32 cur = g->cur & 1;
-	if (gate_set(g->ports, cur, gate_bit(bpf_ntohs(a.port) + 1)))
-		g->nports++;
-	if (gate_set(g->hosts, cur, gate_bit(w0 ^ (w1 * 0x85ebca77u) ^ (w2 * 0xc2b2ae3du) ^ (w3 * 0x27d4eb2fu))))
-		g->nhosts++;
 	g->last_ns = now;
 	*gen = g->gen;
 
@@ -601,6 +678,17 @@ static __always_inline int scan_gate(struct task_struct *bt, struct sock *sk, __
 		tv = bpf_map_lookup_elem(&scan_targets, &tk);
 		__sync_fetch_and_add(&g->listed, 1);
 	}
+	/* A target's first attempt in this epoch: its port and host are counted in it. Its later
+	 * attempts (an honest client's repeats) cost no further lookup. */
+	if (!tv || tv->seq != g->seq) {
+		struct scan_pkey pk = { .k = *key, .port = a.port, ._pad = 0 };
+		gate_seen(g, &scan_ports, &pk, g->ports);
+		struct scan_hkey hk = { .k = *key };
+		__builtin_memcpy(hk.addr, tk.addr, 16);
+		gate_seen(g, &scan_hosts, &hk, g->hosts);
+		if (tv)
+			tv->seq = g->seq;
+	}
 	if (tv) {
 		__sync_fetch_and_add(&tv->attempts, 1);
 		tv->last_ns = now;
@@ -621,7 +709,7 @@ static __always_inline int scan_gate(struct task_struct *bt, struct sock *sk, __
 	}
 	if (tv)
 		gate_count(tv, res, udp);
-	if (g->nports >= aw_gate_ports || g->nhosts >= aw_gate_hosts) {
+	if (g->ports[0] + g->ports[1] >= aw_gate_ports || g->hosts[0] + g->hosts[1] >= aw_gate_hosts) {
 		g->open = 1;
 		return AW_GATE_OPENED;
 	}
@@ -698,9 +786,18 @@ static __always_inline void gate_handover(struct heap *hp, struct scan_key *key,
 	}
 }
 
-/* Exit of every network call. A global function: verified once, apart from the hooks. */
-__noinline int aw_net_exit(long nr, long ret)
+/* Every network call: `nr` (the call) and its result, with its first three arguments `a0`..`a2`.
+ * Flags on nr: AW_NET_REGS_ARGS, the arguments are read here from the caller's registers (the
+ * per-syscall hooks at exit), once the call is known to be wanted; AW_NET_AT_HOOK, the call is
+ * being made (the root cgroup's hooks, aw_cg_*): socket() has no fd yet, and a connect's result
+ * is its outcome. A global function: verified once, apart from the hooks. */
+#define AW_NET_REGS_ARGS (1L << 32)
+#define AW_NET_AT_HOOK (1L << 33)
+__noinline int aw_net_call(long nr, long ret, __u64 a0, __u64 a1, __u64 a2)
 {
+	int from_regs = (nr & AW_NET_REGS_ARGS) != 0, at_hook = (nr & AW_NET_AT_HOOK) != 0;
+	nr = (__u32)nr;
+
 	__u32 zero = 0, f_flags = 0;
 #ifdef AW_FLOOR
 	return 0;
@@ -709,7 +806,7 @@ __noinline int aw_net_exit(long nr, long ret)
 	struct aw_config *cfg = bpf_map_lookup_elem(&aw_config, &zero);
 	if (!bit || !cfg)
 		return 0;
-	if (!cfg->net_pass_all && !(cfg->net_calls & bit)) { /* a call nothing asks for: no socket read */
+	if (!net_call_wanted(bit)) { /* a call nothing asks for: no socket read */
 		count(AW_STAT_FILTERED);
 		count(AW_STAT_FILTERED_NET);
 		return 0;
@@ -717,12 +814,16 @@ __noinline int aw_net_exit(long nr, long ret)
 	if (!process_passes(cfg, bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	struct task_struct *bt = bpf_get_current_task_btf();
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bt);
-	if (!regs)
-		return 0;
-	__u64 a0 = regs->di, a1 = regs->si, a2 = regs->dx;
+	if (from_regs) {
+		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bt);
+		if (!regs)
+			return 0;
+		a0 = regs->di;
+		a1 = regs->si;
+		a2 = regs->dx;
+	}
 	int accept = nr == NR_accept || nr == NR_accept4;
-	int fd = nr == NR_socket ? (ret >= 0 ? (int)ret : -1) : (int)a0;
+	int fd = nr == NR_socket ? (ret >= 0 && !at_hook ? (int)ret : -1) : (int)a0;
 	/* accept: the new socket (its peer and protocol), else the listening one */
 	int sfd = accept && ret >= 0 ? (int)ret : fd;
 	struct sock *sk = sfd >= 0 ? fd_sock(bt, sfd, &f_flags) : NULL;
@@ -736,7 +837,7 @@ __noinline int aw_net_exit(long nr, long ret)
 	} else {
 		domain = type = protocol = 0;
 	}
-	if (!net_passes(cfg, bit, protocol)) {
+	if (!net_passes(bit, protocol)) {
 		count(AW_STAT_FILTERED);
 		count(AW_STAT_FILTERED_NET);
 		if (nr == NR_connect && sk)
@@ -794,11 +895,63 @@ __noinline int aw_net_exit(long nr, long ret)
 		gate_handover(hp, &gkey, ggen);
 		return 0;
 	}
+	if (!fold && at_hook && nr == NR_connect && sk && !(f_flags & AW_O_NONBLOCK) && defer_call(hp, off, sk))
+		return 0;
 	if (!fold)
 		send(hp, off);
 	if (nr == NR_connect && sk)
 		connect_exit_pending(hp, off, sk, ret, 1, fold);
 	return 0;
+}
+
+/* ---- socket() and connect() at the root cgroup (aw_cg_* in armorwatch.bpf.c) --------------------
+ * cgroup/sock_create runs when an inet socket is made, cgroup/connect4 and connect6 when an
+ * unconnected inet socket connects: only on those calls, where any per-syscall hook puts every
+ * syscall of every task on the slow path. They run before the call completes: socket() is
+ * reported without its fd, a TCP connect as in progress (its result is its outcome, from
+ * sock:inet_sock_set_state, as for a non-blocking connect), a UDP connect as made. Calls made
+ * from elsewhere than the syscall itself (io_uring, the kernel) are left out, as before. The
+ * programs must allow the call: they always return 1. */
+static __always_inline int cg_call(long nr, __u32 protocol, long ret)
+{
+	__u32 zero = 0;
+#ifdef AW_FLOOR
+	return 1;
+#endif
+	struct aw_config *cfg = bpf_map_lookup_elem(&aw_config, &zero);
+	if (!aw_net_cg_on() || !cfg || !cfg->armed)
+		return 1;
+	if (!net_passes(net_bit(nr), protocol)) { /* read nothing else */
+		count(AW_STAT_FILTERED);
+		count(AW_STAT_FILTERED_NET);
+		return 1;
+	}
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	if (!regs || regs->orig_ax != nr)
+		return 1;
+	if (nr == NR_connect && protocol == AW_IPPROTO_TCP)
+		aw_net_connect_enter((int)regs->di, regs->si, regs->dx, 1);
+	aw_net_call(nr | AW_NET_AT_HOOK, ret, regs->di, regs->si, regs->dx);
+	return 1;
+}
+
+/* cgroup/sock_release: a connect remembered at the root cgroup whose socket never changed state
+ * (it failed before its SYN left: no route, no local port) gets its outcome when the socket goes,
+ * as failed (its own error is not seen from here); the table entry goes with it. */
+static __always_inline int cg_release(__u64 key)
+{
+#ifdef AW_FLOOR
+	return 1;
+#endif
+	struct net_pend *pe = bpf_map_lookup_elem(&net_pending, &key);
+	if (!pe)
+		return 1;
+	int err = BPF_CORE_READ((struct sock *)key, sk_err);
+	__s64 ret = -(err ? err : AW_ECONNABORTED);
+	if (pe->state == AW_PEND_WAITING && (!pe->gated || gate_outcome(pe, ret)))
+		send_result(pe, key, bpf_ktime_get_boot_ns(), ret);
+	bpf_map_delete_elem(&net_pending, &key);
+	return 1;
 }
 
 #endif

@@ -3,8 +3,9 @@
  * as length-prefixed frames and applies filter commands read line by line from stdin.
  * It runs as its own process so a crash here cannot take the agent down, and so Node needs no
  * native addon. Protocol (little-endian): frame = u32 payload length, u32 type, payload.
- *   type 1 READY  JSON {hook, execHook, outcomeHook, outcomeProblem, uringHook, uringError, tried[], ringbufBytes,
- *                       bootToRealtimeNs, pid}  after load, before attach
+ *   type 1 READY  JSON {hook, execHook, outcomeHook, outcomeProblem, uringHook, uringError, netHook,
+ *                       netHookProblem, tried[], ringbufBytes, bootToRealtimeNs, pid, programs[]}
+ *                       after load, before attach (programs: the kernel ids of the programs loaded)
  *   type 2 EVENT  struct aw_event + strings (bpf/armorwatch_event.h)
  *   type 3 STATS  JSON counters, periodically and on request, and which hook groups are attached
  *                 (hooks: file, exec, network, outcome; each only while the filter in force needs it)
@@ -16,15 +17,16 @@
  *           (keys as in bpf/armorwatch_filter.h, '*': every first component; calls: file calls whose
  *           events pass whatever their path)
  *           "<seq> execs <passAll 0|1> <exact fnv1a hex,...|-> <prefix fnv1a hex,...|-> <name fnv1a hex,...|->"
- *           "<seq> switch"  puts the side built in force at once (paths and execs are built into it)
- *           "<seq> procs <pid,...|-> <comm hex,...|-> <excluded pid,...|->"
  *           "<seq> net <passAll 0|1> <calls: AW_NET_* bits, decimal> <protocols: decimal,...|*>
  *                 [gate <protocols: 1 TCP|2 UDP> <window ms> <quiet ms> <ports> <hosts> <host netns inode>]"
  *           (the port-scan gate: aw_gate_* in bpf/net.bpf.h; without it the gate is off)
  *           (protocols '*': any; the outcome hook is attached while connects are asked for)
  *           "<seq> idents <dev hex:inode hex,...|->"  (watched identities: bpf/identity.bpf.h)
+ *           "<seq> switch"  puts the side built in force at once: paths, execs, net and idents are
+ *                 all built into it (a part not given in the build is empty on the new side)
+ *           "<seq> procs <pid,...|-> <comm hex,...|-> <excluded pid,...|->"
  *           "<seq> attach"   "<seq> stats"
- * A refused begin/paths/execs/switch leaves the side in force untouched.
+ * A refused begin/paths/execs/net/idents/switch leaves the side in force untouched, whole.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -66,6 +68,15 @@ static int attached;
 static const char *uring_hook_name = "none";
 static char uring_error[256] = "not tried";
 static int want_uring = 1;
+/* The hooks of socket() and connect(): "cgroup" (bpf/armorwatch.bpf.c aw_cg_*, attached to the root
+ * of the cgroup v2 hierarchy: they run only on those calls), or "syscalls" (the per-syscall hooks of
+ * the family in use, as the other network calls) and why. --net-hook auto (cgroup when the kernel
+ * lets it attach), cgroup (required), syscalls. */
+static const char *want_net = "auto";
+static int net_cg;
+static int cg_root = -1;  /* the cgroup v2 root, open while the cgroup hooks may be attached */
+static const char *net_hook_name = "syscalls";
+static char net_problem[256] = "";
 static char tried[2048] = "";
 static unsigned long filter_capacity = 65536; /* entries of each filter map, per side (--filter-capacity) */
 static unsigned long ringbuf_bytes; /* from the agent (--ringbuf-bytes): src/config owns the default */
@@ -81,20 +92,23 @@ static unsigned long long frames_out, events_out;
 enum {
 	G_FILE,    /* the file calls, the calls that void cached verdicts, io_uring completions */
 	G_EXEC,    /* execve/execveat and the exec hook (sched_process_exec) */
-	G_NET,     /* socket, connect, accept, accept4, bind, listen */
+	G_NET,     /* accept, accept4, bind, listen */
+	G_NETSC,   /* socket and connect, per syscall: while the cgroup hooks do not serve them (cg_serves) */
+	G_NETCG,   /* socket and connect at the root cgroup (sock_create, connect4/6, sock_release) */
 	G_OUTCOME, /* sock:inet_sock_set_state: the outcome of non-blocking connects */
 	G_GEN,     /* renames and mounts: they void cached verdicts (aw_path_gen), which file and exec
 	            * verdicts both rely on, so they stay while either group is attached */
 	G_SHARED,  /* sys_enter/sys_exit of the tp_btf and raw families: every part goes through them */
 	G_COUNT
 };
-static const char *const group_names[G_COUNT] = { "file", "exec", "network", "outcome", "renames and mounts", "syscalls" };
+static const char *const group_names[G_COUNT] = { "file", "exec", "network", "socket and connect", "socket and connect (cgroup)", "outcome", "renames and mounts", "syscalls" };
 #define G_BIT(g) (1u << (g))
 struct hooked {
 	struct bpf_program *prog;
 	struct bpf_link *link; /* NULL while detached */
 	int group;
 	int optional;          /* failing to attach it is reported, not fatal (io_uring, outcome) */
+	int cgroup;            /* attached to the cgroup v2 root (cg_root) */
 };
 static struct hooked hooked[96];
 static int nhooked;
@@ -228,7 +242,7 @@ static void put_stats(void)
 		 (unsigned long long)sum[AW_STAT_LOST_GATE], events_out, hook_name, exec_hook_name,
 		 attached && group_attached(G_EXEC) ? "true" : "false", outcome_hook_name, group_attached(G_OUTCOME) ? "true" : "false",
 		 group_attached(G_FILE) ? "true" : "false", attached && group_attached(G_EXEC) ? "true" : "false",
-		 group_attached(G_NET) ? "true" : "false", group_attached(G_OUTCOME) ? "true" : "false",
+		 group_attached(G_NET) || group_attached(G_NETSC) || group_attached(G_NETCG) ? "true" : "false", group_attached(G_OUTCOME) ? "true" : "false",
 		 links_attached(), attaches, detaches, uring_hook_name, boot_to_realtime_ns());
 }
 
@@ -318,7 +332,56 @@ static int libbpf_out(enum libbpf_print_level level, const char *fmt, va_list ap
  * attach command arms it (aw_config.armed), so no event is seen before the filters are set; from
  * then on it stays attached only while the filter in force lets executions through (hooks_narrow). */
 
-static int try_load(const struct hook *h, const struct exec_hook *x, int uring)
+/* The io_uring programs (bpf/uring.bpf.h): the name asked for at submission, the open at completion. */
+static int is_uring_prog(struct bpf_program *p)
+{
+	const char *n = bpf_program__name(p);
+	return !strcmp(n, "aw_ubtf_submit") || !strcmp(n, "aw_ubtf_complete");
+}
+
+static int is_net_cg(const struct bpf_program *p)
+{
+	return has_prefix(p, "aw_cg_");
+}
+
+/* The root of the cgroup v2 hierarchy (from /proc/self/mountinfo), opened; -1 and why when none. */
+static int open_cgroup2_root(char *why, size_t cap)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	char line[4096], dir[4096];
+	int fd = -1;
+	if (!f) {
+		snprintf(why, cap, "cannot read /proc/self/mountinfo: %s", strerror(errno));
+		return -1;
+	}
+	while (fd < 0 && fgets(line, sizeof(line), f)) {
+		/* id parent major:minor root mountpoint options... - fstype source superoptions */
+		char *sep = strstr(line, " - cgroup2 ");
+		char root[4096];
+		if (!sep || sscanf(line, "%*s %*s %*s %4095s %4095s", root, dir) != 2 || strcmp(root, "/"))
+			continue;
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			snprintf(why, cap, "cannot open the cgroup v2 root %.160s: %s", dir, strerror(errno));
+	}
+	fclose(f);
+	if (fd < 0 && !why[0])
+		snprintf(why, cap, "no cgroup v2 hierarchy is mounted");
+	return fd;
+}
+
+/* Whether the loaded cgroup programs attach to the cgroup v2 root: one is attached and detached at
+ * once, before anything is armed (they allow every call whatever they find). */
+static int net_cg_attaches(void)
+{
+	struct bpf_link *l = bpf_program__attach_cgroup(skel->progs.aw_cg_connect4, cg_root);
+	if (!l)
+		return errno ? -errno : -ENOENT;
+	bpf_link__destroy(l);
+	return 0;
+}
+
+static int try_load(const struct hook *h, const struct exec_hook *x, int uring, int cg)
 {
 	int err;
 	skel = armorwatch_bpf__open();
@@ -331,7 +394,8 @@ static int try_load(const struct hook *h, const struct exec_hook *x, int uring)
 						(h->tail_prefix && has_prefix(prog, h->tail_prefix)) ||
 						!strcmp(bpf_program__name(prog), x->prog) ||
 						(with_outcome && !strcmp(bpf_program__name(prog), x->outcome_prog)) ||
-						(uring && !strcmp(bpf_program__name(prog), "aw_ubtf_complete")));
+						(uring && is_uring_prog(prog)) ||
+						(cg && is_net_cg(prog)));
 	bpf_map__set_max_entries(skel->maps.heap, (__u32)libbpf_num_possible_cpus());
 	bpf_map__set_max_entries(skel->maps.events, (__u32)ringbuf_bytes);
 	/* Two sides of the filter per map: the one in force and the next one, each up to the capacity. */
@@ -339,7 +403,9 @@ static int try_load(const struct hook *h, const struct exec_hook *x, int uring)
 					  skel->maps.exec_prefix, skel->maps.exec_names };
 	for (size_t i = 0; i < sizeof(filter_maps) / sizeof(filter_maps[0]); i++)
 		bpf_map__set_max_entries(filter_maps[i], (__u32)(2 * filter_capacity));
-	bpf_map__set_max_entries(skel->maps.ident_inodes, (__u32)filter_capacity);
+	bpf_map__set_max_entries(skel->maps.ident_inodes, (__u32)(2 * filter_capacity));
+	if (!uring)
+		bpf_map__set_autocreate(skel->maps.uring_names, false);
 	err = armorwatch_bpf__load(skel);
 	if (!err && h->tail_prefix) {
 		__u32 key[2] = { 0, 1 };
@@ -380,12 +446,22 @@ static void load(const char *want, const char *want_exec)
 			const struct exec_hook *x = &exec_hooks[j];
 			if (strcmp(want_exec, "auto") && strcmp(want_exec, x->name))
 				continue;
-			int err = (h->needs_tracefs || x->needs_tracefs) && !tracefs_ready() ? -ENOENT : try_load(h, x, want_uring);
+			int cg = cg_root >= 0;
+			int err = (h->needs_tracefs || x->needs_tracefs) && !tracefs_ready() ? -ENOENT : try_load(h, x, want_uring, cg);
+			if (err && err != -ENOENT && cg && strcmp(want_net, "cgroup")) {
+				/* The cgroup hooks are optional: without them, the per-syscall ones. */
+				int again = try_load(h, x, want_uring, 0);
+				if (!again) {
+					snprintf(net_problem, sizeof(net_problem), "the kernel refused the cgroup network programs (%s)", strerror(-err));
+					cg = 0;
+				}
+				err = again;
+			}
 			if (err && err != -ENOENT && want_uring) {
 				/* The io_uring hook is optional: without it, the rest may still load. */
-				int again = try_load(h, x, 0);
+				int again = try_load(h, x, 0, cg);
 				if (!again) {
-					snprintf(uring_error, sizeof(uring_error), "the kernel refused tp_btf/io_uring_complete (%s)", strerror(-err));
+					snprintf(uring_error, sizeof(uring_error), "the kernel refused tp_btf/io_uring_submit_req and io_uring_complete (%s)", strerror(-err));
 					want_uring = 0;
 				}
 				err = again;
@@ -398,6 +474,21 @@ static void load(const char *want, const char *want_exec)
 				if (want_uring) {
 					uring_hook_name = "tp_btf";
 					uring_error[0] = 0;
+				}
+				if (cg) {
+					int cerr = net_cg_attaches();
+					if (cerr && !strcmp(want_net, "cgroup"))
+						fail("AW_MONITOR_REFUSED", "cannot attach cgroup/connect4 to the cgroup v2 root (--net-hook cgroup): %s",
+						     strerror(-cerr));
+					if (cerr)
+						snprintf(net_problem, sizeof(net_problem), "cannot attach cgroup/connect4 to the cgroup v2 root (%s)", strerror(-cerr));
+					cg = !cerr;
+				}
+				net_cg = cg;
+				net_hook_name = cg ? "cgroup" : "syscalls";
+				if (!cg && cg_root >= 0) {
+					close(cg_root);
+					cg_root = -1;
 				}
 				chosen = h;
 				hook_name = h->name;
@@ -529,7 +620,8 @@ static int first_bits(const char *list, __u64 *bits)
 
 /* ---- the double-buffered filter: begin, paths, execs, switch ----------------------------------- */
 
-static int building;      /* begin was accepted: paths and execs go to the side not in force */
+static int building;      /* begin was accepted: paths, execs, net and idents go to the side not in force */
+static __u32 gate_next[5]; /* the built side's scan-gate thresholds (window ms, quiet ms, ports, hosts, host netns) */
 
 static __u32 side_in_force(void)
 {
@@ -546,15 +638,18 @@ static int filter_map_fds(int fds[5])
 	return 5;
 }
 
-/* Removes every entry of side `slot` from the filter maps. */
+/* Removes every entry of side `slot` from the filter maps and the watched identities (each value
+ * starts with its side). */
 static void purge_side(__u32 slot)
 {
-	int fds[5], n = filter_map_fds(fds);
+	int fds[6], n = filter_map_fds(fds);
+	fds[n++] = bpf_map__fd(skel->maps.ident_inodes);
 	for (int i = 0; i < n; i++) {
-		__u64 key, next;
+		struct aw_ident_key key, next; /* the largest key: a filter map's __u64 sits at its start */
 		void *prev = NULL;
+		memset(&next, 0, sizeof(next));
 		while (bpf_map_get_next_key(fds[i], prev, &next) == 0) {
-			union { __u32 side; struct aw_path_entry entry; } v; /* the side comes first in both kinds */
+			union { __u32 side; struct aw_path_entry entry; } v; /* the side comes first in every kind */
 			if (bpf_map_lookup_elem(fds[i], &next, &v) == 0 && v.side == slot) {
 				bpf_map_delete_elem(fds[i], &next);
 				continue; /* from the same previous key: the deleted one is gone */
@@ -634,6 +729,8 @@ static int cmd_begin(void)
 	__u32 next = !side_in_force();
 	purge_side(next);
 	memset(&skel->bss->aw_sides[next], 0, sizeof(skel->bss->aw_sides[next]));
+	memset(skel->bss->aw_ident_bits[next], 0, sizeof(skel->bss->aw_ident_bits[next]));
+	memset(gate_next, 0, sizeof(gate_next));
 	building = 1;
 	return 0;
 }
@@ -680,6 +777,7 @@ static int cmd_execs(char *args)
 }
 
 /* The group of a program, by its name (bpf/armorwatch.bpf.c: aw_tp_enter_<call>, aw_tp_exit_<call>). */
+#define G_NONE (-1) /* a program not attached: its calls have other hooks */
 static int group_of(struct bpf_program *p)
 {
 	static const char *const net[] = { "socket", "connect", "accept", "accept4", "bind", "listen" };
@@ -691,7 +789,9 @@ static int group_of(struct bpf_program *p)
 		return G_EXEC;
 	if (p == outcome_prog)
 		return G_OUTCOME;
-	if (!strcmp(n, "aw_ubtf_complete"))
+	if (is_net_cg(p))
+		return net_cg ? G_NETCG : G_NONE;
+	if (is_uring_prog(p))
 		return G_FILE;
 	if (strncmp(n, "aw_tp_", 6))
 		return G_SHARED; /* aw_btf_enter/exit, aw_raw_enter/exit */
@@ -700,36 +800,43 @@ static int group_of(struct bpf_program *p)
 		return G_EXEC;
 	for (size_t i = 0; i < sizeof(net) / sizeof(net[0]); i++)
 		if (!strcmp(call, net[i]))
-			return G_NET;
+			return i < 2 ? G_NETSC : G_NET;
 	for (size_t i = 0; i < sizeof(gen) / sizeof(gen[0]); i++)
 		if (!strcmp(call, gen[i]))
 			return G_GEN;
 	return G_FILE;
 }
 
-/* The groups needed by a filter side, the network filter and the watched identities. */
-static unsigned int groups_for(const struct aw_filter_side *side, const struct aw_config *c, __u32 idents)
+/* Whether the cgroup hooks serve socket() and connect() under a side's network filter: not when
+ * it passes every call or any protocol (unix and netlink sockets, socket() calls the kernel
+ * refuses: only the per-syscall hooks see those). */
+static int cg_serves(const struct aw_filter_side *side)
+{
+	return net_cg && !side->net_pass_all && !side->net_any_protocol;
+}
+
+/* The groups needed by a filter side (paths, executions, network calls, watched identities). */
+static unsigned int groups_for(const struct aw_filter_side *side)
 {
 	unsigned int g = 0;
-	if (side->files || idents)
+	if (side->files || side->idents)
 		g |= G_BIT(G_FILE);
 	if (side->execs)
 		g |= G_BIT(G_EXEC);
-	if (c->net_pass_all || c->net_calls)
+	/* Each group only while one of its calls is asked for; socket and connect on the cgroup hooks
+	 * while those serve them. */
+	__u32 sc = AW_NET_SOCKET | AW_NET_CONNECT;
+	if (side->net_pass_all || (side->net_calls & ~sc))
 		g |= G_BIT(G_NET);
-	if (c->net_pass_all || (c->net_calls & AW_NET_CONNECT))
+	if (side->net_pass_all || (side->net_calls & sc))
+		g |= G_BIT(cg_serves(side) ? G_NETCG : G_NETSC);
+	if (side->net_pass_all || (side->net_calls & AW_NET_CONNECT))
 		g |= G_BIT(G_OUTCOME);
 	if (g & (G_BIT(G_FILE) | G_BIT(G_EXEC)))
 		g |= G_BIT(G_GEN);
-	if (g & (G_BIT(G_FILE) | G_BIT(G_EXEC) | G_BIT(G_NET)))
+	if (g & (G_BIT(G_FILE) | G_BIT(G_EXEC) | G_BIT(G_NET) | G_BIT(G_NETSC)))
 		g |= G_BIT(G_SHARED);
 	return g;
-}
-
-static int read_config(struct aw_config *c)
-{
-	__u32 zero = 0;
-	return bpf_map_lookup_elem(bpf_map__fd(skel->maps.aw_config), &zero, c) ? -errno : 0;
 }
 
 /* An optional hook that would not attach: its part is reported missing, the rest goes on. */
@@ -741,7 +848,7 @@ static void optional_failed(struct hooked *h, int err)
 		fprintf(stderr, "armorwatch-monitor: %s\n", outcome_problem);
 		outcome_hook_name = "none";
 	} else {
-		snprintf(uring_error, sizeof(uring_error), "cannot attach tp_btf/io_uring_complete (%s)", strerror(-err));
+		snprintf(uring_error, sizeof(uring_error), "cannot attach %s (%s)", bpf_program__name(h->prog), strerror(-err));
 		uring_hook_name = "none";
 	}
 	h->prog = NULL;
@@ -758,7 +865,7 @@ static int hooks_widen(unsigned int want)
 		struct hooked *h = &hooked[i];
 		if (!h->prog || h->link || !(want & G_BIT(h->group)))
 			continue;
-		h->link = bpf_program__attach(h->prog);
+		h->link = h->cgroup ? bpf_program__attach_cgroup(h->prog, cg_root) : bpf_program__attach(h->prog);
 		if (!h->link) {
 			int err = errno ? -errno : -ENOENT;
 			if (h->optional) {
@@ -799,23 +906,10 @@ static void hooks_narrow(unsigned int want)
 	groups_wanted = want;
 }
 
-/* The groups the state in force needs, with `side` in place of the side in force when given. */
-static int groups_now(const struct aw_filter_side *side, const struct aw_config *c, unsigned int *want)
-{
-	struct aw_config cur;
-	int err;
-	if (!c) {
-		if ((err = read_config(&cur)))
-			return err;
-		c = &cur;
-	}
-	*want = groups_for(side ? side : &skel->bss->aw_sides[side_in_force()], c, skel->bss->aw_ident_count);
-	return 0;
-}
-
-/* Puts the side built in force with one store. Once no program can still be running with the old
- * side (an RCU grace period: the BPF programs run under rcu_read_lock), its entries are removed;
- * if that wait is not available they go at the next begin. */
+/* Puts the side built in force with one store: paths, executions, network calls and watched
+ * identities change together. Once no program can still be running with the old side (an RCU
+ * grace period: the BPF programs run under rcu_read_lock), its entries are removed; if that wait
+ * is not available they go at the next begin. */
 static int cmd_switch(void)
 {
 	__u32 old = side_in_force(), next = !old;
@@ -823,8 +917,15 @@ static int cmd_switch(void)
 	int err;
 	if (!building)
 		return -EINVAL;
-	if ((err = groups_now(&skel->bss->aw_sides[next], NULL, &want)) || (err = hooks_widen(want)))
+	want = groups_for(&skel->bss->aw_sides[next]);
+	if ((err = hooks_widen(want)))
 		return err;
+	/* The scan gate's thresholds are not judged by: they go with the switch, just before it. */
+	skel->bss->aw_gate_window_ns = (__u64)gate_next[0] * 1000000ULL;
+	skel->bss->aw_gate_quiet_ns = (__u64)gate_next[1] * 1000000ULL;
+	skel->bss->aw_gate_ports = gate_next[2];
+	skel->bss->aw_gate_hosts = gate_next[3];
+	skel->bss->aw_gate_host_netns = gate_next[4];
 	__atomic_store_n(&skel->bss->aw_slot, next, __ATOMIC_SEQ_CST);
 	/* Verdicts cached under the old side are void (see aw_slot for the order). */
 	__atomic_fetch_add(&skel->bss->aw_path_gen, AW_GEN_TOPO, __ATOMIC_SEQ_CST);
@@ -897,60 +998,62 @@ static int parse_ident(const char *s, void *out)
 	return 0;
 }
 
-/* The watched identities (bpf/identity.bpf.h): bits and count widen before the map changes and
- * narrow after, like the path filter's; cached verdicts are voided last. */
+/* The watched identities (bpf/identity.bpf.h) of the side being built: refused as a whole beyond
+ * the capacity, like the path maps. */
 static int cmd_idents(char *args)
 {
-	static __u64 next[AW_BITMAP_WORDS];
 	char *save = NULL, *list = strtok_r(args, " ", &save);
+	__u32 next = !side_in_force();
+	int fd = bpf_map__fd(skel->maps.ident_inodes), err = 0;
 	unsigned long n = 0;
-	int err;
-	if (!list)
+	if (!building || !list)
 		return -EINVAL;
-	memset(next, 0, sizeof(next));
-	if (strcmp(list, "-")) {
-		char *copy = strdup(list), *save = NULL;
-		if (!copy)
-			return -ENOMEM;
-		for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-			struct aw_ident_key k;
-			if (parse_ident(tok, &k)) { free(copy); return -EINVAL; }
-			__u32 b = aw_ident_bit(k.ino, k.dev);
-			next[b >> 6] |= 1ULL << (b & 63);
-			n++;
-		}
-		free(copy);
-	}
-	if (n > filter_capacity)
+	if (!strcmp(list, "-"))
+		return 0;
+	size_t count = 1;
+	for (const char *c = list; *c; c++)
+		count += *c == ',';
+	if (count > filter_capacity) {
+		snprintf(cmd_err, sizeof(cmd_err), "%zu watched identities, over the capacity of %lu (--kernel-filter-capacity)",
+			 count, filter_capacity);
 		return -E2BIG;
-	struct aw_config c;
-	unsigned int want;
-	if ((err = read_config(&c)))
-		return err;
-	want = groups_for(&skel->bss->aw_sides[side_in_force()], &c, (__u32)n);
-	if ((err = hooks_widen(want)))
-		return err;
-	generation++;
-	volatile __u64 *live = skel->bss->aw_ident_bits;
-	for (int i = 0; i < AW_BITMAP_WORDS; i++)
-		live[i] |= next[i];
-	if (n)
-		skel->bss->aw_ident_count = (__u32)n;
-	if ((err = replace_set(bpf_map__fd(skel->maps.ident_inodes), list, sizeof(struct aw_ident_key), parse_ident)))
-		return err;
-	for (int i = 0; i < AW_BITMAP_WORDS; i++)
-		live[i] = next[i];
-	skel->bss->aw_ident_count = (__u32)n;
-	__atomic_fetch_add(&skel->bss->aw_path_gen, AW_GEN_TOPO, __ATOMIC_SEQ_CST);
-	hooks_narrow(want);
-	return 0;
+	}
+	__u64 *bits = skel->bss->aw_ident_bits[next];
+	char *copy = strdup(list), *s2 = NULL;
+	if (!copy)
+		return -ENOMEM;
+	for (char *tok = strtok_r(copy, ",", &s2); tok; tok = strtok_r(NULL, ",", &s2)) {
+		struct aw_ident_key k;
+		if (parse_ident(tok, &k)) {
+			snprintf(cmd_err, sizeof(cmd_err), "\"%.64s\" is not <device hex>:<inode hex>", tok);
+			err = -EINVAL;
+			break;
+		}
+		k.side = next;
+		if (bpf_map_update_elem(fd, &k, &next, BPF_ANY)) {
+			err = -errno;
+			snprintf(cmd_err, sizeof(cmd_err), "cannot add a watched identity: %s", strerror(errno));
+			break;
+		}
+		__u32 b = aw_ident_bit(k.ino, k.dev);
+		bits[b >> 6] |= 1ULL << (b & 63);
+		n++;
+	}
+	free(copy);
+	if (!err)
+		skel->bss->aw_sides[next].idents = (__u32)n;
+	return err;
 }
 
+/* The network filter of the side being built, and the scan gate's thresholds that go with it. */
 static int cmd_net(char *args)
 {
 	char *save = NULL, *pass = strtok_r(args, " ", &save), *calls = strtok_r(NULL, " ", &save),
 	     *protos = strtok_r(NULL, " ", &save), *gate = strtok_r(NULL, " ", &save);
-	__u32 zero = 0, mask, g[6] = { 0 }; /* gate: protocol bits, window ms, quiet ms, ports, hosts, host netns */
+	__u32 mask, g[6] = { 0 }; /* gate: protocol bits, window ms, quiet ms, ports, hosts, host netns */
+	struct aw_filter_side *side = &skel->bss->aw_sides[!side_in_force()];
+	if (!building)
+		return -EINVAL;
 	if (gate) {
 		if (strcmp(gate, "gate"))
 			return -EINVAL;
@@ -962,7 +1065,6 @@ static int cmd_net(char *args)
 		if (g[0] > 3 || !g[3] || !g[4])
 			return -EINVAL;
 	}
-	struct aw_config c;
 	if (!pass || !calls || !protos || parse_u32(calls, &mask) || mask > 0x3f)
 		return -EINVAL;
 	__u64 bits[4] = { 0 };
@@ -978,39 +1080,15 @@ static int cmd_net(char *args)
 		}
 		free(copy);
 	}
-	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.aw_config), &zero, &c))
-		return -errno;
-	struct aw_config was = c;
-	c.net_pass_all = *pass == '1';
-	c.net_calls = mask;
-	c.net_any_protocol = any;
-	/* The hooks of the new filter are attached before it takes effect, those it no longer needs
-	 * detached after: the outcome hook runs on every TCP state change of the node. */
-	unsigned int want;
-	int err = groups_now(NULL, &c, &want);
-	if (err || (err = hooks_widen(want)))
-		return err;
-	/* Widen first (protocols, then calls), narrow last, as for the path filter. The scan gate's
-	 * protocols (connects that pass to be held back) narrow to those it keeps once the rules'
-	 * protocols have widened, and take the new set before the rules' protocols narrow. */
-	for (int i = 0; i < 4; i++)
-		skel->bss->aw_net_protos[i] |= bits[i];
-	skel->bss->aw_gate_protos &= g[0];
-	skel->bss->aw_gate_window_ns = (__u64)g[1] * 1000000ULL;
-	skel->bss->aw_gate_quiet_ns = (__u64)g[2] * 1000000ULL;
-	skel->bss->aw_gate_ports = g[3];
-	skel->bss->aw_gate_hosts = g[4];
-	skel->bss->aw_gate_host_netns = g[5];
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.aw_config), &zero, &c, BPF_ANY)) {
-		err = -errno;
-		groups_now(NULL, &was, &want);
-		hooks_narrow(want);
-		return err;
-	}
-	skel->bss->aw_gate_protos = g[0];
-	for (int i = 0; i < 4; i++)
-		skel->bss->aw_net_protos[i] = bits[i];
-	hooks_narrow(want);
+	side->net_pass_all = *pass == '1';
+	side->net_calls = mask;
+	side->net_any_protocol = any;
+	side->net_gate_protos = g[0];
+	memcpy(side->net_protos, bits, sizeof(bits));
+	memcpy(gate_next, g + 1, sizeof(gate_next));
+	/* socket and connect on the cgroup hooks or the per-syscall ones: switched with the side (the
+	 * groups of both are attached across the switch, hooks_widen/hooks_narrow). */
+	side->net_cg = (__u32)cg_serves(side);
 	return 0;
 }
 
@@ -1025,18 +1103,22 @@ static int cmd_attach(void)
 		return 0;
 	nhooked = 0;
 	bpf_object__for_each_program(prog, skel->obj) {
-		int uring = !strcmp(bpf_program__name(prog), "aw_ubtf_complete");
-		if (!has_prefix(prog, chosen->prefix) && prog != exec_prog && prog != outcome_prog && !(uring && want_uring))
+		int uring = is_uring_prog(prog);
+		if (!has_prefix(prog, chosen->prefix) && prog != exec_prog && prog != outcome_prog && !(uring && want_uring) &&
+		    !is_net_cg(prog))
+			continue;
+		if (group_of(prog) == G_NONE)
 			continue;
 		if (nhooked == (int)(sizeof(hooked) / sizeof(hooked[0])))
 			return -E2BIG;
 		hooked[nhooked++] = (struct hooked){ .prog = prog, .group = group_of(prog),
-						     .optional = uring || prog == outcome_prog,
+						     .optional = uring || prog == outcome_prog, .cgroup = is_net_cg(prog),
 						     .link = prog == exec_prog ? exec_probe : NULL };
 	}
 	exec_probe = NULL;
 	attached = 1;
-	if ((err = groups_now(NULL, NULL, &want)) || (err = hooks_widen(want)))
+	want = groups_for(&skel->bss->aw_sides[side_in_force()]);
+	if ((err = hooks_widen(want)))
 		return err;
 	hooks_narrow(want); /* the exec hook's probe link goes unless executions are wanted */
 	return set_config(-1, -1, 1);
@@ -1137,11 +1219,33 @@ static void print_layout(void)
 	       AW_NET_ACCEPT4, AW_NET_BIND, AW_NET_LISTEN);
 }
 
+/* The kernel ids of the programs this helper loaded, comma-separated (READY: a benchmark sums the
+ * run time of its own programs, not of whatever else is loaded on the machine meanwhile). */
+static void program_ids(char *out, size_t cap)
+{
+	struct bpf_program *prog;
+	size_t l = 0;
+	bpf_object__for_each_program(prog, skel->obj) {
+		struct bpf_prog_info info = { 0 };
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		int n = snprintf(out + l, cap - l, "%s%u", l ? "," : "", info.id);
+		if (n < 0 || (size_t)n >= cap - l) {
+			out[l] = 0;
+			return;
+		}
+		l += (size_t)n;
+	}
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: armorwatch-monitor --ringbuf-bytes N\n"
 			"                          [--hook auto|syscall_tracepoints|tp_btf|raw_tracepoint]\n"
 			"                          [--exec-hook auto|tp_btf|raw_tracepoint|tracepoint]\n"
+			"                          [--net-hook auto|cgroup|syscalls]\n"
 			"                          [--stats-ms N] [--filter-capacity N] | --print-layout\n"
 			"Speaks the frame protocol on stdin/stdout; meant to be started by armorwatch.\n");
 }
@@ -1154,12 +1258,14 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "--print-layout")) { print_layout(); return 0; }
 		else if (!strcmp(argv[i], "--hook") && i + 1 < argc) want = argv[++i];
 		else if (!strcmp(argv[i], "--exec-hook") && i + 1 < argc) want_exec = argv[++i];
+		else if (!strcmp(argv[i], "--net-hook") && i + 1 < argc) want_net = argv[++i];
 		else if (!strcmp(argv[i], "--ringbuf-bytes") && i + 1 < argc) ringbuf_bytes = strtoul(argv[++i], NULL, 0);
 		else if (!strcmp(argv[i], "--filter-capacity") && i + 1 < argc) filter_capacity = strtoul(argv[++i], NULL, 0);
 		else if (!strcmp(argv[i], "--stats-ms") && i + 1 < argc) stats_ms = strtol(argv[++i], NULL, 0);
 		else { usage(); return 2; }
 	}
-	if (!filter_capacity || filter_capacity > 0x3fffffff) {
+	if (!filter_capacity || filter_capacity > 0x3fffffff ||
+	    (strcmp(want_net, "auto") && strcmp(want_net, "cgroup") && strcmp(want_net, "syscalls"))) {
 		usage();
 		return 2;
 	}
@@ -1189,16 +1295,23 @@ int main(int argc, char **argv)
 	if (access("/sys/kernel/btf/vmlinux", R_OK))
 		fail("AW_MONITOR_NO_BTF", "this kernel has no BTF (/sys/kernel/btf/vmlinux is missing); "
 					  "the monitor needs a kernel built with CONFIG_DEBUG_INFO_BTF=y");
+	if (strcmp(want_net, "syscalls")) {
+		cg_root = open_cgroup2_root(net_problem, sizeof(net_problem));
+		if (cg_root < 0 && !strcmp(want_net, "cgroup"))
+			fail("AW_MONITOR_REFUSED", "--net-hook cgroup: %s", net_problem);
+	}
 	load(want, want_exec);
 
 	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_record, NULL, NULL);
 	if (!rb)
 		fail("AW_MONITOR_RINGBUF", "cannot map the ring buffer: %s", strerror(errno));
-	char problem[512], uerr[512];
+	char problem[512], uerr[512], nerr[512], ids[2048] = "";
 	json_escape(problem, sizeof(problem), outcome_problem);
 	json_escape(uerr, sizeof(uerr), uring_error);
-	put_json(F_READY, "{\"hook\":\"%s\",\"execHook\":\"%s\",\"outcomeHook\":\"%s\",\"outcomeProblem\":\"%s\",\"uringHook\":\"%s\",\"uringError\":\"%s\",\"tried\":[%s],\"ringbufBytes\":%lu,\"bootToRealtimeNs\":\"%lld\",\"pid\":%d}",
-		 hook_name, exec_hook_name, outcome_hook_name, problem, uring_hook_name, uerr, tried, ringbuf_bytes, boot_to_realtime_ns(), getpid());
+	json_escape(nerr, sizeof(nerr), net_problem);
+	program_ids(ids, sizeof(ids));
+	put_json(F_READY, "{\"hook\":\"%s\",\"execHook\":\"%s\",\"outcomeHook\":\"%s\",\"outcomeProblem\":\"%s\",\"uringHook\":\"%s\",\"uringError\":\"%s\",\"netHook\":\"%s\",\"netHookProblem\":\"%s\",\"tried\":[%s],\"ringbufBytes\":%lu,\"bootToRealtimeNs\":\"%lld\",\"pid\":%d,\"programs\":[%s]}",
+		 hook_name, exec_hook_name, outcome_hook_name, problem, uring_hook_name, uerr, net_hook_name, nerr, tried, ringbuf_bytes, boot_to_realtime_ns(), getpid(), ids);
 	flush_out();
 
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);

@@ -80,7 +80,7 @@ const ROWS = [
   { name: 'fchownat', nr: 260, operation: 'File', args: ['dirfd', 'path', 'uid', 'gid', 'flags'], verb: OWNER, flags: 'at', writes: true, data: [['userid', 'uid'], ['group', 'gid'], ['mode', 'flags']] },
   // Another way to open, with no path: the file opened is all there is to match.
   { name: 'open_by_handle_at', nr: 304, operation: 'File', args: ['mountfd', 'handle', 'flags'], verb: OPENED, flags: 'open', writes: false, data: [['flags', 'flags']] },
-  // io_uring's IORING_OP_OPENAT/OPENAT2, seen when they complete (no requested path by then).
+  // io_uring's IORING_OP_OPENAT/OPENAT2: the name asked for seen at submission, the result when they complete.
   // `args` here are the operation's (the SQE's fd, addr, open_flags, len), not io_uring_enter's own.
   { name: 'io_uring_enter', nr: 426, operation: 'File', args: ['dirfd', 'path', 'flags', 'mode'], verb: OPENED, flags: 'open', writes: false, data: [['fd', 'dirfd'], ['flags', 'flags']], via: 'io_uring' },
   // New names for a file: matched on both names (the existing one and the new one), like rename.

@@ -15,7 +15,7 @@ import { startHealthServer, type HealthServer } from '../health/server.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { createAgentMetrics, type AgentMetrics, type MetricSources } from '../metrics/index.ts';
 import { openMonitor, type HookState, type Monitor } from '../monitor/index.ts';
-import { formatProblem, IDENTITY_REFRESH_MS, IdentityWatch, PolicyStore, UNOBSERVED_CODE, unobservedFields, type PolicyStoreStatus, type ReloadEvent } from '../policy/index.ts';
+import { formatProblem, formatSameNamed, IDENTITY_REFRESH_MS, IdentityWatch, PolicyStore, SAME_NAME_CODE, sameNamed, UNOBSERVED_CODE, unobservedFields, type PolicyStoreStatus, type ReloadEvent } from '../policy/index.ts';
 import { AlertThrottle, noticeMatch, throttleSubject, type ThrottleSettings } from '../policy/throttle.ts';
 import type { KernelFilterSpec, Match, MonitorEvent, NodeIdentity, Workload } from '../types.ts';
 
@@ -39,6 +39,11 @@ function logReload(log: Logger, ev: ReloadEvent, metrics: AgentMetrics): void {
     if (!changed.has(doc.key)) continue;
     const unobserved = unobservedFields(doc);
     if (unobserved.length > 0) log.warn({ policy: doc.key, file: doc.source.file, code: UNOBSERVED_CODE, unobserved: unobserved.map((u) => `${u.path}: ${u.message}`) }, 'policy sections not observed on this node');
+  }
+  // And one name given by several documents: all are in force here, one in a cluster.
+  for (const { key, docs } of sameNamed(ev.engine.policies)) {
+    if (!changed.has(key)) continue;
+    log.warn({ policy: key, files: docs.map((d) => `${d.source.file}:${d.source.line}`), code: SAME_NAME_CODE }, formatSameNamed(key, docs).replace(/^.*? warning: /, ''));
   }
   log.info({ generation: ev.generation, policies: ev.policies, added: ev.added, updated: ev.updated, removed: ev.removed,
     rejected: ev.rejected.length, filter: { passAll: ev.filter.passAll, exactPaths: ev.filter.exactPaths.length, dirPrefixes: ev.filter.dirPrefixes.length } },
@@ -147,7 +152,7 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
       },
       ready: () => (stopping ? 'shutting down' : !policiesLoaded ? 'policies not loaded yet' : !attached ? 'eBPF programs not attached yet' : policyReadiness(store.status())),
       detail: () => [...policyDetail(store.status()), `monitor: ${attached ? `attached; helper last heard ${helperSilentMs()} ms ago` : 'not attached'}`,
-        ...(monitor === undefined ? [] : [`io_uring opens: ${monitor.uringGap() ?? 'observed (io_uring:io_uring_complete)'}`, hooksDetail(monitor.stats().hooks)]),
+        ...(monitor === undefined ? [] : [`io_uring opens: ${monitor.uringGap() ?? 'observed (io_uring:io_uring_submit_req, io_uring:io_uring_complete)'}`, hooksDetail(monitor.stats().hooks)]),
         ...(identities === undefined ? [] : identityDetail(identities))],
     }, metrics.handler === null ? {} : { routes: { '/metrics': metrics.handler } });
     log.info({ addr: `${config.health.host}:${health.port}`, metrics: metrics.handler !== null }, `health server listening (/healthz, /readyz${metrics.handler === null ? '' : ', /metrics'})`);
@@ -274,9 +279,10 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     // Files and directories of policies, watched by identity as well as by path (host policies'
     // on the host, container policies' in each selected container's root); ready only once the
     // kernel has them.
-    const ids = new IdentityWatch((list) => m.setIdentities(list), (err: unknown) => log.error({ err }, 'could not update the watched identities; matching by path only for the rules changed since'),
+    const ids = new IdentityWatch((list) => m.setIdentities(list), (err: unknown) => log.error({ err }, 'could not update the watched identities; the set in force before stays whole (tried again at the next refresh)'),
       IDENTITY_REFRESH_MS, { running: () => enricher.running(), node: () => node });
     identities = ids;
+    sources.identities = () => ids.status();
     enricher.onContainerStart(() => { void ids.refresh(); });
     await ids.update(store.engine);
     attached = true;

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { isAbsolute, relative } from 'node:path';
 import { UsageError } from '../errors.ts';
-import { formatUnobserved, unobservedFields } from '../policy/coverage.ts';
+import { formatSameNamed, formatUnobserved, sameNamed, unobservedFields } from '../policy/coverage.ts';
 import { discoverPolicyFiles, escapeControls, type Discovery } from '../policy/discover.ts';
 import { loadPolicyFiles, PolicyPathError, summarize } from '../policy/load.ts';
 import { formatProblem } from '../policy/types.ts';
@@ -32,7 +32,8 @@ Options:
 
 A valid document with sections armorwatch does not observe on this node (capabilities, network,
 AppArmor profiles, devices, presets, system calls it cannot see) gets one warning line naming them;
-warnings do not change the exit status.
+so does a policy name (kind, namespace, name) given by more than one document (all of them would be
+in force; a cluster keeps the last one applied). Warnings do not change the exit status.
 
 Exit status: 0 all documents valid, 1 some document invalid, some file or directory unreadable,
 or the valid policies need more kernel filter entries than the capacity, 2 usage error.
@@ -88,9 +89,12 @@ export async function main(argv: string[]): Promise<number> {
       return list.length === 0 ? [] : [formatUnobserved(doc, list, display(doc.source.file))];
     });
     if (unobserved.length > 0) process.stdout.write(`${unobserved.map(escapeControls).join('\n')}\n`);
+    const same = sameNamed(result.policies).map(({ key, docs }) => formatSameNamed(key, docs, (d) => display(d.source.file)));
+    if (same.length > 0) process.stdout.write(`${same.map(escapeControls).join('\n')}\n`);
   }
   // The valid policies together, as the agent would load them: do they fit the kernel filter?
-  const overflow = checkFilterCapacity(compilePolicies(result.policies).kernelFilter(), result.policies, capacity, { shown: 10, displayFile: display });
+  const all = compilePolicies(result.policies);
+  const overflow = checkFilterCapacity(all.kernelFilter(), all.rules, result.policies, capacity, { shown: 10, displayFile: display });
   if (overflow !== null) process.stdout.write(`${escapeControls(overflow.message)}\n`);
   const skipped = result.skippedDocuments > 0 ? `, ${result.skippedDocuments} skipped (not policies)` : '';
   const unread = unreadable.length > 0 ? `; ${plural(unreadable.length, 'directory', 'directories')} unreadable` : '';

@@ -2,7 +2,7 @@
 // pass with them), added to what the policies need; the filter may pass more than either needs
 // (KernelFilterSpec's invariant), never less. Connects no rule needs go through the port-scan gate
 // (bpf/net.bpf.h; docs/DETECTION.md "What it costs in the kernel"): the kernel sends nothing for a
-// workload until it attempted nearly as many distinct ports or hosts as a scan needs.
+// workload until it attempted as many distinct ports or hosts as a scan needs.
 import { statSync } from 'node:fs';
 import type { ScanConfig } from '../config/types.ts';
 import type { KernelFilterSpec, NetworkFilterSpec, ScanGateSpec } from '../types.ts';
@@ -11,21 +11,18 @@ const IPPROTO_TCP = 6;
 const IPPROTO_UDP = 17;
 
 /**
- * The gate opens at this share of the detector's lowest thresholds: the kernel's sketch of distinct
- * ports and hosts (1,024 bits each) can only undercount, by hash collisions, and at 3/4 that would
- * take more collisions than a sketch of that size makes (docs/DETECTION.md).
+ * The gate's settings for a detector's: one window covering the longest of its windows, and the
+ * detector's lowest thresholds. The kernel counts distinct ports and hosts exactly, over all of a
+ * key's hosts (ports) and over at least that window, so its counts are never below the detector's
+ * and the gate opens no later than a scan the detector would find (docs/DETECTION.md).
  */
-export const GATE_SHARE = 0.75;
-
-/** The gate's settings for a detector's: one window covering the longest of its windows. */
 export function scanGate(cfg: ScanConfig, tcp: boolean, udp: boolean, hostNetNs: number): ScanGateSpec {
-  const at = (n: number): number => Math.max(1, Math.floor(n * GATE_SHARE));
   return Object.freeze({
     tcp, udp,
     windowMs: Math.max(cfg.windowMs, cfg.slowWindowMs),
     quietMs: cfg.quietMs,
-    ports: at(Math.min(cfg.ports, cfg.slowPorts)),
-    hosts: at(Math.min(cfg.hosts, cfg.slowHosts)),
+    ports: Math.min(cfg.ports, cfg.slowPorts),
+    hosts: Math.min(cfg.hosts, cfg.slowHosts),
     hostNetNs,
   });
 }

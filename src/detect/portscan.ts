@@ -247,10 +247,13 @@ export class PortScanDetector {
     if (target === null) return;
     const key = scanKey(ev, this.#hostNetNs);
     let c: Counts;
+    // When the target was last attempted: now, or for a target held back in the kernel that long
+    // before the gate opened. Only the target is aged: the thresholds are checked at `nowMs`, once
+    // the handovers (which come in the kernel's order, not in time) have brought the target in.
+    let atMs = nowMs;
     if (ev.phase === 'handover' && ev.gated !== undefined) {
-      // Held back in the kernel: its latest attempt was that long before the gate opened.
       const g = this.#gateAt.get(key);
-      if (g !== undefined && g.ns > ev.timestampNs) nowMs = g.ms - Number((g.ns - ev.timestampNs) / 1_000_000n);
+      if (g !== undefined && g.ns > ev.timestampNs) atMs = g.ms - Number((g.ns - ev.timestampNs) / 1_000_000n);
       c = { ...ev.gated };
     } else {
       // A UDP connect only sets the peer: its success says nothing about the other end.
@@ -275,13 +278,16 @@ export class PortScanDetector {
     st.expire(nowMs - cfg.slowWindowMs);
     const id = `${target.host}|${target.port}`;
     let t = st.targets.get(id);
+    // The kernel counts over up to two slow windows: a target held back longer ago than one is
+    // what the detector would have forgotten by now.
+    if (t === undefined && atMs < nowMs - cfg.slowWindowMs) return;
     if (t === undefined) {
       if (st.targets.size >= cfg.maxTargets) {
         const oldest = st.targets.values().next().value as Target;
         st.forget(oldest);
         this.#dropped.targets++;
       }
-      t = { ...target, firstNs: ev.gated?.firstNs ?? ev.timestampNs, lastMs: nowMs, attempts: 0, succeeded: 0, refused: 0, failed: 0 };
+      t = { ...target, firstNs: ev.gated?.firstNs ?? ev.timestampNs, lastMs: atMs, attempts: 0, succeeded: 0, refused: 0, failed: 0 };
       let h = st.byHost.get(t.host);
       if (h === undefined) st.byHost.set(t.host, h = new Map());
       h.set(t.port, t);
@@ -290,7 +296,7 @@ export class PortScanDetector {
       p.set(t.host, t);
     } else st.targets.delete(id);
     st.targets.set(id, t);
-    if (nowMs > t.lastMs) t.lastMs = nowMs;
+    if (atMs > t.lastMs) t.lastMs = atMs;
     t.attempts += c.attempts;
     t.succeeded += c.succeeded;
     t.refused += c.refused;

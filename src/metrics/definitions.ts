@@ -75,7 +75,7 @@ export const METRICS = Object.freeze({
     }),
   changesRefused: spec('armorwatch.policy.changes.refused', 'counter', '{change}',
     'Policy changes refused as a whole: the policies in force stay, engine and kernel filter alike, and the change is tried again: over the capacity at the next full scan, a failed switch after 1 s, 2 s, 4 s, ... up to the rescan period.', {
-      reason: '`capacity` (the kernel filter would need more than --kernel-filter-capacity entries) or `kernel_filter` (the kernel filter could not be switched)',
+      reason: '`capacity` (the kernel filter would need more than --kernel-filter-capacity entries), `kernel_filter` (the kernel filter could not be switched) or `identities` (an update of the files watched by identity -- a container started, a watched file replaced -- was refused, e.g. more than --kernel-filter-capacity identities; the set in force stays and it is tried again at the next refresh, every 10 s)',
     }),
   unobservedSections: spec('armorwatch.policy.unobserved.sections', 'gauge', '{policy}',
     'Policies in force with a section, or values of one, that this node does not observe (validate and the load log say which).', {

@@ -37,6 +37,8 @@ export interface MetricSources {
   throttle?: () => ThrottleStats;
   scan?: () => ScanStats;
   policy?: () => PolicyStats;
+  /** The identity watch (src/policy/identity.ts): its updates the kernel refused. */
+  identities?: () => { readonly refused: number };
 }
 
 /** What the policy store reports of refused changes and unobserved sections (src/policy/watch.ts's status). */
@@ -210,6 +212,8 @@ export function createAgentMetrics(config: MetricsConfig, id: MetricsIdentity, s
       r.observe(o.changesRefused, ps.refusedChanges.kernelFilter, { reason: 'kernel_filter' });
       for (const [section, keys] of Object.entries(ps.unobservedSections)) r.observe(o.unobservedSections, keys.length, { section });
     }
+    const ids = sources.identities?.();
+    if (ids !== undefined) r.observe(o.changesRefused, ids.refused, { reason: 'identities' });
     const x = sources.export?.();
     if (x?.otlp !== undefined) {
       const c = x.otlp;

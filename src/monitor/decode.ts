@@ -252,8 +252,8 @@ export class EventDecoder {
       args: extraArgs(syscall, rec, dirfd2),
       ret,
       path,
-      // An unreadable path (a page the kernel could not fault in), or none (open_by_handle_at,
-      // io_uring), leaves only what the kernel opened.
+      // An unreadable path (a page the kernel could not fault in), or none (open_by_handle_at, an
+      // io_uring open whose name could not pass the kernel filter), leaves only what the kernel opened.
       absPath,
       resolvedPath: opened ? resolved : null,
       hostPath,

@@ -206,14 +206,20 @@ export function processFilterCommand(spec: ProcessFilterSpec): string {
 /** `idents <dev hex>:<inode hex>,...` (or `-`): the identities the kernel checks opened files and their directories against. */
 export function identsCommand(ids: readonly WatchedIdentity[], capacity = KERNEL_FILTER_CAPACITY_DEFAULT): string {
   const keys = new Set<string>();
+  const byScope = new Map<string, number>();
   for (const id of ids) {
     if (!Number.isInteger(id.dev) || id.dev < 0 || id.dev > 0xffffffff || id.ino < 0n) {
       throw new MonitorError('AW_MONITOR_FILTER', `watched identity of ${id.path} (device ${id.dev}, inode ${id.ino}) is not a device and inode number`);
     }
     keys.add(`${id.dev.toString(16)}:${id.ino.toString(16)}`);
+    const scope = id.containerId === undefined ? 'the host' : `container ${id.containerId.slice(0, 12)}`;
+    byScope.set(scope, (byScope.get(scope) ?? 0) + 1);
   }
   if (keys.size > capacity) {
-    throw new MonitorError('AW_MONITOR_FILTER', `the kernel filter needs ${keys.size} watched identities; the map holds ${capacity} (--kernel-filter-capacity)`);
+    // Refused as a whole (the set in force stays), naming who needs most: `validate` counts the
+    // host's and one container's; more containers selected by the same policies need more.
+    const most = [...byScope].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([scope, n]) => `${scope} (${n})`).join(', ');
+    throw new MonitorError('AW_MONITOR_FILTER', `the kernel filter needs ${keys.size} watched identities, more than its capacity of ${capacity} (--kernel-filter-capacity); most come from: ${most}${byScope.size > 5 ? `, and ${byScope.size - 5} more` : ''}`);
   }
   return `idents ${keys.size === 0 ? '-' : [...keys].join(',')}`;
 }

@@ -72,16 +72,27 @@ export interface MonitorStats {
   readonly outcomeAttached: boolean;
   /** Why connect outcomes are not reported, '' when they are (or can be, once asked for). */
   readonly outcomeProblem: string;
-  /** Hook of io_uring opens: 'tp_btf' (io_uring:io_uring_complete), or 'none' (they are not observed). Optional for callers that build stats by hand. */
+  /** Hook of io_uring opens: 'tp_btf' (io_uring:io_uring_submit_req and io_uring_complete), or 'none' (they are not observed). Optional for callers that build stats by hand. */
   readonly uringHook?: string;
+  /**
+   * Hooks of socket() and connect(): 'cgroup' (programs on the root of the cgroup v2 hierarchy,
+   * run only on those calls) or 'syscalls' (the per-syscall hooks, as the other network calls).
+   * Optional for callers that build stats by hand.
+   */
+  readonly netHook?: 'cgroup' | 'syscalls';
+  /** Why socket() and connect() are on the per-syscall hooks when 'auto' asked for cgroup ones, '' otherwise. */
+  readonly netHookProblem?: string;
+  /** Kernel ids of the BPF programs the helper loaded (a benchmark sums their run time alone). */
+  readonly programIds?: readonly number[];
   /** Which hook groups are attached now. */
   readonly hooks: HookState;
 }
 
 export interface Monitor {
   /**
-   * Puts the path filter and, from `spec.exec`, the execution filter (absent: no execution passes)
-   * in force at once: the helper builds them beside the filter in force and switches in one store.
+   * Puts the path filter, from `spec.exec` the execution filter (absent: no execution passes) and
+   * from `spec.network` the network filter in force at once, with the watched identities in force:
+   * the helper builds the whole kernel filter beside the one in force and switches in one store.
    * When it rejects (AW_MONITOR_FILTER, AW_MONITOR_HELPER_FAILED) the previous filter stays in force,
    * whole. Switches never overlap.
    */
@@ -90,7 +101,8 @@ export interface Monitor {
   /**
    * The files and directories whose opening passes the kernel filter whatever path they are
    * opened by (hard links, bind mounts, chroot, other mount namespaces); events name them by
-   * `path` for their scope (FileEvent.identityPaths). Replaces the previous set.
+   * `path` for their scope (FileEvent.identityPaths). Replaces the previous set in a switch of the
+   * whole kernel filter, as setPathFilter does: when it rejects, the previous set stays whole.
    */
   setIdentities(ids: readonly WatchedIdentity[]): Promise<void>;
   /** Why io_uring opens are not observed on this kernel, or null when they are. */
@@ -141,6 +153,11 @@ export interface MonitorOptions {
   readonly hook?: 'auto' | 'syscall_tracepoints' | 'tp_btf' | 'raw_tracepoint';
   /** Hook of sched_process_exec; 'auto' (default) tries tp_btf, then raw_tracepoint, then tracepoint. */
   readonly execHook?: 'auto' | 'tp_btf' | 'raw_tracepoint' | 'tracepoint';
+  /**
+   * Hooks of socket() and connect(); 'auto' (default): the root cgroup's when the kernel lets them
+   * attach, else the per-syscall hooks; 'cgroup': those or fail; 'syscalls': the per-syscall hooks.
+   */
+  readonly netHook?: 'auto' | 'cgroup' | 'syscalls';
   readonly statsIntervalMs?: number;
 }
 
@@ -152,6 +169,14 @@ interface KernelCounters {
 
 const STDERR_TAIL = 40;
 
+/** The command lines of one side of the kernel filter (src/monitor/filter.ts). */
+interface FilterLines {
+  readonly paths: string;
+  readonly execs: string;
+  readonly net: string;
+  readonly idents: string;
+}
+
 export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
   const onExec = opts.onExec;
   const onNetwork = opts.onNetwork;
@@ -160,15 +185,15 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
     throw new MonitorError('AW_MONITOR_FILTER', `kernel filter capacity ${capacity} is not a positive number of entries`);
   }
   // Checked before anything starts: a filter asking for executions nobody receives is a mistake.
-  const filterCommands = (spec: KernelFilterSpec): [string, string, string] => {
+  const filterCommands = (spec: KernelFilterSpec): Omit<FilterLines, 'idents'> => {
     if (onExec === undefined && wantsExecs(spec.exec)) {
       throw new MonitorError('AW_MONITOR_FILTER', 'the kernel filter passes executions but the monitor was opened without onExec');
     }
     if (onNetwork === undefined && wantsNetwork(spec.network)) {
       throw new MonitorError('AW_MONITOR_FILTER', 'the kernel filter passes network calls but the monitor was opened without onNetwork');
     }
-    return [pathFilterCommand(spec), execFilterCommand(onExec === undefined ? NO_EXECS : spec.exec),
-      networkFilterCommand(onNetwork === undefined ? NO_NETWORK : spec.network)];
+    return { paths: pathFilterCommand(spec), execs: execFilterCommand(onExec === undefined ? NO_EXECS : spec.exec),
+      net: networkFilterCommand(onNetwork === undefined ? NO_NETWORK : spec.network) };
   };
   const firstFilter = filterCommands(opts.pathFilter);
   if (!Number.isInteger(opts.ringbufBytes) || opts.ringbufBytes <= 0) {
@@ -178,6 +203,7 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
   preflight(helperPath);
   const args = ['--hook', opts.hook ?? 'auto', '--stats-ms', String(opts.statsIntervalMs ?? 1000), '--ringbuf-bytes', String(opts.ringbufBytes), '--filter-capacity', String(capacity)];
   if (opts.execHook !== undefined) args.push('--exec-hook', opts.execHook);
+  if (opts.netHook !== undefined) args.push('--net-hook', opts.netHook);
   const child: ChildProcessWithoutNullStreams = spawn(helperPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const log = opts.logger.child({ component: 'monitor', helperPid: child.pid });
 
@@ -199,6 +225,9 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
   let hook = 'none';
   let execHook = 'none';
   let uringHook = 'none';
+  let netHook: 'cgroup' | 'syscalls' = 'syscalls';
+  let netHookProblem = '';
+  let programIds: readonly number[] = [];
   let uringError = 'not loaded yet';
   // What the kernel was last told to watch by identity, for naming matches (decoder): the rule
   // paths of each (device, inode), one per scope (the host, a container) that watches it.
@@ -218,7 +247,7 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
   const readyPromise = new Promise((resolve, reject) => { ready = { resolve, reject }; });
 
   const snapshot = (): MonitorStats => ({
-    delivered, decodeErrors, hook, execHook, uringHook,
+    delivered, decodeErrors, hook, execHook, uringHook, netHook, netHookProblem, programIds,
     lostInKernel: kernel.lostRingbuf, lostPending: kernel.lostPending, filteredInKernel: kernel.filtered,
     filteredExecInKernel: kernel.filteredExec, execHookAttached: kernel.execHookAttached === true,
     filteredNetInKernel: kernel.filteredNet, lostNetPending: kernel.lostNetPending, gatedNetInKernel: kernel.gatedNet,
@@ -282,15 +311,20 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
       case FRAME.ready: {
         const r = JSON.parse(payload.toString('utf8')) as {
           hook: string; execHook: string; outcomeHook: string; outcomeProblem: string; uringHook?: string; uringError?: string; bootToRealtimeNs: string; tried: unknown; ringbufBytes: number;
+          netHook?: 'cgroup' | 'syscalls'; netHookProblem?: string; programs?: number[];
         };
         hook = r.hook;
         execHook = r.execHook;
         outcomeProblem = r.outcomeProblem;
         uringHook = r.uringHook ?? 'none';
+        netHook = r.netHook ?? 'syscalls';
+        netHookProblem = r.netHookProblem ?? '';
+        programIds = Object.freeze([...(r.programs ?? [])]);
         uringError = r.uringError ?? 'the helper did not say';
         kernel = { ...kernel, outcomeHook: r.outcomeHook };
         offset = BigInt(r.bootToRealtimeNs);
-        log.info({ hook, execHook, outcomeHook: r.outcomeHook, tried: r.tried, ringBufferBytes: r.ringbufBytes }, 'eBPF programs loaded');
+        log.info({ hook, execHook, outcomeHook: r.outcomeHook, netHook, tried: r.tried, ringBufferBytes: r.ringbufBytes }, 'eBPF programs loaded');
+        if (netHookProblem !== '') log.info({ netHook }, `socket() and connect() use the per-syscall hooks: ${netHookProblem}`);
         // Said at every start, not only when connects are asked for: a later filter may ask.
         if (outcomeProblem !== '') log.warn({ outcomeHook: r.outcomeHook }, outcomeProblem);
         ready?.resolve(undefined);
@@ -358,18 +392,23 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
     }
   };
 
-  // One filter switch at a time: build the side not in force, then switch to it. A refused step
-  // leaves the side in force as it was (the next begin clears what was built).
+  // One filter switch at a time: build the side not in force -- paths, executions, network calls
+  // and watched identities, each part whole -- then switch to it with one store. A refused step
+  // leaves the side in force as it was, every part of it (the next begin clears what was built).
+  // A change of one part rebuilds the others from the lines last put in force.
   let switching: Promise<void> = Promise.resolve();
-  // The network filter (aw_config) is not double-buffered: it follows the switch, so that a refused
-  // path or execution filter leaves every part as it was.
-  const switchFilter = ([paths, execs, net]: [string, string, string]): Promise<void> => {
+  // The lines in force (before the first switch: the first filter's, no identity yet).
+  let inForce: FilterLines = { ...firstFilter, idents: 'idents -' };
+  const switchFilter = (change: Partial<FilterLines>): Promise<void> => {
     const run = switching.then(async () => {
+      const next: FilterLines = { ...inForce, ...change };
       await command('begin', 'start a kernel filter');
-      await command(paths, 'build the path filter');
-      await command(execs, 'build the execution filter');
+      await command(next.paths, 'build the path filter');
+      await command(next.execs, 'build the execution filter');
+      if (onNetwork !== undefined) await command(next.net, 'build the network filter');
+      await command(next.idents, 'build the watched identities');
       await command('switch', 'switch to the new kernel filter');
-      if (onNetwork !== undefined) await command(net, 'set the network filter');
+      inForce = next;
     });
     switching = run.catch(() => undefined);
     return run;
@@ -379,7 +418,7 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
     await readyPromise;
     const self = (spec: ProcessFilterSpec): ProcessFilterSpec => ({ ...spec, excludePids: [...new Set([...spec.excludePids, process.pid])] });
     await command(processFilterCommand(self(opts.processFilter)), 'set the process filter');
-    await switchFilter(firstFilter);
+    await switchFilter({});
     await command('attach', `attach the ${hook} programs`);
   } catch (err) {
     closed = true;
@@ -393,21 +432,25 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
 
   return {
     setPathFilter: (spec) => {
-      let cmds: [string, string, string];
+      let cmds: Omit<FilterLines, 'idents'>;
       try { cmds = filterCommands(spec); } catch (err) { return Promise.reject(err); }
       return switchFilter(cmds);
     },
     setIdentities: async (ids) => {
-      const line = identsCommand(ids, capacity);
+      const idents = identsCommand(ids, capacity);
       const next = identityNames(ids);
-      // Named before the kernel may report them, and kept until the kernel has the new set.
+      // Named before the kernel may report them, and kept until the kernel has the new set; a
+      // refused switch leaves the names of the set still in force.
+      const prev = identities;
       const both = new Map(identities);
       for (const [k, v] of next) both.set(k, [...(both.get(k) ?? []).filter((o) => !v.some((n) => n.containerId === o.containerId)), ...v]);
       identities = both;
+      let ok = false;
       try {
-        await command(line, 'set the watched identities');
+        await switchFilter({ idents });
+        ok = true;
       } finally {
-        if (identities === both) identities = next;
+        if (identities === both) identities = ok ? next : prev;
       }
     },
     uringGap,

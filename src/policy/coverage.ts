@@ -147,3 +147,30 @@ export function unobservedSections(docs: Iterable<PolicyDocument>): Record<strin
 export function formatUnobserved(doc: PolicyDocument, list: readonly Unobserved[], file: string = doc.source.file): string {
   return `${file}:${doc.source.line}: warning: ${doc.key}: not observed on this node: ${list.map((u) => `${u.path} (${u.message})`).join('; ')}`;
 }
+
+/** Stable code of the warning for one policy name given by more than one document. */
+export const SAME_NAME_CODE = 'AW_POLICY_SAME_NAME';
+
+/**
+ * Policies named (kind, namespace, name) by more than one document, each with its documents in load
+ * order. Every one of them is in force here, where a cluster keeps one object per name (the last one
+ * applied), so the difference is said out loud (validate and run), never left silent.
+ */
+export function sameNamed(policies: readonly PolicyDocument[]): Array<{ key: string; docs: PolicyDocument[] }> {
+  const byKey = new Map<string, PolicyDocument[]>();
+  for (const p of policies) {
+    const list = byKey.get(p.key);
+    if (list === undefined) byKey.set(p.key, [p]); else list.push(p);
+  }
+  return [...byKey].filter(([, docs]) => docs.length > 1).map(([key, docs]) => ({ key, docs }));
+}
+
+/**
+ * The warning for one name given by several documents, on the first one's line, as validate prints
+ * it: `file:line: warning: kind/namespace/name: defined again by file:line, ...: ...`.
+ */
+export function formatSameNamed(key: string, docs: readonly PolicyDocument[], file: (d: PolicyDocument) => string = (d) => d.source.file): string {
+  const [first, ...again] = docs;
+  return `${file(first!)}:${first!.source.line}: warning: ${key}: defined again by ${again.map((d) => `${file(d)}:${d.source.line}`).join(', ')}: ` +
+    'all of them are in force here; a cluster keeps one object per name, the last one applied';
+}

@@ -145,6 +145,8 @@ export interface IdentityWatchStatus {
   readonly linked: number;
   /** The last refusal of the kernel (capacity, a dead helper), null when the last update went through. */
   readonly error: string | null;
+  /** Updates refused since start: each left the set in force before it whole, and is tried again at the next refresh. */
+  readonly refused: number;
 }
 
 /** A hard link made to a file under a watched directory: the new name, watched under the old one. */
@@ -200,6 +202,7 @@ export class IdentityWatch {
   /** Hard links out of watched directories, by `${scope}\0${linkPath}`. */
   readonly #linked = new Map<string, LinkedName>();
   #error: string | null = null;
+  #refused = 0;
   #running: Promise<void> | null = null;
   #again = false;
   #timer: NodeJS.Timeout | undefined;
@@ -283,6 +286,7 @@ export class IdentityWatch {
           this.#error = null;
         } catch (err) {
           this.#error = err instanceof Error ? err.message : String(err);
+          this.#refused++;
           this.#onError(err);
         }
       } while (this.#again);
@@ -342,7 +346,7 @@ export class IdentityWatch {
     return {
       watched: this.#sent === null ? 0 : this.#hostWatched, unresolved: this.#unresolved,
       containerWatched: this.#containerWatched, containers: this.#containerCount, containerUnresolved: this.#containerUnresolved,
-      linked: this.#linked.size, error: this.#error,
+      linked: this.#linked.size, error: this.#error, refused: this.#refused,
     };
   }
 

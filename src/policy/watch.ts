@@ -454,7 +454,7 @@ export class PolicyStore {
     const updated = [...after.keys()].filter((k) => before.has(k) && before.get(k) !== after.get(k)).sort();
     const engine = compilePolicies(policies, this.opts.engine);
     const filter = engine.kernelFilter();
-    const overflow = checkFilterCapacity(filter, policies, this.opts.kernelFilterCapacity, { engine: this.opts.engine });
+    const overflow = checkFilterCapacity(filter, engine.rules, policies, this.opts.kernelFilterCapacity, { engine: this.opts.engine });
     if (overflow !== null) {
       // Refused as a whole: the first load fails start(); later, the set in force stays, engine and
       // kernel filter alike, and the change is tried again at the next scan.

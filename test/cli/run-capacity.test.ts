@@ -2,7 +2,8 @@
 // more entries is refused at start naming its biggest policies; on a reload it is refused as a whole
 // and the set in force keeps raising alerts from the real eBPF monitor, the refusal counted in
 // /metrics and told in the readiness detail, and a later valid change is taken. The detail and
-// /metrics also list the policies whose sections this node does not observe.
+// /metrics also list the policies whose sections this node does not observe. An update of the
+// watched identities over the capacity is refused as loudly, and the identities in force stay.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { needsBpf } from '../helpers/privileges.ts';
-import { hostAuditPolicy as hostPolicy } from '../helpers/policies.ts';
+import { hostAuditPolicy as hostPolicy, hostPolicy as fullHostPolicy } from '../helpers/policies.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -120,6 +121,73 @@ spec:
     const taken = await waitFor('the alert of the new rule', 20_000, () => alertFor(now.pid as number, d));
     assert.match(String(taken.PolicyName), /hsp-old/);
     assert.equal(alertFor(gone.pid as number, a), undefined, 'a rule no longer in force raised an alert');
+  } finally {
+    if (agent !== undefined && agent.exitCode === null) {
+      const exited = new Promise((r) => agent!.once('exit', r));
+      agent.kill('SIGTERM');
+      await exited;
+    }
+  }
+});
+
+test('an update of the watched identities over the capacity (hard links made out of a watched directory while the agent runs) is refused loudly; the identities in force stay whole', async (t) => {
+  if (!needsBpf(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'aw-cap-ident-'));
+  const policies = join(dir, 'policies');
+  const watched = join(dir, 'd');
+  const other = join(dir, 'other');
+  for (const d of [policies, watched, other]) mkdirSync(d);
+  const secret = join(dir, 'secret');
+  for (const f of [secret, join(watched, 'x'), join(watched, 'y')]) writeFileSync(f, 'x');
+  // One exact path, one prefix, two identities (the file, the directory): each map fits 3.
+  writeFileSync(join(policies, 'ids.yaml'), fullHostPolicy('hsp-ids', `  file:
+    matchPaths:
+      - path: ${secret}
+    matchDirectories:
+      - dir: ${watched}/
+        recursive: true
+  action: Audit
+`));
+  let agent: ChildProcess | undefined;
+  let stderr = '';
+  let stdout = '';
+  const { freePort } = await import('../helpers/collector.ts');
+  const healthPort = await freePort();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  try {
+    agent = spawn(process.execPath, [MAIN, 'run', '--policies', policies, '--exporter', 'stdout', '--health-addr', `127.0.0.1:${healthPort}`, '--shutdown-deadline', '5s', '--kernel-filter-capacity', '3'], {
+      env: { ...process.env, ARMORWATCH_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    agent.stderr?.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+    agent.stdout?.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
+    const alerts = (): Alert[] => stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Alert);
+    const alertFor = (pid: number, path: string): Alert | undefined => alerts().find((x) => x.HostPID === pid && x.Resource === path);
+    await waitFor('/readyz', 60_000, async () => {
+      try { return (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).status === 200 ? true : undefined; } catch { return undefined; }
+    });
+    // A first link out of the directory: three identities, taken.
+    const l1 = join(other, 'l1');
+    spawnSync('/bin/ln', [join(watched, 'x'), l1]);
+    await waitFor('a read through the first link alerting', 20_000, () => {
+      const r = spawnSync('/bin/cat', [l1]);
+      return waitFor('its alert', 2_000, () => alertFor(r.pid as number, l1)).catch(() => undefined);
+    });
+    // A second one: four identities, over the capacity of 3.
+    const l2 = join(other, 'l2');
+    spawnSync('/bin/ln', [join(watched, 'y'), l2]);
+    const logged = await waitFor('the refusal in the log', 20_000, () => stderr.split('\n').find((l) => l.includes('could not update the watched identities')));
+    assert.match(logged, /the set in force before stays whole/);
+    assert.match(logged, /needs 4 watched identities, more than its capacity of 3 \(--kernel-filter-capacity\); most come from: the host \(4\)/);
+    const metrics = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
+    assert.match(metrics, /^armorwatch_policy_changes_refused_total\{reason="identities",[^}]*\} [1-9]\d*$/m);
+    const detail = await (await fetch(`http://127.0.0.1:${healthPort}/readyz?verbose`)).text();
+    assert.match(detail, /host rule targets watched by identity: 2; hard links out of watched directories: 2; last update refused: .*needs 4 watched identities/);
+    // The set in force is the one before, whole: the first link still alerts, the second does not.
+    const refused = spawnSync('/bin/cat', [l2]);
+    const r1 = spawnSync('/bin/cat', [l1]);
+    await waitFor('the first link still alerting after the refusal', 20_000, () => alertFor(r1.pid as number, l1));
+    assert.equal(alertFor(refused.pid as number, l2), undefined, 'the refused identity passed');
   } finally {
     if (agent !== undefined && agent.exitCode === null) {
       const exited = new Promise((r) => agent!.once('exit', r));

@@ -1,6 +1,6 @@
 // What port-scan detection adds to the kernel filter: TCP and UDP connects, and never less than the
 // policies asked for; the kernel's gate holds back only the connects of protocols no rule needs,
-// with thresholds below the detector's lowest.
+// with the detector's lowest thresholds (its counts are exact and never below the detector's).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SCAN_DEFAULTS } from '../../src/config/scan.ts';
@@ -11,13 +11,15 @@ import type { KernelFilterSpec } from '../../src/types.ts';
 const FILES: KernelFilterSpec = { passAll: false, exactPaths: ['/etc/shadow'], dirPrefixes: ['/etc/ssh/'] };
 const NETNS = 4026531840;
 
-test('the gate opens below every detector threshold and covers the longest window', () => {
+test('the gate opens at the detector\'s lowest thresholds, not before, and covers the longest window', () => {
   const g = scanGate(SCAN_DEFAULTS, true, true, NETNS);
-  assert.ok(g.ports < SCAN_DEFAULTS.ports && g.ports < SCAN_DEFAULTS.slowPorts, `gate ports ${g.ports}`);
-  assert.ok(g.hosts < SCAN_DEFAULTS.hosts && g.hosts < SCAN_DEFAULTS.slowHosts, `gate hosts ${g.hosts}`);
+  assert.equal(g.ports, Math.min(SCAN_DEFAULTS.ports, SCAN_DEFAULTS.slowPorts));
+  assert.equal(g.hosts, Math.min(SCAN_DEFAULTS.hosts, SCAN_DEFAULTS.slowHosts));
+  assert.deepEqual([g.ports, g.hosts], [20, 64], 'the defaults: 20 ports, 64 hosts');
   assert.equal(g.windowMs, Math.max(SCAN_DEFAULTS.windowMs, SCAN_DEFAULTS.slowWindowMs));
   assert.equal(g.quietMs, SCAN_DEFAULTS.quietMs);
-  assert.equal(scanGate({ ...SCAN_DEFAULTS, ports: 1, slowPorts: 1 }, true, true, 0).ports, 1, 'never 0');
+  const slow = scanGate({ ...SCAN_DEFAULTS, ports: 30, slowPorts: 12, hosts: 200, slowHosts: 90 }, true, true, 0);
+  assert.deepEqual([slow.ports, slow.hosts], [12, 90], 'the lower of the fast and slow thresholds');
 });
 
 test('no network rule: connects of TCP and UDP pass through the gate, the file filter is kept', () => {

@@ -292,3 +292,25 @@ test('held-back targets older than the slow window do not count towards a scan',
   for (let p = 41; p <= 50; p++) d.observe(connect({ host: '10.99.0.2', port: p, ms: now + p, ret: -ECONNREFUSED }), HOST, NODE, now + p);
   assert.equal(out.length, 1, '10 more within the window are a scan');
 });
+
+test('a slow scan handed over whole when the gate opens at the slow threshold: reported slow, and the episode lasts from the gate on, not from its oldest target', () => {
+  // 12 probes a second apart; the 12th reaches the slow threshold and opens the gate; 3 more stream.
+  const { d, out } = detector({ quietMs: 2000, slowPorts: 12 });
+  const host = '10.99.0.2';
+  const msOf = (p: number): number => (p - 2000) * 1000;
+  d.observe({ ...connect({ host, port: 2012, ms: msOf(2012) }), phase: 'gate' }, HOST, NODE, msOf(2012));
+  for (const p of [2007, 2001, 2012, 2003, 2010, 2005, 2002, 2011, 2009, 2004, 2008, 2006]) {
+    d.observe(handover(host, p, msOf(p), { attempts: 1, refused: 1 }), HOST, NODE, msOf(2012));
+  }
+  assert.deepEqual(phases(out), ['started']);
+  assert.equal(out[0]!.scan.slow, true, '12 ports over 12 s: more than the fast window');
+  for (let p = 2013; p <= 2015; p++) {
+    d.sweep(msOf(p) - 1); // a second after the previous attempt: not quiet yet
+    d.observe(connect({ host, port: p, ms: msOf(p), ret: -ECONNREFUSED }), HOST, NODE, msOf(p));
+  }
+  d.sweep(msOf(2015) + 2000);
+  assert.deepEqual(phases(out), ['started', 'ended'], 'one episode');
+  const e = out[1]!.scan;
+  assert.deepEqual([e.distinctPorts, e.attempts, e.refused, e.slow], [15, 15, 15, true]);
+  assert.equal(e.firstNs, at(msOf(2001)));
+});

@@ -5,7 +5,8 @@
 // policy's alert, naming the path the process used and the rule's path. One selected container
 // runs before the agent starts (resolved at load), one starts after (resolved when its task
 // starts). A container the policy does not select, holding the same file at the same path, reads it
-// through a hard link too: its own policy, on another file, must not be satisfied by it.
+// through a hard link too: its own policy, on another file, must not be satisfied by it. And a
+// container policy on a directory: a hard link made out of it inside the container is read through.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { spawnSync } from 'node:child_process';
@@ -23,6 +24,7 @@ const NAMESPACE = 'ident';
 const WATCHED = `${SEED_DIR}/mountnfs`;
 const POLICY_A = 'ksp-ident-a';
 const POLICY_B = 'ksp-ident-b';
+const POLICY_C = 'ksp-ident-c';
 
 const policy = (name: string, app: string, path: string): string => stringify({
   apiVersion: 'security.kubearmor.com/v1', kind: 'KubeArmorPolicy', metadata: { name, namespace: NAMESPACE },
@@ -113,4 +115,32 @@ test('container policy by identity: a hard link and a bind mount inside the sele
   });
   const wrong = s.collector.records().filter((r) => r.attributes['process.pid'] === confused.hostPid);
   assert.deepEqual(wrong.map((r) => r.attributes['security_rule.name']), [], 'no policy matched the other container\'s read of its own copy');
+});
+
+test('container policy on a directory: a hard link made out of it by the container\'s own ln alerts when read through, naming the file inside', async (t) => {
+  if (!needsContainerd(t) || !needsBpf(t) || stack === null) return;
+  const s = stack;
+  const policies = join(dir, 'policies-dir');
+  mkdirSync(policies);
+  writeFileSync(join(policies, 'c.yaml'), stringify({
+    apiVersion: 'security.kubearmor.com/v1', kind: 'KubeArmorPolicy', metadata: { name: POLICY_C, namespace: NAMESPACE },
+    spec: { selector: { matchLabels: { app: 'ident-c' } }, severity: 7, file: { matchDirectories: [{ dir: `${SEED_DIR}/` }] }, action: 'Audit' },
+  }));
+  const sandbox = buildBusyboxRootfs(join(dir, 'sandbox-dir'));
+  const pod = await startPod(t, sandbox, { name: 'ident-c-0', namespace: NAMESPACE, labels: { app: 'ident-c' } }, 'app');
+  const agent = await runAgent(t, s, policies);
+  defer(t, 'agent.stop', () => agent.stop());
+  const sh = await ContainerShell.open(pod.id);
+  defer(t, 'sh.close', () => sh.close());
+  // The link's own name is outside the directory: neither its path nor its parent's identity is
+  // watched; the agent learns of it from the ln (an event: its first name is in the directory).
+  const ln = await eventually('the record of ln out of the watched directory', 30_000, async () => {
+    const a = await sh.access(`/bin/busybox ln -f ${WATCHED} /tmp/dl`);
+    return eventually('the record', 5_000, () => recordOf(s, POLICY_C, a)).catch(() => undefined);
+  });
+  assert.match(String(ln.attributes['kubearmor.data']), /^syscall=SYS_LINK(AT)? .*newpath=\/tmp\/dl/);
+  const viaLink = await alertedRead(s, sh, '/tmp/dl', POLICY_C);
+  assert.equal(viaLink.attributes['file.path'], '/tmp/dl', 'the path as the process sees it');
+  assert.equal(viaLink.attributes['kubearmor.matched_resource'], WATCHED, 'the file inside the directory the rule names');
+  assert.equal(viaLink.resource['container.id'], pod.id);
 });

@@ -163,6 +163,24 @@ test('io_uring IORING_OP_OPENAT of the watched file alerts', async (t) => {
   assert.equal(read.attributes['kubearmor.result'], 'Passed');
 });
 
+test('io_uring: a failed open of a name in the watched directory alerts with its result; an open into a fixed-file slot through a hard link alerts', async (t) => {
+  if (!needsBpf(t)) return;
+  const missing = join(watched, 'no-such-file');
+  const failed = spawnSync(EVASIONS, ['uring', missing], { encoding: 'utf8' });
+  assert.match(failed.stdout, /^-2 /, failed.stderr);
+  const f = await recordOf('the failed io_uring open', (x) => x.attributes['process.pid'] === failed.pid);
+  assert.equal(f.attributes['kubearmor.syscall'], 'SYS_IO_URING_ENTER');
+  assert.equal(f.attributes['file.path'], missing);
+  assert.equal(f.attributes['kubearmor.result'], 'No such file or directory');
+  const link = join(dir, 'other', 'uring-fixed');
+  linkSync(secret, link);
+  const fixed = spawnSync(EVASIONS, ['uringfixed', link], { encoding: 'utf8' });
+  assert.match(fixed.stdout, /^0 the secret/, fixed.stderr);
+  const r = await recordOf('the fixed-file io_uring open', (x) => x.attributes['process.pid'] === fixed.pid);
+  assert.equal(r.attributes['file.path'], link, 'the name the program asked for');
+  assert.equal(r.attributes['kubearmor.matched_resource'], secret);
+});
+
 test('open_by_handle_at of a file in the watched directory alerts', async (t) => {
   if (!needsBpf(t)) return;
   const r = spawnSync(EVASIONS, ['handle', inner], { encoding: 'utf8' });

@@ -7,19 +7,20 @@
 // the agent's default (audit), and a host policy on host processes.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { stringify } from 'yaml';
-import { buildBusyboxRootfs, needsContainerd } from '../helpers/containerd.ts';
+import { parseAllDocuments, stringify } from 'yaml';
+import { buildBusyboxRootfs, needsContainerd, NS, SOCKET } from '../helpers/containerd.ts';
 import type { CollectedRecord } from '../helpers/collector.ts';
 import { needsBpf } from '../helpers/privileges.ts';
 import { defer } from '../helpers/cleanup.ts';
 import { needsControlPlane, startControlPlane } from '../helpers/kube-apiserver.ts';
 import { agentIdentity, putObjects } from '../helpers/kube-objects.ts';
-import { ContainerShell, eventually, runAgent, seedOwners, servedNode, servePod, startStack, warmUp, type Access, type Stack } from './cluster.ts';
+import { corpusDir } from '../policy/shared-dir.ts';
+import { ContainerShell, eventually, matchedPolicies, runAgent, seedOwners, servedNode, servePod, startStack, warmUp, type Access, type Stack } from './cluster.ts';
 
 const BLOCKED = { name: 'wordpress-7c966b5d85-net01', namespace: 'wordpress-mysql', labels: { app: 'wordpress', 'pod-template-hash': '7c966b5d85' } };
 const AUDITED = { name: 'web-net02', namespace: 'shop', labels: { app: 'wordpress' } };
@@ -224,4 +225,159 @@ test('network rules: protocols, fromSource, allow-list with posture block and au
   const hl = line(hostCurl.pid, 'SYS_CONNECT');
   assert.deepEqual(hl && [hl.Resource, hl.Type, hl.PolicyName], [`remoteip=127.0.0.1 port=${port} protocol=TCP`, 'MatchedHostPolicy', 'hsp-curl-tcp']);
   assert.equal(lines.filter((x) => x.HostPID === allowedClient.hostPid).length, 0, 'no line for the allowed client');
+});
+
+const TERMINAL = { name: 'web-pts03', namespace: 'shop', labels: { app: 'pts' } };
+
+test('pts: a network rule with pts: false alerts for a connect from a terminal (ctr exec -t, as kubectl exec -it), with its TTY, and not for the same connect without one', { timeout: 300_000 }, async (t) => {
+  const s = needsContainerd(t) && needsBpf(t) && needsControlPlane(t) ? stack : null;
+  if (s === null) return;
+  const policy = join(dir, 'pts.yaml');
+  writeFileSync(policy, `---\n${stringify({
+    apiVersion: 'security.kubearmor.com/v1', kind: 'KubeArmorPolicy',
+    metadata: { name: 'ksp-tcp-from-terminal', namespace: TERMINAL.namespace },
+    spec: {
+      selector: { matchLabels: TERMINAL.labels },
+      severity: 6,
+      // The file rule warms the agent's caches (warmUp); the network rule is the one under test.
+      file: { matchPaths: [{ path: '/etc/network/if-up.d' }] },
+      network: { matchProtocols: [{ protocol: 'tcp', pts: false, message: 'TCP from a terminal' }] },
+      action: 'Audit',
+    },
+  })}`);
+  const cp = await startControlPlane();
+  defer(t, 'cp.stop', () => cp.stop());
+  const shop = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: TERMINAL.namespace, labels: { 'kubernetes.io/metadata.name': TERMINAL.namespace } } };
+  const created = await putObjects(cp, [servedNode(), shop]);
+  const pod = await servePod(t, cp, s, sandboxRootfs, created, TERMINAL, 'web', false);
+  const { kubeconfig } = await agentIdentity(cp);
+  const agent = await runAgent(t, s, policy, { KUBECONFIG: kubeconfig, ARMORWATCH_EXPORTER: 'both' });
+  const sh = await ContainerShell.open(pod.id);
+  t.after(() => sh.close());
+  const lsh = await ContainerShell.open(pod.id);
+  t.after(() => lsh.close());
+  await warmUp(s.collector, sh, 'k8s.container.name');
+  await lsh.run('/bin/busybox nc -l -p 8091 -e /bin/busybox echo tty & /bin/busybox nc -l -p 8092 -e /bin/busybox echo none & /bin/busybox sleep 0.5');
+
+  // Without a terminal: the shell's child, as every other client of these tests.
+  const plain = await sh.access('/bin/busybox nc 127.0.0.1 8092 </dev/null');
+  assert.equal(plain.output, 'none\n', 'the client without a terminal connected');
+  // With one: script(1) gives ctr a pty on the host, and `ctr task exec -t` gives the process in the
+  // container a terminal of its own (runc's console), its controlling terminal — what `kubectl exec -it` does.
+  // (A shell around nc: ctr can lose what a process on a terminal wrote if it exits at once.)
+  const exec = `ctr --address ${SOCKET} -n ${NS} task exec -t --exec-id aw-pts-${process.pid} ${pod.id} /bin/busybox sh -c '/bin/busybox nc 127.0.0.1 8091; /bin/busybox sleep 0.5'`;
+  const term = await hostRun('/usr/bin/script', ['-qec', exec, '/dev/null']);
+  assert.match(term.stdout, /tty/, 'the client on a terminal connected');
+
+  const alerts = (): CollectedRecord[] => s.collector.records()
+    .filter((r) => r.attributes['security_rule.name'] === 'ksp-tcp-from-terminal' && r.attributes['kubearmor.operation'] === 'Network');
+  const onTerminal = await eventually('the alert of the connect from a terminal', 30_000,
+    () => alerts().find((r) => r.attributes['kubearmor.syscall'] === 'SYS_CONNECT' && r.attributes['network.peer.port'] === 8091));
+  // The later call without a terminal has been seen by now if it ever would be: its records come in kernel order.
+  await agent.stop();
+  assert.match(String(onTerminal.attributes['kubearmor.tty']), /^pts\d+$/, 'the alert names the terminal');
+  assert.deepEqual(pick(onTerminal, 'kubearmor.action', 'kubearmor.severity', 'security_rule.description', 'network.transport', 'server.address'),
+    ['Audit', 6, 'TCP from a terminal', 'tcp', '127.0.0.1']);
+  assert.equal(onTerminal.resource['k8s.pod.name'], TERMINAL.name);
+  const ttyPid = onTerminal.attributes['process.pid'] as number;
+  assert.deepEqual(alerts().filter((r) => r.attributes['process.pid'] === ttyPid).map((r) => r.attributes['kubearmor.syscall']).sort(), ['SYS_CONNECT', 'SYS_SOCKET'],
+    'its socket() is matched too');
+  assert.deepEqual(alerts().filter((r) => r.attributes['process.pid'] !== ttyPid).map((r) => `${String(r.attributes['process.pid'])} ${String(r.attributes['kubearmor.syscall'])}`), [],
+    `no alert for the client without a terminal (pid ${plain.hostPid}), nor any other process`);
+  // The same alert as a KubeArmor line, with its TTY.
+  const line = agent.running.out().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>)
+    .find((x) => x.HostPID === ttyPid && x.Syscall === 'SYS_CONNECT');
+  assert.deepEqual(line && [line.PolicyName, line.TTY, line.Resource], ['ksp-tcp-from-terminal', onTerminal.attributes['kubearmor.tty'], 'remoteip=127.0.0.1 port=8091 protocol=TCP']);
+});
+
+const UBUNTU_1 = { name: 'ubuntu-1-corpus', namespace: 'multiubuntu', labels: { container: 'ubuntu-1' } };
+const NIST = { name: 'ubuntu-nist', namespace: 'default', labels: { app: 'ubuntu' } };
+
+/** The public corpus's files holding a network section, copied into `into`; their documents' keys (kind/namespace/name). */
+function corpusNetworkFiles(into: string): { files: number; keys: string[] } {
+  mkdirSync(into, { recursive: true });
+  const keys: string[] = [];
+  let files = 0;
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) { walk(p); continue; }
+      if (!/\.ya?ml$/.test(e.name)) continue;
+      const docs = parseAllDocuments(readFileSync(p, 'utf8')).map((x) => x.toJS() as { kind?: string; metadata?: { name?: string; namespace?: string }; spec?: { network?: unknown } } | null);
+      const net = docs.filter((x) => x?.spec?.network !== undefined);
+      if (net.length === 0) continue;
+      copyFileSync(p, join(into, `${++files}-${e.name}`));
+      for (const x of net) keys.push(`${x!.kind}/${x!.kind === 'KubeArmorHostPolicy' ? '' : `${x!.metadata?.namespace ?? 'default'}/`}${x!.metadata?.name}`);
+    }
+  };
+  walk(corpusDir());
+  return { files, keys };
+}
+
+test('the public corpus network policies in a real run: every one loads or is rejected with its reason, DNS rules and names given twice are reported, and their ICMP, raw, TCP allow-list and TCP/UDP audit rules fire on real sockets', { timeout: 300_000 }, async (t) => {
+  const s = needsContainerd(t) && needsBpf(t) && needsControlPlane(t) ? stack : null;
+  if (s === null) return;
+  const policies = join(dir, 'corpus-network');
+  const corpus = corpusNetworkFiles(policies);
+  assert.ok(corpus.files >= 35, `the corpus's network policies (${corpus.files} files)`);
+  const cp = await startControlPlane();
+  defer(t, 'cp.stop', () => cp.stop());
+  const ns = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: UBUNTU_1.namespace, labels: { 'kubernetes.io/metadata.name': UBUNTU_1.namespace } } };
+  const created = await putObjects(cp, [servedNode(), ns]);
+  const u1 = await servePod(t, cp, s, sandboxRootfs, created, UBUNTU_1, 'ubuntu-1', false);
+  const nist = await servePod(t, cp, s, sandboxRootfs, created, NIST, 'ubuntu', false);
+  const { kubeconfig } = await agentIdentity(cp);
+  const agent = await runAgent(t, s, policies, { KUBECONFIG: kubeconfig });
+
+  // What the agent said at load: everything in force but the one document the CRD refuses.
+  const logs = agent.running.err().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const inForce = logs.find((l) => l.msg === 'policies in force');
+  assert.ok(inForce, 'the policies in force line');
+  assert.equal(inForce.policies, corpus.keys.length - 1, 'every network document of the corpus is in force but one');
+  assert.equal(inForce.rejected, 1);
+  assert.ok(logs.some((l) => l.level === 'error' && /^policy rejected: .*hsp-audit-network-protocol\.yaml:\d+:\d+: spec\.network\.matchProtocols\[0\]: missing required "fromSource"/.test(String(l.msg))),
+    'the host policy without fromSource (the CRD requires it) is rejected with its reason');
+  const unobserved = logs.filter((l) => l.code === 'AW_POLICY_UNOBSERVED');
+  assert.deepEqual(unobserved.map((l) => [l.policy, (l.unobserved as string[]).map((u) => u.split(':')[0])]),
+    [['KubeArmorPolicy/multiubuntu/block-dns-query-to-google', ['spec.network.matchDNSQueries']]], 'the DNS rule is the one part not observed, and it is said');
+  const twice = logs.filter((l) => l.code === 'AW_POLICY_SAME_NAME').map((l) => l.policy).sort();
+  assert.deepEqual(twice, [...new Set(corpus.keys.filter((k, i) => corpus.keys.indexOf(k) !== i))].sort(), 'each name given twice is said');
+
+  // Real sockets in the two pods.
+  const sh = await ContainerShell.open(u1.id);
+  t.after(() => sh.close());
+  const lsh = await ContainerShell.open(u1.id);
+  t.after(() => lsh.close());
+  const sh2 = await ContainerShell.open(nist.id);
+  t.after(() => sh2.close());
+  const lsh2 = await ContainerShell.open(nist.id);
+  t.after(() => lsh2.close());
+  await lsh.run('/bin/busybox nc -l -p 8101 -e /bin/busybox echo one & /bin/busybox sleep 0.5');
+  await lsh2.run('/bin/busybox nc -l -p 8102 -e /bin/busybox echo two & /bin/busybox sleep 0.5');
+  // The first pod's records may come before the agent knows the pod: repeat until one is attributed.
+  const ping = await eventually('a ping of the ubuntu-1 pod attributed to it', 60_000, async () => {
+    const a = await sh.access('/bin/busybox ping -c 1 -W 1 127.0.0.1');
+    const r = await eventually('its record', 10_000, () => netRecords(s, a)[0]).catch(() => undefined);
+    return r?.resource['k8s.pod.name'] === UBUNTU_1.name ? a : undefined;
+  });
+  const tcp = await sh.access('/bin/busybox nc 127.0.0.1 8101 </dev/null');
+  assert.equal(tcp.output, 'one\n');
+  const tcp2 = await sh2.access('/bin/busybox nc 127.0.0.1 8102 </dev/null');
+  assert.equal(tcp2.output, 'two\n');
+  const udp2 = await sh2.access('/bin/busybox nslookup -timeout=1 example.com 127.0.0.1 2>&1');
+  await eventually('the records of every call', 30_000, () => [tcp, tcp2, udp2].every((a) => netRecords(s, a).some((r) => r.attributes['kubearmor.syscall'] === 'SYS_CONNECT')) ? true : undefined);
+  await agent.stop();
+
+  const policiesOf = (a: Access, syscall: string): string[] => netRecords(s, a).filter((r) => r.attributes['kubearmor.syscall'] === syscall).flatMap(matchedPolicies);
+  // ping's socket: ICMP on a raw socket (busybox as root) — the icmp Audit rules and the raw Block rule of the corpus.
+  const pingSocket = netRecords(s, ping).find((r) => r.attributes['kubearmor.syscall'] === 'SYS_SOCKET');
+  assert.ok(pingSocket, 'the ping socket record');
+  const pinged = new Set(matchedPolicies(pingSocket));
+  assert.ok(pinged.has('ksp-ubuntu-1-audit-net-icmp'), `the icmp audit rule: ${[...pinged].join(', ')}`);
+  if (pingSocket.attributes['kubearmor.socket.type'] === 'SOCK_RAW') assert.ok(pinged.has('ksp-ubuntu-1-net-raw-block'), `the raw rule: ${[...pinged].join(', ')}`);
+  // TCP from busybox in the pod the Allow rules (curl only) select: outside the allow list, the namespace's posture (audit).
+  assert.deepEqual([...new Set(policiesOf(tcp, 'SYS_CONNECT'))], ['DefaultPosture']);
+  // The NIST audits select app=ubuntu in default: TCP and UDP, each by its own policy.
+  assert.ok(policiesOf(tcp2, 'SYS_CONNECT').includes('ksp-nist-ca-3-net-tcp-audit'), `tcp: ${policiesOf(tcp2, 'SYS_CONNECT').join(', ')}`);
+  assert.ok(policiesOf(udp2, 'SYS_SOCKET').includes('ksp-nist-ca-3-net-udp-audit'), `udp: ${policiesOf(udp2, 'SYS_SOCKET').join(', ')}`);
 });

@@ -97,6 +97,49 @@ const counts = (r: CollectedRecord): Record<string, unknown> => ({
   kinds: r.attributes['armorwatch.scan.kinds'], slow: r.attributes['armorwatch.scan.slow'],
 });
 
+/** Node code for the client namespace: `rounds` rounds of one TCP connect to each of `ports` on SERVER_IP, one at a time (a refusal is an answer too). */
+const connectLoop = (ports: readonly number[], rounds: number): string => `
+const net = require('node:net'); const ports = ${JSON.stringify(ports)};
+(async () => { for (let r = 0; r < ${rounds}; r++) for (const p of ports) await new Promise((ok, no) => {
+  const c = net.connect(p, '${SERVER_IP}', () => { c.destroy(); ok(); });
+  c.on('error', (e) => (e.code === 'ECONNREFUSED' ? ok() : no(e))); }); })().catch((e) => { console.error(e); process.exit(1); });`;
+
+// First in the file: the client namespace's key must start with nothing counted (the kernel counts
+// a key's distinct ports over the whole slow window until its gate opens).
+test('the gate\'s edge: a client at one distinct port short of the lowest threshold sends no record per connect; its next port makes exactly one episode with every held-back attempt', { timeout: 180_000 }, async (t) => {
+  const s = ready(t);
+  if (s === null) return;
+  // ARMORWATCH_SCAN_SLOW_PORTS=12: the lowest port threshold is 12. 11 ports (80 open, 10 closed), 200 rounds.
+  const ports = [80, ...Array.from({ length: 10 }, (_, i) => 4001 + i)];
+  const rounds = 200;
+  const before = scanRecords(s.collector).length;
+  const deliveredBefore = await counter('armorwatch_monitor_events_delivered_total');
+  const gatedBefore = await counter('armorwatch_monitor_events_gated_total');
+  const under = await inClient(s.net, [process.execPath, '-e', connectLoop(ports, rounds)]);
+  await new Promise((r) => setTimeout(r, QUIET_MS + 1000));
+  const delivered = (await counter('armorwatch_monitor_events_delivered_total')) - deliveredBefore;
+  const gated = (await counter('armorwatch_monitor_events_gated_total')) - gatedBefore;
+  const connects = ports.length * rounds;
+  // Before the gate opened at the lowest threshold, ports between 3/4 of it and it streamed one
+  // record per connect (and more: each non-blocking connect's outcome): here that was 9 to 11.
+  assert.ok(gated >= connects, `the kernel held back every one of the ${connects} connects (${gated} gated)`);
+  // The agent's delivered count is the whole node's (other processes' events too): one record per
+  // connect would be at least `connects`.
+  assert.ok(delivered < connects / 2, `no record per connect: ${delivered} events delivered in that time (the host's own activity) for ${connects} connects`);
+  assert.deepEqual(scanRecords(s.collector).slice(before).map((r) => r.body), [], `no port-scan record for pid ${under}`);
+
+  // The 12th distinct port: the gate opens, hands the 11 held-back targets over, and the detector
+  // counts the episode as if it had seen every connect.
+  const over = await inClient(s.net, [process.execPath, '-e', connectLoop([4011], 1)]);
+  const ended = oneEpisode(await episodeOf(s.collector, over));
+  assert.deepEqual(counts(ended).ports, 12);
+  assert.deepEqual([ended.attributes['armorwatch.scan.distinct_hosts'], ended.attributes['armorwatch.scan.kinds']], [1, ['vertical']]);
+  assert.deepEqual([ended.attributes['armorwatch.scan.attempts'], ended.attributes['armorwatch.scan.succeeded'], ended.attributes['armorwatch.scan.refused'], ended.attributes['armorwatch.scan.failed']],
+    [connects + 1, rounds, connects - rounds + 1, 0], 'every attempt held back is in the episode, with its result');
+  assert.deepEqual(ended.attributes['armorwatch.scan.open_ports'], [80]);
+  assert.deepEqual(scanRecords(s.collector).slice(before).filter((r) => r.attributes['process.pid'] !== over).map((r) => r.body), [], 'no other record');
+});
+
 test('nmap -sT of 1000 ports: one episode, 1000 distinct ports, 997 refused, 3 succeeded (the open ports)', { timeout: 180_000 }, async (t) => {
   const s = ready(t);
   if (s === null) return;

@@ -3,7 +3,7 @@
 // identity too; every access below must still reach user space, naming the rule's path.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, linkSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -132,6 +132,40 @@ test('io_uring IORING_OP_OPENAT of the watched file is an open', async (t) => {
   assert.equal(ev.resolvedPath, secret);
   assert.equal(ev.absPath, secret, 'no requested path by completion: the file opened stands for it');
   assert.ok(ev.ret >= 0);
+});
+
+test('io_uring: the name asked for is carried; a failed open of a watched name is reported, a failed open elsewhere is not', async (t) => {
+  if (!needsBpf(t)) return;
+  const ok = spawnSync(EVASIONS, ['uring', secret], { encoding: 'utf8' });
+  const okEv = await c!.waitFor((e) => e.hostPid === ok.pid && e.syscall === 'io_uring_enter', 'the io_uring open');
+  assert.equal(okEv.path, secret, 'the name the program asked for');
+  const missing = join(watched, 'missing');
+  const elsewhere = join(dir, 'other', 'missing');
+  const outside = spawnSync(EVASIONS, ['uring', elsewhere], { encoding: 'utf8' });
+  assert.match(outside.stdout, /^-2 /, outside.stderr);
+  const r = spawnSync(EVASIONS, ['uring', missing], { encoding: 'utf8' });
+  assert.match(r.stdout, /^-2 /, r.stderr);
+  const ev = await c!.waitFor((e) => e.hostPid === r.pid && e.syscall === 'io_uring_enter', 'the failed io_uring open');
+  assert.equal(ev.ret, -2, 'ENOENT');
+  assert.equal(ev.absPath, missing);
+  assert.equal(ev.resolvedPath, null, 'nothing was opened');
+  assert.equal(c!.events.some((e) => e.hostPid === outside.pid), false, 'a failed open outside the rules passed the kernel filter');
+});
+
+test('io_uring: an open into a fixed-file slot (no descriptor) is judged by the file it opened, a hard link included', async (t) => {
+  if (!needsBpf(t)) return;
+  const r = spawnSync(EVASIONS, ['uringfixed', secret], { encoding: 'utf8' });
+  assert.match(r.stdout, /^0 the secret/, r.stderr);
+  const ev = await c!.waitFor((e) => e.hostPid === r.pid && e.syscall === 'io_uring_enter', 'the fixed-file io_uring open');
+  assert.equal(ev.resolvedPath, secret);
+  assert.equal(ev.ret, 0, 'the result of an open into a given slot');
+  // Through a hard link outside the rules: the name asked for cannot pass, the file's identity does.
+  const link = join(dir, 'other', 'uring-fixed-link');
+  linkSync(secret, link);
+  const viaLink = spawnSync(EVASIONS, ['uringfixed', link], { encoding: 'utf8' });
+  assert.match(viaLink.stdout, /^0 the secret/, viaLink.stderr);
+  const linked = await c!.waitFor((e) => e.hostPid === viaLink.pid && e.syscall === 'io_uring_enter', 'the fixed-file open through a hard link');
+  assert.deepEqual(linked.identityPaths, [{ path: secret, containerId: null }]);
 });
 
 test('open_by_handle_at of the watched file is an open, judged by the file it opened', async (t) => {

@@ -1,6 +1,10 @@
 // Test tool: opens the tests cannot make from a shell, each the way an attacker would make it.
 //   evasions uring PATH    open PATH with io_uring (IORING_OP_OPENAT), raw syscalls, no liburing;
 //                          prints the result and the first bytes read through the returned fd
+//                          (a failed open prints its -errno and exits 1)
+//   evasions uringfixed PATH  the same open into slot 0 of a registered fixed-file table (no
+//                          descriptor); prints the result (0) and the first bytes read through the
+//                          fixed file (IORING_OP_READ with IOSQE_FIXED_FILE)
 //   evasions handle PATH   name_to_handle_at(PATH), then open_by_handle_at on its mount
 //   evasions cat PATH      a plain open (linked statically, so it runs in a chroot holding only itself)
 //   evasions procfd PATH   open PATH with O_PATH, then open /proc/self/fd/N for reading
@@ -11,6 +15,7 @@
 //   evasions setattr PATH  mount_setattr(PATH, MOUNT_ATTR_NOSUID): PATH must be a mount
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/io_uring.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,37 +26,85 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static int uring_open(const char *path)
-{
+struct ring {
+	int fd;
 	struct io_uring_params p;
-	memset(&p, 0, sizeof(p));
-	int ring = (int)syscall(SYS_io_uring_setup, 4, &p);
-	if (ring < 0) { perror("io_uring_setup"); return -1; }
-	size_t sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
-	size_t cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
-	char *sq = mmap(NULL, sq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQ_RING);
-	char *cq = mmap(NULL, cq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_CQ_RING);
-	struct io_uring_sqe *sqes = mmap(NULL, p.sq_entries * sizeof(struct io_uring_sqe), PROT_READ | PROT_WRITE,
-					 MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQES);
-	if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED) { perror("mmap"); return -1; }
-	unsigned *tail = (unsigned *)(sq + p.sq_off.tail), *mask = (unsigned *)(sq + p.sq_off.ring_mask);
-	unsigned *array = (unsigned *)(sq + p.sq_off.array);
+	char *sq, *cq;
+	struct io_uring_sqe *sqes;
+};
+
+static int ring_setup(struct ring *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->fd = (int)syscall(SYS_io_uring_setup, 4, &r->p);
+	if (r->fd < 0) { perror("io_uring_setup"); return -1; }
+	size_t sq_len = r->p.sq_off.array + r->p.sq_entries * sizeof(unsigned);
+	size_t cq_len = r->p.cq_off.cqes + r->p.cq_entries * sizeof(struct io_uring_cqe);
+	r->sq = mmap(NULL, sq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_SQ_RING);
+	r->cq = mmap(NULL, cq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_CQ_RING);
+	r->sqes = mmap(NULL, r->p.sq_entries * sizeof(struct io_uring_sqe), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_SQES);
+	if (r->sq == MAP_FAILED || r->cq == MAP_FAILED || r->sqes == MAP_FAILED) { perror("mmap"); return -1; }
+	return 0;
+}
+
+/* Submits `sqe` alone and waits for its completion: its result. */
+static int ring_run(struct ring *r, const struct io_uring_sqe *sqe)
+{
+	unsigned *tail = (unsigned *)(r->sq + r->p.sq_off.tail), *mask = (unsigned *)(r->sq + r->p.sq_off.ring_mask);
+	unsigned *array = (unsigned *)(r->sq + r->p.sq_off.array);
 	unsigned idx = *tail & *mask;
-	struct io_uring_sqe *sqe = &sqes[idx];
-	memset(sqe, 0, sizeof(*sqe));
-	sqe->opcode = IORING_OP_OPENAT;
-	sqe->fd = AT_FDCWD;
-	sqe->addr = (unsigned long)path;
-	sqe->open_flags = O_RDONLY;
-	sqe->user_data = 42;
+	r->sqes[idx] = *sqe;
 	array[idx] = idx;
 	__atomic_store_n(tail, *tail + 1, __ATOMIC_RELEASE);
-	if (syscall(SYS_io_uring_enter, ring, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0) { perror("io_uring_enter"); return -1; }
-	unsigned *chead = (unsigned *)(cq + p.cq_off.head), *cmask = (unsigned *)(cq + p.cq_off.ring_mask);
-	struct io_uring_cqe *cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
+	if (syscall(SYS_io_uring_enter, r->fd, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0) { perror("io_uring_enter"); return -1; }
+	unsigned *chead = (unsigned *)(r->cq + r->p.cq_off.head), *cmask = (unsigned *)(r->cq + r->p.cq_off.ring_mask);
+	struct io_uring_cqe *cqes = (struct io_uring_cqe *)(r->cq + r->p.cq_off.cqes);
 	int res = cqes[*chead & *cmask].res;
 	__atomic_store_n(chead, *chead + 1, __ATOMIC_RELEASE);
 	return res;
+}
+
+/* IORING_OP_OPENAT of path; `fixed`: into slot 0 of the ring's fixed-file table instead of a descriptor. */
+static int uring_open_in(struct ring *r, const char *path, int fixed)
+{
+	struct io_uring_sqe sqe;
+	memset(&sqe, 0, sizeof(sqe));
+	sqe.opcode = IORING_OP_OPENAT;
+	sqe.fd = AT_FDCWD;
+	sqe.addr = (unsigned long)path;
+	sqe.open_flags = O_RDONLY;
+	sqe.file_index = fixed ? 1 : 0; /* the slot + 1 */
+	sqe.user_data = 42;
+	return ring_run(r, &sqe);
+}
+
+static int uring_open(const char *path)
+{
+	struct ring r;
+	return ring_setup(&r) ? -1 : uring_open_in(&r, path, 0);
+}
+
+/* Opens path into fixed-file slot 0 and reads it through that slot; prints the open's result and what was read. */
+static int uring_fixed(const char *path)
+{
+	struct ring r;
+	int empty[4] = { -1, -1, -1, -1 };
+	if (ring_setup(&r))
+		return 1;
+	if (syscall(SYS_io_uring_register, r.fd, IORING_REGISTER_FILES, empty, 4) < 0) { perror("io_uring_register"); return 1; }
+	int res = uring_open_in(&r, path, 1);
+	char buf[64] = { 0 };
+	struct io_uring_sqe sqe;
+	memset(&sqe, 0, sizeof(sqe));
+	sqe.opcode = IORING_OP_READ;
+	sqe.flags = IOSQE_FIXED_FILE;
+	sqe.fd = 0; /* the slot */
+	sqe.addr = (unsigned long)buf;
+	sqe.len = sizeof(buf) - 1;
+	int n = res == 0 ? ring_run(&r, &sqe) : -1;
+	printf("%d %s\n", res, n > 0 ? buf : "");
+	return res != 0;
 }
 
 static int handle_open(const char *path)
@@ -158,13 +211,15 @@ int main(int argc, char **argv)
 		return fd < 0;
 	}
 	if (argc != 3) {
-		fprintf(stderr, "usage: evasions uring|handle|cat|procfd|mapfiles PATH | scm DIR NAME\n");
+		fprintf(stderr, "usage: evasions uring|uringfixed|handle|cat|procfd|mapfiles PATH | scm DIR NAME\n");
 		return 2;
 	}
+	if (!strcmp(argv[1], "uringfixed"))
+		return uring_fixed(argv[2]);
 	int fd = !strcmp(argv[1], "uring") ? uring_open(argv[2]) : !strcmp(argv[1], "handle") ? handle_open(argv[2])
 		 : !strcmp(argv[1], "cat") ? open(argv[2], O_RDONLY) : !strcmp(argv[1], "procfd") ? procfd_open(argv[2])
-		 : !strcmp(argv[1], "mapfiles") ? mapfiles_open(argv[2]) : -2;
-	if (fd == -2) {
+		 : !strcmp(argv[1], "mapfiles") ? mapfiles_open(argv[2]) : INT_MIN;
+	if (fd == INT_MIN) { /* (-2 is -ENOENT: a failed io_uring open) */
 		fprintf(stderr, "usage: evasions uring|handle|cat|procfd|mapfiles PATH | scm DIR NAME\n");
 		return 2;
 	}

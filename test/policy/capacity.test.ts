@@ -35,7 +35,7 @@ test('a first load over the capacity fails, naming the policies by entries, larg
   await assert.rejects(store.start(), (e: unknown) => {
     assert.ok(e instanceof FilterCapacityError);
     assert.equal(e.code, 'AW_POLICY_FILTER_CAPACITY');
-    assert.deepEqual(e.needed, { exactPaths: 3, dirPrefixes: 0, executions: 0 });
+    assert.deepEqual(e.needed, { exactPaths: 3, dirPrefixes: 0, executions: 0, identities: 3 });
     assert.deepEqual(e.contributors.map((c) => [c.file, c.policy, c.entries]), [
       [join(root, 'b.yaml'), 'KubeArmorPolicy/shop/big', 2], [join(root, 'a.yaml'), 'KubeArmorPolicy/shop/small', 1]]);
     return true;

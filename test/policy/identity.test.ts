@@ -222,3 +222,29 @@ test('the watch hands the kernel the identities on update, again only when they 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('an update the kernel refuses is counted and named, the same set is offered again at the next refresh, and its success clears the refusal', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'aw-idwatch-'));
+  try {
+    const f = join(dir, 'secret');
+    writeFileSync(f, 'x');
+    let refuse = true;
+    const sent: Array<readonly WatchedIdentity[]> = [];
+    const errors: unknown[] = [];
+    const w = new IdentityWatch(async (ids) => {
+      if (refuse) throw new Error('the kernel filter needs 2 watched identities, more than its capacity of 1');
+      sent.push(ids);
+    }, (err) => { errors.push(err); }, 0);
+    await w.update(compilePolicies(policies(HSP.replace('- path: /etc/shadow', `- path: ${f}`))));
+    assert.equal(errors.length, 1);
+    assert.deepEqual([w.status().refused, w.status().error], [1, 'the kernel filter needs 2 watched identities, more than its capacity of 1']);
+    refuse = false;
+    await w.refresh();
+    assert.equal(sent.length, 1, 'the refused set was not offered again');
+    assert.ok(sent[0]!.some((i) => i.path === f));
+    assert.deepEqual([w.status().refused, w.status().error], [1, null]);
+    w.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
