@@ -889,7 +889,7 @@ static int hooks_widen(unsigned int want)
 		skel->bss->aw_net_outcome_on = 1;
 	/* Renames and mounts went unseen while their hooks were off: cached verdicts are void. */
 	if (!gen_was && (group_attached(G_GEN) || group_attached(G_SHARED)))
-		__atomic_fetch_add(&skel->bss->aw_path_gen, 1, __ATOMIC_SEQ_CST);
+		__atomic_fetch_add(&skel->bss->aw_path_gen, AW_GEN_TOPO, __ATOMIC_SEQ_CST);
 	groups_wanted |= want;
 	return 0;
 }
@@ -935,7 +935,7 @@ static int cmd_switch(void)
 	skel->bss->aw_gate_host_netns = gate_next[4];
 	__atomic_store_n(&skel->bss->aw_slot, next, __ATOMIC_SEQ_CST);
 	/* Verdicts cached under the old side are void (see aw_slot for the order). */
-	__atomic_fetch_add(&skel->bss->aw_path_gen, 1, __ATOMIC_SEQ_CST);
+	__atomic_fetch_add(&skel->bss->aw_path_gen, AW_GEN_TOPO, __ATOMIC_SEQ_CST);
 	building = 0;
 	hooks_narrow(want);
 	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) == 0)
