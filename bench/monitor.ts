@@ -6,9 +6,14 @@
 // Prints CPU-time ratios against no-agent runs made at the same moment, and delivered/lost events
 // per second for the tracers. Options: --count N (opens per run), --reps N, --cycles N.
 // --helpers A,B[,C...]: only the filtered row, for builds of the helper side by side (an old and a new
-// build/armorwatch-monitor, and build/armorwatch-monitor-floor: the same hooks with empty programs):
+// build/armorwatch-monitor, and build/armorwatch-monitor-floor: the same hooks with empty programs;
+// a build in another checkout, CHECKOUT/build/armorwatch-monitor, is driven by CHECKOUT/src/monitor,
+// which speaks its command protocol):
 // each cycle runs the loop under each helper in turn (the order swapped every cycle), with a no-agent
 // run before and after each; per helper the median ratio and BPF ns per open.
+// --rename-storm (with --helpers): another process renames a file back and forth in a loop while
+// each helper's loop runs (build/renameloop), as a busy host renaming temporary files does; every
+// rename changes the kernel's path generation, so this shows what cached verdicts cost then.
 // BPF ns per open (filtered row, --helpers): the run time ÷ runs of the openat programs our helper
 // loaded (their ids fixed once it attached, so another agent loaded later on the machine does not
 // count), over every openat on the machine while the loop ran: the opens of other processes are
@@ -32,8 +37,8 @@ import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { openMonitor } from '../src/monitor/index.ts';
 import { silentLogger } from '../src/log.ts';
@@ -50,7 +55,7 @@ let OPENLOOP = BUILT_LOOP;
 const COMM = 'awbench-loop';
 const BIN = join(root, 'bin/armorwatch');
 const FLOOR = join(root, 'build/armorwatch-monitor-floor');
-const { values } = parseArgs({ options: { count: { type: 'string', default: '300000' }, reps: { type: 'string', default: '3' }, cycles: { type: 'string', default: '7' }, helpers: { type: 'string' }, exec: { type: 'boolean' }, 'exec-count': { type: 'string', default: '3000' }, connect: { type: 'boolean' }, 'connect-count': { type: 'string', default: '20000' } } });
+const { values } = parseArgs({ options: { count: { type: 'string', default: '300000' }, reps: { type: 'string', default: '3' }, cycles: { type: 'string', default: '7' }, helpers: { type: 'string' }, 'rename-storm': { type: 'boolean' }, exec: { type: 'boolean' }, 'exec-count': { type: 'string', default: '3000' }, connect: { type: 'boolean' }, 'connect-count': { type: 'string', default: '20000' } } });
 const COUNT = Number(values.count);
 const REPS = Number(values.reps);
 
@@ -237,8 +242,21 @@ function openatSplit(ours: Set<number>): [number, number, number] {
   return r;
 }
 
+/**
+ * The client that speaks a helper build's command protocol: its own checkout's src/monitor when
+ * the build sits in another checkout (CHECKOUT/build/armorwatch-monitor), else this one's. The
+ * protocol changed over time (the filter commands); every checkout's client takes the same
+ * options, so each build runs the same workload under the same filter.
+ */
+async function clientFor(helper: string): Promise<typeof openMonitor> {
+  const own = join(dirname(dirname(resolve(helper))), 'src/monitor/index.ts');
+  if (!existsSync(own) || own === join(root, 'src/monitor/index.ts')) return openMonitor;
+  return (await import(pathToFileURL(own).href) as { openMonitor: typeof openMonitor }).openMonitor;
+}
+
 /** The filtered row for several helper builds, interleaved in each cycle (see --helpers). */
 async function compareHelpers(file: string, helpers: string[]): Promise<string> {
+  const clients = await Promise.all(helpers.map(clientFor));
   const exactPaths = Array.from({ length: 100 }, (_, i) => `/var/lib/armorwatch-bench/rule-${i}`);
   const ratios: number[][] = helpers.map(() => []);
   const bpfNs: number[][] = helpers.map(() => []);
@@ -253,16 +271,19 @@ async function compareHelpers(file: string, helpers: string[]): Promise<string> 
     if (i % 2 === 1) order.reverse();
     for (const j of order) {
       const before = new Set(programs().map((p) => p.id));
-      const m = await openMonitor({
+      const m = await clients[j]!({
         logger: silentLogger, ringbufBytes: RING_BUFFER_DEFAULT, helperPath: helpers[j]!,
         pathFilter: { passAll: false, exactPaths, dirPrefixes: [] },
         processFilter: { pids: [], comms: [], excludePids: [] },
         onEvent: () => {},
       });
       const ours = ourPrograms(before);
+      const storm = values['rename-storm'] === true ? spawn(RENAMELOOP, [dirname(file)], { stdio: 'ignore' }) : null;
+      if (storm !== null) await sleep(100);
       const [en0, ex0, runs0] = openatSplit(ours);
       const l = await loop(file);
       const [en1, ex1, runs1] = openatSplit(ours);
+      if (storm !== null) { storm.kill(); await once(storm, 'exit'); }
       others[j]!.push(Math.max(0, runs1 - runs0 - COUNT));
       foreign.push(tracingPrograms(before));
       await m.close();
@@ -277,7 +298,7 @@ async function compareHelpers(file: string, helpers: string[]): Promise<string> 
     }
   }
   const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-  const lines = [`count=${COUNT} per run, ${CYCLES} cycles; foreign tracing programs seen during runs: max ${Math.max(...foreign)}`, '',
+  const lines = [`count=${COUNT} per run, ${CYCLES} cycles${values['rename-storm'] === true ? '; a rename storm (build/renameloop) during every run' : ''}; foreign tracing programs seen during runs: max ${Math.max(...foreign)}`, '',
     '| helper | median × no agent | pair ratios (run order) | median BPF ns per open (enter + exit) | BPF ns per open, enter+exit (run order) |', '|---|---:|---|---:|---|'];
   helpers.forEach((h, j) => lines.push(`| ${h} | ${med(ratios[j]!).toFixed(2)} | ${ratios[j]!.map((x) => x.toFixed(2)).join(' ')} | ${med(bpfNs[j]!).toFixed(0)} (${med(split[j]!.map((x) => x[0])).toFixed(0)} + ${med(split[j]!.map((x) => x[1])).toFixed(0)}) | ${split[j]!.map((x) => `${x[0].toFixed(0)}+${x[1].toFixed(0)}`).join(' ')} |`));
   // Same-cycle ratios cancel the load drift that moves both helpers' kernel times together.
@@ -290,6 +311,7 @@ async function compareHelpers(file: string, helpers: string[]): Promise<string> 
   return lines.join('\n');
 }
 
+const RENAMELOOP = join(root, 'build/renameloop');
 const EXECLOOP = join(root, 'build/execloop');
 const EXECTINY = join(root, 'build/exectiny');
 // The programs on the exec path: the exec hook (whichever was chosen), execve's entry and exit,

@@ -139,6 +139,8 @@ struct heap {
 struct hot {
 	__u8 path[AW_FAST_SCAN];
 	struct last_filtered last;
+	struct last_filtered query; /* the opened file asked of verdicts (aw_verdict_holds) */
+	struct aw_chain chain;      /* a cached verdict's chain being checked (aw_chain_walk) */
 };
 
 struct {
@@ -285,8 +287,11 @@ struct aw_filter_side aw_sides[2];
 __u32 aw_slot;
 
 /* Paths can change under a file only through rename, the mount calls, or another root (part of the
- * key). Every successful one of those calls, and every filter update, bumps this generation, which
- * voids all cached verdicts at once. */
+ * key). Every successful one of those calls, and every filter update, bumps this generation. A
+ * rename adds 1; a mount call, a filter update and hooks re-attached add AW_GEN_TOPO
+ * (armorwatch_filter.h), changing the high half. An execution's cached verdict holds while the
+ * whole value is unchanged. An opened file's holds while the high half is unchanged and its
+ * path's chain (aw_chain_hash) is the one it was judged with: renames of other files leave it. */
 __u64 aw_path_gen;
 
 struct verdict_key {
@@ -299,6 +304,7 @@ struct verdict {
 	__u64 gen;
 	__u32 pass;
 	__u32 _pad0;
+	__u64 chain;             /* opened files: aw_chain_hash() when judged; 0: not kept */
 };
 
 struct {
@@ -964,37 +970,67 @@ static __always_inline void send(struct heap *hp, __u32 off)
 		count(AW_STAT_EMITTED);
 }
 
-static __always_inline int renames_paths(long nr)
+/* What a successful call `nr` adds to aw_path_gen: 1 for a rename, AW_GEN_TOPO for a mount call. */
+static __always_inline __u64 renames_paths(long nr)
 {
 	switch (nr) {
-	case NR_rename: case NR_renameat: case NR_renameat2: case NR_pivot_root: case NR_mount:
-	case NR_umount2: case NR_move_mount: case NR_mount_setattr:
+	case NR_rename: case NR_renameat: case NR_renameat2:
 		return 1;
+	case NR_pivot_root: case NR_mount: case NR_umount2: case NR_move_mount: case NR_mount_setattr:
+		return AW_GEN_TOPO;
 	}
 	return 0;
 }
 
-/* Typed view of a kernel pointer obtained as a number (bpf_probe_read_kernel): its fields can then be
- * read with plain loads, which cost far less than a helper call each. */
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
-#define AW_CAST(p, type) ((type *)bpf_rdonly_cast((p), bpf_core_type_id_kernel(type)))
+/* A kernel type whose first member is a `struct file *`: the element of the descriptor array is
+ * read through it. The array itself (a pointer to pointers) has no type the verifier follows. */
+#define AW_FILE_SLOT readahead_control
+_Static_assert(__builtin_offsetof(struct AW_FILE_SLOT, file) == 0, "the slot type starts with its file");
 
-/* The struct file behind fd in the current task's table, read with plain loads but for the one
- * element of the descriptor array (a pointer to pointers has no type the verifier can follow). */
+/* The struct file behind fd in the current task's table, with plain loads only (a helper call to
+ * read the array's element cost about as much as the rest of the lookup). */
 static __always_inline struct file *aw_fd_file_btf(struct task_struct *task, int fd)
 {
-	struct file *f = NULL;
 	struct fdtable *fdt = task->files->fdt;
 
 	if (!fdt || fd < 0 || (unsigned int)fd >= fdt->max_fds)
 		return NULL;
-	bpf_probe_read_kernel(&f, sizeof(f), (struct file **)fdt->fd + fd);
-	return f;
+	struct AW_FILE_SLOT *slot = AW_CAST((void *)((__u64)fdt->fd + (__u64)fd * sizeof(void *)), struct AW_FILE_SLOT);
+	return (struct file *)(__u64)slot->file;
+}
+
+/* 1 when verdicts holds "filtered" for the opened file in ht->query, still valid: judged under
+ * this generation, or under one changed by renames alone (the high half the same) and with the
+ * file's chain unchanged since (then it is refreshed to this generation). A global function: the
+ * verifier checks it once, and the caller forks on its answer alone. */
+__noinline int aw_verdict_holds(struct hot *ht)
+{
+	if (!ht)
+		return 0;
+	struct verdict *v = bpf_map_lookup_elem(&verdicts, &ht->query); /* its first words are the key */
+	__u64 gen = ht->query.gen;
+	if (!v || v->inode != ht->query.inode || v->parent != ht->query.parent || v->pass)
+		return 0;
+	if (v->gen == gen)
+		return 1;
+	if ((v->gen ^ gen) >= AW_GEN_TOPO || !v->chain)
+		return 0;
+	ht->chain.dentry = ht->query.dentry;
+	ht->chain.mnt = ht->query.mnt - bpf_core_field_offset(struct mount, mnt);
+	ht->chain.root_d = ht->query.root_d;
+	ht->chain.root_m = ht->query.root_m;
+	if (aw_chain_walk(&ht->chain) != v->chain)
+		return 0;
+	v->gen = gen; /* checked under this generation: the next open takes the fast way */
+	return 1;
 }
 
 /* The resolved-path verdict for an opened file that did not pass at entry: from the cache when
  * nothing could have moved it since, else by walking its dentries. 1 = passes, 0 = filtered,
- * -1 = no scratch space (the caller drops the call as before). */
+ * -1 = no scratch space (the caller drops the call as before). A cached "filtered" judged under
+ * another generation still holds when only renames happened since (no mount call, no filter
+ * update: the high half of the generation) and the file's chain is unchanged: a rename elsewhere
+ * costs the file a chain check (plain loads per level), not a walk (see aw_chain_hash). */
 static __always_inline int resolved_passes(struct path *fp, struct path *root, int *pos,
 					   __u32 *walk_flags, __u64 gen, __u32 slot)
 {
@@ -1011,9 +1047,10 @@ static __always_inline int resolved_passes(struct path *fp, struct path *root, i
 	    last->inode == inode && last->parent == parent && last->root_d == k.root_d &&
 	    last->root_m == k.root_m)
 		return 0;
-	struct verdict *v = bpf_map_lookup_elem(&verdicts, &k);
+	ht->query = (struct last_filtered){ k.dentry, k.mnt, k.root_d, k.root_m, inode, parent, gen };
 	struct verdict nv = { .inode = inode, .parent = parent, .gen = gen };
-	if (!(v && v->gen == gen && v->inode == inode && v->parent == parent && !v->pass)) {
+	int held = aw_verdict_holds(ht);
+	if (!held) {
 		struct heap *hp = scratch();
 		if (!hp)
 			return -1;
@@ -1025,6 +1062,7 @@ static __always_inline int resolved_passes(struct path *fp, struct path *root, i
 			    first_may_pass(hp->tmp + bounded(*pos, AW_PATH_MAX - 1), AW_PATH_MAX - *pos, slot)) &&
 			   path_passes(hp, *pos, AW_PATH_MAX, slot)) ||
 			  aw_ident_passes(fp, slot);
+		nv.chain = aw_chain_hash(&ht->chain, fp, root); /* only a "filtered" uses it */
 		if (aw_path_gen != gen) /* something moved during the walk: cache nothing */
 			return nv.pass;
 		bpf_map_update_elem(&verdicts, &k, &nv, BPF_ANY);
@@ -1442,8 +1480,9 @@ static __always_inline int on_exit(long nr, long ret, const int with_exec)
 #ifdef AW_FLOOR
 	return 0;
 #endif
-	if (ret == 0 && renames_paths(nr)) /* whoever made the call: filters do not apply here */
-		__sync_fetch_and_add(&aw_path_gen, 1);
+	__u64 moved = ret == 0 ? renames_paths(nr) : 0; /* whoever made the call: filters do not apply */
+	if (moved)
+		__sync_fetch_and_add(&aw_path_gen, moved);
 	if (nr < 0 || !syscall_shape((__u32)nr, &sh)) {
 		if (with_exec && (nr == NR_execve || nr == NR_execveat))
 			return exec_exit(nr, ret);
@@ -1646,13 +1685,13 @@ AW_SYSCALL_TP(open_tree, 3)
 AW_SYSCALL_TP(mount_setattr, 5)
 AW_SYSCALL_TP(pivot_root, 2)
 
-/* Exit only: these calls are not reported, they only void cached verdicts (aw_path_gen). */
+/* Exit only: these calls (mount calls) are not reported, they only void cached verdicts (aw_path_gen). */
 #define AW_GEN_TP(name)                                                                          \
 	SEC("tracepoint/syscalls/sys_exit_" #name)                                               \
 	int aw_tp_exit_##name(struct trace_event_raw_sys_exit *ctx)                              \
 	{                                                                                        \
 		if (ctx->ret == 0)                                                               \
-			__sync_fetch_and_add(&aw_path_gen, 1);                                   \
+			__sync_fetch_and_add(&aw_path_gen, AW_GEN_TOPO);                         \
 		return 0;                                                                        \
 	}
 

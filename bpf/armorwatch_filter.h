@@ -19,6 +19,11 @@ static inline __u32 aw_first_bit(__u64 key)
 	return (__u32)((key * 0x9e3779b97f4a7c15ULL) >> 48);
 }
 
+/* aw_path_gen: what a mount call, a filter update or hooks re-attached add (its high half); a
+ * rename adds 1. Cached verdicts of opened files survive renames (their path's chain is checked),
+ * not a change of the high half. */
+#define AW_GEN_TOPO (1ULL << 32)
+
 /* Bit of a watched identity (struct aw_ident_key) in aw_ident_bits. */
 static inline __u32 aw_ident_bit(__u64 ino, __u32 dev)
 {

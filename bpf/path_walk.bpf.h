@@ -4,6 +4,11 @@
 #ifndef ARMORWATCH_PATH_WALK_H
 #define ARMORWATCH_PATH_WALK_H
 
+/* Typed view of a kernel pointer obtained as a number (bpf_probe_read_kernel): its fields can then be
+ * read with plain loads, which cost far less than a helper call each. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+#define AW_CAST(p, type) ((type *)bpf_rdonly_cast((p), bpf_core_type_id_kernel(type)))
+
 #define AW_WALK_DEPTH 64   /* components; deeper paths are cut and flagged AW_EVF_TRUNCATED */
 #define AW_NAME_MAX 255    /* NAME_MAX: one component */
 #define AW_TMP_SIZE (AW_PATH_MAX + AW_NAME_MAX + 1)
@@ -94,6 +99,93 @@ static __always_inline int aw_walk(struct aw_walk_state *ws, __u8 *tmp, struct p
 		tmp[pos & (AW_PATH_MAX - 1)] = '/';
 	}
 	return pos;
+}
+
+/* The chain of a file's path: every dentry from the file up to the task's root, with its name's
+ * hash and length and its parent, and the mounts crossed on the way. The path a walk builds is a
+ * function of the chain and of the mount tree: a rename of the file or of any directory above it
+ * (within the root) changes a dentry's parent or name, and so the chain's hash. A cached verdict
+ * keeps the hash; after renames elsewhere on the machine it is re-checked by this walk, which reads
+ * no names (a few plain loads per level) instead of walking the path again. Mount changes are not
+ * seen here: they void verdicts through aw_topo_gen. */
+struct aw_chain {
+	__u64 dentry, mnt, root_d, root_m; /* struct dentry *, struct mount *, ... */
+	__u64 h;
+	__u64 parent, mnt_root, up, mountpoint; /* the level's pointers, stored to be read back as numbers */
+	__u32 done;                        /* 1: the root (or the top of the mount tree) was reached */
+};
+
+struct aw_chain_ctx {
+	struct aw_chain *c; /* in a map value: a pointer stored there reads back as a number to hash */
+};
+
+static __always_inline __u64 aw_chain_mix(__u64 h, __u64 v)
+{
+	h = (h ^ v) * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 29);
+}
+
+static long aw_chain_step(__u32 i, void *ctx)
+{
+	struct aw_chain *c = ((struct aw_chain_ctx *)ctx)->c;
+	__u64 dentry = c->dentry, mnt = c->mnt;
+
+	if (dentry == c->root_d && mnt + bpf_core_field_offset(struct mount, mnt) == c->root_m) {
+		c->done = 1;
+		return 1;
+	}
+	struct dentry *d = AW_CAST((void *)dentry, struct dentry);
+	struct mount *m = AW_CAST((void *)mnt, struct mount);
+	c->parent = (__u64)d->d_parent;
+	c->mnt_root = (__u64)m->mnt.mnt_root;
+	asm volatile("" ::: "memory"); /* read them back from memory, as numbers */
+	__u64 parent = c->parent;
+	if (dentry == c->mnt_root || dentry == parent) {
+		c->up = (__u64)m->mnt_parent;
+		c->mountpoint = (__u64)m->mnt_mountpoint;
+		asm volatile("" ::: "memory");
+		__u64 up = c->up;
+		if (up == mnt || !up) {
+			c->done = 1;
+			return 1;
+		}
+		c->dentry = c->mountpoint;
+		c->mnt = up;
+		c->h = aw_chain_mix(c->h, c->mountpoint ^ (up << 1));
+		return 0;
+	}
+	c->h = aw_chain_mix(aw_chain_mix(c->h, dentry), d->d_name.hash_len ^ (parent << 1));
+	c->dentry = parent;
+	return 0;
+}
+
+/* The hash of the chain from c->dentry, c->mnt (a struct mount *) up to c->root_d, c->root_m;
+ * 0 when the walk did not reach the root within AW_WALK_DEPTH levels (a path that deep is walked
+ * again whenever anything was renamed). A global function: the verifier checks it once, not once
+ * per caller, and its callers do not fork on its result's paths. */
+__noinline __u64 aw_chain_walk(struct aw_chain *c)
+{
+	struct aw_chain_ctx ctx = { .c = c };
+
+	if (!c || !c->dentry || !c->mnt)
+		return 0;
+	c->h = 1;
+	c->done = 0;
+	bpf_loop(AW_WALK_DEPTH, aw_chain_step, &ctx, 0);
+	return c->done ? c->h | 1 : 0;
+}
+
+/* The hash of target's chain up to root, with c (in a map value) as the walk's state. */
+static __always_inline __u64 aw_chain_hash(struct aw_chain *c, struct path *target, struct path *root)
+{
+	c->dentry = (__u64)target->dentry;
+	c->mnt = (__u64)target->mnt;
+	c->root_d = (__u64)root->dentry;
+	c->root_m = (__u64)root->mnt;
+	asm volatile("" ::: "memory"); /* read back as numbers */
+	if (c->mnt)
+		c->mnt -= bpf_core_field_offset(struct mount, mnt);
+	return aw_chain_walk(c);
 }
 
 /* The struct file behind fd in task's table, or NULL. */

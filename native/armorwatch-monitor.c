@@ -680,6 +680,19 @@ static int parse_calls(const char *s, __u32 *mask, char sep)
 	return *mask ? 0 : -EINVAL;
 }
 
+/* Whether `list` (comma-separated, not '-') holds more entries than a side of a map takes; says so. */
+static int over_capacity(const char *list, const char *what, const char *per)
+{
+	size_t n = 1;
+	for (const char *c = list; *c; c++)
+		n += *c == ',';
+	if (n <= filter_capacity)
+		return 0;
+	snprintf(cmd_err, sizeof(cmd_err), "%zu %s, over the capacity of %lu%s (--kernel-filter-capacity)", n, what,
+		 filter_capacity, per);
+	return 1;
+}
+
 /* Puts the hashes of `list` (comma-separated, '-' for none) into side `slot` of map `fd`, and
  * their bits into `bits`; refused as a whole beyond the capacity. In the path maps (`entries`) a
  * hash may end in "=<call nr>.<call nr>...": the entry lets only those calls through
@@ -689,14 +702,8 @@ static int fill_side(int fd, const char *list, __u32 slot, __u64 *bits, const ch
 	memset(bits, 0, sizeof(__u64) * AW_BITMAP_WORDS);
 	if (!strcmp(list, "-"))
 		return 0;
-	size_t n = 1;
-	for (const char *c = list; *c; c++)
-		n += *c == ',';
-	if (n > filter_capacity) {
-		snprintf(cmd_err, sizeof(cmd_err), "%zu %s, over the capacity of %lu per map (--kernel-filter-capacity)",
-			 n, what, filter_capacity);
+	if (over_capacity(list, what, " per map"))
 		return -E2BIG;
-	}
 	char *copy = strdup(list), *save = NULL;
 	int err = 0;
 	if (!copy)
@@ -882,7 +889,7 @@ static int hooks_widen(unsigned int want)
 		skel->bss->aw_net_outcome_on = 1;
 	/* Renames and mounts went unseen while their hooks were off: cached verdicts are void. */
 	if (!gen_was && (group_attached(G_GEN) || group_attached(G_SHARED)))
-		__atomic_fetch_add(&skel->bss->aw_path_gen, 1, __ATOMIC_SEQ_CST);
+		__atomic_fetch_add(&skel->bss->aw_path_gen, AW_GEN_TOPO, __ATOMIC_SEQ_CST);
 	groups_wanted |= want;
 	return 0;
 }
@@ -928,7 +935,7 @@ static int cmd_switch(void)
 	skel->bss->aw_gate_host_netns = gate_next[4];
 	__atomic_store_n(&skel->bss->aw_slot, next, __ATOMIC_SEQ_CST);
 	/* Verdicts cached under the old side are void (see aw_slot for the order). */
-	__atomic_fetch_add(&skel->bss->aw_path_gen, 1, __ATOMIC_SEQ_CST);
+	__atomic_fetch_add(&skel->bss->aw_path_gen, AW_GEN_TOPO, __ATOMIC_SEQ_CST);
 	building = 0;
 	hooks_narrow(want);
 	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) == 0)
@@ -1010,14 +1017,8 @@ static int cmd_idents(char *args)
 		return -EINVAL;
 	if (!strcmp(list, "-"))
 		return 0;
-	size_t count = 1;
-	for (const char *c = list; *c; c++)
-		count += *c == ',';
-	if (count > filter_capacity) {
-		snprintf(cmd_err, sizeof(cmd_err), "%zu watched identities, over the capacity of %lu (--kernel-filter-capacity)",
-			 count, filter_capacity);
+	if (over_capacity(list, "watched identities", ""))
 		return -E2BIG;
-	}
 	__u64 *bits = skel->bss->aw_ident_bits[next];
 	char *copy = strdup(list), *s2 = NULL;
 	if (!copy)

@@ -118,144 +118,218 @@ export function plainTextHeadersWarning(otlp: RunConfig['otlp']): string | null 
 }
 
 export async function runAgent(config: RunConfig, log: Logger): Promise<number> {
-  checkHeapForQueues(config.exporter, config.queue.maxBytes);
-  // Before anything starts: a missing Kubernetes configuration is a usage error.
-  const policySources = [];
-  if (config.policyCrds) {
-    const kc = loadKubeConfig(config.kubeconfig);
-    if (kc === null) throw new UsageError('--policy-crds needs a Kubernetes configuration: run in a pod with its service account, or give --kubeconfig');
-    policySources.push(new CrdPolicySource(kc, { logger: log.child({ component: 'policy' }) }));
-  }
-  log.info({ config: { ...config, otlp: config.otlp && { ...config.otlp, headers: Object.keys(config.otlp.headers), certificate: undefined, clientKey: undefined, clientCertificate: undefined } } }, 'starting');
-  const plain = plainTextHeadersWarning(config.otlp);
-  if (plain !== null) log.warn(plain);
-  let attached = false;
-  let policiesLoaded = false;
-  let stopping = false;
-  let monitorFailed = false;
-  let monitor: Monitor | undefined;
-  let identities: IdentityWatch | undefined;
-  const store = new PolicyStore({ paths: config.policies, engine: { defaultFilePosture: config.defaultFilePosture, defaultNetworkPosture: config.defaultNetworkPosture }, kernelFilterCapacity: config.kernelFilterCapacity, logger: log.child({ component: 'policy' }), sources: policySources });
-  const sources: MetricSources = { policy: () => store.status() };
-  const metrics = createAgentMetrics(config.metrics, config, sources, log.child({ component: 'metrics' }));
-  let health: HealthServer | undefined;
-  if (config.health !== null) {
-    const helperSilentMs = (): number => (monitor !== undefined && attached ? Date.now() - monitor.lastFrameAt() : 0);
-    health = await startHealthServer(config.health, {
-      live: () => {
-        if (monitorFailed) return 'file monitor stopped';
-        const silent = helperSilentMs();
-        if (silent > HELPER_SILENCE_MS) return `file monitor helper silent for ${Math.round(silent / 1000)} s (stopped or stuck)`;
-        const scan = store.status().scanRunningMs;
-        if (scan > POLICY_SCAN_STUCK_MS) return `policy folder scan running for ${Math.round(scan / 1000)} s (stuck)`;
-        return null;
-      },
-      ready: () => (stopping ? 'shutting down' : !policiesLoaded ? 'policies not loaded yet' : !attached ? 'eBPF programs not attached yet' : policyReadiness(store.status())),
-      detail: () => [...policyDetail(store.status()), `monitor: ${attached ? `attached; helper last heard ${helperSilentMs()} ms ago` : 'not attached'}`,
-        ...(monitor === undefined ? [] : [`io_uring opens: ${monitor.uringGap() ?? 'observed (io_uring:io_uring_submit_req, io_uring:io_uring_complete)'}`, hooksDetail(monitor.stats().hooks)]),
-        ...(identities === undefined ? [] : identityDetail(identities))],
-    }, metrics.handler === null ? {} : { routes: { '/metrics': metrics.handler } });
-    log.info({ addr: `${config.health.host}:${health.port}`, metrics: metrics.handler !== null }, `health server listening (/healthz, /readyz${metrics.handler === null ? '' : ', /metrics'})`);
+  return new Agent(config, log).run();
+}
+
+/**
+ * One run of the agent: the stages wired together, the health answers, start-up and shutdown.
+ * Invariants: `attached` only once the kernel has the policies' filter and watched identities;
+ * `stopping` from the first moment of shutdown on; every match goes through `send`.
+ */
+class Agent {
+  private readonly config: RunConfig;
+  private readonly log: Logger;
+  private readonly store: PolicyStore;
+  private readonly sources: MetricSources;
+  private readonly metrics: AgentMetrics;
+  private readonly exporter: ReturnType<typeof createAlertExporter>;
+  private readonly enricher: ReturnType<typeof createEnricher>;
+  private readonly throttle: AlertThrottle<Match> | null;
+  private readonly throttleSweep: NodeJS.Timeout | undefined;
+  private readonly scan: ReturnType<typeof createScanStage> | null;
+  /** The host's network namespace: the detector and the kernel's gate key host processes by process tree, others by it. */
+  private readonly netNs: number;
+  private readonly stopped: Promise<void>;
+  private stop: () => void = () => {};
+  private health: HealthServer | undefined;
+  private monitor: Monitor | undefined;
+  private identities: IdentityWatch | undefined;
+  private attached = false;
+  private policiesLoaded = false;
+  private stopping = false;
+  private monitorFailed = false;
+  private signalled = false;
+  private signalAt: number | undefined;
+  private matched = 0;
+  private node: NodeIdentity;
+
+  constructor(config: RunConfig, log: Logger) {
+    this.config = config;
+    this.log = log;
+    checkHeapForQueues(config.exporter, config.queue.maxBytes);
+    // Before anything starts: a missing Kubernetes configuration is a usage error.
+    const policySources = [];
+    if (config.policyCrds) {
+      const kc = loadKubeConfig(config.kubeconfig);
+      if (kc === null) throw new UsageError('--policy-crds needs a Kubernetes configuration: run in a pod with its service account, or give --kubeconfig');
+      policySources.push(new CrdPolicySource(kc, { logger: log.child({ component: 'policy' }) }));
+    }
+    log.info({ config: { ...config, otlp: config.otlp && { ...config.otlp, headers: Object.keys(config.otlp.headers), certificate: undefined, clientKey: undefined, clientCertificate: undefined } } }, 'starting');
+    const plain = plainTextHeadersWarning(config.otlp);
+    if (plain !== null) log.warn(plain);
+    this.store = new PolicyStore({ paths: config.policies, engine: { defaultFilePosture: config.defaultFilePosture, defaultNetworkPosture: config.defaultNetworkPosture }, kernelFilterCapacity: config.kernelFilterCapacity, logger: log.child({ component: 'policy' }), sources: policySources });
+    const store = this.store;
+    this.sources = { policy: () => store.status() };
+    this.metrics = createAgentMetrics(config.metrics, config, this.sources, log.child({ component: 'metrics' }));
+
+    this.exporter = createAlertExporter(config, log.child({ component: 'export' }), { processor: { onExportRequest: this.metrics.exportRequest } });
+    this.enricher = createEnricher({ logger: log.child({ component: 'enrich' }), nodeName: config.nodeName, clusterName: config.clusterName, kubeconfig: config.kubeconfig });
+    this.sources.export = this.exporter.stats;
+    this.sources.enrich = () => this.enricher.stats();
+    // Alert throttling sits between the decision and the exporter: every match is counted (metrics,
+    // `matched`), then either sent or suppressed and counted; the notices go out as records too.
+    const throttleSettings: ThrottleSettings | null = config.throttle === null ? null
+      : { enabled: true, maxAlertPerSec: config.throttle.maxAlertsPerSec, throttleSec: config.throttle.throttleSec };
+    this.throttle = throttleSettings === null ? null : new AlertThrottle<Match>(throttleSettings, (n) => {
+      const notice = noticeMatch(n, throttleSettings);
+      log.info({ phase: n.kind, namespace: n.subject.namespace, workload: n.subject.workload, containerId: n.subject.key,
+        ...(n.kind === 'ended' ? { suppressed: n.total } : {}) }, n.kind === 'started' ? 'alert throttling started' : 'alert throttling ended');
+      this.exporter.export(notice);
+    });
+    const throttle = this.throttle;
+    if (throttle !== null) this.sources.throttle = () => ({ periods: throttle.counters().periods, suppressedBy: throttle.suppressedBy.values() });
+    this.throttleSweep = throttle === null ? undefined : setInterval(() => throttle.sweep(), 1000).unref();
+    // Port-scan episodes go straight to export, not through alert throttling: the detector already
+    // sends one record per episode phase, updates at most every --scan-update-interval
+    // (docs/DETECTION.md), so a scan cannot flood the export, and a scan must not be hidden by the
+    // alerts it causes.
+    this.netNs = hostNetNs();
+    this.scan = config.scan === null ? null : createScanStage(config.scan, this.netNs, (d) => this.exporter.export(d), log.child({ component: 'detect' }));
+    const scan = this.scan;
+    if (scan !== null) this.sources.scan = () => scan.stats();
+
+    this.stopped = new Promise<void>((resolve) => { this.stop = resolve; });
+    this.node = this.enricher.node();
+    this.enricher.onChange(() => {
+      this.node = this.enricher.node();
+      this.store.state?.engine.clearWorkloadCache();
+    });
   }
 
-  const exporter = createAlertExporter(config, log.child({ component: 'export' }), { processor: { onExportRequest: metrics.exportRequest } });
-  const enricher = createEnricher({ logger: log.child({ component: 'enrich' }), nodeName: config.nodeName, clusterName: config.clusterName, kubeconfig: config.kubeconfig });
-  sources.export = exporter.stats;
-  // Alert throttling sits between the decision and the exporter: every match is counted (metrics,
-  // `matched`), then either sent or suppressed and counted; the notices go out as records too.
-  const throttleSettings: ThrottleSettings | null = config.throttle === null ? null
-    : { enabled: true, maxAlertPerSec: config.throttle.maxAlertsPerSec, throttleSec: config.throttle.throttleSec };
-  const throttle = throttleSettings === null ? null : new AlertThrottle<Match>(throttleSettings, (n) => {
-    const notice = noticeMatch(n, throttleSettings);
-    log.info({ phase: n.kind, namespace: n.subject.namespace, workload: n.subject.workload, containerId: n.subject.key,
-      ...(n.kind === 'ended' ? { suppressed: n.total } : {}) }, n.kind === 'started' ? 'alert throttling started' : 'alert throttling ended');
-    exporter.export(notice);
-  });
-  if (throttle !== null) sources.throttle = () => ({ periods: throttle.counters().periods, suppressedBy: throttle.suppressedBy.values() });
-  const throttleSweep = throttle === null ? undefined : setInterval(() => throttle.sweep(), 1000).unref();
-  const send = (m: Match): void => {
-    if (throttle === null || throttle.admit(throttleSubject(m.workload), m.decision.policyName, m)) exporter.export(m);
-  };
-  sources.enrich = () => enricher.stats();
-  // Port-scan episodes go straight to export, not through alert throttling: the detector already
-  // sends one record per episode phase, updates at most every --scan-update-interval
-  // (docs/DETECTION.md), so a scan cannot flood the export, and a scan must not be hidden by the
-  // alerts it causes.
-  // The detector and the kernel's gate key host processes by process tree, others by network namespace.
-  const netNs = hostNetNs();
-  const scan = config.scan === null ? null : createScanStage(config.scan, netNs, (d) => exporter.export(d), log.child({ component: 'detect' }));
-  if (scan !== null) sources.scan = () => scan.stats();
-  // The kernel filter: what the policies need, and the connects port-scan detection needs.
-  const kernelFilter = (f: KernelFilterSpec): KernelFilterSpec => (config.scan === null ? f : withScanNeeds(f, config.scan, netNs));
-  let stop: () => void = () => {};
-  const stopped = new Promise<void>((resolve) => { stop = resolve; });
-  // A signal sent to the whole process group also stops the monitor's helper: not a failure then.
-  // The shutdown deadline counts from the signal; a second signal, or the deadline passing, ends
-  // the process at once.
-  let signalled = false;
-  let signalAt: number | undefined;
-  const onSignal = (): void => {
-    signalled = true;
-    signalAt ??= Date.now();
-    setTimeout(() => {
-      log.error({ deadlineMs: config.shutdownDeadlineMs }, 'shutdown deadline passed; exiting now');
-      process.exit(1);
-    }, config.shutdownDeadlineMs).unref();
-    stop();
-  };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
-  const aborted = stopped.then(() => { throw new StartAborted('stopped during start-up'); });
-  aborted.catch(() => undefined);
+  /** The kernel filter: what the policies need, and the connects port-scan detection needs. */
+  private kernelFilter(f: KernelFilterSpec): KernelFilterSpec {
+    return this.config.scan === null ? f : withScanNeeds(f, this.config.scan, this.netNs);
+  }
 
-  let matched = 0;
-  let node: NodeIdentity = enricher.node();
-  enricher.onChange(() => {
-    node = enricher.node();
-    store.state?.engine.clearWorkloadCache();
-  });
-  const decide = (event: MonitorEvent, workload: Workload): void => {
+  private helperSilentMs(): number {
+    return this.monitor !== undefined && this.attached ? Date.now() - this.monitor.lastFrameAt() : 0;
+  }
+
+  private live(): string | null {
+    if (this.monitorFailed) return 'file monitor stopped';
+    const silent = this.helperSilentMs();
+    if (silent > HELPER_SILENCE_MS) return `file monitor helper silent for ${Math.round(silent / 1000)} s (stopped or stuck)`;
+    const scan = this.store.status().scanRunningMs;
+    if (scan > POLICY_SCAN_STUCK_MS) return `policy folder scan running for ${Math.round(scan / 1000)} s (stuck)`;
+    return null;
+  }
+
+  private ready(): string | null {
+    return this.stopping ? 'shutting down' : !this.policiesLoaded ? 'policies not loaded yet' : !this.attached ? 'eBPF programs not attached yet' : policyReadiness(this.store.status());
+  }
+
+  private detail(): string[] {
+    const m = this.monitor;
+    return [...policyDetail(this.store.status()), `monitor: ${this.attached ? `attached; helper last heard ${this.helperSilentMs()} ms ago` : 'not attached'}`,
+      ...(m === undefined ? [] : [`io_uring opens: ${m.uringGap() ?? 'observed (io_uring:io_uring_submit_req, io_uring:io_uring_complete)'}`, hooksDetail(m.stats().hooks)]),
+      ...(this.identities === undefined ? [] : identityDetail(this.identities))];
+  }
+
+  private async startHealth(): Promise<void> {
+    const h = this.config.health;
+    if (h === null) return;
+    const metrics = this.metrics;
+    this.health = await startHealthServer(h, { live: () => this.live(), ready: () => this.ready(), detail: () => this.detail() },
+      metrics.handler === null ? {} : { routes: { '/metrics': metrics.handler } });
+    this.log.info({ addr: `${h.host}:${this.health.port}`, metrics: metrics.handler !== null }, `health server listening (/healthz, /readyz${metrics.handler === null ? '' : ', /metrics'})`);
+  }
+
+  private send(m: Match): void {
+    if (this.throttle === null || this.throttle.admit(throttleSubject(m.workload), m.decision.policyName, m)) this.exporter.export(m);
+  }
+
+  private decide(event: MonitorEvent, workload: Workload): void {
     if (event.kind === 'network') {
-      scan?.observe(event, workload, node);
+      this.scan?.observe(event, workload, this.node);
       // The gate's records are the detector's alone: they only exist for connects no rule needs.
       if (event.phase === 'gate' || event.phase === 'handover' || event.phase === 'attempt') return;
     }
     // One event can raise a File (or Process) alert and a Syscall alert: both are decided.
-    const engine = store.engine;
+    const engine = this.store.engine;
     const input = { event, workload };
-    const decision = engine.decide(input, node);
-    if (decision !== null) {
-      matched++;
-      metrics.countMatch(decision.policyName, decision.action);
-      send({ event, workload, node, decision });
-    }
-    const bySyscall = engine.decideSyscall(input, node);
-    if (bySyscall !== null) {
-      matched++;
-      metrics.countMatch(bySyscall.policyName, bySyscall.action);
-      send({ event, workload, node, decision: bySyscall });
-    }
-  };
-  // A file event may change what a watched name leads to: the identity watch resolves again.
-  const touched = (ev: MonitorEvent, w: Workload): void => {
-    if (ev.kind !== 'process' && ev.kind !== 'network') identities?.touched(ev, w);
-  };
-  const onEvent = (ev: MonitorEvent): void => {
-    const w = enricher.resolve(ev);
-    if (w instanceof Promise) w.then((x) => { decide(ev, x); touched(ev, x); }, (err: unknown) => log.error({ err }, 'enrich failed'));
-    else { decide(ev, w); touched(ev, w); }
-  };
+    this.raise(event, workload, engine.decide(input, this.node));
+    this.raise(event, workload, engine.decideSyscall(input, this.node));
+  }
 
-  try {
-    // Start-up waits on files and the kernel: a signal meanwhile ends it (the finally cleans up).
+  private raise(event: MonitorEvent, workload: Workload, decision: Match['decision'] | null): void {
+    if (decision === null) return;
+    this.matched++;
+    this.metrics.countMatch(decision.policyName, decision.action);
+    this.send({ event, workload, node: this.node, decision });
+  }
+
+  private onEvent(ev: MonitorEvent): void {
+    const w = this.enricher.resolve(ev);
+    if (w instanceof Promise) w.then((x) => this.decided(ev, x), (err: unknown) => this.log.error({ err }, 'enrich failed'));
+    else this.decided(ev, w);
+  }
+
+  private decided(ev: MonitorEvent, w: Workload): void {
+    this.decide(ev, w);
+    // A file event may change what a watched name leads to: the identity watch resolves again.
+    if (ev.kind !== 'process' && ev.kind !== 'network') this.identities?.touched(ev, w);
+  }
+
+  // A signal sent to the whole process group also stops the monitor's helper: not a failure then.
+  // The shutdown deadline counts from the signal; a second signal, or the deadline passing, ends
+  // the process at once.
+  private onSignal(): void {
+    this.signalled = true;
+    this.signalAt ??= Date.now();
+    setTimeout(() => {
+      this.log.error({ deadlineMs: this.config.shutdownDeadlineMs }, 'shutdown deadline passed; exiting now');
+      process.exit(1);
+    }, this.config.shutdownDeadlineMs).unref();
+    this.stop();
+  }
+
+  async run(): Promise<number> {
+    try {
+      await this.startHealth();
+    } catch (err) {
+      await this.enricher.close();
+      await this.exporter.shutdown(0);
+      throw err;
+    }
+    const onSignal = (): void => this.onSignal();
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+    const aborted = this.stopped.then(() => { throw new StartAborted('stopped during start-up'); });
+    aborted.catch(() => undefined);
+    try {
+      await this.start(aborted);
+      await this.stopped;
+    } catch (err) {
+      if (!(err instanceof StartAborted)) throw err;
+      this.log.info('stopped during start-up');
+    } finally {
+      await this.shutdown();
+    }
+    return this.monitorFailed ? 1 : 0;
+  }
+
+  /** Policies first, then the kernel; a signal meanwhile ends start-up (`aborted` rejects). */
+  private async start(aborted: Promise<never>): Promise<void> {
+    const { config, log, store, metrics } = this;
     const first = await Promise.race([store.start(), aborted]);
     logReload(log, first, metrics);
     const noPolicies = policyReadiness(store.status());
     if (noPolicies !== null) log.warn({ detail: policyDetail(store.status()) }, `${noPolicies}; not ready until a policy is in force`);
-    policiesLoaded = true;
+    this.policiesLoaded = true;
+    const onEvent = (ev: MonitorEvent): void => this.onEvent(ev);
     const opening = openMonitor({
       logger: log,
-      pathFilter: kernelFilter(first.filter),
+      pathFilter: this.kernelFilter(first.filter),
       ringbufBytes: config.ringBufferBytes,
       kernelFilterCapacity: config.kernelFilterCapacity,
       processFilter: { pids: [], comms: [], excludePids: [process.pid] },
@@ -263,29 +337,29 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
       onExec: onEvent,
       onNetwork: onEvent,
       onError: (err) => {
-        if (signalled) return;
+        if (this.signalled) return;
         log.error({ err }, 'file monitor stopped');
-        monitorFailed = true;
-        stop();
+        this.monitorFailed = true;
+        this.stop();
       },
     });
-    opening.then((m) => { if (stopping) void m.close(); }, () => undefined);
-    monitor = await Promise.race([opening, aborted]);
-    const m = monitor;
-    sources.monitor = m.stats;
+    opening.then((m) => { if (this.stopping) void m.close(); }, () => undefined);
+    const m = await Promise.race([opening, aborted]);
+    this.monitor = m;
+    this.sources.monitor = m.stats;
     // A change goes in force in the kernel first, then in the engine; a failed switch keeps both
     // as they were (the store logs it, counts it, and says it in the health detail).
-    store.useSwitch((ev) => m.setPathFilter(kernelFilter(ev.filter)));
+    store.useSwitch((ev) => m.setPathFilter(this.kernelFilter(ev.filter)));
     // Files and directories of policies, watched by identity as well as by path (host policies'
     // on the host, container policies' in each selected container's root); ready only once the
     // kernel has them.
     const ids = new IdentityWatch((list) => m.setIdentities(list), (err: unknown) => log.error({ err }, 'could not update the watched identities; the set in force before stays whole (tried again at the next refresh)'),
-      IDENTITY_REFRESH_MS, { running: () => enricher.running(), node: () => node });
-    identities = ids;
-    sources.identities = () => ids.status();
-    enricher.onContainerStart(() => { void ids.refresh(); });
+      IDENTITY_REFRESH_MS, { running: () => this.enricher.running(), node: () => this.node });
+    this.identities = ids;
+    this.sources.identities = () => ids.status();
+    this.enricher.onContainerStart(() => { void ids.refresh(); });
     await ids.update(store.engine);
-    attached = true;
+    this.attached = true;
     store.onReload((ev) => {
       void ids.update(ev.engine);
       logReload(log, ev, metrics);
@@ -295,42 +369,47 @@ export async function runAgent(config: RunConfig, log: Logger): Promise<number> 
     log.info('ready');
     // Kernel and enricher losses are reported on the same schedule as the export counters, so a
     // rising lostInKernel or unattributed count shows up while the agent runs, not only at exit.
-    const ticker = config.statsIntervalMs > 0
-      ? setInterval(() => log.info({ monitor: m.stats(), matched, ...(throttle === null ? {} : { throttle: throttle.counters() }), ...(scan === null ? {} : { scan: scan.stats() }), enrich: enricher.stats(), policies: store.status() }, 'pipeline counters'), config.statsIntervalMs).unref()
-      : undefined;
-    await stopped;
-    clearInterval(ticker);
-    ids.close();
-  } catch (err) {
-    if (!(err instanceof StartAborted)) throw err;
-    log.info('stopped during start-up');
-  } finally {
-    stopping = true;
+    if (config.statsIntervalMs > 0) {
+      const ticker = setInterval(() => log.info({ monitor: m.stats(), ...this.counters() }, 'pipeline counters'), config.statsIntervalMs).unref();
+      void this.stopped.then(() => clearInterval(ticker));
+    }
+  }
+
+  /** The counters logged while running and at the end (besides the monitor's). */
+  private counters(): Record<string, unknown> {
+    return { matched: this.matched, ...(this.throttle === null ? {} : { throttle: this.throttle.counters() }), ...(this.scan === null ? {} : { scan: this.scan.stats() }),
+      enrich: this.enricher.stats(), policies: this.store.status() };
+  }
+
+  private async shutdown(): Promise<void> {
+    this.stopping = true;
+    this.identities?.close();
+    const { config, log } = this;
     // Everything below fits the deadline counted from the signal: the helper detaches while the
     // export queue drains, and a margin is kept for closing the exporter (at most 1 s) and the rest.
-    const since = signalAt ?? Date.now();
+    const since = this.signalAt ?? Date.now();
     const left = (): number => config.shutdownDeadlineMs - (Date.now() - since);
     const margin = Math.min(1500, config.shutdownDeadlineMs / 4);
     log.info({ deadlineMs: config.shutdownDeadlineMs, leftMs: left() }, 'stopping: flushing alerts');
     let monitorStats: unknown;
     let detached: Promise<unknown> = Promise.resolve();
-    if (monitor !== undefined) {
-      const mon = monitor;
+    if (this.monitor !== undefined) {
+      const mon = this.monitor;
       monitorStats = (await within(mon.refreshStats().catch(() => mon.stats()), Math.min(1000, left() / 4))) ?? mon.stats();
       detached = within(mon.close(), left() - margin);
     }
-    await within(store.close(), 1000);
-    clearInterval(throttleSweep);
+    await within(this.store.close(), 1000);
+    clearInterval(this.throttleSweep);
     // The quiet periods still running end now: their notices carry what they suppressed; so do
     // the scan episodes still running, with their final counts.
-    throttle?.flush();
-    scan?.close();
-    const exportStats = await exporter.shutdown(Math.max(0, left() - margin));
+    this.throttle?.flush();
+    this.scan?.close();
+    const exportStats = await this.exporter.shutdown(Math.max(0, left() - margin));
     await detached;
-    await within(enricher.close(), Math.max(0, left() - margin / 2));
-    await health?.close();
-    await within(metrics.shutdown(), Math.max(0, left() - margin / 2));
-    log.info({ monitor: monitorStats, matched, ...(throttle === null ? {} : { throttle: throttle.counters() }), ...(scan === null ? {} : { scan: scan.stats() }), export: exportStats, enrich: enricher.stats(), policies: store.status(), tookMs: Date.now() - since }, 'stopped');
+    await within(this.enricher.close(), Math.max(0, left() - margin / 2));
+    await this.health?.close();
+    await within(this.metrics.shutdown(), Math.max(0, left() - margin / 2));
+    const c = this.counters();
+    log.info({ monitor: monitorStats, matched: c.matched, throttle: c.throttle, scan: c.scan, export: exportStats, enrich: c.enrich, policies: c.policies, tookMs: Date.now() - since }, 'stopped');
   }
-  return monitorFailed ? 1 : 0;
 }

@@ -196,9 +196,14 @@ test('a hard link made to a file inside the watched directory: reading through t
   const ln = spawnSync('ln', [inner, link]);
   assert.equal(ln.status, 0);
   await recordOf('the ln record', (r) => r.attributes['process.pid'] === ln.pid);
-  const cat = spawnSync('cat', [link], { encoding: 'utf8' });
-  assert.equal(cat.stdout, 'inside');
-  const read = await recordOf('the read through the link', (r) => r.attributes['process.pid'] === cat.pid);
+  // The agent watches the new name once it has resolved it and switched the kernel filter (a
+  // moment after the ln: TOUCH_DELAY_MS, then a switch that waits for an RCU grace period): read
+  // until a read alerts.
+  const read = await waitFor('the read through the link', 15_000, () => {
+    const cat = spawnSync('cat', [link], { encoding: 'utf8' });
+    assert.equal(cat.stdout, 'inside');
+    return waitFor('its record', 2_000, () => collector!.records().find((r) => r.attributes['security_rule.name'] === POLICY && r.attributes['process.pid'] === cat.pid)).catch(() => undefined);
+  }, { detail: agentLog });
   assert.equal(read.attributes['file.path'], link);
   assert.equal(read.attributes['kubearmor.matched_resource'], inner);
 });

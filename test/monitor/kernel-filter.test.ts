@@ -21,7 +21,7 @@ before(async () => {
   for (const f of ['exact', 'other', 'marker', 'watched/inner', 'later']) writeFileSync(p(f), 'x');
   symlinkSync(p('exact'), p('alias'));
   c = await collect({
-    pathFilter: { passAll: false, exactPaths: [p('exact'), p('marker'), '/proc/net/tcp'], dirPrefixes: [`${p('watched')}/`] },
+    pathFilter: { passAll: false, exactPaths: [p('exact'), p('marker'), p('renamed-in-place'), '/proc/net/tcp'], dirPrefixes: [`${p('watched')}/`] },
   });
 });
 after(async () => {
@@ -76,6 +76,28 @@ test('a file moved under a watched directory passes under its new resolved path 
   const second = cat(p('lnk/f'));
   const ev = await c!.waitFor((e) => e.hostPid === second && e.path === p('lnk/f'), 'the moved file through the link');
   assert.equal(ev.resolvedPath, p('watched/dirA/f'));
+});
+
+test('a file renamed in its own directory to a watched name passes at once (its cached verdict does not outlive the rename)', async (t) => {
+  if (!needsBpf(t)) return;
+  writeFileSync(p('scratch-name'), 'x');
+  symlinkSync(p('scratch-name'), p('lnk2'));
+  // Through the link the requested path never matches; only the resolved path can.
+  const first = cat(p('lnk2'), p('marker'));
+  await c!.waitFor((e) => e.hostPid === first && e.path === p('marker'), 'the marker');
+  assert.equal(c!.events.filter((e) => e.hostPid === first && e.path === p('lnk2')).length, 0, 'scratch-name is not watched');
+  // Renames elsewhere first: they must not keep the file's own rename from counting.
+  writeFileSync(p('churn-a'), 'x');
+  for (let i = 0; i < 3; i++) spawnSync('/bin/mv', [p(i % 2 === 0 ? 'churn-a' : 'churn-b'), p(i % 2 === 0 ? 'churn-b' : 'churn-a')]);
+  const again = cat(p('lnk2'), p('marker'));
+  await c!.waitFor((e) => e.hostPid === again && e.path === p('marker'), 'the marker after other renames');
+  assert.equal(c!.events.filter((e) => e.hostPid === again && e.path === p('lnk2')).length, 0, 'still not watched');
+  spawnSync('/bin/mv', [p('scratch-name'), p('renamed-in-place')]); // same directory, same dentry
+  unlinkSync(p('lnk2'));
+  symlinkSync(p('renamed-in-place'), p('lnk2'));
+  const second = cat(p('lnk2'));
+  const ev = await c!.waitFor((e) => e.hostPid === second && e.path === p('lnk2'), 'the renamed file through the link');
+  assert.equal(ev.resolvedPath, p('renamed-in-place'));
 });
 
 test('/proc/self/net/tcp passes a filter entry /proc/net/tcp', async (t) => {
