@@ -182,7 +182,7 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct net_pend);
-} net_scratch SEC(".maps");
+} net_scratch SEC(".maps");          /* cpu -> a net_pend being built (too large for the stack) */
 
 /* The call record of a blocking TCP connect seen at the root cgroup, which runs before the call:
  * sent when the handshake ends, with its result, as the per-syscall exit would have sent it. A
@@ -194,10 +194,11 @@ struct net_deferred_rec {
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* 2 MiB if preallocated, mostly for nothing */
 	__uint(max_entries, 512);
 	__type(key, __u64);
 	__type(value, struct net_deferred_rec);
-} net_deferred SEC(".maps");         /* struct sock * -> the call record of a blocking connect in progress */          /* cpu -> a net_pend being built (too large for the stack) */
+} net_deferred SEC(".maps");         /* struct sock * -> the call record of a blocking connect in progress */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
