@@ -45,6 +45,8 @@ if [ "$with_test" = 1 ]; then
   pkgs+=(libbpf-tools containerd runc busybox-static iproute2 openssl etcd-server debootstrap docker.io)
   # nmap: the port-scan tests and the scan benchmark run it as an attacker would (connect scans).
   pkgs+=(nmap)
+  # iptables: tests hold handshakes in flight by dropping SYNs inside network namespaces they make.
+  pkgs+=(iptables)
   # promtool (Debian package prometheus) checks deploy/prometheus/alert-rules.yaml in the tests. Only
   # the binary is used (no recommended packages); the server is never started.
   command -v promtool >/dev/null 2>&1 || pkgs+=(prometheus)
