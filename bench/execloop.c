@@ -1,6 +1,7 @@
-// Fork+exec loop for bench/monitor.ts: execloop PROG COUNT
+// Fork+exec loop for bench/monitor.ts: execloop PROG COUNT [PROG2 ...]
 // Each iteration forks, the child execs PROG (bench/exectiny.c, static, exits at once) and the
-// parent waits for it. Prints CPU nanoseconds per iteration (user + system time of this process
+// parent waits for it. With more programs, iteration i runs the (i mod n)-th: programs that
+// alternate, as a shell script calling several tools does. Prints CPU nanoseconds per iteration (user + system time of this process
 // and its reaped children: the BPF programs on the exec path run in the child) and wall-clock
 // nanoseconds per iteration.
 #include <stdio.h>
@@ -23,24 +24,27 @@ static long long cpu_ns(void)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: execloop PROG COUNT\n");
+		fprintf(stderr, "usage: execloop PROG COUNT [PROG2 ...]\n");
 		return 2;
 	}
 	long count = atol(argv[2]);
-	char *args[] = { argv[1], NULL }, *env[] = { NULL };
+	int nprogs = argc - 2;
+	char *env[] = { NULL };
 	struct timespec t0, t1;
 	long long cpu0 = cpu_ns();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (long i = 0; i < count; i++) {
 		pid_t p = fork();
 		if (p < 0) { perror("fork"); return 1; }
+		char *prog = i % nprogs == 0 ? argv[1] : argv[2 + i % nprogs];
 		if (p == 0) {
-			execve(argv[1], args, env);
+			char *args[] = { prog, NULL };
+			execve(prog, args, env);
 			_exit(127);
 		}
 		int st;
 		if (waitpid(p, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-			fprintf(stderr, "%s did not run\n", argv[1]);
+			fprintf(stderr, "%s did not run\n", prog);
 			return 1;
 		}
 	}

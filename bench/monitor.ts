@@ -23,6 +23,9 @@
 // 100 such file rules), and with the floor build (the same hooks, empty programs); interleaved in
 // each cycle with no-agent runs around each; per configuration the median ratio and BPF ns per exec
 // (in all and by program). With --helpers A,B[,C...]: those builds of the helper side by side instead.
+// Each agent also runs an alternating loop (four copies of the program, one after the other: what a
+// shell script calling several tools does), reported as its own BPF ns per exec. The BPF figures
+// count only the programs our helper loaded (their ids fixed once it attached).
 // --exec-count N: iterations per exec run (default 3000).
 // --connect: the connect row alone. A socket+connect+close loop to a listener on 127.0.0.1
 // (build/connectloop) with no agent, with armorwatch holding a network need that the loop does not
@@ -34,7 +37,7 @@
 // accepting thread's and the state changes' time included). --connect-count N: connects per run
 // (default 20000).
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -314,13 +317,14 @@ async function compareHelpers(file: string, helpers: string[]): Promise<string> 
 const RENAMELOOP = join(root, 'build/renameloop');
 const EXECLOOP = join(root, 'build/execloop');
 const EXECTINY = join(root, 'build/exectiny');
-// The programs on the exec path: the exec hook (whichever was chosen), execve's entry and exit,
-// and the failed-exec builder they tail-call.
-const EXEC_PROGRAMS = /^aw_(x(btf|raw|tp)_exec|tp_enter_execve|tp_exit_execve|tpb_exec)$/;
-const EXEC_HOOK_PROGRAM = /^aw_x(btf|raw|tp)_exec$/;
+// The programs on the exec path: the exec hook (whichever was chosen; aw_xbtf_prep is the
+// sched_prepare_exec hook of the build measured in BENCHMARKS.md "execperf2", commit 65c37f7, which
+// attaches no execve entry), execve's entry and exit, and the failed-exec builder they tail-call.
+const EXEC_PROGRAMS = /^aw_(x(btf|raw|tp)_(exec|prep)|tp_enter_execve|tp_exit_execve|tpb_exec)$/;
+const EXEC_HOOK_PROGRAM = /^aw_x(btf|raw|tp)_(exec|prep)$/;
 
-async function execLoop(count: number): Promise<Loop> {
-  const p = spawn(EXECLOOP, [EXECTINY, String(count)], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function execLoop(count: number, programs: string[] = [EXECTINY]): Promise<Loop> {
+  const p = spawn(EXECLOOP, [programs[0]!, String(count), ...programs.slice(1)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   p.stdout.setEncoding('utf8').on('data', (s: string) => { out += s; });
@@ -330,16 +334,28 @@ async function execLoop(count: number): Promise<Loop> {
   return JSON.parse(out) as Loop;
 }
 
-/** [run time of each exec-path program not in `old`, by name; runs of the exec hook]. */
-function execRunTime(old: Set<number>): [Map<string, number>, number] {
+/** [run time of each exec-path program in `ours`, by name; runs of the exec hook]. */
+function execRunTime(ours: Set<number>): [Map<string, number>, number] {
   const ns = new Map<string, number>();
   let runs = 0;
   for (const p of programs()) {
-    if (old.has(p.id) || !EXEC_PROGRAMS.test(p.name)) continue;
+    if (!ours.has(p.id) || !EXEC_PROGRAMS.test(p.name)) continue;
     ns.set(p.name, (ns.get(p.name) ?? 0) + (p.run_time_ns ?? 0));
     if (EXEC_HOOK_PROGRAM.test(p.name)) runs += p.run_cnt ?? 0;
   }
   return [ns, runs];
+}
+
+/** Adds the BPF ns per exec between two readings of execRunTime: by program to `byProgram`, in all to `total`. */
+function perExecTime([ns0, runs0]: [Map<string, number>, number], [ns1, runs1]: [Map<string, number>, number], byProgram: Map<string, number[]>, total: number[]): void {
+  if (runs1 <= runs0) return;
+  let sum = 0;
+  for (const [name, t1] of ns1) {
+    const per = (t1 - (ns0.get(name) ?? 0)) / (runs1 - runs0);
+    sum += per;
+    byProgram.set(name, [...byProgram.get(name) ?? [], per]);
+  }
+  total.push(sum);
 }
 
 /** The exec row: no agent, armorwatch with 100 non-matching process rules, the floor (see --exec). */
@@ -355,6 +371,12 @@ async function execRow(): Promise<string> {
   const perExec: number[][] = builds.map(() => []);
   const bpfNs: number[][] = builds.map(() => []);
   const perProgram: Map<string, number[]>[] = builds.map(() => new Map());
+  const altNs: number[][] = builds.map(() => []);
+  const altPerProgram: Map<string, number[]>[] = builds.map(() => new Map());
+  // The alternating loop's programs: build/exectiny and three copies of it (other files, other paths).
+  const altDir = mkdtempSync(join(tmpdir(), 'awbench-exec-'));
+  const altPrograms = [EXECTINY, ...['b', 'c', 'd'].map((x) => { const f = join(altDir, `exectiny-${x}`); copyFileSync(EXECTINY, f); chmodSync(f, 0o755); return f; })];
+  const tiny = new Set(altPrograms);
   const bases: number[] = [];
   let delivered = 0;
   let filteredExec = 0;
@@ -371,11 +393,14 @@ async function execRow(): Promise<string> {
         pathFilter: { passAll: false, exactPaths: ruleFiles, dirPrefixes: [], exec: { passAll: false, paths: ruleExecs, dirs: [], names: [] } },
         processFilter: { pids: [], comms: [], excludePids: [] },
         onEvent: () => {},
-        onExec: (e) => { if (e.resolvedPath === EXECTINY) delivered++; },
+        onExec: (e) => { if (tiny.has(e.resolvedPath ?? '')) delivered++; },
       });
-      const [ns0, runs0] = execRunTime(before);
+      const ours = ourPrograms(before);
+      const [ns0, runs0] = execRunTime(ours);
       const l = await execLoop(count);
-      const [ns1, runs1] = execRunTime(before);
+      const [ns1, runs1] = execRunTime(ours);
+      await execLoop(count, altPrograms);
+      const [ns2, runs2] = execRunTime(ours);
       const st = await m.refreshStats();
       if (j === 0) { filteredExec += st.filteredExecInKernel; execHook = st.execHook; }
       await m.close();
@@ -383,29 +408,24 @@ async function execRow(): Promise<string> {
       bases.push(after.nsPerOp);
       ratios[j]!.push(l.nsPerOp / ((base.nsPerOp + after.nsPerOp) / 2));
       perExec[j]!.push(l.nsPerOp);
-      if (runs1 > runs0) {
-        let total = 0;
-        for (const [name, t1] of ns1) {
-          const per = (t1 - (ns0.get(name) ?? 0)) / (runs1 - runs0);
-          total += per;
-          perProgram[j]!.set(name, [...perProgram[j]!.get(name) ?? [], per]);
-        }
-        bpfNs[j]!.push(total);
-      }
+      perExecTime([ns0, runs0], [ns1, runs1], perProgram[j]!, bpfNs[j]!);
+      perExecTime([ns1, runs1], [ns2, runs2], altPerProgram[j]!, altNs[j]!);
       base = after;
     }
   }
   const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
   const lines = [`fork+exec of build/exectiny, ${count} per run, ${CYCLES} cycles; exec hook ${execHook}; kernel ${execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim()}`, '',
-    '| row | CPU ns per fork+exec (median) | × no agent (median of pairs) | pair ratios (run order) | BPF ns per exec (median) |', '|---|---:|---:|---|---:|',
-    `| no agent | ${med(bases).toFixed(0)} | 1.00 | – | – |`];
-  builds.forEach((b, j) => lines.push(`| ${b.name} | ${med(perExec[j]!).toFixed(0)} | ${med(ratios[j]!).toFixed(3)} | ${ratios[j]!.map((x) => x.toFixed(3)).join(' ')} | ${med(bpfNs[j]!).toFixed(0)} |`));
+    '| row | CPU ns per fork+exec (median) | × no agent (median of pairs) | pair ratios (run order) | BPF ns per exec (median) | BPF ns per exec, 4 programs alternating (median) |', '|---|---:|---:|---|---:|---:|',
+    `| no agent | ${med(bases).toFixed(0)} | 1.00 | – | – | – |`];
+  builds.forEach((b, j) => lines.push(`| ${b.name} | ${med(perExec[j]!).toFixed(0)} | ${med(ratios[j]!).toFixed(3)} | ${ratios[j]!.map((x) => x.toFixed(3)).join(' ')} | ${med(bpfNs[j]!).toFixed(0)} | ${med(altNs[j]!).toFixed(0)} |`));
   if (builds.length >= 2) {
     const [first, second] = values.helpers === undefined ? ['armorwatch', 'floor'] : ['first', 'second'];
     lines.push('', `${first} ÷ ${second}, CPU per fork+exec: ${(med(perExec[0]!) / med(perExec[1]!)).toFixed(3)}; BPF ns per exec: ${(med(bpfNs[0]!) / med(bpfNs[1]!)).toFixed(2)}; above no agent: ${first} ${(med(perExec[0]!) - med(bases)).toFixed(0)} ns, ${second} ${(med(perExec[1]!) - med(bases)).toFixed(0)} ns`);
   }
-  lines.push(`executions of the rule-less program delivered: ${delivered} (expected 0); executions filtered in the kernel: ${filteredExec}`);
+  lines.push(`executions of the rule-less programs delivered: ${delivered} (expected 0); executions filtered in the kernel: ${filteredExec}`);
   builds.forEach((b, j) => lines.push(`BPF ns per exec by program (median), ${b.name}: ${[...perProgram[j]!].map(([n, xs]) => `${n} ${med(xs).toFixed(0)}`).join(', ')}`));
+  builds.forEach((b, j) => lines.push(`BPF ns per exec by program, alternating (median), ${b.name}: ${[...altPerProgram[j]!].map(([n, xs]) => `${n} ${med(xs).toFixed(0)}`).join(', ')}`));
+  rmSync(altDir, { recursive: true, force: true });
   return lines.join('\n');
 }
 

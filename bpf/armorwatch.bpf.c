@@ -81,17 +81,30 @@ struct last_filtered {
 };
 
 #define AW_FAST_SCAN_MEMO 256 /* = AW_FAST_SCAN: requested paths shorter than this are memoized */
+#define AW_XMEMO 8            /* dropped executions remembered per CPU */
 
-/* The last execution on this CPU that the process-rule filter dropped: its requested path (as the
- * caller spelt it) and its file, as in struct last_filtered. The same program run again the same
- * way, the usual case of a filtered exec, is then judged by comparing a few words, without hashing
- * the path or looking up the file's cached verdict. */
+/* One of the last executions on this CPU that the process-rule filter dropped: its requested path
+ * (as the caller spelt it) and its file, as in struct last_filtered. The same program run again the
+ * same way, the usual case of a filtered exec, is then judged by comparing a few words, without
+ * hashing the path or looking up the file's cached verdict. */
 struct exec_memo {
 	__u64 dentry, mnt, root_d, root_m; /* as in struct verdict_key */
 	__u64 inode, parent, gen;          /* as in struct verdict */
 	__u32 len;                         /* bytes of req, its NUL included; 0: no memo */
 	__u32 slot;                        /* the filter's side that judged it */
 	__u8 req[AW_FAST_SCAN_MEMO];
+};
+
+/* All a dropped execution touches besides the task and its file: the requested path as read, and
+ * the last AW_XMEMO dropped executions (several programs that alternate, as a shell script calling
+ * a few tools, each keep their entry), replaced in turn. A few KiB per CPU, apart from `heap`.
+ * key[i] (exec_memo_key of entry i, 0 while it is being written) sits in one cache line: only the
+ * entry whose key matches is read (each line read costs on the exec path, where little is cached). */
+struct xhot {
+	__u64 key[AW_XMEMO];
+	__u8 req[AW_FAST_SCAN_MEMO];
+	struct exec_memo ent[AW_XMEMO];
+	__u32 next;
 };
 
 /* ---- path filter ---------------------------------------------------------------------------- */
@@ -130,7 +143,6 @@ struct heap {
 	struct scan sc;
 	struct aw_walk_state wk;
 	struct argv_state av;
-	struct exec_memo xmemo;
 };
 
 /* All a filtered open writes: the start of the requested path and the last filtered file, in a
@@ -158,18 +170,24 @@ struct {
 /* What an execve/execveat entry keeps for the exec hook: the call and the caller's executable. By
  * tgid, not thread: a thread that execs becomes the group leader and takes the tgid as its id.
  * The hook or the failed call's exit clears it; a record left by an exec that never returned is
- * overwritten by the next exec of that tgid. An array slot per tgid modulo its size, not a hash
- * entry: a fork+exec then costs two plain stores and a load instead of a hash insert and delete
- * (those were most of a filtered exec's time). Two execs in flight at once whose tgids share a
- * slot: the later one's record wins, and `check` (over every field) keeps a record torn between
- * two writers from being read; the other exec is reported without its caller, as one the entry
- * program did not see. */
+ * overwritten by the next exec of that tgid. Array slots, not hash entries: a fork+exec then costs
+ * a few plain stores and loads instead of a hash insert and delete (those were most of a filtered
+ * exec's time). Each tgid has a set of two slots in one cache line (tgid modulo AW_EXEC_SLOTS / 2):
+ * an entry claims a free one (compare-and-swap of `tgid` from 0) or its own, so two execs in flight
+ * at once whose tgids share a set each keep their record. A third at the same moment takes the
+ * first slot over; `check` (over every field) keeps a record torn between two writers from being
+ * read, and the exec that lost its record is reported without its caller, as one the entry program
+ * did not see. */
 struct exec_start {
 	__u64 dentry, mnt; /* f_path of the caller's mm->exe_file */
 	__u64 check;       /* exec_start_check() of the fields below and above */
-	__u32 tgid;        /* 0: the slot is free */
+	__u32 tgid;        /* 0: the slot is free; tgid and nr are one 8-byte word (exec_slot_claim) */
 	__u32 nr;
 };
+
+_Static_assert(__builtin_offsetof(struct exec_start, tgid) % 8 == 0 &&
+	       __builtin_offsetof(struct exec_start, nr) == __builtin_offsetof(struct exec_start, tgid) + 4,
+	       "tgid and nr make one aligned 8-byte word");
 
 #define AW_EXEC_SLOTS 32768 /* a power of two: the default pid_max */
 
@@ -179,6 +197,13 @@ struct {
 	__type(key, __u32);
 	__type(value, struct exec_start);
 } exec_starts SEC(".maps");          /* tgid % AW_EXEC_SLOTS -> exec in progress */
+
+/* 1 when the free slot st (tgid and nr 0) is now this tgid's: tgid and nr as one word (the BPF
+ * compare-and-swap of this toolchain is 64-bit). */
+static __always_inline int exec_slot_claim(struct exec_start *st, __u32 tgid)
+{
+	return !st->tgid && !__sync_val_compare_and_swap((__u64 *)&st->tgid, 0, (__u64)tgid);
+}
 
 static __always_inline __u64 exec_start_check(__u64 dentry, __u64 mnt, __u32 tgid, __u32 nr)
 {
@@ -198,6 +223,13 @@ struct {
 	__type(key, __u32);
 	__type(value, struct hot);
 } hot SEC(".maps");                  /* the filtered open's own state */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xhot);
+} xhot SEC(".maps");                 /* the dropped execution's own state */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -748,10 +780,17 @@ static __always_inline int exec_enter(long id)
 	struct task_struct *bt = bpf_get_current_task_btf();
 	struct file *exe = bt->mm->exe_file;
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u32 idx = tgid & (AW_EXEC_SLOTS - 1);
+	__u32 idx = (tgid & (AW_EXEC_SLOTS / 2 - 1)) * 2;
 	struct exec_start *st = bpf_map_lookup_elem(&exec_starts, &idx);
 	if (!st)
 		return 0;
+	if (st->tgid != tgid && !exec_slot_claim(st, tgid)) {
+		/* the first slot is another's: the second if it is free or ours, else the first */
+		__u32 idx2 = idx + 1;
+		struct exec_start *st2 = bpf_map_lookup_elem(&exec_starts, &idx2);
+		if (st2 && (st2->tgid == tgid || exec_slot_claim(st2, tgid)))
+			st = st2;
+	}
 	st->dentry = (__u64)exe->f_path.dentry;
 	st->mnt = (__u64)exe->f_path.mnt;
 	st->nr = (__u32)id;
@@ -1210,14 +1249,20 @@ static __always_inline int fd_of_devfd(const __u8 *p, long n)
 static __always_inline long take_caller(struct path *caller)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u32 idx = tgid & (AW_EXEC_SLOTS - 1);
+	__u32 idx = (tgid & (AW_EXEC_SLOTS / 2 - 1)) * 2;
 	struct exec_start *st = bpf_map_lookup_elem(&exec_starts, &idx);
-	if (!st || st->tgid != tgid)
+	if (!st)
 		return 0;
+	if (st->tgid != tgid) { /* the set's second slot */
+		idx++;
+		st = bpf_map_lookup_elem(&exec_starts, &idx);
+		if (!st || st->tgid != tgid)
+			return 0;
+	}
 	__u64 dentry = st->dentry, mnt = st->mnt;
 	__u32 nr = st->nr;
 	int whole = st->check == exec_start_check(dentry, mnt, tgid, nr);
-	st->tgid = 0;
+	*(volatile __u64 *)&st->tgid = 0; /* tgid and nr: free (exec_slot_claim) */
 	if (!whole)
 		return 0;
 	caller->dentry = (struct dentry *)dentry;
@@ -1225,8 +1270,8 @@ static __always_inline long take_caller(struct path *caller)
 	return nr;
 }
 
-/* 1 when the memo is of this requested path (len bytes in p, its NUL included; len < AW_FAST_SCAN),
- * this file, this side and this generation. */
+/* 1 when memo entry xm is of this requested path (len bytes in p, its NUL included; len <
+ * AW_FAST_SCAN), this file, this side and this generation. */
 static __always_inline int exec_memo_holds(struct exec_memo *xm, const __u8 *p, __u32 len,
 					   struct verdict_key *k, struct verdict *v, __u32 slot)
 {
@@ -1251,35 +1296,61 @@ static __always_inline int exec_memo_holds(struct exec_memo *xm, const __u8 *p, 
 	return 1;
 }
 
-/* Copies a requested path that the filter did not pass into the memo, not yet valid. */
-static __always_inline void exec_memo_stage(struct exec_memo *xm, const __u8 *p, __u32 len)
+/* A digest of the requested path (its length, first and last words), the side and the generation:
+ * never 0, equal for the same execution; the entry it points at is then compared in full (the
+ * file's words are pointers, which the verifier lets be compared but not mixed into a digest). */
+static __always_inline __u64 exec_memo_key(struct xhot *xh, __u32 len, __u64 gen, __u32 slot)
 {
-	xm->len = 0;
-	bpf_probe_read_kernel(xm->req, at_most(len, AW_FAST_SCAN - 1) + 1, p);
+	__u64 first = *(__u64 *)xh->req, last = 0;
+	if (len < 8)
+		first &= (1ULL << (8 * len)) - 1;
+	else
+		last = *(__u64 *)(xh->req + bounded(len - 8, AW_FAST_SCAN - 1));
+	__u64 h = first ^ (last * 0x9e3779b97f4a7c15ULL) ^ (gen * 0x165667b19e3779f9ULL) ^ (((__u64)slot << 32) | len);
+	return (h * 0xff51afd7ed558ccdULL) | 1;
 }
 
-/* Makes the staged memo valid: its execution was dropped. */
-static __always_inline void exec_memo_seal(struct exec_memo *xm, __u32 len, struct verdict_key *k,
-					   struct verdict *v, __u32 slot)
+/* 1 when one of the dropped executions this CPU remembers is this one (its requested path in xh->req). */
+static __always_inline int exec_memo_find(struct xhot *xh, __u32 len, struct verdict_key *k, struct verdict *v,
+					  __u32 slot)
 {
+	__u64 key = exec_memo_key(xh, len, v->gen, slot);
+	for (__u32 i = 0; i < AW_XMEMO; i++)
+		if (xh->key[i] == key && exec_memo_holds(&xh->ent[i], xh->req, len, k, v, slot))
+			return 1;
+	return 0;
+}
+
+/* Remembers a dropped execution (its requested path, len bytes, is in xh->req) in place of the
+ * oldest one. */
+static __always_inline void exec_memo_add(struct xhot *xh, __u32 len, struct verdict_key *k, struct verdict *v,
+					  __u32 slot)
+{
+	__u32 i = xh->next & (AW_XMEMO - 1);
+	struct exec_memo *xm = &xh->ent[i];
+	xh->next = i + 1;
+	xh->key[i] = 0;
+	xm->len = 0;
+	bpf_probe_read_kernel(xm->req, at_most(len, AW_FAST_SCAN - 1) + 1, xh->req);
 	xm->dentry = k->dentry; xm->mnt = k->mnt; xm->root_d = k->root_d; xm->root_m = k->root_m;
 	xm->inode = v->inode; xm->parent = v->parent; xm->gen = v->gen; xm->slot = slot;
 	xm->len = len;
+	xh->key[i] = exec_memo_key(xh, len, v->gen, slot);
 }
 
 #define AW_KNAME_BULK 128 /* bytes of the requested path copied at once (a multiple of 8) */
 
-/* The requested path of an execution into tmp; its length, NUL included, as
- * bpf_probe_read_kernel_str. A string read goes byte by byte and was most of a filtered exec's
- * time: a fixed-size copy goes a word at a time, and the NUL is then found in it. The bytes past
- * the NUL are another part of the same buffer (bprm->filename is a names_cache buffer, or a
- * kmalloc'd "/dev/fd/N/name") and are never used; should the copy fault, or the path be longer,
- * the string read does it as before. */
-static __always_inline long read_kname(struct heap *hp, const char *k)
+/* The requested path of an execution, its first AW_FAST_SCAN bytes into dst: its length, NUL
+ * included, as bpf_probe_read_kernel_str, or AW_FAST_SCAN when it is longer (then not whole in
+ * dst). A string read goes byte by byte and was most of a filtered exec's time: a fixed-size copy
+ * goes a word at a time, and the NUL is then found in it. The bytes past the NUL are another part
+ * of the same buffer (bprm->filename is a names_cache buffer, or a kmalloc'd "/dev/fd/N/name") and
+ * are never used; should the copy fault, or the path be longer, the string read does it as before. */
+static __always_inline long read_kname_short(__u8 *dst, const char *k)
 {
-	if (!bpf_probe_read_kernel(hp->tmp, AW_KNAME_BULK, k)) {
+	if (!bpf_probe_read_kernel(dst, AW_KNAME_BULK, k)) {
 		for (__u32 i = 0; i < AW_KNAME_BULK / 8; i++) {
-			__u64 w = *(__u64 *)(hp->tmp + 8 * i);
+			__u64 w = *(__u64 *)(dst + 8 * i);
 			if (!((w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL))
 				continue; /* no zero byte in this word */
 			for (__u32 j = 0; j < 8; j++)
@@ -1288,7 +1359,13 @@ static __always_inline long read_kname(struct heap *hp, const char *k)
 		}
 	}
 	/* Sized for the common case, as for user paths: the read costs by the size asked. */
-	long n = bpf_probe_read_kernel_str(hp->tmp, AW_FAST_SCAN, k);
+	return bpf_probe_read_kernel_str(dst, AW_FAST_SCAN, k);
+}
+
+/* The whole requested path into tmp, as read_kname_short. */
+static __always_inline long read_kname(struct heap *hp, const char *k)
+{
+	long n = read_kname_short(hp->tmp, k);
 	if (n == AW_FAST_SCAN)
 		n = bpf_probe_read_kernel_str(hp->tmp, AW_PATH_MAX, k);
 	return n;
@@ -1324,12 +1401,12 @@ static __always_inline int on_exec(const char *kfilename)
 		nr = NR_execve;
 	if (!process_passes(cfg, bpf_get_current_pid_tgid() >> 32))
 		return 0;
-	struct heap *hp = scratch();
-	if (!hp)
+	struct xhot *xh = bpf_map_lookup_elem(&xhot, &zero);
+	if (!xh)
 		return 0;
 
-	long n = read_kname(hp, kfilename);
-	int dirfd = nr == NR_execveat ? fd_of_devfd(hp->tmp, n) : AT_FDCWD;
+	long n = read_kname_short(xh->req, kfilename);
+	int dirfd = nr == NR_execveat ? fd_of_devfd(xh->req, n) : AT_FDCWD;
 	/* The requested path is judged, and may be memoized, unless it passes whatever it is. */
 	int judged = !side->exec_pass_all && dirfd == AT_FDCWD && n > 1;
 
@@ -1341,21 +1418,25 @@ static __always_inline int on_exec(const char *kfilename)
 	struct verdict_key vk = { (__u64)fp.dentry, (__u64)fp.mnt, (__u64)root.dentry, (__u64)root.mnt };
 	struct dentry *d = fp.dentry;
 	struct verdict nv = { .inode = (__u64)d->d_inode, .parent = (__u64)d->d_parent, .gen = gen };
-	struct exec_memo *xm = &hp->xmemo;
-	int memo = judged && n < AW_FAST_SCAN;
-	if (memo && exec_memo_holds(xm, hp->tmp, (__u32)n, &vk, &nv, slot)) {
+	if (judged && n < AW_FAST_SCAN && exec_memo_find(xh, (__u32)n, &vk, &nv, slot)) {
 		count(AW_STAT_FILTERED);
 		count(AW_STAT_FILTERED_EXEC);
 		return 0;
 	}
+	struct heap *hp = scratch();
+	if (!hp)
+		return 0;
+	long short_n = n;
+	n = read_kname(hp, kfilename);
+	judged = !side->exec_pass_all && dirfd == AT_FDCWD && n > 1;
+	/* remembered if dropped: the path whole in xh->req, as read in full */
+	int memo = judged && n < AW_FAST_SCAN && n == short_n;
 	int pass = !judged || aw_exec_path_passes(hp, 0, (__u32)(n - 1), slot);
-	if (!pass && memo) /* kept now: the walk below may overwrite tmp */
-		exec_memo_stage(xm, hp->tmp, (__u32)n);
 	if (!pass) {
 		struct verdict *v = bpf_map_lookup_elem(&exec_verdicts, &vk);
 		if (v && v->gen == nv.gen && v->inode == nv.inode && v->parent == nv.parent && !v->pass) {
 			if (memo)
-				exec_memo_seal(xm, (__u32)n, &vk, &nv, slot);
+				exec_memo_add(xh, (__u32)n, &vk, &nv, slot);
 			count(AW_STAT_FILTERED);
 			count(AW_STAT_FILTERED_EXEC);
 			return 0;
@@ -1369,7 +1450,7 @@ static __always_inline int on_exec(const char *kfilename)
 			bpf_map_update_elem(&exec_verdicts, &vk, &nv, BPF_ANY);
 		if (!nv.pass) {
 			if (memo && aw_path_gen == nv.gen)
-				exec_memo_seal(xm, (__u32)n, &vk, &nv, slot);
+				exec_memo_add(xh, (__u32)n, &vk, &nv, slot);
 			count(AW_STAT_FILTERED);
 			count(AW_STAT_FILTERED_EXEC);
 			return 0;

@@ -182,7 +182,7 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct net_pend);
-} net_scratch SEC(".maps");
+} net_scratch SEC(".maps");          /* cpu -> a net_pend being built (too large for the stack) */
 
 /* A TCP connect the scan gate held back at the root cgroup's hook (or whose call opened the gate
  * there): only what its outcome needs, its target and the gate's generation, instead of a whole
@@ -230,10 +230,11 @@ struct net_deferred_rec {
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* 2 MiB if preallocated, mostly for nothing */
 	__uint(max_entries, 512);
 	__type(key, __u64);
 	__type(value, struct net_deferred_rec);
-} net_deferred SEC(".maps");         /* struct sock * -> the call record of a blocking connect in progress */          /* cpu -> a net_pend being built (too large for the stack) */
+} net_deferred SEC(".maps");         /* struct sock * -> the call record of a blocking connect in progress */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -25,9 +25,10 @@
 #define AW_IORING_FILE_INDEX_ALLOC 0xffffffffu
 #define AW_FFS_MASK (~3UL) /* io_rsrc_node.file_ptr: the file, with two flag bits below */
 
+/* An LRU: a request submitted with IOSQE_CQE_SKIP_SUCCESS that succeeds never reaches
+ * io_uring_complete, so its entry is never removed there; the oldest such leftovers make room. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 1024);
 	__type(key, __u64);
 	__type(value, __u8[AW_PATH_MAX]);

@@ -39,6 +39,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/epoll.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -74,6 +75,10 @@ static int want_uring = 1;
  * lets it attach), cgroup (required), syscalls. */
 static const char *want_net = "auto";
 static int net_cg;
+/* Connects remembered for an outcome that no hook will see any more (the outcome group went):
+ * dropped, and counted with lostNetPending. Left in place they would never leave their maps, and a
+ * later socket at the same address would inherit another process's record. */
+static unsigned long long net_dropped;
 static int cg_root = -1;  /* the cgroup v2 root, open while the cgroup hooks may be attached */
 static const char *net_hook_name = "syscalls";
 static char net_problem[256] = "";
@@ -238,7 +243,7 @@ static void put_stats(void)
 		 (unsigned long long)sum[AW_STAT_EMITTED], (unsigned long long)sum[AW_STAT_LOST_RINGBUF],
 		 (unsigned long long)sum[AW_STAT_LOST_PENDING], (unsigned long long)sum[AW_STAT_FILTERED],
 		 (unsigned long long)sum[AW_STAT_FILTERED_EXEC], (unsigned long long)sum[AW_STAT_FILTERED_NET],
-		 (unsigned long long)sum[AW_STAT_LOST_NET_PENDING], (unsigned long long)sum[AW_STAT_GATED_NET],
+		 (unsigned long long)(sum[AW_STAT_LOST_NET_PENDING] + net_dropped), (unsigned long long)sum[AW_STAT_GATED_NET],
 		 (unsigned long long)sum[AW_STAT_LOST_GATE], events_out, hook_name, exec_hook_name,
 		 attached && group_attached(G_EXEC) ? "true" : "false", outcome_hook_name, group_attached(G_OUTCOME) ? "true" : "false",
 		 group_attached(G_FILE) ? "true" : "false", attached && group_attached(G_EXEC) ? "true" : "false",
@@ -344,7 +349,10 @@ static int is_net_cg(const struct bpf_program *p)
 	return has_prefix(p, "aw_cg_");
 }
 
-/* The root of the cgroup v2 hierarchy (from /proc/self/mountinfo), opened; -1 and why when none. */
+/* The root of the cgroup v2 hierarchy (from /proc/self/mountinfo), opened; -1 and why when none.
+ * The root field of mountinfo is relative to the reader's cgroup namespace (a pod with its own
+ * shows the host's /sys/fs/cgroup as "/../.."), so a mount is taken for what it is: the root cgroup
+ * is the directory whose inode is 1. A namespace's own root would attach to that pod alone. */
 static int open_cgroup2_root(char *why, size_t cap)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "r");
@@ -357,14 +365,22 @@ static int open_cgroup2_root(char *why, size_t cap)
 	while (fd < 0 && fgets(line, sizeof(line), f)) {
 		/* id parent major:minor root mountpoint options... - fstype source superoptions */
 		char *sep = strstr(line, " - cgroup2 ");
-		char root[4096];
-		if (!sep || sscanf(line, "%*s %*s %*s %4095s %4095s", root, dir) != 2 || strcmp(root, "/"))
+		struct stat st;
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", dir) != 1)
 			continue;
 		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0)
-			snprintf(why, cap, "cannot open the cgroup v2 root %.160s: %s", dir, strerror(errno));
+		if (fd < 0) {
+			snprintf(why, cap, "cannot open the cgroup v2 mount %.160s: %s", dir, strerror(errno));
+		} else if (fstat(fd, &st) || st.st_ino != 1) {
+			snprintf(why, cap, "the cgroup v2 mount %.100s is not the root cgroup (a cgroup namespace's own "
+				 "root? mount the host's /sys/fs/cgroup)", dir);
+			close(fd);
+			fd = -1;
+		}
 	}
 	fclose(f);
+	if (fd >= 0)
+		why[0] = 0;
 	if (fd < 0 && !why[0])
 		snprintf(why, cap, "no cgroup v2 hierarchy is mounted");
 	return fd;
@@ -448,11 +464,13 @@ static void load(const char *want, const char *want_exec)
 				continue;
 			int cg = cg_root >= 0;
 			int err = (h->needs_tracefs || x->needs_tracefs) && !tracefs_ready() ? -ENOENT : try_load(h, x, want_uring, cg);
+			int first_err = err;
 			if (err && err != -ENOENT && cg && strcmp(want_net, "cgroup")) {
 				/* The cgroup hooks are optional: without them, the per-syscall ones. */
 				int again = try_load(h, x, want_uring, 0);
 				if (!again) {
-					snprintf(net_problem, sizeof(net_problem), "the kernel refused the cgroup network programs (%s)", strerror(-err));
+					snprintf(net_problem, sizeof(net_problem), "the kernel refused the cgroup network programs (%s%s)",
+						 strerror(-err), err == -EPERM ? ": their program types need CAP_NET_ADMIN" : "");
 					cg = 0;
 				}
 				err = again;
@@ -462,6 +480,20 @@ static void load(const char *want, const char *want_exec)
 				int again = try_load(h, x, 0, cg);
 				if (!again) {
 					snprintf(uring_error, sizeof(uring_error), "the kernel refused tp_btf/io_uring_submit_req and io_uring_complete (%s)", strerror(-err));
+					want_uring = 0;
+				}
+				err = again;
+			}
+			if (err && err != -ENOENT && cg && want_uring && strcmp(want_net, "cgroup")) {
+				/* Both optional parts refused (an old kernel without the io_uring tracepoint, and no
+				 * CAP_NET_ADMIN): the rest without either. */
+				int again = try_load(h, x, 0, 0);
+				if (!again) {
+					snprintf(net_problem, sizeof(net_problem), "the kernel refused the cgroup network programs together with the io_uring hooks (%s%s)",
+						 strerror(-first_err), first_err == -EPERM ? ": the cgroup program types need CAP_NET_ADMIN" : "");
+					snprintf(uring_error, sizeof(uring_error), "the kernel refused tp_btf/io_uring_submit_req and io_uring_complete together with the cgroup network programs (%s)",
+						 strerror(-first_err));
+					cg = 0;
 					want_uring = 0;
 				}
 				err = again;
@@ -819,7 +851,9 @@ static int group_of(struct bpf_program *p)
  * refuses: only the per-syscall hooks see those). */
 static int cg_serves(const struct aw_filter_side *side)
 {
-	return net_cg && !side->net_pass_all && !side->net_any_protocol;
+	/* Without the outcome hook a connect seen before the call would never get its result. */
+	return net_cg && outcome_prog && strcmp(outcome_hook_name, "none") && !side->net_pass_all &&
+	       !side->net_any_protocol;
 }
 
 /* The groups needed by a filter side (paths, executions, network calls, watched identities). */
@@ -896,6 +930,19 @@ static int hooks_widen(unsigned int want)
 
 /* Detaches every group not in `want`: after a change took effect. Each detach waits for the
  * kernel (about a grace period per tracepoint), so a whole group takes a moment. */
+/* Empties a map keyed by a u64 (net_pending, net_deferred), counting into net_dropped. */
+static void drop_map(struct bpf_map *m)
+{
+	__u64 key, next;
+	int fd = bpf_map__fd(m);
+	while (bpf_map_get_next_key(fd, NULL, &next) == 0) {
+		key = next;
+		if (bpf_map_delete_elem(fd, &key))
+			break;
+		net_dropped++;
+	}
+}
+
 static void hooks_narrow(unsigned int want)
 {
 	if (!attached)
@@ -937,9 +984,16 @@ static int cmd_switch(void)
 	/* Verdicts cached under the old side are void (see aw_slot for the order). */
 	__atomic_fetch_add(&skel->bss->aw_path_gen, AW_GEN_TOPO, __ATOMIC_SEQ_CST);
 	building = 0;
+	int outcome_went = group_attached(G_OUTCOME) && !(want & G_BIT(G_OUTCOME));
 	hooks_narrow(want);
-	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) == 0)
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) == 0) {
 		purge_side(old);
+		/* No program still running can add to them now (aw_net_outcome_on is 0). */
+		if (outcome_went) {
+			drop_map(skel->maps.net_pending);
+			drop_map(skel->maps.net_deferred);
+		}
+	}
 	return 0;
 }
 

@@ -15,7 +15,7 @@ import { startHealthServer, type HealthServer } from '../health/server.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { createAgentMetrics, type AgentMetrics, type MetricSources } from '../metrics/index.ts';
 import { openMonitor, type HookState, type Monitor } from '../monitor/index.ts';
-import { formatProblem, formatSameNamed, IDENTITY_REFRESH_MS, IdentityWatch, PolicyStore, SAME_NAME_CODE, sameNamed, UNOBSERVED_CODE, unobservedFields, type PolicyStoreStatus, type ReloadEvent } from '../policy/index.ts';
+import { formatProblem, IDENTITY_REFRESH_MS, IdentityWatch, PolicyStore, SAME_NAME_CODE, sameNamed, sameNamedMessage, UNOBSERVED_CODE, unobservedFields, type PolicyStoreStatus, type ReloadEvent } from '../policy/index.ts';
 import { AlertThrottle, noticeMatch, throttleSubject, type ThrottleSettings } from '../policy/throttle.ts';
 import type { KernelFilterSpec, Match, MonitorEvent, NodeIdentity, Workload } from '../types.ts';
 
@@ -43,7 +43,7 @@ function logReload(log: Logger, ev: ReloadEvent, metrics: AgentMetrics): void {
   // And one name given by several documents: all are in force here, one in a cluster.
   for (const { key, docs } of sameNamed(ev.engine.policies)) {
     if (!changed.has(key)) continue;
-    log.warn({ policy: key, files: docs.map((d) => `${d.source.file}:${d.source.line}`), code: SAME_NAME_CODE }, formatSameNamed(key, docs).replace(/^.*? warning: /, ''));
+    log.warn({ policy: key, files: docs.map((d) => `${d.source.file}:${d.source.line}`), code: SAME_NAME_CODE }, sameNamedMessage(key, docs));
   }
   log.info({ generation: ev.generation, policies: ev.policies, added: ev.added, updated: ev.updated, removed: ev.removed,
     rejected: ev.rejected.length, filter: { passAll: ev.filter.passAll, exactPaths: ev.filter.exactPaths.length, dirPrefixes: ev.filter.dirPrefixes.length } },

@@ -101,7 +101,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
 /** `armorwatch run --help`, rendered from RUN_OPTIONS. */
 export function runHelp(): string {
   const lines = ['Usage: armorwatch run [options]', '',
-    'Monitors file access with eBPF, matches it against KubeArmor policies and exports every alert.',
+    'Monitors file access, process executions and network calls with eBPF, matches them against KubeArmor policies, detects port scans and exports every alert.',
     'Each option can also be set through the environment variables listed under it; a flag wins over',
     'the environment, the first variable listed wins over the next.', '', 'Options:'];
   for (const o of RUN_OPTIONS) {

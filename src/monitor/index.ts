@@ -324,7 +324,7 @@ export async function openMonitor(opts: MonitorOptions): Promise<Monitor> {
         kernel = { ...kernel, outcomeHook: r.outcomeHook };
         offset = BigInt(r.bootToRealtimeNs);
         log.info({ hook, execHook, outcomeHook: r.outcomeHook, netHook, tried: r.tried, ringBufferBytes: r.ringbufBytes }, 'eBPF programs loaded');
-        if (netHookProblem !== '') log.info({ netHook }, `socket() and connect() use the per-syscall hooks: ${netHookProblem}`);
+        if (netHookProblem !== '') log.warn({ netHook }, `socket() and connect() use the per-syscall hooks, which every system call of the node passes: ${netHookProblem}`);
         // Said at every start, not only when connects are asked for: a later filter may ask.
         if (outcomeProblem !== '') log.warn({ outcomeHook: r.outcomeHook }, outcomeProblem);
         ready?.resolve(undefined);

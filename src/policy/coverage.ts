@@ -170,7 +170,11 @@ export function sameNamed(policies: readonly PolicyDocument[]): Array<{ key: str
  * it: `file:line: warning: kind/namespace/name: defined again by file:line, ...: ...`.
  */
 export function formatSameNamed(key: string, docs: readonly PolicyDocument[], file: (d: PolicyDocument) => string = (d) => d.source.file): string {
-  const [first, ...again] = docs;
-  return `${file(first!)}:${first!.source.line}: warning: ${key}: defined again by ${again.map((d) => `${file(d)}:${d.source.line}`).join(', ')}: ` +
+  return `${file(docs[0]!)}:${docs[0]!.source.line}: warning: ${sameNamedMessage(key, docs, file)}`;
+}
+
+/** The same warning without its place (the agent's log line carries the files as a field). */
+export function sameNamedMessage(key: string, docs: readonly PolicyDocument[], file: (d: PolicyDocument) => string = (d) => d.source.file): string {
+  return `${key}: defined again by ${docs.slice(1).map((d) => `${file(d)}:${d.source.line}`).join(', ')}: ` +
     'all of them are in force here; a cluster keeps one object per name, the last one applied';
 }

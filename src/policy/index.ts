@@ -11,7 +11,7 @@ export { formatProblem, policyKey } from './types.ts';
 export type { PolicyDocument, PolicySpec, Problem } from './types.ts';
 export { PolicyStore } from './watch.ts';
 export type { PolicyStoreOptions, PolicyStoreStatus, ReloadEvent } from './watch.ts';
-export { FIELDS, formatSameNamed, formatUnobserved, SAME_NAME_CODE, sameNamed, unobservedFields, UNOBSERVED_CODE, UNOBSERVED_SECTIONS } from './coverage.ts';
+export { FIELDS, formatSameNamed, formatUnobserved, SAME_NAME_CODE, sameNamed, sameNamedMessage, unobservedFields, UNOBSERVED_CODE, UNOBSERVED_SECTIONS } from './coverage.ts';
 export type { FieldUse, Unobserved } from './coverage.ts';
 export { OBSERVED_SYSCALLS } from './syscall-rules.ts';
 export { checkFilterCapacity, FilterCapacityError, type FilterContributor } from './capacity.ts';

@@ -24,7 +24,12 @@ test('with only the DaemonSet\'s capabilities the agent attaches, becomes ready 
   const agent = startAgent(t, { policies: writeHostPolicy(t), healthPort: port, capabilities: caps });
   assert.ok(await waitReady(agent, port), `the agent did not become ready:\n${agent.err()}`);
   const loaded = agent.err().split('\n').find((l) => l.includes('eBPF programs loaded'));
-  if (loaded !== undefined) t.diagnostic(`hook: ${String((JSON.parse(loaded) as { hook?: unknown }).hook)}`);
+  assert.ok(loaded !== undefined, `no 'eBPF programs loaded' line:\n${agent.err()}`);
+  const hooks = JSON.parse(loaded) as { hook?: unknown; netHook?: unknown };
+  t.diagnostic(`hook: ${String(hooks.hook)}, socket/connect hook: ${String(hooks.netHook)}`);
+  // The cgroup programs (sock_create, connect4/6) load only with CAP_NET_ADMIN: without it the
+  // agent falls back to the per-syscall hooks, slower for every process of the node.
+  assert.equal(hooks.netHook, 'cgroup', `socket() and connect() are not on the cgroup hooks:\n${agent.err()}`);
 
   readFileSync('/proc/net/tcp');
   const alerted = await waitFor(() => agent.out().includes(`"PolicyName":"${HOST_POLICY}"`), 20_000);

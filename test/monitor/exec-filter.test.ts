@@ -17,12 +17,15 @@ const p = (name: string): string => join(dir, name);
 // 100 rules that match none of the programs run here, and the ones the tests aim at.
 const NOISE = Array.from({ length: 100 }, (_, i) => `/opt/aw-none/rule-${i}`);
 let spec: ExecFilterSpec;
+// Programs run one after the other (the kernel remembers several dropped executions per CPU).
+const ALT = ['alt-0', 'alt-1', 'alt-2', 'alt-3'];
 
 before(async () => {
   if (bpfUnavailableReason() !== null) return;
   dir = realpathSync(mkdtempSync(join(tmpdir(), 'aw-xfilter-')));
   mkdirSync(p('bin'));
-  for (const f of ['marker', 'other', 'bin/inner', 'named-aw']) copyFileSync('/bin/true', p(f));
+  for (const f of ['marker', 'other', 'bin/inner', 'named-aw', ...ALT]) copyFileSync('/bin/true', p(f));
+  symlinkSync(p('alt-2'), p('alt-2-alias'));
   symlinkSync(p('marker'), p('link-to-marker'));
   symlinkSync(p('other'), p('named-aw-link'));
   symlinkSync(p('other'), p('other-alias'));
@@ -93,6 +96,30 @@ test('a program dropped many times in a row passes once run by a listed name, or
   const listed = exec(p('other'), `${tag}-listed`);
   await c!.waitForExec((e) => e.hostPid === listed && e.argv[1] === `${tag}-listed`, 'the program once listed');
   assert.equal(c!.execs.some((e) => more.includes(e.hostPid)), false, 'runs before the change stayed in the kernel');
+  await c!.monitor.setPathFilter({ passAll: false, exactPaths: [], dirPrefixes: [], exec: spec });
+});
+
+test('programs run in turn, each dropped many times: one passes by a listed alias, and once listed; the others stay in the kernel', async (t) => {
+  if (!needsBpf(t)) return;
+  const tag = `turns-${process.pid}`;
+  await c!.monitor.setPathFilter({ passAll: false, exactPaths: [], dirPrefixes: [], exec: { ...spec, paths: [...NOISE, p('marker'), p('alt-2-alias')] } });
+  const filteredBefore = (await c!.monitor.refreshStats()).filteredExecInKernel;
+  const dropped: number[] = [];
+  for (let round = 0; round < 6; round++) for (const f of ALT) dropped.push(exec(p(f), tag));
+  const byAlias = exec(p('alt-2-alias'), `${tag}-alias`);
+  await c!.waitForExec((e) => e.hostPid === byAlias && e.argv[1] === `${tag}-alias`, 'alt-2 run by its listed alias');
+  assert.equal(c!.execs.some((e) => dropped.includes(e.hostPid)), false, 'runs by unlisted names stayed in the kernel');
+  assert.ok((await c!.monitor.refreshStats()).filteredExecInKernel - filteredBefore >= dropped.length, 'every run by an unlisted name counted as filtered');
+
+  await c!.monitor.setPathFilter({ passAll: false, exactPaths: [], dirPrefixes: [], exec: { ...spec, paths: [...NOISE, p('marker'), p('alt-1')] } });
+  const after: number[] = [];
+  for (let round = 0; round < 3; round++) for (const f of ALT) after.push(exec(p(f), `${tag}-after-${f}`));
+  await c!.waitForExec((e) => e.argv[1] === `${tag}-after-alt-1`, 'alt-1 once listed');
+  const marker = exec(p('marker'), `${tag}-marker`);
+  await c!.waitForExec((e) => e.hostPid === marker, 'the marker after the others');
+  const passed = c!.execs.filter((e) => after.includes(e.hostPid)).map((e) => e.argv[1]);
+  assert.deepEqual([...new Set(passed)], [`${tag}-after-alt-1`], 'only the listed program passed');
+  assert.equal(passed.length, 3, 'each run of the listed program passed');
   await c!.monitor.setPathFilter({ passAll: false, exactPaths: [], dirPrefixes: [], exec: spec });
 });
 

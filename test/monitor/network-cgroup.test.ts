@@ -163,12 +163,17 @@ test('a filter that passes any protocol keeps socket and connect on the per-sysc
   const tcp = netops(LOCAL, 'connect', '127.0.0.1', '9');
   assert.equal((await any.waitForNet(of(tcp, 'connect'), 'TCP connect')).ret, -111);
   assert.equal(any.nets.filter(of(tcp, 'connect')).length, 1, 'once');
+  // Which hook made it: socket() at its syscall exit returns the new descriptor; at
+  // cgroup/sock_create the call is still being made (no descriptor yet, result 0).
+  assert.ok((await any.waitForNet(of(tcp, 'socket'), 'TCP socket')).ret > 2, 'socket() seen at its exit (per-syscall hooks)');
   // Narrowed to TCP, the same monitor moves them to the cgroup hooks: unix connects are filtered.
   await any.monitor.setPathFilter({ passAll: false, exactPaths: [], dirPrefixes: [], network: { passAll: false, calls: ['socket', 'connect'], protocols: [6] } });
   const up2 = netops(LOCAL, 'unix', join(dir, 'cg2.sock'));
   const tcp2 = netops(LOCAL, 'connect', '127.0.0.1', '9');
   assert.equal((await any.waitForNet(of(tcp2, 'connect'), 'TCP connect on the cgroup hook')).ret, -111);
   assert.equal(any.nets.filter(of(tcp2, 'connect')).length, 1, 'once');
+  const s2 = await any.waitForNet(of(tcp2, 'socket'), 'TCP socket on the cgroup hook');
+  assert.deepEqual([s2.fd, s2.ret], [-1, 0], 'socket() seen at cgroup/sock_create');
   assert.equal(any.nets.filter((e) => e.hostPid === up2).length, 0, 'no unix call passes a TCP filter');
 });
 
