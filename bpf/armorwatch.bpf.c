@@ -1568,7 +1568,7 @@ static __always_inline int on_exit(long nr, long ret, const int with_exec)
 		if (with_exec && (nr == NR_execve || nr == NR_execveat))
 			return exec_exit(nr, ret);
 		if (net_bit(nr) && !(aw_net_cg_on() && (nr == NR_socket || nr == NR_connect)))
-			return aw_net_call(nr | AW_NET_REGS_ARGS, ret, 0, 0, 0);
+			aw_net_call(nr | AW_NET_REGS_ARGS, ret, 0, 0, 0);
 		return 0;
 	}
 	struct task_struct *bt = bpf_get_current_task_btf();
@@ -1814,19 +1814,19 @@ int aw_tp_enter_connect(struct trace_event_raw_sys_enter *ctx)
 SEC("cgroup/sock_create")
 int aw_cg_socket(struct bpf_sock *ctx)
 {
-	return cg_call(NR_socket, ctx->protocol, 0);
+	return cg_call(NR_socket, ctx->protocol, 0, NULL);
 }
 
 SEC("cgroup/connect4")
 int aw_cg_connect4(struct bpf_sock_addr *ctx)
 {
-	return cg_call(NR_connect, ctx->protocol, ctx->protocol == AW_IPPROTO_UDP ? 0 : -AW_EINPROGRESS);
+	return cg_call(NR_connect, ctx->protocol, ctx->protocol == AW_IPPROTO_UDP ? 0 : -AW_EINPROGRESS, ctx);
 }
 
 SEC("cgroup/connect6")
 int aw_cg_connect6(struct bpf_sock_addr *ctx)
 {
-	return cg_call(NR_connect, ctx->protocol, ctx->protocol == AW_IPPROTO_UDP ? 0 : -AW_EINPROGRESS);
+	return cg_call(NR_connect, ctx->protocol, ctx->protocol == AW_IPPROTO_UDP ? 0 : -AW_EINPROGRESS, ctx);
 }
 
 SEC("cgroup/sock_release")

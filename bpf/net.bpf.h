@@ -184,6 +184,42 @@ struct {
 	__type(value, struct net_pend);
 } net_scratch SEC(".maps");          /* cpu -> a net_pend being built (too large for the stack) */
 
+/* A TCP connect the scan gate held back at the root cgroup's hook (or whose call opened the gate
+ * there): only what its outcome needs, its target and the gate's generation, instead of a whole
+ * net_pend. While the gate stays closed the outcome is counted on the target; once it has opened
+ * the outcome is sent, with the identity of the call that opened it (gate_tpl: the same key) and
+ * the address rebuilt from the target. Not an LRU, for the reason net_pending is not; a full map is
+ * counted (AW_STAT_LOST_NET_PENDING). Every entry leaves it with the handshake or the socket. */
+struct net_held {
+	struct scan_tkey tk;
+	__u32 gen;
+	__s32 fd;
+	__u32 domain;
+	__u32 _pad;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64);
+	__type(value, struct net_held);
+} net_held SEC(".maps");             /* struct sock * -> a held-back connect awaiting its outcome */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct net_held);
+} held_scratch SEC(".maps");         /* cpu -> the net_held being built: its target by scan_gate, the rest by cg_hold */
+
+/* The gate record of each key whose gate opened: the identity its held-back outcomes are sent
+ * with. One write per episode; an entry pushed out counts the outcome as untracked. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct scan_key);
+	__type(value, struct aw_event);
+} gate_tpl SEC(".maps");             /* key -> its latest gate record's header */
+
 /* The call record of a blocking TCP connect seen at the root cgroup, which runs before the call:
  * sent when the handshake ends, with its result, as the per-syscall exit would have sent it. A
  * record longer than AW_DEFER_MAX, or a full map, is sent at once as in progress instead, its
@@ -353,6 +389,8 @@ __noinline int aw_net_connect_enter(int fd, __u64 uaddr, __u64 ulen, int any)
 #ifdef AW_FLOOR
 	return 0;
 #endif
+	if (any < 0)
+		return 0;
 	struct aw_config *cfg = bpf_map_lookup_elem(&aw_config, &zero);
 	if (!aw_net_outcome_on || !cfg || !net_passes(AW_NET_CONNECT, AW_IPPROTO_TCP))
 		return 0;
@@ -449,17 +487,74 @@ static __always_inline void gate_count(struct scan_tval *tv, __s64 ret, __u32 ud
 /* The outcome of a connect the gate held back: counted on its target while its gate is still
  * closed (0); true when the gate has opened since (its target was handed over): then the outcome is
  * reported like any other. A stale generation is dropped. */
-static __always_inline int gate_outcome(struct net_pend *pe, __s64 ret)
+static __always_inline int gate_outcome(struct scan_tkey *tk, __u32 gen, __s64 ret)
 {
-	struct scan_gate *g = bpf_map_lookup_elem(&scan_gates, &pe->tk.k);
-	if (!g || g->gen != pe->gen)
+	struct scan_gate *g = bpf_map_lookup_elem(&scan_gates, &tk->k);
+	if (!g || g->gen != gen)
 		return 0;
 	if (g->open)
 		return 1;
-	struct scan_tval *tv = bpf_map_lookup_elem(&scan_targets, &pe->tk);
-	if (tv && tv->gen == pe->gen)
-		gate_count(tv, ret, pe->tk.udp);
+	struct scan_tval *tv = bpf_map_lookup_elem(&scan_targets, tk);
+	if (tv && tv->gen == gen)
+		gate_count(tv, ret, tk->udp);
 	return 0;
+}
+
+/* A target's address as a struct sockaddr at dst (32 bytes): its length. */
+static __always_inline __u32 target_sockaddr(__u8 *dst, struct scan_tkey *tk)
+{
+	__builtin_memset(dst, 0, 32);
+	__builtin_memcpy(dst, &tk->family, 2);
+	__builtin_memcpy(dst + 2, &tk->port, 2);
+	if (tk->family == AW_AF_INET) {
+		__builtin_memcpy(dst + 4, tk->addr, 4);
+		return 16;
+	}
+	__builtin_memcpy(dst + 8, tk->addr, 16);
+	return 28;
+}
+
+/* The outcome of a held-back connect (net_held) whose gate has opened since: the outcome record
+ * send_outcome would send, with the identity of the key's gate record and the target's address. */
+static __always_inline void send_held_outcome(struct net_held *h, __u64 ts, __s64 ret)
+{
+	__u32 zero = 0;
+	struct aw_event *tpl = bpf_map_lookup_elem(&gate_tpl, &h->tk.k);
+	struct net_pend *out = bpf_map_lookup_elem(&net_scratch, &zero);
+	if (!tpl || !out) {
+		count(AW_STAT_LOST_NET_PENDING);
+		return;
+	}
+	__builtin_memcpy(&out->e, tpl, sizeof(out->e));
+	__u32 len = target_sockaddr(out->raddr, &h->tk);
+	__builtin_memset(out->e.str_len, 0, sizeof(out->e.str_len));
+	out->e.str_len[AW_STR_REMOTE] = len;
+	out->e.ts_boot_ns = ts;
+	out->e.ret = ret;
+	out->e.dirfd = h->fd;
+	out->e.dirfd2 = AT_FDCWD;
+	out->e.flags = 0;
+	out->e.owner_uid = 0;
+	out->e.arg_a = h->domain;
+	out->e.arg_b = AW_SOCK_STREAM;
+	out->e.mode = AW_IPPROTO_TCP;
+	out->e.ev_flags = AW_EVF_NET_OUTCOME;
+	out->e.ident_dev = 0;
+	out->e.ident_depth = 0;
+	out->e.ident_ino = 0;
+	if (bpf_ringbuf_output(&events, &out->e, sizeof(struct aw_event) + len, 0))
+		count(AW_STAT_LOST_RINGBUF);
+	else
+		count(AW_STAT_EMITTED);
+}
+
+/* A held-back connect's outcome (`h`: its net_held entry, under `key`): counted on its target, or
+ * sent once its gate has opened; the entry goes. */
+static __always_inline void held_outcome(struct net_held *h, __u64 key, __s64 ret)
+{
+	if (gate_outcome(&h->tk, h->gen, ret))
+		send_held_outcome(h, bpf_ktime_get_boot_ns(), ret);
+	bpf_map_delete_elem(&net_held, &key);
 }
 
 /* sock:inet_sock_set_state: a remembered socket leaves SYN_SENT. Inside the connect call itself
@@ -473,13 +568,17 @@ static __always_inline int on_sock_state(struct sock *sk, int oldstate, int news
 	if (oldstate != AW_TCP_SYN_SENT || (newstate != AW_TCP_ESTABLISHED && newstate != AW_TCP_CLOSE))
 		return 0;
 	__u64 key = (__u64)sk;
-	struct net_pend *pe = bpf_map_lookup_elem(&net_pending, &key);
-	if (!pe)
-		return 0;
 	__s64 ret = 0;
 	if (newstate == AW_TCP_CLOSE) {
 		int err = BPF_CORE_READ(sk, sk_err);
 		ret = -(err ? err : AW_ECONNABORTED); /* no error: the process closed it first */
+	}
+	struct net_pend *pe = bpf_map_lookup_elem(&net_pending, &key);
+	if (!pe) {
+		struct net_held *h = bpf_map_lookup_elem(&net_held, &key);
+		if (h)
+			held_outcome(h, key, ret);
+		return 0;
 	}
 	__u64 ts = bpf_ktime_get_boot_ns();
 	if (pe->state == AW_PEND_INFLIGHT && (__u32)bpf_get_current_pid_tgid() == pe->e.host_tid) {
@@ -488,7 +587,7 @@ static __always_inline int on_sock_state(struct sock *sk, int oldstate, int news
 		pe->state = AW_PEND_DONE;
 		return 0;
 	}
-	if (!pe->gated || gate_outcome(pe, ret))
+	if (!pe->gated || gate_outcome(&pe->tk, pe->gen, ret))
 		send_result(pe, key, ts, ret);
 	bpf_map_delete_elem(&net_pending, &key);
 	return 0;
@@ -549,6 +648,7 @@ static __always_inline int outcome_will_fold(struct sock *sk, long ret)
 #define AW_GATE_HELD 1    /* counted in the kernel, nothing emitted */
 #define AW_GATE_OPENED 2  /* crossed a threshold: the summary, then the handover */
 #define AW_GATE_STREAM 3  /* the gate is open: emitted, a non-blocking call folded into its outcome */
+#define AW_GATE_SKIP 4    /* held back, not counted: the detector does not count it either */
 
 /* The detector's key (src/detect/portscan.ts scanKey). */
 static __always_inline void gate_key(struct task_struct *bt, struct scan_key *k)
@@ -616,7 +716,8 @@ static __always_inline void gate_seen(struct scan_gate *g, void *map, void *vkey
 	__sync_fetch_and_add(&n[seq & 1], 1);
 }
 
-/* The port-scan gate at a connect's exit (see aw_gate_ports). `key`: filled for AW_GATE_OPENED. */
+/* The port-scan gate at a connect's exit (see aw_gate_ports). `key`: filled for AW_GATE_OPENED;
+ * for AW_GATE_HELD and AW_GATE_OPENED the target and generation are left in held_scratch. */
 static __always_inline int scan_gate(struct task_struct *bt, struct sock *sk, __u32 domain, __u32 type, __u32 protocol,
 				     __u64 uaddr, __u64 ulen, long ret, struct scan_key *key, __u32 *gen)
 {
@@ -632,7 +733,7 @@ static __always_inline int scan_gate(struct task_struct *bt, struct sock *sk, __
 	 * disconnect, another family) is held back, not counted. */
 	if (ret == -AW_EALREADY || ret == -AW_EISCONN || (a.family != AW_AF_INET && a.family != AW_AF_INET6)) {
 		count(AW_STAT_GATED_NET);
-		return AW_GATE_HELD;
+		return AW_GATE_SKIP;
 	}
 	gate_key(bt, key);
 	__u64 now = bpf_ktime_get_boot_ns();
@@ -694,7 +795,8 @@ static __always_inline int scan_gate(struct task_struct *bt, struct sock *sk, __
 		__sync_fetch_and_add(&tv->attempts, 1);
 		tv->last_ns = now;
 	}
-	/* Its result: now, from the outcome that came during the call, or later (gate_outcome). */
+	/* Its result: now, from the outcome that came during the call, or later (gate_outcome). At the
+	 * root cgroup's hook nothing is remembered yet: cg_call remembers what the outcome needs. */
 	__u64 skey = (__u64)sk;
 	struct net_pend *pe = bpf_map_lookup_elem(&net_pending, &skey);
 	__s64 res = ret;
@@ -710,6 +812,14 @@ static __always_inline int scan_gate(struct task_struct *bt, struct sock *sk, __
 	}
 	if (tv)
 		gate_count(tv, res, udp);
+	/* What a held-back connect's outcome needs, for cg_hold at the root cgroup's hook: the target as
+	 * counted here (from the caller's own sockaddr, whatever the socket's family) and the generation. */
+	__u32 zero = 0;
+	struct net_held *h = bpf_map_lookup_elem(&held_scratch, &zero);
+	if (h) {
+		__builtin_memcpy(&h->tk, &tk, sizeof(tk));
+		h->gen = g->gen;
+	}
 	if (g->ports[0] + g->ports[1] >= aw_gate_ports || g->hosts[0] + g->hosts[1] >= aw_gate_hosts) {
 		g->open = 1;
 		return AW_GATE_OPENED;
@@ -735,17 +845,7 @@ static long gate_handover_one(struct bpf_map *map, struct scan_tkey *tk, struct 
 	if (!tpl || !out)
 		return 1;
 	__builtin_memcpy(&out->e, &tpl->e, sizeof(out->e));
-	__builtin_memset(out->raddr, 0, 32);
-	__builtin_memcpy(out->raddr, &tk->family, 2);
-	__builtin_memcpy(out->raddr + 2, &tk->port, 2);
-	__u32 len;
-	if (tk->family == AW_AF_INET) {
-		__builtin_memcpy(out->raddr + 4, tk->addr, 4);
-		len = 16;
-	} else {
-		__builtin_memcpy(out->raddr + 8, tk->addr, 16);
-		len = 28;
-	}
+	__u32 len = target_sockaddr(out->raddr, tk);
 	__builtin_memset(out->e.str_len, 0, sizeof(out->e.str_len));
 	out->e.str_len[AW_STR_REMOTE] = len;
 	out->e.ts_boot_ns = tv->last_ns;
@@ -776,6 +876,8 @@ static __always_inline void gate_handover(struct heap *hp, struct scan_key *key,
 	if (!tpl || !g)
 		return;
 	__builtin_memcpy(&tpl->e, hp->ev, sizeof(tpl->e));
+	/* the identity the key's held-back connects still in progress are reported with */
+	bpf_map_update_elem(&gate_tpl, key, &tpl->e, BPF_ANY);
 	struct gate_ctx c = { .k = *key, .gen = gen, .sent = 0 };
 	bpf_for_each_map_elem(&scan_targets, gate_handover_one, &c, 0);
 	__u32 listed = g->listed;
@@ -791,9 +893,12 @@ static __always_inline void gate_handover(struct heap *hp, struct scan_key *key,
  * Flags on nr: AW_NET_REGS_ARGS, the arguments are read here from the caller's registers (the
  * per-syscall hooks at exit), once the call is known to be wanted; AW_NET_AT_HOOK, the call is
  * being made (the root cgroup's hooks, aw_cg_*): socket() has no fd yet, and a connect's result
- * is its outcome. A global function: verified once, apart from the hooks. */
+ * is its outcome. Returns AW_NET_HELD for a connect the gate counted instead of emitting, or that
+ * opened its gate (its target and the gate's generation are in held_scratch: cg_call remembers
+ * its outcome), else 0. A global function: verified once, apart from the hooks. */
 #define AW_NET_REGS_ARGS (1L << 32)
 #define AW_NET_AT_HOOK (1L << 33)
+#define AW_NET_HELD 1
 __noinline int aw_net_call(long nr, long ret, __u64 a0, __u64 a1, __u64 a2)
 {
 	int from_regs = (nr & AW_NET_REGS_ARGS) != 0, at_hook = (nr & AW_NET_AT_HOOK) != 0;
@@ -850,9 +955,9 @@ __noinline int aw_net_call(long nr, long ret, __u64 a0, __u64 a1, __u64 a2)
 	__u32 ggen = 0;
 	int gate = nr == NR_connect && sk ? scan_gate(bt, sk, domain, type, protocol, a1, a2, ret, &gkey, &ggen) : AW_GATE_PASS;
 	if (gate == AW_GATE_HELD)
+		return AW_NET_HELD;
+	if (gate == AW_GATE_SKIP)
 		return 0;
-	/* An open gate: a non-blocking connect whose outcome will be reported is reported by it alone. */
-	int fold = gate == AW_GATE_STREAM && outcome_will_fold(sk, ret);
 
 	struct heap *hp = scratch();
 	if (!hp)
@@ -894,8 +999,13 @@ __noinline int aw_net_call(long nr, long ret, __u64 a0, __u64 a1, __u64 a2)
 		e->ev_flags |= AW_EVF_NET_GATE_OPEN;
 		send(hp, off);
 		gate_handover(hp, &gkey, ggen);
-		return 0;
+		return AW_NET_HELD;
 	}
+	/* At the root cgroup's hook a TCP connect that will be emitted is remembered now, in full, for
+	 * its outcome (one the gate holds back or that opens it: by cg_call, from what this returns). */
+	aw_net_connect_enter(fd, a1, a2, at_hook && nr == NR_connect ? 1 : -1);
+	/* An open gate: a non-blocking connect whose outcome will be reported is reported by it alone. */
+	int fold = gate == AW_GATE_STREAM && outcome_will_fold(sk, ret);
 	if (!fold && at_hook && nr == NR_connect && sk && !(f_flags & AW_O_NONBLOCK) && defer_call(hp, off, sk))
 		return 0;
 	if (!fold)
@@ -903,6 +1013,27 @@ __noinline int aw_net_call(long nr, long ret, __u64 a0, __u64 a1, __u64 a2)
 	if (nr == NR_connect && sk)
 		connect_exit_pending(hp, off, sk, ret, 1, fold);
 	return 0;
+}
+
+/* A TCP connect the gate counted at the root cgroup's hook (held back, or it opened the gate):
+ * remembered by its socket `skey` with its target and the gate's generation (left in held_scratch
+ * by scan_gate), its fd and the socket's family, for on_sock_state or cg_release to count or send
+ * its outcome. An entry still there is a connect on the same socket that failed before its SYN
+ * left (no route): it is settled first, as failed (ECONNABORTED, as cg_release would). */
+static __always_inline void cg_hold(__u64 skey, int fd, __u32 domain)
+{
+	__u32 zero = 0;
+	struct net_held *h = bpf_map_lookup_elem(&held_scratch, &zero);
+	if (!h)
+		return;
+	h->fd = fd;
+	h->domain = domain;
+	h->_pad = 0;
+	struct net_held *old = bpf_map_lookup_elem(&net_held, &skey);
+	if (old) /* its error (no route) is not in sk_err, and `skey` cannot be read through here */
+		held_outcome(old, skey, -AW_ECONNABORTED);
+	if (bpf_map_update_elem(&net_held, &skey, h, BPF_NOEXIST) == -AW_E2BIG)
+		count(AW_STAT_LOST_NET_PENDING);
 }
 
 /* ---- socket() and connect() at the root cgroup (aw_cg_* in armorwatch.bpf.c) --------------------
@@ -913,7 +1044,7 @@ __noinline int aw_net_call(long nr, long ret, __u64 a0, __u64 a1, __u64 a2)
  * sock:inet_sock_set_state, as for a non-blocking connect), a UDP connect as made. Calls made
  * from elsewhere than the syscall itself (io_uring, the kernel) are left out, as before. The
  * programs must allow the call: they always return 1. */
-static __always_inline int cg_call(long nr, __u32 protocol, long ret)
+static __always_inline int cg_call(long nr, __u32 protocol, long ret, struct bpf_sock_addr *sa)
 {
 	__u32 zero = 0;
 #ifdef AW_FLOOR
@@ -930,9 +1061,9 @@ static __always_inline int cg_call(long nr, __u32 protocol, long ret)
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 	if (!regs || regs->orig_ax != nr)
 		return 1;
-	if (nr == NR_connect && protocol == AW_IPPROTO_TCP)
-		aw_net_connect_enter((int)regs->di, regs->si, regs->dx, 1);
-	aw_net_call(nr | AW_NET_AT_HOOK, ret, regs->di, regs->si, regs->dx);
+	int r = aw_net_call(nr | AW_NET_AT_HOOK, ret, regs->di, regs->si, regs->dx);
+	if (sa && r == AW_NET_HELD && protocol == AW_IPPROTO_TCP && aw_net_outcome_on)
+		cg_hold((__u64)sa->sk, (int)regs->di, sa->family);
 	return 1;
 }
 
@@ -945,11 +1076,18 @@ static __always_inline int cg_release(__u64 key)
 	return 1;
 #endif
 	struct net_pend *pe = bpf_map_lookup_elem(&net_pending, &key);
-	if (!pe)
+	int err;
+	if (!pe) {
+		struct net_held *h = bpf_map_lookup_elem(&net_held, &key);
+		if (!h)
+			return 1;
+		err = BPF_CORE_READ((struct sock *)key, sk_err);
+		held_outcome(h, key, -(err ? err : AW_ECONNABORTED));
 		return 1;
-	int err = BPF_CORE_READ((struct sock *)key, sk_err);
+	}
+	err = BPF_CORE_READ((struct sock *)key, sk_err);
 	__s64 ret = -(err ? err : AW_ECONNABORTED);
-	if (pe->state == AW_PEND_WAITING && (!pe->gated || gate_outcome(pe, ret)))
+	if (pe->state == AW_PEND_WAITING && (!pe->gated || gate_outcome(&pe->tk, pe->gen, ret)))
 		send_result(pe, key, bpf_ktime_get_boot_ns(), ret);
 	bpf_map_delete_elem(&net_pending, &key);
 	return 1;

@@ -930,7 +930,7 @@ static int hooks_widen(unsigned int want)
 
 /* Detaches every group not in `want`: after a change took effect. Each detach waits for the
  * kernel (about a grace period per tracepoint), so a whole group takes a moment. */
-/* Empties a map keyed by a u64 (net_pending, net_deferred), counting into net_dropped. */
+/* Empties a map keyed by a u64 (net_pending, net_deferred, net_held), counting into net_dropped. */
 static void drop_map(struct bpf_map *m)
 {
 	__u64 key, next;
@@ -992,6 +992,7 @@ static int cmd_switch(void)
 		if (outcome_went) {
 			drop_map(skel->maps.net_pending);
 			drop_map(skel->maps.net_deferred);
+			drop_map(skel->maps.net_held);
 		}
 	}
 	return 0;

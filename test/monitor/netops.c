@@ -7,6 +7,10 @@
  *   netops udp <addr> <port>              a UDP socket connected to addr:port
  *   netops ports <addr> <first> <last> <times>   non-blocking TCP connects to each port in turn, each
  *                                         `times` times, each waited for (a small connect scan)
+ *   netops burst <addr> <first> <last> <wait|close>   a non-blocking TCP connect to each port at
+ *                                         once, printing "<port> <fd>" for each and then "sent";
+ *                                         then waits for every result ("<port> <errno name>"), or
+ *                                         closes every socket at once
  *   netops unix <path> | unix-abstract <name>   listen, connect, accept on a unix stream socket
  * With AW_MARK set, first opens that file (a file event of the same process). Exit status 0 when
  * the calls ran, whatever they returned; the result of a connect is printed as its errno name. */
@@ -139,6 +143,33 @@ static void unix_pair(const char *name, int abstract)
 		unlink(name);
 }
 
+static void burst(const char *addr, int first, int last, int wait)
+{
+	int n = last - first + 1, fds[256];
+	if (n < 1 || n > 256)
+		exit(2);
+	for (int i = 0; i < n; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = addr_of(addr, first + i, &ss);
+		fds[i] = must(socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0), "socket");
+		connect(fds[i], (struct sockaddr *)&ss, len);
+		printf("%d %d\n", first + i, fds[i]);
+	}
+	printf("sent\n");
+	fflush(stdout);
+	for (int i = 0; i < n; i++) {
+		if (wait) {
+			struct pollfd p = { .fd = fds[i], .events = POLLOUT };
+			poll(&p, 1, 20000);
+			int err = 0;
+			socklen_t sl = sizeof(err);
+			getsockopt(fds[i], SOL_SOCKET, SO_ERROR, &err, &sl);
+			printf("%d %s\n", first + i, err ? strerrorname_np(err) : "OK");
+		}
+		close(fds[i]);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *mark = getenv("AW_MARK");
@@ -156,6 +187,7 @@ int main(int argc, char **argv)
 			for (int i = 0; i < atoi(argv[5]); i++)
 				close(tcp_connect(argv[2], p, 1));
 	}
+	else if (argc == 6 && !strcmp(argv[1], "burst")) burst(argv[2], atoi(argv[3]), atoi(argv[4]), !strcmp(argv[5], "wait"));
 	else if (argc == 4 && !strcmp(argv[1], "udp")) {
 		struct sockaddr_storage ss;
 		socklen_t len = addr_of(argv[2], atoi(argv[3]), &ss);

@@ -176,3 +176,109 @@ test('a filter that passes any protocol keeps socket and connect on the per-sysc
   assert.deepEqual([s2.fd, s2.ret], [-1, 0], 'socket() seen at cgroup/sock_create');
   assert.equal(any.nets.filter((e) => e.hostPid === up2).length, 0, 'no unix call passes a TCP filter');
 });
+
+/** The port a connect asked for (inet and inet6 addresses), else -1. */
+const portOf = (e: NetworkEvent): number => (e.remote !== null && 'port' in e.remote ? e.remote.port : -1);
+
+/** A netops burst (non-blocking connects to ports first..last at once) in a namespace: its pid, the fd
+ * of each port's socket once all are sent, and its end. */
+function burst(ns: string, addr: string, first: number, last: number, mode: 'wait' | 'close') {
+  const p = spawn('ip', ['netns', 'exec', ns, NETOPS, 'burst', addr, `${first}`, `${last}`, mode], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, AW_MARK: mark } });
+  const fds = new Map<number, number>();
+  let out = '';
+  const sent = new Promise<Map<number, number>>((resolve, reject) => {
+    p.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (!out.includes('sent\n')) return;
+      for (const line of out.slice(0, out.indexOf('sent\n')).trim().split('\n')) {
+        const [port, fd] = line.split(' ').map(Number);
+        fds.set(port!, fd!);
+      }
+      resolve(fds);
+    });
+    p.on('error', reject);
+  });
+  const done = new Promise<void>((resolve) => { p.on('exit', () => { resolve(); }); });
+  return { pid: p.pid!, sent, done };
+}
+
+test('the port-scan gate at the cgroup hook: connects held back while their handshakes are in flight are counted on their targets while it is closed (also when closed before the handshake ends), and once it opens their outcomes come once each, with their port, fd and process, as from the syscall exit', async (t) => {
+  if (!needsBpf(t)) return;
+  const scanGate = { tcp: true, udp: true, windowMs: 60_000, quietMs: 30_000, ports: 10, hosts: 64, hostNetNs: statSync('/proc/self/ns/net').ino };
+  const filter: KernelFilterSpec = { passAll: false, exactPaths: [], dirPrefixes: [], network: { passAll: false, calls: ['socket', 'connect'], protocols: [1], scanGate } };
+  const processFilter = { pids: [], comms: ['netops'], excludePids: [] };
+  const gc = await collect({ pathFilter: filter, processFilter, netHook: 'cgroup' });
+  defer(t, 'close the gated monitor (cgroup)', () => gc.monitor.close());
+  const gs = await collect({ pathFilter: filter, processFilter, netHook: 'syscalls' });
+  defer(t, 'close the gated monitor (syscalls)', () => gs.monitor.close());
+  assert.deepEqual([(await gc.monitor.refreshStats()).netHook, (await gs.monitor.refreshStats()).netHook], ['cgroup', 'syscalls']);
+  const srv = spawn('ip', ['netns', 'exec', SERVER, NETOPS, 'serve', SERVER_IP, '7300', '60'], { stdio: 'ignore' });
+  defer(t, 'stop the server', () => { srv.kill('SIGKILL'); });
+  await cg!.waitForNet((e) => e.hostPid === srv.pid && e.syscall === 'listen', 'server listening', 15_000);
+  // The server drops every SYN to these ports until the test lets them through: each connect stays
+  // in SYN_SENT (its outcome to come) until its SYN is sent again, a second later.
+  const drop = ['-p', 'tcp', '--syn', '--dport', '7300:7399', '-j', 'DROP'];
+  const iptables = (...args: string[]): void => { execFileSync('ip', ['netns', 'exec', SERVER, 'iptables', ...args]); };
+  iptables('-I', 'INPUT', ...drop);
+  defer(t, 'let SYNs through', () => { try { iptables('-D', 'INPUT', ...drop); } catch { /* already */ } });
+  const stats = async () => Promise.all([gc.monitor.refreshStats(), gs.monitor.refreshStats()]);
+  const before0 = await stats();
+
+  // Below the thresholds: 5 connects whose handshakes end (refused) while the gate is closed, and 2
+  // whose sockets are closed while they still connect. Nothing comes up; their results are counted.
+  const a = burst(CLIENT, SERVER_IP, 7301, 7305, 'wait');
+  await a.sent;
+  const c = burst(CLIENT, SERVER_IP, 7320, 7321, 'close');
+  await c.done;
+  iptables('-D', 'INPUT', ...drop);
+  await a.done;
+  await new Promise((r) => setTimeout(r, 300));
+  for (const [i, m] of [gc, gs].entries()) {
+    assert.equal(m.nets.filter((e) => e.hostPid === a.pid || e.hostPid === c.pid).length, 0, 'no record below the thresholds');
+    assert.equal((await m.monitor.refreshStats()).gatedNetInKernel - before0[i]!.gatedNetInKernel, 7, 'every connect held back');
+  }
+
+  // Then, over IPv4-mapped IPv6 (the connect6 hook), 10 more connects at once, all in flight: the
+  // 10th distinct port (7307) opens the gate while the 8 before it (7300..7306, the open port
+  // among them) still wait for their handshakes, the last two stream.
+  iptables('-I', 'INPUT', ...drop);
+  const b = burst(CLIENT, `::ffff:${SERVER_IP}`, 7300, 7309, 'wait');
+  const fds = await b.sent;
+  iptables('-D', 'INPUT', ...drop);
+  await b.done;
+  for (const m of [gc, gs]) await m.waitForNet((e) => e.hostPid === b.pid && portOf(e) === 7309 && e.phase === 'attempt', 'the last streamed connect', 10_000);
+  await new Promise((r) => setTimeout(r, 300));
+  /** The host of an inet or inet6 address, an IPv4-mapped one as `mapped <IPv4>`. */
+  const hostOf = (e: NetworkEvent): string => (e.remote === null || !('address' in e.remote) ? '' : 'mappedV4' in e.remote ? `mapped ${e.remote.mappedV4}` : e.remote.address);
+  const seen = (m: Collected) => m.nets.filter((e) => e.hostPid === b.pid && e.syscall === 'connect')
+    .map((e) => [e.phase, portOf(e), e.fd, e.ret, e.hostTid, e.netNs, e.domain, e.type, e.protocol, e.remote, e.exePath, e.cwd] as const)
+    .sort((x, y) => x[1] - y[1] || x[0].localeCompare(y[0]) || x[6] - y[6]);
+  const viaCg = seen(gc);
+  assert.deepEqual(viaCg, seen(gs), 'the same records from both hooks');
+  const netNs = statSync(`/run/netns/${CLIENT}`).ino;
+  const outcomes = gc.nets.filter((e) => e.hostPid === b.pid && e.phase === 'outcome');
+  assert.deepEqual(outcomes.map((e) => portOf(e)).sort(), [7300, 7301, 7302, 7303, 7304, 7305, 7306, 7307], 'one outcome per connect held back, the gate-opening one too');
+  for (const e of outcomes) {
+    assert.deepEqual([e.fd, e.ret, e.hostTid, e.netNs, e.domain, hostOf(e)], [fds.get(portOf(e)), portOf(e) === 7300 ? 0 : -111, b.pid, netNs, 10, `mapped ${SERVER_IP}`], `outcome of ${portOf(e)}`);
+  }
+  assert.deepEqual(gc.nets.filter((e) => e.hostPid === b.pid && e.phase === 'attempt').map((e) => [portOf(e), e.fd, e.ret]).sort(), [[7308, fds.get(7308), -111], [7309, fds.get(7309), -111]]);
+  const opened = gc.nets.filter((e) => e.hostPid === b.pid && e.phase === 'gate');
+  assert.deepEqual(opened.map((e) => [portOf(e), e.ret, e.fd]), [[7307, -115, fds.get(7307)]]);
+  // The handover: the 7 targets below the thresholds with their results, the 8 of the burst with none yet.
+  const hand = (m: Collected) => m.nets.filter((e) => e.phase === 'handover' && e.netNs === netNs)
+    .map((e) => [hostOf(e), portOf(e), e.gated!.attempts, e.gated!.succeeded, e.gated!.refused, e.gated!.failed] as const)
+    .sort((x, y) => x[1] - y[1] || x[0].localeCompare(y[0]));
+  const want = [
+    ...[7301, 7302, 7303, 7304, 7305].map((p) => [SERVER_IP, p, 1, 0, 1, 0]),
+    ...[7300, 7301, 7302, 7303, 7304, 7305, 7306, 7307].map((p) => [`mapped ${SERVER_IP}`, p, 1, 0, 0, 0]),
+    ...[7320, 7321].map((p) => [SERVER_IP, p, 1, 0, 0, 1]),
+  ].sort((x, y) => (x[1] as number) - (y[1] as number) || (x[0] as string).localeCompare(y[0] as string));
+  assert.deepEqual(hand(gc), want);
+  assert.deepEqual(hand(gs), want);
+  const [cgEnd, sysEnd] = await stats();
+  for (const [i, s] of [cgEnd, sysEnd].entries()) {
+    assert.equal(s.gatedNetInKernel - before0[i]!.gatedNetInKernel, 14, 'the 7 before and the 7 of the burst before the 10th port');
+    assert.equal(s.lostNetPending - before0[i]!.lostNetPending, 0);
+    assert.equal(s.lostGateTargets ?? 0, 0);
+  }
+});
