@@ -13,9 +13,9 @@ import { bpfUnavailableReason, needsBpf } from '../helpers/privileges.ts';
 import { defer } from '../helpers/cleanup.ts';
 import type { NetworkEvent } from '../../src/types.ts';
 import type { KernelFilterSpec } from '../../src/types.ts';
-import { collect, run, type Collected } from './harness.ts';
+import { collect, type Collected } from './harness.ts';
+import { NETOPS, nsInode, runNetops, TestNamespaces } from './netns.ts';
 
-const NETOPS = new URL('../../build/netops', import.meta.url).pathname;
 const tag = `${process.pid % 100000}`;
 const LOCAL = `aw-cl-${tag}`;
 const CLIENT = `aw-cc-${tag}`;
@@ -26,20 +26,10 @@ let cg: Collected | null = null;
 let sys: Collected | null = null;
 let dir = '';
 let mark = '';
-const created: string[] = [];
-
-function ip(...args: string[]): void {
-  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-function netns(name: string): void {
-  ip('netns', 'add', name);
-  created.push(name);
-  ip('-n', name, 'link', 'set', 'lo', 'up');
-}
+const spaces = new TestNamespaces();
 
 function netops(ns: string, ...args: string[]): number {
-  return run('ip', ['netns', 'exec', ns, NETOPS, ...args], dir, { ...process.env, AW_MARK: mark });
+  return runNetops(ns, dir, mark, ...args);
 }
 
 // TCP and UDP rules: every network call, on those protocols. Files too: a process's file events
@@ -54,15 +44,10 @@ before(async () => {
   dir = realpathSync(mkdtempSync(join(tmpdir(), 'aw-netcg-')));
   mark = join(dir, 'mark');
   writeFileSync(mark, 'x');
-  netns(LOCAL);
-  netns(CLIENT);
-  netns(SERVER);
-  const veth = `awg${tag}`;
-  ip('link', 'add', `${veth}c`, 'netns', CLIENT, 'type', 'veth', 'peer', 'name', `${veth}s`, 'netns', SERVER);
-  ip('-n', CLIENT, 'addr', 'add', `${CLIENT_IP}/24`, 'dev', `${veth}c`);
-  ip('-n', SERVER, 'addr', 'add', `${SERVER_IP}/24`, 'dev', `${veth}s`);
-  ip('-n', CLIENT, 'link', 'set', `${veth}c`, 'up');
-  ip('-n', SERVER, 'link', 'set', `${veth}s`, 'up');
+  spaces.add(LOCAL);
+  spaces.add(CLIENT);
+  spaces.add(SERVER);
+  spaces.veth(`awg${tag}`, CLIENT, CLIENT_IP, SERVER, SERVER_IP);
   const processFilter = { pids: [], comms: ['netops'], excludePids: [] };
   cg = await collect({ pathFilter: TCP_UDP, processFilter, netHook: 'cgroup' });
   sys = await collect({ pathFilter: TCP_UDP, processFilter, netHook: 'syscalls' });
@@ -70,9 +55,7 @@ before(async () => {
 after(async () => {
   await cg?.monitor.close();
   await sys?.monitor.close();
-  for (const ns of created) {
-    try { ip('netns', 'del', ns); } catch { /* already gone */ }
-  }
+  spaces.removeAll();
   if (dir !== '') rmSync(dir, { recursive: true, force: true });
 });
 
@@ -107,7 +90,7 @@ test('TCP over IPv4 in a namespace: the same connect record from the cgroup hook
   assert.ok(viaCg.fd > 2);
   const file = await cg!.waitFor((e) => e.hostPid === pid && e.absPath === mark, 'open of the marker file');
   for (const k of IDENTITY) assert.deepEqual(viaCg[k], file[k], k);
-  assert.equal(viaCg.netNs, statSync(`/run/netns/${LOCAL}`).ino);
+  assert.equal(viaCg.netNs, nsInode(LOCAL));
   // socket(): the same call, identity and triple; made before its fd exists, so no fd and result 0.
   const cgSockets = cg!.nets.filter(of(pid, 'socket'));
   assert.equal(cgSockets.length, 2);
@@ -138,7 +121,7 @@ test('IPv6, refused blocking, non-blocking over a veth and UDP connects: the sam
   const nb = netops(CLIENT, 'nb-connect', SERVER_IP, '7205');
   const call = await cg!.waitForNet(of(nb, 'connect'), 'non-blocking connect');
   const out = await cg!.waitForNet(of(nb, 'connect', 'outcome'), 'its outcome');
-  assert.deepEqual([call.ret, out.ret, out.fd, out.hostTid, out.netNs], [-115, 0, call.fd, call.hostTid, statSync(`/run/netns/${CLIENT}`).ino]);
+  assert.deepEqual([call.ret, out.ret, out.fd, out.hostTid, out.netNs], [-115, 0, call.fd, call.hostTid, nsInode(CLIENT)]);
   assert.deepEqual(said(call), said(await sys!.waitForNet(of(nb, 'connect'), 'non-blocking connect')));
   assert.deepEqual(said(out), said(await sys!.waitForNet(of(nb, 'connect', 'outcome'), 'its outcome')));
 
@@ -255,7 +238,7 @@ test('the port-scan gate at the cgroup hook: connects held back while their hand
     .sort((x, y) => x[1] - y[1] || x[0].localeCompare(y[0]) || x[6] - y[6]);
   const viaCg = seen(gc);
   assert.deepEqual(viaCg, seen(gs), 'the same records from both hooks');
-  const netNs = statSync(`/run/netns/${CLIENT}`).ino;
+  const netNs = nsInode(CLIENT);
   const outcomes = gc.nets.filter((e) => e.hostPid === b.pid && e.phase === 'outcome');
   assert.deepEqual(outcomes.map((e) => portOf(e)).sort(), [7300, 7301, 7302, 7303, 7304, 7305, 7306, 7307], 'one outcome per connect held back, the gate-opening one too');
   for (const e of outcomes) {

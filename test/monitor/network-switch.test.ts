@@ -9,10 +9,11 @@ import { bpfUnavailableReason, needsBpf } from '../helpers/privileges.ts';
 import { defer } from '../helpers/cleanup.ts';
 import type { KernelFilterSpec, NetworkEvent } from '../../src/types.ts';
 import { collect, type Collected } from './harness.ts';
+import { NETOPS, TestNamespaces } from './netns.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-const NETOPS = new URL('../../build/netops', import.meta.url).pathname;
 const NS = `aw-sw-${process.pid % 100000}`;
+const spaces = new TestNamespaces();
 // The namespace drops every SYN to this port as it comes in: the connect stays in SYN_SENT until the
 // process gives up (netops nb-connect polls 10 s).
 const SILENT_PORT = '7399';
@@ -24,20 +25,15 @@ const TCP_CONNECT: KernelFilterSpec = {
 };
 const NO_NETWORK: KernelFilterSpec = { passAll: false, exactPaths: ['/nonexistent/armorwatch-switch-test'], dirPrefixes: [] };
 
-function ip(...args: string[]): void {
-  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
 before(async () => {
   if (bpfUnavailableReason() !== null) return;
-  ip('netns', 'add', NS);
-  ip('-n', NS, 'link', 'set', 'lo', 'up');
+  spaces.add(NS);
   execFileSync('ip', ['netns', 'exec', NS, 'iptables', '-I', 'INPUT', '-p', 'tcp', '--syn', '--dport', SILENT_PORT, '-j', 'DROP']);
   mon = await collect({ pathFilter: TCP_CONNECT, processFilter: { pids: [], comms: ['netops'], excludePids: [] } });
 });
 after(async () => {
   await mon?.monitor.close();
-  try { ip('netns', 'del', NS); } catch { /* not made */ }
+  spaces.removeAll();
 });
 
 test('a connect in its handshake when the network hooks go: dropped and counted, never reported later', async (t) => {

@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { bpfUnavailableReason, needsBpf } from '../helpers/privileges.ts';
 import { defer } from '../helpers/cleanup.ts';
 import type { NetworkEvent } from '../../src/types.ts';
-import { collect, run, type Collected } from './harness.ts';
+import { collect, type Collected } from './harness.ts';
+import { NETOPS, nsInode, runNetops, TestNamespaces } from './netns.ts';
 
-const NETOPS = new URL('../../build/netops', import.meta.url).pathname;
 const tag = `${process.pid % 100000}`;
 // One namespace with only lo (the local scenarios), and a client/server pair joined by a veth.
 const LOCAL = `aw-nl-${tag}`;
@@ -23,41 +23,23 @@ const SERVER_IP = '10.213.0.2';
 let c: Collected | null = null;
 let dir = '';
 let mark = '';
-const created: string[] = [];
-
-function ip(...args: string[]): void {
-  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-function netns(name: string): void {
-  ip('netns', 'add', name);
-  created.push(name);
-  ip('-n', name, 'link', 'set', 'lo', 'up');
-}
+const spaces = new TestNamespaces();
 
 /** Runs netops in a namespace; its pid (ip netns exec execs it in place). */
 function netops(ns: string, ...args: string[]): number {
-  return run('ip', ['netns', 'exec', ns, NETOPS, ...args], dir, { ...process.env, AW_MARK: mark });
+  return runNetops(ns, dir, mark, ...args);
 }
 
-function nsInode(ns: string): number {
-  return statSync(`/run/netns/${ns}`).ino;
-}
 
 before(async () => {
   if (bpfUnavailableReason() !== null) return;
   dir = realpathSync(mkdtempSync(join(tmpdir(), 'aw-net-')));
   mark = join(dir, 'mark');
   writeFileSync(mark, 'x');
-  netns(LOCAL);
-  netns(CLIENT);
-  netns(SERVER);
-  const veth = `awv${tag}`;
-  ip('link', 'add', `${veth}c`, 'netns', CLIENT, 'type', 'veth', 'peer', 'name', `${veth}s`, 'netns', SERVER);
-  ip('-n', CLIENT, 'addr', 'add', `${CLIENT_IP}/24`, 'dev', `${veth}c`);
-  ip('-n', SERVER, 'addr', 'add', `${SERVER_IP}/24`, 'dev', `${veth}s`);
-  ip('-n', CLIENT, 'link', 'set', `${veth}c`, 'up');
-  ip('-n', SERVER, 'link', 'set', `${veth}s`, 'up');
+  spaces.add(LOCAL);
+  spaces.add(CLIENT);
+  spaces.add(SERVER);
+  spaces.veth(`awv${tag}`, CLIENT, CLIENT_IP, SERVER, SERVER_IP);
   // The server drops every other SYN: a connect's first SYN is lost and its retransmission (1 s
   // later) answered, so the handshake ends after the call has returned EINPROGRESS.
   execFileSync('ip', ['netns', 'exec', SERVER, 'iptables', '-A', 'INPUT', '-p', 'tcp', '--syn', '-m', 'statistic', '--mode', 'nth', '--every', '2', '--packet', '0', '-j', 'DROP']);
@@ -68,9 +50,7 @@ before(async () => {
 });
 after(async () => {
   await c?.monitor.close();
-  for (const ns of created) {
-    try { ip('netns', 'del', ns); } catch { /* already gone */ }
-  }
+  spaces.removeAll();
   if (dir !== '') rmSync(dir, { recursive: true, force: true });
 });
 
@@ -213,7 +193,7 @@ test('the port-scan gate: connects below its thresholds stay in the kernel, coun
   if (!needsBpf(t)) return;
   // Its own namespace: the gate keys a namespace other than the host's by the namespace itself.
   const GATE = `aw-ng-${tag}`;
-  netns(GATE);
+  spaces.add(GATE);
   const server = spawn('ip', ['netns', 'exec', GATE, NETOPS, 'serve', '127.0.0.1', '7100', '60'], { stdio: 'ignore' });
   defer(t, 'stop the server', () => { server.kill(); });
   await new Promise((r) => setTimeout(r, 300));
