@@ -210,7 +210,8 @@ struct {
  * connect whose slot is taken by another socket goes to net_held as before; its outcome is looked
  * for in both. */
 #define AW_HELD_SLOTS 4096
-__u32 aw_held_any; /* set once a connect has been held: until then no outcome looks for one */
+__u32 aw_held_any;    /* set once a connect has been held: until then no outcome looks for one */
+__u32 aw_held_hashed; /* set once one has gone to net_held: until then no outcome looks there */
 struct held_slot {
 	__u64 sk;              /* the socket that holds it, 0: free */
 	struct net_held h;
@@ -618,7 +619,7 @@ static __always_inline int slot_settle(struct held_slot *s, __u64 bits, __s64 re
 static __noinline void held_settle(__u64 key, __s64 ret)
 {
 	__u64 bits;
-	if (slot_settle(held_slot_of(key, &bits), bits, ret))
+	if (slot_settle(held_slot_of(key, &bits), bits, ret) || !aw_held_hashed)
 		return;
 	struct net_held *h = bpf_map_lookup_elem(&net_held, &key);
 	if (h)
@@ -1108,6 +1109,8 @@ static __noinline void cg_hold(__u64 skey, int fd, __u32 domain)
 		__builtin_memcpy(&s->h, h, sizeof(*h));
 		return;
 	}
+	if (!aw_held_hashed)
+		aw_held_hashed = 1;
 	struct net_held *old = bpf_map_lookup_elem(&net_held, &skey);
 	if (old) /* its error (no route) is not in sk_err, and `skey` cannot be read through here */
 		held_outcome(old, skey, -AW_ECONNABORTED);
@@ -1164,7 +1167,7 @@ static __always_inline int cg_release(__u64 key)
 		__u64 bits;
 		struct held_slot *s = held_slot_of(key, &bits);
 		int in_slot = s && bits > 1 && s->sk == bits;
-		struct net_held *h = bpf_map_lookup_elem(&net_held, &key);
+		struct net_held *h = aw_held_hashed ? bpf_map_lookup_elem(&net_held, &key) : NULL;
 		if (!in_slot && !h)
 			return 1;
 		err = BPF_CORE_READ((struct sock *)key, sk_err);
