@@ -204,6 +204,48 @@ struct {
 	__type(value, struct net_held);
 } net_held SEC(".maps");             /* struct sock * -> a held-back connect awaiting its outcome */
 
+/* In front of net_held: a slot per socket address hash (held_slot_of), claimed with one
+ * compare-and-swap of its socket and freed by storing 0, so that the common held-back connect costs
+ * an array lookup at its hook and at its outcome instead of a hash insert, lookup and delete. A
+ * connect whose slot is taken by another socket goes to net_held as before; its outcome is looked
+ * for in both. */
+#define AW_HELD_SLOTS 4096
+__u32 aw_held_any;    /* set once a connect has been held: until then no outcome looks for one */
+__u32 aw_held_hashed; /* set once one has gone to net_held: until then no outcome looks there */
+struct held_slot {
+	__u64 sk;              /* the socket that holds it, 0: free */
+	struct net_held h;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, AW_HELD_SLOTS);
+	__type(key, __u32);
+	__type(value, struct held_slot);
+} held_slots SEC(".maps");           /* hash of struct sock * -> a held-back connect awaiting its outcome */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} ptr_bits SEC(".maps");             /* cpu -> a socket's address passing through, to be read back as a number */
+
+/* The slot of socket `skey` (its address, a pointer to the verifier: stored in a map value and
+ * read back, it is a number that can be hashed, without a helper call), which `bits` is set to. */
+static __always_inline struct held_slot *held_slot_of(__u64 skey, __u64 *bits)
+{
+	__u32 zero = 0;
+	__u64 *pb = bpf_map_lookup_elem(&ptr_bits, &zero);
+	*bits = 0;
+	if (!pb)
+		return NULL;
+	*(volatile __u64 *)pb = skey;
+	__u64 b = *(volatile __u64 *)pb;
+	*bits = b;
+	__u32 idx = (__u32)((b * 0x9E3779B97F4A7C15ULL) >> 52) & (AW_HELD_SLOTS - 1);
+	return bpf_map_lookup_elem(&held_slots, &idx);
+}
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -557,6 +599,33 @@ static __always_inline void held_outcome(struct net_held *h, __u64 key, __s64 re
 	bpf_map_delete_elem(&net_held, &key);
 }
 
+/* The outcome of the held-back connect in slot `s` (of the socket whose address is `bits`), if it
+ * is there: counted or sent, the slot freed; false when it is not there. The slot is taken (1:
+ * being settled) first, so that the state change and the socket's release, which may run at once,
+ * cannot both count it. */
+static __always_inline int slot_settle(struct held_slot *s, __u64 bits, __s64 ret)
+{
+	if (!s || bits <= 1 || s->sk != bits || __sync_val_compare_and_swap(&s->sk, bits, 1) != bits)
+		return 0;
+	if (gate_outcome(&s->h.tk, s->h.gen, ret))
+		send_held_outcome(&s->h, bpf_ktime_get_boot_ns(), ret);
+	asm volatile("" ::: "memory"); /* read before it is freed (x86: stores are not reordered with earlier loads) */
+	s->sk = 0;
+	return 1;
+}
+
+/* The outcome of the held-back connect of socket `key`, if one is remembered: in its slot, else in
+ * net_held. */
+static __noinline void held_settle(__u64 key, __s64 ret)
+{
+	__u64 bits;
+	if (slot_settle(held_slot_of(key, &bits), bits, ret) || !aw_held_hashed)
+		return;
+	struct net_held *h = bpf_map_lookup_elem(&net_held, &key);
+	if (h)
+		held_outcome(h, key, ret);
+}
+
 /* sock:inet_sock_set_state: a remembered socket leaves SYN_SENT. Inside the connect call itself
  * (loopback: the handshake runs before the call returns) the exit reports it after the call's own
  * event; anywhere else it is reported here. */
@@ -575,9 +644,8 @@ static __always_inline int on_sock_state(struct sock *sk, int oldstate, int news
 	}
 	struct net_pend *pe = bpf_map_lookup_elem(&net_pending, &key);
 	if (!pe) {
-		struct net_held *h = bpf_map_lookup_elem(&net_held, &key);
-		if (h)
-			held_outcome(h, key, ret);
+		if (aw_held_any)
+			held_settle(key, ret);
 		return 0;
 	}
 	__u64 ts = bpf_ktime_get_boot_ns();
@@ -1018,9 +1086,11 @@ __noinline int aw_net_call(long nr, long ret, __u64 a0, __u64 a1, __u64 a2)
 /* A TCP connect the gate counted at the root cgroup's hook (held back, or it opened the gate):
  * remembered by its socket `skey` with its target and the gate's generation (left in held_scratch
  * by scan_gate), its fd and the socket's family, for on_sock_state or cg_release to count or send
- * its outcome. An entry still there is a connect on the same socket that failed before its SYN
- * left (no route): it is settled first, as failed (ECONNABORTED, as cg_release would). */
-static __always_inline void cg_hold(__u64 skey, int fd, __u32 domain)
+ * its outcome: in the socket's slot of held_slots, or in net_held when another socket has it. An
+ * entry still there is a connect on the same socket that failed before its SYN left (no route):
+ * it is settled first, as failed (ECONNABORTED, as cg_release would). Not inlined: the hook's own
+ * stack, with aw_net_call's beside it, would pass 512 bytes. */
+static __noinline void cg_hold(__u64 skey, int fd, __u32 domain)
 {
 	__u32 zero = 0;
 	struct net_held *h = bpf_map_lookup_elem(&held_scratch, &zero);
@@ -1029,6 +1099,18 @@ static __always_inline void cg_hold(__u64 skey, int fd, __u32 domain)
 	h->fd = fd;
 	h->domain = domain;
 	h->_pad = 0;
+	if (!aw_held_any)
+		aw_held_any = 1;
+	__u64 bits;
+	struct held_slot *s = held_slot_of(skey, &bits);
+	if (s && bits > 1 && s->sk == bits) /* as below: the same socket's earlier connect, settled first */
+		held_settle(skey, -AW_ECONNABORTED);
+	if (s && bits > 1 && __sync_val_compare_and_swap(&s->sk, 0, bits) == 0) {
+		__builtin_memcpy(&s->h, h, sizeof(*h));
+		return;
+	}
+	if (!aw_held_hashed)
+		aw_held_hashed = 1;
 	struct net_held *old = bpf_map_lookup_elem(&net_held, &skey);
 	if (old) /* its error (no route) is not in sk_err, and `skey` cannot be read through here */
 		held_outcome(old, skey, -AW_ECONNABORTED);
@@ -1078,11 +1160,22 @@ static __always_inline int cg_release(__u64 key)
 	struct net_pend *pe = bpf_map_lookup_elem(&net_pending, &key);
 	int err;
 	if (!pe) {
-		struct net_held *h = bpf_map_lookup_elem(&net_held, &key);
-		if (!h)
+		if (!aw_held_any)
+			return 1;
+		/* Both: the socket's slot and net_held can each hold one of its connects (an earlier one
+		 * that failed before its SYN left, remembered in net_held while another socket had the slot). */
+		__u64 bits;
+		struct held_slot *s = held_slot_of(key, &bits);
+		int in_slot = s && bits > 1 && s->sk == bits;
+		struct net_held *h = aw_held_hashed ? bpf_map_lookup_elem(&net_held, &key) : NULL;
+		if (!in_slot && !h)
 			return 1;
 		err = BPF_CORE_READ((struct sock *)key, sk_err);
-		held_outcome(h, key, -(err ? err : AW_ECONNABORTED));
+		__s64 r = -(err ? err : AW_ECONNABORTED);
+		if (in_slot)
+			slot_settle(s, bits, r);
+		if (h)
+			held_outcome(h, key, r);
 		return 1;
 	}
 	err = BPF_CORE_READ((struct sock *)key, sk_err);

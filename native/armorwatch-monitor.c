@@ -943,6 +943,24 @@ static void drop_map(struct bpf_map *m)
 	}
 }
 
+/* Frees every taken slot of held_slots (bpf/net.bpf.h), counting into net_dropped. */
+static void drop_held_slots(struct bpf_map *m)
+{
+	int fd = bpf_map__fd(m);
+	__u32 n = bpf_map__max_entries(m);
+	size_t vs = bpf_map__value_size(m);
+	unsigned char v[128];
+	if (vs > sizeof(v))
+		return;
+	for (__u32 i = 0; i < n; i++) {
+		if (bpf_map_lookup_elem(fd, &i, v) || *(__u64 *)v == 0)
+			continue;
+		memset(v, 0, vs);
+		if (bpf_map_update_elem(fd, &i, v, BPF_ANY) == 0)
+			net_dropped++;
+	}
+}
+
 static void hooks_narrow(unsigned int want)
 {
 	if (!attached)
@@ -993,6 +1011,7 @@ static int cmd_switch(void)
 			drop_map(skel->maps.net_pending);
 			drop_map(skel->maps.net_deferred);
 			drop_map(skel->maps.net_held);
+			drop_held_slots(skel->maps.held_slots);
 		}
 	}
 	return 0;

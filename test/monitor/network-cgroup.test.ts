@@ -265,3 +265,39 @@ test('the port-scan gate at the cgroup hook: connects held back while their hand
     assert.equal(s.lostGateTargets ?? 0, 0);
   }
 });
+
+test('the port-scan gate at the cgroup hook: 400 connects held back in flight at once (more than fit their slots without sharing one: the rest in net_held) each have their result counted on their target, none lost', async (t) => {
+  if (!needsBpf(t)) return;
+  const scanGate = { tcp: true, udp: true, windowMs: 60_000, quietMs: 30_000, ports: 401, hosts: 64, hostNetNs: statSync('/proc/self/ns/net').ino };
+  const filter: KernelFilterSpec = { passAll: false, exactPaths: [], dirPrefixes: [], network: { passAll: false, calls: ['socket', 'connect'], protocols: [1], scanGate } };
+  const gc = await collect({ pathFilter: filter, processFilter: { pids: [], comms: ['netops'], excludePids: [] }, netHook: 'cgroup' });
+  defer(t, 'close the gated monitor', () => gc.monitor.close());
+  assert.equal((await gc.monitor.refreshStats()).netHook, 'cgroup');
+  // No listener on these ports: once SYNs get through, every connect is refused.
+  const drop = ['-p', 'tcp', '--syn', '--dport', '7400:7799', '-j', 'DROP'];
+  const iptables = (...args: string[]): void => { execFileSync('ip', ['netns', 'exec', SERVER, 'iptables', ...args]); };
+  iptables('-I', 'INPUT', ...drop);
+  defer(t, 'let SYNs through', () => { try { iptables('-D', 'INPUT', ...drop); } catch { /* already */ } });
+  const before0 = await gc.monitor.refreshStats();
+  const a = burst(CLIENT, SERVER_IP, 7400, 7599, 'wait');
+  const b = burst(CLIENT, SERVER_IP, 7600, 7799, 'wait');
+  await Promise.all([a.sent, b.sent]);
+  iptables('-D', 'INPUT', ...drop);
+  await Promise.all([a.done, b.done]);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(gc.nets.filter((e) => e.hostPid === a.pid || e.hostPid === b.pid).length, 0, 'all held back');
+  // The 401st port opens the gate: the handover says what was counted.
+  const c = burst(CLIENT, SERVER_IP, 7800, 7800, 'wait');
+  await c.done;
+  await gc.waitForNet((e) => e.hostPid === c.pid && e.phase === 'gate', 'the gate opening', 10_000);
+  const netNs = statSync(`/run/netns/${CLIENT}`).ino;
+  await new Promise((r) => setTimeout(r, 500));
+  const hand = gc.nets.filter((e) => e.phase === 'handover' && e.netNs === netNs)
+    .map((e) => [portOf(e), e.gated!.attempts, e.gated!.succeeded, e.gated!.refused, e.gated!.failed]).sort((x, y) => x[0]! - y[0]!);
+  const want = [...Array.from({ length: 400 }, (_, i) => [7400 + i, 1, 0, 1, 0]), [7800, 1, 0, 0, 0]];
+  assert.deepEqual(hand, want);
+  const end = await gc.monitor.refreshStats();
+  assert.equal(end.gatedNetInKernel - before0.gatedNetInKernel, 400);
+  assert.equal(end.lostNetPending - before0.lostNetPending, 0);
+  assert.equal(end.lostGateTargets ?? 0, 0);
+});
